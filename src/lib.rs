@@ -1,0 +1,31 @@
+//! Amazon Cognito-style app clients and refresh token rotation, in-process.
+//!
+//! SKELETON: crate documentation and the getting-started doctest come with the issuer.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod config;
+mod error;
+pub mod jwt;
+mod random;
+mod registry;
+mod secret;
+mod store;
+mod token;
+pub mod wire;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use config::{
+    AppClientConfig, ExplicitAuthFlow, RefreshTokenRotation, RotationFeature, TimeUnit,
+    ValidationErrors, Violation,
+};
+pub use error::{Error, ExceptionKind, StoreError};
+pub use random::{RandomSource, SystemRandom};
+pub use registry::{AppClient, ClientRegistry};
+pub use secret::{ClientSecret, RefreshToken};
+pub use store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
+    RefreshTokenStore,
+};

@@ -1,0 +1,131 @@
+//! Secret values: client secrets and refresh tokens.
+//!
+//! Each lives in a newtype whose `Debug` prints `Name([REDACTED])`, that implements neither `Display` nor
+//! `Serialize`, and whose value is read only through an explicitly named method (`expose_secret`), so a
+//! secret cannot reach a log line or a JSON body by accident (R-SAFE-2). Comparisons go through
+//! [`ring::hmac::verify`], which compares in constant time (R-SAFE-3).
+
+use std::fmt;
+
+use base64::Engine as _;
+use ring::hmac;
+
+/// The key under which secrets are compared. It need not be secret: it only turns a comparison of
+/// attacker-chosen bytes into a constant-time comparison of MAC tags, via `hmac::verify`.
+fn comparison_key() -> hmac::Key {
+    hmac::Key::new(hmac::HMAC_SHA256, b"refresh-rotation/secret-comparison/v1")
+}
+
+/// An app client's secret (R-CLI-1, R-CFG-5).
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret value. Validation against the model's ClientSecretType constraint is the
+    /// configuration's job (R-CFG-5); this type only keeps the value out of sight.
+    pub fn new(value: impl Into<String>) -> Self {
+        ClientSecret(value.into())
+    }
+
+    /// The secret itself. Call only to hand it to its owner (Create/Describe output).
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` equals this secret, in constant time with respect to the secret's content
+    /// (R-REF-3, R-SAFE-3).
+    pub fn verify(&self, presented: &str) -> bool {
+        let key = comparison_key();
+        let tag = hmac::sign(&key, self.0.as_bytes());
+        hmac::verify(&key, presented.as_bytes(), tag.as_ref()).is_ok()
+    }
+
+    /// Whether `presented` is a valid SECRET_HASH for `username` and `client_id`:
+    /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time (R-SIGN-1).
+    pub fn verify_secret_hash(&self, username: &str, client_id: &str, presented: &str) -> bool {
+        let Ok(mac) = base64::engine::general_purpose::STANDARD.decode(presented) else {
+            return false;
+        };
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(username.as_bytes());
+        ctx.update(client_id.as_bytes());
+        let expected = ctx.sign();
+        // Compare tag against tag through `hmac::verify` so the comparison is constant-time.
+        let cmp = comparison_key();
+        hmac::verify(&cmp, &mac, hmac::sign(&cmp, expected.as_ref()).as_ref())
+            .is_ok_and(|()| mac.len() == expected.as_ref().len())
+    }
+
+    /// Computes the SECRET_HASH a client would send for `username` (for tests and SDK-style callers).
+    pub fn secret_hash(&self, username: &str, client_id: &str) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(username.as_bytes());
+        ctx.update(client_id.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(ctx.sign().as_ref())
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([REDACTED])")
+    }
+}
+
+/// A refresh token as handed to a client: an opaque bearer credential (R-FAM-1).
+///
+/// It is `Clone` because a client legitimately presents the same token again (a retry inside the grace
+/// window, R-ROT-2); it is still never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// Wraps a token string received from a client or a store of the host's.
+    pub fn new(value: impl Into<String>) -> Self {
+        RefreshToken(value.into())
+    }
+
+    /// The token string, to send to its owner.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Consumes the wrapper and returns the token string.
+    pub fn into_secret(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_safe_2_debug_is_redacted() {
+        let s = ClientSecret::new("supersecretvalue123456789012");
+        assert_eq!(format!("{s:?}"), "ClientSecret([REDACTED])");
+        let t = RefreshToken::new("tok.en");
+        assert_eq!(format!("{t:?}"), "RefreshToken([REDACTED])");
+        assert_eq!(format!("{:?}", Some(&t)), "Some(RefreshToken([REDACTED]))");
+    }
+
+    #[test]
+    fn r_safe_3_secret_verification() {
+        let s = ClientSecret::new("abcdefghijklmnopqrstuvwxyz");
+        assert!(s.verify("abcdefghijklmnopqrstuvwxyz"));
+        assert!(!s.verify("abcdefghijklmnopqrstuvwxy"));
+        assert!(!s.verify(""));
+        let h = s.secret_hash("alice", "client1");
+        assert!(s.verify_secret_hash("alice", "client1", &h));
+        assert!(!s.verify_secret_hash("alice", "client2", &h));
+        assert!(!s.verify_secret_hash("alice", "client1", "not base64!"));
+        assert!(!s.verify_secret_hash("alice", "client1", ""));
+    }
+}

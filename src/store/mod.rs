@@ -1,0 +1,201 @@
+//! Refresh-token family state: the [`RefreshTokenStore`] contract (SPEC 3, R-SAFE-5).
+//!
+//! A sign-in starts a **family**. The store keeps one small record per family, never a token (R-FAM-2):
+//! tokens are recomputed from `(family id, generation)` and the refresh-token key (R-FAM-3). A rotation is
+//! one compare-and-set of the generation, so any backend with a conditional write can implement the trait:
+//! `UPDATE families SET generation = $2 + 1, grace_deadline = $3 WHERE family_id = $1 AND generation = $2
+//! AND NOT revoked` in SQL, a Lua script in Redis, a conditional put in DynamoDB.
+//!
+//! The trait is synchronous and object-safe. An async service that uses a store which blocks (a database
+//! client with a blocking driver) calls the issuer from `tokio::task::spawn_blocking` or a dedicated
+//! thread pool, never directly on an executor thread; the in-memory store never blocks for long (its
+//! critical sections are a few hash-map operations) and can be called from async code directly.
+
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use memory::InMemoryRefreshTokenStore;
+
+use crate::clock::Timestamp;
+use crate::error::StoreError;
+
+/// A family id: 128 random bits (R-FAM-1). Public: it is the `origin_jti` of the family's JWTs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FamilyId([u8; 16]);
+
+impl FamilyId {
+    /// A family id from its 16 bytes.
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        FamilyId(bytes)
+    }
+
+    /// The 16 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The id as a lowercase hyphenated UUID string: the family's `origin_jti` (R-SIGN-2).
+    pub fn to_uuid_string(&self) -> String {
+        crate::random::uuid_string(self.0)
+    }
+}
+
+impl fmt::Debug for FamilyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FamilyId({})", self.to_uuid_string())
+    }
+}
+
+/// What never changes about a family after sign-in (R-FAM-2), except the device binding of R-REF-9,
+/// which [`RefreshTokenStore::bind_device`] sets at most once.
+///
+/// Shared behind an `Arc` so that reading a family on the refresh path copies no strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyInfo {
+    /// The app client the family was issued to (R-REF-5).
+    pub client_id: Arc<str>,
+    /// The user's `sub`.
+    pub subject: Box<str>,
+    /// The user's username (`cognito:username`, `username`).
+    pub username: Box<str>,
+    /// The device the family is bound to, if any (R-REF-9).
+    pub device_key: Option<Box<str>>,
+    /// The granted scopes, space-separated, as the access token's `scope` claim writes them.
+    pub scopes: Arc<str>,
+    /// When the user authenticated (`auth_time`).
+    pub auth_time: Timestamp,
+    /// The sign-in's `event_id`, 128 bits.
+    pub event_id: [u8; 16],
+    /// The family's absolute expiry, fixed at sign-in (R-FAM-5).
+    pub expires_at: Timestamp,
+}
+
+/// What rotation and revocation change: copied out on every read, so it is small and `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyState {
+    /// The current generation `c`; the token of generation `c` is the live one (SPEC 6).
+    pub generation: u32,
+    /// Until when the token of generation `c - 1` may still be retried (R-ROT-2). Meaningless while
+    /// `generation` is 0. A retry is allowed only while `now < grace_deadline`.
+    pub grace_deadline: Timestamp,
+    /// Whether the family was revoked (R-REV-2). Revoked families stay until `expires_at` (R-REV-4).
+    pub revoked: bool,
+}
+
+impl FamilyState {
+    /// The state of a family that has just been created.
+    pub const NEW: FamilyState = FamilyState {
+        generation: 0,
+        grace_deadline: Timestamp::EPOCH,
+        revoked: false,
+    };
+}
+
+/// A family as read from a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// The family id.
+    pub id: FamilyId,
+    /// The parts fixed at sign-in.
+    pub info: Arc<FamilyInfo>,
+    /// The parts rotation and revocation change.
+    pub state: FamilyState,
+}
+
+/// The result of [`RefreshTokenStore::advance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance {
+    /// The generation was `expected` and is now `expected + 1`; this is the state after the write.
+    Advanced(FamilyState),
+    /// Nothing was written: the family's generation was no longer `expected`, or it was revoked. This is
+    /// its state as the store saw it, so the caller can answer the loser of a race (R-ROT-5).
+    Unchanged(FamilyState),
+    /// No family with that id (never created, or purged).
+    NotFound,
+}
+
+/// Storage for refresh-token families.
+///
+/// # Contract
+/// Implementations must be safe to call from many threads (and, for shared backends, many processes)
+/// at once. The one operation whose atomicity carries the crate's security guarantee is
+/// [`advance`](Self::advance): it must read and write the generation in a single atomic step per family
+/// (R-SAFE-5). A store that reads and then writes without a condition lets two concurrent refreshes both
+/// advance a family, so that **two different successors of one generation are both valid** — exactly the
+/// failure R-ROT-5 forbids, and a stolen token could then live on undetected beside the victim's.
+///
+/// Likewise [`revoke`](Self::revoke) must be durable before it returns and must win against a concurrent
+/// `advance` (an advance after a revoke must report `Unchanged` with `revoked: true`), or a revoked session
+/// could be extended. [`purge_expired`](Self::purge_expired) must never delete a family whose
+/// `expires_at` is after `now` (R-REV-5).
+///
+/// Every operation either completes or changes nothing: on `Err` the family is as it was.
+///
+/// The crate's conformance suite (`testkit`, behind the `test-kit` feature) checks all of this and
+/// should be run against every implementation.
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new family. Fails with [`StoreError::AlreadyExists`] if the id is taken, leaving the
+    /// existing family untouched.
+    fn create(&self, family: Family) -> Result<(), StoreError>;
+
+    /// Reads a family, or `None` if there is none with this id.
+    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError>;
+
+    /// Atomically: if the family exists, is not revoked and its generation equals `expected`, sets the
+    /// generation to `expected + 1` and the grace deadline to `grace_deadline` and returns
+    /// [`Advance::Advanced`]; otherwise writes nothing and returns its current state (or `NotFound`).
+    /// A generation at `u32::MAX` cannot advance and is reported `Unchanged`.
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+    ) -> Result<Advance, StoreError>;
+
+    /// Atomically binds `device_key` to a family that has no device yet (R-REF-9), and returns the
+    /// family as it is afterwards: bound to `device_key`, or to the device another request bound first.
+    /// `None` if there is no such family.
+    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError>;
+
+    /// Revokes a family (R-REV-2). Returns whether it existed and was live before. Idempotent.
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError>;
+
+    /// Revokes every family whose subject is `subject` (global sign-out, R-REV-3); returns how many
+    /// were live before.
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError>;
+
+    /// Deletes at most `max` families whose `expires_at <= now`, revoked or not (R-REV-4, R-REV-5), and
+    /// returns how many it deleted. Call repeatedly until it returns less than `max` to purge them all.
+    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError>;
+}
+
+impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        (**self).create(family)
+    }
+    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+        (**self).get(id)
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+    ) -> Result<Advance, StoreError> {
+        (**self).advance(id, expected, grace_deadline)
+    }
+    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
+        (**self).bind_device(id, device_key)
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        (**self).revoke(id)
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        (**self).revoke_subject(subject)
+    }
+    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
+        (**self).purge_expired(now, max)
+    }
+}
