@@ -13,6 +13,8 @@ mod random;
 mod registry;
 mod secret;
 mod store;
+#[cfg(feature = "test-kit")]
+pub mod testkit;
 mod token;
 pub mod wire;
 

@@ -1,0 +1,1 @@
+//! The `RefreshTokenStore` conformance suite. SKELETON: filled in by issue 3.

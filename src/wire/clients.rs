@@ -1,0 +1,1 @@
+//! Wire types of the five client operations. SKELETON: filled in by issue 2.
