@@ -7,7 +7,9 @@
 
 mod clock;
 mod config;
+mod directory;
 mod error;
+pub mod hook;
 pub mod jwt;
 mod random;
 mod registry;
@@ -23,6 +25,7 @@ pub use config::{
     AppClientConfig, ExplicitAuthFlow, RefreshTokenRotation, RotationFeature, TimeUnit,
     ValidationErrors, Violation,
 };
+pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use error::{Error, ExceptionKind, StoreError};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{AppClient, ClientRegistry};

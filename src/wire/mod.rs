@@ -4,5 +4,7 @@
 //! `DefaultRedirectURI`); timestamps are epoch seconds; unknown members are rejected (R-CFG-16).
 
 mod clients;
+mod tokens;
 
 pub use clients::*;
+pub use tokens::*;

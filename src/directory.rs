@@ -1,0 +1,205 @@
+//! The user directory: who a family's user is now (SPEC 1, R-REF-8).
+//!
+//! Cognito reads its own user table at every refresh, so a disabled or deleted user cannot refresh and a
+//! changed attribute or group shows up in the next ID token. The issuer does the same through the
+//! [`UserDirectory`] trait, which the host implements over its own user store.
+//! [`InMemoryUserDirectory`] serves tests, examples and single-process services.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::Error;
+
+/// A user as the directory knows them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The immutable `sub`, unique in the pool.
+    pub subject: String,
+    /// The username, unique in the pool.
+    pub username: String,
+    /// Whether the user may sign in and refresh (R-REF-8).
+    pub enabled: bool,
+    /// User attributes as Cognito's ID token carries them (`email`, `email_verified`, `custom:*`, ...),
+    /// every value a string. `sub` is not among them: it is [`UserRecord::subject`].
+    pub attributes: BTreeMap<String, String>,
+    /// Group names, in precedence order (`cognito:groups`).
+    pub groups: Vec<String>,
+}
+
+impl UserRecord {
+    /// An enabled user with no attributes and no groups.
+    pub fn new(subject: impl Into<String>, username: impl Into<String>) -> Self {
+        UserRecord {
+            subject: subject.into(),
+            username: username.into(),
+            enabled: true,
+            attributes: BTreeMap::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Adds an attribute (builder style).
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+
+    /// Adds a group (builder style).
+    pub fn with_group(mut self, group: impl Into<String>) -> Self {
+        self.groups.push(group.into());
+        self
+    }
+}
+
+/// Where the issuer looks users up.
+///
+/// Contract: answers reflect the directory's state at the time of the call (no caching that outlives a
+/// disable or delete by more than the host accepts); `Err` is for the directory being unreachable, never
+/// for "no such user", which is `Ok(None)`. Implementations are called on the refresh path and should be
+/// quick; returning an `Arc` lets an in-memory implementation answer without copying.
+pub trait UserDirectory: Send + Sync {
+    /// The user whose `sub` is `subject`, if they exist.
+    fn user_by_subject(&self, subject: &str) -> Result<Option<Arc<UserRecord>>, Error>;
+
+    /// The user whose username is `username`, if they exist.
+    fn user_by_username(&self, username: &str) -> Result<Option<Arc<UserRecord>>, Error>;
+}
+
+impl<D: UserDirectory + ?Sized> UserDirectory for Arc<D> {
+    fn user_by_subject(&self, subject: &str) -> Result<Option<Arc<UserRecord>>, Error> {
+        (**self).user_by_subject(subject)
+    }
+    fn user_by_username(&self, username: &str) -> Result<Option<Arc<UserRecord>>, Error> {
+        (**self).user_by_username(username)
+    }
+}
+
+#[derive(Default)]
+struct Users {
+    by_subject: HashMap<String, Arc<UserRecord>>,
+    subject_by_username: HashMap<String, String>,
+}
+
+/// A thread-safe in-memory [`UserDirectory`].
+#[derive(Default)]
+pub struct InMemoryUserDirectory {
+    users: RwLock<Users>,
+}
+
+impl std::fmt::Debug for InMemoryUserDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryUserDirectory")
+            .field("users", &self.users.read().by_subject.len())
+            .finish()
+    }
+}
+
+impl InMemoryUserDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a user. Fails with `InvalidParameterException` if the username already belongs
+    /// to another subject.
+    pub fn put(&self, user: UserRecord) -> Result<(), Error> {
+        let mut users = self.users.write();
+        if let Some(owner) = users.subject_by_username.get(&user.username) {
+            if *owner != user.subject {
+                return Err(Error::InvalidParameter {
+                    message: "User account already exists".into(),
+                });
+            }
+        }
+        if let Some(old) = users.by_subject.get(&user.subject) {
+            let old_name = old.username.clone();
+            users.subject_by_username.remove(&old_name);
+        }
+        users
+            .subject_by_username
+            .insert(user.username.clone(), user.subject.clone());
+        users.by_subject.insert(user.subject.clone(), Arc::new(user));
+        Ok(())
+    }
+
+    /// Enables or disables a user; returns whether the user exists.
+    pub fn set_enabled(&self, subject: &str, enabled: bool) -> bool {
+        let mut users = self.users.write();
+        match users.by_subject.get_mut(subject) {
+            Some(u) => {
+                Arc::make_mut(u).enabled = enabled;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a user; returns whether the user existed.
+    pub fn remove(&self, subject: &str) -> bool {
+        let mut users = self.users.write();
+        match users.by_subject.remove(subject) {
+            Some(u) => {
+                users.subject_by_username.remove(&u.username);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.users.read().by_subject.len()
+    }
+
+    /// Whether the directory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl UserDirectory for InMemoryUserDirectory {
+    fn user_by_subject(&self, subject: &str) -> Result<Option<Arc<UserRecord>>, Error> {
+        Ok(self.users.read().by_subject.get(subject).cloned())
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<Arc<UserRecord>>, Error> {
+        let users = self.users.read();
+        Ok(users
+            .subject_by_username
+            .get(username)
+            .and_then(|s| users.by_subject.get(s))
+            .cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_ref_8_directory_reflects_disable_and_delete() {
+        let d = InMemoryUserDirectory::new();
+        d.put(UserRecord::new("s1", "alice").with_attribute("email", "a@example.com"))
+            .unwrap();
+        assert!(d.user_by_subject("s1").unwrap().unwrap().enabled);
+        assert!(d.set_enabled("s1", false));
+        assert!(!d.user_by_username("alice").unwrap().unwrap().enabled);
+        assert!(d.remove("s1"));
+        assert!(d.user_by_subject("s1").unwrap().is_none());
+        assert!(d.user_by_username("alice").unwrap().is_none());
+        assert!(!d.set_enabled("s1", true));
+    }
+
+    #[test]
+    fn usernames_are_unique() {
+        let d = InMemoryUserDirectory::new();
+        d.put(UserRecord::new("s1", "alice")).unwrap();
+        assert!(d.put(UserRecord::new("s2", "alice")).is_err());
+        // Renaming a user frees the old name.
+        d.put(UserRecord::new("s1", "alicia")).unwrap();
+        d.put(UserRecord::new("s2", "alice")).unwrap();
+        assert_eq!(d.len(), 2);
+    }
+}
