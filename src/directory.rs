@@ -120,7 +120,9 @@ impl InMemoryUserDirectory {
         users
             .subject_by_username
             .insert(user.username.clone(), user.subject.clone());
-        users.by_subject.insert(user.subject.clone(), Arc::new(user));
+        users
+            .by_subject
+            .insert(user.subject.clone(), Arc::new(user));
         Ok(())
     }
 

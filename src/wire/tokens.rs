@@ -217,7 +217,10 @@ mod tests {
         )
         .unwrap();
         let dbg = format!("{req:?}");
-        assert!(!dbg.contains("tok-secret") && !dbg.contains("sec-secret"), "{dbg}");
+        assert!(
+            !dbg.contains("tok-secret") && !dbg.contains("sec-secret"),
+            "{dbg}"
+        );
         let p = AuthParameters(HashMap::from([("PASSWORD".into(), "hunter2".into())]));
         assert!(!format!("{p:?}").contains("hunter2"));
         let r = AuthenticationResult {
