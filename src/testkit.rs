@@ -566,8 +566,9 @@ macro_rules! __store_conformance_each {
 /// Generates a module `$name` with one `#[test]` per conformance check, each run against a fresh store
 /// from `$factory` (a closure or function returning a store, or an `Arc` of one).
 ///
-/// ```ignore
+/// ```
 /// refresh_rotation::store_conformance_tests!(in_memory, refresh_rotation::InMemoryRefreshTokenStore::new);
+/// # fn main() {}
 /// ```
 ///
 /// See [`testkit`](crate::testkit) for what the factory must guarantee.
