@@ -34,3 +34,4 @@ pub use store::{
     Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
     RefreshTokenStore,
 };
+pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};

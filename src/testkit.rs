@@ -1,1 +1,614 @@
-//! The `RefreshTokenStore` conformance suite. SKELETON: filled in by issue 3.
+//! The conformance suite for [`RefreshTokenStore`] implementations (behind the `test-kit` feature).
+//!
+//! The crate's security rests on a store keeping its contract: one atomic compare-and-set per rotation
+//! (R-ROT-5, R-SAFE-5), revocation that wins over a later advance (R-REV-2), purge that never touches a
+//! live family (R-REV-5). Each check here exercises one transition of SPEC 6 and 7 through the trait
+//! alone, so the same suite runs against the in-memory store and any other backend.
+//!
+//! # Running it against a store
+//! In the store crate's `Cargo.toml`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! refresh-rotation = { version = "0.1", features = ["test-kit"] }
+//! ```
+//!
+//! and in a test file (for example `tests/conformance.rs`):
+//!
+//! ```ignore
+//! refresh_rotation::store_conformance_tests!(pg_store, || my_crate::PgStore::connect_fresh_schema());
+//! ```
+//!
+//! which expands to a module `pg_store` with one `#[test]` per check, named after it. The factory is called
+//! once per check and must return an **empty store that no other running check shares** (a new schema or
+//! table prefix per call, for a database): the purge checks count what they delete. It may return the
+//! store or an `Arc` of it. Where tests cannot be generated (a custom harness, an async runtime that must
+//! build the store), iterate over [`CHECKS`] instead, or call [`run_all`].
+//!
+//! The checks use random family ids and unique subjects, and timestamps near [`T0`]. The concurrency checks
+//! start 8 threads; they pass a `&dyn RefreshTokenStore` to scoped threads, so a store that blocks is fine.
+//!
+//! This module is test code: a check reports a broken contract by panicking, and it calls `expect` on the
+//! store's results, since a store error fails the check.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use crate::random::{random_array, SystemRandom};
+use crate::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError, Timestamp,
+};
+
+/// A conformance check: panics if the store breaks the contract.
+pub type Check = fn(&dyn RefreshTokenStore);
+
+/// The time the checks start at (2023-11-14T22:13:20Z).
+pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+/// How long the checks' families live unless a check says otherwise: 30 days, Cognito's default.
+const LIFETIME: u64 = 30 * 24 * 3600;
+
+/// A fresh random family id.
+pub fn random_family_id() -> FamilyId {
+    // The OS CSPRNG failing is an environment failure; the test cannot proceed.
+    FamilyId::from_bytes(random_array(&SystemRandom::new()).expect("system random source"))
+}
+
+/// A new family (generation 0, live) of `subject` for client `client-under-test`, expiring at `expires_at`.
+pub fn sample_family(id: FamilyId, subject: &str, expires_at: Timestamp) -> Family {
+    Family {
+        id,
+        info: Arc::new(FamilyInfo {
+            client_id: Arc::from("client-under-test"),
+            subject: subject.into(),
+            username: format!("user-{subject}").into(),
+            device_key: None,
+            scopes: Arc::from("aws.cognito.signin.user.admin"),
+            auth_time: T0,
+            event_id: *id.as_bytes(),
+            expires_at,
+        }),
+        state: FamilyState::NEW,
+    }
+}
+
+/// A unique subject, so that checks sharing a backend never see each other's families.
+fn unique_subject() -> String {
+    random_family_id().to_uuid_string()
+}
+
+fn at(seconds: u64) -> Timestamp {
+    T0.checked_add_secs(seconds).expect("test times are small")
+}
+
+/// Creates a live family with the default lifetime and returns its id.
+fn new_family(store: &dyn RefreshTokenStore, subject: &str) -> FamilyId {
+    let id = random_family_id();
+    store
+        .create(sample_family(id, subject, at(LIFETIME)))
+        .expect("create");
+    id
+}
+
+fn state(store: &dyn RefreshTokenStore, id: &FamilyId) -> FamilyState {
+    store.get(id).expect("get").expect("family exists").state
+}
+
+fn advance(store: &dyn RefreshTokenStore, id: &FamilyId, expected: u32, grace: u64) -> Advance {
+    store.advance(id, expected, at(grace)).expect("advance")
+}
+
+/// R-FAM-2: what `create` stores, `get` returns, every field of it; state included.
+pub fn create_then_get_round_trips(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    let mut family = sample_family(id, &unique_subject(), at(LIFETIME));
+    family.info = Arc::new(FamilyInfo {
+        device_key: Some("us-east-1_4f1c6ad1-59de-4c43-9a0e-0f3bb5ba3c8a".into()),
+        username: "Zoë.Ünïcode+tag@example.com".into(),
+        ..(*family.info).clone()
+    });
+    family.state = FamilyState {
+        generation: 7,
+        grace_deadline: at(3),
+        revoked: false,
+    };
+    store.create(family.clone()).expect("create");
+    assert_eq!(store.get(&id).expect("get"), Some(family));
+}
+
+/// `get` of an id never created is `None`.
+pub fn get_of_unknown_family_is_none(store: &dyn RefreshTokenStore) {
+    assert_eq!(store.get(&random_family_id()).expect("get"), None);
+}
+
+/// Creating an id that exists fails with `AlreadyExists` and leaves the original as it was.
+pub fn create_of_existing_id_fails_and_keeps_the_original(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let id = new_family(store, &subject);
+    assert!(matches!(advance(store, &id, 0, 5), Advance::Advanced(_)));
+    let original = store.get(&id).expect("get");
+    let intruder = sample_family(id, "someone-else", at(1));
+    assert_eq!(store.create(intruder), Err(StoreError::AlreadyExists));
+    assert_eq!(store.get(&id).expect("get"), original);
+}
+
+/// R-ROT-1: advancing at the current generation moves it up by one and sets the grace deadline; the
+/// returned state is the stored one.
+pub fn advance_at_expected_generation_advances_and_sets_grace(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    let after = FamilyState {
+        generation: 1,
+        grace_deadline: at(10),
+        revoked: false,
+    };
+    assert_eq!(advance(store, &id, 0, 10), Advance::Advanced(after));
+    assert_eq!(state(store, &id), after);
+    // R-ROT-3: the successor advances again, with its own deadline (grace 0 included).
+    let after2 = FamilyState {
+        generation: 2,
+        grace_deadline: at(0),
+        revoked: false,
+    };
+    assert_eq!(advance(store, &id, 1, 0), Advance::Advanced(after2));
+    assert_eq!(state(store, &id), after2);
+}
+
+/// R-ROT-2, R-ROT-4, R-FAM-4: advancing at any generation other than the current one writes nothing and
+/// reports the current state.
+pub fn advance_at_other_generation_is_unchanged(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    assert!(matches!(advance(store, &id, 0, 10), Advance::Advanced(_)));
+    let current = state(store, &id);
+    for expected in [0, 2, 3, u32::MAX] {
+        assert_eq!(
+            advance(store, &id, expected, 99),
+            Advance::Unchanged(current),
+            "expected generation {expected}"
+        );
+    }
+    assert_eq!(
+        state(store, &id),
+        current,
+        "the grace deadline is untouched"
+    );
+}
+
+/// R-REV-2: a revoked family never advances, even at its current generation.
+pub fn advance_of_revoked_family_is_unchanged_and_revoked(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    assert!(store.revoke(&id).expect("revoke"));
+    let revoked = FamilyState {
+        revoked: true,
+        ..FamilyState::NEW
+    };
+    assert_eq!(advance(store, &id, 0, 10), Advance::Unchanged(revoked));
+    assert_eq!(state(store, &id), revoked);
+}
+
+/// Advancing an unknown family is `NotFound`, and does not create it.
+pub fn advance_of_unknown_family_is_not_found(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    assert_eq!(advance(store, &id, 0, 10), Advance::NotFound);
+    assert_eq!(store.get(&id).expect("get"), None);
+}
+
+/// A generation at `u32::MAX` cannot advance (no wrap to 0): `Unchanged`.
+pub fn advance_at_u32_max_is_unchanged(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    let mut family = sample_family(id, &unique_subject(), at(LIFETIME));
+    let top = FamilyState {
+        generation: u32::MAX,
+        grace_deadline: at(1),
+        revoked: false,
+    };
+    family.state = top;
+    store.create(family).expect("create");
+    assert_eq!(advance(store, &id, u32::MAX, 10), Advance::Unchanged(top));
+    assert_eq!(state(store, &id), top);
+}
+
+/// An advance changes its own family only.
+pub fn advance_touches_only_its_family(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let a = new_family(store, &subject);
+    let b = new_family(store, &subject);
+    assert!(matches!(advance(store, &a, 0, 10), Advance::Advanced(_)));
+    assert_eq!(state(store, &b), FamilyState::NEW);
+}
+
+/// R-REF-9: a device binds once; a second bind returns the family bound to the first device.
+pub fn bind_device_binds_once(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    let first = store
+        .bind_device(&id, "us-east-1_aaaa")
+        .expect("bind")
+        .expect("family exists");
+    assert_eq!(first.info.device_key.as_deref(), Some("us-east-1_aaaa"));
+    let second = store
+        .bind_device(&id, "us-east-1_bbbb")
+        .expect("bind")
+        .expect("family exists");
+    assert_eq!(second.info.device_key.as_deref(), Some("us-east-1_aaaa"));
+    let stored = store.get(&id).expect("get").expect("family exists");
+    assert_eq!(stored, first);
+    // Binding changes nothing else.
+    let original = sample_family(id, &stored.info.subject, at(LIFETIME));
+    assert_eq!(
+        FamilyInfo {
+            device_key: None,
+            ..(*stored.info).clone()
+        },
+        *original.info
+    );
+    assert_eq!(stored.state, FamilyState::NEW);
+}
+
+/// `bind_device` of an unknown family is `None` and creates nothing.
+pub fn bind_device_of_unknown_family_is_none(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    assert_eq!(
+        store.bind_device(&id, "us-east-1_aaaa").expect("bind"),
+        None
+    );
+    assert_eq!(store.get(&id).expect("get"), None);
+}
+
+/// R-REV-2: revoke reports whether the family was live, and is idempotent; unknown ids are `false`.
+pub fn revoke_is_idempotent_and_reports_whether_live(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    assert!(matches!(advance(store, &id, 0, 10), Advance::Advanced(_)));
+    assert!(store.revoke(&id).expect("revoke"));
+    assert!(!store.revoke(&id).expect("revoke"));
+    let s = state(store, &id);
+    assert!(s.revoked);
+    assert_eq!(s.generation, 1, "revocation keeps the generation");
+    assert!(!store.revoke(&random_family_id()).expect("revoke"));
+}
+
+/// R-REV-4: a revoked family stays readable until it expires and is purged.
+pub fn revoked_family_is_kept_until_purged(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    store
+        .create(sample_family(id, &unique_subject(), at(100)))
+        .expect("create");
+    store.revoke(&id).expect("revoke");
+    assert_eq!(store.purge_expired(at(99), 10).expect("purge"), 0);
+    assert!(state(store, &id).revoked);
+    assert_eq!(store.purge_expired(at(100), 10).expect("purge"), 1);
+    assert_eq!(store.get(&id).expect("get"), None);
+}
+
+/// R-REV-3: global sign-out revokes every family of the subject, counts those that were live, and
+/// touches no other subject's families.
+pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTokenStore) {
+    let alice = unique_subject();
+    let bob = unique_subject();
+    let alice_families: Vec<_> = (0..5).map(|_| new_family(store, &alice)).collect();
+    let bob_families: Vec<_> = (0..3).map(|_| new_family(store, &bob)).collect();
+    store.revoke(&alice_families[0]).expect("revoke");
+    assert_eq!(store.revoke_subject(&alice).expect("revoke_subject"), 4);
+    for id in &alice_families {
+        assert!(state(store, id).revoked);
+    }
+    for id in &bob_families {
+        assert_eq!(state(store, id), FamilyState::NEW);
+    }
+    assert_eq!(store.revoke_subject(&alice).expect("revoke_subject"), 0);
+    assert_eq!(
+        store
+            .revoke_subject(&unique_subject())
+            .expect("revoke_subject"),
+        0
+    );
+    // A prefix of a subject is another subject.
+    assert_eq!(store.revoke_subject(&bob[..10]).expect("revoke_subject"), 0);
+    assert_eq!(state(store, &bob_families[0]), FamilyState::NEW);
+}
+
+/// R-REV-5: purge deletes exactly the families with `expires_at <= now`, revoked or not, and never a
+/// live one.
+pub fn purge_removes_only_expired_families(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let make = |expires: u64| {
+        let id = random_family_id();
+        store
+            .create(sample_family(id, &subject, at(expires)))
+            .expect("create");
+        id
+    };
+    let expired = make(50);
+    let expired_revoked = make(60);
+    store.revoke(&expired_revoked).expect("revoke");
+    let at_now = make(100);
+    let live = make(101);
+    let live_revoked = make(5_000);
+    store.revoke(&live_revoked).expect("revoke");
+    assert_eq!(store.purge_expired(at(100), 1_000).expect("purge"), 3);
+    for id in [expired, expired_revoked, at_now] {
+        assert_eq!(store.get(&id).expect("get"), None);
+    }
+    assert_eq!(state(store, &live), FamilyState::NEW);
+    assert!(state(store, &live_revoked).revoked);
+    assert_eq!(store.purge_expired(at(100), 1_000).expect("purge"), 0);
+}
+
+/// R-REV-5: purge deletes at most `max` per call; repeated calls purge every expired family and no live
+/// one; `max == 0` deletes nothing.
+pub fn purge_respects_max_and_repeated_calls_purge_all(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let expired: Vec<_> = (0..103)
+        .map(|i| {
+            let id = random_family_id();
+            store
+                .create(sample_family(id, &subject, at(10 + i % 7)))
+                .expect("create");
+            id
+        })
+        .collect();
+    let live: Vec<_> = (0..20).map(|_| new_family(store, &subject)).collect();
+    assert_eq!(store.purge_expired(at(1_000), 0).expect("purge"), 0);
+    let mut total = 0;
+    let mut calls = 0;
+    loop {
+        let n = store.purge_expired(at(1_000), 10).expect("purge");
+        assert!(n <= 10, "purged {n} with max 10");
+        total += n;
+        calls += 1;
+        assert!(calls <= 20, "purge makes no progress");
+        if n < 10 {
+            break;
+        }
+    }
+    assert_eq!(total, expired.len());
+    for id in &expired {
+        assert_eq!(store.get(id).expect("get"), None);
+    }
+    for id in &live {
+        assert_eq!(state(store, id), FamilyState::NEW);
+    }
+}
+
+/// Purge with nothing expired deletes nothing, and families created after a purge are purged later.
+pub fn purge_with_nothing_expired_changes_nothing(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let a = new_family(store, &subject);
+    assert_eq!(store.purge_expired(at(0), 100).expect("purge"), 0);
+    let id = random_family_id();
+    store
+        .create(sample_family(id, &subject, at(5)))
+        .expect("create");
+    assert_eq!(store.purge_expired(at(4), 100).expect("purge"), 0);
+    assert_eq!(store.purge_expired(at(5), 100).expect("purge"), 1);
+    assert_eq!(state(store, &a), FamilyState::NEW);
+}
+
+const THREADS: usize = 8;
+
+/// R-ROT-5: 8 threads present the same generation at once, several rounds: exactly one advances, and
+/// every other gets `Unchanged` with the advanced generation and the winner's grace deadline.
+pub fn concurrent_same_generation_advances_exactly_once(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    for round in 0..25u32 {
+        let barrier = Barrier::new(THREADS);
+        let results: Vec<Advance> = thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        // Each thread proposes its own deadline, so the losers' answer shows whose won.
+                        advance(store, &id, round, 1_000 + t as u64)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let winners: Vec<_> = results
+            .iter()
+            .filter_map(|r| match r {
+                Advance::Advanced(s) => Some(*s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let won = winners[0];
+        assert_eq!(won.generation, round + 1);
+        for r in &results {
+            match r {
+                Advance::Advanced(_) => {}
+                Advance::Unchanged(s) => assert_eq!(*s, won, "round {round}"),
+                Advance::NotFound => panic!("round {round}: family vanished"),
+            }
+        }
+        assert_eq!(state(store, &id), won);
+    }
+}
+
+/// Threads working on distinct families all advance, with no interference.
+pub fn concurrent_distinct_families_all_advance(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let ids: Vec<Vec<FamilyId>> = (0..THREADS)
+        .map(|_| (0..16).map(|_| new_family(store, &subject)).collect())
+        .collect();
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|s| {
+        for mine in &ids {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                for g in 0..10 {
+                    for id in mine {
+                        assert!(
+                            matches!(advance(store, id, g, 10), Advance::Advanced(_)),
+                            "generation {g}"
+                        );
+                    }
+                }
+            });
+        }
+    });
+    for id in ids.iter().flatten() {
+        assert_eq!(state(store, id).generation, 10);
+    }
+}
+
+/// R-REV-2: once `revoke` has returned, no advance succeeds, however many are racing it.
+pub fn concurrent_revoke_wins_over_later_advances(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    let revoked = AtomicBool::new(false);
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (barrier, revoked) = (&barrier, &revoked);
+            s.spawn(move || {
+                barrier.wait();
+                if t == 0 {
+                    thread::yield_now();
+                    assert!(store.revoke(&id).expect("revoke"));
+                    revoked.store(true, Ordering::SeqCst);
+                    return;
+                }
+                loop {
+                    let done = revoked.load(Ordering::SeqCst);
+                    let current = state(store, &id);
+                    let r = advance(store, &id, current.generation, 10);
+                    if done {
+                        // Revoke had returned before this advance started.
+                        assert!(
+                            matches!(r, Advance::Unchanged(s) if s.revoked),
+                            "advance after revoke: {r:?}"
+                        );
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    assert!(state(store, &id).revoked);
+}
+
+/// R-REF-9: devices bound concurrently: every caller sees the same single device.
+pub fn concurrent_bind_device_binds_one_device(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    let barrier = Barrier::new(THREADS);
+    let seen: Vec<Option<String>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let f = store
+                        .bind_device(&id, &format!("us-east-1_{t}"))
+                        .expect("bind")
+                        .expect("family exists");
+                    f.info.device_key.as_deref().map(str::to_owned)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert!(seen[0].is_some());
+    assert!(seen.iter().all(|d| *d == seen[0]), "{seen:?}");
+}
+
+/// Expands `$callback!` with the names of every check, so the list is written once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_checks {
+    ([$($callback:tt)*] $($prefix:tt)*) => {
+        $($callback)*! { $($prefix)* ;
+            create_then_get_round_trips,
+            get_of_unknown_family_is_none,
+            create_of_existing_id_fails_and_keeps_the_original,
+            advance_at_expected_generation_advances_and_sets_grace,
+            advance_at_other_generation_is_unchanged,
+            advance_of_revoked_family_is_unchanged_and_revoked,
+            advance_of_unknown_family_is_not_found,
+            advance_at_u32_max_is_unchanged,
+            advance_touches_only_its_family,
+            bind_device_binds_once,
+            bind_device_of_unknown_family_is_none,
+            revoke_is_idempotent_and_reports_whether_live,
+            revoked_family_is_kept_until_purged,
+            revoke_subject_revokes_only_that_subjects_families,
+            purge_removes_only_expired_families,
+            purge_respects_max_and_repeated_calls_purge_all,
+            purge_with_nothing_expired_changes_nothing,
+            concurrent_same_generation_advances_exactly_once,
+            concurrent_distinct_families_all_advance,
+            concurrent_revoke_wins_over_later_advances,
+            concurrent_bind_device_binds_one_device
+        }
+    };
+}
+
+/// Generates one `#[test]` per check of [`testkit`](crate::testkit); see the module docs.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_each {
+    (; $($check:ident),*) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::testkit::$check(&__conformance_store());
+            }
+        )*
+    };
+}
+
+/// Generates a module `$name` with one `#[test]` per conformance check, each run against a fresh store
+/// from `$factory` (a closure or function returning a store, or an `Arc` of one).
+///
+/// ```
+/// refresh_rotation::store_conformance_tests!(in_memory, refresh_rotation::InMemoryRefreshTokenStore::new);
+/// # fn main() {}
+/// ```
+///
+/// See [`testkit`](crate::testkit) for what the factory must guarantee.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($name:ident, $factory:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn __conformance_store() -> impl $crate::RefreshTokenStore {
+                ($factory)()
+            }
+
+            $crate::__store_conformance_checks!([$crate::__store_conformance_each]);
+        }
+    };
+}
+
+macro_rules! checks_table {
+    (; $($check:ident),*) => {
+        /// Every check, with its name, for harnesses that cannot use
+        /// [`store_conformance_tests!`](crate::store_conformance_tests).
+        pub const CHECKS: &[(&str, Check)] = &[$((stringify!($check), $check as Check)),*];
+    };
+}
+crate::__store_conformance_checks!([checks_table]);
+
+/// Runs every check, each against a fresh store from `factory`, and panics naming the first that fails.
+pub fn run_all<S: RefreshTokenStore>(factory: impl Fn() -> S) {
+    for (name, check) in CHECKS {
+        let store = factory();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&store)));
+        if let Err(cause) = outcome {
+            let detail = cause
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| cause.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            panic!("store conformance check `{name}` failed: {detail}");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The store conformance suite (`refresh_rotation::testkit`) run against the in-memory store, plus what
+//! only the in-memory store promises (its size bound, `len`).
+
+use std::sync::Arc;
+
+use refresh_rotation::testkit::{random_family_id, sample_family, CHECKS, T0};
+use refresh_rotation::{InMemoryRefreshTokenStore, RefreshTokenStore, StoreError};
+
+refresh_rotation::store_conformance_tests!(in_memory, InMemoryRefreshTokenStore::new);
+
+// The suite also accepts a store behind an `Arc` (as the issuer holds it), with a capacity hint.
+refresh_rotation::store_conformance_tests!(in_memory_arc, || Arc::new(
+    InMemoryRefreshTokenStore::with_capacity(1_000)
+));
+
+#[test]
+fn the_suite_lists_every_check_once() {
+    let mut names: Vec<_> = CHECKS.iter().map(|(n, _)| *n).collect();
+    assert!(names.len() >= 20);
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), CHECKS.len());
+}
+
+#[test]
+fn max_families_bounds_the_store_until_purge_makes_room() {
+    let store = InMemoryRefreshTokenStore::new().with_max_families(3);
+    let expires = T0.checked_add_secs(10).unwrap();
+    for _ in 0..3 {
+        store
+            .create(sample_family(random_family_id(), "s", expires))
+            .unwrap();
+    }
+    assert_eq!(store.len(), 3);
+    let extra = sample_family(random_family_id(), "s", expires);
+    assert_eq!(store.create(extra.clone()), Err(StoreError::Full));
+    assert_eq!(store.get(&extra.id).unwrap(), None);
+    assert_eq!(store.purge_expired(expires, 1).unwrap(), 1);
+    assert_eq!(store.len(), 2);
+    store.create(extra).unwrap();
+    assert_eq!(store.len(), 3);
+}
+
+#[test]
+fn len_counts_families_until_purged() {
+    let store = InMemoryRefreshTokenStore::default();
+    assert!(store.is_empty());
+    let f = sample_family(random_family_id(), "s", T0);
+    store.create(f.clone()).unwrap();
+    assert_eq!(store.create(f.clone()), Err(StoreError::AlreadyExists));
+    store.revoke(&f.id).unwrap();
+    assert_eq!(store.len(), 1, "revoked families are kept (R-REV-4)");
+    assert_eq!(store.purge_expired(T0, 10).unwrap(), 1);
+    assert!(store.is_empty());
+}
+
+#[test]
+fn purge_in_small_batches_drains_a_larger_store() {
+    let store = InMemoryRefreshTokenStore::new();
+    let expires = T0.checked_add_secs(1).unwrap();
+    for i in 0..5_000 {
+        let e = if i % 2 == 0 {
+            expires
+        } else {
+            T0.checked_add_secs(999).unwrap()
+        };
+        store
+            .create(sample_family(random_family_id(), "s", e))
+            .unwrap();
+    }
+    let mut total = 0;
+    loop {
+        let n = store.purge_expired(expires, 64).unwrap();
+        total += n;
+        if n < 64 {
+            break;
+        }
+    }
+    assert_eq!(total, 2_500);
+    assert_eq!(store.len(), 2_500);
+}
+
+#[test]
+fn debug_shows_no_family_data() {
+    let store = InMemoryRefreshTokenStore::new().with_max_families(10);
+    store
+        .create(sample_family(random_family_id(), "alice-subject", T0))
+        .unwrap();
+    let d = format!("{store:?}");
+    assert!(!d.contains("alice"), "{d}");
+    assert!(d.contains("len: 1"), "{d}");
+}
