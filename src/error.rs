@@ -350,7 +350,10 @@ mod tests {
 
     #[test]
     fn messages_follow_cognito() {
-        assert_eq!(Error::InvalidRefreshToken.message(), "Invalid Refresh Token.");
+        assert_eq!(
+            Error::InvalidRefreshToken.message(),
+            "Invalid Refresh Token."
+        );
         assert_eq!(
             Error::RefreshTokenReused.message(),
             "Refresh token has been invalidated by rotation."
