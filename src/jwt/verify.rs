@@ -138,14 +138,14 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 }
 
 /// A public key pinned to one algorithm.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum PublicKey {
     Rsa(RsaPublicKeyComponents<Vec<u8>>),
     Ecdsa(UnparsedPublicKey<Vec<u8>>),
     Ed25519(UnparsedPublicKey<Vec<u8>>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct VerifyingKey {
     kid: String,
     alg: Algorithm,
@@ -336,7 +336,7 @@ struct Header {
 ///
 /// Failures are [`Error::InvalidJwt`] with the reasons of [`TokenUse`]: invalid, expired or revoked;
 /// nothing finer, so a refusal does not help probe the verifier.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct JwtVerifier {
     keys: Vec<VerifyingKey>,
     issuer: String,
