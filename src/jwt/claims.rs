@@ -1,0 +1,294 @@
+//! The Cognito claim sets of access and ID tokens (R-JWT-2, R-JWT-3), as borrowed, zero-copy views.
+//!
+//! The issuer fills a claim struct with references to what it already holds (the family record, the
+//! user's attributes, the hook's output) and the signer serialises it in one pass. The `Serialize`
+//! implementations are written by hand so that the fixed claims (`token_use`, `version`) cannot be set
+//! wrongly, optional claims are omitted exactly when Cognito omits them, and no claim name is ever written
+//! twice: user attributes and hook claims that collide with a claim the issuer owns are skipped.
+
+use std::collections::BTreeMap;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Claims the issuer owns: a pre-token-generation hook cannot set or override them (R-REF-11).
+///
+/// [`IdTokenClaims::extra`], [`AccessTokenClaims::extra`] and [`IdTokenClaims::attributes`] entries with
+/// these names are skipped when a token is serialised, as are the other claims each struct writes itself
+/// (`cognito:username`, `cognito:groups`, `event_id`, and for access tokens `scope`, `username`,
+/// `version`, `device_key`), so a claim never appears twice in a token.
+pub const PROTECTED_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "token_use",
+    "exp",
+    "iat",
+    "jti",
+    "origin_jti",
+    "auth_time",
+    "client_id",
+    "aud",
+];
+
+/// Claims an access token writes itself, besides [`PROTECTED_CLAIMS`].
+const ACCESS_OWNED: [&str; 6] = [
+    "cognito:groups",
+    "device_key",
+    "event_id",
+    "scope",
+    "username",
+    "version",
+];
+
+/// Claims an ID token writes itself, besides [`PROTECTED_CLAIMS`].
+const ID_OWNED: [&str; 3] = ["cognito:groups", "cognito:username", "event_id"];
+
+fn is_protected(name: &str) -> bool {
+    PROTECTED_CLAIMS.contains(&name)
+}
+
+/// The claims of an access token, exactly Cognito's (R-JWT-2). Times are epoch seconds.
+///
+/// Serialises as `sub`, `cognito:groups` (only when `groups` is non-empty), `device_key` (only when set),
+/// `iss`, `version` (always `2`), `client_id`, `origin_jti`, `event_id`, `token_use` (always `"access"`),
+/// `scope`, `auth_time`, `exp`, `iat`, `jti`, `username`, then the `extra` claims.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessTokenClaims<'a> {
+    /// The user's `sub` (a UUID).
+    pub sub: &'a str,
+    /// The issuer URL (R-JWT-4).
+    pub iss: &'a str,
+    /// The app client the token was issued to.
+    pub client_id: &'a str,
+    /// The family id as a UUID string: what revocation is keyed on (R-SIGN-2, R-REV-2).
+    pub origin_jti: &'a str,
+    /// The sign-in's event id (UUID).
+    pub event_id: &'a str,
+    /// Granted scopes, space-separated (`aws.cognito.signin.user.admin` for API sign-ins).
+    pub scope: &'a str,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time.
+    pub iat: i64,
+    /// This token's unique id (UUID).
+    pub jti: &'a str,
+    /// The user's username.
+    pub username: &'a str,
+    /// `cognito:groups`; omitted from the token when empty, as Cognito does.
+    pub groups: &'a [String],
+    /// `device_key`, when the session is bound to a tracked device.
+    pub device_key: Option<&'a str>,
+    /// Further claims (from the pre-token-generation hook). Entries named in [`PROTECTED_CLAIMS`] or
+    /// written by this struct are skipped; the caller should not put them here.
+    pub extra: Option<&'a Map<String, Value>>,
+}
+
+impl Serialize for AccessTokenClaims<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sub", self.sub)?;
+        if !self.groups.is_empty() {
+            m.serialize_entry("cognito:groups", self.groups)?;
+        }
+        if let Some(device_key) = self.device_key {
+            m.serialize_entry("device_key", device_key)?;
+        }
+        m.serialize_entry("iss", self.iss)?;
+        m.serialize_entry("version", &2)?;
+        m.serialize_entry("client_id", self.client_id)?;
+        m.serialize_entry("origin_jti", self.origin_jti)?;
+        m.serialize_entry("event_id", self.event_id)?;
+        m.serialize_entry("token_use", "access")?;
+        m.serialize_entry("scope", self.scope)?;
+        m.serialize_entry("auth_time", &self.auth_time)?;
+        m.serialize_entry("exp", &self.exp)?;
+        m.serialize_entry("iat", &self.iat)?;
+        m.serialize_entry("jti", self.jti)?;
+        m.serialize_entry("username", self.username)?;
+        if let Some(extra) = self.extra {
+            for (name, value) in extra {
+                if !is_protected(name) && !ACCESS_OWNED.contains(&name.as_str()) {
+                    m.serialize_entry(name, value)?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+/// The claims of an ID token, exactly Cognito's (R-JWT-3). Times are epoch seconds.
+///
+/// Serialises as `sub`, `cognito:groups` (only when `groups` is non-empty), `iss`, `cognito:username`,
+/// `origin_jti`, `aud`, `event_id`, `token_use` (always `"id"`), `auth_time`, `exp`, `iat`, `jti`, then
+/// the user's attributes, then the `extra` claims.
+#[derive(Debug, Clone, Copy)]
+pub struct IdTokenClaims<'a> {
+    /// The user's `sub` (a UUID).
+    pub sub: &'a str,
+    /// The issuer URL (R-JWT-4).
+    pub iss: &'a str,
+    /// `aud`: the app client id.
+    pub aud: &'a str,
+    /// `cognito:username`.
+    pub username: &'a str,
+    /// The family id as a UUID string: what revocation is keyed on (R-SIGN-2, R-REV-2).
+    pub origin_jti: &'a str,
+    /// The sign-in's event id (UUID).
+    pub event_id: &'a str,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time.
+    pub iat: i64,
+    /// This token's unique id (UUID).
+    pub jti: &'a str,
+    /// `cognito:groups`; omitted from the token when empty, as Cognito does.
+    pub groups: &'a [String],
+    /// The user's attributes (`email`, `email_verified`, `custom:*`, ...), written as JSON strings, except
+    /// `email_verified` and `phone_number_verified` whose values `"true"`/`"false"` are written as JSON
+    /// booleans, as Cognito does. An attribute also present in `extra` is written from `extra` only;
+    /// attributes named in [`PROTECTED_CLAIMS`] (a directory's `sub`, say) or written by this struct are
+    /// skipped.
+    pub attributes: &'a BTreeMap<String, String>,
+    /// Further claims of any JSON type (from the pre-token-generation hook); they override attributes of
+    /// the same name. Entries named in [`PROTECTED_CLAIMS`] or written by this struct are skipped; the
+    /// caller should not put them here.
+    pub extra: Option<&'a Map<String, Value>>,
+}
+
+fn id_owned(name: &str) -> bool {
+    is_protected(name) || ID_OWNED.contains(&name)
+}
+
+impl Serialize for IdTokenClaims<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sub", self.sub)?;
+        if !self.groups.is_empty() {
+            m.serialize_entry("cognito:groups", self.groups)?;
+        }
+        m.serialize_entry("iss", self.iss)?;
+        m.serialize_entry("cognito:username", self.username)?;
+        m.serialize_entry("origin_jti", self.origin_jti)?;
+        m.serialize_entry("aud", self.aud)?;
+        m.serialize_entry("event_id", self.event_id)?;
+        m.serialize_entry("token_use", "id")?;
+        m.serialize_entry("auth_time", &self.auth_time)?;
+        m.serialize_entry("exp", &self.exp)?;
+        m.serialize_entry("iat", &self.iat)?;
+        m.serialize_entry("jti", self.jti)?;
+        for (name, value) in self.attributes {
+            if id_owned(name) || self.extra.is_some_and(|e| e.contains_key(name)) {
+                continue;
+            }
+            let boolean = matches!(name.as_str(), "email_verified" | "phone_number_verified");
+            match value.as_str() {
+                "true" if boolean => m.serialize_entry(name, &true)?,
+                "false" if boolean => m.serialize_entry(name, &false)?,
+                _ => m.serialize_entry(name, value)?,
+            }
+        }
+        if let Some(extra) = self.extra {
+            for (name, value) in extra {
+                if !id_owned(name) {
+                    m.serialize_entry(name, value)?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn r_jwt_2_access_claims_skip_owned_names_in_extra() {
+        let mut extra = Map::new();
+        for n in PROTECTED_CLAIMS.iter().chain(ACCESS_OWNED.iter()) {
+            extra.insert((*n).to_owned(), Value::from("evil"));
+        }
+        extra.insert("tenant".into(), Value::from(7));
+        let c = AccessTokenClaims {
+            sub: "s",
+            iss: "i",
+            client_id: "c",
+            origin_jti: "o",
+            event_id: "e",
+            scope: "openid",
+            auth_time: 1,
+            exp: 3,
+            iat: 2,
+            jti: "j",
+            username: "u",
+            groups: &[],
+            device_key: None,
+            extra: Some(&extra),
+        };
+        let v = serde_json::to_value(c).unwrap();
+        assert!(!v.to_string().contains("evil"), "{v}");
+        assert_eq!(v["tenant"], 7);
+        assert_eq!(v["version"], 2);
+        assert_eq!(v["token_use"], "access");
+        // serde_json::Value sorts keys; the text keeps our order and has no duplicate.
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text.matches("\"sub\"").count(), 1);
+        assert_eq!(keys(&v).len(), 14, "13 own claims and tenant");
+    }
+
+    #[test]
+    fn r_jwt_3_id_attributes_are_strings_verified_flags_booleans_and_extra_wins() {
+        let attrs: BTreeMap<String, String> = [
+            ("email", "a@example.com"),
+            ("email_verified", "true"),
+            ("phone_number_verified", "false"),
+            ("custom:tier", "3"),
+            ("sub", "directory-sub"),
+            ("cognito:username", "other"),
+            ("locale", "fr"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut extra = Map::new();
+        extra.insert("locale".into(), Value::from("de"));
+        extra.insert("aud".into(), Value::from("evil"));
+        let groups = vec!["admins".to_owned()];
+        let c = IdTokenClaims {
+            sub: "s",
+            iss: "i",
+            aud: "c",
+            username: "u",
+            origin_jti: "o",
+            event_id: "e",
+            auth_time: 1,
+            exp: 3,
+            iat: 2,
+            jti: "j",
+            groups: &groups,
+            attributes: &attrs,
+            extra: Some(&extra),
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text.matches("\"locale\"").count(), 1, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["custom:tier"], "3");
+        assert_eq!(v["email_verified"], true);
+        assert_eq!(v["phone_number_verified"], false);
+        assert_eq!(v["sub"], "s");
+        assert_eq!(v["cognito:username"], "u");
+        assert_eq!(v["aud"], "c");
+        assert_eq!(v["locale"], "de");
+        assert_eq!(v["cognito:groups"], serde_json::json!(["admins"]));
+        assert!(text.starts_with(r#"{"sub":"s","cognito:groups":["admins"],"iss":"i""#));
+    }
+}

@@ -1,0 +1,538 @@
+//! Verifying ID and access tokens against a JWKS (R-JWT-6).
+//!
+//! A [`JwtVerifier`] is built once from a JWKS (the signer's own, or one a resource server fetched); each
+//! key's public parameters are decoded then, and each key is pinned to one algorithm. Verification takes
+//! `now` as a parameter, checks the signature with the key the `kid` names and the algorithm that key is
+//! pinned to (the header's `alg` must agree, and is never used to choose), then the claims, then asks a
+//! [`RevocationCheck`] about the token's `origin_jti`. Refusals carry Cognito's coarse messages only.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
+use ring::signature::{
+    RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519,
+    RSA_PKCS1_2048_8192_SHA256,
+};
+use serde_json::{Map, Value};
+
+use super::Algorithm;
+use crate::store::{FamilyId, RefreshTokenStore};
+use crate::{Error, Timestamp};
+
+/// Tokens longer than this many bytes are refused before any decoding (R-SAFE-1).
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// The default clock-skew allowance, in seconds, for `exp` and `iat`: none, as Cognito's own endpoints
+/// apply. Raise it with [`JwtVerifier::with_leeway`] when verifying on another host's clock.
+pub const DEFAULT_LEEWAY_SECS: u64 = 0;
+
+/// Which kind of token a caller expects (the `token_use` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenUse {
+    /// An access token, `token_use` = `access`; bound to its client by `client_id`.
+    Access,
+    /// An ID token, `token_use` = `id`; bound to its client by `aud`.
+    Id,
+}
+
+impl TokenUse {
+    /// The `token_use` claim value: `access` or `id`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Access => "access",
+            TokenUse::Id => "id",
+        }
+    }
+
+    /// The reason for a token that is malformed, badly signed, or not for this issuer, use or client.
+    pub const fn invalid_reason(self) -> &'static str {
+        match self {
+            TokenUse::Access => "Invalid Access Token",
+            TokenUse::Id => "Invalid ID Token",
+        }
+    }
+
+    /// The reason for a token past its `exp` (plus leeway).
+    pub const fn expired_reason(self) -> &'static str {
+        match self {
+            TokenUse::Access => "Access Token has expired",
+            TokenUse::Id => "ID Token has expired",
+        }
+    }
+
+    /// The reason for a token whose `origin_jti` was revoked (R-REV-2).
+    pub const fn revoked_reason(self) -> &'static str {
+        match self {
+            TokenUse::Access => "Access Token has been revoked",
+            TokenUse::Id => "ID Token has been revoked",
+        }
+    }
+}
+
+/// Answers whether the refresh-token family a JWT came from (its `origin_jti`) was revoked (R-REV-2).
+///
+/// Contract: `true` means the token must be refused. An implementation that cannot tell (its backend
+/// failed) should answer `true`: failing open would let revoked sessions through during an outage.
+pub trait RevocationCheck {
+    /// Whether tokens with this `origin_jti` are revoked.
+    fn is_revoked(&self, origin_jti: &str) -> bool;
+}
+
+/// Every [`RefreshTokenStore`] answers revocation from its family records:
+/// - `origin_jti` that is not a UUID string: revoked (no token of this crate has one);
+/// - family found: its `revoked` flag;
+/// - family not found: **not** revoked. Families are purged only after their absolute expiry
+///   (R-REV-4), by which time every JWT of the family has long expired too;
+/// - store error: revoked (fails closed).
+///
+/// This relies on the issuer's family ids being UUIDs as [`FamilyId::to_uuid_string`] writes them, that
+/// is with the version and variant bits already set, so the string maps back to the same id.
+impl<S: RefreshTokenStore + ?Sized> RevocationCheck for S {
+    fn is_revoked(&self, origin_jti: &str) -> bool {
+        let Some(bytes) = parse_uuid(origin_jti) else {
+            return true;
+        };
+        match self.get(&FamilyId::from_bytes(bytes)) {
+            Ok(Some(family)) => family.state.revoked,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+}
+
+/// A [`RevocationCheck`] that never reports a revocation, for resource servers that have no view of the
+/// issuer's store. Revoked sessions then stay usable until their tokens expire, as with Cognito's tokens
+/// verified offline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRevocationCheck;
+
+impl RevocationCheck for NoRevocationCheck {
+    fn is_revoked(&self, _origin_jti: &str) -> bool {
+        false
+    }
+}
+
+/// Parses a hyphenated UUID string (either case) into its 16 bytes.
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nibbles = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let v = char::from(c).to_digit(16)? as u8;
+        let byte = out.get_mut(nibbles / 2)?;
+        *byte = (*byte << 4) | v;
+        nibbles += 1;
+    }
+    Some(out)
+}
+
+/// A public key pinned to one algorithm.
+#[derive(Debug, Clone)]
+enum PublicKey {
+    Rsa(RsaPublicKeyComponents<Vec<u8>>),
+    Ecdsa(UnparsedPublicKey<Vec<u8>>),
+    Ed25519(UnparsedPublicKey<Vec<u8>>),
+}
+
+#[derive(Debug, Clone)]
+struct VerifyingKey {
+    kid: String,
+    alg: Algorithm,
+    key: PublicKey,
+}
+
+impl VerifyingKey {
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match &self.key {
+            PublicKey::Rsa(k) => k.verify(&RSA_PKCS1_2048_8192_SHA256, msg, sig).is_ok(),
+            PublicKey::Ecdsa(k) | PublicKey::Ed25519(k) => k.verify(msg, sig).is_ok(),
+        }
+    }
+}
+
+fn bad_jwk(kid: &str, what: &str) -> Error {
+    Error::InvalidParameter {
+        message: format!("JWKS key {kid}: {what}"),
+    }
+}
+
+fn b64_field(
+    kid: &str,
+    name: &str,
+    value: &str,
+    len: std::ops::RangeInclusive<usize>,
+) -> Result<Vec<u8>, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(value.as_bytes())
+        .map_err(|_| bad_jwk(kid, &format!("`{name}` is not base64url")))?;
+    if !len.contains(&bytes.len()) {
+        return Err(bad_jwk(kid, &format!("`{name}` has the wrong length")));
+    }
+    Ok(bytes)
+}
+
+/// Turns a JWK into a pinned verifying key.
+///
+/// `Ok(None)`: the key is not one this crate verifies with (encryption key, symmetric key, another
+/// algorithm, no kid) and is ignored. `Err`: it claims to be one but is malformed.
+fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
+    let Some(kid) = jwk.common.key_id.as_deref() else {
+        return Ok(None);
+    };
+    if matches!(
+        jwk.common.public_key_use,
+        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+    ) {
+        return Ok(None);
+    }
+    // The algorithm a key verifies with is decided here, once, from the key: RSA keys only RS256, P-256
+    // keys only ES256, Ed25519 keys only EdDSA. A JWK whose `alg` says otherwise is not used at all.
+    let (alg, key) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(p) => {
+            let mut n = b64_field(kid, "n", &p.n, 1..=1025)?;
+            let mut e = b64_field(kid, "e", &p.e, 1..=8)?;
+            // ring wants minimal big-endian integers; some publishers keep a leading zero byte.
+            strip_leading_zeros(&mut n);
+            strip_leading_zeros(&mut e);
+            if n.len() < 256 {
+                return Err(bad_jwk(kid, "RSA modulus is shorter than 2048 bits"));
+            }
+            (
+                Algorithm::RS256,
+                PublicKey::Rsa(RsaPublicKeyComponents { n, e }),
+            )
+        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            let x = b64_field(kid, "x", &p.x, 32..=32)?;
+            let y = b64_field(kid, "y", &p.y, 32..=32)?;
+            let mut point = Vec::with_capacity(65);
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            (
+                Algorithm::ES256,
+                PublicKey::Ecdsa(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)),
+            )
+        }
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            let x = b64_field(kid, "x", &p.x, 32..=32)?;
+            (
+                Algorithm::EdDSA,
+                PublicKey::Ed25519(UnparsedPublicKey::new(&ED25519, x)),
+            )
+        }
+        _ => return Ok(None),
+    };
+    match jwk.common.key_algorithm {
+        None => {}
+        Some(a) if a == alg.key_algorithm() => {}
+        Some(KeyAlgorithm::UNKNOWN_ALGORITHM) | Some(_) => return Ok(None),
+    }
+    Ok(Some(VerifyingKey {
+        kid: kid.to_owned(),
+        alg,
+        key,
+    }))
+}
+
+fn strip_leading_zeros(v: &mut Vec<u8>) {
+    let zeros = v.iter().take_while(|&&b| b == 0).count();
+    v.drain(..zeros);
+}
+
+/// Checks that a JWK is usable as a verifying key; used when a retired key is added to a signer.
+pub(crate) fn check_jwk(jwk: &Jwk) -> Result<(), Error> {
+    match parse_jwk(jwk)? {
+        Some(_) => Ok(()),
+        None => Err(bad_jwk(
+            jwk.common.key_id.as_deref().unwrap_or("(no kid)"),
+            "not an RS256, ES256 or EdDSA signature key with a kid",
+        )),
+    }
+}
+
+/// The claims of a token that passed every check of [`JwtVerifier::verify`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedClaims {
+    claims: Map<String, Value>,
+}
+
+impl VerifiedClaims {
+    /// All claims of the token.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// All claims of the token, owned.
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
+    }
+
+    /// A claim, if present.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// A string claim, if present and a string.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// The `sub` claim (checked present by verification).
+    pub fn sub(&self) -> &str {
+        self.get_str("sub").unwrap_or_default()
+    }
+
+    /// The `origin_jti` claim (checked present by verification).
+    pub fn origin_jti(&self) -> &str {
+        self.get_str("origin_jti").unwrap_or_default()
+    }
+
+    /// The `jti` claim (checked present by verification).
+    pub fn jti(&self) -> &str {
+        self.get_str("jti").unwrap_or_default()
+    }
+
+    /// The `exp` claim (checked present by verification).
+    pub fn expires_at(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.get("exp").and_then(Value::as_i64).unwrap_or_default())
+    }
+
+    /// The `iat` claim (checked present by verification).
+    pub fn issued_at(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.get("iat").and_then(Value::as_i64).unwrap_or_default())
+    }
+}
+
+/// The JOSE header, strictly: `alg` and `kid` are required, duplicate members are refused, and `crit`
+/// (an extension we would have to understand) makes the token invalid.
+#[derive(serde::Deserialize)]
+struct Header {
+    alg: String,
+    kid: String,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// Verifies this crate's ID and access tokens (R-JWT-6).
+///
+/// Built once from a JWKS; cheap to share (`Sync`). Checks, in order: size (at most [`MAX_TOKEN_LEN`]
+/// bytes), compact-JWS structure, header, `kid` among the keys, header `alg` equal to the algorithm the
+/// key is pinned to (so `none`, `HS256` and any other algorithm are refused), signature, `token_use`,
+/// `iss`, the client (`aud` for ID tokens, `client_id` for access tokens), presence of `sub`, `jti` and
+/// `origin_jti`, `exp` (refused once `now >= exp + leeway`), `iat` (refused when `iat > now + leeway`),
+/// `nbf` if present, and finally revocation of `origin_jti`.
+///
+/// Failures are [`Error::InvalidJwt`] with the reasons of [`TokenUse`]: invalid, expired or revoked;
+/// nothing finer, so a refusal does not help probe the verifier.
+#[derive(Debug, Clone)]
+pub struct JwtVerifier {
+    keys: Vec<VerifyingKey>,
+    issuer: String,
+    leeway: i64,
+}
+
+impl JwtVerifier {
+    /// A verifier for tokens of `issuer` signed by keys of `jwks`, with [`DEFAULT_LEEWAY_SECS`].
+    ///
+    /// Keys the crate does not verify with (encryption or symmetric keys, other algorithms, keys without
+    /// a kid) are ignored. Fails with [`Error::InvalidParameter`] if a supported key is malformed, two
+    /// keys share a kid, or no key is usable.
+    pub fn new(issuer: impl Into<String>, jwks: &JwkSet) -> Result<Self, Error> {
+        let mut keys: Vec<VerifyingKey> = Vec::with_capacity(jwks.keys.len());
+        for jwk in &jwks.keys {
+            if let Some(key) = parse_jwk(jwk)? {
+                if keys.iter().any(|k| k.kid == key.kid) {
+                    return Err(bad_jwk(&key.kid, "kid appears twice in the JWKS"));
+                }
+                keys.push(key);
+            }
+        }
+        if keys.is_empty() {
+            return Err(Error::InvalidParameter {
+                message: "JWKS has no usable RS256, ES256 or EdDSA signature key".to_owned(),
+            });
+        }
+        Ok(JwtVerifier {
+            keys,
+            issuer: issuer.into(),
+            leeway: DEFAULT_LEEWAY_SECS as i64,
+        })
+    }
+
+    /// Sets the clock-skew allowance applied to `exp`, `iat` and `nbf` (default
+    /// [`DEFAULT_LEEWAY_SECS`]).
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.leeway = i64::try_from(seconds).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// The issuer tokens must name in `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The key ids this verifier accepts.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+
+    /// Verifies an access token issued to `client_id` (see [`JwtVerifier::verify`]).
+    pub fn verify_access_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        now: Timestamp,
+        revocation: &dyn RevocationCheck,
+    ) -> Result<VerifiedClaims, Error> {
+        self.verify(token, TokenUse::Access, client_id, now, revocation)
+    }
+
+    /// Verifies an ID token issued to `client_id` (see [`JwtVerifier::verify`]).
+    pub fn verify_id_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        now: Timestamp,
+        revocation: &dyn RevocationCheck,
+    ) -> Result<VerifiedClaims, Error> {
+        self.verify(token, TokenUse::Id, client_id, now, revocation)
+    }
+
+    /// Verifies a token of the `expected` use, issued to `client_id`, at time `now`, and returns its
+    /// claims. The checks and their order are listed on [`JwtVerifier`].
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: TokenUse,
+        client_id: &str,
+        now: Timestamp,
+        revocation: &dyn RevocationCheck,
+    ) -> Result<VerifiedClaims, Error> {
+        let invalid = Error::InvalidJwt {
+            reason: expected.invalid_reason(),
+        };
+        let claims = self
+            .verified_payload(token)
+            .ok_or_else(|| invalid.clone())?;
+
+        let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
+        let int_claim = |name: &str| claims.get(name).and_then(Value::as_i64);
+
+        if str_claim("token_use") != Some(expected.as_str())
+            || str_claim("iss") != Some(self.issuer.as_str())
+        {
+            return Err(invalid);
+        }
+        let client_ok = match expected {
+            TokenUse::Access => str_claim("client_id") == Some(client_id),
+            TokenUse::Id => match claims.get("aud") {
+                Some(Value::String(aud)) => aud == client_id,
+                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+                _ => false,
+            },
+        };
+        let (Some(_), Some(_), Some(origin_jti)) =
+            (str_claim("sub"), str_claim("jti"), str_claim("origin_jti"))
+        else {
+            return Err(invalid);
+        };
+        if !client_ok {
+            return Err(invalid);
+        }
+        let (Some(exp), Some(iat)) = (int_claim("exp"), int_claim("iat")) else {
+            return Err(invalid);
+        };
+        let now = now.unix_seconds();
+        if now >= exp.saturating_add(self.leeway) {
+            return Err(Error::InvalidJwt {
+                reason: expected.expired_reason(),
+            });
+        }
+        if iat > now.saturating_add(self.leeway) {
+            return Err(invalid);
+        }
+        match claims.get("nbf") {
+            None => {}
+            Some(v) => match v.as_i64() {
+                Some(nbf) if nbf <= now.saturating_add(self.leeway) => {}
+                _ => return Err(invalid),
+            },
+        }
+        if revocation.is_revoked(origin_jti) {
+            return Err(Error::InvalidJwt {
+                reason: expected.revoked_reason(),
+            });
+        }
+        Ok(VerifiedClaims { claims })
+    }
+
+    /// Structure, header, key, algorithm and signature; the payload parsed as a JSON object. `None` for
+    /// any failure: the caller reports them all alike.
+    fn verified_payload(&self, token: &str) -> Option<Map<String, Value>> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let (signed, sig_b64) = token.rsplit_once('.')?;
+        let (header_b64, payload_b64) = signed.split_once('.')?;
+        if payload_b64.contains('.') {
+            return None;
+        }
+        let header_json = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        let header: Header = serde_json::from_slice(&header_json).ok()?;
+        if header.crit.is_some() {
+            return None;
+        }
+        let key = self.keys.iter().find(|k| k.kid == header.kid)?;
+        // The key decides the algorithm; the header may only agree with it.
+        if header.alg != key.alg.as_str() {
+            return None;
+        }
+        let sig = URL_SAFE_NO_PAD.decode(sig_b64).ok()?;
+        if !key.verify(signed.as_bytes(), &sig) {
+            return None;
+        }
+        let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
+        serde_json::from_slice::<Map<String, Value>>(&payload).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_uuid_round_trips_family_ids() {
+        let id = FamilyId::from_bytes([
+            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 0x01, 0x02, 0x03, 0x04, 0x05,
+            0x06, 0x07,
+        ]);
+        assert_eq!(parse_uuid(&id.to_uuid_string()), Some(*id.as_bytes()));
+        assert_eq!(
+            parse_uuid("12345678-9ABC-4DEF-8001-020304050607"),
+            Some(*id.as_bytes())
+        );
+        for bad in [
+            "",
+            "12345678-9abc-4def-8001-02030405060",
+            "12345678-9abc-4def-8001-0203040506070",
+            "12345678x9abc-4def-8001-020304050607",
+            "1234567g-9abc-4def-8001-020304050607",
+            "+2345678-9abc-4def-8001-020304050607",
+            "é2345678-9abc-4def-8001-02030405060",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
+    }
+}

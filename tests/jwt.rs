@@ -1,0 +1,1276 @@
+//! JWT and JWKS (SPEC 8, R-JWT-1..6): issued tokens checked by an independent implementation
+//! (jsonwebtoken with its RustCrypto backend) against the served JWKS, and the crate's own verifier
+//! checked against forged, tampered, expired, misdirected and revoked tokens.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use proptest::prelude::*;
+use refresh_rotation::jwt::{
+    AccessTokenClaims, Algorithm, IdTokenClaims, JwtVerifier, NoRevocationCheck, RevocationCheck,
+    SigningKey, TokenSigner, TokenUse, DEFAULT_LEEWAY_SECS, MAX_TOKEN_LEN, PROTECTED_CLAIMS,
+};
+use refresh_rotation::{
+    Advance, Error, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError,
+    Timestamp,
+};
+use serde_json::{json, Map, Value};
+
+const RSA_A: &str = include_str!("fixtures/test-only-rsa-2048.pk8.pem");
+const RSA_B: &str = include_str!("fixtures/test-only-rsa-2048-b.pk8.pem");
+const RSA_A_PKCS1: &str = include_str!("fixtures/test-only-rsa-2048.pkcs1.pem");
+const EC: &str = include_str!("fixtures/test-only-ec-p256.pk8.pem");
+const ED: &str = include_str!("fixtures/test-only-ed25519.pk8.pem");
+
+const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test0001";
+const CLIENT: &str = "1example23456789abcdefghij";
+const SUB: &str = "0b8c3a5e-8d0e-4a3b-9f7e-1d2c3b4a5f60";
+const ORIGIN: &str = "7f3b0c2a-1d4e-4f5a-8b6c-9d0e1f2a3b4c";
+const EVENT: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+const JTI: &str = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
+/// A fixed "now" for the crate's own verifier (it never reads the system clock).
+const T0: i64 = 1_700_000_000;
+
+fn key(alg: Algorithm, kid: &str, pem: &str) -> Arc<SigningKey> {
+    Arc::new(SigningKey::from_pkcs8_pem(alg, kid, pem).unwrap())
+}
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn access_claims(iat: i64) -> AccessTokenClaims<'static> {
+    AccessTokenClaims {
+        sub: SUB,
+        iss: ISS,
+        client_id: CLIENT,
+        origin_jti: ORIGIN,
+        event_id: EVENT,
+        scope: "aws.cognito.signin.user.admin",
+        auth_time: iat,
+        exp: iat + 3600,
+        iat,
+        jti: JTI,
+        username: "alice",
+        groups: &[],
+        device_key: None,
+        extra: None,
+    }
+}
+
+fn id_claims<'a>(iat: i64, attributes: &'a BTreeMap<String, String>) -> IdTokenClaims<'a> {
+    IdTokenClaims {
+        sub: SUB,
+        iss: ISS,
+        aud: CLIENT,
+        username: "alice",
+        origin_jti: ORIGIN,
+        event_id: EVENT,
+        auth_time: iat,
+        exp: iat + 3600,
+        iat,
+        jti: JTI,
+        groups: &[],
+        attributes,
+        extra: None,
+    }
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn at(t: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(t)
+}
+
+fn segments(token: &str) -> (Value, Value, Vec<u8>) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "compact JWS has three segments");
+    let h = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let p = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    (h, p, URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+}
+
+fn names(v: &Value) -> Vec<&str> {
+    let mut n: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    n.sort_unstable();
+    n
+}
+
+fn jose_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
+    match alg {
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+    }
+}
+
+/// The independent verifier: jsonwebtoken (RustCrypto) with the key found by kid in the JWKS as served
+/// (serialised to JSON and parsed back), pinned to `alg`, validating exp, iss and, for ID tokens, aud.
+fn independent_verify(
+    jwks_json: &str,
+    token: &str,
+    alg: Algorithm,
+    use_: TokenUse,
+) -> Result<Value, jsonwebtoken::errors::Error> {
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(jwks_json).unwrap();
+    let header = jsonwebtoken::decode_header(token)?;
+    let jwk = set
+        .find(header.kid.as_deref().expect("kid in header"))
+        .expect("kid published in the JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk)?;
+    let mut v = jsonwebtoken::Validation::new(jose_alg(alg));
+    v.set_issuer(&[ISS]);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+    match use_ {
+        TokenUse::Id => v.set_audience(&[CLIENT]),
+        TokenUse::Access => v.validate_aud = false,
+    }
+    Ok(jsonwebtoken::decode::<Value>(token, &key, &v)?.claims)
+}
+
+fn all_keys() -> Vec<(&'static str, Arc<SigningKey>)> {
+    vec![
+        ("rs256-pkcs8", key(Algorithm::RS256, "rsa-a", RSA_A)),
+        ("rs256-pkcs1", key(Algorithm::RS256, "rsa-a1", RSA_A_PKCS1)),
+        ("es256-openssl", key(Algorithm::ES256, "ec-1", EC)),
+        (
+            "es256-generated",
+            Arc::new(SigningKey::generate(Algorithm::ES256, "ec-gen").unwrap()),
+        ),
+        ("eddsa-openssl", key(Algorithm::EdDSA, "ed-1", ED)),
+        (
+            "eddsa-generated",
+            Arc::new(SigningKey::generate(Algorithm::EdDSA, "ed-gen").unwrap()),
+        ),
+    ]
+}
+
+fn reason(e: Error) -> &'static str {
+    match e {
+        Error::InvalidJwt { reason } => reason,
+        other => panic!("expected InvalidJwt, got {other:?}"),
+    }
+}
+
+const INVALID_ACCESS: &str = "Invalid Access Token";
+const INVALID_ID: &str = "Invalid ID Token";
+
+#[test]
+fn r_jwt_1_every_algorithm_verifies_independently_against_the_served_jwks() {
+    let now = real_now();
+    let attributes = attrs(&[("email", "alice@example.com"), ("email_verified", "true")]);
+    for (name, k) in all_keys() {
+        let alg = k.algorithm();
+        let signer = TokenSigner::new(Arc::clone(&k));
+        let jwks = signer.jwks_json();
+        let access = signer.sign_access_token(&access_claims(now)).unwrap();
+        let id = signer.sign_id_token(&id_claims(now, &attributes)).unwrap();
+
+        for (token, use_) in [(&access, TokenUse::Access), (&id, TokenUse::Id)] {
+            let (header, _, sig) = segments(token);
+            assert_eq!(
+                header,
+                json!({"alg": alg.as_str(), "kid": k.kid()}),
+                "{name}: header is exactly alg and kid"
+            );
+            assert_eq!(sig.len(), k.signature_len(), "{name}");
+            let claims = independent_verify(&jwks, token, alg, use_)
+                .unwrap_or_else(|e| panic!("{name} {use_:?}: jsonwebtoken refused: {e}"));
+            assert_eq!(claims["token_use"], use_.as_str());
+            // The crate's own verifier agrees.
+            let ours = signer
+                .verifier(ISS)
+                .unwrap()
+                .verify(token, use_, CLIENT, at(now), &NoRevocationCheck)
+                .unwrap();
+            assert_eq!(Value::Object(ours.into_claims()), claims, "{name}");
+        }
+        // The independent verifier is not lenient: another algorithm for the same key fails.
+        let other = if alg == Algorithm::ES256 {
+            Algorithm::EdDSA
+        } else {
+            Algorithm::ES256
+        };
+        assert!(independent_verify(&jwks, &access, other, TokenUse::Access).is_err());
+    }
+}
+
+#[test]
+fn r_jwt_1_id_and_access_tokens_may_use_different_keys() {
+    let now = real_now();
+    let signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "id-key", RSA_A),
+        key(Algorithm::ES256, "access-key", EC),
+    )
+    .unwrap();
+    let empty = BTreeMap::new();
+    let id = signer.sign_id_token(&id_claims(now, &empty)).unwrap();
+    let access = signer.sign_access_token(&access_claims(now)).unwrap();
+    assert_eq!(segments(&id).0["kid"], "id-key");
+    assert_eq!(segments(&access).0["kid"], "access-key");
+    let jwks = signer.jwks_json();
+    independent_verify(&jwks, &id, Algorithm::RS256, TokenUse::Id).unwrap();
+    independent_verify(&jwks, &access, Algorithm::ES256, TokenUse::Access).unwrap();
+    assert_eq!(signer.jwks().keys.len(), 2);
+
+    // Same kid for two different keys is refused.
+    assert!(matches!(
+        TokenSigner::with_keys(
+            key(Algorithm::RS256, "same", RSA_A),
+            key(Algorithm::RS256, "same", RSA_B)
+        ),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn r_jwt_2_access_token_claims_are_exactly_cognitos() {
+    let signer = TokenSigner::new(key(Algorithm::RS256, "rsa-a", RSA_A));
+    let (_, p, _) = segments(&signer.sign_access_token(&access_claims(T0)).unwrap());
+    assert_eq!(
+        names(&p),
+        [
+            "auth_time",
+            "client_id",
+            "event_id",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "origin_jti",
+            "scope",
+            "sub",
+            "token_use",
+            "username",
+            "version"
+        ],
+        "no cognito:groups or device_key when absent"
+    );
+    assert_eq!(
+        p,
+        json!({
+            "sub": SUB, "iss": ISS, "version": 2, "client_id": CLIENT, "origin_jti": ORIGIN,
+            "event_id": EVENT, "token_use": "access", "scope": "aws.cognito.signin.user.admin",
+            "auth_time": T0, "exp": T0 + 3600, "iat": T0, "jti": JTI, "username": "alice"
+        })
+    );
+
+    let groups = vec!["admins".to_owned(), "readers".to_owned()];
+    let mut extra = Map::new();
+    extra.insert("tenant".into(), json!({"id": 7}));
+    extra.insert("token_use".into(), json!("id"));
+    extra.insert("exp".into(), json!(i64::MAX));
+    let claims = AccessTokenClaims {
+        groups: &groups,
+        device_key: Some("us-east-1_device-1"),
+        extra: Some(&extra),
+        scope: "openid email",
+        ..access_claims(T0)
+    };
+    let (_, p, _) = segments(&signer.sign_access_token(&claims).unwrap());
+    assert_eq!(p["cognito:groups"], json!(["admins", "readers"]));
+    assert_eq!(p["device_key"], "us-east-1_device-1");
+    assert_eq!(p["scope"], "openid email");
+    assert_eq!(
+        p["tenant"],
+        json!({"id": 7}),
+        "hook claims of any JSON type"
+    );
+    assert_eq!(
+        p["token_use"], "access",
+        "protected claims cannot be overridden"
+    );
+    assert_eq!(p["exp"], T0 + 3600);
+    assert_eq!(names(&p).len(), 16);
+}
+
+#[test]
+fn r_jwt_3_id_token_claims_are_exactly_cognitos() {
+    let signer = TokenSigner::new(key(Algorithm::RS256, "rsa-a", RSA_A));
+    let empty = BTreeMap::new();
+    let (_, p, _) = segments(&signer.sign_id_token(&id_claims(T0, &empty)).unwrap());
+    assert_eq!(
+        p,
+        json!({
+            "sub": SUB, "iss": ISS, "cognito:username": "alice", "origin_jti": ORIGIN, "aud": CLIENT,
+            "event_id": EVENT, "token_use": "id", "auth_time": T0, "exp": T0 + 3600, "iat": T0,
+            "jti": JTI
+        }),
+        "exactly the R-JWT-3 claims, no cognito:groups when the user has none"
+    );
+
+    let attributes = attrs(&[
+        ("email", "alice@example.com"),
+        ("email_verified", "true"),
+        ("phone_number", "+15555550100"),
+        ("phone_number_verified", "false"),
+        ("custom:tier", "3"),
+        ("custom:flag", "true"),
+        ("sub", "ignored-directory-sub"),
+        ("cognito:username", "ignored"),
+    ]);
+    let groups = vec!["admins".to_owned()];
+    let mut extra = Map::new();
+    extra.insert("department".into(), json!(["r&d", 1]));
+    extra.insert("email".into(), json!("override@example.com"));
+    for name in PROTECTED_CLAIMS {
+        extra.insert(name.into(), json!("hook-tried"));
+    }
+    let claims = IdTokenClaims {
+        groups: &groups,
+        extra: Some(&extra),
+        ..id_claims(T0, &attributes)
+    };
+    let token = signer.sign_id_token(&claims).unwrap();
+    let (_, p, _) = segments(&token);
+    assert!(!p.to_string().contains("hook-tried"), "{p}");
+    assert!(!p.to_string().contains("ignored"), "{p}");
+    assert_eq!(p["cognito:groups"], json!(["admins"]));
+    assert_eq!(p["custom:tier"], "3", "custom attributes are strings");
+    assert_eq!(p["custom:flag"], "true", "even when they look boolean");
+    assert_eq!(p["email_verified"], true, "as Cognito writes it");
+    assert_eq!(p["phone_number_verified"], false);
+    assert_eq!(p["phone_number"], "+15555550100");
+    assert_eq!(
+        p["email"], "override@example.com",
+        "hook overrides attribute"
+    );
+    assert_eq!(p["department"], json!(["r&d", 1]));
+    assert_eq!(p["aud"], CLIENT);
+    assert_eq!(p["sub"], SUB);
+    assert_eq!(names(&p).len(), 11 + 1 + 6 + 1);
+}
+
+#[test]
+fn r_jwt_5_jwks_lists_kid_kty_alg_and_use_for_every_key() {
+    for (name, k) in all_keys() {
+        let signer = TokenSigner::new(Arc::clone(&k));
+        let doc: Value = serde_json::from_str(&signer.jwks_json()).unwrap();
+        let keys = doc["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1, "{name}: one key, deduplicated");
+        let jwk = &keys[0];
+        assert_eq!(jwk["kid"], k.kid());
+        assert_eq!(jwk["alg"], k.algorithm().as_str());
+        assert_eq!(jwk["use"], "sig");
+        let mut expected = vec!["alg", "kid", "kty", "use"];
+        match k.algorithm() {
+            Algorithm::RS256 => {
+                assert_eq!(jwk["kty"], "RSA");
+                assert_eq!(jwk["e"], "AQAB");
+                let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+                assert_eq!(n.len(), 256);
+                assert_ne!(n[0], 0, "no leading zero");
+                expected.extend(["e", "n"]);
+            }
+            Algorithm::ES256 => {
+                assert_eq!(jwk["kty"], "EC");
+                assert_eq!(jwk["crv"], "P-256");
+                for c in ["x", "y"] {
+                    let b = URL_SAFE_NO_PAD.decode(jwk[c].as_str().unwrap()).unwrap();
+                    assert_eq!(b.len(), 32);
+                }
+                expected.extend(["crv", "x", "y"]);
+            }
+            Algorithm::EdDSA => {
+                assert_eq!(jwk["kty"], "OKP");
+                assert_eq!(jwk["crv"], "Ed25519");
+                let b = URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap();
+                assert_eq!(b.len(), 32);
+                expected.extend(["crv", "x"]);
+            }
+        }
+        expected.sort_unstable();
+        assert_eq!(names(jwk), expected, "{name}: no private member");
+    }
+}
+
+#[test]
+fn r_jwt_5_retired_keys_stay_published_and_their_tokens_still_verify() {
+    let now = real_now();
+    let old = key(Algorithm::RS256, "2024-rsa", RSA_A);
+    let mut signer = TokenSigner::new(Arc::clone(&old));
+    let empty = BTreeMap::new();
+    let old_access = signer.sign_access_token(&access_claims(now)).unwrap();
+    let old_id = signer.sign_id_token(&id_claims(now, &empty)).unwrap();
+
+    signer
+        .rotate_access_key(key(Algorithm::RS256, "2025-rsa", RSA_B))
+        .unwrap();
+    signer
+        .rotate_id_key(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "2025-ed").unwrap(),
+        ))
+        .unwrap();
+    let kids: Vec<String> = signer
+        .jwks()
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, ["2025-ed", "2025-rsa", "2024-rsa"]);
+    assert_eq!(
+        signer.retired_keys().len(),
+        1,
+        "retired once, though it held both roles"
+    );
+
+    let new_access = signer.sign_access_token(&access_claims(now)).unwrap();
+    let new_id = signer.sign_id_token(&id_claims(now, &empty)).unwrap();
+    assert_eq!(segments(&new_access).0["kid"], "2025-rsa");
+    assert_eq!(segments(&new_id).0["kid"], "2025-ed");
+
+    let jwks = signer.jwks_json();
+    let verifier = signer.verifier(ISS).unwrap();
+    for (token, alg, use_) in [
+        (&old_access, Algorithm::RS256, TokenUse::Access),
+        (&old_id, Algorithm::RS256, TokenUse::Id),
+        (&new_access, Algorithm::RS256, TokenUse::Access),
+        (&new_id, Algorithm::EdDSA, TokenUse::Id),
+    ] {
+        independent_verify(&jwks, token, alg, use_).unwrap();
+        verifier
+            .verify(token, use_, CLIENT, at(now), &NoRevocationCheck)
+            .unwrap();
+    }
+
+    // Once the host drops the retired key, its tokens stop verifying.
+    assert!(signer.remove_retired_key("2024-rsa"));
+    assert!(!signer.remove_retired_key("2024-rsa"));
+    let verifier = signer.verifier(ISS).unwrap();
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&old_access, CLIENT, at(now), &NoRevocationCheck)
+                .unwrap_err()
+        ),
+        INVALID_ACCESS
+    );
+
+    // A retired key can be re-published from its JWK (after a restart, say).
+    signer.add_retired_key(old.public_jwk().clone()).unwrap();
+    let verifier = signer.verifier(ISS).unwrap();
+    verifier
+        .verify_access_token(&old_access, CLIENT, at(now), &NoRevocationCheck)
+        .unwrap();
+}
+
+#[test]
+fn r_jwt_5_a_kid_cannot_name_two_different_keys() {
+    let mut signer = TokenSigner::new(key(Algorithm::RS256, "k1", RSA_A));
+    signer
+        .rotate_access_key(key(Algorithm::RS256, "k2", RSA_B))
+        .unwrap();
+    let clash = key(Algorithm::ES256, "k1", EC);
+    assert!(signer.rotate_id_key(Arc::clone(&clash)).is_err());
+    assert!(signer.rotate_access_key(Arc::clone(&clash)).is_err());
+    assert!(signer.add_retired_key(clash.public_jwk().clone()).is_err());
+    assert_eq!(signer.id_key().kid(), "k1", "nothing changed");
+    assert_eq!(signer.access_key().kid(), "k2");
+    // Re-installing the same key is not a clash.
+    signer
+        .rotate_id_key(key(Algorithm::RS256, "k2", RSA_B))
+        .unwrap();
+    assert_eq!(signer.jwks().keys.len(), 2);
+}
+
+/// Builds `header.payload.signature` from raw parts, for forgeries.
+fn compact(header: &Value, payload: &[u8], sig: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(sig)
+    )
+}
+
+#[test]
+fn r_jwt_6_alg_is_pinned_by_key() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A);
+    let ec = key(Algorithm::ES256, "ec-1", EC);
+    let ed = key(Algorithm::EdDSA, "ed-1", ED);
+    let mut signer = TokenSigner::new(Arc::clone(&rsa));
+    signer.add_retired_key(ec.public_jwk().clone()).unwrap();
+    signer.add_retired_key(ed.public_jwk().clone()).unwrap();
+    let verifier = signer.verifier(ISS).unwrap();
+    let payload = serde_json::to_vec(&access_claims(T0)).unwrap();
+    let check =
+        |token: &str| verifier.verify_access_token(token, CLIENT, at(T0), &NoRevocationCheck);
+
+    // Control: a correct token of each key verifies.
+    for k in [&rsa, &ec, &ed] {
+        check(&k.sign_jwt(&access_claims(T0)).unwrap()).unwrap();
+    }
+
+    // HS256 with the RSA public key (as published) as the HMAC secret: the classic confusion attack.
+    let jwk_json = serde_json::to_string(rsa.public_jwk()).unwrap();
+    for secret in [jwk_json.as_bytes(), RSA_A.as_bytes(), b"".as_slice()] {
+        for alg in ["HS256", "HS384", "HS512"] {
+            let header = json!({"alg": alg, "kid": "rsa-a"});
+            let msg = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(&payload)
+            );
+            let mac = ring::hmac::sign(
+                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret),
+                msg.as_bytes(),
+            );
+            let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref()));
+            assert_eq!(reason(check(&token).unwrap_err()), INVALID_ACCESS, "{alg}");
+        }
+    }
+
+    // `none`, with and without a signature segment.
+    for kid in ["rsa-a", "ec-1", "ed-1"] {
+        let header = json!({"alg": "none", "kid": kid});
+        let unsigned = compact(&header, &payload, b"");
+        assert_eq!(reason(check(&unsigned).unwrap_err()), INVALID_ACCESS);
+        assert!(check(unsigned.trim_end_matches('.')).is_err());
+        for alg in ["None", "NONE", "nOnE"] {
+            let t = compact(&json!({"alg": alg, "kid": kid}), &payload, b"");
+            assert!(check(&t).is_err());
+        }
+    }
+
+    // A real signature of one key presented under another key's kid, with the header naming the
+    // signer's algorithm: the kid's key decides, so it fails.
+    for (signer_key, victim_kid) in [(&ed, "rsa-a"), (&ec, "ed-1"), (&rsa, "ec-1"), (&ed, "ec-1")] {
+        let header = json!({"alg": signer_key.algorithm().as_str(), "kid": victim_kid});
+        let msg = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(&payload)
+        );
+        let sig = signer_key.sign_raw(msg.as_bytes()).unwrap();
+        let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+        assert_eq!(reason(check(&token).unwrap_err()), INVALID_ACCESS);
+    }
+
+    // A genuine token whose header is rewritten to another algorithm (signature re-made for the new
+    // header by the right key, so only the alg differs from the key's): refused.
+    for k in [&rsa, &ec, &ed] {
+        for alg in ["RS256", "ES256", "EdDSA", "PS256", "RS512", "ES384"] {
+            if alg == k.algorithm().as_str() {
+                continue;
+            }
+            let header = json!({"alg": alg, "kid": k.kid()});
+            let msg = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(&payload)
+            );
+            let sig = k.sign_raw(msg.as_bytes()).unwrap();
+            let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+            assert_eq!(reason(check(&token).unwrap_err()), INVALID_ACCESS, "{alg}");
+        }
+    }
+
+    // A JWKS entry whose `alg` contradicts its key type is not used at all.
+    let mut lying = rsa.public_jwk().clone();
+    lying.common.key_algorithm = Some(jsonwebtoken::jwk::KeyAlgorithm::HS256);
+    lying.common.key_id = Some("liar".into());
+    let mut set = signer.jwks();
+    set.keys.push(lying);
+    let v = JwtVerifier::new(ISS, &set).unwrap();
+    assert!(!v.kids().any(|k| k == "liar"));
+}
+
+#[test]
+fn r_jwt_6_header_must_be_strict() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A);
+    let verifier = TokenSigner::new(Arc::clone(&rsa)).verifier(ISS).unwrap();
+    let payload = serde_json::to_vec(&access_claims(T0)).unwrap();
+    for header in [
+        json!({"alg": "RS256"}),
+        json!({"kid": "rsa-a"}),
+        json!({"alg": "RS256", "kid": "rsa-a", "crit": ["exp"]}),
+        json!({"alg": ["RS256"], "kid": "rsa-a"}),
+        json!({"alg": "RS256", "kid": 1}),
+        json!("RS256"),
+    ] {
+        let msg = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(&payload)
+        );
+        let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+        let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+        assert!(
+            verifier
+                .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+                .is_err(),
+            "{header}"
+        );
+    }
+    // Duplicate header members are refused too.
+    let msg = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","alg":"RS256","kid":"rsa-a"}"#),
+        URL_SAFE_NO_PAD.encode(&payload)
+    );
+    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+    assert!(verifier
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .is_err());
+    // `typ` is allowed.
+    let msg = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"rsa-a","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(&payload)
+    );
+    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+    verifier
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+}
+
+#[test]
+fn r_jwt_6_unknown_kid_is_refused() {
+    let signer = TokenSigner::new(key(Algorithm::ES256, "ec-1", EC));
+    let other = SigningKey::generate(Algorithm::ES256, "ec-2").unwrap();
+    let verifier = signer.verifier(ISS).unwrap();
+    let token = other.sign_jwt(&access_claims(T0)).unwrap();
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+                .unwrap_err()
+        ),
+        INVALID_ACCESS
+    );
+    // Same kid, different key (an attacker's key claiming the pool's kid): signature fails.
+    let impostor = SigningKey::generate(Algorithm::ES256, "ec-1").unwrap();
+    let token = impostor.sign_jwt(&access_claims(T0)).unwrap();
+    assert!(verifier
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .is_err());
+}
+
+#[test]
+fn r_jwt_6_tampered_payload_or_signature_is_refused() {
+    for (name, k) in all_keys() {
+        let signer = TokenSigner::new(Arc::clone(&k));
+        let verifier = signer.verifier(ISS).unwrap();
+        let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+        let check = |t: &str| verifier.verify_access_token(t, CLIENT, at(T0), &NoRevocationCheck);
+        check(&token).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+
+        // Payload changed to claim another user, signature kept.
+        let forged = AccessTokenClaims {
+            username: "mallory",
+            ..access_claims(T0)
+        };
+        let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let t = format!("{}.{}.{}", parts[0], p, parts[2]);
+        assert_eq!(reason(check(&t).unwrap_err()), INVALID_ACCESS, "{name}");
+
+        // Every single bit of the signature matters.
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        for i in [0, sig.len() / 2, sig.len() - 1] {
+            let mut s = sig.clone();
+            s[i] ^= 0x01;
+            let t = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&s));
+            assert!(check(&t).is_err(), "{name} byte {i}");
+        }
+        // Truncated, extended, empty, or non-canonical signature encodings.
+        let mut longer = sig.clone();
+        longer.push(0);
+        for s in [
+            URL_SAFE_NO_PAD.encode(&sig[..sig.len() - 1]),
+            URL_SAFE_NO_PAD.encode(&longer),
+            String::new(),
+            format!("{}=", parts[2]),
+            base64::engine::general_purpose::STANDARD.encode(&sig),
+        ] {
+            let t = format!("{}.{}.{}", parts[0], parts[1], s);
+            if t != token {
+                assert!(check(&t).is_err(), "{name}: {s}");
+            }
+        }
+        // Payload bytes moved between segments or re-encoded with padding.
+        let t = format!("{}.{}=.{}", parts[0], parts[1], parts[2]);
+        assert!(check(&t).is_err());
+        let t = format!("{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[2]);
+        assert!(check(&t).is_err());
+    }
+}
+
+#[test]
+fn r_jwt_6_exp_is_checked_at_the_leeway_boundary_on_both_sides() {
+    assert_eq!(DEFAULT_LEEWAY_SECS, 0);
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let exp = T0 + 3600;
+    let expired = "Access Token has expired";
+
+    let v0 = signer.verifier(ISS).unwrap();
+    let check = |v: &JwtVerifier, now: i64| {
+        v.verify_access_token(&token, CLIENT, at(now), &NoRevocationCheck)
+    };
+    check(&v0, exp - 1).unwrap();
+    assert_eq!(reason(check(&v0, exp).unwrap_err()), expired);
+    assert_eq!(reason(check(&v0, exp + 1).unwrap_err()), expired);
+    assert_eq!(reason(check(&v0, i64::MAX).unwrap_err()), expired);
+
+    let v5 = signer.verifier(ISS).unwrap().with_leeway(5);
+    check(&v5, exp + 4).unwrap();
+    assert_eq!(reason(check(&v5, exp + 5).unwrap_err()), expired);
+
+    // A huge leeway saturates instead of overflowing.
+    let vmax = signer.verifier(ISS).unwrap().with_leeway(u64::MAX);
+    check(&vmax, exp + 1_000_000).unwrap();
+
+    // ID tokens say so in their own words.
+    let empty = BTreeMap::new();
+    let id = signer.sign_id_token(&id_claims(T0, &empty)).unwrap();
+    let e = v0
+        .verify_id_token(&id, CLIENT, at(exp), &NoRevocationCheck)
+        .unwrap_err();
+    assert_eq!(reason(e), "ID Token has expired");
+    assert_eq!(e_exception(&v0, &id, exp), "NotAuthorizedException");
+}
+
+fn e_exception(v: &JwtVerifier, token: &str, now: i64) -> &'static str {
+    v.verify_id_token(token, CLIENT, at(now), &NoRevocationCheck)
+        .unwrap_err()
+        .exception_name()
+}
+
+#[test]
+fn r_jwt_6_iat_in_the_future_beyond_the_leeway_is_refused() {
+    let signer = TokenSigner::new(key(Algorithm::ES256, "ec-1", EC));
+    let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let check = |v: &JwtVerifier, now: i64| {
+        v.verify_access_token(&token, CLIENT, at(now), &NoRevocationCheck)
+    };
+    let v0 = signer.verifier(ISS).unwrap();
+    check(&v0, T0).unwrap();
+    assert_eq!(reason(check(&v0, T0 - 1).unwrap_err()), INVALID_ACCESS);
+    let v5 = signer.verifier(ISS).unwrap().with_leeway(5);
+    check(&v5, T0 - 5).unwrap();
+    assert_eq!(reason(check(&v5, T0 - 6).unwrap_err()), INVALID_ACCESS);
+}
+
+#[test]
+fn r_jwt_6_issuer_token_use_and_client_are_checked() {
+    let signer = TokenSigner::new(key(Algorithm::RS256, "rsa-a", RSA_A));
+    let verifier = signer.verifier(ISS).unwrap();
+    let empty = BTreeMap::new();
+    let access = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let id = signer.sign_id_token(&id_claims(T0, &empty)).unwrap();
+    let none = &NoRevocationCheck;
+
+    // Wrong issuer: a token of another pool, or a verifier expecting another pool.
+    let other_pool = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other";
+    let foreign = signer
+        .sign_access_token(&AccessTokenClaims {
+            iss: other_pool,
+            ..access_claims(T0)
+        })
+        .unwrap();
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&foreign, CLIENT, at(T0), none)
+                .unwrap_err()
+        ),
+        INVALID_ACCESS
+    );
+    let elsewhere = signer.verifier(other_pool).unwrap();
+    assert!(elsewhere
+        .verify_access_token(&access, CLIENT, at(T0), none)
+        .is_err());
+    assert!(signer
+        .verifier(format!("{ISS}/"))
+        .unwrap()
+        .verify_access_token(&access, CLIENT, at(T0), none)
+        .is_err());
+
+    // Wrong token_use: an ID token where an access token is expected, and the reverse.
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&id, CLIENT, at(T0), none)
+                .unwrap_err()
+        ),
+        INVALID_ACCESS
+    );
+    assert_eq!(
+        reason(
+            verifier
+                .verify_id_token(&access, CLIENT, at(T0), none)
+                .unwrap_err()
+        ),
+        INVALID_ID
+    );
+
+    // Wrong client: client_id for access tokens, aud for ID tokens.
+    for other in ["2other", "", "1example23456789abcdefghi"] {
+        assert!(verifier
+            .verify_access_token(&access, other, at(T0), none)
+            .is_err());
+        assert!(verifier.verify_id_token(&id, other, at(T0), none).is_err());
+    }
+    verifier.verify_id_token(&id, CLIENT, at(T0), none).unwrap();
+
+    // A token missing a required claim is refused even if properly signed.
+    let mut claims = serde_json::to_value(access_claims(T0)).unwrap();
+    for required in [
+        "sub",
+        "jti",
+        "origin_jti",
+        "exp",
+        "iat",
+        "client_id",
+        "iss",
+        "token_use",
+    ] {
+        let mut c = claims.clone();
+        c.as_object_mut().unwrap().remove(required);
+        let t = signer.access_key().sign_jwt(&c).unwrap();
+        assert!(
+            verifier
+                .verify_access_token(&t, CLIENT, at(T0), none)
+                .is_err(),
+            "{required}"
+        );
+    }
+    // exp as a string or a float is not a NumericDate this crate issues.
+    claims["exp"] = json!("1700003600");
+    let t = signer.access_key().sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_access_token(&t, CLIENT, at(T0), none)
+        .is_err());
+    claims["exp"] = json!(1_700_003_600.5);
+    let t = signer.access_key().sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_access_token(&t, CLIENT, at(T0), none)
+        .is_err());
+    // nbf, if present, is honoured.
+    claims["exp"] = json!(T0 + 3600);
+    claims["nbf"] = json!(T0 + 10);
+    let t = signer.access_key().sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_access_token(&t, CLIENT, at(T0), none)
+        .is_err());
+    verifier
+        .verify_access_token(&t, CLIENT, at(T0 + 10), none)
+        .unwrap();
+}
+
+/// A store that only knows `get` and `revoke`, and can be told to fail.
+#[derive(Default)]
+struct TestStore {
+    families: Mutex<HashMap<FamilyId, Family>>,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+impl TestStore {
+    fn add(&self, uuid: &str) -> FamilyId {
+        let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+        let mut bytes = [0u8; 16];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let id = FamilyId::from_bytes(bytes);
+        assert_eq!(id.to_uuid_string(), uuid, "test uuids carry v4 bits");
+        let info = FamilyInfo {
+            client_id: CLIENT.into(),
+            subject: SUB.into(),
+            username: "alice".into(),
+            device_key: None,
+            scopes: "openid".into(),
+            auth_time: at(T0),
+            event_id: [0; 16],
+            expires_at: at(T0 + 86_400),
+        };
+        self.create(Family {
+            id,
+            info: Arc::new(info),
+            state: FamilyState::NEW,
+        })
+        .unwrap();
+        id
+    }
+    fn fail(&self) -> Result<(), StoreError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreError::Unavailable("test".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl RefreshTokenStore for TestStore {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        self.families.lock().unwrap().insert(family.id, family);
+        Ok(())
+    }
+    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+        self.fail()?;
+        Ok(self.families.lock().unwrap().get(id).cloned())
+    }
+    fn advance(&self, _: &FamilyId, _: u32, _: Timestamp) -> Result<Advance, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+    fn bind_device(&self, _: &FamilyId, _: &str) -> Result<Option<Family>, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        let mut f = self.families.lock().unwrap();
+        Ok(f.get_mut(id)
+            .map(|f| !std::mem::replace(&mut f.state.revoked, true))
+            .unwrap_or(false))
+    }
+    fn revoke_subject(&self, _: &str) -> Result<usize, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+    fn purge_expired(&self, _: Timestamp, _: usize) -> Result<usize, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+}
+
+#[test]
+fn r_jwt_6_revoked_origin_jti_is_refused_through_the_store() {
+    let signer = TokenSigner::new(key(Algorithm::ES256, "ec-1", EC));
+    let verifier = signer.verifier(ISS).unwrap();
+    let store = TestStore::default();
+    let id = store.add(ORIGIN);
+    let empty = BTreeMap::new();
+    let access = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let id_token = signer.sign_id_token(&id_claims(T0, &empty)).unwrap();
+
+    verifier
+        .verify_access_token(&access, CLIENT, at(T0), &store)
+        .unwrap();
+    verifier
+        .verify_id_token(&id_token, CLIENT, at(T0), &store)
+        .unwrap();
+
+    assert!(store.revoke(&id).unwrap());
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&access, CLIENT, at(T0), &store)
+                .unwrap_err()
+        ),
+        "Access Token has been revoked"
+    );
+    assert_eq!(
+        reason(
+            verifier
+                .verify_id_token(&id_token, CLIENT, at(T0), &store)
+                .unwrap_err()
+        ),
+        "ID Token has been revoked"
+    );
+    // Through a trait object and an Arc as well.
+    let shared: Arc<dyn RefreshTokenStore> = Arc::new(TestStore::default());
+    verifier
+        .verify_access_token(&access, CLIENT, at(T0), &shared)
+        .unwrap();
+
+    // A family that is gone (purged after its expiry) is not revoked.
+    let fresh = TestStore::default();
+    assert!(!fresh.is_revoked(ORIGIN));
+    // A store failure fails closed.
+    fresh.add(ORIGIN);
+    fresh
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(fresh.is_revoked(ORIGIN));
+    assert!(verifier
+        .verify_access_token(&access, CLIENT, at(T0), &fresh)
+        .is_err());
+    // An origin_jti that is not a UUID is no family of this crate: refused.
+    let store = TestStore::default();
+    for bad in ["", "not-a-uuid", "7f3b0c2a1d4e4f5a8b6c9d0e1f2a3b4c"] {
+        assert!(store.is_revoked(bad), "{bad}");
+        let t = signer
+            .sign_access_token(&AccessTokenClaims {
+                origin_jti: bad,
+                ..access_claims(T0)
+            })
+            .unwrap();
+        assert!(verifier
+            .verify_access_token(&t, CLIENT, at(T0), &store)
+            .is_err());
+    }
+    // Revocation is checked last: an expired token of a revoked family reads as expired.
+    let store = TestStore::default();
+    store.revoke(&store.add(ORIGIN)).unwrap();
+    assert_eq!(
+        reason(
+            verifier
+                .verify_access_token(&access, CLIENT, at(T0 + 3600), &store)
+                .unwrap_err()
+        ),
+        "Access Token has expired"
+    );
+}
+
+#[test]
+fn r_safe_1_garbage_and_oversized_tokens_are_refused_without_panic() {
+    let signer = TokenSigner::new(key(Algorithm::RS256, "rsa-a", RSA_A));
+    let verifier = signer.verifier(ISS).unwrap();
+    let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let huge = "a".repeat(MAX_TOKEN_LEN + 1);
+    let dots = ".".repeat(1000);
+    let deep = format!(
+        "{}.{}.AAAA",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"rsa-a"}"#),
+        URL_SAFE_NO_PAD.encode("[".repeat(5000))
+    );
+    for garbage in [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "ééé.ééé.ééé",
+        "\0\0\0",
+        &token[..token.len() / 2],
+        &huge,
+        &dots,
+        &deep,
+        "eyJhbGciOiJub25lIn0.e30.",
+    ] {
+        assert_eq!(
+            reason(
+                verifier
+                    .verify_access_token(garbage, CLIENT, at(T0), &NoRevocationCheck)
+                    .unwrap_err()
+            ),
+            INVALID_ACCESS
+        );
+    }
+
+    // A genuine token just over the limit is refused before any work; one under it is fine.
+    let mut extra = Map::new();
+    let sized = |pad: usize, extra: &mut Map<String, Value>| {
+        extra.insert("pad".into(), Value::from("x".repeat(pad)));
+        signer
+            .sign_access_token(&AccessTokenClaims {
+                extra: Some(extra),
+                ..access_claims(T0)
+            })
+            .unwrap()
+    };
+    let mut pad = 11_000;
+    let mut t = sized(pad, &mut extra);
+    while t.len() <= MAX_TOKEN_LEN {
+        pad += 1;
+        t = sized(pad, &mut extra);
+    }
+    assert_eq!(
+        t.len(),
+        MAX_TOKEN_LEN + 1,
+        "padding grows the token a byte at a time here"
+    );
+    assert!(verifier
+        .verify_access_token(&t, CLIENT, at(T0), &NoRevocationCheck)
+        .is_err());
+    let t = sized(pad - 3, &mut extra);
+    assert!(t.len() <= MAX_TOKEN_LEN);
+    verifier
+        .verify_access_token(&t, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn r_safe_1_arbitrary_input_never_panics(s in "\\PC{0,300}", dots in proptest::collection::vec(0usize..300, 0..4)) {
+        static VERIFIER: std::sync::OnceLock<JwtVerifier> = std::sync::OnceLock::new();
+        let v = VERIFIER.get_or_init(|| {
+            TokenSigner::new(Arc::new(SigningKey::generate(Algorithm::EdDSA, "ed").unwrap()))
+                .verifier(ISS)
+                .unwrap()
+        });
+        let mut s = s;
+        for d in dots {
+            let mut at = d.min(s.len());
+            while !s.is_char_boundary(at) { at -= 1; }
+            s.insert(at, '.');
+        }
+        prop_assert!(v.verify(&s, TokenUse::Id, CLIENT, at(T0), &NoRevocationCheck).is_err());
+    }
+
+    #[test]
+    fn r_safe_1_mutated_tokens_never_verify(pos in 0usize..400, byte in any::<u8>()) {
+        static SIGNED: std::sync::OnceLock<(JwtVerifier, String)> = std::sync::OnceLock::new();
+        let (v, token) = SIGNED.get_or_init(|| {
+            let s = TokenSigner::new(Arc::new(SigningKey::generate(Algorithm::ES256, "ec").unwrap()));
+            (s.verifier(ISS).unwrap(), s.sign_access_token(&access_claims(T0)).unwrap())
+        });
+        let mut bytes = token.clone().into_bytes();
+        let i = pos % bytes.len();
+        prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        if let Ok(t) = String::from_utf8(bytes) {
+            prop_assert!(v.verify_access_token(&t, CLIENT, at(T0), &NoRevocationCheck).is_err());
+        }
+    }
+}
+
+#[test]
+fn r_jwt_6_verifier_from_a_fetched_jwks() {
+    let signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "rsa-a", RSA_A),
+        key(Algorithm::EdDSA, "ed-1", ED),
+    )
+    .unwrap();
+    let mut doc: Value = serde_json::from_str(&signer.jwks_json()).unwrap();
+    let keys = doc["keys"].as_array_mut().unwrap();
+    // Keys the crate does not verify with are ignored: symmetric, encryption, other algorithms, no kid.
+    keys.push(json!({"kty": "oct", "k": "c2VjcmV0", "kid": "hmac", "alg": "HS256"}));
+    let mut enc = keys[0].clone();
+    enc["use"] = json!("enc");
+    enc["kid"] = json!("enc-key");
+    keys.push(enc);
+    let mut ps = keys[0].clone();
+    ps["alg"] = json!("PS256");
+    ps["kid"] = json!("pss");
+    keys.push(ps);
+    let mut no_kid = keys[1].clone();
+    no_kid.as_object_mut().unwrap().remove("kid");
+    keys.push(no_kid);
+    // An RSA key published with a leading zero byte in n and without alg is still RS256 only.
+    let mut padded = keys[0].clone();
+    let n = URL_SAFE_NO_PAD
+        .decode(padded["n"].as_str().unwrap())
+        .unwrap();
+    padded["n"] = json!(URL_SAFE_NO_PAD.encode([&[0u8][..], &n].concat()));
+    padded["kid"] = json!("rsa-padded");
+    padded.as_object_mut().unwrap().remove("alg");
+    keys.push(padded);
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(doc.clone()).unwrap();
+    let v = JwtVerifier::new(ISS, &set).unwrap();
+    let mut kids: Vec<&str> = v.kids().collect();
+    kids.sort_unstable();
+    assert_eq!(kids, ["ed-1", "rsa-a", "rsa-padded"]);
+    let empty = BTreeMap::new();
+    let id = signer.sign_id_token(&id_claims(T0, &empty)).unwrap();
+    v.verify_id_token(&id, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+    let via_padded = SigningKey::from_pkcs8_pem(Algorithm::RS256, "rsa-padded", RSA_A)
+        .unwrap()
+        .sign_jwt(&access_claims(T0))
+        .unwrap();
+    v.verify_access_token(&via_padded, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+
+    // Malformed supported keys, duplicate kids and sets with nothing usable are configuration errors.
+    let bad = |mutate: &dyn Fn(&mut Value)| {
+        let mut d: Value = serde_json::from_str(&signer.jwks_json()).unwrap();
+        mutate(&mut d);
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(d).unwrap();
+        matches!(
+            JwtVerifier::new(ISS, &set),
+            Err(Error::InvalidParameter { .. })
+        )
+    };
+    assert!(bad(&|d| d["keys"][0]["n"] = json!("!!")));
+    assert!(bad(&|d| d["keys"][0]["n"] = json!("AQAB")));
+    assert!(bad(&|d| d["keys"][1]["x"] = json!("AQAB")));
+    assert!(bad(&|d| d["keys"][1]["kid"] = json!("rsa-a")));
+    assert!(bad(&|d| d["keys"] = json!([])));
+    assert!(bad(
+        &|d| d["keys"] = json!([{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}])
+    ));
+}
+
+#[test]
+fn r_jwt_1_key_loading_rejects_the_wrong_material_with_a_clear_error() {
+    let cases: [(Algorithm, &str); 6] = [
+        (Algorithm::RS256, EC),
+        (Algorithm::RS256, ED),
+        (Algorithm::ES256, RSA_A),
+        (Algorithm::ES256, RSA_A_PKCS1),
+        (Algorithm::EdDSA, EC),
+        (Algorithm::EdDSA, RSA_A),
+    ];
+    for (alg, pem) in cases {
+        let e = SigningKey::from_pkcs8_pem(alg, "k", pem).unwrap_err();
+        let Error::InvalidParameter { message } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(message.starts_with("signing key"), "{message}");
+        // No key material in the message.
+        let body_line = pem.lines().nth(1).unwrap();
+        assert!(!message.contains(&body_line[..20]), "{message}");
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+    }
+    // DER works as well as PEM.
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(
+            EC.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>(),
+        )
+        .unwrap();
+    let k = SigningKey::from_pkcs8_der(Algorithm::ES256, "ec-der", &der).unwrap();
+    assert_eq!(
+        k.public_jwk().algorithm,
+        key(Algorithm::ES256, "ec-der", EC).public_jwk().algorithm
+    );
+    // PKCS#1 and PKCS#8 of the same RSA key give the same public key.
+    assert_eq!(
+        key(Algorithm::RS256, "x", RSA_A).public_jwk(),
+        key(Algorithm::RS256, "x", RSA_A_PKCS1).public_jwk()
+    );
+}
+
+#[test]
+fn r_safe_2_signing_key_debug_is_redacted() {
+    for (_, k) in all_keys() {
+        let text = format!("{k:?}");
+        assert_eq!(
+            text,
+            format!(
+                "SigningKey {{ kid: {:?}, alg: {:?}, key: [REDACTED] }}",
+                k.kid(),
+                k.algorithm()
+            )
+        );
+    }
+    let signer = TokenSigner::new(key(Algorithm::RS256, "rsa-a", RSA_A));
+    let text = format!("{signer:?}");
+    assert!(text.contains("[REDACTED]"));
+    for line in RSA_A.lines().skip(1).take(5) {
+        assert!(!text.contains(&line[..16]));
+    }
+}
+
+#[test]
+fn sign_raw_is_the_signature_inside_the_token() {
+    // Ed25519 is deterministic, so the bare signature of `header.payload` equals the token's.
+    let k = key(Algorithm::EdDSA, "ed-1", ED);
+    let token = k.sign_jwt(&access_claims(T0)).unwrap();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(sig).unwrap(),
+        k.sign_raw(signed.as_bytes()).unwrap()
+    );
+    // RSA PKCS#1 v1.5 is deterministic too.
+    let k = key(Algorithm::RS256, "rsa-a", RSA_A);
+    let token = k.sign_jwt(&access_claims(T0)).unwrap();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(sig).unwrap(),
+        k.sign_raw(signed.as_bytes()).unwrap()
+    );
+}
