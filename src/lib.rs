@@ -10,6 +10,7 @@ mod config;
 mod directory;
 mod error;
 pub mod hook;
+mod issuer;
 pub mod jwt;
 mod random;
 mod registry;
@@ -27,6 +28,9 @@ pub use config::{
 };
 pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use error::{Error, ExceptionKind, StoreError};
+pub use issuer::{
+    RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
+};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{AppClient, ClientRegistry};
 pub use secret::{ClientSecret, RefreshToken};

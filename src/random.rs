@@ -80,17 +80,22 @@ pub(crate) fn random_string(
     Ok(out)
 }
 
-/// Formats 16 bytes as a lowercase hyphenated UUID string (version 4 bits set), as Cognito writes `sub`,
-/// `jti`, `origin_jti` and `event_id`.
+/// Formats 16 random bytes as a lowercase hyphenated version-4 UUID string (version and variant bits
+/// set), as Cognito writes `jti` and `event_id`.
 pub(crate) fn uuid_string(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    hyphenated_hex(&bytes)
+}
+
+/// Formats 16 bytes in the 8-4-4-4-12 hyphenated hex layout of a UUID, bits unchanged.
+pub(crate) fn hyphenated_hex(bytes: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         s.push(char::from(HEX[usize::from(b >> 4)]));
         s.push(char::from(HEX[usize::from(b & 0x0f)]));
     }

@@ -87,14 +87,14 @@ pub trait RevocationCheck {
 ///   (R-REV-4), by which time every JWT of the family has long expired too;
 /// - store error: revoked (fails closed).
 ///
-/// This relies on the issuer's family ids being UUIDs as [`FamilyId::to_uuid_string`] writes them, that
-/// is with the version and variant bits already set, so the string maps back to the same id.
+/// `origin_jti` is mapped back to its family with [`FamilyId::from_uuid_str`], the inverse of
+/// [`FamilyId::to_uuid_string`].
 impl<S: RefreshTokenStore + ?Sized> RevocationCheck for S {
     fn is_revoked(&self, origin_jti: &str) -> bool {
-        let Some(bytes) = parse_uuid(origin_jti) else {
+        let Some(family) = FamilyId::from_uuid_str(origin_jti) else {
             return true;
         };
-        match self.get(&FamilyId::from_bytes(bytes)) {
+        match self.get(&family) {
             Ok(Some(family)) => family.state.revoked,
             Ok(None) => false,
             Err(_) => true,
@@ -112,29 +112,6 @@ impl RevocationCheck for NoRevocationCheck {
     fn is_revoked(&self, _origin_jti: &str) -> bool {
         false
     }
-}
-
-/// Parses a hyphenated UUID string (either case) into its 16 bytes.
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    let mut nibbles = 0usize;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let v = char::from(c).to_digit(16)? as u8;
-        let byte = out.get_mut(nibbles / 2)?;
-        *byte = (*byte << 4) | v;
-        nibbles += 1;
-    }
-    Some(out)
 }
 
 /// A public key pinned to one algorithm.
@@ -518,11 +495,17 @@ mod tests {
             0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 0x01, 0x02, 0x03, 0x04, 0x05,
             0x06, 0x07,
         ]);
-        assert_eq!(parse_uuid(&id.to_uuid_string()), Some(*id.as_bytes()));
         assert_eq!(
-            parse_uuid("12345678-9ABC-4DEF-8001-020304050607"),
+            FamilyId::from_uuid_str(&id.to_uuid_string()).map(|f| *f.as_bytes()),
             Some(*id.as_bytes())
         );
+        assert_eq!(
+            FamilyId::from_uuid_str("12345678-9ABC-4DEF-8001-020304050607").map(|f| *f.as_bytes()),
+            Some(*id.as_bytes())
+        );
+        // Every bit survives the round trip, including those a v4 UUID would fix.
+        let all = FamilyId::from_bytes([0xff; 16]);
+        assert_eq!(FamilyId::from_uuid_str(&all.to_uuid_string()), Some(all));
         for bad in [
             "",
             "12345678-9abc-4def-8001-02030405060",
@@ -532,7 +515,7 @@ mod tests {
             "+2345678-9abc-4def-8001-020304050607",
             "é2345678-9abc-4def-8001-02030405060",
         ] {
-            assert_eq!(parse_uuid(bad), None, "{bad}");
+            assert_eq!(FamilyId::from_uuid_str(bad), None, "{bad}");
         }
     }
 }

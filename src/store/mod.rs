@@ -36,9 +36,36 @@ impl FamilyId {
         &self.0
     }
 
-    /// The id as a lowercase hyphenated UUID string: the family's `origin_jti` (R-SIGN-2).
+    /// The id as a lowercase hyphenated UUID-format string: the family's `origin_jti` (R-SIGN-2).
+    ///
+    /// All 128 bits are written as they are (no version bits are forced), so the string maps back to
+    /// the same id with [`FamilyId::from_uuid_str`]: the verifier relies on that to find the family of a
+    /// JWT (R-REV-2).
     pub fn to_uuid_string(&self) -> String {
-        crate::random::uuid_string(self.0)
+        crate::random::hyphenated_hex(&self.0)
+    }
+
+    /// Parses a hyphenated UUID-format string (either case), as [`FamilyId::to_uuid_string`] writes it.
+    pub fn from_uuid_str(s: &str) -> Option<FamilyId> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let v = u8::try_from(char::from(c).to_digit(16)?).ok()?;
+            let byte = out.get_mut(nibbles / 2)?;
+            *byte = (*byte << 4) | v;
+            nibbles += 1;
+        }
+        Some(FamilyId(out))
     }
 }
 
@@ -51,7 +78,8 @@ impl fmt::Debug for FamilyId {
 /// What never changes about a family after sign-in (R-FAM-2), except the device binding of R-REF-9,
 /// which [`RefreshTokenStore::bind_device`] sets at most once.
 ///
-/// Shared behind an `Arc` so that reading a family on the refresh path copies no strings.
+/// Handed around behind an `Arc` so that the issuer can pass it along without copying. A store may keep
+/// it in a more compact form and build the `Arc` on read (the in-memory store does, to stay small).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyInfo {
     /// The app client the family was issued to (R-REF-5).

@@ -1,0 +1,220 @@
+//! Request-shape checks of the token operations (R-REF-1, R-SAFE-1): the model's lengths and patterns
+//! for RefreshToken, ClientId, ClientSecret and DeviceKey, and the crate's own bounds on ClientMetadata.
+//! Each check runs before any work proportional to the input and answers InvalidParameterException.
+//! Secret members are never echoed: their messages name the member only.
+
+use std::collections::HashMap;
+
+use crate::Error;
+
+/// The longest refresh token accepted (R-SAFE-1); anything longer is refused before parsing.
+const MAX_TOKEN_LEN: usize = crate::token::RefreshTokenKeys::MAX_PRESENTED_LEN;
+/// At most this many ClientMetadata entries.
+const MAX_METADATA_ENTRIES: usize = 64;
+/// At most this many bytes of ClientMetadata keys and values together.
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// At most this many scopes in a sign-in (ScopeListType's max).
+const MAX_SCOPES: usize = 50;
+
+fn invalid(message: String) -> Error {
+    Error::InvalidParameter { message }
+}
+
+/// `\w` as the model's (Java) patterns mean it: ASCII letters, digits and underscore.
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn constraint(member: &str, shown: Option<&str>, rule: &str) -> Error {
+    let value = shown.map_or(String::new(), |v| format!(" '{v}'"));
+    invalid(format!(
+        "1 validation error detected: Value{value} at '{member}' failed to satisfy constraint: Member must {rule}"
+    ))
+}
+
+pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
+    if token.is_empty() {
+        return Err(invalid("Missing required parameter RefreshToken".into()));
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(constraint(
+            "RefreshToken",
+            None,
+            "have length less than or equal to 16384",
+        ));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'=' | b'.'))
+    {
+        return Err(constraint(
+            "RefreshToken",
+            None,
+            "satisfy regular expression pattern: [A-Za-z0-9-_=.]+",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
+    if id.is_empty() {
+        return Err(invalid("Missing required parameter ClientId".into()));
+    }
+    if id.chars().count() > 128 {
+        return Err(constraint(
+            "ClientId",
+            None,
+            "have length less than or equal to 128",
+        ));
+    }
+    if !id.chars().all(|c| is_word(c) || c == '+') {
+        return Err(constraint(
+            "ClientId",
+            None,
+            "satisfy regular expression pattern: [\\w+]+",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
+    let n = secret.chars().count();
+    if n < 24 {
+        return Err(constraint(
+            "ClientSecret",
+            None,
+            "have length greater than or equal to 24",
+        ));
+    }
+    if n > 64 {
+        return Err(constraint(
+            "ClientSecret",
+            None,
+            "have length less than or equal to 64",
+        ));
+    }
+    if !secret.chars().all(|c| is_word(c) || c == '+') {
+        return Err(constraint(
+            "ClientSecret",
+            None,
+            "satisfy regular expression pattern: [\\w+]+",
+        ));
+    }
+    Ok(())
+}
+
+/// DeviceKeyType: 1..=55 characters matching `[\w-]+_[0-9a-f-]+`.
+pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
+    let n = key.chars().count();
+    let ok_len = (1..=55).contains(&n);
+    // The suffix cannot hold '_', so the pattern matches iff the text after the last '_' is a non-empty
+    // run of [0-9a-f-] and the text before it a non-empty run of [\w-].
+    let ok_pattern = key.rsplit_once('_').is_some_and(|(head, tail)| {
+        !head.is_empty()
+            && !tail.is_empty()
+            && head.chars().all(|c| is_word(c) || c == '-')
+            && tail
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-')
+    });
+    if !ok_len {
+        let rule = if n == 0 {
+            "have length greater than or equal to 1"
+        } else {
+            "have length less than or equal to 55"
+        };
+        return Err(constraint("DeviceKey", None, rule));
+    }
+    if !ok_pattern {
+        return Err(constraint(
+            "DeviceKey",
+            Some(key),
+            "satisfy regular expression pattern: [\\w-]+_[0-9a-f-]+",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_client_metadata(m: &HashMap<String, String>) -> Result<(), Error> {
+    if m.len() > MAX_METADATA_ENTRIES {
+        return Err(invalid(format!(
+            "ClientMetadata has more than {MAX_METADATA_ENTRIES} entries"
+        )));
+    }
+    let bytes = m.iter().fold(0usize, |acc, (k, v)| {
+        acc.saturating_add(k.len()).saturating_add(v.len())
+    });
+    if bytes > MAX_METADATA_BYTES {
+        return Err(invalid(format!(
+            "ClientMetadata is larger than {MAX_METADATA_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates scopes (ScopeType: 1..=256 characters of `[\x21\x23-\x5B\x5D-\x7E]`) and joins them with
+/// spaces, as the access token's `scope` claim writes them.
+pub(crate) fn join_scopes(scopes: &[String]) -> Result<String, Error> {
+    if scopes.is_empty() || scopes.len() > MAX_SCOPES {
+        return Err(invalid(format!(
+            "Scopes must list between 1 and {MAX_SCOPES} scopes"
+        )));
+    }
+    for s in scopes {
+        let ok = (1..=256).contains(&s.len())
+            && s.bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !ok {
+            return Err(constraint(
+                "Scopes",
+                None,
+                "satisfy regular expression pattern: [\\x21\\x23-\\x5B\\x5D-\\x7E]+",
+            ));
+        }
+    }
+    Ok(scopes.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_ref_1_shapes() {
+        assert!(check_client_id("abc123").is_ok());
+        assert!(check_client_id("").is_err());
+        assert!(check_client_id(&"a".repeat(129)).is_err());
+        assert!(check_client_id("a-b").is_err());
+        assert!(check_client_secret(&"a".repeat(24)).is_ok());
+        assert!(check_client_secret(&"a".repeat(23)).is_err());
+        assert!(check_client_secret(&"a".repeat(65)).is_err());
+        assert!(check_device_key("us-east-1_0a1b2c3d-aaaa").is_ok());
+        assert!(check_device_key("us-east-1_xyz").is_err());
+        assert!(check_device_key("_abc").is_err());
+        assert!(check_device_key("abc_").is_err());
+        assert!(check_device_key(&format!("a_{}", "a".repeat(54))).is_err());
+        assert!(check_refresh_token_shape("abc.DEF-_=").is_ok());
+        assert!(check_refresh_token_shape("abc def").is_err());
+        assert!(check_refresh_token_shape(&"a".repeat(MAX_TOKEN_LEN + 1)).is_err());
+        assert!(check_refresh_token_shape("").is_err());
+    }
+
+    #[test]
+    fn r_safe_2_secret_values_are_not_echoed() {
+        let e = check_client_secret("short-secret-value!").unwrap_err();
+        assert!(!e.message().contains("short-secret-value"), "{e}");
+        let e = check_client_id("bad id").unwrap_err();
+        assert!(!e.message().contains("bad id"), "{e}");
+    }
+
+    #[test]
+    fn r_safe_1_client_metadata_is_bounded() {
+        let many: HashMap<String, String> =
+            (0..65).map(|i| (i.to_string(), String::new())).collect();
+        assert!(check_client_metadata(&many).is_err());
+        let big = HashMap::from([("k".to_owned(), "v".repeat(MAX_METADATA_BYTES))]);
+        assert!(check_client_metadata(&big).is_err());
+        let ok = HashMap::from([("k".to_owned(), "v".to_owned())]);
+        assert!(check_client_metadata(&ok).is_ok());
+    }
+}
