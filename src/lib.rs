@@ -20,12 +20,16 @@ pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
-    AppClientConfig, ExplicitAuthFlow, RefreshTokenRotation, RotationFeature, TimeUnit,
-    ValidationErrors, Violation,
+    AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
+    PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
+    TokenValidityUnits, ValidationErrors, Violation,
 };
 pub use error::{Error, ExceptionKind, StoreError};
 pub use random::{RandomSource, SystemRandom};
-pub use registry::{AppClient, ClientRegistry};
+pub use registry::{
+    AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
+    DEFAULT_MAX_CLIENTS, MAX_CUSTOM_SCOPES,
+};
 pub use secret::{ClientSecret, RefreshToken};
 pub use store::{
     Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
