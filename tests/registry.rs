@@ -647,3 +647,29 @@ fn concurrent_merge_updates_are_not_lost() {
             .unwrap_or_default()
     }
 }
+
+#[test]
+fn r_cli_8_get_sees_a_changed_rotation_setting_at_once() {
+    let (r, _) = setup();
+    let c = r
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap();
+    let before = r.get(c.client_id()).unwrap();
+    r.update_client_with(c.client_id(), |b| {
+        b.refresh_token_rotation(RefreshTokenRotation::enabled(20).unwrap())
+            .access_token_validity(10, TimeUnit::Minutes)
+    })
+    .unwrap();
+    let now = r.get(c.client_id()).unwrap();
+    assert!(
+        !before.config().refresh_token_rotation().is_enabled(),
+        "old snapshot unchanged"
+    );
+    assert_eq!(
+        now.config()
+            .refresh_token_rotation()
+            .retry_grace_period_seconds(),
+        20
+    );
+    assert_eq!(now.config().access_token_validity_secs(), 600);
+}

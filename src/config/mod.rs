@@ -446,15 +446,18 @@ impl AppClientConfig {
     pub fn client_name(&self) -> &str {
         &self.client_name
     }
-    /// `AccessTokenValidity` in its unit. Defaults to 1 (hour).
+    /// `AccessTokenValidity` in its unit. Defaults to 1 hour expressed in the unit (3600 seconds,
+    /// 60 minutes, 1 hour), or 1 day when the unit is days.
     pub fn access_token_validity(&self) -> u32 {
         self.access_token_validity
     }
-    /// `IdTokenValidity` in its unit. Defaults to 1 (hour).
+    /// `IdTokenValidity` in its unit. Defaults to 1 hour expressed in the unit, or 1 day when the unit is
+    /// days.
     pub fn id_token_validity(&self) -> u32 {
         self.id_token_validity
     }
-    /// `RefreshTokenValidity` in its unit. Defaults to 30 (days); a requested 0 is stored as 30 days.
+    /// `RefreshTokenValidity` in its unit. Defaults to 30 days expressed in the unit (30 days, 720 hours,
+    /// ...); a requested 0 is stored the same way.
     pub fn refresh_token_validity(&self) -> u32 {
         self.refresh_token_validity
     }

@@ -519,8 +519,11 @@ fn redirect_uri_problem(s: &str) -> Option<&'static str> {
         return Some("an http or https URI must have a host");
     }
     if !port.is_empty() {
-        let digits = &port[1..];
-        if !port.starts_with(':') || digits.is_empty() || digits.parse::<u16>().is_err() {
+        // After an IPv6 literal anything may follow `]`, so the `:` is checked, not assumed.
+        let valid = port.strip_prefix(':').is_some_and(|d| {
+            !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && d.parse::<u16>().is_ok()
+        });
+        if !valid {
             return Some("its port is malformed");
         }
     }
@@ -1134,6 +1137,9 @@ mod tests {
             "http://localhost:99999/",
             "http://[::1",
             "http://127.0.0.1:/",
+            "http://[::1]é/",
+            "http://[::1]x",
+            "http://localhost:+80/",
         ] {
             assert!(redirect_uri_problem(bad).is_some(), "{bad}");
         }
