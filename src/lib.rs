@@ -23,8 +23,9 @@ pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
-    AppClientConfig, ExplicitAuthFlow, RefreshTokenRotation, RotationFeature, TimeUnit,
-    ValidationErrors, Violation,
+    AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
+    PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
+    TokenValidityUnits, ValidationErrors, Violation,
 };
 pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use error::{Error, ExceptionKind, StoreError};
@@ -32,7 +33,10 @@ pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
 };
 pub use random::{RandomSource, SystemRandom};
-pub use registry::{AppClient, ClientRegistry};
+pub use registry::{
+    AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
+    DEFAULT_MAX_CLIENTS, MAX_CUSTOM_SCOPES,
+};
 pub use secret::{ClientSecret, RefreshToken};
 pub use store::{
     Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,

@@ -1,19 +1,59 @@
 //! The client registry: CreateUserPoolClient / DescribeUserPoolClient / UpdateUserPoolClient /
 //! DeleteUserPoolClient / ListUserPoolClients semantics for one user pool (SPEC 2.3).
 //!
-//! SKELETON: `AppClient` and `ClientRegistry::get` are the interface the issuer relies on; the lifecycle
-//! operations are filled in by issue 2.
+//! A [`ClientRegistry`] holds the app clients of one pool behind a read-write lock. Clients are immutable
+//! [`AppClient`] values behind `Arc`s: a refresh takes one read lock and one `Arc` clone
+//! ([`ClientRegistry::get`]) and then works on a snapshot, while Create/Update/Delete swap whole values.
+//! Every operation validates first and changes nothing when validation fails. Client ids and secrets come
+//! from the injected [`RandomSource`], dates from the injected [`Clock`].
+//!
+//! Two surfaces share one core: typed Rust methods ([`ClientRegistry::create_client`],
+//! [`ClientRegistry::update_client_with`], ...) and the wire operations
+//! ([`ClientRegistry::create_user_pool_client`], ...) that take and return the [`crate::wire`] types.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Bound;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use parking_lot::RwLock;
 
-use crate::clock::Timestamp;
-use crate::config::AppClientConfig;
+use crate::clock::{Clock, Timestamp};
+use crate::config::{
+    check_client_id, check_client_type, check_max_results, check_next_token, check_secret_request,
+    check_user_pool_id, patterns, validate_config, AppClientConfig, AppClientConfigBuilder,
+    RawConfig, ValidationContext, ValidationErrors, Violation,
+};
+use crate::error::Error;
+use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
+use crate::wire::{
+    CreateUserPoolClientRequest, CreateUserPoolClientResponse, DeleteUserPoolClientRequest,
+    DescribeUserPoolClientRequest, DescribeUserPoolClientResponse, ListUserPoolClientsRequest,
+    ListUserPoolClientsResponse, UpdateUserPoolClientRequest, UpdateUserPoolClientResponse,
+    UserPoolClientDescription, UserPoolClientType,
+};
+
+/// Alphabet of client ids and generated secrets (R-CLI-1).
+const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// Length of a client id (R-CLI-1).
+pub const CLIENT_ID_LEN: usize = 26;
+/// Length of a generated client secret (R-CLI-1).
+pub const CLIENT_SECRET_LEN: usize = 51;
+/// Default bound on the number of clients in one registry ([`ClientRegistry::with_max_clients`]); Cognito's
+/// default quota of app clients per user pool.
+pub const DEFAULT_MAX_CLIENTS: usize = 1_000;
+/// Bound on the number of declared custom scopes (Cognito: 25 resource servers of 100 scopes each).
+pub const MAX_CUSTOM_SCOPES: usize = 2_500;
+/// Page size of ListUserPoolClients when MaxResults is absent.
+const DEFAULT_PAGE: usize = 60;
+/// Attempts at a compare-and-swap update, or at drawing a fresh client id, before giving up.
+const ATTEMPTS: usize = 8;
 
 /// A registered app client: its id, secret, configuration and dates.
+///
+/// `Debug` shows the secret as `ClientSecret([REDACTED])`.
 #[derive(Debug, Clone)]
 pub struct AppClient {
     client_id: Arc<str>,
@@ -49,15 +89,95 @@ impl AppClient {
     pub fn last_modified_date(&self) -> Timestamp {
         self.last_modified_date
     }
+    /// The client as Describe returns it.
+    pub fn to_wire(&self) -> UserPoolClientType {
+        UserPoolClientType::from(self)
+    }
+}
+
+/// The secret a new client gets (R-CLI-1, R-CFG-5).
+#[derive(Debug, Clone, Default)]
+pub enum NewClientSecret {
+    /// No secret (a public client). The default.
+    #[default]
+    None,
+    /// A 51-character secret drawn from the registry's random source (`GenerateSecret: true`).
+    Generate,
+    /// A caller-chosen secret; it must be a ClientSecretType (24..=64 characters of `[\w+]`).
+    Provided(ClientSecret),
+}
+
+/// One page of [`ClientRegistry::list_clients`].
+#[derive(Debug, Clone)]
+pub struct ClientPage {
+    /// The clients of this page, in client-id order.
+    pub clients: Vec<Arc<AppClient>>,
+    /// The token for the next page; `None` on the last page.
+    pub next_token: Option<String>,
 }
 
 /// The app clients of one user pool.
 pub struct ClientRegistry {
     user_pool_id: Arc<str>,
-    clients: RwLock<HashMap<Arc<str>, Arc<AppClient>>>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+    max_clients: usize,
+    clients: RwLock<BTreeMap<Arc<str>, Arc<AppClient>>>,
+    custom_scopes: RwLock<BTreeSet<String>>,
+}
+
+impl fmt::Debug for ClientRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRegistry")
+            .field("user_pool_id", &self.user_pool_id)
+            .field("clients", &self.len())
+            .field("max_clients", &self.max_clients)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(violations: Vec<Violation>) -> Error {
+    Error::InvalidConfig(ValidationErrors::new(violations))
+}
+
+fn invalid_parameter(violations: Vec<Violation>) -> Error {
+    Error::InvalidParameter {
+        message: ValidationErrors::new(violations).to_string(),
+    }
+}
+
+fn not_found(client_id: &str) -> Error {
+    Error::ClientNotFound {
+        client_id: client_id.to_owned(),
+    }
 }
 
 impl ClientRegistry {
+    /// An empty registry for pool `user_pool_id` (a UserPoolIdType such as `us-east-1_Example`), taking
+    /// dates from `clock` and ids and secrets from `rng`.
+    ///
+    /// Holds at most [`DEFAULT_MAX_CLIENTS`] clients unless changed with [`with_max_clients`](Self::with_max_clients).
+    pub fn new(
+        user_pool_id: impl Into<Arc<str>>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+    ) -> Self {
+        ClientRegistry {
+            user_pool_id: user_pool_id.into(),
+            clock,
+            rng,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            clients: RwLock::new(BTreeMap::new()),
+            custom_scopes: RwLock::new(BTreeSet::new()),
+        }
+    }
+
+    /// Sets the bound on the number of clients; Create beyond it is `LimitExceededException`.
+    pub fn with_max_clients(mut self, max_clients: usize) -> Self {
+        self.max_clients = max_clients;
+        self
+    }
+
     /// The pool this registry serves.
     pub fn user_pool_id(&self) -> &str {
         &self.user_pool_id
@@ -66,5 +186,513 @@ impl ClientRegistry {
     /// The client with this id, as it is now. Cheap: one read lock and an `Arc` clone.
     pub fn get(&self, client_id: &str) -> Option<Arc<AppClient>> {
         self.clients.read().get(client_id).cloned()
+    }
+
+    /// How many clients the pool has.
+    pub fn len(&self) -> usize {
+        self.clients.read().len()
+    }
+
+    /// Whether the pool has no client.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Declares a custom scope `<resource-server-identifier>/<name>` so that clients may list it in
+    /// AllowedOAuthScopes (R-CFG-13), as creating a resource server does in Cognito.
+    ///
+    /// The scope must be a ScopeType (1..=256 characters of `[\x21\x23-\x5B\x5D-\x7E]`) with a non-empty
+    /// identifier and name around its last `/`. Declaring a scope twice is harmless; at most
+    /// [`MAX_CUSTOM_SCOPES`] can be declared.
+    pub fn declare_custom_scope(&self, scope: &str) -> Result<(), Error> {
+        let well_formed = scope.len() <= 256
+            && patterns::scope(scope)
+            && scope
+                .rsplit_once('/')
+                .is_some_and(|(id, name)| !id.is_empty() && !name.is_empty());
+        if !well_formed {
+            let shown: String = scope.chars().take(256).collect();
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "Custom scope '{shown}' must have the form <resource-server-identifier>/<name> and \
+                     satisfy the ScopeType pattern [\\x21\\x23-\\x5B\\x5D-\\x7E]+ (at most 256 characters)."
+                ),
+            });
+        }
+        let mut scopes = self.custom_scopes.write();
+        if !scopes.contains(scope) && scopes.len() >= MAX_CUSTOM_SCOPES {
+            return Err(Error::LimitExceeded {
+                message: format!("At most {MAX_CUSTOM_SCOPES} custom scopes can be declared."),
+            });
+        }
+        scopes.insert(scope.to_owned());
+        Ok(())
+    }
+
+    /// Whether `scope` has been declared with [`declare_custom_scope`](Self::declare_custom_scope).
+    pub fn is_custom_scope_declared(&self, scope: &str) -> bool {
+        self.custom_scopes.read().contains(scope)
+    }
+
+    fn validate(
+        &self,
+        raw: &RawConfig,
+        has_secret: Option<bool>,
+        require_client_name: bool,
+        out: &mut Vec<Violation>,
+    ) -> Option<AppClientConfig> {
+        let scopes = self.custom_scopes.read();
+        let ctx = ValidationContext {
+            has_secret,
+            custom_scopes: Some(&scopes),
+            require_client_name,
+        };
+        validate_config(raw, &ctx, out)
+    }
+
+    // ---------------------------------------------------------------- Create
+
+    /// Creates a client with `config` and `secret` (CreateUserPoolClient for Rust callers).
+    ///
+    /// Validation is that of a wire request, in this pool's context (R-CFG); on any violation nothing is
+    /// stored. The client gets a fresh 26-character id and, with [`NewClientSecret::Generate`], a
+    /// 51-character secret (R-CLI-1); both dates are now (R-CLI-2).
+    pub fn create_client(
+        &self,
+        config: AppClientConfigBuilder,
+        secret: NewClientSecret,
+    ) -> Result<Arc<AppClient>, Error> {
+        let mut out = Vec::new();
+        let (generate, provided) = match secret {
+            NewClientSecret::None => (false, None),
+            NewClientSecret::Generate => (true, None),
+            NewClientSecret::Provided(s) => (false, Some(s)),
+        };
+        check_secret_request(&mut out, false, provided.as_ref(), false);
+        let has_secret = generate || provided.is_some();
+        let config = self.validate(&config.raw, Some(has_secret), true, &mut out);
+        match config {
+            Some(config) if out.is_empty() => self.insert_new(config, generate, provided),
+            _ => Err(invalid(out)),
+        }
+    }
+
+    /// CreateUserPoolClient. Reports every violation at once; a wrong pool is `ResourceNotFoundException`.
+    pub fn create_user_pool_client(
+        &self,
+        req: &CreateUserPoolClientRequest,
+    ) -> Result<CreateUserPoolClientResponse, Error> {
+        let mut out = Vec::new();
+        if check_user_pool_id(&mut out, req.user_pool_id.as_deref()) {
+            self.check_pool(req.user_pool_id.as_deref())?;
+        }
+        let generate = req.generate_secret.unwrap_or(false);
+        let provided = req.client_secret.as_ref().map(|s| s.0.clone());
+        check_secret_request(
+            &mut out,
+            generate,
+            provided.as_ref(),
+            req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
+        );
+        let has_secret = generate || provided.is_some();
+        let config = self.validate(&req.raw_config(), Some(has_secret), true, &mut out);
+        let client = match config {
+            Some(config) if out.is_empty() => self.insert_new(config, generate, provided)?,
+            _ => return Err(invalid(out)),
+        };
+        Ok(CreateUserPoolClientResponse {
+            user_pool_client: Some(client.to_wire()),
+        })
+    }
+
+    fn insert_new(
+        &self,
+        config: AppClientConfig,
+        generate: bool,
+        provided: Option<ClientSecret>,
+    ) -> Result<Arc<AppClient>, Error> {
+        self.check_capacity(self.len())?;
+        let secret = if generate {
+            Some(ClientSecret::new(random_string(
+                &*self.rng,
+                ID_ALPHABET,
+                CLIENT_SECRET_LEN,
+            )?))
+        } else {
+            provided
+        };
+        for _ in 0..ATTEMPTS {
+            let id: Arc<str> = random_string(&*self.rng, ID_ALPHABET, CLIENT_ID_LEN)?.into();
+            let now = self.clock.now();
+            let mut clients = self.clients.write();
+            self.check_capacity(clients.len())?;
+            if clients.contains_key(&id) {
+                continue;
+            }
+            let client = Arc::new(AppClient {
+                client_id: id.clone(),
+                user_pool_id: self.user_pool_id.clone(),
+                secret: secret.clone(),
+                config: config.clone(),
+                creation_date: now,
+                last_modified_date: now,
+            });
+            clients.insert(id, client.clone());
+            return Ok(client);
+        }
+        // 36^26 ids: repeated collisions mean the random source is broken.
+        Err(Error::Internal {
+            detail: "random source keeps producing existing client ids",
+        })
+    }
+
+    fn check_capacity(&self, len: usize) -> Result<(), Error> {
+        if len >= self.max_clients {
+            return Err(Error::LimitExceeded {
+                message: format!(
+                    "User pool {} already has the maximum number of app clients ({}).",
+                    self.user_pool_id, self.max_clients
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_pool(&self, user_pool_id: Option<&str>) -> Result<(), Error> {
+        match user_pool_id {
+            Some(id) if id == &*self.user_pool_id => Ok(()),
+            other => Err(Error::UserPoolNotFound {
+                user_pool_id: other.unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+
+    // ---------------------------------------------------------------- Describe
+
+    /// The client with this id, or `ResourceNotFoundException` (R-CLI-5).
+    pub fn describe_client(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
+        self.get(client_id).ok_or_else(|| not_found(client_id))
+    }
+
+    /// Checks the ids of a Describe/Update/Delete request and finds the client. `Ok(None)` when the ids are
+    /// malformed (the violations are in `out`).
+    fn locate(
+        &self,
+        user_pool_id: Option<&str>,
+        client_id: Option<&str>,
+        out: &mut Vec<Violation>,
+    ) -> Result<Option<Arc<AppClient>>, Error> {
+        let pool_ok = check_user_pool_id(out, user_pool_id);
+        let client_ok = check_client_id(out, client_id);
+        if !(pool_ok && client_ok) {
+            return Ok(None);
+        }
+        self.check_pool(user_pool_id)?;
+        let id = client_id.unwrap_or_default();
+        self.describe_client(id).map(Some)
+    }
+
+    /// DescribeUserPoolClient.
+    pub fn describe_user_pool_client(
+        &self,
+        req: &DescribeUserPoolClientRequest,
+    ) -> Result<DescribeUserPoolClientResponse, Error> {
+        let mut out = Vec::new();
+        match self.locate(
+            req.user_pool_id.as_deref(),
+            req.client_id.as_deref(),
+            &mut out,
+        )? {
+            Some(client) => Ok(DescribeUserPoolClientResponse {
+                user_pool_client: Some(client.to_wire()),
+            }),
+            None => Err(invalid_parameter(out)),
+        }
+    }
+
+    // ---------------------------------------------------------------- Update
+
+    /// Replaces the configuration of client `client_id` with `config` (UpdateUserPoolClient for Rust
+    /// callers, R-CLI-3): every field not set in `config` takes its default. The secret and CreationDate
+    /// are kept; LastModifiedDate is now (R-CLI-2).
+    pub fn replace_client(
+        &self,
+        client_id: &str,
+        config: AppClientConfigBuilder,
+    ) -> Result<Arc<AppClient>, Error> {
+        let current = self.describe_client(client_id)?;
+        let mut out = Vec::new();
+        let config = self.validate(&config.raw, Some(current.secret.is_some()), true, &mut out);
+        match config {
+            Some(config) if out.is_empty() => self
+                .store_update(client_id, config, None)?
+                .ok_or_else(|| not_found(client_id)),
+            _ => Err(invalid(out)),
+        }
+    }
+
+    /// Changes some fields of client `client_id` and keeps the rest (R-CLI-4): `change` receives a builder
+    /// holding the current configuration and returns the new one, which is validated like any Update.
+    ///
+    /// The change applies to the configuration it was computed from: if another update lands in between,
+    /// `change` runs again on the newer configuration (a few times at most; then the update fails with an
+    /// internal error rather than overwrite the other update).
+    pub fn update_client_with(
+        &self,
+        client_id: &str,
+        mut change: impl FnMut(AppClientConfigBuilder) -> AppClientConfigBuilder,
+    ) -> Result<Arc<AppClient>, Error> {
+        for _ in 0..ATTEMPTS {
+            let current = self.describe_client(client_id)?;
+            let builder = change(current.config.to_builder());
+            let mut out = Vec::new();
+            let config =
+                self.validate(&builder.raw, Some(current.secret.is_some()), true, &mut out);
+            let config = match config {
+                Some(c) if out.is_empty() => c,
+                _ => return Err(invalid(out)),
+            };
+            if let Some(client) = self.store_update(client_id, config, Some(&current))? {
+                return Ok(client);
+            }
+        }
+        Err(Error::Internal {
+            detail: "too many concurrent updates of one client",
+        })
+    }
+
+    /// UpdateUserPoolClient: full replacement (R-CLI-3). Absent members take their defaults, including
+    /// RefreshTokenRotation; an absent ClientName keeps the current name, as it has no default.
+    pub fn update_user_pool_client(
+        &self,
+        req: &UpdateUserPoolClientRequest,
+    ) -> Result<UpdateUserPoolClientResponse, Error> {
+        let mut out = Vec::new();
+        let current = self.locate(
+            req.user_pool_id.as_deref(),
+            req.client_id.as_deref(),
+            &mut out,
+        )?;
+        let mut raw = req.raw_config();
+        if raw.client_name.is_none() {
+            raw.client_name = current.as_ref().map(|c| c.config.client_name().to_owned());
+        }
+        check_secret_request(
+            &mut out,
+            false,
+            None,
+            req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
+        );
+        let has_secret = current.as_ref().map(|c| c.secret.is_some());
+        let config = self.validate(&raw, has_secret, current.is_some(), &mut out);
+        match (config, current) {
+            (Some(config), Some(current)) if out.is_empty() => {
+                let client = self
+                    .store_update(current.client_id(), config, None)?
+                    .ok_or_else(|| not_found(current.client_id()))?;
+                Ok(UpdateUserPoolClientResponse {
+                    user_pool_client: Some(client.to_wire()),
+                })
+            }
+            _ => Err(invalid(out)),
+        }
+    }
+
+    /// Stores `config` for `client_id`, keeping id, secret and CreationDate. With `expected`, only if the
+    /// stored client is still that one: `Ok(None)` means another update came first (callers retry).
+    fn store_update(
+        &self,
+        client_id: &str,
+        config: AppClientConfig,
+        expected: Option<&Arc<AppClient>>,
+    ) -> Result<Option<Arc<AppClient>>, Error> {
+        let now = self.clock.now();
+        let mut clients = self.clients.write();
+        let stored = clients.get(client_id).ok_or_else(|| not_found(client_id))?;
+        if expected.is_some_and(|e| !Arc::ptr_eq(e, stored)) {
+            return Ok(None);
+        }
+        let client = Arc::new(AppClient {
+            client_id: stored.client_id.clone(),
+            user_pool_id: stored.user_pool_id.clone(),
+            secret: stored.secret.clone(),
+            config,
+            creation_date: stored.creation_date,
+            last_modified_date: now,
+        });
+        clients.insert(client.client_id.clone(), client.clone());
+        Ok(Some(client))
+    }
+
+    // ---------------------------------------------------------------- Delete
+
+    /// Deletes client `client_id`; its refresh tokens stop working, as the issuer no longer finds the
+    /// client (R-CLI-6). Unknown client: `ResourceNotFoundException` (R-CLI-5).
+    pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
+        match self.clients.write().remove(client_id) {
+            Some(_) => Ok(()),
+            None => Err(not_found(client_id)),
+        }
+    }
+
+    /// DeleteUserPoolClient.
+    pub fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
+        let mut out = Vec::new();
+        match self.locate(
+            req.user_pool_id.as_deref(),
+            req.client_id.as_deref(),
+            &mut out,
+        )? {
+            Some(client) => self.delete_client(client.client_id()),
+            None => Err(invalid_parameter(out)),
+        }
+    }
+
+    // ---------------------------------------------------------------- List
+
+    /// One page of at most `max_results` (1..=60) clients in client-id order, starting after the position
+    /// `next_token` names (R-CLI-7). Clients created or deleted between pages do not disturb the walk.
+    pub fn list_clients(
+        &self,
+        max_results: usize,
+        next_token: Option<&str>,
+    ) -> Result<ClientPage, Error> {
+        let mut out = Vec::new();
+        let limit = check_max_results(&mut out, i64::try_from(max_results).unwrap_or(i64::MAX));
+        if let Some(t) = next_token {
+            check_next_token(&mut out, t);
+        }
+        let limit = match limit {
+            Some(l) if out.is_empty() => l,
+            _ => return Err(invalid_parameter(out)),
+        };
+        let after = next_token.map(|t| self.decode_token(t)).transpose()?;
+        let clients = self.clients.read();
+        let lower = match &after {
+            Some(id) => Bound::Excluded(id.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut page: Vec<Arc<AppClient>> = clients
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take(limit.saturating_add(1))
+            .map(|(_, c)| c.clone())
+            .collect();
+        let next_token = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|c| self.encode_token(c.client_id()))
+        } else {
+            None
+        };
+        Ok(ClientPage {
+            clients: page,
+            next_token,
+        })
+    }
+
+    /// ListUserPoolClients.
+    pub fn list_user_pool_clients(
+        &self,
+        req: &ListUserPoolClientsRequest,
+    ) -> Result<ListUserPoolClientsResponse, Error> {
+        let mut out = Vec::new();
+        let pool_ok = check_user_pool_id(&mut out, req.user_pool_id.as_deref());
+        let limit = check_max_results(&mut out, req.max_results.unwrap_or(DEFAULT_PAGE as i64));
+        if let Some(t) = &req.next_token {
+            check_next_token(&mut out, t);
+        }
+        let dcr_only = req
+            .client_type
+            .as_deref()
+            .map(|t| check_client_type(&mut out, t));
+        let limit = match limit {
+            Some(l) if out.is_empty() && pool_ok => l,
+            _ => return Err(invalid_parameter(out)),
+        };
+        self.check_pool(req.user_pool_id.as_deref())?;
+        if dcr_only == Some(Some(true)) {
+            // This crate creates no dynamic-client-registration clients.
+            return Ok(ListUserPoolClientsResponse {
+                user_pool_clients: Some(Vec::new()),
+                next_token: None,
+            });
+        }
+        let page = self.list_clients(limit, req.next_token.as_deref())?;
+        Ok(ListUserPoolClientsResponse {
+            user_pool_clients: Some(
+                page.clients
+                    .iter()
+                    .map(|c| UserPoolClientDescription::from(&**c))
+                    .collect(),
+            ),
+            next_token: page.next_token,
+        })
+    }
+
+    /// The opaque NextToken after `client_id`: base64url of a version tag, the pool id and the client id.
+    /// It names a position only, which the caller has already seen, so it needs no MAC; it is bound to
+    /// this pool so a token of another pool is refused.
+    fn encode_token(&self, client_id: &str) -> String {
+        let plain = format!("v1\n{}\n{client_id}", self.user_pool_id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain)
+    }
+
+    fn decode_token(&self, token: &str) -> Result<String, Error> {
+        let bad = || Error::InvalidParameter {
+            message:
+                "Invalid NextToken: it was not returned by ListUserPoolClients for this user pool."
+                    .to_owned(),
+        };
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| bad())?;
+        let plain = String::from_utf8(bytes).map_err(|_| bad())?;
+        let mut parts = plain.splitn(3, '\n');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("v1"), Some(pool), Some(id))
+                if pool == &*self.user_pool_id && id.len() <= 128 && patterns::word_plus(id) =>
+            {
+                Ok(id.to_owned())
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::random::SystemRandom;
+
+    fn registry() -> ClientRegistry {
+        ClientRegistry::new(
+            "us-east-1_Test",
+            Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+                1_700_000_000,
+            ))),
+            Arc::new(SystemRandom::new()),
+        )
+    }
+
+    #[test]
+    fn r_safe_2_debug_of_client_and_registry_hides_the_secret() {
+        let r = registry();
+        let c = r
+            .create_client(AppClientConfig::builder("app"), NewClientSecret::Generate)
+            .unwrap();
+        let secret = c.secret().unwrap().expose_secret().to_owned();
+        assert!(!format!("{c:?}").contains(&secret));
+        assert!(!format!("{r:?}").contains(&secret));
+        assert!(format!("{c:?}").contains("ClientSecret([REDACTED])"));
+    }
+
+    #[test]
+    fn next_token_round_trips_and_rejects_garbage() {
+        let r = registry();
+        let t = r.encode_token("abc123");
+        assert_eq!(r.decode_token(&t).unwrap(), "abc123");
+        for bad in ["", "!!!", "djEKdXMtZWFzdC0xX090aGVyCmFiYw", "dj"] {
+            assert!(r.decode_token(bad).is_err(), "{bad}");
+        }
     }
 }

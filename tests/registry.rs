@@ -1,0 +1,675 @@
+//! R-CLI: the client registry's lifecycle (SPEC 2.3).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use refresh_rotation::wire::{
+    from_json, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
+    DescribeUserPoolClientRequest, ListUserPoolClientsRequest, UpdateUserPoolClientRequest,
+};
+use refresh_rotation::{
+    AppClientConfig, ClientRegistry, ClientSecret, Error, ExplicitAuthFlow, ManualClock,
+    NewClientSecret, RandomSource, RefreshTokenRotation, SystemRandom, TimeUnit, Timestamp,
+};
+use serde_json::json;
+
+const POOL: &str = "us-east-1_Example";
+const T0: i64 = 1_700_000_000;
+
+fn setup() -> (ClientRegistry, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(T0)));
+    let r = ClientRegistry::new(POOL, clock.clone(), Arc::new(SystemRandom::new()));
+    (r, clock)
+}
+
+fn create_json(r: &ClientRegistry, v: serde_json::Value) -> Result<String, Error> {
+    let req: CreateUserPoolClientRequest = from_json(&serde_json::to_vec(&v).unwrap())?;
+    let resp = r.create_user_pool_client(&req)?;
+    Ok(resp.user_pool_client.unwrap().client_id.unwrap())
+}
+
+fn update_json(r: &ClientRegistry, v: serde_json::Value) -> Result<(), Error> {
+    let req: UpdateUserPoolClientRequest = from_json(&serde_json::to_vec(&v).unwrap())?;
+    r.update_user_pool_client(&req).map(|_| ())
+}
+
+#[test]
+fn r_cli_1_ids_and_secrets_have_cognitos_shape_and_are_unique() {
+    let (r, _) = setup();
+    let mut ids = BTreeSet::new();
+    for _ in 0..50 {
+        let c = r
+            .create_client(AppClientConfig::builder("app"), NewClientSecret::Generate)
+            .unwrap();
+        let id = c.client_id();
+        assert_eq!(id.len(), 26);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{id}"
+        );
+        let s = c.secret().unwrap().expose_secret();
+        assert_eq!(s.len(), 51);
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{s}"
+        );
+        assert!(ids.insert(id.to_string()));
+    }
+    let public = r
+        .create_client(AppClientConfig::builder("spa"), NewClientSecret::None)
+        .unwrap();
+    assert!(public.secret().is_none());
+    let custom = r
+        .create_client(
+            AppClientConfig::builder("m2m"),
+            NewClientSecret::Provided(ClientSecret::new("my_custom_secret_of_30_chars_x")),
+        )
+        .unwrap();
+    assert!(custom
+        .secret()
+        .unwrap()
+        .verify("my_custom_secret_of_30_chars_x"));
+}
+
+/// A random source that repeats one byte pattern: every id it yields is the same.
+struct Stuck;
+impl RandomSource for Stuck {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+        dest.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+        Ok(())
+    }
+}
+
+#[test]
+fn r_cli_1_client_ids_stay_unique_even_with_a_broken_random_source() {
+    let r = ClientRegistry::new(
+        POOL,
+        Arc::new(ManualClock::new(Timestamp::EPOCH)),
+        Arc::new(Stuck),
+    );
+    r.create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap();
+    let e = r
+        .create_client(AppClientConfig::builder("b"), NewClientSecret::None)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InternalErrorException");
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn r_cli_2_dates_come_from_the_clock() {
+    let (r, clock) = setup();
+    let c = r
+        .create_client(AppClientConfig::builder("app"), NewClientSecret::None)
+        .unwrap();
+    assert_eq!(c.creation_date().unix_seconds(), T0);
+    assert_eq!(c.last_modified_date().unix_seconds(), T0);
+    clock.advance(500);
+    let u = r
+        .replace_client(c.client_id(), AppClientConfig::builder("app2"))
+        .unwrap();
+    assert_eq!(u.creation_date().unix_seconds(), T0);
+    assert_eq!(u.last_modified_date().unix_seconds(), T0 + 500);
+}
+
+#[test]
+fn r_cli_3_update_resets_omitted_fields_to_defaults_and_keeps_the_secret() {
+    let (r, clock) = setup();
+    let id = create_json(
+        &r,
+        json!({
+            "UserPoolId": POOL, "ClientName": "web", "GenerateSecret": true,
+            "AccessTokenValidity": 10, "IdTokenValidity": 10, "RefreshTokenValidity": 7,
+            "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
+            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"],
+            "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 30},
+            "EnableTokenRevocation": false, "AuthSessionValidity": 10,
+            "PreventUserExistenceErrors": "ENABLED"
+        }),
+    )
+    .unwrap();
+    let before = r.get(&id).unwrap();
+    assert!(before.config().refresh_token_rotation().is_enabled());
+    clock.advance(60);
+
+    update_json(&r, json!({"UserPoolId": POOL, "ClientId": id})).unwrap();
+    let after = r.get(&id).unwrap();
+    let c = after.config();
+    assert_eq!(
+        c.client_name(),
+        "web",
+        "ClientName has no default and is kept"
+    );
+    assert_eq!(c.access_token_validity_secs(), 3_600);
+    assert_eq!(c.id_token_validity_secs(), 3_600);
+    assert_eq!(c.refresh_token_validity_secs(), 30 * 86_400);
+    assert_eq!(c.refresh_token_rotation(), RefreshTokenRotation::DISABLED);
+    assert!(c.allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth));
+    assert!(!c.allows_flow(ExplicitAuthFlow::AllowUserPasswordAuth));
+    assert!(c.enable_token_revocation());
+    assert_eq!(c.auth_session_validity(), 3);
+    assert_eq!(
+        *c,
+        AppClientConfig::builder("web")
+            .build()
+            .unwrap()
+            .to_builder()
+            .build()
+            .unwrap()
+    );
+
+    let s_before = before.secret().unwrap().expose_secret();
+    assert_eq!(
+        after.secret().unwrap().expose_secret(),
+        s_before,
+        "secret kept"
+    );
+    assert_eq!(after.creation_date(), before.creation_date());
+    assert_eq!(after.last_modified_date().unix_seconds(), T0 + 60);
+}
+
+#[test]
+fn r_cli_3_update_cannot_touch_the_secret() {
+    let (r, _) = setup();
+    let id = create_json(
+        &r,
+        json!({"UserPoolId": POOL, "ClientName": "a", "GenerateSecret": true}),
+    )
+    .unwrap();
+    for member in [
+        json!({"ClientSecret": "x".repeat(30)}),
+        json!({"GenerateSecret": false}),
+    ] {
+        let mut body = json!({"UserPoolId": POOL, "ClientId": id});
+        for (k, v) in member.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let e = update_json(&r, body).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+    }
+    assert!(r.get(&id).unwrap().secret().is_some());
+}
+
+#[test]
+fn r_cli_3_update_validates_in_the_clients_secret_context() {
+    let (r, _) = setup();
+    let public = create_json(&r, json!({"UserPoolId": POOL, "ClientName": "p"})).unwrap();
+    let confidential = create_json(
+        &r,
+        json!({"UserPoolId": POOL, "ClientName": "c", "GenerateSecret": true}),
+    )
+    .unwrap();
+    let body = |id: &str| json!({"UserPoolId": POOL, "ClientId": id, "EnablePropagateAdditionalUserContextData": true});
+    assert!(update_json(&r, body(&confidential)).is_ok());
+    let e = update_json(&r, body(&public)).unwrap_err();
+    let Error::InvalidConfig(v) = e else { panic!() };
+    assert!(v.has(14, "EnablePropagateAdditionalUserContextData"));
+}
+
+#[test]
+fn r_cli_4_merge_update_changes_named_fields_only() {
+    let (r, _) = setup();
+    let c = r
+        .create_client(
+            AppClientConfig::builder("app")
+                .access_token_validity(15, TimeUnit::Minutes)
+                .enable_token_revocation(false)
+                .callback_urls(["https://e.com/cb"]),
+            NewClientSecret::None,
+        )
+        .unwrap();
+    let u = r
+        .update_client_with(c.client_id(), |b| {
+            b.refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap())
+        })
+        .unwrap();
+    let cfg = u.config();
+    assert_eq!(cfg.access_token_validity_secs(), 900, "kept");
+    assert!(!cfg.enable_token_revocation(), "kept");
+    assert_eq!(cfg.callback_urls(), ["https://e.com/cb"]);
+    assert_eq!(
+        cfg.refresh_token_rotation().retry_grace_period_seconds(),
+        10
+    );
+    // The defaulted flows follow rotation rather than being frozen with ALLOW_REFRESH_TOKEN_AUTH.
+    assert!(!cfg.allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth));
+
+    // Validated the same way: an invalid merge changes nothing.
+    let e = r
+        .update_client_with(c.client_id(), |b| {
+            b.auth_session_validity(99)
+                .access_token_validity(2, TimeUnit::Days)
+        })
+        .unwrap_err();
+    let Error::InvalidConfig(v) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(v.has(15, "AuthSessionValidity") && v.has(3, "AccessTokenValidity"));
+    assert!(Arc::ptr_eq(&r.get(c.client_id()).unwrap(), &u));
+}
+
+#[test]
+fn r_cli_5_unknown_client() {
+    let (r, _) = setup();
+    let msg = "User pool client nosuchclient does not exist.";
+    let e = r.describe_client("nosuchclient").unwrap_err();
+    assert_eq!(
+        (e.exception_name(), e.message().as_str()),
+        ("ResourceNotFoundException", msg)
+    );
+    let e = r.delete_client("nosuchclient").unwrap_err();
+    assert_eq!(e.message(), msg);
+    let e = r
+        .replace_client("nosuchclient", AppClientConfig::builder("x"))
+        .unwrap_err();
+    assert_eq!(e.message(), msg);
+    let e = r.update_client_with("nosuchclient", |b| b).unwrap_err();
+    assert_eq!(e.message(), msg);
+
+    let ids = json!({"UserPoolId": POOL, "ClientId": "nosuchclient"});
+    let e = r
+        .describe_user_pool_client(
+            &serde_json::from_value::<DescribeUserPoolClientRequest>(ids.clone()).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.exception_name(), e.message().as_str()),
+        ("ResourceNotFoundException", msg)
+    );
+    let e = r
+        .delete_user_pool_client(
+            &serde_json::from_value::<DeleteUserPoolClientRequest>(ids.clone()).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e.message(), msg);
+    // Update of an unknown client is not found even when its configuration would be invalid.
+    let mut body = ids.clone();
+    body["EnablePropagateAdditionalUserContextData"] = json!(true);
+    let e = update_json(&r, body).unwrap_err();
+    assert_eq!(e.message(), msg);
+}
+
+#[test]
+fn wrong_pool_is_user_pool_not_found_and_malformed_ids_are_invalid_parameter() {
+    let (r, _) = setup();
+    let e = create_json(
+        &r,
+        json!({"UserPoolId": "eu-west-1_Other", "ClientName": "a"}),
+    )
+    .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+    assert!(matches!(e, Error::UserPoolNotFound { .. }));
+    let e = r
+        .describe_user_pool_client(&DescribeUserPoolClientRequest {
+            user_pool_id: Some("eu-west-1_Other".into()),
+            client_id: Some("abc".into()),
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::UserPoolNotFound { .. }));
+    let e = r
+        .describe_user_pool_client(&DescribeUserPoolClientRequest {
+            user_pool_id: None,
+            client_id: Some("a-b".into()),
+        })
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(
+        e.message().starts_with("2 validation errors detected: "),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("UserPoolId") && e.message().contains(r"[\w+]+"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn failed_create_and_update_change_nothing() {
+    let (r, _) = setup();
+    let e = create_json(
+        &r,
+        json!({"UserPoolId": POOL, "ClientName": "a", "AuthSessionValidity": 1}),
+    )
+    .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(r.is_empty());
+    assert!(r
+        .create_client(
+            AppClientConfig::builder("a").auth_session_validity(1),
+            NewClientSecret::Generate
+        )
+        .is_err());
+    assert!(r.is_empty());
+
+    let id = create_json(
+        &r,
+        json!({"UserPoolId": POOL, "ClientName": "a", "AccessTokenValidity": 2}),
+    )
+    .unwrap();
+    let before = r.get(&id).unwrap();
+    let e = update_json(
+        &r,
+        json!({"UserPoolId": POOL, "ClientId": id, "ClientName": "b", "AccessTokenValidity": 99}),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig(_)));
+    assert!(
+        Arc::ptr_eq(&before, &r.get(&id).unwrap()),
+        "stored client untouched"
+    );
+    assert!(r
+        .replace_client(&id, AppClientConfig::builder("c").auth_session_validity(0))
+        .is_err());
+    assert!(Arc::ptr_eq(&before, &r.get(&id).unwrap()));
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn r_cli_6_deleted_client_is_gone() {
+    let (r, _) = setup();
+    let id = create_json(&r, json!({"UserPoolId": POOL, "ClientName": "a"})).unwrap();
+    let held = r.get(&id).unwrap();
+    r.delete_user_pool_client(&DeleteUserPoolClientRequest {
+        user_pool_id: Some(POOL.into()),
+        client_id: Some(id.clone()),
+    })
+    .unwrap();
+    assert!(
+        r.get(&id).is_none(),
+        "the issuer's lookup fails from now on"
+    );
+    assert_eq!(held.client_id().as_ref(), id, "snapshots stay readable");
+    assert_eq!(
+        r.delete_client(&id).unwrap_err().exception_name(),
+        "ResourceNotFoundException"
+    );
+}
+
+#[test]
+fn r_cli_7_list_paginates_130_clients() {
+    let (r, _) = setup();
+    let mut created = BTreeSet::new();
+    for i in 0..130 {
+        let c = r
+            .create_client(
+                AppClientConfig::builder(format!("app {i}")),
+                NewClientSecret::None,
+            )
+            .unwrap();
+        created.insert(c.client_id().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let req = ListUserPoolClientsRequest {
+            user_pool_id: Some(POOL.into()),
+            max_results: Some(60),
+            next_token: token.clone(),
+            client_type: None,
+        };
+        let resp = r.list_user_pool_clients(&req).unwrap();
+        let page = resp.user_pool_clients.unwrap();
+        pages.push(page.len());
+        for d in page {
+            assert_eq!(d.user_pool_id.as_deref(), Some(POOL));
+            assert!(d.client_name.unwrap().starts_with("app "));
+            seen.push(d.client_id.unwrap());
+        }
+        match resp.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [60, 60, 10]);
+    assert_eq!(seen.len(), 130);
+    assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), created);
+
+    // Deleting the client a token points after does not break the walk.
+    let first = r.list_clients(1, None).unwrap();
+    let t = first.next_token.unwrap();
+    r.delete_client(first.clients[0].client_id()).unwrap();
+    assert_eq!(r.list_clients(60, Some(&t)).unwrap().clients.len(), 60);
+    // More than a page left: a next token.
+    assert!(r.list_clients(60, None).unwrap().next_token.is_some());
+    let all = r.list_user_pool_clients(&ListUserPoolClientsRequest {
+        user_pool_id: Some(POOL.into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        all.unwrap().user_pool_clients.unwrap().len(),
+        60,
+        "MaxResults defaults to 60"
+    );
+}
+
+#[test]
+fn r_cli_7_list_refuses_bad_parameters() {
+    let (r, _) = setup();
+    r.create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap();
+    r.create_client(AppClientConfig::builder("b"), NewClientSecret::None)
+        .unwrap();
+    let list = |max: Option<i64>, token: Option<&str>, ty: Option<&str>| {
+        r.list_user_pool_clients(&ListUserPoolClientsRequest {
+            user_pool_id: Some(POOL.into()),
+            max_results: max,
+            next_token: token.map(str::to_owned),
+            client_type: ty.map(str::to_owned),
+        })
+    };
+    for (max, token, ty) in [
+        (Some(0), None, None),
+        (Some(61), None, None),
+        (Some(-5), None, None),
+        (None, Some("garbled!token"), None),
+        (None, Some("Z2FyYmFnZQ"), None),
+        (None, Some(""), None),
+        (None, None, Some("OTHER")),
+    ] {
+        let e = list(max, token, ty).unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "{max:?} {token:?} {ty:?}"
+        );
+    }
+    assert_eq!(
+        list(Some(1), None, None)
+            .unwrap()
+            .user_pool_clients
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        list(None, None, Some("REGULAR"))
+            .unwrap()
+            .user_pool_clients
+            .unwrap()
+            .len(),
+        2
+    );
+    let exact = list(Some(2), None, None).unwrap();
+    assert_eq!(exact.user_pool_clients.unwrap().len(), 2);
+    assert_eq!(exact.next_token, None, "exactly one page: no NextToken");
+    assert_eq!(
+        list(None, None, Some("DCR"))
+            .unwrap()
+            .user_pool_clients
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // A token from another pool's registry is refused.
+    let other = ClientRegistry::new(
+        "us-east-1_Other",
+        Arc::new(ManualClock::new(Timestamp::EPOCH)),
+        Arc::new(SystemRandom::new()),
+    );
+    other
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap();
+    other
+        .create_client(AppClientConfig::builder("b"), NewClientSecret::None)
+        .unwrap();
+    let foreign = other.list_clients(1, None).unwrap().next_token.unwrap();
+    assert_eq!(
+        r.list_clients(1, Some(&foreign))
+            .unwrap_err()
+            .exception_name(),
+        "InvalidParameterException"
+    );
+}
+
+#[test]
+fn registry_size_is_bounded() {
+    let clock = Arc::new(ManualClock::new(Timestamp::EPOCH));
+    let r = ClientRegistry::new(POOL, clock, Arc::new(SystemRandom::new())).with_max_clients(3);
+    for _ in 0..3 {
+        r.create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+            .unwrap();
+    }
+    let e = r
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "LimitExceededException");
+    assert_eq!(r.len(), 3);
+}
+
+#[test]
+fn r_cfg_13_custom_scopes_are_declared_with_checks() {
+    let (r, _) = setup();
+    r.declare_custom_scope("https://api.example.com/read")
+        .unwrap();
+    r.declare_custom_scope("https://api.example.com/read")
+        .unwrap();
+    assert!(r.is_custom_scope_declared("https://api.example.com/read"));
+    for bad in ["noslash", "/name", "id/", "has space/x", "a\"b/c", ""] {
+        assert_eq!(
+            r.declare_custom_scope(bad).unwrap_err().exception_name(),
+            "InvalidParameterException",
+            "{bad}"
+        );
+    }
+    let cfg = AppClientConfig::builder("a")
+        .allowed_oauth_flows_user_pool_client(true)
+        .allowed_oauth_flows([refresh_rotation::OAuthFlow::ClientCredentials])
+        .allowed_oauth_scopes(["https://api.example.com/read"]);
+    r.create_client(cfg, NewClientSecret::Generate).unwrap();
+}
+
+/// A deterministic random source for reproducible ids (splitmix64 over a counter).
+struct Counter(AtomicU64);
+impl RandomSource for Counter {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+        for chunk in dest.chunks_mut(8) {
+            let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn ids_come_from_the_injected_random_source() {
+    let make = || {
+        ClientRegistry::new(
+            POOL,
+            Arc::new(ManualClock::new(Timestamp::EPOCH)),
+            Arc::new(Counter(AtomicU64::new(7))),
+        )
+    };
+    let a = make()
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::Generate)
+        .unwrap();
+    let b = make()
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::Generate)
+        .unwrap();
+    assert_eq!(a.client_id(), b.client_id());
+    assert_eq!(
+        a.secret().unwrap().expose_secret(),
+        b.secret().unwrap().expose_secret()
+    );
+}
+
+#[test]
+fn concurrent_merge_updates_are_not_lost() {
+    let (r, _) = setup();
+    let r = Arc::new(r);
+    let id = r
+        .create_client(
+            AppClientConfig::builder("a").read_attributes(Vec::<String>::new()),
+            NewClientSecret::None,
+        )
+        .unwrap()
+        .client_id()
+        .clone();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (r, id) = (r.clone(), id.clone());
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for i in 0..10 {
+                    let attr = format!("custom:t{t}_{i}");
+                    // Contention may exhaust the retries; only successful merges must all be kept.
+                    ok += usize::from(
+                        r.update_client_with(&id, |b| {
+                            let mut attrs = r_attrs(&b);
+                            attrs.push(attr.clone());
+                            b.read_attributes(attrs)
+                        })
+                        .is_ok(),
+                    );
+                }
+                ok
+            })
+        })
+        .collect();
+    let successes: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let n = r.get(&id).unwrap().config().read_attributes().len();
+    assert!(successes > 0);
+    assert_eq!(n, successes, "every successful merge is kept");
+
+    fn r_attrs(b: &refresh_rotation::AppClientConfigBuilder) -> Vec<String> {
+        b.clone()
+            .build()
+            .map(|c| c.read_attributes().to_vec())
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn r_cli_8_get_sees_a_changed_rotation_setting_at_once() {
+    let (r, _) = setup();
+    let c = r
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap();
+    let before = r.get(c.client_id()).unwrap();
+    r.update_client_with(c.client_id(), |b| {
+        b.refresh_token_rotation(RefreshTokenRotation::enabled(20).unwrap())
+            .access_token_validity(10, TimeUnit::Minutes)
+    })
+    .unwrap();
+    let now = r.get(c.client_id()).unwrap();
+    assert!(
+        !before.config().refresh_token_rotation().is_enabled(),
+        "old snapshot unchanged"
+    );
+    assert_eq!(
+        now.config()
+            .refresh_token_rotation()
+            .retry_grace_period_seconds(),
+        20
+    );
+    assert_eq!(now.config().access_token_validity_secs(), 600);
+}
