@@ -422,17 +422,19 @@ impl TokenIssuer {
     ) -> Result<AuthenticationResult, Error> {
         check_client_id(client_id)?;
         let client = self.client(client_id)?;
+        // Rotation first: such a client never has ALLOW_REFRESH_TOKEN_AUTH (R-CFG-7), and the caller is
+        // better served by being pointed at GetTokensFromRefreshToken.
+        if client.config().refresh_token_rotation().is_enabled() {
+            return Err(Error::UseGetTokensFromRefreshToken {
+                client_id: client_id.to_owned(),
+            });
+        }
         if !client
             .config()
             .allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth)
         {
             return Err(Error::AuthFlowNotEnabled {
                 flow: "REFRESH_TOKEN_AUTH".into(),
-            });
-        }
-        if client.config().refresh_token_rotation().is_enabled() {
-            return Err(Error::UseGetTokensFromRefreshToken {
-                client_id: client_id.to_owned(),
             });
         }
         let req = RefreshRequest {

@@ -1,0 +1,381 @@
+//! GetTokensFromRefreshToken: one scenario per check of SPEC section 5 (R-REF-1..12), plus the family
+//! rules of section 3 and sign-in of section 4 that they rely on.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{claims_of, Fixture, Opts};
+use refresh_rotation::{Error, RefreshRequest, RefreshToken, UserRecord};
+
+#[test]
+fn r_ref_1_request_shape_is_checked_first() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    let bad_client = "not a client id";
+    let tok = RefreshToken::new(t0.clone());
+    let e = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&tok, bad_client))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
+    // Pattern of the token itself, before the client is looked up.
+    let garbled = RefreshToken::new("has spaces in it");
+    let e = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&garbled, "unknownclient"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    // Oversized (16 KiB + 1) and 10 MiB tokens are refused early (R-SAFE-1).
+    for n in [16 * 1024 + 1, 10 * 1024 * 1024] {
+        let big = RefreshToken::new("a".repeat(n));
+        let e = f
+            .issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&big, &f.client_id))
+            .unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+    }
+    // A malformed DeviceKey and a short ClientSecret.
+    let mut req = RefreshRequest::new(&tok, &f.client_id);
+    req.device_key = Some("no-underscore");
+    assert_eq!(
+        f.issuer
+            .get_tokens_from_refresh_token(&req)
+            .unwrap_err()
+            .exception_name(),
+        "InvalidParameterException"
+    );
+    let mut req = RefreshRequest::new(&tok, &f.client_id);
+    req.client_secret = Some("short");
+    assert_eq!(
+        f.issuer
+            .get_tokens_from_refresh_token(&req)
+            .unwrap_err()
+            .exception_name(),
+        "InvalidParameterException"
+    );
+}
+
+#[test]
+fn r_ref_2_unknown_client_is_resource_not_found() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = RefreshToken::new(f.sign_in());
+    let e = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, "abcdefghijklmnopqrstuvwxyz"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+    assert_eq!(
+        e.message(),
+        "User pool client abcdefghijklmnopqrstuvwxyz does not exist."
+    );
+}
+
+#[test]
+fn r_ref_3_client_secret_rules() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t0 = RefreshToken::new(f.sign_in());
+    let id = f.client_id.clone();
+    let run = |s: Option<&str>| {
+        let mut req = RefreshRequest::new(&t0, &id);
+        req.client_secret = s;
+        f.issuer.get_tokens_from_refresh_token(&req)
+    };
+    assert_eq!(
+        run(None).unwrap_err().message(),
+        format!("Client {id} is configured for secret but secret was not received")
+    );
+    let wrong = "x".repeat(secret.len());
+    let e = run(Some(&wrong)).unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!("Unable to verify secret for client {id}")
+    );
+    assert!(!e.message().contains(&wrong));
+    assert!(run(Some(&secret)).is_ok());
+
+    // A secret sent to a client that has none.
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = RefreshToken::new(f.sign_in());
+    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    let s = "a".repeat(30);
+    req.client_secret = Some(&s);
+    assert_eq!(
+        f.issuer
+            .get_tokens_from_refresh_token(&req)
+            .unwrap_err()
+            .message(),
+        format!("Client {} has no secret", f.client_id)
+    );
+}
+
+#[test]
+fn r_ref_4_garbled_truncated_forged_and_future_tokens_are_invalid() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    let mut cases = vec![
+        t0[..t0.len() - 1].to_owned(),
+        format!("{t0}A"),
+        "A".to_owned(),
+        "....".to_owned(),
+    ];
+    // Flip one character in every position.
+    for i in 0..t0.len() {
+        let mut b = t0.clone().into_bytes();
+        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+        cases.push(String::from_utf8(b).unwrap());
+    }
+    for c in cases {
+        if c == t0 {
+            continue;
+        }
+        let e = f.refresh(&c).unwrap_err();
+        assert_eq!(e, Error::InvalidRefreshToken, "{c}");
+        assert_eq!(e.message(), "Invalid Refresh Token.");
+    }
+    // A correctly MACed token of a generation the family has not reached (R-FAM-4).
+    let future = f.token_of_generation(&t0, 5);
+    assert_eq!(f.refresh(&future).unwrap_err(), Error::InvalidRefreshToken);
+    // A correctly MACed token of a family that does not exist.
+    assert_eq!(
+        f.refresh(&f.token_of_unknown_family()).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+}
+
+#[test]
+fn r_ref_5_token_of_another_client() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = RefreshToken::new(f.sign_in());
+    let other = f.create_client(Opts::rotating(10));
+    let e = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &other))
+        .unwrap_err();
+    assert_eq!(e.message(), "Refresh Token has different Client");
+    assert_eq!(e.exception_name(), "NotAuthorizedException");
+}
+
+#[test]
+fn r_ref_6_revoked_family() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    f.revoke(&t0).unwrap();
+    let e = f.refresh(&t0).unwrap_err();
+    assert_eq!(e.message(), "Refresh Token has been revoked");
+}
+
+#[test]
+fn r_ref_7_and_r_fam_5_expiry_is_fixed_at_sign_in_and_never_extended() {
+    // Refresh validity: 60 minutes.
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let t0 = f.sign_in();
+    f.clock.advance(1800);
+    let t1 = f.refresh(&t0).unwrap().refresh_token.unwrap();
+    f.clock.advance(1799);
+    let t2 = f.refresh(&t1).unwrap().refresh_token.unwrap();
+    f.clock.advance(1); // exactly auth_time + 3600
+    let e = f.refresh(&t2).unwrap_err();
+    assert_eq!(e.message(), "Refresh Token has expired");
+}
+
+#[test]
+fn r_cli_8_refresh_validity_change_does_not_move_an_existing_familys_expiry() {
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let t0 = f.sign_in();
+    f.set_refresh_validity_days(30);
+    f.clock.advance(3600);
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenExpired);
+}
+
+#[test]
+fn r_ref_8_deleted_and_disabled_users() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    f.directory.set_enabled(&f.subject, false);
+    let e = f.refresh(&t0).unwrap_err();
+    assert_eq!(e.message(), "User is disabled.");
+    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    f.directory.set_enabled(&f.subject, true);
+    assert!(f.refresh(&t0).is_ok());
+    f.directory.remove(&f.subject);
+    let e = f.refresh(&t0).unwrap_err();
+    assert_eq!(e.exception_name(), "UserNotFoundException");
+}
+
+#[test]
+fn r_ref_9_device_binding() {
+    // A pool that tracks devices: sign-in issues one and binds the family to it.
+    let f = Fixture::new(Opts::rotating(10).device_tracking());
+    let signed = f.sign_in_full();
+    let device = signed
+        .new_device_metadata
+        .clone()
+        .expect("device issued")
+        .device_key;
+    assert!(device.starts_with("us-east-1_"));
+    let t0 = RefreshToken::new(signed.refresh_token.unwrap());
+    let no_device = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .unwrap_err();
+    assert_eq!(no_device, Error::InvalidRefreshToken);
+    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    let wrong = "us-east-1_0000";
+    req.device_key = Some(wrong);
+    assert_eq!(
+        f.issuer.get_tokens_from_refresh_token(&req).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+    req.device_key = Some(&device);
+    let r = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    assert!(r.new_device_metadata.is_none());
+    assert_eq!(claims_of(&r.access_token)["device_key"], device.as_str());
+
+    // A pool without device tracking ignores a DeviceKey.
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = RefreshToken::new(f.sign_in());
+    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    req.device_key = Some("us-east-1_abc");
+    let r = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    assert!(r.new_device_metadata.is_none());
+    assert!(claims_of(&r.access_token).get("device_key").is_none());
+}
+
+#[test]
+fn r_ref_9_family_without_device_gets_one_at_refresh_when_the_pool_tracks_devices() {
+    let f = Fixture::new(Opts::rotating(10).device_tracking());
+    let t0 = f.sign_in_without_device();
+    let r = f.refresh(&t0).unwrap();
+    let device = r
+        .new_device_metadata
+        .expect("device issued at refresh")
+        .device_key;
+    // From now on the family is bound to it.
+    let t1 = RefreshToken::new(r.refresh_token.unwrap());
+    assert_eq!(
+        f.issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+            .unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+    let mut req = RefreshRequest::new(&t1, &f.client_id);
+    req.device_key = Some(&device);
+    assert!(f.issuer.get_tokens_from_refresh_token(&req).is_ok());
+}
+
+#[test]
+fn r_ref_10_rotation_follows_the_clients_current_configuration() {
+    let f = Fixture::new(Opts::non_rotating());
+    let t0 = f.sign_in();
+    assert!(f.refresh(&t0).unwrap().refresh_token.is_none());
+    f.set_rotation(Some(10));
+    assert!(f.refresh(&t0).unwrap().refresh_token.is_some());
+}
+
+#[test]
+fn r_ref_11_hook_adds_overrides_suppresses_and_refuses() {
+    let f = Fixture::new(Opts::rotating(10).with_hook());
+    let t0 = f.sign_in();
+    let mut meta = HashMap::new();
+    meta.insert("tenant".to_owned(), "acme".to_owned());
+    let r = f.refresh_with_metadata(&t0, &meta).unwrap();
+    let id = claims_of(&r.id_token);
+    assert_eq!(id["tenant"], "acme", "claim added from ClientMetadata");
+    assert_eq!(id["trigger"], "TokenGeneration_RefreshTokens");
+    assert!(id.get("phone_number").is_none(), "suppressed");
+    assert_eq!(id["iss"], f.issuer.issuer_url(), "protected claim kept");
+    assert_eq!(id["cognito:groups"], serde_json::json!(["overridden"]));
+    assert_eq!(
+        claims_of(&r.access_token)["cognito:groups"],
+        serde_json::json!(["overridden"])
+    );
+    // Refusal.
+    meta.insert("refuse".to_owned(), "yes".to_owned());
+    let e = f
+        .refresh_with_metadata(&r.refresh_token.unwrap(), &meta)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "UserLambdaValidationException");
+    assert!(e.message().contains("refused by hook"), "{e}");
+}
+
+#[test]
+fn r_ref_11_a_refused_refresh_changes_nothing() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let t0 = f.sign_in();
+    let meta = HashMap::from([("refuse".to_owned(), "yes".to_owned())]);
+    assert!(f.refresh_with_metadata(&t0, &meta).is_err());
+    assert_eq!(f.generation_of(&t0), 0, "the family did not advance");
+    assert!(f.refresh(&t0).is_ok(), "the token is still live");
+}
+
+#[test]
+fn r_ref_12_new_jwts_keep_the_sign_ins_origin_auth_time_and_event_id() {
+    let f = Fixture::new(Opts::rotating(10));
+    let signed = f.sign_in_full();
+    let first = claims_of(&signed.access_token);
+    f.clock.advance(100);
+    let r = f.refresh(signed.refresh_token.as_ref().unwrap()).unwrap();
+    let access = claims_of(&r.access_token);
+    let id = claims_of(&r.id_token);
+    for c in [&access, &id] {
+        assert_eq!(c["origin_jti"], first["origin_jti"]);
+        assert_eq!(c["auth_time"], first["auth_time"]);
+        assert_eq!(c["event_id"], first["event_id"]);
+        assert_eq!(c["iat"], first["iat"].as_i64().unwrap() + 100);
+    }
+    assert_ne!(access["jti"], first["jti"]);
+    assert_ne!(access["jti"], id["jti"]);
+    assert_eq!(r.expires_in, 3600);
+    assert_eq!(
+        access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(),
+        3600
+    );
+}
+
+#[test]
+fn r_sign_1_secret_or_secret_hash_required() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    assert_eq!(
+        f.try_sign_in(None, None).unwrap_err().exception_name(),
+        "NotAuthorizedException"
+    );
+    assert!(f.try_sign_in(f.secret.as_deref(), None).is_ok());
+    let hash = f.secret_hash();
+    assert!(f.try_sign_in(None, Some(&hash)).is_ok());
+    assert!(f.try_sign_in(None, Some("AAAA")).is_err());
+}
+
+#[test]
+fn r_sign_2_and_r_sign_3_first_token_set() {
+    let f = Fixture::new(Opts::rotating(10));
+    let r = f.sign_in_full();
+    assert_eq!(r.token_type, "Bearer");
+    assert_eq!(r.expires_in, 3600);
+    assert!(r.refresh_token.is_some());
+    let access = claims_of(&r.access_token);
+    assert_eq!(access["auth_time"], f.clock_now());
+    let origin = access["origin_jti"].as_str().unwrap();
+    // origin_jti is the family id as a UUID string, and maps back to it.
+    let family = refresh_rotation::FamilyId::from_uuid_str(origin).expect("UUID format");
+    assert_eq!(family.to_uuid_string(), origin);
+    assert_eq!(f.generation_of(r.refresh_token.as_ref().unwrap()), 0);
+}
+
+#[test]
+fn r_ref_8_attributes_and_groups_are_read_at_each_refresh() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    f.directory
+        .put(
+            UserRecord::new(f.subject.clone(), "alice")
+                .with_attribute("email", "new@example.com")
+                .with_group("admins"),
+        )
+        .unwrap();
+    let r = f.refresh(&t0).unwrap();
+    let id = claims_of(&r.id_token);
+    assert_eq!(id["email"], "new@example.com");
+    assert_eq!(id["cognito:groups"], serde_json::json!(["admins"]));
+}

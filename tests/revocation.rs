@@ -1,0 +1,152 @@
+//! RevokeToken, global sign-out and purging: SPEC section 7 (R-REV-1..5).
+
+mod common;
+
+use common::{Fixture, Opts};
+use refresh_rotation::{Error, RefreshToken};
+
+#[test]
+fn r_rev_1_revoke_token_error_cases() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    let tok = RefreshToken::new(t0.clone());
+    // Unknown client.
+    let e = f
+        .issuer
+        .revoke_token(&tok, "abcdefghijklmnopqrstuvwxyz", None)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+    // Something that is not one of our refresh tokens: an access token.
+    let access = RefreshToken::new(f.sign_in_full().access_token);
+    let e = f
+        .issuer
+        .revoke_token(&access, &f.client_id, None)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "UnsupportedTokenTypeException");
+    // A refresh token of another client.
+    let other = f.create_client(Opts::rotating(10));
+    let e = f.issuer.revoke_token(&tok, &other, None).unwrap_err();
+    assert_eq!(e.exception_name(), "UnauthorizedException");
+    // Wrong MAC / unknown family / already revoked: success, nothing changes (RFC 7009 §2.2).
+    let forged = f.token_with_wrong_mac(&t0);
+    f.issuer
+        .revoke_token(&RefreshToken::new(forged), &f.client_id, None)
+        .unwrap();
+    f.issuer
+        .revoke_token(
+            &RefreshToken::new(f.token_of_unknown_family()),
+            &f.client_id,
+            None,
+        )
+        .unwrap();
+    assert!(f.refresh(&t0).is_ok(), "nothing was revoked by the no-ops");
+}
+
+#[test]
+fn r_rev_1_revocation_disabled_client() {
+    let f = Fixture::new(Opts::rotating(10).revocation_disabled());
+    let t0 = f.sign_in();
+    let e = f.revoke(&t0).unwrap_err();
+    assert_eq!(e.exception_name(), "UnsupportedOperationException");
+    assert!(f.refresh(&t0).is_ok());
+}
+
+#[test]
+fn r_rev_1_secret_rules_apply_to_revoke() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let t0 = RefreshToken::new(f.sign_in());
+    let e = f.issuer.revoke_token(&t0, &f.client_id, None).unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!(
+            "Client {} is configured for secret but secret was not received",
+            f.client_id
+        )
+    );
+    f.issuer
+        .revoke_token(&t0, &f.client_id, f.secret.as_deref())
+        .unwrap();
+}
+
+#[test]
+fn r_rev_2_revoking_any_generation_revokes_the_family_and_its_jwts() {
+    let f = Fixture::new(Opts::rotating(60));
+    let signed = f.sign_in_full();
+    let t0 = signed.refresh_token.clone().unwrap();
+    let r1 = f.refresh(&t0).unwrap();
+    let t1 = r1.refresh_token.clone().unwrap();
+    let t2 = f.refresh(&t1).unwrap().refresh_token.unwrap();
+    let verifier = f.verifier();
+    assert!(f.verify_access(&verifier, &r1.access_token).is_ok());
+    // Revoke with the oldest generation.
+    f.revoke(&t0).unwrap();
+    for t in [&t0, &t1, &t2] {
+        assert_eq!(f.refresh(t).unwrap_err(), Error::RefreshTokenRevoked);
+    }
+    // Every JWT of the family is refused from now on.
+    assert!(f.verify_access(&verifier, &r1.access_token).is_err());
+    assert!(f.verify_access(&verifier, &signed.access_token).is_err());
+    assert!(f.verify_id(&verifier, &signed.id_token).is_err());
+    // Revoking again is a no-op success.
+    f.revoke(&t2).unwrap();
+}
+
+#[test]
+fn r_rev_3_global_sign_out_revokes_every_family_of_the_user_only() {
+    let f = Fixture::new(Opts::rotating(10));
+    let a1 = f.sign_in();
+    let a2 = f.sign_in();
+    let bob = f.sign_in_as("bob");
+    assert_eq!(f.issuer.global_sign_out_username("alice").unwrap(), 2);
+    assert_eq!(f.refresh(&a1).unwrap_err(), Error::RefreshTokenRevoked);
+    assert_eq!(f.refresh(&a2).unwrap_err(), Error::RefreshTokenRevoked);
+    assert!(f.refresh(&bob).is_ok());
+    assert_eq!(
+        f.issuer
+            .global_sign_out_username("nobody")
+            .unwrap_err()
+            .exception_name(),
+        "UserNotFoundException"
+    );
+}
+
+#[test]
+fn r_rev_4_revoked_families_keep_their_error_until_expiry_then_are_purged() {
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let t0 = f.sign_in();
+    f.revoke(&t0).unwrap();
+    assert_eq!(f.issuer.purge_expired(100).unwrap(), 0, "kept until expiry");
+    f.clock.advance(3599);
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenRevoked);
+    f.clock.advance(1);
+    assert_eq!(f.issuer.purge_expired(100).unwrap(), 1);
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::InvalidRefreshToken);
+}
+
+#[test]
+fn r_rev_5_purge_is_bounded_and_never_touches_live_families() {
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let old: Vec<String> = (0..25).map(|_| f.sign_in()).collect();
+    f.clock.advance(1800);
+    let live = f.sign_in();
+    f.clock.advance(1800);
+    assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
+    assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
+    assert_eq!(f.issuer.purge_expired(10).unwrap(), 5);
+    assert_eq!(f.issuer.purge_expired(10).unwrap(), 0);
+    assert!(f.refresh(&live).is_ok());
+    for t in &old {
+        assert_eq!(f.refresh(t).unwrap_err(), Error::InvalidRefreshToken);
+    }
+}
+
+#[test]
+fn r_cli_6_deleting_a_client_makes_its_refresh_tokens_unusable() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    f.delete_client();
+    assert_eq!(
+        f.refresh(&t0).unwrap_err().exception_name(),
+        "ResourceNotFoundException"
+    );
+}
