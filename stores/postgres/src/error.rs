@@ -45,7 +45,7 @@ impl Redactor {
 
     /// Maps a driver error.
     pub(crate) fn pg(&self, e: &postgres::Error) -> StoreError {
-        let text = self.clean(format!("postgres: {e}"));
+        let text = self.clean(describe(e));
         if is_unavailable(e) {
             StoreError::Unavailable(text)
         } else {
@@ -56,6 +56,35 @@ impl Redactor {
     /// Maps a pool error: r2d2 gives one only when no connection could be had within the timeout.
     pub(crate) fn pool(&self, e: &r2d2::Error) -> StoreError {
         StoreError::Unavailable(self.clean(format!("postgres pool: {e}")))
+    }
+}
+
+/// A one-line description: the SQLSTATE and primary message of a server error (not its DETAIL, which
+/// may quote row values), or the driver's error and its causes.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("postgres: {} {}", db.code().code(), db.message());
+    }
+    let mut text = format!("postgres: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether `e` means that the connection it came from can no longer be trusted: the server closed it,
+/// the socket failed, or the server is shutting the session down. Such a connection is dropped from the
+/// pool at once rather than handed to the next operation.
+pub(crate) fn breaks_connection(e: &postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+        }
     }
 }
 

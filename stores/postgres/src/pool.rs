@@ -41,12 +41,19 @@ pub(crate) struct Conn {
     client: Client,
     statements: Arc<Statements>,
     prepared: [Option<Statement>; Stmt::COUNT],
+    /// Set when an operation failed in a way that leaves the session unusable; the pool then drops it.
+    broken: bool,
 }
 
 impl Conn {
     /// The client, for statements that are not cached (the migration).
     pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// Marks the connection as unusable, so the pool discards it instead of reusing it.
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
     }
 
     /// The client and statement `s`, prepared on first use.
@@ -76,6 +83,7 @@ impl r2d2::ManageConnection for Manager {
             client: (self.connect)()?,
             statements: Arc::clone(&self.statements),
             prepared: Default::default(),
+            broken: false,
         })
     }
 
@@ -84,6 +92,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        // The client learns that the server hung up only when its background task next polls the
+        // socket, so `is_closed` alone can lag one failed operation behind.
+        conn.broken || conn.client.is_closed()
     }
 }

@@ -239,16 +239,21 @@ impl PgRefreshTokenStore {
     /// The schema (version 1) is documented in the crate's README.
     pub fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let pg = |e: postgres::Error| self.redactor.pg(&e);
-        let mut tx = conn.client().transaction().map_err(pg)?;
-        tx.batch_execute("SET LOCAL statement_timeout = 0")
-            .map_err(pg)?;
         let key = format!("refresh-rotation-postgres migrate {}", self.table);
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])
-            .map_err(pg)?;
-        tx.batch_execute(&schema::migration_sql(&self.table))
-            .map_err(pg)?;
-        tx.commit().map_err(pg)
+        let ddl = schema::migration_sql(&self.table);
+        let result = (|| {
+            let mut tx = conn.client().transaction()?;
+            tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])?;
+            tx.batch_execute(&ddl)?;
+            tx.commit()
+        })();
+        result.map_err(|e| {
+            if crate::error::breaks_connection(&e) {
+                conn.mark_broken();
+            }
+            self.redactor.pg(&e)
+        })
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
@@ -271,8 +276,13 @@ impl PgRefreshTokenStore {
         s: Stmt,
         f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        let (client, stmt) = conn.prepared(s).map_err(|e| self.redactor.pg(&e))?;
-        f(client, &stmt).map_err(|e| self.redactor.pg(&e))
+        let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
+        result.map_err(|e| {
+            if crate::error::breaks_connection(&e) {
+                conn.mark_broken();
+            }
+            self.redactor.pg(&e)
+        })
     }
 }
 
