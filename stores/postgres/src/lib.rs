@@ -36,3 +36,8 @@ mod schema;
 mod store;
 
 pub use store::{PgRefreshTokenStore, PgStoreBuilder};
+
+/// Compiles the README's examples as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
