@@ -234,5 +234,24 @@ mod tests {
             assert!(st.sql(s).contains("\"s\".\"fam\""), "{s:?}");
         }
         assert!(migration_sql(&t).contains("\"fam_subject_idx\" ON \"s\".\"fam\""));
+        // The array in `Statements::new` is indexed by the enum: check that each slot holds its statement.
+        let starts = |s: Stmt, p: &str| assert!(st.sql(s).starts_with(p), "{s:?}: {}", st.sql(s));
+        starts(Stmt::Insert, "INSERT INTO");
+        starts(Stmt::Get, "SELECT family_id,");
+        starts(
+            Stmt::Advance,
+            "UPDATE \"s\".\"fam\" SET generation = generation + 1",
+        );
+        starts(Stmt::ReadState, "SELECT generation,");
+        starts(Stmt::BindDevice, "UPDATE \"s\".\"fam\" SET device_key = $2");
+        starts(
+            Stmt::Revoke,
+            "UPDATE \"s\".\"fam\" SET revoked = TRUE WHERE family_id",
+        );
+        starts(
+            Stmt::RevokeSubject,
+            "UPDATE \"s\".\"fam\" SET revoked = TRUE WHERE subject",
+        );
+        starts(Stmt::Purge, "DELETE FROM");
     }
 }

@@ -95,7 +95,8 @@ impl PgStoreBuilder {
 
     /// The server-side `statement_timeout` of the store's sessions: a statement that runs longer (for
     /// example one queued behind a row lock) is cancelled, rolled back, and reported as
-    /// [`StoreError::Unavailable`]. `None` leaves the server's setting. Defaults to 5 seconds.
+    /// [`StoreError::Unavailable`]. `None` leaves the server's setting, or the one given in the
+    /// connection string's `options` (which this setting, when `Some`, overrides). Defaults to 5 seconds.
     /// [`PgRefreshTokenStore::migrate`] lifts it for its own transaction.
     pub fn statement_timeout(mut self, t: Option<Duration>) -> Self {
         self.statement_timeout = t;
