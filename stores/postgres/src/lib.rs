@@ -1,0 +1,43 @@
+//! A PostgreSQL [`RefreshTokenStore`](refresh_rotation::RefreshTokenStore) for `refresh-rotation`.
+//!
+//! The in-memory store serves one process. When an auth service runs on several machines, every instance
+//! must see the same refresh-token families and a rotation must stay atomic across all of them.
+//! [`PgRefreshTokenStore`] keeps one row per family in one table and rotates with a single conditional
+//! `UPDATE ... WHERE family_id = $1 AND generation = $2 AND NOT revoked` (SPEC R-SAFE-5), so however many
+//! processes present the same refresh token at once, the family advances at most once.
+//!
+//! ```no_run
+//! use refresh_rotation::RefreshTokenStore;
+//! use refresh_rotation_postgres::PgRefreshTokenStore;
+//!
+//! # fn main() -> Result<(), refresh_rotation::StoreError> {
+//! let store = PgRefreshTokenStore::builder()
+//!     .table("refresh_token_families")
+//!     .max_connections(16)
+//!     .connect("postgresql://auth@db.internal/auth")?;
+//! store.migrate()?; // explicit and idempotent: creates the table and indexes if missing
+//!
+//! // On a schedule (say every few minutes), delete expired families in bounded batches.
+//! let now = refresh_rotation::Timestamp::from_unix_seconds(1_750_000_000);
+//! while store.purge_expired(now, 1_000)? == 1_000 {}
+//! # Ok(()) }
+//! ```
+//!
+//! Every error is a [`StoreError`](refresh_rotation::StoreError): `Unavailable` when the server cannot be
+//! reached, dropped the connection or timed out, `Backend` otherwise, `AlreadyExists` for a colliding
+//! `create`. An operation that fails changed nothing. Error messages never contain the password.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod pool;
+mod schema;
+mod store;
+
+pub use store::{PgRefreshTokenStore, PgStoreBuilder};
+
+/// Compiles the README's examples as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

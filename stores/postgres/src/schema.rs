@@ -1,0 +1,257 @@
+//! The table, its indexes and every SQL statement the store sends, generated once per table name.
+//!
+//! Keeping all SQL in one place makes the store's database footprint reviewable at a glance: one table,
+//! two secondary indexes, eight statements. The table name is the only thing spliced into SQL text, and it
+//! is validated ([`TableName::parse`]) and quoted, so no caller input ever reaches a statement except as
+//! a bound parameter.
+
+use std::fmt;
+
+use refresh_rotation::StoreError;
+
+/// The largest generation a row may hold: `u32::MAX`, the range of [`refresh_rotation::FamilyState`].
+pub(crate) const MAX_GENERATION: i64 = u32::MAX as i64;
+
+/// The default table name.
+pub(crate) const DEFAULT_TABLE: &str = "refresh_token_families";
+
+/// A validated, optionally schema-qualified table name.
+///
+/// Each part is `[a-z_][a-z0-9_]*`; the table part is at most 48 bytes so that the index names derived
+/// from it (`<table>_expires_at_idx`) stay within PostgreSQL's 63-byte identifier limit instead of being
+/// silently truncated (two tables whose names share a long prefix would then share index names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableName {
+    schema: Option<String>,
+    table: String,
+}
+
+impl TableName {
+    /// Parses `table` or `schema.table`.
+    pub(crate) fn parse(name: &str) -> Result<Self, StoreError> {
+        let bad = || {
+            StoreError::Backend(format!(
+                "invalid table name {name:?}: expected `table` or `schema.table`, each [a-z_][a-z0-9_]*, \
+                 table at most 48 bytes"
+            ))
+        };
+        let (schema, table) = match name.split_once('.') {
+            Some((s, t)) => (Some(s), t),
+            None => (None, name),
+        };
+        let ident_ok = |s: &str, max: usize| {
+            !s.is_empty()
+                && s.len() <= max
+                && s.bytes().enumerate().all(|(i, b)| {
+                    b == b'_' || b.is_ascii_lowercase() || (i > 0 && b.is_ascii_digit())
+                })
+        };
+        if !ident_ok(table, 48) || schema.is_some_and(|s| !ident_ok(s, 63)) {
+            return Err(bad());
+        }
+        Ok(TableName {
+            schema: schema.map(str::to_owned),
+            table: table.to_owned(),
+        })
+    }
+
+    /// The name of one of the table's indexes (unqualified: an index lives in its table's schema).
+    fn index(&self, suffix: &str) -> String {
+        format!("\"{}_{suffix}\"", self.table)
+    }
+}
+
+impl fmt::Display for TableName {
+    /// The quoted, qualified name as it goes into SQL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = &self.schema {
+            write!(f, "\"{s}\".")?;
+        }
+        write!(f, "\"{}\"", self.table)
+    }
+}
+
+/// The columns every family-reading statement returns, in the order [`crate::store`] decodes them.
+const FAMILY_COLUMNS: &str =
+    "family_id, client_id, subject, username, device_key, scopes, auth_time, \
+                              event_id, expires_at, generation, grace_deadline, revoked";
+
+/// The statements the store prepares on each connection, indexed by [`Stmt`].
+#[derive(Debug)]
+pub(crate) struct Statements {
+    sql: [String; Stmt::COUNT],
+}
+
+/// One of the store's statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stmt {
+    /// `$1..$12` = the family's columns; affects 0 rows when the id is taken.
+    Insert,
+    /// `$1` = family id; returns the family's columns.
+    Get,
+    /// `$1` = id, `$2` = expected generation, `$3` = new grace deadline; returns the new state or nothing.
+    Advance,
+    /// `$1` = id; returns generation, grace deadline, revoked.
+    ReadState,
+    /// `$1` = id, `$2` = device key; returns the family's columns if it bound the device.
+    BindDevice,
+    /// `$1` = id; affects 1 row iff the family existed and was live.
+    Revoke,
+    /// `$1` = subject; affects the families that were live.
+    RevokeSubject,
+    /// `$1` = now, `$2` = batch size; affects the deleted rows.
+    Purge,
+}
+
+impl Stmt {
+    /// How many statements there are.
+    pub(crate) const COUNT: usize = 8;
+
+    /// The statement's slot in [`Statements`] and in a connection's cache.
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Statements {
+    /// The statements for `t`.
+    pub(crate) fn new(t: &TableName) -> Self {
+        let c = FAMILY_COLUMNS;
+        let max = MAX_GENERATION;
+        let sql = [
+            // ON CONFLICT DO NOTHING rather than catching the unique violation: a colliding id then
+            // leaves no error in the server log and no aborted statement, and 0 rows says it all.
+            format!(
+                "INSERT INTO {t} ({c}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (family_id) DO NOTHING"
+            ),
+            format!("SELECT {c} FROM {t} WHERE family_id = $1"),
+            // The compare-and-set of R-SAFE-5. Under READ COMMITTED a concurrent UPDATE of the same row
+            // blocks on the row lock; when the holder commits, PostgreSQL re-evaluates this WHERE clause
+            // against the committed row, so the loser matches nothing. `generation < max` keeps the
+            // column within u32 (the CHECK constraint would otherwise turn the overflow into an error).
+            format!(
+                "UPDATE {t} SET generation = generation + 1, grace_deadline = $3 \
+                 WHERE family_id = $1 AND generation = $2 AND NOT revoked AND generation < {max} \
+                 RETURNING generation, grace_deadline, revoked"
+            ),
+            format!("SELECT generation, grace_deadline, revoked FROM {t} WHERE family_id = $1"),
+            format!(
+                "UPDATE {t} SET device_key = $2 WHERE family_id = $1 AND device_key IS NULL \
+                 RETURNING {c}"
+            ),
+            format!("UPDATE {t} SET revoked = TRUE WHERE family_id = $1 AND NOT revoked"),
+            format!("UPDATE {t} SET revoked = TRUE WHERE subject = $1 AND NOT revoked"),
+            // Bounded: the inner SELECT picks at most $2 ids through the expires_at index. SKIP LOCKED
+            // lets several instances purge at once without queueing behind each other or behind a
+            // request that holds a row; a skipped row is purged by a later run. expires_at never
+            // changes, but the outer condition is repeated so the DELETE alone states R-REV-5.
+            format!(
+                "DELETE FROM {t} WHERE expires_at <= $1 AND family_id IN \
+                 (SELECT family_id FROM {t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 \
+                  FOR UPDATE SKIP LOCKED)"
+            ),
+        ];
+        Statements { sql }
+    }
+
+    /// The SQL text of `s`.
+    pub(crate) fn sql(&self, s: Stmt) -> &str {
+        &self.sql[s.index()]
+    }
+}
+
+/// The idempotent migration: creates the table and its indexes if they do not exist. Sent as one
+/// transaction (see [`crate::PgRefreshTokenStore::migrate`] for the locking).
+pub(crate) fn migration_sql(t: &TableName) -> String {
+    let max = MAX_GENERATION;
+    let subject_idx = t.index("subject_idx");
+    let expires_idx = t.index("expires_at_idx");
+    format!(
+        "CREATE TABLE IF NOT EXISTS {t} (
+            family_id      BYTEA   PRIMARY KEY CHECK (octet_length(family_id) = 16),
+            client_id      TEXT    NOT NULL,
+            subject        TEXT    NOT NULL,
+            username       TEXT    NOT NULL,
+            device_key     TEXT    NULL,
+            scopes         TEXT    NOT NULL,
+            auth_time      BIGINT  NOT NULL,
+            event_id       BYTEA   NOT NULL CHECK (octet_length(event_id) = 16),
+            expires_at     BIGINT  NOT NULL,
+            generation     BIGINT  NOT NULL CHECK (generation BETWEEN 0 AND {max}),
+            grace_deadline BIGINT  NOT NULL,
+            revoked        BOOLEAN NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS {subject_idx} ON {t} (subject);
+        CREATE INDEX IF NOT EXISTS {expires_idx} ON {t} (expires_at);"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_validated_and_quoted() {
+        assert_eq!(
+            TableName::parse("families").unwrap().to_string(),
+            "\"families\""
+        );
+        assert_eq!(
+            TableName::parse("auth.families_2").unwrap().to_string(),
+            "\"auth\".\"families_2\""
+        );
+        for bad in [
+            "",
+            "Families",
+            "2fam",
+            "fam-ily",
+            "a.b.c",
+            "fam\"; DROP TABLE x; --",
+            ".fam",
+            "fam.",
+            &"x".repeat(49),
+        ] {
+            assert!(TableName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(TableName::parse(&"x".repeat(48)).is_ok());
+    }
+
+    #[test]
+    fn every_statement_names_the_table() {
+        let t = TableName::parse("s.fam").unwrap();
+        let st = Statements::new(&t);
+        for s in [
+            Stmt::Insert,
+            Stmt::Get,
+            Stmt::Advance,
+            Stmt::ReadState,
+            Stmt::BindDevice,
+            Stmt::Revoke,
+            Stmt::RevokeSubject,
+            Stmt::Purge,
+        ] {
+            assert!(st.sql(s).contains("\"s\".\"fam\""), "{s:?}");
+        }
+        assert!(migration_sql(&t).contains("\"fam_subject_idx\" ON \"s\".\"fam\""));
+        // The array in `Statements::new` is indexed by the enum: check that each slot holds its statement.
+        let starts = |s: Stmt, p: &str| assert!(st.sql(s).starts_with(p), "{s:?}: {}", st.sql(s));
+        starts(Stmt::Insert, "INSERT INTO");
+        starts(Stmt::Get, "SELECT family_id,");
+        starts(
+            Stmt::Advance,
+            "UPDATE \"s\".\"fam\" SET generation = generation + 1",
+        );
+        starts(Stmt::ReadState, "SELECT generation,");
+        starts(Stmt::BindDevice, "UPDATE \"s\".\"fam\" SET device_key = $2");
+        starts(
+            Stmt::Revoke,
+            "UPDATE \"s\".\"fam\" SET revoked = TRUE WHERE family_id",
+        );
+        starts(
+            Stmt::RevokeSubject,
+            "UPDATE \"s\".\"fam\" SET revoked = TRUE WHERE subject",
+        );
+        starts(Stmt::Purge, "DELETE FROM");
+    }
+}

@@ -1,0 +1,453 @@
+//! [`PgRefreshTokenStore`]: the [`RefreshTokenStore`] contract on one PostgreSQL table, and its builder.
+//!
+//! Every operation is a single autocommitted statement, or a statement followed by a plain read, on one
+//! pooled connection. No operation holds a transaction open across round trips, so a crash or a dropped
+//! connection at any point leaves each row either as it was or as one complete statement left it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::{Client, Config, NoTls, Row, Socket};
+use refresh_rotation::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError, Timestamp,
+};
+
+use crate::error::Redactor;
+use crate::pool::{Conn, Manager};
+use crate::schema::{self, Statements, Stmt, TableName};
+
+/// Opens a client from a configuration; boxed so the TLS connector's type stays out of the store's.
+type TlsConnectFn = Arc<dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync>;
+
+/// Settings for a [`PgRefreshTokenStore`]; start from [`PgRefreshTokenStore::builder`].
+///
+/// Every setting has a default, documented on its method, chosen for a service that answers refresh
+/// requests: fail within seconds rather than queue forever when the database is away.
+#[derive(Clone)]
+pub struct PgStoreBuilder {
+    table: String,
+    max_connections: u32,
+    min_idle: Option<u32>,
+    connect_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    test_on_check_out: bool,
+    tls: TlsConnectFn,
+}
+
+impl fmt::Debug for PgStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStoreBuilder")
+            .field("table", &self.table)
+            .field("max_connections", &self.max_connections)
+            .field("min_idle", &self.min_idle)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("test_on_check_out", &self.test_on_check_out)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PgStoreBuilder {
+    fn default() -> Self {
+        PgStoreBuilder {
+            table: schema::DEFAULT_TABLE.to_owned(),
+            max_connections: 16,
+            min_idle: Some(1),
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(5)),
+            test_on_check_out: false,
+            tls: Arc::new(|c: &Config| c.connect(NoTls)),
+        }
+    }
+}
+
+impl PgStoreBuilder {
+    /// The table, `name` or `schema.name`, each part `[a-z_][a-z0-9_]*` (the table part at most 48 bytes).
+    /// Defaults to `refresh_token_families` in the connection's `search_path`.
+    pub fn table(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.table);
+        self
+    }
+
+    /// The most connections the pool opens. Defaults to 16.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// How many idle connections the pool keeps open; `None` keeps `max_connections`. Defaults to
+    /// `Some(1)`. [`connect`](Self::connect) waits until this many are open.
+    pub fn min_idle(mut self, n: Option<u32>) -> Self {
+        self.min_idle = n;
+        self
+    }
+
+    /// How long to wait for a TCP connection to the server, and how long an operation waits for a free
+    /// pooled connection, before failing with [`StoreError::Unavailable`]. Defaults to 5 seconds. A
+    /// `connect_timeout` given in the connection string wins for the TCP part.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// The server-side `statement_timeout` of the store's sessions: a statement that runs longer (for
+    /// example one queued behind a row lock) is cancelled, rolled back, and reported as
+    /// [`StoreError::Unavailable`]. `None` leaves the server's setting, or the one given in the
+    /// connection string's `options` (which this setting, when `Some`, overrides). Defaults to 5 seconds.
+    /// [`PgRefreshTokenStore::migrate`] lifts it for its own transaction.
+    pub fn statement_timeout(mut self, t: Option<Duration>) -> Self {
+        self.statement_timeout = t;
+        self
+    }
+
+    /// Whether the pool pings a connection (an empty query, one round trip) before handing it out.
+    /// Defaults to `false`: a connection the server closed is noticed on use instead, that one operation
+    /// fails with [`StoreError::Unavailable`] (changing nothing) and the pool replaces the connection. Turn
+    /// it on to trade a round trip per operation for not failing that one operation after a restart.
+    pub fn test_on_check_out(mut self, on: bool) -> Self {
+        self.test_on_check_out = on;
+        self
+    }
+
+    /// Connects through TLS with `tls`, for example a `postgres_openssl::MakeTlsConnector` or a
+    /// `postgres_native_tls::MakeTlsConnector`. Defaults to `postgres::NoTls` (no encryption): fine on
+    /// loopback or a private network, not across an untrusted one.
+    pub fn tls<T>(mut self, tls: T) -> Self
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::TlsConnect: Send,
+        T::Stream: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        self.tls = Arc::new(move |c: &Config| c.connect(tls.clone()));
+        self
+    }
+
+    /// Builds the store and waits until the pool holds [`min_idle`](Self::min_idle) connections, so that
+    /// an unreachable server or wrong credentials are reported here (as [`StoreError::Unavailable`])
+    /// rather than on the first request. `url` is a libpq-style connection string or
+    /// `postgresql://` URL. Does not create the table: call [`PgRefreshTokenStore::migrate`].
+    pub fn connect(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
+        self.build(url, true)
+    }
+
+    /// Builds the store without opening any connection now; connections are opened on first use. An
+    /// unreachable server then shows as [`StoreError::Unavailable`] from each operation.
+    pub fn connect_lazy(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
+        self.build(url, false)
+    }
+
+    fn build(self, url: &str, eager: bool) -> Result<PgRefreshTokenStore, StoreError> {
+        let table = TableName::parse(&self.table)?;
+        // The parse error text could quote the connection string, password included: say only where.
+        let mut config = Config::from_str(url).map_err(|_| {
+            StoreError::Backend("invalid PostgreSQL connection string (not shown)".to_owned())
+        })?;
+        let redactor = Redactor::new(config.get_password());
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("refresh-rotation");
+        }
+        if let Some(t) = self.statement_timeout {
+            let opt = format!("-c statement_timeout={}", t.as_millis().max(1));
+            let options = match config.get_options() {
+                Some(o) if !o.is_empty() => format!("{o} {opt}"),
+                _ => opt,
+            };
+            config.options(&options);
+        }
+        let statements = Arc::new(Statements::new(&table));
+        let tls = self.tls;
+        let manager = Manager::new(Box::new(move || tls(&config)), Arc::clone(&statements));
+        let builder = r2d2::Pool::builder()
+            .max_size(self.max_connections.max(1))
+            .min_idle(self.min_idle)
+            .connection_timeout(self.connect_timeout)
+            .test_on_check_out(self.test_on_check_out)
+            // r2d2 logs connection errors through `log`, which this crate does not install; our own
+            // errors carry the reason to the caller instead.
+            .error_handler(Box::new(r2d2::NopErrorHandler));
+        let pool = if eager {
+            builder.build(manager).map_err(|e| redactor.pool(&e))?
+        } else {
+            builder.build_unchecked(manager)
+        };
+        Ok(PgRefreshTokenStore {
+            pool,
+            table: Arc::new(table),
+            redactor,
+        })
+    }
+}
+
+/// A [`RefreshTokenStore`] on PostgreSQL: one row per family, shared by every process that points at the
+/// same table (SPEC R-FAM-2, R-SAFE-5).
+///
+/// Cheap to clone: clones share the pool. Create it with [`PgRefreshTokenStore::builder`] (or
+/// [`PgRefreshTokenStore::connect`] for the defaults), then call [`migrate`](Self::migrate) once at
+/// deployment or start-up: the store never creates its table by itself.
+///
+/// Operations block the calling thread for a network round trip or two; from async code, call the issuer
+/// inside `spawn_blocking` (see the trait's documentation).
+#[derive(Clone)]
+pub struct PgRefreshTokenStore {
+    pool: r2d2::Pool<Manager>,
+    table: Arc<TableName>,
+    redactor: Redactor,
+}
+
+impl fmt::Debug for PgRefreshTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("PgRefreshTokenStore")
+            .field("table", &self.table.to_string())
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl PgRefreshTokenStore {
+    /// A builder with the default settings.
+    pub fn builder() -> PgStoreBuilder {
+        PgStoreBuilder::default()
+    }
+
+    /// `PgRefreshTokenStore::builder().connect(url)`: the default table and pool settings.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::builder().connect(url)
+    }
+
+    /// The quoted, qualified table name the store uses.
+    pub fn table_name(&self) -> String {
+        self.table.to_string()
+    }
+
+    /// Creates the table and its two indexes if they do not exist: the explicit, idempotent schema
+    /// migration. The store never runs it implicitly; call it at deployment or at start-up.
+    ///
+    /// Safe to run again and from several instances at once: it runs in one transaction that first takes
+    /// a transaction-scoped advisory lock keyed on the table name, so concurrent runs queue instead of
+    /// racing on `CREATE TABLE IF NOT EXISTS` (which is not atomic against itself in PostgreSQL). The
+    /// session's `statement_timeout` does not apply to it, since building an index on a large existing
+    /// table may take long. Needs the `CREATE` privilege on the schema.
+    ///
+    /// The schema (version 1) is documented in the crate's README.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let key = format!("refresh-rotation-postgres migrate {}", self.table);
+        let ddl = schema::migration_sql(&self.table);
+        let result = (|| {
+            let mut tx = conn.client().transaction()?;
+            tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])?;
+            tx.batch_execute(&ddl)?;
+            tx.commit()
+        })();
+        result.map_err(|e| {
+            if crate::error::breaks_connection(&e) {
+                conn.mark_broken();
+            }
+            self.redactor.pg(&e)
+        })
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool.get().map_err(|e| self.redactor.pool(&e))
+    }
+
+    /// Runs `f` on a pooled connection with statement `s`, mapping errors.
+    fn with<T>(
+        &self,
+        s: Stmt,
+        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        self.run(&mut conn, s, f)
+    }
+
+    fn run<T>(
+        &self,
+        conn: &mut Conn,
+        s: Stmt,
+        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
+        result.map_err(|e| {
+            if crate::error::breaks_connection(&e) {
+                conn.mark_broken();
+            }
+            self.redactor.pg(&e)
+        })
+    }
+}
+
+/// A `u32` generation as the BIGINT column holds it.
+fn generation_param(g: u32) -> i64 {
+    i64::from(g)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt family row: {what}"))
+}
+
+/// Decodes generation, grace deadline and revoked from columns `at`, `at + 1`, `at + 2`.
+fn decode_state(row: &Row, at: usize) -> Result<FamilyState, StoreError> {
+    let g: i64 = row.try_get(at).map_err(|_| corrupt("generation"))?;
+    let grace: i64 = row.try_get(at + 1).map_err(|_| corrupt("grace_deadline"))?;
+    let revoked: bool = row.try_get(at + 2).map_err(|_| corrupt("revoked"))?;
+    Ok(FamilyState {
+        // The CHECK constraint keeps the column in range; a row written around it is reported, not
+        // wrapped.
+        generation: u32::try_from(g).map_err(|_| corrupt("generation out of range"))?,
+        grace_deadline: Timestamp::from_unix_seconds(grace),
+        revoked,
+    })
+}
+
+fn bytes16(row: &Row, at: usize, what: &str) -> Result<[u8; 16], StoreError> {
+    let b: &[u8] = row.try_get(at).map_err(|_| corrupt(what))?;
+    <[u8; 16]>::try_from(b).map_err(|_| corrupt(what))
+}
+
+/// Decodes a row of `FAMILY_COLUMNS`.
+fn decode_family(row: &Row) -> Result<Family, StoreError> {
+    let text = |at: usize, what: &str| -> Result<String, StoreError> {
+        row.try_get::<_, String>(at).map_err(|_| corrupt(what))
+    };
+    let device_key: Option<String> = row.try_get(4).map_err(|_| corrupt("device_key"))?;
+    let auth_time: i64 = row.try_get(6).map_err(|_| corrupt("auth_time"))?;
+    let expires_at: i64 = row.try_get(8).map_err(|_| corrupt("expires_at"))?;
+    let info = FamilyInfo {
+        client_id: Arc::from(text(1, "client_id")?),
+        subject: text(2, "subject")?.into_boxed_str(),
+        username: text(3, "username")?.into_boxed_str(),
+        device_key: device_key.map(String::into_boxed_str),
+        scopes: Arc::from(text(5, "scopes")?),
+        auth_time: Timestamp::from_unix_seconds(auth_time),
+        event_id: bytes16(row, 7, "event_id")?,
+        expires_at: Timestamp::from_unix_seconds(expires_at),
+    };
+    Ok(Family {
+        id: FamilyId::from_bytes(bytes16(row, 0, "family_id")?),
+        info: Arc::new(info),
+        state: decode_state(row, 9)?,
+    })
+}
+
+impl RefreshTokenStore for PgRefreshTokenStore {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        let i = &family.info;
+        let s = &family.state;
+        let inserted = self.with(Stmt::Insert, |c, st| {
+            c.execute(
+                st,
+                &[
+                    &&family.id.as_bytes()[..],
+                    &&*i.client_id,
+                    &&*i.subject,
+                    &&*i.username,
+                    &i.device_key.as_deref(),
+                    &&*i.scopes,
+                    &i.auth_time.unix_seconds(),
+                    &&i.event_id[..],
+                    &i.expires_at.unix_seconds(),
+                    &generation_param(s.generation),
+                    &s.grace_deadline.unix_seconds(),
+                    &s.revoked,
+                ],
+            )
+        })?;
+        if inserted == 0 {
+            Err(StoreError::AlreadyExists)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+        let row = self.with(Stmt::Get, |c, st| c.query_opt(st, &[&&id.as_bytes()[..]]))?;
+        row.as_ref().map(decode_family).transpose()
+    }
+
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+    ) -> Result<Advance, StoreError> {
+        let key = &id.as_bytes()[..];
+        let mut conn = self.conn()?;
+        let won = self.run(&mut conn, Stmt::Advance, |c, st| {
+            c.query_opt(
+                st,
+                &[
+                    &key,
+                    &generation_param(expected),
+                    &grace_deadline.unix_seconds(),
+                ],
+            )
+        })?;
+        if let Some(row) = won {
+            return Ok(Advance::Advanced(decode_state(&row, 0)?));
+        }
+        // The UPDATE matched nothing: at its instant the family was missing, revoked, at u32::MAX, or at
+        // another generation. This second statement takes a fresh snapshot, so it sees that state or a
+        // later one — and every later state is at least as far from "advance now" as the one the UPDATE
+        // saw: generations only grow, `revoked` is never cleared, and a row is deleted only once expired.
+        // The caller uses the answer to serve the loser of a race (grace retry or reuse, R-ROT-5), and
+        // answering from a later state is exactly what it would have done had the request arrived a
+        // moment later. Nothing is written here, so no interleaving can turn this read into a second
+        // successor. (If `expected` was *above* the generation, which the issuer never sends because it
+        // rejects such tokens first, this read may see the family since advanced to `expected`; it is
+        // still reported `Unchanged`, truthfully: this call wrote nothing.)
+        let now = self.run(&mut conn, Stmt::ReadState, |c, st| c.query_opt(st, &[&key]))?;
+        match now {
+            Some(row) => Ok(Advance::Unchanged(decode_state(&row, 0)?)),
+            None => Ok(Advance::NotFound),
+        }
+    }
+
+    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
+        let key = &id.as_bytes()[..];
+        let mut conn = self.conn()?;
+        let bound = self.run(&mut conn, Stmt::BindDevice, |c, st| {
+            c.query_opt(st, &[&key, &device_key])
+        })?;
+        let row = match bound {
+            Some(row) => Some(row),
+            // Already bound (to this device or another), or no such family: read what is there. The
+            // binding is write-once, so what this read sees is final.
+            None => self.run(&mut conn, Stmt::Get, |c, st| c.query_opt(st, &[&key]))?,
+        };
+        row.as_ref().map(decode_family).transpose()
+    }
+
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        // Autocommit with the server's default synchronous_commit: the revocation is durable when the
+        // reply arrives. An advance queued on the row lock re-checks `NOT revoked` after this commits.
+        let n = self.with(Stmt::Revoke, |c, st| c.execute(st, &[&&id.as_bytes()[..]]))?;
+        Ok(n > 0)
+    }
+
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        let n = self.with(Stmt::RevokeSubject, |c, st| c.execute(st, &[&subject]))?;
+        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    }
+
+    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let n = self.with(Stmt::Purge, |c, st| {
+            c.execute(st, &[&now.unix_seconds(), &limit])
+        })?;
+        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    }
+}

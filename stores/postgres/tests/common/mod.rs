@@ -1,0 +1,131 @@
+//! Test setup shared by the integration tests: the database URL, isolated stores, families.
+//!
+//! Every store made here gets its own freshly migrated table, so tests are isolated from each other when
+//! they run in parallel and from earlier runs against the same database. The tables are left behind:
+//! point `REFRESH_ROTATION_PG_URL` at a throwaway database (`ci.sh` makes one per run).
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use refresh_rotation::{
+    Family, FamilyId, FamilyInfo, FamilyState, RandomSource, SystemRandom, Timestamp,
+};
+use refresh_rotation_postgres::PgRefreshTokenStore;
+
+/// The environment variable that holds the connection string of the test database.
+pub const URL_VAR: &str = "REFRESH_ROTATION_PG_URL";
+
+/// The test database's connection string, or `None` (after a loud message on stderr) when it is not set.
+///
+/// Panics instead when running under CI (`CI` set to anything but `false`): CI must never skip these.
+pub fn pg_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(
+                !ci,
+                "{URL_VAR} is not set but CI is: the PostgreSQL tests must run in CI (use stores/postgres/ci.sh)"
+            );
+            // Written to the process's stderr directly, not through eprintln!, so that the test
+            // harness's output capture cannot hide it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: {URL_VAR} is not set; this PostgreSQL test did not run. \
+                 Run stores/postgres/ci.sh (as root) or set {URL_VAR}=postgresql://... ***"
+            );
+            None
+        }
+    }
+}
+
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    SystemRandom::new().fill(&mut b).expect("OS random source");
+    b
+}
+
+/// A table name no other test, process or earlier run uses.
+pub fn unique_table() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let r = random::<4>();
+    format!(
+        "rr_t{}_{}_{:02x}{:02x}{:02x}{:02x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        r[0],
+        r[1],
+        r[2],
+        r[3]
+    )
+}
+
+/// A store on a fresh, migrated table with a small pool, or `None` when no database is configured.
+pub fn try_store() -> Option<PgRefreshTokenStore> {
+    let url = pg_url()?;
+    Some(store_on(&url, &unique_table(), 4))
+}
+
+/// A store on `table` (migrated) with at most `max_connections` connections.
+pub fn store_on(url: &str, table: &str, max_connections: u32) -> PgRefreshTokenStore {
+    let store = PgRefreshTokenStore::builder()
+        .table(table)
+        .max_connections(max_connections)
+        .min_idle(Some(0))
+        .connect(url)
+        .expect("connect to the test database");
+    store.migrate().expect("migrate");
+    store
+}
+
+/// A fresh, isolated store for the shared conformance suite (`refresh_rotation::testkit`). Panics when
+/// no database is configured: the suite's tests have no way to skip.
+pub fn make_store() -> PgRefreshTokenStore {
+    try_store().unwrap_or_else(|| panic!("{URL_VAR} is not set"))
+}
+
+/// A new random family id.
+pub fn new_id() -> FamilyId {
+    FamilyId::from_bytes(random())
+}
+
+/// A new family of `subject`, expiring at `expires_at`, at generation 0.
+pub fn family(subject: &str, expires_at: i64) -> Family {
+    Family {
+        id: new_id(),
+        info: Arc::new(FamilyInfo {
+            client_id: Arc::from("client-1"),
+            subject: subject.into(),
+            username: format!("user-{subject}").into(),
+            device_key: None,
+            scopes: Arc::from("openid email aws.cognito.signin.user.admin"),
+            auth_time: Timestamp::from_unix_seconds(expires_at - 3_600),
+            event_id: random(),
+            expires_at: Timestamp::from_unix_seconds(expires_at),
+        }),
+        state: FamilyState::NEW,
+    }
+}
+
+/// A timestamp.
+pub fn ts(s: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(s)
+}
+
+/// `url` with one more connection parameter, in either connection-string syntax.
+pub fn with_param(url: &str, key: &str, value: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}{key}={value}")
+    } else {
+        format!("{url} {key}={value}")
+    }
+}
+
+/// A plain client on the test database, for setting up what the store cannot (locks, triggers).
+pub fn raw_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("raw connection to the test database")
+}

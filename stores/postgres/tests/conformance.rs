@@ -1,0 +1,375 @@
+//! Every transition of the `RefreshTokenStore` contract, against a real PostgreSQL server.
+//!
+//! These mirror what the shared conformance suite (`refresh_rotation::testkit`) checks; once it lands,
+//! running it too is one line: `store_conformance_tests!(shared_suite, common::make_store);`.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{family, new_id, ts};
+use refresh_rotation::{Advance, Family, FamilyState, RefreshTokenStore, StoreError, Timestamp};
+
+/// Skips the test (loudly) when no database is configured.
+macro_rules! store {
+    () => {
+        match common::try_store() {
+            Some(s) => s,
+            None => return,
+        }
+    };
+}
+
+const FAR: i64 = 4_000_000_000;
+
+#[test]
+fn create_then_get_round_trips_every_field() {
+    let s = store!();
+    let mut f = family("sub-é🦀", FAR);
+    let info = Arc::make_mut(&mut f.info);
+    info.device_key = Some("us-east-1_device-key".into());
+    info.scopes = Arc::from("openid ".repeat(500).trim_end());
+    info.auth_time = Timestamp::from_unix_seconds(i64::MIN);
+    f.state = FamilyState {
+        generation: u32::MAX,
+        grace_deadline: Timestamp::from_unix_seconds(i64::MAX),
+        revoked: true,
+    };
+    s.create(f.clone()).unwrap();
+    assert_eq!(s.get(&f.id).unwrap(), Some(f));
+
+    let plain = family("sub-2", 0);
+    s.create(plain.clone()).unwrap();
+    assert_eq!(s.get(&plain.id).unwrap(), Some(plain));
+}
+
+#[test]
+fn get_of_unknown_family_is_none() {
+    let s = store!();
+    assert_eq!(s.get(&new_id()).unwrap(), None);
+}
+
+#[test]
+fn create_of_taken_id_is_already_exists_and_leaves_the_family_untouched() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(10)).unwrap();
+    let before = s.get(&f.id).unwrap();
+
+    let mut other = family("b", FAR + 1);
+    other.id = f.id;
+    assert_eq!(s.create(other), Err(StoreError::AlreadyExists));
+    assert_eq!(s.get(&f.id).unwrap(), before);
+}
+
+#[test]
+fn r_rot_1_advance_at_expected_generation_advances_and_sets_grace() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    let st = FamilyState {
+        generation: 1,
+        grace_deadline: ts(1_000),
+        revoked: false,
+    };
+    assert_eq!(
+        s.advance(&f.id, 0, ts(1_000)).unwrap(),
+        Advance::Advanced(st)
+    );
+    let got = s.get(&f.id).unwrap().unwrap();
+    assert_eq!(got.state, st);
+    assert_eq!(
+        got.info, f.info,
+        "rotation changes no sign-in data (R-FAM-5)"
+    );
+}
+
+#[test]
+fn r_rot_3_advance_chain_moves_one_generation_at_a_time() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    for g in 0..5u32 {
+        let d = ts(100 + i64::from(g));
+        assert_eq!(
+            s.advance(&f.id, g, d).unwrap(),
+            Advance::Advanced(FamilyState {
+                generation: g + 1,
+                grace_deadline: d,
+                revoked: false
+            })
+        );
+    }
+    assert_eq!(s.get(&f.id).unwrap().unwrap().state.generation, 5);
+}
+
+#[test]
+fn r_rot_5_advance_with_stale_generation_is_unchanged_with_current_state() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(50)).unwrap();
+    let now = FamilyState {
+        generation: 1,
+        grace_deadline: ts(50),
+        revoked: false,
+    };
+    // The loser of a race presents the generation the winner already advanced.
+    assert_eq!(
+        s.advance(&f.id, 0, ts(99)).unwrap(),
+        Advance::Unchanged(now)
+    );
+    assert_eq!(s.get(&f.id).unwrap().unwrap().state, now, "nothing written");
+}
+
+#[test]
+fn advance_with_generation_above_current_is_unchanged() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    assert_eq!(
+        s.advance(&f.id, 7, ts(99)).unwrap(),
+        Advance::Unchanged(FamilyState::NEW)
+    );
+    assert_eq!(s.get(&f.id).unwrap().unwrap().state, FamilyState::NEW);
+}
+
+#[test]
+fn advance_of_unknown_family_is_not_found() {
+    let s = store!();
+    assert_eq!(s.advance(&new_id(), 0, ts(1)).unwrap(), Advance::NotFound);
+}
+
+#[test]
+fn r_rev_2_advance_of_revoked_family_is_unchanged_and_revoked() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(5)).unwrap();
+    assert!(s.revoke(&f.id).unwrap());
+    assert_eq!(
+        s.advance(&f.id, 1, ts(99)).unwrap(),
+        Advance::Unchanged(FamilyState {
+            generation: 1,
+            grace_deadline: ts(5),
+            revoked: true
+        })
+    );
+}
+
+#[test]
+fn advance_at_u32_max_is_unchanged() {
+    let s = store!();
+    let mut f = family("a", FAR);
+    f.state.generation = u32::MAX;
+    s.create(f.clone()).unwrap();
+    assert_eq!(
+        s.advance(&f.id, u32::MAX, ts(9)).unwrap(),
+        Advance::Unchanged(f.state)
+    );
+    // One below still advances, up to the maximum and no further.
+    let mut g = family("b", FAR);
+    g.state.generation = u32::MAX - 1;
+    s.create(g.clone()).unwrap();
+    assert!(matches!(
+        s.advance(&g.id, u32::MAX - 1, ts(9)).unwrap(),
+        Advance::Advanced(FamilyState {
+            generation: u32::MAX,
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.advance(&g.id, u32::MAX, ts(9)).unwrap(),
+        Advance::Unchanged(FamilyState {
+            generation: u32::MAX,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn r_rev_2_revoke_is_idempotent_and_keeps_the_generation() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(5)).unwrap();
+    assert!(s.revoke(&f.id).unwrap(), "was live");
+    assert!(!s.revoke(&f.id).unwrap(), "already revoked");
+    assert!(!s.revoke(&new_id()).unwrap(), "never existed");
+    let got = s.get(&f.id).unwrap().unwrap();
+    assert_eq!(
+        got.state,
+        FamilyState {
+            generation: 1,
+            grace_deadline: ts(5),
+            revoked: true
+        }
+    );
+    assert_eq!(got.info, f.info);
+}
+
+#[test]
+fn r_rev_3_revoke_subject_revokes_every_family_of_the_user_only() {
+    let s = store!();
+    let mine: Vec<Family> = (0..3).map(|_| family("alice", FAR)).collect();
+    let theirs = family("bob", FAR);
+    for f in mine.iter().chain([&theirs]) {
+        s.create(f.clone()).unwrap();
+    }
+    assert!(s.revoke(&mine[0].id).unwrap());
+    assert_eq!(
+        s.revoke_subject("alice").unwrap(),
+        2,
+        "counts the live ones"
+    );
+    for f in &mine {
+        assert!(s.get(&f.id).unwrap().unwrap().state.revoked);
+    }
+    assert!(!s.get(&theirs.id).unwrap().unwrap().state.revoked);
+    assert_eq!(s.revoke_subject("alice").unwrap(), 0, "idempotent");
+    assert_eq!(s.revoke_subject("nobody").unwrap(), 0);
+    assert_eq!(s.revoke_subject("ALICE").unwrap(), 0, "subjects are exact");
+}
+
+#[test]
+fn r_ref_9_bind_device_binds_once() {
+    let s = store!();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    let bound = s.bind_device(&f.id, "dev-1").unwrap().unwrap();
+    assert_eq!(bound.info.device_key.as_deref(), Some("dev-1"));
+    assert_eq!(bound.state, f.state);
+    let again = s.bind_device(&f.id, "dev-2").unwrap().unwrap();
+    assert_eq!(
+        again.info.device_key.as_deref(),
+        Some("dev-1"),
+        "first binding wins"
+    );
+    assert_eq!(s.get(&f.id).unwrap().unwrap(), bound);
+    assert_eq!(s.bind_device(&new_id(), "dev-1").unwrap(), None);
+}
+
+#[test]
+fn r_ref_9_concurrent_binds_agree_on_one_device() {
+    let s = Arc::new(store!());
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let got: Vec<String> = (0..4)
+        .map(|i| {
+            let (s, b, id) = (Arc::clone(&s), Arc::clone(&barrier), f.id);
+            std::thread::spawn(move || {
+                b.wait();
+                let fam = s.bind_device(&id, &format!("dev-{i}")).unwrap().unwrap();
+                fam.info.device_key.as_deref().unwrap().to_owned()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(got.iter().all(|d| *d == got[0]), "{got:?}");
+}
+
+#[test]
+fn r_rev_4_r_rev_5_purge_deletes_expired_families_only() {
+    let s = store!();
+    let now = 1_000_000;
+    let expired = family("a", now - 1);
+    let at_now = family("a", now);
+    let live = family("a", now + 1);
+    let revoked_expired = family("b", now - 10);
+    let revoked_live = family("b", now + 10);
+    for f in [&expired, &at_now, &live, &revoked_expired, &revoked_live] {
+        s.create(f.clone()).unwrap();
+    }
+    s.revoke(&revoked_expired.id).unwrap();
+    s.revoke(&revoked_live.id).unwrap();
+
+    assert_eq!(s.purge_expired(ts(now), 100).unwrap(), 3);
+    for gone in [&expired, &at_now, &revoked_expired] {
+        assert_eq!(s.get(&gone.id).unwrap(), None);
+    }
+    assert!(s.get(&live.id).unwrap().is_some(), "live family kept");
+    assert!(
+        s.get(&revoked_live.id).unwrap().unwrap().state.revoked,
+        "revoked families stay until expiry (R-REV-4)"
+    );
+    assert_eq!(s.purge_expired(ts(now), 100).unwrap(), 0);
+    assert_eq!(s.advance(&expired.id, 0, ts(1)).unwrap(), Advance::NotFound);
+}
+
+#[test]
+fn r_rev_5_purge_works_in_bounded_batches() {
+    let s = store!();
+    for _ in 0..25 {
+        s.create(family("a", 100)).unwrap();
+    }
+    let keep = family("a", 1_000);
+    s.create(keep.clone()).unwrap();
+    assert_eq!(s.purge_expired(ts(500), 0).unwrap(), 0);
+    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 10);
+    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 10);
+    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 5);
+    assert_eq!(s.purge_expired(ts(500), usize::MAX).unwrap(), 0);
+    assert!(s.get(&keep.id).unwrap().is_some());
+}
+
+#[test]
+fn migrate_is_idempotent_and_safe_to_run_concurrently() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let s = common::store_on(&url, &table, 8);
+    s.migrate().unwrap();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    // Several instances starting at once on a fresh table.
+    let fresh = common::unique_table();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, fresh) = (url.clone(), fresh.clone());
+            std::thread::spawn(move || {
+                common::store_on(&url, &fresh, 1);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    s.migrate().unwrap();
+    assert_eq!(
+        s.get(&f.id).unwrap(),
+        Some(f),
+        "migrating again keeps the data"
+    );
+}
+
+#[test]
+fn stores_on_different_tables_are_isolated() {
+    let a = store!();
+    let b = store!();
+    let f = family("a", FAR);
+    a.create(f.clone()).unwrap();
+    assert_eq!(b.get(&f.id).unwrap(), None);
+    assert_eq!(b.revoke_subject("a").unwrap(), 0);
+    b.create(f.clone()).unwrap();
+    assert_eq!(
+        a.advance(&f.id, 0, ts(1)).unwrap(),
+        Advance::Advanced(FamilyState {
+            generation: 1,
+            grace_deadline: ts(1),
+            revoked: false
+        })
+    );
+    assert_eq!(b.get(&f.id).unwrap().unwrap().state, FamilyState::NEW);
+}
+
+#[test]
+fn clones_share_the_table_and_work_as_trait_objects() {
+    let s = store!();
+    let dynamic: Arc<dyn RefreshTokenStore> = Arc::new(s.clone());
+    let f = family("a", FAR);
+    dynamic.create(f.clone()).unwrap();
+    assert_eq!(s.get(&f.id).unwrap(), Some(f));
+}

@@ -1,0 +1,304 @@
+//! Failure behaviour (issue 6, item 4): an unreachable database or a failing statement gives a prompt
+//! `Err(StoreError)` — which the issuer answers as InternalErrorException, HTTP 500 — never a panic, never
+//! a secret in the message, and never a half-applied change.
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{family, new_id, ts};
+use refresh_rotation::{Advance, Error, RefreshTokenStore, StoreError};
+use refresh_rotation_postgres::PgRefreshTokenStore;
+
+const FAR: i64 = 4_000_000_000;
+const PASSWORD: &str = "s3cret-Pa55word-xyzzy";
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+    // `l` drops here: the port is closed (and, being ephemeral, unlikely to be reused at once).
+}
+
+fn assert_safe(e: &StoreError) {
+    let text = format!("{e} / {e:?}");
+    assert!(!text.contains(PASSWORD), "password leaked: {text}");
+    let issuer = Error::from(e.clone());
+    assert_eq!(issuer.exception_name(), "InternalErrorException");
+    assert_eq!(issuer.http_status(), 500);
+}
+
+#[test]
+fn unreachable_database_fails_every_operation_promptly_without_leaking_the_password() {
+    let url = format!(
+        "postgresql://rr:{PASSWORD}@127.0.0.1:{}/nowhere",
+        closed_port()
+    );
+    let started = Instant::now();
+    let eager = PgRefreshTokenStore::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .connect(&url)
+        .unwrap_err();
+    assert!(matches!(eager, StoreError::Unavailable(_)), "{eager:?}");
+    assert_safe(&eager);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let s = PgRefreshTokenStore::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .connect_lazy(&url)
+        .unwrap();
+    let f = family("a", FAR);
+    let results: Vec<(&str, StoreError)> = vec![
+        ("migrate", s.migrate().unwrap_err()),
+        ("create", s.create(f.clone()).unwrap_err()),
+        ("get", s.get(&f.id).unwrap_err()),
+        ("advance", s.advance(&f.id, 0, ts(1)).unwrap_err()),
+        ("bind_device", s.bind_device(&f.id, "d").unwrap_err()),
+        ("revoke", s.revoke(&f.id).unwrap_err()),
+        ("revoke_subject", s.revoke_subject("a").unwrap_err()),
+        ("purge_expired", s.purge_expired(ts(1), 10).unwrap_err()),
+    ];
+    for (op, e) in &results {
+        assert!(matches!(e, StoreError::Unavailable(_)), "{op}: {e:?}");
+        assert_safe(e);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!format!("{s:?}").contains(PASSWORD));
+}
+
+#[test]
+fn malformed_connection_string_is_an_error_that_does_not_echo_it() {
+    let e = PgRefreshTokenStore::builder()
+        .connect_lazy(&format!(
+            "postgresql://u:{PASSWORD}@[bad/x?connect_timeout=nope"
+        ))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+    assert_safe(&e);
+    let e = PgRefreshTokenStore::builder()
+        .table("Robert'); DROP TABLE students;--")
+        .connect_lazy("host=127.0.0.1")
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+}
+
+#[test]
+fn wrong_password_is_an_error_without_the_password() {
+    let Some(url) = common::pg_url() else { return };
+    let cfg: postgres::Config = url.parse().unwrap();
+    let host = match &cfg.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        #[allow(unreachable_patterns)]
+        _ => return, // a Unix socket with trust authentication has no password to get wrong
+    };
+    let bad = format!(
+        "host={host} port={} user={} dbname={} password={PASSWORD}",
+        cfg.get_ports().first().copied().unwrap_or(5432),
+        cfg.get_user().unwrap_or("postgres"),
+        cfg.get_dbname().unwrap_or("postgres"),
+    );
+    match PgRefreshTokenStore::connect(&bad) {
+        // The server may trust loopback connections; then there is nothing to check.
+        Ok(_) => {}
+        Err(e) => assert_safe(&e),
+    }
+}
+
+#[test]
+fn missing_table_is_a_backend_error_not_a_panic() {
+    let Some(url) = common::pg_url() else { return };
+    let s = PgRefreshTokenStore::builder()
+        .table(&common::unique_table())
+        .connect(&url)
+        .unwrap();
+    // migrate() deliberately not called: the store never creates its table implicitly.
+    let e = s.get(&new_id()).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Backend(m) if m.contains("does not exist")),
+        "{e:?}"
+    );
+    s.migrate().unwrap();
+    assert_eq!(s.get(&new_id()).unwrap(), None);
+}
+
+#[test]
+fn statement_timeout_behind_a_row_lock_fails_promptly_and_changes_nothing() {
+    let Some(url) = common::pg_url() else { return };
+    let s = PgRefreshTokenStore::builder()
+        .table(&common::unique_table())
+        .statement_timeout(Some(Duration::from_millis(300)))
+        .connect(&url)
+        .unwrap();
+    s.migrate().unwrap();
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(10)).unwrap();
+    let before = s.get(&f.id).unwrap();
+
+    // Another session holds the row (a long transaction, a stuck instance).
+    let mut other = common::raw_client(&url);
+    let mut tx = other.transaction().unwrap();
+    tx.execute(
+        &format!(
+            "SELECT 1 FROM {} WHERE family_id = $1 FOR UPDATE",
+            s.table_name()
+        ),
+        &[&&f.id.as_bytes()[..]],
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let e = s.advance(&f.id, 1, ts(20)).unwrap_err();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    assert_safe(&e);
+    let e = s.revoke(&f.id).unwrap_err();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    let e = s.bind_device(&f.id, "dev").unwrap_err();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    tx.rollback().unwrap();
+
+    assert_eq!(s.get(&f.id).unwrap(), before, "nothing was applied");
+    assert!(matches!(
+        s.advance(&f.id, 1, ts(20)).unwrap(),
+        Advance::Advanced(_)
+    ));
+}
+
+#[test]
+fn a_statement_failing_inside_the_server_leaves_the_family_as_it_was() {
+    let Some(url) = common::pg_url() else { return };
+    let s = common::store_on(&url, &common::unique_table(), 2);
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.advance(&f.id, 0, ts(10)).unwrap();
+    let before = s.get(&f.id).unwrap();
+
+    // A trigger makes every write to the table fail after the row was changed in memory: the failure
+    // happens mid-statement, the worst place for a partial write.
+    let t = s.table_name();
+    let fun = format!("{}_fail", t.trim_matches('"'));
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION \"{fun}\"() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+             CREATE TRIGGER fail AFTER UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION \"{fun}\"();"
+        ))
+        .unwrap();
+
+    for (op, e) in [
+        ("advance", s.advance(&f.id, 1, ts(20)).map(|_| ())),
+        ("revoke", s.revoke(&f.id).map(|_| ())),
+        ("revoke_subject", s.revoke_subject("a").map(|_| ())),
+        ("bind_device", s.bind_device(&f.id, "dev").map(|_| ())),
+    ] {
+        let e = e.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Backend(m) if m.contains("injected failure")),
+            "{op}: {e:?}"
+        );
+        assert_eq!(s.get(&f.id).unwrap(), before, "{op} changed nothing");
+    }
+    let mut expired = family("a", 5);
+    expired.id = new_id();
+    s.create(expired.clone()).unwrap();
+    assert!(s.purge_expired(ts(100), 10).is_err());
+    assert!(
+        s.get(&expired.id).unwrap().is_some(),
+        "purge changed nothing"
+    );
+
+    admin
+        .batch_execute(&format!("DROP TRIGGER fail ON {t}"))
+        .unwrap();
+    assert!(matches!(
+        s.advance(&f.id, 1, ts(20)).unwrap(),
+        Advance::Advanced(_)
+    ));
+}
+
+#[test]
+fn out_of_range_generation_in_a_row_is_reported_not_wrapped() {
+    let Some(url) = common::pg_url() else { return };
+    let s = common::store_on(&url, &common::unique_table(), 2);
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    let t = s.table_name();
+    let mut admin = common::raw_client(&url);
+    // Someone edits the table by hand around the CHECK constraint.
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE {t} DROP CONSTRAINT {}; UPDATE {t} SET generation = 4294967296",
+            format_args!("\"{}_generation_check\"", t.trim_matches('"'))
+        ))
+        .unwrap();
+    let e = s.get(&f.id).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Backend(m) if m.contains("generation")),
+        "{e:?}"
+    );
+    assert!(s.advance(&f.id, 0, ts(1)).is_err());
+    assert!(s.advance(&f.id, u32::MAX, ts(1)).is_err());
+}
+
+#[test]
+fn connections_killed_by_the_server_fail_at_most_once_each_then_the_pool_recovers() {
+    let Some(url) = common::pg_url() else { return };
+    let app = format!("rr_kill_{}", common::unique_table());
+    let s = Arc::new(common::store_on(
+        &common::with_param(&url, "application_name", &app),
+        &common::unique_table(),
+        4,
+    ));
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    s.get(&f.id).unwrap();
+
+    let mut admin = common::raw_client(&url);
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1);
+
+    // Each advance either advanced or failed with nothing applied; the generation counts the successes.
+    let mut advanced = 0u32;
+    let mut failed = 0;
+    for _ in 0..10 {
+        match s.advance(&f.id, advanced, ts(1)) {
+            Ok(Advance::Advanced(st)) => {
+                advanced += 1;
+                assert_eq!(st.generation, advanced);
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => {
+                assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(
+        failed <= killed,
+        "failed {failed} times for {killed} killed connections"
+    );
+    assert_eq!(s.get(&f.id).unwrap().unwrap().state.generation, advanced);
+    assert!(advanced >= 10 - killed as u32);
+}
