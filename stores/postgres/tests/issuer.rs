@@ -1,0 +1,173 @@
+//! The `TokenIssuer` on PostgreSQL: rotation end to end, a race between two issuers (two service
+//! instances sharing one database), and the issuer's answer when the database is down (issue 6, item 4).
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::{
+    AppClientConfig, ClientRegistry, Clock, Error, InMemoryUserDirectory, ManualClock,
+    NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys,
+    RefreshTokenRotation, RefreshTokenStore, SignInRequest, SystemRandom, Timestamp, TokenIssuer,
+    UserRecord,
+};
+use refresh_rotation_postgres::PgRefreshTokenStore;
+
+const KEY: &[u8] = b"test-only refresh token key, 32 bytes or more";
+
+struct Pool {
+    registry: Arc<ClientRegistry>,
+    users: Arc<InMemoryUserDirectory>,
+    clock: Arc<ManualClock>,
+    client_id: String,
+}
+
+fn pool(grace: u8) -> Pool {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+        1_700_000_000,
+    )));
+    let registry = Arc::new(ClientRegistry::new(
+        "us-east-1_PgPool",
+        clock.clone(),
+        Arc::new(SystemRandom::new()),
+    ));
+    let client = registry
+        .create_client(
+            AppClientConfig::builder("pg-app")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(grace).unwrap()),
+            NewClientSecret::None,
+        )
+        .unwrap();
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users
+        .put(UserRecord::new(
+            "3a0c6f1e-0000-4000-8000-00000000000a",
+            "alice",
+        ))
+        .unwrap();
+    Pool {
+        registry,
+        users,
+        clock,
+        client_id: client.client_id().to_string(),
+    }
+}
+
+/// An issuer of `pool` on `store`: two calls give two independent issuers, as two service instances
+/// would be, sharing only the database.
+fn issuer(pool: &Pool, store: Arc<dyn RefreshTokenStore>) -> TokenIssuer {
+    TokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "pg-key").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap()),
+        pool.registry.clone(),
+        store,
+        pool.users.clone(),
+    )
+    .clock(pool.clock.clone())
+    .build()
+}
+
+fn refresh(issuer: &TokenIssuer, pool: &Pool, token: &str) -> Result<Option<String>, Error> {
+    let t = RefreshToken::new(token);
+    issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t, &pool.client_id))
+        .map(|r| r.refresh_token)
+}
+
+#[test]
+fn rotation_grace_and_reuse_through_postgres() {
+    let Some(store) = common::try_store() else {
+        return;
+    };
+    let p = pool(10);
+    let issuer = issuer(&p, Arc::new(store));
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let t1 = refresh(&issuer, &p, &t0).unwrap().unwrap();
+    assert_eq!(refresh(&issuer, &p, &t0).unwrap().unwrap(), t1, "R-ROT-2");
+    p.clock.advance(10);
+    assert_eq!(refresh(&issuer, &p, &t0), Err(Error::RefreshTokenReused));
+    let t2 = refresh(&issuer, &p, &t1).unwrap().unwrap();
+    issuer
+        .revoke_token(&RefreshToken::new(t2.clone()), &p.client_id, None)
+        .unwrap();
+    assert_eq!(refresh(&issuer, &p, &t2), Err(Error::RefreshTokenRevoked));
+    assert!(p.clock.now() > Timestamp::EPOCH);
+}
+
+#[test]
+fn r_rot_5_two_instances_racing_on_one_token_advance_once() {
+    let Some(store) = common::try_store() else {
+        return;
+    };
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(store);
+    let p = pool(0);
+    let a = issuer(&p, store.clone());
+    let b = issuer(&p, store);
+    for _ in 0..5 {
+        let t0 = a
+            .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        let barrier = Barrier::new(8);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|i| {
+                    let (issuer, barrier, p, t0) =
+                        (if i % 2 == 0 { &a } else { &b }, &barrier, &p, &t0);
+                    s.spawn(move || {
+                        barrier.wait();
+                        refresh(issuer, p, t0)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            wins, 1,
+            "grace 0: exactly one instance advances: {results:?}"
+        );
+        assert!(results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| *e == Error::RefreshTokenReused));
+    }
+}
+
+#[test]
+fn database_down_is_internal_error_500_and_changes_nothing() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = PgRefreshTokenStore::builder()
+        .connect_timeout(Duration::from_millis(300))
+        .connect_lazy(&format!("postgresql://rr:pw@127.0.0.1:{port}/nowhere"))
+        .unwrap();
+    let p = pool(10);
+    let issuer = issuer(&p, Arc::new(down));
+    let e = issuer
+        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InternalErrorException");
+    assert_eq!(e.http_status(), 500);
+    assert!(!e.message().contains("pw"), "{e}");
+    // A well-formed token of this issuer's key: the store is consulted, fails, and the answer is a 500.
+    let token = RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap())
+        .encode(&refresh_rotation::FamilyId::from_bytes([9; 16]), 0);
+    let e = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &p.client_id))
+        .unwrap_err();
+    assert_eq!(e.http_status(), 500);
+}
