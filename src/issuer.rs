@@ -20,10 +20,10 @@ use crate::directory::{UserDirectory, UserRecord};
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, PreTokenGenerationHook, TriggerSource};
 use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner};
-use crate::random::{random_array, random_string, uuid_string, RandomSource};
+use crate::random::{random_array, uuid_string, RandomSource};
 use crate::registry::{AppClient, ClientRegistry};
 use crate::store::{Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore};
-use crate::token::{RefreshTokenKeys, TokenRejection};
+use crate::token::{DecodedRefreshToken, RefreshTokenKeys, TokenRejection};
 use crate::wire::{AuthenticationResult, NewDeviceMetadata};
 use crate::RefreshToken;
 
@@ -34,6 +34,11 @@ use checks::{check_client_id, check_client_metadata, check_client_secret, check_
 /// The scope of tokens issued to API sign-ins (R-JWT-2).
 pub const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
+/// How long after its absolute expiry a family is kept before [`TokenIssuer::purge_expired`] deletes it:
+/// the longest ID or access token validity (one day, R-CFG-3), so that the revocation of every JWT a
+/// family minted stays visible until that JWT has expired.
+pub const PURGE_DELAY_SECS: u64 = 86_400;
+
 /// What happens, besides the RefreshTokenReuseException, when a rotated-out refresh token is presented
 /// after its grace window (R-ROT-4, R-ROT-7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +48,10 @@ pub enum ReusePolicy {
     Reject,
     /// The whole family is revoked, signing out both a thief and the victim (OAuth 2.0 Security BCP,
     /// RFC 9700 §4.14.2).
+    ///
+    /// Combined with a grace period of 0 this also signs out a benign client that submits the same
+    /// refresh twice at once: the second request is reuse (R-ROT-5). Give such clients a few seconds of
+    /// grace.
     RevokeFamily,
 }
 
@@ -138,8 +147,9 @@ pub struct SignInRequest<'a> {
     pub client_secret: Option<&'a str>,
     /// A SECRET_HASH computed by the client, instead of the secret itself (R-SIGN-1).
     pub secret_hash: Option<&'a str>,
-    /// Scopes to grant, space-separated in the access token. Defaults to
-    /// `aws.cognito.signin.user.admin`, as for API sign-ins.
+    /// Scopes to grant, space-separated in the access token: each must be `aws.cognito.signin.user.admin`
+    /// or one of the client's AllowedOAuthScopes. Defaults to `aws.cognito.signin.user.admin`, as for
+    /// API sign-ins.
     pub scopes: Option<&'a [String]>,
     /// A device the host already knows for this user, to bind the family to.
     pub device_key: Option<&'a str>,
@@ -190,6 +200,17 @@ impl<'a> RefreshRequest<'a> {
     }
 }
 
+/// What R-REF-9 asks of a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DeviceStep {
+    /// Nothing: the family is bound and the request named its device, or the pool tracks no devices.
+    Keep,
+    /// Bind a new device once an answer is certain, and announce it.
+    Issue,
+    /// Announce again the device that the advance to this retry's successor bound.
+    Reannounce(String),
+}
+
 /// The outcome of the rotation decision for one presented generation (SPEC 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decision {
@@ -220,6 +241,12 @@ fn decide(presented: u32, state: &FamilyState, rotation_on: bool, now: Timestamp
 }
 
 /// Issues and refreshes tokens for one user pool.
+///
+/// Keys are fixed for the life of an issuer. To rotate the refresh-token key (R-FAM-6) or a signing key
+/// (R-JWT-5), build a new issuer from the same registry, store and directory with the new key ring or
+/// signer (the old refresh key kept for verification, the old signing key retired into the JWKS) and
+/// swap it in, for example behind an `ArcSwap` or a `RwLock<Arc<TokenIssuer>>`; issuers are cheap to
+/// build because everything shared is behind an `Arc`.
 pub struct TokenIssuer {
     region: String,
     issuer_url: String,
@@ -310,6 +337,13 @@ impl TokenIssuer {
     pub fn sign_in(&self, req: &SignInRequest<'_>) -> Result<AuthenticationResult, Error> {
         let now = self.clock.now();
         check_client_id(req.client_id)?;
+        checks::check_username(req.username)?;
+        if let Some(s) = req.client_secret {
+            check_client_secret(s)?;
+        }
+        if let Some(h) = req.secret_hash {
+            checks::check_secret_hash(h)?;
+        }
         if let Some(d) = req.device_key {
             check_device_key(d)?;
         }
@@ -344,7 +378,23 @@ impl TokenIssuer {
         let user = self.current_user_by_username(req.username)?;
         let scopes: Arc<str> = match req.scopes {
             None => Arc::clone(&self.api_scope),
-            Some(list) => Arc::from(checks::join_scopes(list)?),
+            Some(list) => {
+                // Only scopes the client may grant: the API scope, or one of its AllowedOAuthScopes.
+                let allowed = client.config().allowed_oauth_scopes();
+                if let Some(s) = list
+                    .iter()
+                    .find(|s| s.as_str() != API_SIGN_IN_SCOPE && !allowed.contains(s))
+                {
+                    return Err(Error::InvalidParameter {
+                        message: format!(
+                            "Scope {} is not allowed for client {}",
+                            s.chars().take(256).collect::<String>(),
+                            req.client_id
+                        ),
+                    });
+                }
+                Arc::from(checks::join_scopes(list)?)
+            }
         };
         let overrides = self.run_hook(
             TriggerSource::Authentication,
@@ -363,8 +413,9 @@ impl TokenIssuer {
         let (device_key, new_device) = match req.device_key {
             Some(d) => (Some(Box::from(d)), None),
             None if self.device_tracking => {
-                let meta = self.new_device()?;
-                (Some(Box::from(meta.device_key.as_str())), Some(meta))
+                let key = self.new_device_key()?;
+                let meta = device_metadata(&key);
+                (Some(Box::from(key.as_str())), Some(meta))
             }
             None => (None, None),
         };
@@ -402,7 +453,7 @@ impl TokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<AuthenticationResult, Error> {
-        self.refresh_inner(req, TriggerSource::RefreshTokens, None)
+        self.refresh_inner(req, None, TriggerSource::RefreshTokens, None)
     }
 
     /// The legacy refresh flow: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` or
@@ -421,6 +472,11 @@ impl TokenIssuer {
         client_metadata: Option<&HashMap<String, String>>,
     ) -> Result<AuthenticationResult, Error> {
         check_client_id(client_id)?;
+        if let Some(h) = secret_hash {
+            checks::check_secret_hash(h)?;
+        }
+        // One snapshot of the client serves the whole request, so a concurrent Update cannot turn
+        // rotation on between the check below and the refresh (R-ROT-8).
         let client = self.client(client_id)?;
         // Rotation first: such a client never has ALLOW_REFRESH_TOKEN_AUTH (R-CFG-7), and the caller is
         // better served by being pointed at GetTokensFromRefreshToken.
@@ -437,6 +493,11 @@ impl TokenIssuer {
                 flow: "REFRESH_TOKEN_AUTH".into(),
             });
         }
+        if client.secret().is_none() && secret_hash.is_some() {
+            return Err(Error::ClientHasNoSecret {
+                client_id: client_id.to_owned(),
+            });
+        }
         let req = RefreshRequest {
             refresh_token,
             client_id,
@@ -445,14 +506,27 @@ impl TokenIssuer {
             client_metadata,
         };
         // The SECRET_HASH check needs the family's username: pass it down as a deferred check.
-        self.refresh_inner(&req, TriggerSource::RefreshTokens, Some(secret_hash))
+        self.refresh_inner(
+            &req,
+            Some(client),
+            TriggerSource::RefreshTokens,
+            Some(secret_hash),
+        )
     }
 
-    /// The refresh pipeline. `legacy_secret_hash` is `Some` on the legacy path: the client-secret check
-    /// then happens against the family's username after the token checks.
+    /// The refresh pipeline. `client` is a snapshot the caller already took (the legacy path), else the
+    /// client is looked up here. `legacy_secret_hash` is `Some` on the legacy path: the client-secret
+    /// check then happens against the family's username after the token checks.
+    ///
+    /// Order: the checks of R-REF-1 to R-REF-9 and the rotation decision only read; the hook may refuse
+    /// (R-REF-11); then the one compare-and-set on the generation (R-REF-10); then the device binding
+    /// of R-REF-9, for an answer that will be given; then minting (R-REF-12). A request refused at any
+    /// point before the compare-and-set changes nothing; one that fails after it (the random source or
+    /// the signer failing) is like an answer lost on the way, which a retry in the grace window repairs.
     fn refresh_inner(
         &self,
         req: &RefreshRequest<'_>,
+        client: Option<Arc<AppClient>>,
         trigger: TriggerSource,
         legacy_secret_hash: Option<Option<&str>>,
     ) -> Result<AuthenticationResult, Error> {
@@ -471,7 +545,10 @@ impl TokenIssuer {
             check_client_metadata(m)?;
         }
         // R-REF-2: the client.
-        let client = self.client(req.client_id)?;
+        let client = match client {
+            Some(c) => c,
+            None => self.client(req.client_id)?,
+        };
         // R-REF-3: the client secret (the legacy flow defers it, see `initiate_auth_refresh`).
         if legacy_secret_hash.is_none() {
             self.check_secret(&client, req.client_secret)?;
@@ -510,9 +587,8 @@ impl TokenIssuer {
         if !user.enabled {
             return Err(Error::UserDisabled);
         }
-        // R-REF-9: the device.
-        let (family, new_device) = self.check_device(family, req.device_key)?;
-        // R-REF-10: rotation, decided by the client's configuration now (R-CLI-8).
+        // The rotation decision (R-REF-10) is a pure function of what was read; the device check
+        // needs it to recognise a retry.
         let rotation = client.config().refresh_token_rotation();
         let mut decision = decide(
             decoded.generation(),
@@ -520,34 +596,29 @@ impl TokenIssuer {
             rotation.is_enabled(),
             now,
         );
+        // R-REF-9.
+        let device = self.check_device(&family, &decoded, req.device_key, decision)?;
+        // R-REF-10.
         if decision == Decision::Reuse {
             return self.reuse(&family.id);
         }
-        // R-REF-11 and R-REF-12: hook, then both JWTs, before anything is written.
+        // R-REF-11: the hook may still refuse; nothing has been written yet.
         let overrides = self.run_hook(trigger, &client, &user, req.client_metadata)?;
-        let mut result = self.mint(
-            &client,
-            &family,
-            &MintInput {
-                user: &user,
-                overrides,
-            },
-            now,
-        )?;
-        result.new_device_metadata = new_device;
 
         // The one write: at most two rounds, since a lost race moves the family past `presented`.
+        let mut refresh_token = None;
         for _ in 0..2 {
             match decision {
-                Decision::NoRotation => return Ok(result),
+                Decision::NoRotation => break,
                 Decision::Reuse => return self.reuse(&family.id),
                 Decision::Retry { successor } => {
-                    result.refresh_token = Some(
-                        self.refresh_keys
-                            .encode(&family.id, successor)
-                            .into_secret(),
-                    );
-                    return Ok(result);
+                    // The successor as first issued: under the presented token's key (R-FAM-3).
+                    refresh_token = Some(self.refresh_keys.encode_with_key(
+                        decoded.key_id(),
+                        &family.id,
+                        successor,
+                    ));
+                    break;
                 }
                 Decision::Advance { current } => {
                     let deadline = now
@@ -557,12 +628,9 @@ impl TokenIssuer {
                         })?;
                     match self.store.advance(&family.id, current, deadline)? {
                         Advance::Advanced(state) => {
-                            result.refresh_token = Some(
-                                self.refresh_keys
-                                    .encode(&family.id, state.generation)
-                                    .into_secret(),
-                            );
-                            return Ok(result);
+                            refresh_token =
+                                Some(self.refresh_keys.encode(&family.id, state.generation));
+                            break;
                         }
                         Advance::Unchanged(state) if state.revoked => {
                             return Err(Error::RefreshTokenRevoked)
@@ -582,9 +650,38 @@ impl TokenIssuer {
                 }
             }
         }
-        Err(Error::Internal {
-            detail: "rotation did not settle",
-        })
+        if matches!(decision, Decision::Advance { .. }) && refresh_token.is_none() {
+            return Err(Error::Internal {
+                detail: "rotation did not settle",
+            });
+        }
+        // R-REF-9: bind a new device now that an answer will be given, derived from the generation the
+        // answer leads to, so concurrent answers and retries all name the same device.
+        let (family, new_device) = match device {
+            DeviceStep::Keep => (family, None),
+            DeviceStep::Reannounce(key) => (family, Some(device_metadata(&key))),
+            DeviceStep::Issue => {
+                let generation = match (decision, &refresh_token) {
+                    (Decision::Retry { successor }, _) => successor,
+                    (Decision::Advance { current }, Some(_)) => current.saturating_add(1),
+                    _ => family.state.generation,
+                };
+                self.bind_new_device(family, &decoded, generation)?
+            }
+        };
+        // R-REF-12.
+        let mut result = self.mint(
+            &client,
+            &family,
+            &MintInput {
+                user: &user,
+                overrides,
+            },
+            now,
+        )?;
+        result.refresh_token = refresh_token.map(RefreshToken::into_secret);
+        result.new_device_metadata = new_device;
+        Ok(result)
     }
 
     /// RevokeToken (R-REV-1, R-REV-2).
@@ -644,9 +741,22 @@ impl TokenIssuer {
         self.global_sign_out(&user.subject)
     }
 
-    /// Deletes up to `max` families past their absolute expiry (R-REV-4, R-REV-5).
+    /// Deletes up to `max` families whose absolute expiry is at least [`PURGE_DELAY_SECS`] in the past
+    /// (R-REV-4, R-REV-5); call it until it returns less than `max`.
+    ///
+    /// The delay exists because the verifier learns that a JWT was revoked from its family's record
+    /// (R-REV-2, R-JWT-6): an ID or access token minted just before the family expired may live one
+    /// validity period (at most a day, R-CFG-3) past it, and its family must still say "revoked" until
+    /// then. Until it is purged, an expired family answers `Refresh Token has expired`.
     pub fn purge_expired(&self, max: usize) -> Result<usize, Error> {
-        Ok(self.store.purge_expired(self.clock.now(), max)?)
+        let cutoff =
+            self.clock
+                .now()
+                .checked_sub_secs(PURGE_DELAY_SECS)
+                .ok_or(Error::Internal {
+                    detail: "purge cutoff underflows",
+                })?;
+        Ok(self.store.purge_expired(cutoff, max)?)
     }
 
     fn client(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
@@ -701,57 +811,82 @@ impl TokenIssuer {
         }
     }
 
-    /// R-REF-9. Returns the family (rebound if a device was issued) and the device to announce.
+    /// R-REF-9, the reading half. A family bound to a device needs that DeviceKey, compared in constant
+    /// time like any credential. One exception: a retry of the generation whose advance bound the device
+    /// (R-ROT-2) may come without it, because the answer that announced the device may be the one that
+    /// was lost; that answer is then given again. A pool that tracks devices issues one to an unbound
+    /// family; a DeviceKey sent for an unbound family is not trusted to bind it.
     fn check_device(
         &self,
-        family: Family,
+        family: &Family,
+        decoded: &DecodedRefreshToken,
         presented: Option<&str>,
-    ) -> Result<(Family, Option<NewDeviceMetadata>), Error> {
-        if let Some(bound) = family.info.device_key.as_deref() {
-            // A bound family needs its device; compared in constant time like any credential.
-            let ok = presented.is_some_and(|p| crate::ClientSecret::new(bound).verify(p));
-            return if ok {
-                Ok((family, None))
+        decision: Decision,
+    ) -> Result<DeviceStep, Error> {
+        let Some(bound) = family.info.device_key.as_deref() else {
+            return Ok(if self.device_tracking {
+                DeviceStep::Issue
             } else {
-                Err(Error::InvalidRefreshToken)
-            };
-        }
-        if !self.device_tracking {
-            // Without device tracking, a DeviceKey in the request is ignored.
-            return Ok((family, None));
-        }
-        let meta = self.new_device()?;
-        let rebound = self
-            .store
-            .bind_device(&family.id, &meta.device_key)?
-            .ok_or(Error::InvalidRefreshToken)?;
-        // Another request may have bound its device first: announce whichever device is bound.
-        let announced = match rebound.info.device_key.as_deref() {
-            Some(k) if k == meta.device_key => meta,
-            Some(k) => NewDeviceMetadata {
-                device_key: k.to_owned(),
-                device_group_key: meta.device_group_key,
-            },
-            None => {
-                return Err(Error::Internal {
-                    detail: "store did not bind the device",
-                })
-            }
+                DeviceStep::Keep
+            });
         };
-        Ok((rebound, Some(announced)))
+        if presented.is_some_and(|p| crate::ClientSecret::new(bound).verify(p)) {
+            return Ok(DeviceStep::Keep);
+        }
+        if let Decision::Retry { successor } = decision {
+            let issued = self.device_key_for(decoded, &family.id, successor);
+            if crate::ClientSecret::new(bound).verify(&issued) {
+                return Ok(DeviceStep::Reannounce(issued));
+            }
+        }
+        Err(Error::InvalidRefreshToken)
     }
 
-    fn new_device(&self) -> Result<NewDeviceMetadata, Error> {
-        let id = uuid_string(random_array(&*self.rng)?);
-        let group = random_string(
-            &*self.rng,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-            9,
-        )?;
-        Ok(NewDeviceMetadata {
-            device_key: format!("{}_{}", self.region, id),
-            device_group_key: format!("-{group}"),
-        })
+    /// R-REF-9, the writing half: binds the device derived for `generation` and returns the family as
+    /// bound, with the device to announce (the one bound, should another request have bound first).
+    fn bind_new_device(
+        &self,
+        family: Family,
+        decoded: &DecodedRefreshToken,
+        generation: u32,
+    ) -> Result<(Family, Option<NewDeviceMetadata>), Error> {
+        let ours = self.device_key_for(decoded, &family.id, generation);
+        let bound = self
+            .store
+            .bind_device(&family.id, &ours)?
+            .ok_or(Error::InvalidRefreshToken)?;
+        let meta = bound
+            .info
+            .device_key
+            .as_deref()
+            .map(device_metadata)
+            .ok_or(Error::Internal {
+                detail: "store did not bind the device",
+            })?;
+        Ok((bound, Some(meta)))
+    }
+
+    /// The device a refresh binds for `generation` of `family`: `<region>_<uuid>`, the UUID derived from
+    /// the presented token's key so that nobody else can predict it.
+    fn device_key_for(
+        &self,
+        decoded: &DecodedRefreshToken,
+        family: &FamilyId,
+        generation: u32,
+    ) -> String {
+        let id = self
+            .refresh_keys
+            .derive_device_id(decoded.key_id(), family, generation);
+        format!("{}_{}", self.region, uuid_string(id))
+    }
+
+    /// A new device key, `<region>_<uuid>` as Cognito writes them.
+    fn new_device_key(&self) -> Result<String, Error> {
+        Ok(format!(
+            "{}_{}",
+            self.region,
+            uuid_string(random_array(&*self.rng)?)
+        ))
     }
 
     /// R-ROT-4 / R-ROT-7, with the reuse policy.
@@ -882,6 +1017,27 @@ impl TokenIssuer {
             id_token: self.signer.sign_id_token(&id)?,
             new_device_metadata: None,
         })
+    }
+}
+
+/// The NewDeviceMetadata announcing `device_key`. The DeviceGroupKey is derived from the device key, so
+/// every answer that announces one device announces the same pair.
+fn device_metadata(device_key: &str) -> NewDeviceMetadata {
+    let digest = ring::digest::digest(&ring::digest::SHA256, device_key.as_bytes());
+    let group: String = digest
+        .as_ref()
+        .iter()
+        .take(9)
+        .map(|b| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [usize::from(*b) % 62],
+            )
+        })
+        .collect();
+    NewDeviceMetadata {
+        device_key: device_key.to_owned(),
+        device_group_key: format!("-{group}"),
     }
 }
 

@@ -95,6 +95,7 @@ pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use error::{Error, ExceptionKind, StoreError};
 pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
+    PURGE_DELAY_SECS,
 };
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{

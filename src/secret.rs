@@ -16,6 +16,9 @@ fn comparison_key() -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, b"refresh-rotation/secret-comparison/v1")
 }
 
+/// The longest SECRET_HASH looked at: a Base64 HMAC-SHA-256 is 44 characters.
+pub(crate) const MAX_SECRET_HASH_LEN: usize = 128;
+
 /// An app client's secret (R-CLI-1, R-CFG-5).
 #[derive(Clone)]
 pub struct ClientSecret(String);
@@ -43,6 +46,10 @@ impl ClientSecret {
     /// Whether `presented` is a valid SECRET_HASH for `username` and `client_id`:
     /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time (R-SIGN-1).
     pub fn verify_secret_hash(&self, username: &str, client_id: &str, presented: &str) -> bool {
+        // A SECRET_HASH is 44 base64 characters; refuse anything far longer before decoding it.
+        if presented.len() > MAX_SECRET_HASH_LEN {
+            return false;
+        }
         let Ok(mac) = base64::engine::general_purpose::STANDARD.decode(presented) else {
             return false;
         };

@@ -664,6 +664,16 @@ fn r_cfg_9_redirect_urls() {
         ("http [::1]", cb(json!(["http://[::1]:9000/cb"])), Good),
         ("custom scheme", cb(json!(["myapp://callback"])), Good),
         (
+            "script scheme",
+            cb(json!(["javascript:alert(1)"])),
+            Bad(9, "CallbackURLs"),
+        ),
+        (
+            "data scheme",
+            cb(json!(["data:text/html,hi"])),
+            Bad(9, "CallbackURLs"),
+        ),
+        (
             "http elsewhere",
             cb(json!(["http://example.com/cb"])),
             Bad(9, "CallbackURLs"),
@@ -1100,4 +1110,30 @@ fn builder_validates_like_the_wire() {
         .unwrap();
     assert!(!c.allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth));
     assert!(RefreshTokenRotation::enabled(61).is_none());
+}
+
+#[test]
+fn r_cfg_3_a_default_validity_that_is_no_whole_number_of_its_unit_must_be_given() {
+    // 1 hour is no whole number of days: rounding up would silently give 24-hour tokens.
+    run(vec![
+        (
+            "access unit days, no value",
+            json!({ "TokenValidityUnits": units("days", "hours", "days") }),
+            Bad(3, "AccessTokenValidity"),
+        ),
+        (
+            "id unit days, no value",
+            json!({ "TokenValidityUnits": units("hours", "days", "days") }),
+            Bad(3, "IdTokenValidity"),
+        ),
+        (
+            "unit minutes, no value: 60 minutes",
+            json!({ "TokenValidityUnits": units("minutes", "minutes", "days") }),
+            Good,
+        ),
+    ]);
+    let c = create(json!({ "TokenValidityUnits": units("minutes", "seconds", "hours") })).unwrap();
+    assert_eq!(c.access_token_validity, Some(60));
+    assert_eq!(c.id_token_validity, Some(3600));
+    assert_eq!(c.refresh_token_validity, Some(720));
 }

@@ -1274,3 +1274,24 @@ fn sign_raw_is_the_signature_inside_the_token() {
         k.sign_raw(signed.as_bytes()).unwrap()
     );
 }
+
+#[test]
+fn r_jwt_6_id_token_aud_must_be_the_client_id_itself() {
+    // Cognito writes `aud` as a string (R-JWT-3); an array naming the client is not one of its tokens.
+    let k = key(Algorithm::ES256, "ec-aud", EC);
+    let signer = TokenSigner::new(k.clone());
+    let verifier = signer.verifier(ISS).unwrap();
+    let mut claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&serde_json::to_string(&id_claims(T0, &BTreeMap::new())).unwrap())
+            .unwrap();
+    claims.insert("aud".into(), serde_json::json!([CLIENT, "other"]));
+    let token = k.sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_id_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .is_err());
+    claims.insert("aud".into(), serde_json::json!(CLIENT));
+    let token = k.sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_id_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .is_ok());
+}

@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashMap;
 
 use common::{claims_of, Fixture, Opts};
-use refresh_rotation::{Error, RefreshRequest, RefreshToken, UserRecord};
+use refresh_rotation::{
+    ClientSecret, Error, RefreshRequest, RefreshToken, SignInRequest, UserRecord,
+};
 
 #[test]
 fn r_ref_1_request_shape_is_checked_first() {
@@ -286,6 +288,11 @@ fn r_ref_11_hook_adds_overrides_suppresses_and_refuses() {
     assert_eq!(id["trigger"], "TokenGeneration_RefreshTokens");
     assert!(id.get("phone_number").is_none(), "suppressed");
     assert_eq!(id["iss"], f.issuer.issuer_url(), "protected claim kept");
+    assert!(id.get("nbf").is_none(), "reserved claim not settable");
+    assert!(
+        id.get("cognito:preferred_role").is_none(),
+        "cognito:* not settable"
+    );
     assert_eq!(id["cognito:groups"], serde_json::json!(["overridden"]));
     assert_eq!(
         claims_of(&r.access_token)["cognito:groups"],
@@ -378,4 +385,142 @@ fn r_ref_8_attributes_and_groups_are_read_at_each_refresh() {
     let id = claims_of(&r.id_token);
     assert_eq!(id["email"], "new@example.com");
     assert_eq!(id["cognito:groups"], serde_json::json!(["admins"]));
+}
+
+#[test]
+fn r_ref_9_device_is_bound_only_when_an_answer_is_given() {
+    // A hook refusal, then a reuse: neither binds a device to an unbound family.
+    let f = Fixture::new(Opts::rotating(0).device_tracking().with_hook());
+    let t0 = f.sign_in_without_device();
+    let refuse = HashMap::from([("refuse".to_owned(), "yes".to_owned())]);
+    assert!(f.refresh_with_metadata(&t0, &refuse).is_err());
+    let r = f.refresh_with_metadata(&t0, &HashMap::new()).unwrap();
+    let device = r.new_device_metadata.expect("issued with the first answer");
+    assert_eq!(
+        claims_of(&r.access_token)["device_key"],
+        device.device_key.as_str()
+    );
+
+    let f = Fixture::new(Opts::rotating(0).device_tracking());
+    let t0 = f.sign_in_without_device();
+    let t1 = f.sign_in_without_device();
+    f.refresh(&t0).unwrap(); // binds t0's family; t0 is now rotated out (grace 0)
+                             // Without the device, R-REF-9 answers before the reuse check of R-REF-10.
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::InvalidRefreshToken);
+    // t1's family is untouched by the other family's reuse and still gets its device.
+    assert!(f.refresh(&t1).unwrap().new_device_metadata.is_some());
+}
+
+#[test]
+fn r_ref_9_concurrent_first_refreshes_announce_one_device() {
+    let f = Fixture::new(Opts::rotating(30).device_tracking());
+    let t0 = f.sign_in_without_device();
+    let results = f.refresh_concurrently(&t0, 8);
+    let devices: Vec<_> = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().new_device_metadata.clone().unwrap())
+        .collect();
+    assert!(devices.iter().all(|d| *d == devices[0]), "{devices:?}");
+    for r in &results {
+        let claims = claims_of(&r.as_ref().unwrap().access_token);
+        assert_eq!(claims["device_key"], devices[0].device_key.as_str());
+    }
+}
+
+#[test]
+fn r_ref_3_legacy_secret_hash_rules() {
+    // A SECRET_HASH sent to a client without a secret.
+    let f = Fixture::new(Opts::non_rotating());
+    let t0 = RefreshToken::new(f.sign_in());
+    let e = f
+        .issuer
+        .initiate_auth_refresh(&t0, &f.client_id, Some("AAAA"), None, None)
+        .unwrap_err();
+    assert_eq!(e.message(), format!("Client {} has no secret", f.client_id));
+    // A client with a secret: missing, wrong, over-long, right.
+    let f = Fixture::new(Opts::non_rotating().with_secret());
+    let t0 = RefreshToken::new(f.sign_in());
+    let legacy = |h: Option<&str>| {
+        f.issuer
+            .initiate_auth_refresh(&t0, &f.client_id, h, None, None)
+    };
+    assert_eq!(
+        legacy(None).unwrap_err().exception_name(),
+        "NotAuthorizedException"
+    );
+    let wrong = ClientSecret::new("x".repeat(40)).secret_hash("alice", &f.client_id);
+    assert_eq!(
+        legacy(Some(&wrong)).unwrap_err().message(),
+        format!("Unable to verify secret for client {}", f.client_id)
+    );
+    let huge = "A".repeat(8 * 1024 * 1024);
+    assert_eq!(
+        legacy(Some(&huge)).unwrap_err().exception_name(),
+        "InvalidParameterException"
+    );
+    assert!(legacy(Some(&f.secret_hash())).is_ok());
+}
+
+#[test]
+fn r_safe_1_sign_in_secrets_and_usernames_are_bounded() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let huge = "A".repeat(8 * 1024 * 1024);
+    for (secret, hash) in [(Some(huge.as_str()), None), (None, Some(huge.as_str()))] {
+        let e = f.try_sign_in(secret, hash).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+        assert!(e.message().len() < 300);
+    }
+    let name = "a".repeat(10 * 1024 * 1024);
+    let e = f
+        .issuer
+        .sign_in(&SignInRequest::new(&f.client_id, &name))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+}
+
+#[test]
+fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
+    let f = Fixture::new(Opts::rotating(30).device_tracking());
+    let t0 = f.sign_in_without_device();
+    let lost = f.refresh(&t0).unwrap(); // this answer never reaches the client
+    let device = lost.new_device_metadata.clone().unwrap();
+    let retry = f.refresh(&t0).unwrap();
+    assert_eq!(retry.new_device_metadata, Some(device.clone()));
+    assert_eq!(retry.refresh_token, lost.refresh_token);
+    // The successor itself still needs the device.
+    let t1 = retry.refresh_token.unwrap();
+    assert_eq!(f.refresh(&t1).unwrap_err(), Error::InvalidRefreshToken);
+    let t1 = RefreshToken::new(t1);
+    let mut req = RefreshRequest::new(&t1, &f.client_id);
+    req.device_key = Some(&device.device_key);
+    assert!(f.issuer.get_tokens_from_refresh_token(&req).is_ok());
+    // A device bound at sign-in is never handed out to a request without it, even inside the window.
+    let f = Fixture::new(Opts::rotating(30).device_tracking());
+    let signed = f.sign_in_full();
+    let device = signed.new_device_metadata.unwrap().device_key;
+    let t0 = RefreshToken::new(signed.refresh_token.unwrap());
+    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    req.device_key = Some(&device);
+    f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    assert_eq!(
+        f.refresh(t0.expose_secret()).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+}
+
+#[test]
+fn r_sign_3_sign_in_scopes_must_be_allowed_for_the_client() {
+    let f = Fixture::new(Opts::rotating(10));
+    let scopes = vec!["openid".to_owned()];
+    let mut req = SignInRequest::new(&f.client_id, "alice");
+    req.scopes = Some(&scopes);
+    let e = f.issuer.sign_in(&req).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    let api = vec!["aws.cognito.signin.user.admin".to_owned()];
+    req.scopes = Some(&api);
+    let r = f.issuer.sign_in(&req).unwrap();
+    assert_eq!(
+        claims_of(&r.access_token)["scope"],
+        "aws.cognito.signin.user.admin"
+    );
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Fixture, Opts};
-use refresh_rotation::{Error, RefreshToken};
+use refresh_rotation::{Error, RefreshToken, PURGE_DELAY_SECS};
 
 #[test]
 fn r_rev_1_revoke_token_error_cases() {
@@ -119,8 +119,30 @@ fn r_rev_4_revoked_families_keep_their_error_until_expiry_then_are_purged() {
     f.clock.advance(3599);
     assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenRevoked);
     f.clock.advance(1);
+    // Expired, and kept for one more day so the revocation of its JWTs stays visible.
+    assert_eq!(f.issuer.purge_expired(100).unwrap(), 0);
+    f.clock.advance(PURGE_DELAY_SECS);
     assert_eq!(f.issuer.purge_expired(100).unwrap(), 1);
     assert_eq!(f.refresh(&t0).unwrap_err(), Error::InvalidRefreshToken);
+}
+
+#[test]
+fn r_rev_2_a_revoked_jwt_stays_revoked_until_it_expires_even_past_the_familys_expiry() {
+    // Refresh validity 60 minutes, access tokens 1 hour: a token minted near the family's end
+    // outlives the family.
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let t0 = f.sign_in();
+    f.clock.advance(3000);
+    let late = f.refresh(&t0).unwrap();
+    f.revoke(&t0).unwrap();
+    f.clock.advance(700); // the family expired 100 s ago; the access token lives 2900 s more
+    f.issuer.purge_expired(usize::MAX).unwrap();
+    let v = f.verifier();
+    assert!(
+        f.verify_access(&v, &late.access_token).is_err(),
+        "still revoked"
+    );
+    assert!(f.verify_id(&v, &late.id_token).is_err());
 }
 
 #[test]
@@ -129,12 +151,13 @@ fn r_rev_5_purge_is_bounded_and_never_touches_live_families() {
     let old: Vec<String> = (0..25).map(|_| f.sign_in()).collect();
     f.clock.advance(1800);
     let live = f.sign_in();
-    f.clock.advance(1800);
+    f.clock.advance(1800 + PURGE_DELAY_SECS);
+    // `live` expired 1800 s ago: inside the purge delay, so it is not purged either.
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 5);
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 0);
-    assert!(f.refresh(&live).is_ok());
+    assert_eq!(f.refresh(&live).unwrap_err(), Error::RefreshTokenExpired);
     for t in &old {
         assert_eq!(f.refresh(t).unwrap_err(), Error::InvalidRefreshToken);
     }

@@ -188,3 +188,33 @@ fn r_cli_8_grace_change_applies_to_the_next_refresh() {
     f.clock.advance(20);
     assert_eq!(f.refresh(&t1).unwrap().refresh_token.unwrap(), t2);
 }
+
+#[test]
+fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
+    let f = Fixture::new(Opts::rotating(30));
+    let t0 = f.sign_in();
+    let first = f.refresh(&t0).unwrap().refresh_token.unwrap();
+    // The service rotates its refresh-token key (R-FAM-6) while the client's retry is in flight.
+    let rotated = f.issuer_after_refresh_key_rotation();
+    let retry = rotated
+        .get_tokens_from_refresh_token(&refresh_rotation::RefreshRequest::new(
+            &refresh_rotation::RefreshToken::new(t0),
+            &f.client_id,
+        ))
+        .unwrap();
+    assert_eq!(
+        retry.refresh_token.unwrap(),
+        first,
+        "R-FAM-3: the very same successor"
+    );
+    // The next rotation moves the family onto the new key.
+    let next = rotated
+        .get_tokens_from_refresh_token(&refresh_rotation::RefreshRequest::new(
+            &refresh_rotation::RefreshToken::new(first.clone()),
+            &f.client_id,
+        ))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    assert_ne!(next[..8], first[..8], "new key id in the token");
+}

@@ -602,3 +602,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn r_safe_2_a_value_of_the_wrong_type_is_not_echoed() {
+    let body = br#"{"UserPoolId":"us-east-1_Abc","ClientName":"n","GenerateSecret":"SUPERSECRETVALUE1234567890"}"#;
+    let e =
+        refresh_rotation::wire::from_json::<refresh_rotation::wire::CreateUserPoolClientRequest>(
+            body,
+        )
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(!e.message().contains("SUPERSECRETVALUE"), "{e}");
+    assert!(e.message().contains("line 1"), "{e}");
+    let e =
+        refresh_rotation::wire::from_json::<refresh_rotation::wire::CreateUserPoolClientRequest>(
+            br#"{"UserPoolId":"us-east-1_Abc","UserPoolId":"us-east-1_Abc","ClientName":"n"}"#,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("UserPoolId"), "{e}");
+}

@@ -493,6 +493,13 @@ fn redirect_uri_problem(s: &str) -> Option<&'static str> {
         return Some(NOT_ABSOLUTE);
     }
     let scheme = scheme.to_ascii_lowercase();
+    // Schemes that run or embed content where a redirect lands are never a callback.
+    if matches!(
+        scheme.as_str(),
+        "javascript" | "data" | "vbscript" | "file" | "blob"
+    ) {
+        return Some("its scheme can execute or embed content and is not allowed");
+    }
     if scheme != "http" && scheme != "https" {
         // Custom schemes such as `myapp://callback` are allowed (R-CFG-9).
         return None;
@@ -609,6 +616,22 @@ fn validity(
     let unit = unit?;
     let value = match value {
         Some(v) => u32::try_from(v).ok()?,
+        // The default is a length of time (SPEC 2.1), not a number: when it is no whole number of the
+        // chosen unit (1 hour in days), rounding would silently lengthen it, so the value is required.
+        None if !default_secs.is_multiple_of(unit.seconds()) => {
+            push(
+                out,
+                3,
+                field,
+                ExceptionKind::InvalidParameter,
+                format!(
+                    "Invalid range for token validity. {field} must be given when its unit is {}: the default ({default_secs} seconds) is not a whole number of {}.",
+                    unit.wire_name(),
+                    unit.wire_name()
+                ),
+            );
+            return None;
+        }
         None => in_unit(default_secs, unit),
     };
     let secs = u64::from(value).checked_mul(unit.seconds());

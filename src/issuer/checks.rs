@@ -103,6 +103,40 @@ pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A SECRET_HASH: Base64 of an HMAC-SHA-256 (44 characters); anything longer than
+/// [`MAX_SECRET_HASH_LEN`](crate::secret::MAX_SECRET_HASH_LEN) or outside the Base64 alphabet is refused
+/// before it is decoded. The value is never echoed.
+pub(crate) fn check_secret_hash(hash: &str) -> Result<(), Error> {
+    let ok = !hash.is_empty()
+        && hash.len() <= crate::secret::MAX_SECRET_HASH_LEN
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("SECRET_HASH is not a valid secret hash".into()))
+    }
+}
+
+/// A username (Cognito's UsernameType: 1..=128 characters of `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).
+pub(crate) fn check_username(username: &str) -> Result<(), Error> {
+    let n = username.chars().count();
+    let ok = (1..=128).contains(&n)
+        && username
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(constraint(
+            "Username",
+            None,
+            "have length between 1 and 128 and no white space or control characters",
+        ))
+    }
+}
+
 /// DeviceKeyType: 1..=55 characters matching `[\w-]+_[0-9a-f-]+`.
 pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
     let n = key.chars().count();

@@ -44,8 +44,24 @@ const ACCESS_OWNED: [&str; 6] = [
 /// Claims an ID token writes itself, besides [`PROTECTED_CLAIMS`].
 const ID_OWNED: [&str; 3] = ["cognito:groups", "cognito:username", "event_id"];
 
+/// Further claims a hook may not set although SPEC R-REF-11 does not list them, because Cognito refuses
+/// them too and a wrong value would break every verifier (a future `nbf`) or forge provenance (`amr`,
+/// `identities`, any `cognito:` claim).
+pub const RESERVED_CLAIMS: [&str; 8] = [
+    "nbf",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "nonce",
+    "identities",
+    "cognito:roles",
+];
+
 fn is_protected(name: &str) -> bool {
     PROTECTED_CLAIMS.contains(&name)
+        || RESERVED_CLAIMS.contains(&name)
+        || name.starts_with("cognito:")
 }
 
 /// The claims of an access token, exactly Cognito's (R-JWT-2). Times are epoch seconds.

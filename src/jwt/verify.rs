@@ -414,11 +414,8 @@ impl JwtVerifier {
         }
         let client_ok = match expected {
             TokenUse::Access => str_claim("client_id") == Some(client_id),
-            TokenUse::Id => match claims.get("aud") {
-                Some(Value::String(aud)) => aud == client_id,
-                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
-                _ => false,
-            },
+            // Cognito writes `aud` as the client id itself (R-JWT-3); an array is not one of its tokens.
+            TokenUse::Id => str_claim("aud") == Some(client_id),
         };
         let (Some(_), Some(_), Some(origin_jti)) =
             (str_claim("sub"), str_claim("jti"), str_claim("origin_jti"))

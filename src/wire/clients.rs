@@ -58,8 +58,32 @@ fn describe_json_error(e: &serde_json::Error) -> String {
             );
         }
     }
-    let cut: String = text.chars().take(512).collect();
-    format!("Invalid request body: {cut}")
+    // serde quotes the offending value (`invalid type: string "..."`), which may be a secret sent in the
+    // wrong member: keep only its description of the problem and the position (R-SAFE-2).
+    let what = match e.classify() {
+        serde_json::error::Category::Syntax => "malformed JSON",
+        serde_json::error::Category::Eof => "unexpected end of JSON",
+        serde_json::error::Category::Data => "a member has the wrong type or value",
+        serde_json::error::Category::Io => "unreadable body",
+    };
+    // "missing field `X`" and "duplicate field `X`" carry a member name and no value: keep those.
+    let member = if text.starts_with("missing field") || text.starts_with("duplicate field") {
+        let m: String = text
+            .split(" at line")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(160)
+            .collect();
+        format!(" ({m})")
+    } else {
+        String::new()
+    };
+    format!(
+        "Invalid request body: {what}{member} at line {} column {}",
+        e.line(),
+        e.column()
+    )
 }
 
 /// `ClientSecret` on the wire: a [`ClientSecret`] that can be read from and written to JSON.

@@ -131,6 +131,10 @@ fn hook(event: &PreTokenGenerationEvent<'_>) -> Result<ClaimsOverride, String> {
     );
     o.claims_to_add_or_override
         .insert("iss".into(), serde_json::json!("https://attacker.example"));
+    o.claims_to_add_or_override
+        .insert("nbf".into(), serde_json::json!(4_000_000_000i64));
+    o.claims_to_add_or_override
+        .insert("cognito:preferred_role".into(), serde_json::json!("admin"));
     o.claims_to_suppress.push("phone_number".into());
     o.groups_to_override = Some(vec!["overridden".into()]);
     Ok(o)
@@ -209,6 +213,29 @@ impl Fixture {
         clock: &Arc<ManualClock>,
     ) -> TokenIssuer {
         let keys = RefreshTokenKeys::new(RefreshTokenKey::new(1, REFRESH_KEY).unwrap());
+        Self::build_issuer_with_keys(
+            opts,
+            device_tracking,
+            signer,
+            keys,
+            registry,
+            store,
+            directory,
+            clock,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_issuer_with_keys(
+        opts: &Opts,
+        device_tracking: bool,
+        signer: TokenSigner,
+        keys: RefreshTokenKeys,
+        registry: &Arc<ClientRegistry>,
+        store: &Arc<InMemoryRefreshTokenStore>,
+        directory: &Arc<InMemoryUserDirectory>,
+        clock: &Arc<ManualClock>,
+    ) -> TokenIssuer {
         let mut b = TokenIssuer::builder(
             "us-east-1",
             signer,
@@ -224,6 +251,24 @@ impl Fixture {
             b = b.pre_token_generation(Arc::new(hook));
         }
         b.build()
+    }
+
+    /// The same pool served by an issuer whose refresh-token key ring has been rotated to a new key
+    /// (id 2), the fixture's key kept for verification (R-FAM-6).
+    pub fn issuer_after_refresh_key_rotation(&self) -> TokenIssuer {
+        let mut keys = RefreshTokenKeys::new(RefreshTokenKey::new(1, REFRESH_KEY).unwrap());
+        keys.rotate(RefreshTokenKey::new(2, OTHER_KEY).unwrap())
+            .unwrap();
+        Self::build_issuer_with_keys(
+            &self.opts,
+            self.opts.device_tracking,
+            self.signer.clone(),
+            keys,
+            &self.registry,
+            &self.store,
+            &self.directory,
+            &self.clock,
+        )
     }
 
     pub fn clock_now(&self) -> i64 {
