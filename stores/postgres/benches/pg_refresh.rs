@@ -2,8 +2,11 @@
 //!
 //! - `advance`: one rotation (R-ROT-1), the conditional UPDATE.
 //! - `get_advance`: what the issuer asks of the store on a refresh: read the family, then advance it.
+//! - `refresh`: a whole rotating GetTokensFromRefreshToken through `TokenIssuer` (EdDSA JWTs), so the
+//!   store's share of a refresh is visible next to the signatures.
 //!
-//! Bound compared against: the in-process store, whose cost is a lock and a hash-map probe. The
+//! Bound compared against: the in-memory store (`InMemoryRefreshTokenStore`), whose cost is a lock and a
+//! hash-map probe. The
 //! PostgreSQL figures are dominated by round trips (one for `advance`, two for `get_advance`), so on
 //! loopback they measure the server's per-statement cost; across a network, add the RTT per trip.
 //!
@@ -11,73 +14,25 @@
 //! refresh-rotation-postgres`); without it only the in-process figures are measured, after a loud
 //! notice.
 
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, RandomSource, RefreshTokenStore,
-    StoreError, SystemRandom, Timestamp,
+    Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyInfo, FamilyState,
+    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, RandomSource,
+    RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation,
+    RefreshTokenStore, SignInRequest, SystemRandom, Timestamp, TokenIssuer, UserRecord,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
 const URL_VAR: &str = "REFRESH_ROTATION_PG_URL";
 
 /// The in-process store to compare with.
-///
-/// `refresh_rotation::InMemoryRefreshTokenStore` is still a skeleton on this branch, so this is a
-/// stand-in with the same cost model (one mutex, one hash map). Once the real one lands, replace the
-/// body of `memory_store` with `InMemoryRefreshTokenStore::default()`.
-fn memory_store() -> impl RefreshTokenStore {
-    MutexMapStore::default()
-}
-
-#[derive(Default)]
-struct MutexMapStore(Mutex<HashMap<FamilyId, Family>>);
-
-impl RefreshTokenStore for MutexMapStore {
-    fn create(&self, family: Family) -> Result<(), StoreError> {
-        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if m.contains_key(&family.id) {
-            return Err(StoreError::AlreadyExists);
-        }
-        m.insert(family.id, family);
-        Ok(())
-    }
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned())
-    }
-    fn advance(&self, id: &FamilyId, expected: u32, d: Timestamp) -> Result<Advance, StoreError> {
-        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(f) = m.get_mut(id) else {
-            return Ok(Advance::NotFound);
-        };
-        if f.state.revoked || f.state.generation != expected || expected == u32::MAX {
-            return Ok(Advance::Unchanged(f.state));
-        }
-        f.state.generation += 1;
-        f.state.grace_deadline = d;
-        Ok(Advance::Advanced(f.state))
-    }
-    fn bind_device(&self, _: &FamilyId, _: &str) -> Result<Option<Family>, StoreError> {
-        unimplemented!("not benchmarked")
-    }
-    fn revoke(&self, _: &FamilyId) -> Result<bool, StoreError> {
-        unimplemented!("not benchmarked")
-    }
-    fn revoke_subject(&self, _: &str) -> Result<usize, StoreError> {
-        unimplemented!("not benchmarked")
-    }
-    fn purge_expired(&self, _: Timestamp, _: usize) -> Result<usize, StoreError> {
-        unimplemented!("not benchmarked")
-    }
+fn memory_store() -> InMemoryRefreshTokenStore {
+    InMemoryRefreshTokenStore::new()
 }
 
 fn random<const N: usize>() -> [u8; N] {
@@ -142,9 +97,62 @@ fn bench_store(c: &mut Criterion, name: &str, store: &dyn RefreshTokenStore) {
     });
 }
 
+/// A whole rotating refresh through the issuer on `store`, one family rotated again and again.
+fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+        1_750_000_000,
+    )));
+    let rng = Arc::new(SystemRandom::new());
+    let registry = Arc::new(ClientRegistry::new(
+        "us-east-1_Bench",
+        clock.clone(),
+        rng.clone(),
+    ));
+    let client = registry
+        .create_client(
+            AppClientConfig::builder("bench")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(0).expect("grace 0")),
+            NewClientSecret::None,
+        )
+        .expect("client");
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users
+        .put(UserRecord::new(
+            "b3c1a2d4-0000-4000-8000-000000000001",
+            "bench-user",
+        ))
+        .expect("user");
+    let issuer = TokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "bench").expect("key"),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*rng).expect("refresh key")),
+        registry,
+        store,
+        users,
+    )
+    .clock(clock)
+    .build();
+    let first = issuer
+        .sign_in(&SignInRequest::new(client.client_id(), "bench-user"))
+        .expect("sign-in");
+    let mut token = RefreshToken::new(first.refresh_token.expect("refresh token"));
+    c.bench_function(&format!("refresh/{name}"), |b| {
+        b.iter(|| {
+            let r = issuer
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&token, client.client_id()))
+                .expect("refresh");
+            token = RefreshToken::new(r.refresh_token.expect("rotated"));
+            black_box(r.access_token.len())
+        })
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let memory = memory_store();
     bench_store(c, "memory", &memory);
+    bench_refresh(c, "memory", Arc::new(memory_store()));
 
     let url = match std::env::var(URL_VAR) {
         Ok(u) if !u.trim().is_empty() => u,
@@ -164,6 +172,7 @@ fn benches(c: &mut Criterion) {
         .expect("connect to the benchmark database");
     pg.migrate().expect("migrate");
     bench_store(c, "postgres", &pg);
+    bench_refresh(c, "postgres", Arc::new(pg));
 }
 
 criterion_group! {
