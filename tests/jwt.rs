@@ -1295,3 +1295,37 @@ fn r_jwt_6_id_token_aud_must_be_the_client_id_itself() {
         .verify_id_token(&token, CLIENT, at(T0), &NoRevocationCheck)
         .is_ok());
 }
+
+#[test]
+fn r_jwt_4_issuer_url_defaults_to_cognitos_and_can_be_set() {
+    use refresh_rotation::{
+        ClientRegistry, InMemoryRefreshTokenStore, InMemoryUserDirectory, RefreshTokenKey,
+        RefreshTokenKeys, SystemClock, SystemRandom, TokenIssuer,
+    };
+    use std::sync::Arc;
+    let build = || {
+        TokenIssuer::builder(
+            "eu-west-1",
+            TokenSigner::new(key(Algorithm::ES256, "ec-iss", EC)),
+            RefreshTokenKeys::new(RefreshTokenKey::new(1, &[1; 32]).unwrap()),
+            Arc::new(ClientRegistry::new(
+                "eu-west-1_AbC123",
+                Arc::new(SystemClock),
+                Arc::new(SystemRandom::new()),
+            )),
+            Arc::new(InMemoryRefreshTokenStore::new()),
+            Arc::new(InMemoryUserDirectory::new()),
+        )
+    };
+    assert_eq!(
+        build().build().issuer_url(),
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+    );
+    assert_eq!(
+        build()
+            .issuer_url("https://auth.example.com/pool")
+            .build()
+            .issuer_url(),
+        "https://auth.example.com/pool"
+    );
+}

@@ -90,3 +90,31 @@ fn debug_shows_no_family_data() {
     assert!(!d.contains("alice"), "{d}");
     assert!(d.contains("len: 1"), "{d}");
 }
+
+#[test]
+fn r_fam_2_one_record_per_family_however_often_it_rotates() {
+    use refresh_rotation::{Advance, RefreshTokenStore};
+    let store = InMemoryRefreshTokenStore::new();
+    let id = random_family_id();
+    let original = sample_family(id, "s", T0.checked_add_secs(86_400).unwrap());
+    store.create(original.clone()).unwrap();
+    for g in 0..10_000u32 {
+        let r = store.advance(&id, g, T0).unwrap();
+        assert!(matches!(r, Advance::Advanced(s) if s.generation == g + 1));
+    }
+    assert_eq!(store.len(), 1, "one record, not one per generation");
+    let now = store.get(&id).unwrap().unwrap();
+    // Only the generation and grace deadline moved: the record holds no token.
+    assert_eq!(now.info, original.info);
+    assert_eq!(now.state.generation, 10_000);
+}
+
+/// R-SAFE-5: the atomicity the contract demands, checked on the in-memory store by the shared suite's
+/// concurrency checks (8 threads racing one compare-and-set, revoke against advances).
+#[test]
+fn r_safe_5_in_memory_store_is_atomic_per_family() {
+    let store = InMemoryRefreshTokenStore::new();
+    refresh_rotation::testkit::concurrent_same_generation_advances_exactly_once(&store);
+    let store = InMemoryRefreshTokenStore::new();
+    refresh_rotation::testkit::concurrent_revoke_wins_over_later_advances(&store);
+}

@@ -1,0 +1,11 @@
+//! Crate-wide safety properties that are not a function's behaviour.
+
+/// R-SAFE-6: the crate forbids `unsafe` code, so no unsafe block can be added without removing this
+/// attribute, which this test would notice.
+#[test]
+fn r_safe_6_unsafe_code_is_forbidden() {
+    let lib = include_str!("../src/lib.rs");
+    assert!(lib.contains("#![forbid(unsafe_code)]"));
+    let pg = include_str!("../stores/postgres/src/lib.rs");
+    assert!(pg.contains("#![forbid(unsafe_code)]"));
+}
