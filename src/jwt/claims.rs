@@ -219,9 +219,333 @@ impl Serialize for IdTokenClaims<'_> {
     }
 }
 
+/// A JSON object written straight into a byte buffer, byte for byte as `serde_json`'s compact
+/// serialiser writes the same entries (same escapes, same number format), without serde's per-entry
+/// machinery: the issuer's two claim sets per refresh are its largest cost after the signatures.
+/// The `Serialize` impls above stay the definition; a unit test holds the two writers to the same bytes.
+struct JsonObject<'b> {
+    out: &'b mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'b> JsonObject<'b> {
+    fn new(out: &'b mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, empty: true }
+    }
+
+    /// An entry's name as it comes: attribute and hook claim names go through the escaper.
+    fn key(&mut self, name: &str) {
+        self.comma();
+        write_json_str(self.out, name);
+        self.out.push(b':');
+    }
+
+    /// A claim name the code writes itself: plain ASCII that JSON never escapes, copied as it is.
+    fn fixed(&mut self, name: &'static str) {
+        debug_assert!(name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+        self.comma();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn comma(&mut self) {
+        if !std::mem::replace(&mut self.empty, false) {
+            self.out.push(b',');
+        }
+    }
+
+    fn str(&mut self, name: &'static str, value: &str) {
+        self.fixed(name);
+        write_json_str(self.out, value);
+    }
+
+    fn int(&mut self, name: &'static str, value: i64) {
+        self.fixed(name);
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = value.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if value < 0 {
+            self.out.push(b'-');
+        }
+        self.out.extend_from_slice(&digits[at..]);
+    }
+
+    fn any_bool(&mut self, name: &str, value: bool) {
+        self.key(name);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn strs(&mut self, name: &'static str, values: &[String]) {
+        self.fixed(name);
+        self.out.push(b'[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            write_json_str(self.out, v);
+        }
+        self.out.push(b']');
+    }
+
+    fn any_str(&mut self, name: &str, value: &str) {
+        self.key(name);
+        write_json_str(self.out, value);
+    }
+
+    fn any_value(&mut self, name: &str, value: &Value) -> Result<(), serde_json::Error> {
+        self.key(name);
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Whether any byte of `w` may need a JSON escape (below 0x20, `"` or `\`). May say yes for a clean
+/// word (a borrow crossing bytes), never no for a word that needs one: the bytes are then checked one
+/// by one.
+fn may_need_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+    (control | quote | backslash) != 0
+}
+
+/// A JSON string literal with `serde_json`'s escapes: `"` and `\` backslashed, the control characters
+/// with a short form as `\b \t \n \f \r`, the other ones below 0x20 as `\u00xx`; all else as is.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    // Eight bytes at a time: claim values almost never need an escape.
+    for (c, chunk) in bytes.chunks(8).enumerate() {
+        if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+            if !may_need_escape(u64::from_le_bytes(word)) {
+                continue;
+            }
+        }
+        for (j, &b) in chunk.iter().enumerate() {
+            if b >= 0x20 && b != b'"' && b != b'\\' {
+                continue;
+            }
+            let i = c * 8 + j;
+            out.extend_from_slice(&bytes[run..i]);
+            run = i + 1;
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0x0f)],
+                ]),
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+impl AccessTokenClaims<'_> {
+    /// Appends exactly what `serde_json::to_writer(out, self)` would write.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let mut m = JsonObject::new(out);
+        m.str("sub", self.sub);
+        if !self.groups.is_empty() {
+            m.strs("cognito:groups", self.groups);
+        }
+        if let Some(device_key) = self.device_key {
+            m.str("device_key", device_key);
+        }
+        m.str("iss", self.iss);
+        m.int("version", 2);
+        m.str("client_id", self.client_id);
+        m.str("origin_jti", self.origin_jti);
+        m.str("event_id", self.event_id);
+        m.str("token_use", "access");
+        m.str("scope", self.scope);
+        m.int("auth_time", self.auth_time);
+        m.int("exp", self.exp);
+        m.int("iat", self.iat);
+        m.str("jti", self.jti);
+        m.str("username", self.username);
+        if let Some(extra) = self.extra {
+            for (name, value) in extra {
+                if !is_protected(name) && !ACCESS_OWNED.contains(&name.as_str()) {
+                    m.any_value(name, value)?;
+                }
+            }
+        }
+        m.end();
+        Ok(())
+    }
+}
+
+impl IdTokenClaims<'_> {
+    /// Appends exactly what `serde_json::to_writer(out, self)` would write.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let mut m = JsonObject::new(out);
+        m.str("sub", self.sub);
+        if !self.groups.is_empty() {
+            m.strs("cognito:groups", self.groups);
+        }
+        m.str("iss", self.iss);
+        m.str("cognito:username", self.username);
+        m.str("origin_jti", self.origin_jti);
+        m.str("aud", self.aud);
+        m.str("event_id", self.event_id);
+        m.str("token_use", "id");
+        m.int("auth_time", self.auth_time);
+        m.int("exp", self.exp);
+        m.int("iat", self.iat);
+        m.str("jti", self.jti);
+        for (name, value) in self.attributes {
+            if id_owned(name) || self.extra.is_some_and(|e| e.contains_key(name)) {
+                continue;
+            }
+            let boolean = matches!(name.as_str(), "email_verified" | "phone_number_verified");
+            match value.as_str() {
+                "true" if boolean => m.any_bool(name, true),
+                "false" if boolean => m.any_bool(name, false),
+                _ => m.any_str(name, value),
+            }
+        }
+        if let Some(extra) = self.extra {
+            for (name, value) in extra {
+                if !id_owned(name) {
+                    m.any_value(name, value)?;
+                }
+            }
+        }
+        m.end();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written writer and the `Serialize` impl must give the same bytes.
+    fn same_bytes_as_serde_json(access: &AccessTokenClaims<'_>, id: &IdTokenClaims<'_>) {
+        let mut fast = Vec::new();
+        access.write_json(&mut fast).unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(access).unwrap()
+        );
+        let mut fast = Vec::new();
+        id.write_json(&mut fast).unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(id).unwrap()
+        );
+    }
+
+    #[test]
+    fn write_json_matches_serde_json_byte_for_byte() {
+        let tricky = "q\"b\\s/\u{7f}\u{0}\u{1f}\u{8}\t\n\u{c}\r é 日本 🦀 </script>";
+        let attrs: BTreeMap<String, String> = [
+            ("email", "a@example.com"),
+            ("email_verified", "true"),
+            ("phone_number_verified", "no"),
+            ("custom:x", tricky),
+            (tricky, "v"),
+            ("sub", "directory-sub"),
+            ("locale", "fr"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut extra = Map::new();
+        extra.insert("locale".into(), Value::from("de"));
+        extra.insert(
+            "n".into(),
+            serde_json::json!([1, -2.5, null, {"k": tricky}]),
+        );
+        extra.insert("aud".into(), Value::from("evil"));
+        let groups = ["admins".to_owned(), tricky.to_owned()];
+        for (groups, extra, device, times) in [
+            (&groups[..], Some(&extra), Some(tricky), (i64::MIN, -1, 0)),
+            (&[][..], None, None, (1_700_000_000, i64::MAX, 9)),
+        ] {
+            let access = AccessTokenClaims {
+                sub: tricky,
+                iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+                client_id: "c",
+                origin_jti: "o",
+                event_id: "",
+                scope: "openid profile",
+                auth_time: times.0,
+                exp: times.1,
+                iat: times.2,
+                jti: "j",
+                username: tricky,
+                groups,
+                device_key: device,
+                extra,
+            };
+            let id = IdTokenClaims {
+                sub: "s",
+                iss: "i",
+                aud: tricky,
+                username: "u",
+                origin_jti: "o",
+                event_id: "e",
+                auth_time: times.0,
+                exp: times.1,
+                iat: times.2,
+                jti: "j",
+                groups,
+                attributes: &attrs,
+                extra,
+            };
+            same_bytes_as_serde_json(&access, &id);
+        }
+        let empty = BTreeMap::new();
+        let id = IdTokenClaims {
+            sub: "",
+            iss: "",
+            aud: "",
+            username: "",
+            origin_jti: "",
+            event_id: "",
+            auth_time: 0,
+            exp: 0,
+            iat: 0,
+            jti: "",
+            groups: &[],
+            attributes: &empty,
+            extra: None,
+        };
+        let mut fast = Vec::new();
+        id.write_json(&mut fast).unwrap();
+        assert_eq!(fast, serde_json::to_vec(&id).unwrap());
+    }
 
     fn keys(v: &Value) -> Vec<&str> {
         v.as_object().unwrap().keys().map(String::as_str).collect()

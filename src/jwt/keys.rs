@@ -361,22 +361,36 @@ impl SigningKey {
         serde_json::to_writer(&mut json, claims).map_err(|_| Error::Internal {
             detail: "claims could not be serialised",
         })?;
-        let capacity =
-            self.header_b64.len() + 2 + b64_len(json.len()) + b64_len(self.signature_len);
-        let mut out = String::with_capacity(capacity);
-        out.push_str(&self.header_b64);
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&json, &mut out);
-        // The signature is copied to the stack because `out` is borrowed as the signed message.
-        let mut sig_buf = [0u8; MAX_RSA_SIG_LEN];
-        let sig_len = self.with_signature(out.as_bytes(), |sig| {
-            let n = sig.len().min(MAX_RSA_SIG_LEN);
-            sig_buf[..n].copy_from_slice(&sig[..n]);
-            n
+        self.sign_json_payload(&json)
+    }
+
+    /// The compact JWS of an already serialised claim set. The token is assembled in one exactly sized
+    /// buffer with base64url written straight into it (no intermediate strings, no chunked encoder), and
+    /// `header.payload` is signed in place.
+    pub(crate) fn sign_json_payload(&self, json: &[u8]) -> Result<String, Error> {
+        let internal = |detail| Error::Internal { detail };
+        let header = self.header_b64.as_bytes();
+        let payload_len = b64_len(json.len());
+        let signed_len = header.len() + 1 + payload_len;
+        let mut out = vec![0u8; signed_len + 1 + b64_len(self.signature_len)];
+        out[..header.len()].copy_from_slice(header);
+        out[header.len()] = b'.';
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(json, &mut out[header.len() + 1..signed_len])
+            .map_err(|_| internal("payload encoding overflows its buffer"))?;
+        let (signed, rest) = out.split_at_mut(signed_len);
+        let sig_written = self.with_signature(signed, |sig| {
+            rest[0] = b'.';
+            URL_SAFE_NO_PAD.encode_slice(sig, &mut rest[1..])
         })?;
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&sig_buf[..sig_len], &mut out);
-        Ok(out)
+        let sig_written =
+            sig_written.map_err(|_| internal("signature encoding overflows its buffer"))?;
+        // Both lengths were computed from the same inputs; a mismatch would leave zero bytes behind.
+        if written != payload_len || 1 + sig_written != rest.len() {
+            return Err(internal("token length mismatch"));
+        }
+        // Only the base64url alphabet and '.' were written.
+        String::from_utf8(out).map_err(|_| internal("token is not ASCII"))
     }
 }
 

@@ -13,6 +13,12 @@ use super::keys::SigningKey;
 use super::verify::{check_jwk, JwtVerifier};
 use crate::Error;
 
+fn serialise_failed() -> Error {
+    Error::Internal {
+        detail: "claims could not be serialised",
+    }
+}
+
 /// Signs a pool's ID and access tokens and publishes the keys that verify them.
 ///
 /// Cloning is cheap (keys are shared). Rotation takes `&mut self`; a host that rotates while serving keeps
@@ -140,14 +146,22 @@ impl TokenSigner {
     ///
     /// Fails with [`Error::Internal`] only if signing itself fails.
     pub fn sign_id_token(&self, claims: &IdTokenClaims<'_>) -> Result<String, Error> {
-        self.id_key.sign_jwt(claims)
+        let mut json = Vec::with_capacity(768);
+        claims
+            .write_json(&mut json)
+            .map_err(|_| serialise_failed())?;
+        self.id_key.sign_json_payload(&json)
     }
 
     /// Signs an access token with the access-token key.
     ///
     /// Fails with [`Error::Internal`] only if signing itself fails.
     pub fn sign_access_token(&self, claims: &AccessTokenClaims<'_>) -> Result<String, Error> {
-        self.access_key.sign_jwt(claims)
+        let mut json = Vec::with_capacity(768);
+        claims
+            .write_json(&mut json)
+            .map_err(|_| serialise_failed())?;
+        self.access_key.sign_json_payload(&json)
     }
 
     /// The JWKS (R-JWT-5): the current ID key, the current access key and every retired key, each once.
