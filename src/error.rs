@@ -42,6 +42,10 @@ pub enum ExceptionKind {
     Unauthorized,
     /// `LimitExceededException`.
     LimitExceeded,
+    /// `UsernameExistsException`.
+    UsernameExists,
+    /// `UnknownOperationException`: the `X-Amz-Target` names no operation (R-SRV-2).
+    UnknownOperation,
     /// `InternalErrorException`.
     InternalError,
 }
@@ -62,6 +66,8 @@ impl ExceptionKind {
             Self::UnsupportedTokenType => "UnsupportedTokenTypeException",
             Self::Unauthorized => "UnauthorizedException",
             Self::LimitExceeded => "LimitExceededException",
+            Self::UsernameExists => "UsernameExistsException",
+            Self::UnknownOperation => "UnknownOperationException",
             Self::InternalError => "InternalErrorException",
         }
     }
@@ -206,6 +212,22 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A password sign-in failed: the password is wrong, or (with PreventUserExistenceErrors `ENABLED`)
+    /// the user does not exist. The message does not say which.
+    #[error("Incorrect username or password.")]
+    IncorrectUsernameOrPassword,
+
+    /// A user with this username already exists in the pool (AdminCreateUser).
+    #[error("User account already exists")]
+    UsernameExists,
+
+    /// The `X-Amz-Target` of a request is missing or names no operation this service offers (R-SRV-2).
+    #[error("{message}")]
+    UnknownOperation {
+        /// What was wrong with the target; the target is echoed cut to a sane length.
+        message: String,
+    },
+
     /// A resource limit was reached (for example a registry full of clients).
     #[error("{message}")]
     LimitExceeded {
@@ -243,6 +265,7 @@ impl Error {
             | Self::UseGetTokensFromRefreshToken { .. }
             | Self::AuthFlowNotEnabled { .. }
             | Self::UserDisabled
+            | Self::IncorrectUsernameOrPassword
             | Self::InvalidJwt { .. } => K::NotAuthorized,
             Self::RefreshTokenReused => K::RefreshTokenReuse,
             Self::UserNotFound => K::UserNotFound,
@@ -251,6 +274,8 @@ impl Error {
             Self::UnsupportedTokenType => K::UnsupportedTokenType,
             Self::TokenOfOtherClient { .. } => K::Unauthorized,
             Self::LimitExceeded { .. } => K::LimitExceeded,
+            Self::UsernameExists => K::UsernameExists,
+            Self::UnknownOperation { .. } => K::UnknownOperation,
             Self::Store(_) | Self::Internal { .. } => K::InternalError,
         }
     }

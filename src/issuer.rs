@@ -29,7 +29,7 @@ use crate::token::{DecodedRefreshToken, RefreshTokenKeys, TokenRejection};
 use crate::wire::{AuthenticationResult, NewDeviceMetadata};
 use crate::RefreshToken;
 
-mod checks;
+pub(crate) mod checks;
 
 use checks::{check_client_id, check_client_metadata, check_client_secret, check_device_key};
 

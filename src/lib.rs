@@ -76,6 +76,7 @@ mod error;
 pub mod hook;
 mod issuer;
 pub mod jwt;
+mod password;
 mod random;
 mod registry;
 mod secret;
@@ -97,6 +98,7 @@ pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
     PURGE_DELAY_SECS,
 };
+pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
     AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,

@@ -2,9 +2,17 @@
 //!
 //! Member names are exactly the model's (PascalCase, including `CallbackURLs`, `LogoutURLs` and
 //! `DefaultRedirectURI`); timestamps are epoch seconds; unknown members are rejected (R-CFG-16).
+//!
+//! [`Operation`] names the operation of an `X-Amz-Target` (R-WIRE-3); [`RefreshCall`], [`RevokeCall`]
+//! and [`AuthCall`] are the token operations' requests after their shape checks, ready to be routed to a
+//! pool and handed to its issuer.
 
+mod auth;
 mod clients;
+mod ops;
 mod tokens;
 
+pub use auth::AuthCall;
 pub use clients::*;
+pub use ops::{user_pool_id, Operation, RefreshCall, RevokeCall, TARGET_PREFIX};
 pub use tokens::*;

@@ -1,0 +1,1 @@
+//! Empty: the end-to-end tests are in `tests/`.

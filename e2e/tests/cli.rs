@@ -1,0 +1,83 @@
+//! The example's command line (R-SRV-1, R-SRV-4) and readiness line.
+
+#[path = "../../examples/cognito_server/cli.rs"]
+mod cli;
+
+use cli::{parse, readiness_line, Command, HELP};
+use refresh_rotation::ReusePolicy;
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn run(a: &[&str]) -> cli::Cli {
+    match parse(args(a)).unwrap() {
+        Command::Run(c) => c,
+        Command::Help => panic!("help"),
+    }
+}
+
+#[test]
+fn r_srv_1_defaults_and_options() {
+    let c = run(&[]);
+    assert_eq!(c.listen.to_string(), "127.0.0.1:9229");
+    assert_eq!(c.region, "us-east-1");
+    assert!(!c.manual_clock);
+    assert_eq!(c.reuse_policy, ReusePolicy::Reject);
+
+    let c = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--region",
+        "eu-west-1",
+        "--manual-clock",
+        "--reuse-policy",
+        "revoke-family",
+    ]);
+    assert_eq!(c.listen.port(), 0);
+    assert_eq!(c.region, "eu-west-1");
+    assert!(c.manual_clock);
+    assert_eq!(c.reuse_policy, ReusePolicy::RevokeFamily);
+    assert_eq!(
+        run(&["--listen=[::1]:8080"]).listen.to_string(),
+        "[::1]:8080"
+    );
+}
+
+#[test]
+fn r_srv_1_bad_arguments_are_refused() {
+    for bad in [
+        &["--listen"][..],
+        &["--listen", "localhost"],
+        &["--reuse-policy", "sometimes"],
+        &["--region", "US East"],
+        &["--frobnicate"],
+        &["--manual-clock=yes"],
+        // Loopback only, unless asked.
+        &["--listen", "0.0.0.0:9229"],
+    ] {
+        assert!(parse(args(bad)).is_err(), "{bad:?}");
+    }
+    assert!(parse(args(&["--listen", "0.0.0.0:9229", "--allow-non-loopback"])).is_ok());
+}
+
+#[test]
+fn r_srv_4_help_says_there_is_no_sigv4_check() {
+    assert_eq!(parse(args(&["--help"])).unwrap(), Command::Help);
+    assert_eq!(parse(args(&["-h"])).unwrap(), Command::Help);
+    assert!(HELP.contains("NO SigV4 CHECK"));
+    assert!(HELP.contains("local"));
+    for opt in ["--listen", "--region", "--manual-clock", "--reuse-policy"] {
+        assert!(HELP.contains(opt), "{opt}");
+    }
+}
+
+#[test]
+fn r_srv_1_readiness_line_names_the_actual_address() {
+    let c = run(&["--listen", "127.0.0.1:0"]);
+    let line = readiness_line("127.0.0.1:43210".parse().unwrap(), &c);
+    assert!(
+        line.contains("listening on http://127.0.0.1:43210"),
+        "{line}"
+    );
+}

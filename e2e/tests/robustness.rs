@@ -1,0 +1,209 @@
+//! The edge of the service with raw HTTP (issue 5 item 3): malformed JSON, missing or unknown
+//! X-Amz-Target, an oversized body refused without reading it, unknown members, unknown routes; each a
+//! clean 4xx with an R-WIRE-2 body, and the service keeps serving.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CREATE_POOL: &str = "AWSCognitoIdentityProviderService.CreateUserPool";
+
+fn assert_wire_error(status: u16, body: &Value, want_status: u16, want_type: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["__type"], want_type, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+async fn still_serving(srv: &RunningServer) {
+    let (status, body) = post(srv, Some(CREATE_POOL), r#"{"PoolName":"ok"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["UserPool"]["Id"]
+        .as_str()
+        .unwrap()
+        .starts_with("us-east-1_"));
+}
+
+#[tokio::test]
+async fn r_wire_2_bad_requests_get_clean_errors_and_the_service_keeps_serving() {
+    let srv = start(false).await;
+    still_serving(&srv).await;
+
+    let (s, b) = post(&srv, Some(CREATE_POOL), r#"{"PoolName": "x""#).await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    let (s, b) = post(&srv, Some(CREATE_POOL), "not json at all").await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    let (s, b) = post(&srv, Some(CREATE_POOL), "").await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    still_serving(&srv).await;
+
+    let (s, b) = post(&srv, None, r#"{"PoolName":"x"}"#).await;
+    assert_wire_error(s, &b, 400, "UnknownOperationException");
+    let (s, b) = post(
+        &srv,
+        Some("AWSCognitoIdentityProviderService.ForgotPassword"),
+        "{}",
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "UnknownOperationException");
+    let (s, b) = post(&srv, Some("Nonsense"), "{}").await;
+    assert_wire_error(s, &b, 400, "UnknownOperationException");
+    still_serving(&srv).await;
+
+    // R-CFG-16: an unknown member is named, never ignored.
+    let (s, b) = post(
+        &srv,
+        Some(CREATE_POOL),
+        r#"{"PoolName":"x","PoolNmae":"y"}"#,
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    assert!(b["message"].as_str().unwrap().contains("PoolNmae"), "{b}");
+    let (s, b) = post(
+        &srv,
+        Some("AWSCognitoIdentityProviderService.GetTokensFromRefreshToken"),
+        r#"{"ClientId":"abc","RefreshToken":"t","RefreshTokenRotaton":{}}"#,
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("RefreshTokenRotaton"),
+        "{b}"
+    );
+    // Wrong JSON types.
+    let (s, b) = post(&srv, Some(CREATE_POOL), r#"{"PoolName":42}"#).await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    let (s, b) = post(&srv, Some(CREATE_POOL), "[]").await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    still_serving(&srv).await;
+
+    // Routes that do not exist.
+    let (s, body) = get(&srv, "/").await;
+    assert_eq!(s, 405, "{body}");
+    let (s, body) = get(&srv, "/nope").await;
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        404,
+        "UnknownOperationException",
+    );
+    let (s, body) = get(&srv, "/us-east-1_NoSuchPool/.well-known/jwks.json").await;
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        404,
+        "ResourceNotFoundException",
+    );
+    // R-SRV-3: without --manual-clock the clock route does not exist.
+    let (s, _) = post_path(&srv, "/_clock", r#"{"AdvanceSeconds":1}"#).await;
+    assert_eq!(s, 404);
+    still_serving(&srv).await;
+    srv.stop().await.unwrap();
+}
+
+async fn post_path(srv: &RunningServer, path: &str, body: &str) -> (u16, String) {
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    raw(srv, req.as_bytes()).await
+}
+
+#[tokio::test]
+async fn r_safe_1_oversized_bodies_are_refused_without_reading_them() {
+    let srv = start(false).await;
+    // A declared length far above the limit, with no body sent at all: the answer comes without the
+    // server waiting for the 1 GiB it was promised.
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {CREATE_POOL}\r\nContent-Length: {}\r\n\r\n",
+        1u64 << 30
+    );
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("answered without reading the body")
+        .unwrap();
+    let (status, body) = parse_response(&buf);
+    assert_wire_error(
+        status,
+        &serde_json::from_str(&body).unwrap(),
+        413,
+        "InvalidParameterException",
+    );
+
+    // A chunked body with no declared length is cut off once it passes the limit.
+    let chunk = vec![b' '; 64 * 1024];
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {CREATE_POOL}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..32 {
+        // 2 MiB in all; the server may stop reading (and close) before the end.
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if s.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let (status, body) = parse_response(&buf);
+    assert_wire_error(
+        status,
+        &serde_json::from_str(&body).unwrap(),
+        413,
+        "InvalidParameterException",
+    );
+
+    still_serving(&srv).await;
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn r_srv_3_manual_clock_route() {
+    let srv = start(true).await;
+    let t0 = advance(&srv, 0).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((t0 - now).abs() < 60, "starts at the real time");
+    assert_eq!(advance(&srv, 3600).await, t0 + 3600);
+    let (s, body) = post_path(&srv, "/_clock", r#"{"AdvanceSecs":1}"#).await;
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        400,
+        "InvalidParameterException",
+    );
+    let (s, body) = post_path(&srv, "/_clock", r#"{"AdvanceSeconds":-1}"#).await;
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        400,
+        "InvalidParameterException",
+    );
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn stop_is_graceful_and_frees_the_port() {
+    let srv = start(false).await;
+    let addr = srv.addr();
+    still_serving(&srv).await;
+    srv.stop().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after stop"
+    );
+}

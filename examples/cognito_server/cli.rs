@@ -1,0 +1,149 @@
+//! The command line of `cognito_server` (R-SRV-1, R-SRV-4), parsed without a dependency, and the
+//! readiness line it prints once it listens.
+
+#![allow(dead_code)] // The e2e tests include this file for its parser only.
+
+use std::net::SocketAddr;
+
+use refresh_rotation::ReusePolicy;
+
+/// The address used without `--listen`: loopback, on the port cognito-local also uses.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9229";
+
+/// What `--help` prints.
+pub const HELP: &str = "\
+cognito_server: a Cognito-compatible identity provider service for local use, in memory.
+
+Speaks the AWS JSON 1.1 protocol of Amazon Cognito user pools (POST / with X-Amz-Target
+AWSCognitoIdentityProviderService.<Operation>), so AWS SDK clients can be pointed at it with
+an endpoint URL. Serves the JWKS of each pool at GET /<userPoolId>/.well-known/jwks.json.
+
+THIS SERVICE PERFORMS NO SigV4 CHECK: any caller can run any operation, admin operations
+included. It is for local development and tests only, and binds to loopback by default.
+All state (pools, clients, users, tokens) is lost when it stops.
+
+USAGE:
+    cargo run --release --example cognito_server -- [OPTIONS]
+
+OPTIONS:
+    --listen <ADDR:PORT>        Address to listen on [default: 127.0.0.1:9229]; port 0 picks
+                                a free port, printed in the readiness line
+    --region <REGION>           Region in pool ids and token issuers [default: us-east-1]
+    --manual-clock              Start the clock at the real time and move it only with
+                                POST /_clock {\"AdvanceSeconds\": <n>}, answered {\"Now\": <epoch>}
+    --reuse-policy <POLICY>     On reuse of a rotated-out refresh token: `reject` (Cognito's
+                                behaviour) or `revoke-family` (RFC 9700) [default: reject]
+    --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
+                                there is no authentication)
+    -h, --help                  Print this help
+
+Once ready it prints a line containing `listening on http://<addr>`.
+";
+
+/// The parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    /// `--listen`.
+    pub listen: SocketAddr,
+    /// `--region`.
+    pub region: String,
+    /// `--manual-clock`.
+    pub manual_clock: bool,
+    /// `--reuse-policy`.
+    pub reuse_policy: ReusePolicy,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the service.
+    Run(Cli),
+    /// Print [`HELP`] and exit.
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut listen: SocketAddr = DEFAULT_LISTEN
+        .parse()
+        .map_err(|e| format!("default address: {e}"))?;
+    let mut region = "us-east-1".to_owned();
+    let mut manual_clock = false;
+    let mut reuse_policy = ReusePolicy::Reject;
+    let mut allow_non_loopback = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // Accept both `--opt value` and `--opt=value`.
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value ({what})"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => {
+                let v = value("ADDR:PORT")?;
+                listen = v.parse().map_err(|_| {
+                    format!("--listen: '{v}' is not an ADDR:PORT such as 127.0.0.1:9229")
+                })?;
+            }
+            "--region" => {
+                let v = value("REGION")?;
+                let ok = !v.is_empty()
+                    && v.len() <= 32
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !ok {
+                    return Err(format!(
+                        "--region: '{v}' is not a region name such as us-east-1"
+                    ));
+                }
+                region = v;
+            }
+            "--manual-clock" if inline.is_none() => manual_clock = true,
+            "--allow-non-loopback" if inline.is_none() => allow_non_loopback = true,
+            "--reuse-policy" => {
+                reuse_policy = match value("reject|revoke-family")?.as_str() {
+                    "reject" => ReusePolicy::Reject,
+                    "revoke-family" => ReusePolicy::RevokeFamily,
+                    other => {
+                        return Err(format!(
+                            "--reuse-policy: '{other}' is not one of reject, revoke-family"
+                        ))
+                    }
+                }
+            }
+            other => return Err(format!("unknown argument '{other}' (see --help)")),
+        }
+    }
+    if !listen.ip().is_loopback() && !allow_non_loopback {
+        return Err(format!(
+            "--listen {listen} is not a loopback address; this service has no authentication. \
+             Pass --allow-non-loopback if you really mean it."
+        ));
+    }
+    Ok(Command::Run(Cli {
+        listen,
+        region,
+        manual_clock,
+        reuse_policy,
+    }))
+}
+
+/// The line printed once the service accepts connections (R-SRV-1).
+pub fn readiness_line(addr: SocketAddr, cli: &Cli) -> String {
+    format!(
+        "cognito_server: listening on http://{addr} (region {}, {} clock, reuse policy {}; no SigV4 check, local use only)",
+        cli.region,
+        if cli.manual_clock { "manual" } else { "system" },
+        match cli.reuse_policy {
+            ReusePolicy::RevokeFamily => "revoke-family",
+            _ => "reject",
+        }
+    )
+}

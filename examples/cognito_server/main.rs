@@ -1,0 +1,62 @@
+//! A Cognito-compatible identity provider service, in memory, built on `refresh-rotation` (SPEC 11).
+//!
+//! ```text
+//! cargo run --release --example cognito_server -- --listen 127.0.0.1:9229
+//! ```
+//!
+//! See `README.md` beside this file, `--help`, and `server.rs` for the operations. It performs no SigV4
+//! check and is for local use only.
+
+mod cli;
+mod server;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Command::Run(cli)) => cli,
+        Ok(cli::Command::Help) => {
+            print!("{}", cli::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cognito_server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cognito_server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cognito_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: cli::Cli) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+    let addr = listener.local_addr()?;
+    let config = server::ServerConfig {
+        region: cli.region.clone(),
+        manual_clock: cli.manual_clock,
+        reuse_policy: cli.reuse_policy,
+        ..server::ServerConfig::default()
+    };
+    // Printed after the bind, so a reader of this line can connect at once (R-SRV-1).
+    println!("{}", cli::readiness_line(addr, &cli));
+    server::serve(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("cognito_server: shutting down");
+    })
+    .await
+}

@@ -1,0 +1,815 @@
+//! The service: AWS JSON 1.1 over HTTP (R-WIRE-3), every operation of R-SRV-2, the JWKS route, and the
+//! manual clock route of R-SRV-3.
+//!
+//! Each handler parses the body into the crate's wire types, makes one call into the crate and renders
+//! the answer or the R-WIRE-2 error. What is here and not in the crate is what a host owns: user pools
+//! (one [`TokenIssuer`] each, with its own keys, client registry, family store and user directory), the
+//! users themselves, and their passwords, kept only as salted PBKDF2 hashes ([`PasswordHash`]).
+//!
+//! Everything is in memory. No request is authenticated (no SigV4 check): the service is for local use
+//! and binds to loopback unless told otherwise (see `cli.rs`).
+//!
+//! This file is also compiled into the end-to-end tests of the `refresh-rotation-e2e` crate, which start
+//! the service in-process with [`start`] and stop it with [`RunningServer::stop`].
+
+#![allow(dead_code)] // Each includer (the example's `main`, the e2e tests) uses a different part.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::wire::{
+    self, AuthCall, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
+    DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
+    GetTokensFromRefreshTokenResponse, ListUserPoolClientsRequest, Operation, RevokeTokenRequest,
+    RevokeTokenResponse, SensitiveString, UpdateUserPoolClientRequest, MAX_REQUEST_BYTES,
+};
+use refresh_rotation::{
+    ClientRegistry, Clock, Error, InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock,
+    PasswordCheck, PasswordHash, PasswordVerifier, RandomSource, RefreshTokenKey, RefreshTokenKeys,
+    ReusePolicy, SystemClock, SystemRandom, Timestamp, TokenIssuer, UserDirectory, UserRecord,
+};
+
+/// The content type of AWS JSON 1.1 (R-WIRE-3).
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// At most this many user pools, so that a loop in a test cannot eat the machine.
+pub const MAX_POOLS: usize = 1_000;
+/// At most this many users per pool.
+pub const MAX_USERS_PER_POOL: usize = 100_000;
+
+/// How the service is configured.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The region in pool ids and issuer URLs. Defaults to `us-east-1`.
+    pub region: String,
+    /// Whether the clock moves only through `POST /_clock` (R-SRV-3). Defaults to `false`.
+    pub manual_clock: bool,
+    /// What happens on refresh-token reuse (R-ROT-4). Defaults to [`ReusePolicy::Reject`].
+    pub reuse_policy: ReusePolicy,
+    /// PBKDF2 rounds per password hash. Defaults to [`PasswordHash::DEFAULT_ITERATIONS`]; tests lower
+    /// it to keep debug builds fast.
+    pub pbkdf2_iterations: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            region: "us-east-1".into(),
+            manual_clock: false,
+            reuse_policy: ReusePolicy::Reject,
+            pbkdf2_iterations: PasswordHash::DEFAULT_ITERATIONS,
+        }
+    }
+}
+
+/// One user pool: an issuer and what the host keeps beside it.
+struct Pool {
+    id: String,
+    name: String,
+    created: Timestamp,
+    device_configuration: Option<DeviceConfiguration>,
+    issuer: TokenIssuer,
+    directory: Arc<InMemoryUserDirectory>,
+    /// Password hashes by subject. The lock also serialises the user admin operations of this pool.
+    passwords: Mutex<HashMap<String, PasswordHash>>,
+    /// Verified against when the user does not exist, so that a miss costs what a wrong password costs.
+    dummy_hash: PasswordHash,
+}
+
+impl PasswordVerifier for Pool {
+    fn check_password(&self, username: &str, password: &str) -> Result<PasswordCheck, Error> {
+        let user = self.directory.user_by_username(username)?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| lock(&self.passwords).get(&u.subject).cloned());
+        Ok(match (user, hash) {
+            (None, _) => {
+                let _ = self.dummy_hash.verify(password);
+                PasswordCheck::NoSuchUser
+            }
+            // A user without a permanent password cannot sign in: this service issues no
+            // NEW_PASSWORD_REQUIRED challenge.
+            (Some(_), None) => {
+                let _ = self.dummy_hash.verify(password);
+                PasswordCheck::Invalid
+            }
+            (Some(_), Some(h)) if h.verify(password) => PasswordCheck::Valid,
+            (Some(_), Some(_)) => PasswordCheck::Invalid,
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the maps half-written (each change is one insert or
+    // remove), so a poisoned lock is still safe to use.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The service's state: its configuration, clock and pools.
+pub struct AppState {
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    manual: Option<Arc<ManualClock>>,
+    rng: Arc<SystemRandom>,
+    pools: RwLock<BTreeMap<String, Arc<Pool>>>,
+}
+
+impl AppState {
+    /// A service with no pools.
+    pub fn new(config: ServerConfig) -> Self {
+        let manual = config
+            .manual_clock
+            .then(|| Arc::new(ManualClock::starting_now()));
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(m) => m.clone(),
+            None => Arc::new(SystemClock),
+        };
+        AppState {
+            config,
+            clock,
+            manual,
+            rng: Arc::new(SystemRandom::new()),
+            pools: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    fn pool(&self, id: Option<&str>) -> Result<Arc<Pool>, Error> {
+        let id = wire::user_pool_id(id)?;
+        self.pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UserPoolNotFound {
+                user_pool_id: id.to_owned(),
+            })
+    }
+
+    /// The pool that has this app client (InitiateAuth, GetTokensFromRefreshToken and RevokeToken name
+    /// only the client).
+    fn pool_of_client(&self, client_id: &str) -> Result<Arc<Pool>, Error> {
+        self.pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|p| p.issuer.registry().get(client_id).is_some())
+            .cloned()
+            .ok_or_else(|| Error::ClientNotFound {
+                client_id: client_id.to_owned(),
+            })
+    }
+}
+
+/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut app = Router::new()
+        .route("/", post(dispatch))
+        .route("/{pool}/.well-known/jwks.json", get(jwks));
+    if state.manual.is_some() {
+        app = app.route("/_clock", post(advance_clock));
+    }
+    app.fallback(not_found).with_state(state)
+}
+
+/// A service started with [`start`].
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`, for an SDK's `endpoint_url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits for the server to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(format!("server task failed: {e}")))?
+    }
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves in a background task until
+/// [`RunningServer::stop`].
+pub async fn start(config: ServerConfig, listen: SocketAddr) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, config, async {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        shutdown: tx,
+        task,
+    })
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(Arc::new(AppState::new(config)));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+// ------------------------------------------------------------------------------------------ rendering
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    resp
+}
+
+fn render(result: Result<String, Error>) -> Response {
+    match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+/// The R-WIRE-2 body with the error's own status, or `status` where HTTP has a better one (404, 413).
+fn error_response(e: &Error, status: Option<StatusCode>) -> Response {
+    let status = status.unwrap_or_else(|| {
+        StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    });
+    let mut resp = json_response(status, e.to_wire_body());
+    if let Ok(v) = HeaderValue::from_str(e.exception_name()) {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+async fn not_found() -> Response {
+    error_response(
+        &Error::UnknownOperation {
+            message: "No such route: operations are POST / with an X-Amz-Target header.".into(),
+        },
+        Some(StatusCode::NOT_FOUND),
+    )
+}
+
+// ------------------------------------------------------------------------------------------ routes
+
+/// Reads at most [`MAX_REQUEST_BYTES`]: a declared length above it is refused before any byte is read,
+/// and a body that grows past it is refused as soon as it does.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        error_response(
+            &Error::InvalidParameter {
+                message: format!("The request body exceeds {MAX_REQUEST_BYTES} bytes."),
+            },
+            Some(StatusCode::PAYLOAD_TOO_LARGE),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+        return Err(too_large());
+    }
+    to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|_| too_large())
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .map(|v| v.to_str().unwrap_or("<non-ASCII X-Amz-Target>"));
+    let op = match Operation::from_target(target) {
+        Ok(op) => op,
+        Err(e) => return error_response(&e, None),
+    };
+    let bytes = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    // The handlers are synchronous and a password hash takes a while: keep them off the I/O threads.
+    match tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await {
+        Ok(result) => render(result),
+        Err(_) => render(Err(Error::Internal {
+            detail: "handler panicked",
+        })),
+    }
+}
+
+async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
+    match state.pool(Some(&pool)) {
+        Ok(p) => {
+            let mut resp = (StatusCode::OK, p.issuer.signer().jwks_json()).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        Err(e) => error_response(&e, Some(StatusCode::NOT_FOUND)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AdvanceClock {
+    advance_seconds: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClockNow {
+    now: i64,
+}
+
+/// `POST /_clock {"AdvanceSeconds": n}` → `{"Now": <epoch seconds>}` (R-SRV-3).
+async fn advance_clock(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let bytes = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    render((|| {
+        let req: AdvanceClock = wire::from_json(&bytes)?;
+        let clock = state.manual.as_ref().ok_or(Error::Internal {
+            detail: "the clock route exists only with a manual clock",
+        })?;
+        let now = clock.advance(req.advance_seconds).unix_seconds();
+        wire::to_json(&ClockNow { now })
+    })())
+}
+
+// ------------------------------------------------------------------------------------------ operations
+
+fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error> {
+    use Operation as Op;
+    match op {
+        Op::CreateUserPool => create_user_pool(state, wire::from_json(body)?),
+        Op::CreateUserPoolClient => {
+            let req: CreateUserPoolClientRequest = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            wire::to_json(&pool.issuer.registry().create_user_pool_client(&req)?)
+        }
+        Op::DescribeUserPoolClient => {
+            let req: DescribeUserPoolClientRequest = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            wire::to_json(&pool.issuer.registry().describe_user_pool_client(&req)?)
+        }
+        Op::UpdateUserPoolClient => {
+            let req: UpdateUserPoolClientRequest = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            wire::to_json(&pool.issuer.registry().update_user_pool_client(&req)?)
+        }
+        Op::DeleteUserPoolClient => {
+            let req: DeleteUserPoolClientRequest = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            pool.issuer.registry().delete_user_pool_client(&req)?;
+            Ok("{}".into())
+        }
+        Op::ListUserPoolClients => {
+            let req: ListUserPoolClientsRequest = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            wire::to_json(&pool.issuer.registry().list_user_pool_clients(&req)?)
+        }
+        Op::AdminCreateUser => admin_create_user(state, wire::from_json(body)?),
+        Op::AdminSetUserPassword => admin_set_user_password(state, wire::from_json(body)?),
+        Op::AdminDisableUser => set_enabled(state, wire::from_json(body)?, false),
+        Op::AdminEnableUser => set_enabled(state, wire::from_json(body)?, true),
+        Op::AdminDeleteUser => admin_delete_user(state, wire::from_json(body)?),
+        Op::AdminUserGlobalSignOut => {
+            let req: UserRef = wire::from_json(body)?;
+            let pool = state.pool(req.user_pool_id.as_deref())?;
+            pool.issuer
+                .global_sign_out_username(required("Username", req.username.as_deref())?)?;
+            Ok("{}".into())
+        }
+        Op::AdminInitiateAuth => {
+            let call = AuthCall::from_admin_initiate_auth(wire::from_json(body)?)?;
+            let pool = state.pool(call.user_pool_id())?;
+            wire::to_json(&pool.issuer.initiate_auth(&call, &*pool)?)
+        }
+        Op::InitiateAuth => {
+            let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
+            let pool = state.pool_of_client(call.client_id())?;
+            wire::to_json(&pool.issuer.initiate_auth(&call, &*pool)?)
+        }
+        Op::GetTokensFromRefreshToken => {
+            let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
+            let pool = state.pool_of_client(call.client_id())?;
+            let result = pool
+                .issuer
+                .get_tokens_from_refresh_token(&call.as_request())?;
+            wire::to_json(&GetTokensFromRefreshTokenResponse {
+                authentication_result: result,
+            })
+        }
+        Op::RevokeToken => {
+            let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
+            let pool = state.pool_of_client(call.client_id())?;
+            pool.issuer
+                .revoke_token(call.token(), call.client_id(), call.client_secret())?;
+            wire::to_json(&RevokeTokenResponse {})
+        }
+        // `Operation` is non-exhaustive: an operation added to the crate later is not served here yet.
+        _ => Err(Error::UnknownOperation {
+            message: format!("Operation {} is not served.", op.name()),
+        }),
+    }
+}
+
+fn required<'a>(member: &str, value: Option<&'a str>) -> Result<&'a str, Error> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::InvalidParameter {
+            message: format!("Missing required parameter {member}"),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------- user pools
+
+/// `DeviceConfigurationType`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct DeviceConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    challenge_required_on_new_device: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_only_remembered_on_user_prompt: Option<bool>,
+}
+
+/// `CreateUserPoolRequest`: only PoolName and DeviceConfiguration are served; any other member is
+/// refused by name rather than ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct CreateUserPoolRequest {
+    pool_name: Option<String>,
+    #[serde(default)]
+    device_configuration: Option<DeviceConfiguration>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserPoolType<'a> {
+    id: &'a str,
+    name: &'a str,
+    arn: String,
+    creation_date: i64,
+    last_modified_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_configuration: Option<&'a DeviceConfiguration>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateUserPoolResponse<'a> {
+    user_pool: UserPoolType<'a>,
+}
+
+const POOL_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// CreateUserPool: a new pool with fresh ES256 signing keys (one for ID tokens, one for access tokens,
+/// as Cognito does) and a fresh refresh-token key. ES256 rather than Cognito's RS256 because the crate
+/// can generate it (RS256 needs a PEM); SDK clients do not look at the algorithm.
+fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
+    let name = required("PoolName", req.pool_name.as_deref())?;
+    if name.chars().count() > 128 || !name.chars().all(|c| !c.is_control()) {
+        return Err(Error::InvalidParameter {
+            message:
+                "1 validation error detected: Value at 'poolName' failed to satisfy constraint: \
+                      Member must have length less than or equal to 128 and satisfy regular \
+                      expression pattern: [\\w\\s+=,.@-]+"
+                    .into(),
+        });
+    }
+    // 9 characters of [A-Za-z0-9]: an identifier, not a secret, so the slight modulo bias is harmless.
+    let mut raw = [0u8; 9];
+    state.rng.fill(&mut raw)?;
+    let suffix: String = raw
+        .iter()
+        .map(|b| POOL_ID_ALPHABET[usize::from(*b) % POOL_ID_ALPHABET.len()] as char)
+        .collect();
+    let id = format!("{}_{suffix}", state.config.region);
+
+    let kid = |use_: &str| -> Result<String, Error> {
+        let mut r = [0u8; 8];
+        state.rng.fill(&mut r)?;
+        Ok(format!(
+            "{use_}-{}",
+            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ))
+    };
+    let id_key = SigningKey::generate(Algorithm::ES256, kid("id")?)?;
+    let access_key = SigningKey::generate(Algorithm::ES256, kid("access")?)?;
+    let signer = TokenSigner::with_keys(Arc::new(id_key), Arc::new(access_key))?;
+    let refresh_keys = RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*state.rng)?);
+    let registry = Arc::new(ClientRegistry::new(
+        id.as_str(),
+        state.clock.clone(),
+        state.rng.clone(),
+    ));
+    let directory = Arc::new(InMemoryUserDirectory::new());
+    let issuer = TokenIssuer::builder(
+        state.config.region.clone(),
+        signer,
+        refresh_keys,
+        registry,
+        Arc::new(InMemoryRefreshTokenStore::new()),
+        directory.clone(),
+    )
+    .clock(state.clock.clone())
+    .random(state.rng.clone())
+    .device_tracking(req.device_configuration.is_some())
+    .reuse_policy(state.config.reuse_policy)
+    .build();
+    let pool = Arc::new(Pool {
+        id: id.clone(),
+        name: name.to_owned(),
+        created: state.clock.now(),
+        device_configuration: req.device_configuration,
+        issuer,
+        directory,
+        passwords: Mutex::new(HashMap::new()),
+        dummy_hash: PasswordHash::with_iterations(
+            "no user has this password",
+            state.config.pbkdf2_iterations,
+            &*state.rng,
+        )?,
+    });
+    {
+        let mut pools = state.pools.write().unwrap_or_else(PoisonError::into_inner);
+        if pools.len() >= MAX_POOLS {
+            return Err(Error::LimitExceeded {
+                message: format!("At most {MAX_POOLS} user pools can be created."),
+            });
+        }
+        pools.insert(id, pool.clone());
+    }
+    wire::to_json(&CreateUserPoolResponse {
+        user_pool: UserPoolType {
+            id: &pool.id,
+            name: &pool.name,
+            arn: format!(
+                "arn:aws:cognito-idp:{}:000000000000:userpool/{}",
+                state.config.region, pool.id
+            ),
+            creation_date: pool.created.unix_seconds(),
+            last_modified_date: pool.created.unix_seconds(),
+            device_configuration: pool.device_configuration.as_ref(),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------- users
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AttributeType {
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// `AdminCreateUserRequest`. No message is ever sent, so MessageAction must be `SUPPRESS`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AdminCreateUserRequest {
+    user_pool_id: Option<String>,
+    username: Option<String>,
+    #[serde(default)]
+    user_attributes: Option<Vec<AttributeType>>,
+    #[serde(default)]
+    validation_data: Option<Vec<AttributeType>>,
+    /// Accepted but never stored: without challenges a temporary password could not be used.
+    #[serde(default)]
+    temporary_password: Option<SensitiveString>,
+    #[serde(default)]
+    force_alias_creation: Option<bool>,
+    #[serde(default)]
+    message_action: Option<String>,
+    #[serde(default)]
+    desired_delivery_mediums: Option<Vec<String>>,
+    #[serde(default)]
+    client_metadata: Option<HashMap<String, String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserType {
+    username: String,
+    attributes: Vec<AttributeType>,
+    user_create_date: i64,
+    user_last_modified_date: i64,
+    enabled: bool,
+    user_status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminCreateUserResponse {
+    user: UserType,
+}
+
+/// The request of the admin operations that name one user.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct UserRef {
+    user_pool_id: Option<String>,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AdminSetUserPasswordRequest {
+    user_pool_id: Option<String>,
+    username: Option<String>,
+    password: Option<SensitiveString>,
+    #[serde(default)]
+    permanent: Option<bool>,
+}
+
+fn check_username(username: &str) -> Result<(), Error> {
+    if username.chars().count() > 128
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::InvalidParameter {
+            message:
+                "1 validation error detected: Value at 'username' failed to satisfy constraint: \
+                      Member must have length less than or equal to 128 and contain no whitespace"
+                    .into(),
+        });
+    }
+    Ok(())
+}
+
+fn uuid(rng: &dyn RandomSource) -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<String, Error> {
+    let pool = state.pool(req.user_pool_id.as_deref())?;
+    let username = required("Username", req.username.as_deref())?;
+    check_username(username)?;
+    if req.message_action.as_deref() != Some("SUPPRESS") {
+        return Err(Error::InvalidParameter {
+            message:
+                "This service sends no messages: AdminCreateUser needs MessageAction SUPPRESS."
+                    .into(),
+        });
+    }
+    let subject = uuid(&*state.rng)?;
+    let mut user = UserRecord::new(subject, username);
+    let attributes = req.user_attributes.unwrap_or_default();
+    for a in &attributes {
+        if a.name == "sub" {
+            return Err(Error::InvalidParameter {
+                message: "Cannot modify the non-mutable attribute sub".into(),
+            });
+        }
+        if a.name.is_empty() || a.name.chars().count() > 32 {
+            return Err(Error::InvalidParameter {
+                message: "Attribute names must have length 1 to 32.".into(),
+            });
+        }
+        user.attributes.insert(
+            a.name.clone(),
+            a.value
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(2048)
+                .collect(),
+        );
+    }
+    let now = state.clock.now().unix_seconds();
+    {
+        let _serialised = lock(&pool.passwords);
+        if pool.directory.user_by_username(username)?.is_some() {
+            return Err(Error::UsernameExists);
+        }
+        if pool.directory.len() >= MAX_USERS_PER_POOL {
+            return Err(Error::LimitExceeded {
+                message: format!("At most {MAX_USERS_PER_POOL} users per pool."),
+            });
+        }
+        pool.directory.put(user.clone())?;
+    }
+    let mut out = vec![AttributeType {
+        name: "sub".into(),
+        value: Some(user.subject.clone()),
+    }];
+    out.extend(attributes);
+    wire::to_json(&AdminCreateUserResponse {
+        user: UserType {
+            username: username.to_owned(),
+            attributes: out,
+            user_create_date: now,
+            user_last_modified_date: now,
+            enabled: true,
+            user_status: "FORCE_CHANGE_PASSWORD",
+        },
+    })
+}
+
+fn find_user(pool: &Pool, username: Option<&str>) -> Result<Arc<UserRecord>, Error> {
+    let username = required("Username", username)?;
+    pool.directory
+        .user_by_username(username)?
+        .ok_or(Error::UserNotFound)
+}
+
+fn admin_set_user_password(
+    state: &AppState,
+    req: AdminSetUserPasswordRequest,
+) -> Result<String, Error> {
+    let pool = state.pool(req.user_pool_id.as_deref())?;
+    let password = required("Password", req.password.as_ref().map(|p| p.expose_secret()))?;
+    if password.chars().count() > 256 || password.chars().any(char::is_whitespace) {
+        return Err(Error::InvalidParameter {
+            message:
+                "1 validation error detected: Value at 'password' failed to satisfy constraint: \
+                      Member must have length less than or equal to 256 and satisfy regular \
+                      expression pattern: [\\S]+"
+                    .into(),
+        });
+    }
+    if req.permanent != Some(true) {
+        return Err(Error::InvalidParameter {
+            message: "This service issues no NEW_PASSWORD_REQUIRED challenge: set Permanent true."
+                .into(),
+        });
+    }
+    let user = find_user(&pool, req.username.as_deref())?;
+    // Hash outside the lock: it is the slow part.
+    let hash =
+        PasswordHash::with_iterations(password, state.config.pbkdf2_iterations, &*state.rng)?;
+    let mut passwords = lock(&pool.passwords);
+    // The user may have been deleted while hashing.
+    if pool.directory.user_by_subject(&user.subject)?.is_none() {
+        return Err(Error::UserNotFound);
+    }
+    passwords.insert(user.subject.clone(), hash);
+    Ok("{}".into())
+}
+
+fn set_enabled(state: &AppState, req: UserRef, enabled: bool) -> Result<String, Error> {
+    let pool = state.pool(req.user_pool_id.as_deref())?;
+    let _serialised = lock(&pool.passwords);
+    let user = find_user(&pool, req.username.as_deref())?;
+    if !pool.directory.set_enabled(&user.subject, enabled) {
+        return Err(Error::UserNotFound);
+    }
+    Ok("{}".into())
+}
+
+fn admin_delete_user(state: &AppState, req: UserRef) -> Result<String, Error> {
+    let pool = state.pool(req.user_pool_id.as_deref())?;
+    let mut passwords = lock(&pool.passwords);
+    let user = find_user(&pool, req.username.as_deref())?;
+    pool.directory.remove(&user.subject);
+    passwords.remove(&user.subject);
+    Ok("{}".into())
+}

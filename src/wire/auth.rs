@@ -1,0 +1,458 @@
+//! InitiateAuth and AdminInitiateAuth: the request parsed into an [`AuthCall`], and the one issuer method
+//! that answers it, [`TokenIssuer::initiate_auth`].
+//!
+//! Two kinds of flow are served. The password flows (`USER_PASSWORD_AUTH` on InitiateAuth,
+//! `ADMIN_USER_PASSWORD_AUTH` on AdminInitiateAuth) ask the host's [`PasswordVerifier`] whether the
+//! password is right and then sign the user in (SPEC 4); the crate never sees how passwords are stored.
+//! The refresh flows (`REFRESH_TOKEN_AUTH`, `REFRESH_TOKEN`) are the legacy path of R-ROT-8. Flows that
+//! need challenges (SRP, custom auth, passwordless) are refused as unsupported.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
+use crate::error::Error;
+use crate::issuer::{checks, SignInRequest, TokenIssuer};
+use crate::password::{PasswordCheck, PasswordVerifier};
+use crate::secret::RefreshToken;
+use crate::wire::ops::required;
+use crate::wire::{
+    AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
+};
+
+/// The AuthFlow values of the model (AuthFlowType), for the enum check of R-CFG-2.
+const AUTH_FLOW_VALUES: [&str; 9] = [
+    "USER_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN",
+    "CUSTOM_AUTH",
+    "ADMIN_NO_SRP_AUTH",
+    "USER_PASSWORD_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH",
+    "USER_AUTH",
+    "SRP_A",
+];
+
+/// The longest USERNAME accepted (UsernameType's max).
+const MAX_USERNAME_LEN: usize = 128;
+/// The longest PASSWORD accepted (PasswordType's max).
+const MAX_PASSWORD_LEN: usize = 256;
+
+/// Which InitiateAuth-style operation a call came from: the flows each accepts differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    InitiateAuth,
+    AdminInitiateAuth,
+}
+
+enum Flow {
+    /// `USER_PASSWORD_AUTH` (InitiateAuth) or `ADMIN_USER_PASSWORD_AUTH` / `ADMIN_NO_SRP_AUTH`
+    /// (AdminInitiateAuth).
+    Password {
+        username: String,
+        password: String,
+        secret_hash: Option<String>,
+    },
+    /// `REFRESH_TOKEN_AUTH` or `REFRESH_TOKEN` (R-ROT-8).
+    Refresh {
+        token: RefreshToken,
+        secret_hash: Option<String>,
+        device_key: Option<String>,
+    },
+}
+
+/// An InitiateAuth or AdminInitiateAuth request that has passed its shape checks.
+///
+/// Build with [`AuthCall::from_initiate_auth`] or [`AuthCall::from_admin_initiate_auth`]; route by
+/// [`client_id`](Self::client_id) (and [`user_pool_id`](Self::user_pool_id) for the admin operation);
+/// answer with [`TokenIssuer::initiate_auth`]. `Debug` never shows the password, token or SECRET_HASH.
+pub struct AuthCall {
+    api: Api,
+    user_pool_id: Option<String>,
+    client_id: String,
+    flow: Flow,
+    client_metadata: Option<HashMap<String, String>>,
+}
+
+impl fmt::Debug for AuthCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flow = match &self.flow {
+            Flow::Password { username, .. } => format!("Password {{ username: {username:?} }}"),
+            Flow::Refresh { .. } => "Refresh".to_owned(),
+        };
+        f.debug_struct("AuthCall")
+            .field("api", &self.api)
+            .field("user_pool_id", &self.user_pool_id)
+            .field("client_id", &self.client_id)
+            .field("flow", &format_args!("{flow}"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::InvalidParameter { message }
+}
+
+fn param<'a>(params: Option<&'a AuthParameters>, name: &str) -> Option<&'a str> {
+    params.and_then(|p| p.get(name))
+}
+
+impl AuthCall {
+    /// Parses an InitiateAuth request: ClientId and AuthFlow required; AuthFlow one of
+    /// `USER_PASSWORD_AUTH`, `REFRESH_TOKEN_AUTH`, `REFRESH_TOKEN`; the flow's AuthParameters present.
+    pub fn from_initiate_auth(req: InitiateAuthRequest) -> Result<AuthCall, Error> {
+        Self::parse(
+            Api::InitiateAuth,
+            None,
+            req.client_id.as_deref(),
+            req.auth_flow.as_deref(),
+            req.auth_parameters.as_ref(),
+            req.client_metadata,
+        )
+    }
+
+    /// Parses an AdminInitiateAuth request: UserPoolId, ClientId and AuthFlow required; AuthFlow one of
+    /// `ADMIN_USER_PASSWORD_AUTH` (or its legacy name `ADMIN_NO_SRP_AUTH`), `REFRESH_TOKEN_AUTH`,
+    /// `REFRESH_TOKEN`; the flow's AuthParameters present.
+    pub fn from_admin_initiate_auth(req: AdminInitiateAuthRequest) -> Result<AuthCall, Error> {
+        let pool = required("UserPoolId", req.user_pool_id.as_deref())?;
+        Self::parse(
+            Api::AdminInitiateAuth,
+            Some(pool.to_owned()),
+            req.client_id.as_deref(),
+            req.auth_flow.as_deref(),
+            req.auth_parameters.as_ref(),
+            req.client_metadata,
+        )
+    }
+
+    fn parse(
+        api: Api,
+        user_pool_id: Option<String>,
+        client_id: Option<&str>,
+        auth_flow: Option<&str>,
+        params: Option<&AuthParameters>,
+        client_metadata: Option<HashMap<String, String>>,
+    ) -> Result<AuthCall, Error> {
+        let client_id = required("ClientId", client_id)?;
+        checks::check_client_id(client_id)?;
+        let auth_flow = required("AuthFlow", auth_flow)?;
+        if !AUTH_FLOW_VALUES.contains(&auth_flow) {
+            let shown: String = auth_flow.chars().take(64).collect();
+            return Err(invalid(format!(
+                "1 validation error detected: Value '{shown}' at 'authFlow' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [{}]",
+                AUTH_FLOW_VALUES.join(", ")
+            )));
+        }
+        if let Some(m) = &client_metadata {
+            checks::check_client_metadata(m)?;
+        }
+        let secret_hash = param(params, "SECRET_HASH").map(str::to_owned);
+        let flow = match (api, auth_flow) {
+            (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
+                let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
+                checks::check_refresh_token_shape(token)?;
+                let device_key = param(params, "DEVICE_KEY").map(str::to_owned);
+                if let Some(d) = &device_key {
+                    checks::check_device_key(d)?;
+                }
+                Flow::Refresh {
+                    token: RefreshToken::new(token),
+                    secret_hash,
+                    device_key,
+                }
+            }
+            (Api::InitiateAuth, "USER_PASSWORD_AUTH")
+            | (Api::AdminInitiateAuth, "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH") => {
+                let username = required("USERNAME", param(params, "USERNAME"))?;
+                let password = required("PASSWORD", param(params, "PASSWORD"))?;
+                if username.chars().count() > MAX_USERNAME_LEN {
+                    return Err(invalid(format!(
+                        "USERNAME must have length less than or equal to {MAX_USERNAME_LEN}"
+                    )));
+                }
+                if password.chars().count() > MAX_PASSWORD_LEN {
+                    return Err(invalid(format!(
+                        "PASSWORD must have length less than or equal to {MAX_PASSWORD_LEN}"
+                    )));
+                }
+                Flow::Password {
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                    secret_hash,
+                }
+            }
+            (_, other) => {
+                let api_name = match api {
+                    Api::InitiateAuth => "InitiateAuth",
+                    Api::AdminInitiateAuth => "AdminInitiateAuth",
+                };
+                return Err(invalid(format!(
+                    "Unsupported AuthFlow {other} for {api_name}: only password and refresh flows are served."
+                )));
+            }
+        };
+        Ok(AuthCall {
+            api,
+            user_pool_id,
+            client_id: client_id.to_owned(),
+            flow,
+            client_metadata,
+        })
+    }
+
+    /// The app client, already checked against the model's ClientIdType.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The UserPoolId of an AdminInitiateAuth request; `None` for InitiateAuth.
+    pub fn user_pool_id(&self) -> Option<&str> {
+        self.user_pool_id.as_deref()
+    }
+
+    /// Whether this is a refresh (R-ROT-8) rather than a password sign-in.
+    pub fn is_refresh(&self) -> bool {
+        matches!(self.flow, Flow::Refresh { .. })
+    }
+}
+
+impl TokenIssuer {
+    /// Answers an InitiateAuth or AdminInitiateAuth call.
+    ///
+    /// A password flow checks, in order: the client exists (ResourceNotFoundException); the flow is in
+    /// its ExplicitAuthFlows (`ALLOW_USER_PASSWORD_AUTH` or legacy `USER_PASSWORD_AUTH`, resp.
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH` or legacy `ADMIN_NO_SRP_AUTH`; else NotAuthorizedException); the
+    /// SECRET_HASH as in R-SIGN-1; the password through `passwords` (a wrong password is
+    /// NotAuthorizedException `Incorrect username or password.`; an unknown user is UserNotFoundException,
+    /// or the same NotAuthorizedException when the client's PreventUserExistenceErrors is `ENABLED`);
+    /// then signs the user in (SPEC 4), which refuses a disabled user. A refresh flow is
+    /// [`initiate_auth_refresh`](TokenIssuer::initiate_auth_refresh) (R-ROT-8).
+    ///
+    /// The caller routes the call to this issuer; an AdminInitiateAuth for another pool is
+    /// ResourceNotFoundException.
+    pub fn initiate_auth(
+        &self,
+        call: &AuthCall,
+        passwords: &dyn PasswordVerifier,
+    ) -> Result<InitiateAuthResponse, Error> {
+        if let Some(pool) = call.user_pool_id() {
+            if pool != self.registry().user_pool_id() {
+                return Err(Error::UserPoolNotFound {
+                    user_pool_id: pool.to_owned(),
+                });
+            }
+        }
+        let result = match &call.flow {
+            Flow::Refresh {
+                token,
+                secret_hash,
+                device_key,
+            } => self.initiate_auth_refresh(
+                token,
+                &call.client_id,
+                secret_hash.as_deref(),
+                device_key.as_deref(),
+                call.client_metadata.as_ref(),
+            )?,
+            Flow::Password {
+                username,
+                password,
+                secret_hash,
+            } => {
+                self.check_password_flow(
+                    call,
+                    username,
+                    password,
+                    secret_hash.as_deref(),
+                    passwords,
+                )?;
+                let mut req = SignInRequest::new(&call.client_id, username);
+                req.secret_hash = secret_hash.as_deref();
+                req.client_metadata = call.client_metadata.as_ref();
+                self.sign_in(&req)?
+            }
+        };
+        Ok(InitiateAuthResponse {
+            challenge_parameters: HashMap::new(),
+            authentication_result: result,
+        })
+    }
+
+    fn check_password_flow(
+        &self,
+        call: &AuthCall,
+        username: &str,
+        password: &str,
+        secret_hash: Option<&str>,
+        passwords: &dyn PasswordVerifier,
+    ) -> Result<(), Error> {
+        let client = self
+            .registry()
+            .get(&call.client_id)
+            .ok_or_else(|| Error::ClientNotFound {
+                client_id: call.client_id.clone(),
+            })?;
+        let config = client.config();
+        let (allow, legacy, name) = match call.api {
+            Api::InitiateAuth => (
+                ExplicitAuthFlow::AllowUserPasswordAuth,
+                ExplicitAuthFlow::UserPasswordAuth,
+                "USER_PASSWORD_AUTH",
+            ),
+            Api::AdminInitiateAuth => (
+                ExplicitAuthFlow::AllowAdminUserPasswordAuth,
+                ExplicitAuthFlow::AdminNoSrpAuth,
+                "ADMIN_USER_PASSWORD_AUTH",
+            ),
+        };
+        if !config.allows_flow(allow) && !config.allows_flow(legacy) {
+            return Err(Error::AuthFlowNotEnabled { flow: name.into() });
+        }
+        // R-SIGN-1 before the password: a caller without the client's secret learns nothing about users.
+        match (client.secret(), secret_hash) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Error::ClientHasNoSecret {
+                    client_id: call.client_id.clone(),
+                })
+            }
+            (Some(_), None) => {
+                return Err(Error::ClientSecretMissing {
+                    client_id: call.client_id.clone(),
+                })
+            }
+            (Some(secret), Some(h)) => {
+                if !secret.verify_secret_hash(username, &call.client_id, h) {
+                    return Err(Error::ClientSecretMismatch {
+                        client_id: call.client_id.clone(),
+                    });
+                }
+            }
+        }
+        match passwords.check_password(username, password)? {
+            PasswordCheck::Valid => Ok(()),
+            PasswordCheck::Invalid => Err(Error::IncorrectUsernameOrPassword),
+            PasswordCheck::NoSuchUser => match config.prevent_user_existence_errors() {
+                PreventUserExistenceErrors::Enabled => Err(Error::IncorrectUsernameOrPassword),
+                PreventUserExistenceErrors::Legacy => Err(Error::UserNotFound),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::from_json;
+
+    fn initiate(json: &str) -> Result<AuthCall, Error> {
+        AuthCall::from_initiate_auth(from_json(json.as_bytes())?)
+    }
+
+    fn admin(json: &str) -> Result<AuthCall, Error> {
+        AuthCall::from_admin_initiate_auth(from_json(json.as_bytes())?)
+    }
+
+    #[test]
+    fn required_members_are_named() {
+        let cases = [
+            (r#"{"AuthFlow":"USER_PASSWORD_AUTH"}"#, "ClientId"),
+            (r#"{"ClientId":"c1"}"#, "AuthFlow"),
+            (
+                r#"{"ClientId":"c1","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"PASSWORD":"p"}}"#,
+                "USERNAME",
+            ),
+            (
+                r#"{"ClientId":"c1","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"USERNAME":"u"}}"#,
+                "PASSWORD",
+            ),
+            (
+                r#"{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{}}"#,
+                "REFRESH_TOKEN",
+            ),
+        ];
+        for (json, member) in cases {
+            let e = initiate(json).unwrap_err();
+            assert_eq!(
+                e.message(),
+                format!("Missing required parameter {member}"),
+                "{json}"
+            );
+        }
+        let e = admin(r#"{"ClientId":"c1","AuthFlow":"ADMIN_USER_PASSWORD_AUTH"}"#).unwrap_err();
+        assert_eq!(e.message(), "Missing required parameter UserPoolId");
+    }
+
+    #[test]
+    fn flows_are_checked_per_operation() {
+        let pw = r#""AuthParameters":{"USERNAME":"u","PASSWORD":"p"}"#;
+        assert!(initiate(&format!(
+            r#"{{"ClientId":"c1","AuthFlow":"USER_PASSWORD_AUTH",{pw}}}"#
+        ))
+        .is_ok());
+        // The admin flow is not an InitiateAuth flow, and the other way round.
+        for (api_admin, flow) in [
+            (false, "ADMIN_USER_PASSWORD_AUTH"),
+            (true, "USER_PASSWORD_AUTH"),
+            (false, "USER_SRP_AUTH"),
+            (true, "CUSTOM_AUTH"),
+        ] {
+            let body = if api_admin {
+                format!(
+                    r#"{{"UserPoolId":"us-east-1_X","ClientId":"c1","AuthFlow":"{flow}",{pw}}}"#
+                )
+            } else {
+                format!(r#"{{"ClientId":"c1","AuthFlow":"{flow}",{pw}}}"#)
+            };
+            let e = if api_admin {
+                admin(&body)
+            } else {
+                initiate(&body)
+            }
+            .unwrap_err();
+            assert!(e.message().starts_with("Unsupported AuthFlow"), "{e}");
+        }
+        let e = initiate(r#"{"ClientId":"c1","AuthFlow":"PASSWORD"}"#).unwrap_err();
+        assert!(e.message().contains("enum value set"), "{e}");
+        let call = admin(&format!(
+            r#"{{"UserPoolId":"us-east-1_X","ClientId":"c1","AuthFlow":"ADMIN_NO_SRP_AUTH",{pw}}}"#
+        ))
+        .unwrap();
+        assert_eq!(call.user_pool_id(), Some("us-east-1_X"));
+        assert!(!call.is_refresh());
+        let call = initiate(
+            r#"{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN","AuthParameters":{"REFRESH_TOKEN":"abc"}}"#,
+        )
+        .unwrap();
+        assert!(call.is_refresh());
+        assert_eq!(call.client_id(), "c1");
+    }
+
+    #[test]
+    fn r_safe_2_debug_hides_password_and_token() {
+        let call = initiate(
+            r#"{"ClientId":"c1","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"USERNAME":"alice","PASSWORD":"hunter2","SECRET_HASH":"h4sh"}}"#,
+        )
+        .unwrap();
+        let dbg = format!("{call:?}");
+        assert!(dbg.contains("alice"), "{dbg}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("h4sh"), "{dbg}");
+        let call = initiate(
+            r#"{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{"REFRESH_TOKEN":"s3cr3ttoken"}}"#,
+        )
+        .unwrap();
+        assert!(!format!("{call:?}").contains("s3cr3ttoken"));
+    }
+
+    #[test]
+    fn oversized_credentials_are_refused() {
+        let long = "u".repeat(129);
+        let e = initiate(&format!(
+            r#"{{"ClientId":"c1","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"{long}","PASSWORD":"p"}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+    }
+}

@@ -1,0 +1,278 @@
+//! InitiateAuth / AdminInitiateAuth through `AuthCall` and `TokenIssuer::initiate_auth`: the password
+//! flows (R-SRV-2, R-SIGN-1) and the legacy refresh flow (R-ROT-8), with a host password verifier.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::wire::{from_json, AuthCall, InitiateAuthResponse};
+use refresh_rotation::{
+    AppClientConfig, ClientRegistry, Error, ExplicitAuthFlow, InMemoryRefreshTokenStore,
+    InMemoryUserDirectory, ManualClock, NewClientSecret, PasswordCheck, PasswordHash,
+    PasswordVerifier, PreventUserExistenceErrors, RefreshTokenKey, RefreshTokenKeys,
+    RefreshTokenRotation, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+};
+
+const POOL: &str = "us-east-1_AuthPool";
+
+struct Passwords(HashMap<String, PasswordHash>);
+
+impl PasswordVerifier for Passwords {
+    fn check_password(&self, username: &str, password: &str) -> Result<PasswordCheck, Error> {
+        Ok(match self.0.get(username) {
+            None => PasswordCheck::NoSuchUser,
+            Some(h) if h.verify(password) => PasswordCheck::Valid,
+            Some(_) => PasswordCheck::Invalid,
+        })
+    }
+}
+
+struct Pool {
+    issuer: TokenIssuer,
+    directory: Arc<InMemoryUserDirectory>,
+    passwords: Passwords,
+    registry: Arc<ClientRegistry>,
+}
+
+impl Pool {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+            1_700_000_000,
+        )));
+        let rng = Arc::new(SystemRandom::new());
+        let registry = Arc::new(ClientRegistry::new(POOL, clock.clone(), rng.clone()));
+        let directory = Arc::new(InMemoryUserDirectory::new());
+        directory
+            .put(UserRecord::new("sub-alice", "alice"))
+            .unwrap();
+        directory.put(UserRecord::new("sub-bob", "bob")).unwrap();
+        directory.set_enabled("sub-bob", false);
+        let mut hashes = HashMap::new();
+        for u in ["alice", "bob"] {
+            hashes.insert(
+                u.to_owned(),
+                PasswordHash::with_iterations("Passw0rd!", 1_000, &*rng).unwrap(),
+            );
+        }
+        let issuer = TokenIssuer::builder(
+            "us-east-1",
+            TokenSigner::new(Arc::new(
+                SigningKey::generate(Algorithm::EdDSA, "k1").unwrap(),
+            )),
+            RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*rng).unwrap()),
+            registry.clone(),
+            Arc::new(InMemoryRefreshTokenStore::new()),
+            directory.clone(),
+        )
+        .clock(clock)
+        .build();
+        Pool {
+            issuer,
+            directory,
+            passwords: Passwords(hashes),
+            registry,
+        }
+    }
+
+    fn client(
+        &self,
+        flows: &[ExplicitAuthFlow],
+        secret: bool,
+        existence: PreventUserExistenceErrors,
+    ) -> (String, Option<String>) {
+        let c = self
+            .registry
+            .create_client(
+                AppClientConfig::builder("app")
+                    .explicit_auth_flows(flows.iter().copied())
+                    .prevent_user_existence_errors(existence)
+                    .refresh_token_rotation(RefreshTokenRotation::DISABLED),
+                if secret {
+                    NewClientSecret::Generate
+                } else {
+                    NewClientSecret::None
+                },
+            )
+            .unwrap();
+        (
+            c.client_id().to_string(),
+            c.secret().map(|s| s.expose_secret().to_owned()),
+        )
+    }
+
+    fn initiate(&self, json: &str) -> Result<InitiateAuthResponse, Error> {
+        let call = AuthCall::from_initiate_auth(from_json(json.as_bytes())?)?;
+        self.issuer.initiate_auth(&call, &self.passwords)
+    }
+
+    fn admin(&self, json: &str) -> Result<InitiateAuthResponse, Error> {
+        let call = AuthCall::from_admin_initiate_auth(from_json(json.as_bytes())?)?;
+        self.issuer.initiate_auth(&call, &self.passwords)
+    }
+}
+
+fn password_body(client: &str, user: &str, pw: &str) -> String {
+    format!(
+        r#"{{"ClientId":"{client}","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"{user}","PASSWORD":"{pw}"}}}}"#
+    )
+}
+
+const LEGACY: PreventUserExistenceErrors = PreventUserExistenceErrors::Legacy;
+const ALLOW_PW: ExplicitAuthFlow = ExplicitAuthFlow::AllowUserPasswordAuth;
+const ALLOW_REFRESH: ExplicitAuthFlow = ExplicitAuthFlow::AllowRefreshTokenAuth;
+
+#[test]
+fn r_srv_2_password_sign_in_issues_a_token_set() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], false, LEGACY);
+    let r = p
+        .initiate(&password_body(&client, "alice", "Passw0rd!"))
+        .unwrap();
+    assert!(r.challenge_parameters.is_empty());
+    let a = &r.authentication_result;
+    assert_eq!(a.token_type, "Bearer");
+    assert!(a.refresh_token.is_some() && !a.id_token.is_empty());
+}
+
+#[test]
+fn r_srv_2_password_flow_needs_its_allow_flow() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_REFRESH], false, LEGACY);
+    let e = p
+        .initiate(&password_body(&client, "alice", "Passw0rd!"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    assert_eq!(
+        e.message(),
+        "USER_PASSWORD_AUTH flow not enabled for this client"
+    );
+    // The admin flow needs ALLOW_ADMIN_USER_PASSWORD_AUTH (or legacy ADMIN_NO_SRP_AUTH), not the user one.
+    let (client, _) = p.client(&[ALLOW_PW], false, LEGACY);
+    let admin = format!(
+        r#"{{"UserPoolId":"{POOL}","ClientId":"{client}","AuthFlow":"ADMIN_USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"alice","PASSWORD":"Passw0rd!"}}}}"#
+    );
+    assert_eq!(
+        p.admin(&admin).unwrap_err().message(),
+        "ADMIN_USER_PASSWORD_AUTH flow not enabled for this client"
+    );
+    let (client, _) = p.client(&[ExplicitAuthFlow::AdminNoSrpAuth], false, LEGACY);
+    let body = format!(
+        r#"{{"UserPoolId":"{POOL}","ClientId":"{client}","AuthFlow":"ADMIN_USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"alice","PASSWORD":"Passw0rd!"}}}}"#
+    );
+    assert!(p.admin(&body).is_ok(), "legacy ADMIN_NO_SRP_AUTH allows it");
+}
+
+#[test]
+fn wrong_password_and_unknown_user() {
+    let p = Pool::new();
+    let (legacy, _) = p.client(&[ALLOW_PW], false, LEGACY);
+    let e = p
+        .initiate(&password_body(&legacy, "alice", "nope"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    assert_eq!(e.message(), "Incorrect username or password.");
+    let e = p
+        .initiate(&password_body(&legacy, "carol", "x"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "UserNotFoundException");
+    // PreventUserExistenceErrors ENABLED: an unknown user looks like a wrong password.
+    let (enabled, _) = p.client(&[ALLOW_PW], false, PreventUserExistenceErrors::Enabled);
+    let e = p
+        .initiate(&password_body(&enabled, "carol", "x"))
+        .unwrap_err();
+    assert_eq!(e.message(), "Incorrect username or password.");
+}
+
+#[test]
+fn r_ref_8_disabled_user_cannot_sign_in() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW], false, LEGACY);
+    let e = p
+        .initiate(&password_body(&client, "bob", "Passw0rd!"))
+        .unwrap_err();
+    assert_eq!(e.message(), "User is disabled.");
+    p.directory.set_enabled("sub-bob", true);
+    assert!(p
+        .initiate(&password_body(&client, "bob", "Passw0rd!"))
+        .is_ok());
+}
+
+#[test]
+fn r_sign_1_secret_hash_on_password_sign_in() {
+    let p = Pool::new();
+    let (client, secret) = p.client(&[ALLOW_PW], true, LEGACY);
+    let secret = refresh_rotation::ClientSecret::new(secret.unwrap());
+    let with_hash = |h: &str| {
+        format!(
+            r#"{{"ClientId":"{client}","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"alice","PASSWORD":"Passw0rd!","SECRET_HASH":"{h}"}}}}"#
+        )
+    };
+    let e = p
+        .initiate(&password_body(&client, "alice", "Passw0rd!"))
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!("Client {client} is configured for secret but secret was not received")
+    );
+    let e = p.initiate(&with_hash("AAAA")).unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!("Unable to verify secret for client {client}")
+    );
+    // The secret is checked before the password: a wrong hash with a wrong password says "secret".
+    let good = secret.secret_hash("alice", &client);
+    assert!(p.initiate(&with_hash(&good)).is_ok());
+    // A SECRET_HASH sent to a client without a secret.
+    let (public, _) = p.client(&[ALLOW_PW], false, LEGACY);
+    let body = password_body(&public, "alice", "Passw0rd!")
+        .replace(r#""PASSWORD":"#, r#""SECRET_HASH":"AAAA","PASSWORD":"#);
+    assert_eq!(
+        p.initiate(&body).unwrap_err().message(),
+        format!("Client {public} has no secret")
+    );
+}
+
+#[test]
+fn r_rot_8_refresh_flow_through_auth_call() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], false, LEGACY);
+    let first = p
+        .initiate(&password_body(&client, "alice", "Passw0rd!"))
+        .unwrap()
+        .authentication_result;
+    let rt = first.refresh_token.unwrap();
+    for flow in ["REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"] {
+        let r = p
+            .initiate(&format!(
+                r#"{{"ClientId":"{client}","AuthFlow":"{flow}","AuthParameters":{{"REFRESH_TOKEN":"{rt}"}}}}"#
+            ))
+            .unwrap();
+        assert!(r.authentication_result.refresh_token.is_none(), "R-ROT-6");
+        let r = p
+            .admin(&format!(
+                r#"{{"UserPoolId":"{POOL}","ClientId":"{client}","AuthFlow":"{flow}","AuthParameters":{{"REFRESH_TOKEN":"{rt}"}}}}"#
+            ))
+            .unwrap();
+        assert!(r.authentication_result.refresh_token.is_none());
+    }
+}
+
+#[test]
+fn admin_initiate_auth_for_another_pool_is_not_found() {
+    let p = Pool::new();
+    let (client, _) = p.client(
+        &[ExplicitAuthFlow::AllowAdminUserPasswordAuth],
+        false,
+        LEGACY,
+    );
+    let e = p
+        .admin(&format!(
+            r#"{{"UserPoolId":"us-east-1_Other","ClientId":"{client}","AuthFlow":"ADMIN_USER_PASSWORD_AUTH","AuthParameters":{{"USERNAME":"alice","PASSWORD":"Passw0rd!"}}}}"#
+        ))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+    let e = p
+        .initiate(&password_body("nosuchclient", "alice", "Passw0rd!"))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+}
