@@ -35,9 +35,21 @@ fn main() {
 
     // refresh_token: mode 0 (string), 1 (edits of a valid token), 2 (raw layout); bit 7 runs the issuer.
     for (i, tok) in t.iter().enumerate() {
-        write("refresh_token", &format!("str-{i}"), &with(0x00, tok.as_bytes()));
-        write("refresh_token", &format!("issuer-{i}"), &with(0x80, tok.as_bytes()));
-        write("refresh_token", &format!("device-{i}"), &with(0xe0, tok.as_bytes()));
+        write(
+            "refresh_token",
+            &format!("str-{i}"),
+            &with(0x00, tok.as_bytes()),
+        );
+        write(
+            "refresh_token",
+            &format!("issuer-{i}"),
+            &with(0x80, tok.as_bytes()),
+        );
+        write(
+            "refresh_token",
+            &format!("device-{i}"),
+            &with(0xe0, tok.as_bytes()),
+        );
         let raw = URL_SAFE_NO_PAD.decode(tok).expect("own token");
         write("refresh_token", &format!("raw-{i}"), &with(0x82, &raw));
     }
@@ -67,7 +79,10 @@ fn main() {
                 "AnalyticsConfiguration": {"ApplicationId": "abcdef0123", "RoleArn": "arn:aws:iam::123456789012:role/x",
                     "ExternalId": "ext", "UserDataShared": true}}),
         ),
-        (0, json!({"UserPoolId": POOL, "ClientName": "bad", "RefreshTokenRotaton": {}})),
+        (
+            0,
+            json!({"UserPoolId": POOL, "ClientName": "bad", "RefreshTokenRotaton": {}}),
+        ),
         (
             1,
             json!({"UserPoolId": POOL, "ClientId": c[0], "ClientName": "renamed",
@@ -78,15 +93,36 @@ fn main() {
         (2, json!({"UserPoolId": POOL, "ClientId": c[1]})),
         (3, json!({"UserPoolId": POOL, "ClientId": c[3]})),
         (4, json!({"UserPoolId": POOL, "MaxResults": 1})),
-        (4, json!({"UserPoolId": POOL, "MaxResults": 2, "ClientType": "REGULAR", "NextToken": "djEKdXMtZWFzdC0xX0Z1enpQb29sCmE"})),
+        (
+            4,
+            json!({"UserPoolId": POOL, "MaxResults": 2, "ClientType": "REGULAR", "NextToken": "djEKdXMtZWFzdC0xX0Z1enpQb29sCmE"}),
+        ),
         (5, json!({"RefreshToken": t[0], "ClientId": c[0]})),
-        (5, json!({"RefreshToken": t[1], "ClientId": c[0], "ClientMetadata": {"tenant": "t1", "iss": "x", "suppress": "1"}})),
-        (5, json!({"RefreshToken": t[2], "ClientId": c[0], "DeviceKey": BOUND_DEVICE})),
-        (5, json!({"RefreshToken": t[3], "ClientId": c[1], "ClientSecret": SECRET_B})),
-        (5, json!({"RefreshToken": t[4], "ClientId": c[2], "ClientSecret": SECRET_C})),
-        (5, json!({"RefreshToken": t[6], "ClientId": c[3], "ClientMetadata": {"refuse": ""}})),
+        (
+            5,
+            json!({"RefreshToken": t[1], "ClientId": c[0], "ClientMetadata": {"tenant": "t1", "iss": "x", "suppress": "1"}}),
+        ),
+        (
+            5,
+            json!({"RefreshToken": t[2], "ClientId": c[0], "DeviceKey": BOUND_DEVICE}),
+        ),
+        (
+            5,
+            json!({"RefreshToken": t[3], "ClientId": c[1], "ClientSecret": SECRET_B}),
+        ),
+        (
+            5,
+            json!({"RefreshToken": t[4], "ClientId": c[2], "ClientSecret": SECRET_C}),
+        ),
+        (
+            5,
+            json!({"RefreshToken": t[6], "ClientId": c[3], "ClientMetadata": {"refuse": ""}}),
+        ),
         (6, json!({"Token": t[0], "ClientId": c[0]})),
-        (6, json!({"Token": t[3], "ClientId": c[1], "ClientSecret": SECRET_B, "RevokeAssociatedSessions": "LINKED"})),
+        (
+            6,
+            json!({"Token": t[3], "ClientId": c[1], "ClientSecret": SECRET_B, "RevokeAssociatedSessions": "LINKED"}),
+        ),
         (6, json!({"Token": t[5], "ClientId": c[3]})),
         (
             7,
@@ -94,8 +130,14 @@ fn main() {
                 "AuthParameters": {"REFRESH_TOKEN": t[4],
                     "SECRET_HASH": ClientSecret::new(SECRET_C).secret_hash("alice", &c[2])}}),
         ),
-        (7, json!({"AuthFlow": "REFRESH_TOKEN", "ClientId": c[3], "AuthParameters": {"REFRESH_TOKEN": t[5]}})),
-        (7, json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": c[0], "AuthParameters": {"REFRESH_TOKEN": t[0]}})),
+        (
+            7,
+            json!({"AuthFlow": "REFRESH_TOKEN", "ClientId": c[3], "AuthParameters": {"REFRESH_TOKEN": t[5]}}),
+        ),
+        (
+            7,
+            json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": c[0], "AuthParameters": {"REFRESH_TOKEN": t[0]}}),
+        ),
         (
             8,
             json!({"UserPoolId": POOL, "AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": c[3],
@@ -108,7 +150,8 @@ fn main() {
         write("wire_ops", &format!("op{op}-{i}"), &with(*op, &body));
     }
     // Clock moves and device tracking on a few of them.
-    let refresh = serde_json::to_vec(&json!({"RefreshToken": t[0], "ClientId": c[0]})).expect("json");
+    let refresh =
+        serde_json::to_vec(&json!({"RefreshToken": t[0], "ClientId": c[0]})).expect("json");
     for sel in [0x25u8, 0x45, 0x85, 0x15, 0xe5] {
         write("wire_ops", &format!("sel-{sel:02x}"), &with(sel, &refresh));
     }
@@ -126,7 +169,11 @@ fn main() {
     signed.push(0xff);
     signed.extend_from_slice(&serde_json::to_vec(&payload).expect("json"));
     write("jwt_verify", "signed", &with(2, &signed));
-    write("jwt_verify", "header", &with(3, br#"{"alg":"EdDSA","kid":"fuzz-id-key","typ":"JWT"}"#));
+    write(
+        "jwt_verify",
+        "header",
+        &with(3, br#"{"alg":"EdDSA","kid":"fuzz-id-key","typ":"JWT"}"#),
+    );
     let jwks = refresh_rotation_fuzz::signer().jwks_json();
     write("jwt_verify", "jwks", &with(4, jwks.as_bytes()));
     println!("seeds written");

@@ -199,7 +199,12 @@ impl World {
         let clients = vec![
             make("rotating", on(10), None, true),
             make("rotating-secret", on(0), Some(SECRET_B), true),
-            make("legacy-secret", RefreshTokenRotation::DISABLED, Some(SECRET_C), true),
+            make(
+                "legacy-secret",
+                RefreshTokenRotation::DISABLED,
+                Some(SECRET_C),
+                true,
+            ),
             make("legacy-public", RefreshTokenRotation::DISABLED, None, false),
         ];
         let directory = Arc::new(InMemoryUserDirectory::new());
@@ -379,13 +384,10 @@ pub fn refresh_token(data: &[u8]) {
             check_tokens(&r, client);
         }
         let hash = secret.map(|s| ClientSecret::new(s).secret_hash("alice", client));
-        let legacy = world.issuer.initiate_auth_refresh(
-            &presented,
-            client,
-            hash.as_deref(),
-            None,
-            None,
-        );
+        let legacy =
+            world
+                .issuer
+                .initiate_auth_refresh(&presented, client, hash.as_deref(), None, None);
         check_outcome(&world, legacy.as_ref().map(|_| ()), &[&token]);
         let revoked = world.issuer.revoke_token(&presented, client, secret);
         check_outcome(&world, revoked.as_ref(), &[&token]);
@@ -437,7 +439,12 @@ fn classify(v: &Value, secret: bool, secrets: &mut Vec<String>, public: &mut Vec
         Value::Object(m) => {
             for (k, x) in m {
                 public.push(k.clone());
-                classify(x, secret || SENSITIVE.contains(&k.as_str()), secrets, public);
+                classify(
+                    x,
+                    secret || SENSITIVE.contains(&k.as_str()),
+                    secrets,
+                    public,
+                );
             }
         }
         Value::Bool(_) | Value::Null => {}
@@ -482,8 +489,14 @@ fn check_tokens(r: &wire::AuthenticationResult, client_id: &str) {
     // The clock may have moved up to 400 days: verify at the start with a leeway that covers it.
     let v = verifier().clone().with_leeway(1_000 * 86_400);
     let at = Timestamp::from_unix_seconds(START);
-    v.verify(&r.access_token, TokenUse::Access, client_id, at, &NeverRevoked)
-        .expect("issued access token verifies");
+    v.verify(
+        &r.access_token,
+        TokenUse::Access,
+        client_id,
+        at,
+        &NeverRevoked,
+    )
+    .expect("issued access token verifies");
     v.verify(&r.id_token, TokenUse::Id, client_id, at, &NeverRevoked)
         .expect("issued ID token verifies");
     if let Some(t) = &r.refresh_token {
@@ -561,11 +574,8 @@ fn run_op(world: &World, op: usize, body: &[u8]) -> Result<(), Error> {
         }
         5 => {
             let req: GetTokensFromRefreshTokenRequest = wire::from_json(body)?;
-            let token = RefreshToken::new(
-                req.refresh_token
-                    .as_ref()
-                    .map_or("", |t| t.expose_secret()),
-            );
+            let token =
+                RefreshToken::new(req.refresh_token.as_ref().map_or("", |t| t.expose_secret()));
             let client_id = req.client_id.as_deref().unwrap_or_default();
             let r = RefreshRequest {
                 refresh_token: &token,
@@ -802,7 +812,11 @@ pub fn jwt(data: &[u8]) {
         1 => {
             let (access, id) = valid_jwts();
             let original = if mode & 0x80 == 0 { access } else { id };
-            let mutated = token_from(std::slice::from_ref(original), 1, &[&[0u8][..], rest].concat());
+            let mutated = token_from(
+                std::slice::from_ref(original),
+                1,
+                &[&[0u8][..], rest].concat(),
+            );
             let accepted = verify_both(&mutated);
             if accepted.iter().any(Option::is_some) {
                 let signed = |t: &str| t.rsplit_once('.').map(|(s, _)| s.to_owned());
