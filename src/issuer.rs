@@ -140,7 +140,9 @@ impl TokenIssuerBuilder {
 }
 
 /// A request for the first token set of a session, after the host authenticated the user (SPEC 4).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows whether a secret, SECRET_HASH or device key is present, never its value (R-SAFE-2).
+#[derive(Clone)]
 pub struct SignInRequest<'a> {
     /// The app client.
     pub client_id: &'a str,
@@ -176,7 +178,9 @@ impl<'a> SignInRequest<'a> {
 }
 
 /// A GetTokensFromRefreshToken request (SPEC 5).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows whether a secret or device key is present, never its value (R-SAFE-2).
+#[derive(Clone)]
 pub struct RefreshRequest<'a> {
     /// The refresh token as the client sent it.
     pub refresh_token: &'a RefreshToken,
@@ -212,6 +216,37 @@ enum DeviceStep {
     Issue,
     /// Announce again the device that the advance to this retry's successor bound.
     Reannounce(String),
+}
+
+/// `Some("[REDACTED]")` or `None`: what a `Debug` of a request shows of a secret member.
+fn redacted(v: Option<&str>) -> Option<&'static str> {
+    v.map(|_| "[REDACTED]")
+}
+
+impl std::fmt::Debug for SignInRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("client_secret", &redacted(self.client_secret))
+            .field("secret_hash", &redacted(self.secret_hash))
+            .field("scopes", &self.scopes)
+            .field("device_key", &redacted(self.device_key))
+            .field("client_metadata", &self.client_metadata)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RefreshRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &self.refresh_token)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(self.client_secret))
+            .field("device_key", &redacted(self.device_key))
+            .field("client_metadata", &self.client_metadata)
+            .finish()
+    }
 }
 
 /// The outcome of the rotation decision for one presented generation (SPEC 6).

@@ -21,9 +21,9 @@ use parking_lot::RwLock;
 
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    check_client_id, check_client_type, check_max_results, check_next_token, check_secret_request,
-    check_user_pool_id, patterns, validate_config, AppClientConfig, AppClientConfigBuilder,
-    RawConfig, ValidationContext, ValidationErrors, Violation,
+    check_client_id, check_client_type, check_list_sizes, check_max_results, check_next_token,
+    check_secret_request, check_user_pool_id, patterns, validate_config, AppClientConfig,
+    AppClientConfigBuilder, RawConfig, ValidationContext, ValidationErrors, Violation,
 };
 use crate::error::Error;
 use crate::random::{random_string, RandomSource};
@@ -147,8 +147,10 @@ fn invalid_parameter(violations: Vec<Violation>) -> Error {
 }
 
 fn not_found(client_id: &str) -> Error {
+    // No client id is longer than 128 characters (ClientIdType); a longer one is shown cut there, so the
+    // error never copies an oversized input (R-SAFE-1).
     Error::ClientNotFound {
-        client_id: client_id.to_owned(),
+        client_id: client_id.chars().take(128).collect(),
     }
 }
 
@@ -283,6 +285,10 @@ impl ClientRegistry {
         req: &CreateUserPoolClientRequest,
     ) -> Result<CreateUserPoolClientResponse, Error> {
         let mut out = Vec::new();
+        // R-SAFE-1: an absurdly long list is refused before the request is copied or validated.
+        if !check_list_sizes(&mut out, req.lists()) {
+            return Err(invalid(out));
+        }
         if check_user_pool_id(&mut out, req.user_pool_id.as_deref()) {
             self.check_pool(req.user_pool_id.as_deref())?;
         }
@@ -468,6 +474,10 @@ impl ClientRegistry {
         req: &UpdateUserPoolClientRequest,
     ) -> Result<UpdateUserPoolClientResponse, Error> {
         let mut out = Vec::new();
+        // R-SAFE-1: an absurdly long list is refused before the request is copied or validated.
+        if !check_list_sizes(&mut out, req.lists()) {
+            return Err(invalid(out));
+        }
         let current = self.locate(
             req.user_pool_id.as_deref(),
             req.client_id.as_deref(),

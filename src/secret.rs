@@ -16,6 +16,17 @@ fn comparison_key() -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, b"refresh-rotation/secret-comparison/v1")
 }
 
+/// Whether `a` and `b` are equal, in time that depends on their lengths only, never on their content
+/// (R-SAFE-3): both are MACed under [`comparison_key`] and the tags compared by [`hmac::verify`].
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let key = comparison_key();
+    hmac::verify(&key, b, hmac::sign(&key, a).as_ref()).is_ok()
+}
+
+/// The longest value [`ClientSecret::verify`] and [`ClientSecret::verify_secret_hash`] look at: 256
+/// bytes, well above a ClientSecretType (64), a SECRET_HASH (44) or a DeviceKeyType (55).
+pub(crate) const MAX_PRESENTED_LEN: usize = 256;
+
 /// The longest SECRET_HASH looked at: a Base64 HMAC-SHA-256 is 44 characters.
 pub(crate) const MAX_SECRET_HASH_LEN: usize = 128;
 
@@ -37,14 +48,22 @@ impl ClientSecret {
 
     /// Whether `presented` equals this secret, in constant time with respect to the secret's content
     /// (R-REF-3, R-SAFE-3).
+    ///
+    /// A presented value longer than 256 bytes is refused before any work
+    /// proportional to it (R-SAFE-1); no secret is that long, and the refusal depends only on the
+    /// presented length, never on the secret.
     pub fn verify(&self, presented: &str) -> bool {
-        let key = comparison_key();
-        let tag = hmac::sign(&key, self.0.as_bytes());
-        hmac::verify(&key, presented.as_bytes(), tag.as_ref()).is_ok()
+        if presented.len() > MAX_PRESENTED_LEN {
+            return false;
+        }
+        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
     }
 
     /// Whether `presented` is a valid SECRET_HASH for `username` and `client_id`:
     /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time (R-SIGN-1).
+    ///
+    /// A presented hash longer than 256 bytes is refused before it is decoded
+    /// (R-SAFE-1): a real one is 44 characters.
     pub fn verify_secret_hash(&self, username: &str, client_id: &str, presented: &str) -> bool {
         // A SECRET_HASH is 44 base64 characters; refuse anything far longer before decoding it.
         if presented.len() > MAX_SECRET_HASH_LEN {
@@ -84,8 +103,18 @@ impl fmt::Debug for ClientSecret {
 ///
 /// It is `Clone` because a client legitimately presents the same token again (a retry inside the grace
 /// window, R-ROT-2); it is still never printed.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Equality is constant-time: it never stops at the first differing byte (R-SAFE-3).
+#[derive(Clone)]
 pub struct RefreshToken(String);
+
+impl PartialEq for RefreshToken {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for RefreshToken {}
 
 impl RefreshToken {
     /// Wraps a token string received from a client or a store of the host's.
@@ -121,6 +150,28 @@ mod tests {
         let t = RefreshToken::new("tok.en");
         assert_eq!(format!("{t:?}"), "RefreshToken([REDACTED])");
         assert_eq!(format!("{:?}", Some(&t)), "Some(RefreshToken([REDACTED]))");
+    }
+
+    #[test]
+    fn r_safe_3_constant_time_eq() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"same value", b"same value"));
+        assert!(!constant_time_eq(b"same value", b"same valuf"));
+        assert!(!constant_time_eq(b"same value", b"same valu"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert_eq!(RefreshToken::new("a.b"), RefreshToken::new("a.b"));
+        assert_ne!(RefreshToken::new("a.b"), RefreshToken::new("a.c"));
+    }
+
+    #[test]
+    fn r_safe_1_oversized_presented_values_are_refused_unread() {
+        let s = ClientSecret::new("abcdefghijklmnopqrstuvwxyz");
+        let long = "a".repeat(MAX_PRESENTED_LEN + 1);
+        assert!(!s.verify(&long));
+        assert!(!s.verify_secret_hash("alice", "client1", &long));
+        // A secret of exactly the bound still verifies.
+        let max = ClientSecret::new("b".repeat(MAX_PRESENTED_LEN));
+        assert!(max.verify(&"b".repeat(MAX_PRESENTED_LEN)));
     }
 
     #[test]

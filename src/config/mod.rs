@@ -16,9 +16,9 @@ pub(crate) mod patterns;
 mod validate;
 
 pub(crate) use validate::{
-    check_client_id, check_client_type, check_max_results, check_next_token, check_secret_request,
-    check_user_pool_id, validate_config, RawAnalytics, RawConfig, RawRotation, RawUnits,
-    ValidationContext,
+    check_client_id, check_client_type, check_list_sizes, check_max_results, check_next_token,
+    check_secret_request, check_user_pool_id, validate_config, RawAnalytics, RawConfig,
+    RawRotation, RawUnits, ValidationContext,
 };
 
 /// A unit for a token validity value (`TimeUnitsType`).

@@ -258,7 +258,9 @@ fn check_string(
         let must = format!("have length less than or equal to {max}");
         constraint(out, rule, field, path, &show, &must);
     }
-    if let Some((matches, spelled)) = pattern {
+    // An over-long value has already failed; its pattern is not scanned, so the work stays bounded by
+    // `max` whatever its size (R-SAFE-1).
+    if let Some((matches, spelled)) = pattern.filter(|_| len <= max) {
         if !matches(value) {
             let must = format!("satisfy regular expression pattern: {spelled}");
             constraint(out, rule, field, path, &show, &must);
@@ -300,7 +302,19 @@ fn check_list_len(
     if list.len() <= max {
         return true;
     }
-    let value = shown(&format!("[{}]", list.join(", ")));
+    // Only as much of the list as a message shows is joined (R-SAFE-1).
+    let mut joined = String::from("[");
+    for (i, item) in list.iter().enumerate() {
+        if joined.len() > MAX_SHOWN {
+            break;
+        }
+        if i > 0 {
+            joined.push_str(", ");
+        }
+        joined.extend(item.chars().take(MAX_SHOWN));
+    }
+    joined.push(']');
+    let value = shown(&joined);
     let must = format!("have length less than or equal to {max}");
     constraint(out, rule, field, field, &value, &must);
     false
@@ -327,7 +341,58 @@ fn member_path(field: &str, index: usize) -> String {
     format!("{field}.{}.member", index.saturating_add(1))
 }
 
-/// Checks each string of a list member; returns the members that passed.
+/// The most entries of one list member that are checked one by one. A longer list is refused with a
+/// single length violation and its entries are not looked at, so neither the work nor the number of
+/// violations grows with its size (R-SAFE-1). No model list allows more than 100 entries; the lists
+/// without a model maximum (ReadAttributes, WriteAttributes, ExplicitAuthFlows,
+/// SupportedIdentityProviders) are held to this bound too.
+pub(crate) const MAX_LIST_ENTRIES: usize = 1_000;
+
+/// The model's maximum length of a list member, if it has one.
+fn model_list_max(field: &str) -> Option<(u8, usize)> {
+    match field {
+        "CallbackURLs" | "LogoutURLs" => Some((9, 100)),
+        "AllowedOAuthFlows" => Some((2, 3)),
+        "AllowedOAuthScopes" => Some((2, 50)),
+        _ => None,
+    }
+}
+
+/// Refuses every list over [`MAX_LIST_ENTRIES`] before the request is copied or validated: one length
+/// violation per such list (against the model's maximum where there is one). Returns whether all
+/// lists are within the bound; the registry then validates as usual.
+pub(crate) fn check_list_sizes<'a>(
+    out: &mut Vec<Violation>,
+    lists: impl IntoIterator<Item = (&'a str, Option<&'a Vec<String>>)>,
+) -> bool {
+    let before = out.len();
+    for (field, list) in lists {
+        let Some(list) = list.filter(|l| l.len() > MAX_LIST_ENTRIES) else {
+            continue;
+        };
+        let (rule, max) = model_list_max(field).unwrap_or((2, MAX_LIST_ENTRIES));
+        check_list_len(out, rule, field, list, max);
+    }
+    out.len() == before
+}
+
+/// Refuses a list over [`MAX_LIST_ENTRIES`]; returns whether its entries may be checked.
+fn check_list_bound(out: &mut Vec<Violation>, field: &str, list: &[String]) -> bool {
+    if list.len() <= MAX_LIST_ENTRIES {
+        return true;
+    }
+    // A list with a model maximum has had its length violation reported already.
+    let reported = out
+        .iter()
+        .any(|v| v.field == field && v.message.contains("have length less than or equal to"));
+    if !reported {
+        check_list_len(out, 2, field, list, MAX_LIST_ENTRIES);
+    }
+    false
+}
+
+/// Checks each string of a list member; returns the members that passed. A list over
+/// [`MAX_LIST_ENTRIES`] gets one length violation and no entry check.
 fn check_each<'a>(
     out: &mut Vec<Violation>,
     field: &str,
@@ -336,6 +401,9 @@ fn check_each<'a>(
     max: usize,
     pattern: Option<Pattern>,
 ) -> Vec<&'a String> {
+    if !check_list_bound(out, field, list) {
+        return Vec::new();
+    }
     list.iter()
         .enumerate()
         .filter(|(i, s)| {
@@ -671,6 +739,9 @@ fn parse_enum_list<T: Copy + PartialEq>(
     parse: fn(&str) -> Option<T>,
     set: &[&str],
 ) -> Vec<T> {
+    if !check_list_bound(out, field, list) {
+        return Vec::new();
+    }
     let parsed: Vec<T> = list
         .iter()
         .enumerate()

@@ -25,10 +25,11 @@ fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn constraint(member: &str, shown: Option<&str>, rule: &str) -> Error {
-    let value = shown.map_or(String::new(), |v| format!(" '{v}'"));
+/// An AWS-form constraint message that names the member and never shows its value: every member these
+/// checks see is a credential or travels next to one.
+fn constraint(member: &str, rule: &str) -> Error {
     invalid(format!(
-        "1 validation error detected: Value{value} at '{member}' failed to satisfy constraint: Member must {rule}"
+        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must {rule}"
     ))
 }
 
@@ -39,7 +40,6 @@ pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(constraint(
             "RefreshToken",
-            None,
             "have length less than or equal to 16384",
         ));
     }
@@ -49,7 +49,6 @@ pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
     {
         return Err(constraint(
             "RefreshToken",
-            None,
             "satisfy regular expression pattern: [A-Za-z0-9-_=.]+",
         ));
     }
@@ -63,14 +62,12 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
     if id.chars().count() > 128 {
         return Err(constraint(
             "ClientId",
-            None,
             "have length less than or equal to 128",
         ));
     }
     if !id.chars().all(|c| is_word(c) || c == '+') {
         return Err(constraint(
             "ClientId",
-            None,
             "satisfy regular expression pattern: [\\w+]+",
         ));
     }
@@ -82,21 +79,18 @@ pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
     if n < 24 {
         return Err(constraint(
             "ClientSecret",
-            None,
             "have length greater than or equal to 24",
         ));
     }
     if n > 64 {
         return Err(constraint(
             "ClientSecret",
-            None,
             "have length less than or equal to 64",
         ));
     }
     if !secret.chars().all(|c| is_word(c) || c == '+') {
         return Err(constraint(
             "ClientSecret",
-            None,
             "satisfy regular expression pattern: [\\w+]+",
         ));
     }
@@ -119,22 +113,23 @@ pub(crate) fn check_secret_hash(hash: &str) -> Result<(), Error> {
     }
 }
 
-/// A username (Cognito's UsernameType: 1..=128 characters of `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).
+/// A username (UsernameType: 1..=128 characters of `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`, approximated as
+/// "no white space or control characters"), checked before the directory is asked, so an oversized name
+/// costs nothing (R-SAFE-1): at most 129 characters are looked at.
 pub(crate) fn check_username(username: &str) -> Result<(), Error> {
-    let n = username.chars().count();
-    let ok = (1..=128).contains(&n)
-        && username
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(constraint(
-            "Username",
-            None,
-            "have length between 1 and 128 and no white space or control characters",
-        ))
+    if username.is_empty() || username.chars().nth(128).is_some() {
+        return Err(constraint("Username", "have length between 1 and 128"));
     }
+    if username
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(constraint(
+            "Username",
+            "satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
+        ));
+    }
+    Ok(())
 }
 
 /// DeviceKeyType: 1..=55 characters matching `[\w-]+_[0-9a-f-]+`.
@@ -157,12 +152,13 @@ pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
         } else {
             "have length less than or equal to 55"
         };
-        return Err(constraint("DeviceKey", None, rule));
+        return Err(constraint("DeviceKey", rule));
     }
     if !ok_pattern {
+        // The value is not echoed: a device key is a credential the family is bound to (R-REF-9), and
+        // it arrives inside AuthParameters, which the model marks sensitive (R-SAFE-2).
         return Err(constraint(
             "DeviceKey",
-            Some(key),
             "satisfy regular expression pattern: [\\w-]+_[0-9a-f-]+",
         ));
     }
@@ -201,7 +197,6 @@ pub(crate) fn join_scopes(scopes: &[String]) -> Result<String, Error> {
         if !ok {
             return Err(constraint(
                 "Scopes",
-                None,
                 "satisfy regular expression pattern: [\\x21\\x23-\\x5B\\x5D-\\x7E]+",
             ));
         }

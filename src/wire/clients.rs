@@ -739,6 +739,23 @@ macro_rules! config_members_from_raw {
 macro_rules! config_request {
     ($ty:ident) => {
         impl $ty {
+            /// The list members by wire name, for the size check that runs before anything is copied.
+            pub(crate) fn lists(&self) -> [(&'static str, Option<&Vec<String>>); 8] {
+                [
+                    ("ReadAttributes", self.read_attributes.as_ref()),
+                    ("WriteAttributes", self.write_attributes.as_ref()),
+                    ("ExplicitAuthFlows", self.explicit_auth_flows.as_ref()),
+                    (
+                        "SupportedIdentityProviders",
+                        self.supported_identity_providers.as_ref(),
+                    ),
+                    ("CallbackURLs", self.callback_urls.as_ref()),
+                    ("LogoutURLs", self.logout_urls.as_ref()),
+                    ("AllowedOAuthFlows", self.allowed_oauth_flows.as_ref()),
+                    ("AllowedOAuthScopes", self.allowed_oauth_scopes.as_ref()),
+                ]
+            }
+
             /// The configuration members, unchecked.
             pub(crate) fn raw_config(&self) -> RawConfig {
                 RawConfig {

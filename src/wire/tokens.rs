@@ -6,10 +6,23 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::constant_time_eq;
+
 /// A string member the model marks `sensitive`: deserialised like a string, never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+///
+/// It implements `Serialize` on purpose (a client writes request bodies with it) and no `Display`;
+/// equality is constant-time.
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct SensitiveString(String);
+
+impl PartialEq for SensitiveString {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for SensitiveString {}
 
 impl SensitiveString {
     /// Wraps a value.
@@ -175,10 +188,27 @@ pub struct AdminInitiateAuthRequest {
     pub session: Option<SensitiveString>,
 }
 
-/// `AuthParametersType`: a sensitive string map. `Debug` shows the keys only.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// `AuthParametersType`: a sensitive string map. `Debug` shows the keys only; equality compares the
+/// values in constant time; `Serialize` is there on purpose (request bodies), `Display` is not.
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct AuthParameters(pub HashMap<String, String>);
+
+impl PartialEq for AuthParameters {
+    fn eq(&self, other: &Self) -> bool {
+        // Every value is compared, whatever the outcome of the others, so the time does not tell which.
+        self.0.len() == other.0.len()
+            && self.0.iter().fold(true, |equal, (k, v)| {
+                let same = other
+                    .0
+                    .get(k)
+                    .is_some_and(|w| constant_time_eq(v.as_bytes(), w.as_bytes()));
+                equal & same
+            })
+    }
+}
+
+impl Eq for AuthParameters {}
 
 impl AuthParameters {
     /// The value of one parameter.

@@ -1,0 +1,398 @@
+//! R-SAFE-1: every input that can be large is refused before work proportional to it is done.
+//!
+//! Each test hands one operation a 10 MiB input (one huge string, or a huge list or map) and asserts the
+//! exception it answers with. There are no timing assertions: the point is that the call returns
+//! cleanly with the expected error, and that the error does not copy the input (every message stays
+//! short).
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Fixture, Opts};
+use refresh_rotation::jwt::{NoRevocationCheck, TokenUse};
+use refresh_rotation::wire::{
+    self, AdminInitiateAuthRequest, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
+    DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
+    ListUserPoolClientsRequest, RevokeTokenRequest, UpdateUserPoolClientRequest,
+};
+use refresh_rotation::{
+    AppClientConfig, Error, ExceptionKind, NewClientSecret, RefreshRequest, RefreshToken,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest, Timestamp, TokenRejection,
+};
+
+const TEN_MIB: usize = 10 << 20;
+const POOL: &str = "us-east-1_TestPool";
+
+/// A 10 MiB string of `c`.
+fn huge(c: char) -> String {
+    std::iter::repeat_n(c, TEN_MIB).collect()
+}
+
+/// About 10 MiB of short list entries (one million entries of ten bytes).
+fn huge_list(entry: &str) -> Vec<String> {
+    vec![entry.to_owned(); TEN_MIB / entry.len().max(1)]
+}
+
+/// The error answers as `kind`, and its message and wire body stay small: the input is not echoed.
+#[track_caller]
+fn assert_refused(r: Result<impl std::fmt::Debug, Error>, kind: ExceptionKind) -> Error {
+    let e = r.expect_err("a 10 MiB input must be refused");
+    assert_eq!(
+        e.exception(),
+        kind,
+        "{}",
+        &e.message()[..e.message().len().min(300)]
+    );
+    assert!(
+        e.message().len() < 4096,
+        "message copies the input: {} bytes",
+        e.message().len()
+    );
+    assert!(e.to_wire_body().len() < 4096);
+    e
+}
+
+// ---------------------------------------------------------------- refresh token
+
+#[test]
+fn r_safe_1_huge_refresh_token_is_refused_by_the_parser() {
+    let keys = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap());
+    assert_eq!(keys.decode(&huge('A')), Err(TokenRejection::Malformed));
+    const { assert!(RefreshTokenKeys::MAX_PRESENTED_LEN < TEN_MIB) };
+}
+
+#[test]
+fn r_safe_1_huge_refresh_token_is_refused_by_every_token_operation() {
+    let f = Fixture::new(Opts::non_rotating());
+    let t = RefreshToken::new(huge('A'));
+    let refresh = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t, &f.client_id));
+    assert_refused(refresh, ExceptionKind::InvalidParameter);
+    let legacy = f
+        .issuer
+        .initiate_auth_refresh(&t, &f.client_id, None, None, None);
+    assert_refused(legacy, ExceptionKind::InvalidParameter);
+    let revoke = f.issuer.revoke_token(&t, &f.client_id, None);
+    assert_refused(revoke, ExceptionKind::InvalidParameter);
+}
+
+// ---------------------------------------------------------------- JWT
+
+#[test]
+fn r_safe_1_huge_jwt_is_refused() {
+    let f = Fixture::new(Opts::rotating(0));
+    let v = f.verifier();
+    let now = Timestamp::from_unix_seconds(common::START);
+    for token in [huge('a'), format!("{}.{}.{}", huge('a'), "b", "c")] {
+        for use_ in [TokenUse::Access, TokenUse::Id] {
+            let r = v.verify(&token, use_, &f.client_id, now, &NoRevocationCheck);
+            assert_refused(r, ExceptionKind::NotAuthorized);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- ClientMetadata
+
+#[test]
+fn r_safe_1_huge_client_metadata_is_refused() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let token = f.sign_in();
+    let one_big = HashMap::from([("k".to_owned(), huge('v'))]);
+    assert_refused(
+        f.refresh_with_metadata(&token, &one_big),
+        ExceptionKind::InvalidParameter,
+    );
+    let many: HashMap<String, String> = (0..TEN_MIB / 16)
+        .map(|i| (format!("{i:08}"), "01234567".to_owned()))
+        .collect();
+    assert_refused(
+        f.refresh_with_metadata(&token, &many),
+        ExceptionKind::InvalidParameter,
+    );
+    let mut req = SignInRequest::new(&f.client_id, "alice");
+    req.client_metadata = Some(&one_big);
+    assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
+    // The token is untouched by the refused requests.
+    assert!(f.refresh(&token).is_ok());
+}
+
+// ---------------------------------------------------------------- AuthParameters
+
+#[test]
+fn r_safe_1_huge_auth_parameters_are_refused() {
+    let f = Fixture::new(Opts::non_rotating().with_secret());
+    let token = f.sign_in();
+    let t = RefreshToken::new(token.clone());
+    // SECRET_HASH: refused by its shape, without being decoded.
+    let r = f
+        .issuer
+        .initiate_auth_refresh(&t, &f.client_id, Some(&huge('A')), None, None);
+    assert_refused(r, ExceptionKind::InvalidParameter);
+    // DEVICE_KEY.
+    let hash = f.secret_hash();
+    let r = f
+        .issuer
+        .initiate_auth_refresh(&t, &f.client_id, Some(&hash), Some(&huge('a')), None);
+    assert_refused(r, ExceptionKind::InvalidParameter);
+    // The whole AuthParameters map arrives in a request body, which is bounded.
+    let body = format!(
+        r#"{{"AuthFlow":"REFRESH_TOKEN_AUTH","ClientId":"{}","AuthParameters":{{"REFRESH_TOKEN":"{}"}}}}"#,
+        f.client_id,
+        huge('A')
+    );
+    assert_refused(
+        wire::from_json::<InitiateAuthRequest>(body.as_bytes()),
+        ExceptionKind::InvalidParameter,
+    );
+    assert!(f.legacy_refresh(&token).is_ok());
+}
+
+// ---------------------------------------------------------------- secrets, ids, usernames
+
+#[test]
+fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let token = f.sign_in();
+    let t = RefreshToken::new(token.clone());
+    let big = huge('s');
+    let mut req = RefreshRequest::new(&t, &f.client_id);
+    req.client_secret = Some(&big);
+    assert_refused(
+        f.issuer.get_tokens_from_refresh_token(&req),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.issuer.revoke_token(&t, &f.client_id, Some(&big)),
+        ExceptionKind::InvalidParameter,
+    );
+    // Sign-in: a secret or SECRET_HASH above the model's length is refused by its shape, unread.
+    assert_refused(
+        f.try_sign_in(Some(&big), None),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.try_sign_in(None, Some(&big)),
+        ExceptionKind::InvalidParameter,
+    );
+
+    let big_id = huge('c');
+    assert_refused(
+        f.issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t, &big_id)),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.issuer.sign_in(&SignInRequest::new(&big_id, "alice")),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.registry.describe_client(&big_id),
+        ExceptionKind::ResourceNotFound,
+    );
+    let big_name = huge('u');
+    let mut req = SignInRequest::new(&f.client_id, &big_name);
+    req.client_secret = f.secret.as_deref();
+    assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
+    assert!(f.refresh(&token).is_ok());
+}
+
+#[test]
+fn r_safe_1_huge_sign_in_scope_list_is_refused() {
+    let f = Fixture::new(Opts::rotating(0));
+    let scopes = huge_list("openid0123");
+    let mut req = SignInRequest::new(&f.client_id, "alice");
+    req.scopes = Some(&scopes);
+    assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
+    let one = vec![huge('x')];
+    req.scopes = Some(&one);
+    assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
+}
+
+// ---------------------------------------------------------------- client configuration
+
+fn create(f: &Fixture, req: CreateUserPoolClientRequest) -> Error {
+    assert_refused(
+        f.registry.create_user_pool_client(&req),
+        ExceptionKind::InvalidParameter,
+    )
+}
+
+fn create_req() -> CreateUserPoolClientRequest {
+    CreateUserPoolClientRequest {
+        user_pool_id: Some(POOL.into()),
+        client_name: Some("big".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn r_safe_1_huge_lists_are_refused_with_one_violation_each() {
+    let f = Fixture::new(Opts::rotating(0));
+    type SetList = fn(&mut CreateUserPoolClientRequest, Vec<String>);
+    let lists: [(&str, SetList); 8] = [
+        ("ReadAttributes", |r, l| r.read_attributes = Some(l)),
+        ("WriteAttributes", |r, l| r.write_attributes = Some(l)),
+        ("ExplicitAuthFlows", |r, l| r.explicit_auth_flows = Some(l)),
+        ("SupportedIdentityProviders", |r, l| {
+            r.supported_identity_providers = Some(l)
+        }),
+        ("CallbackURLs", |r, l| r.callback_urls = Some(l)),
+        ("LogoutURLs", |r, l| r.logout_urls = Some(l)),
+        ("AllowedOAuthFlows", |r, l| r.allowed_oauth_flows = Some(l)),
+        ("AllowedOAuthScopes", |r, l| {
+            r.allowed_oauth_scopes = Some(l)
+        }),
+    ];
+    for (field, set) in lists {
+        // Entries that are each invalid: checked one by one, they would be a million violations.
+        let mut req = create_req();
+        set(&mut req, huge_list("bad entry!"));
+        let e = create(&f, req);
+        let Error::InvalidConfig(v) = &e else {
+            panic!("{field}: {e:?}")
+        };
+        let on_field: Vec<_> = v.violations().iter().filter(|x| x.field == field).collect();
+        assert_eq!(on_field.len(), 1, "{field}: {}", e.message());
+        assert!(on_field[0]
+            .message
+            .contains("have length less than or equal to"));
+
+        let mut upd = UpdateUserPoolClientRequest {
+            user_pool_id: Some(POOL.into()),
+            client_id: Some(f.client_id.clone()),
+            ..Default::default()
+        };
+        let mut tmp = create_req();
+        set(&mut tmp, huge_list("bad entry!"));
+        upd.read_attributes = tmp.read_attributes;
+        upd.write_attributes = tmp.write_attributes;
+        upd.explicit_auth_flows = tmp.explicit_auth_flows;
+        upd.supported_identity_providers = tmp.supported_identity_providers;
+        upd.callback_urls = tmp.callback_urls;
+        upd.logout_urls = tmp.logout_urls;
+        upd.allowed_oauth_flows = tmp.allowed_oauth_flows;
+        upd.allowed_oauth_scopes = tmp.allowed_oauth_scopes;
+        assert_refused(
+            f.registry.update_user_pool_client(&upd),
+            ExceptionKind::InvalidParameter,
+        );
+    }
+    // The Rust builder path is bounded the same way.
+    let b = AppClientConfig::builder("big").read_attributes(huge_list("bad entry!"));
+    assert_refused(
+        f.registry.create_client(b, NewClientSecret::None),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_eq!(f.registry.len(), 1, "nothing was stored");
+}
+
+#[test]
+fn r_safe_1_huge_strings_in_a_client_configuration_are_refused() {
+    let f = Fixture::new(Opts::rotating(0));
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            client_name: Some(huge('n')),
+            ..create_req()
+        },
+    );
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            client_secret: Some(wire::WireClientSecret::new(huge('s'))),
+            ..create_req()
+        },
+    );
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            callback_urls: Some(vec![huge('u')]),
+            ..create_req()
+        },
+    );
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            default_redirect_uri: Some(huge('u')),
+            ..create_req()
+        },
+    );
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            read_attributes: Some(vec![huge('a')]),
+            ..create_req()
+        },
+    );
+    // An ARN of colons would split into ten million parts if its pattern were checked.
+    create(
+        &f,
+        CreateUserPoolClientRequest {
+            analytics_configuration: Some(wire::AnalyticsConfigurationType {
+                role_arn: Some(huge(':')),
+                ..Default::default()
+            }),
+            ..create_req()
+        },
+    );
+    assert_refused(
+        f.registry
+            .describe_user_pool_client(&DescribeUserPoolClientRequest {
+                user_pool_id: Some(huge('p')),
+                client_id: Some(huge('c')),
+            }),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.registry
+            .delete_user_pool_client(&DeleteUserPoolClientRequest {
+                user_pool_id: Some(POOL.into()),
+                client_id: Some(huge('c')),
+            }),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_eq!(f.registry.len(), 1, "nothing was stored");
+}
+
+// ---------------------------------------------------------------- NextToken
+
+#[test]
+fn r_safe_1_huge_next_token_is_refused() {
+    let f = Fixture::new(Opts::rotating(0));
+    let req = ListUserPoolClientsRequest {
+        user_pool_id: Some(POOL.into()),
+        next_token: Some(huge('A')),
+        ..Default::default()
+    };
+    assert_refused(
+        f.registry.list_user_pool_clients(&req),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        f.registry.list_clients(10, Some(&huge('A'))),
+        ExceptionKind::InvalidParameter,
+    );
+}
+
+// ---------------------------------------------------------------- request bodies
+
+#[test]
+fn r_safe_1_huge_request_bodies_are_refused_for_every_request_type() {
+    let body = format!(r#"{{"ClientId":"{}"}}"#, huge('a'));
+    let b = body.as_bytes();
+    fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(b: &[u8]) {
+        assert_refused(wire::from_json::<T>(b), ExceptionKind::InvalidParameter);
+    }
+    refused::<CreateUserPoolClientRequest>(b);
+    refused::<UpdateUserPoolClientRequest>(b);
+    refused::<DescribeUserPoolClientRequest>(b);
+    refused::<DeleteUserPoolClientRequest>(b);
+    refused::<ListUserPoolClientsRequest>(b);
+    refused::<GetTokensFromRefreshTokenRequest>(b);
+    refused::<RevokeTokenRequest>(b);
+    refused::<InitiateAuthRequest>(b);
+    refused::<AdminInitiateAuthRequest>(b);
+    const { assert!(wire::MAX_REQUEST_BYTES < TEN_MIB) };
+}

@@ -1,0 +1,358 @@
+//! Secret hygiene (R-SAFE-2, R-SAFE-3, issue 7).
+//!
+//! - At compile time: no secret type implements `Display` or `Serialize` by accident. The wire types that
+//!   must be written into request and response bodies (`SensitiveString`, `WireClientSecret`,
+//!   `AuthParameters`, `AuthenticationResult`) implement `Serialize` on purpose, asserted as such, and
+//!   still no `Display`.
+//! - The exact `Debug` text of every secret type.
+//! - Failing requests carrying recognisable secret strings, through every operation: no error message,
+//!   wire body or `Debug` output contains them.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::Arc;
+
+use common::{Fixture, Opts};
+use refresh_rotation::jwt::{Algorithm, NoRevocationCheck, SigningKey, TokenSigner, TokenUse};
+use refresh_rotation::wire::{
+    self, AuthParameters, AuthenticationResult, CreateUserPoolClientRequest,
+    GetTokensFromRefreshTokenRequest, InitiateAuthRequest, RevokeTokenRequest, SensitiveString,
+    UpdateUserPoolClientRequest, WireClientSecret,
+};
+use refresh_rotation::{
+    AppClient, ClientSecret, Error, RefreshRequest, RefreshToken, RefreshTokenKey,
+    RefreshTokenKeys, SignInRequest, Timestamp, TokenIssuer,
+};
+use serde::Serialize;
+use static_assertions::{assert_impl_all, assert_not_impl_any};
+
+// ---------------------------------------------------------------- compile-time proofs
+
+// Secret-holding types of the core: neither printable with `{}` nor serialisable.
+assert_not_impl_any!(ClientSecret: Display, Serialize);
+assert_not_impl_any!(RefreshToken: Display, Serialize);
+assert_not_impl_any!(RefreshTokenKey: Display, Serialize);
+assert_not_impl_any!(RefreshTokenKeys: Display, Serialize);
+assert_not_impl_any!(SigningKey: Display, Serialize);
+assert_not_impl_any!(TokenSigner: Display, Serialize);
+assert_not_impl_any!(AppClient: Display, Serialize);
+assert_not_impl_any!(TokenIssuer: Display, Serialize);
+
+// Wire types carry secrets into JSON bodies by design: `Serialize` is deliberate, `Display` is not there.
+assert_not_impl_any!(SensitiveString: Display);
+assert_not_impl_any!(WireClientSecret: Display);
+assert_not_impl_any!(AuthParameters: Display);
+assert_not_impl_any!(AuthenticationResult: Display);
+assert_impl_all!(SensitiveString: Serialize);
+assert_impl_all!(WireClientSecret: Serialize);
+assert_impl_all!(AuthParameters: Serialize);
+assert_impl_all!(AuthenticationResult: Serialize);
+
+// ---------------------------------------------------------------- exact Debug text
+
+#[test]
+fn r_safe_2_debug_of_client_secret() {
+    let s = ClientSecret::new("S3cretMarker0123456789abcdef");
+    assert_eq!(format!("{s:?}"), "ClientSecret([REDACTED])");
+    assert_eq!(format!("{s:#?}"), "ClientSecret([REDACTED])");
+}
+
+#[test]
+fn r_safe_2_debug_of_refresh_token() {
+    let t = RefreshToken::new("S3cretMarkerRefreshToken");
+    assert_eq!(format!("{t:?}"), "RefreshToken([REDACTED])");
+}
+
+#[test]
+fn r_safe_2_debug_of_refresh_token_key_and_ring() {
+    let k = RefreshTokenKey::new(7, b"S3cretMarker-refresh-key-material-32b").unwrap();
+    assert_eq!(
+        format!("{k:?}"),
+        "RefreshTokenKey { key_id: 7, secret: [REDACTED] }"
+    );
+    let ring = RefreshTokenKeys::new(RefreshTokenKey::new(2, &[2; 32]).unwrap())
+        .with_previous(k)
+        .unwrap();
+    assert_eq!(
+        format!("{ring:?}"),
+        "RefreshTokenKeys { current: RefreshTokenKey { key_id: 2, secret: [REDACTED] }, \
+         previous: [RefreshTokenKey { key_id: 7, secret: [REDACTED] }] }"
+    );
+}
+
+#[test]
+fn r_safe_2_debug_of_signing_key() {
+    let k = SigningKey::generate(Algorithm::EdDSA, "kid-1").unwrap();
+    assert_eq!(
+        format!("{k:?}"),
+        r#"SigningKey { kid: "kid-1", alg: EdDSA, key: [REDACTED] }"#
+    );
+    let signer = TokenSigner::new(Arc::new(k));
+    let dbg = format!("{signer:?}");
+    assert!(dbg.contains("key: [REDACTED]"), "{dbg}");
+}
+
+#[test]
+fn r_safe_2_debug_of_wire_secrets() {
+    assert_eq!(
+        format!("{:?}", SensitiveString::new("S3cretMarker")),
+        "SensitiveString([REDACTED])"
+    );
+    assert_eq!(
+        format!("{:?}", WireClientSecret::new("S3cretMarker")),
+        "WireClientSecret([REDACTED])"
+    );
+    let p = AuthParameters(HashMap::from([
+        ("SECRET_HASH".to_owned(), "S3cretMarker".to_owned()),
+        ("REFRESH_TOKEN".to_owned(), "S3cretMarker".to_owned()),
+    ]));
+    assert_eq!(
+        format!("{p:?}"),
+        r#"AuthParameters(["REFRESH_TOKEN", "SECRET_HASH"] [values REDACTED])"#
+    );
+    let r = AuthenticationResult {
+        access_token: "S3cretMarker.a.a".into(),
+        expires_in: 3600,
+        token_type: "Bearer".into(),
+        refresh_token: Some("S3cretMarker".into()),
+        id_token: "S3cretMarker.i.i".into(),
+        new_device_metadata: None,
+    };
+    assert_eq!(
+        format!("{r:?}"),
+        r#"AuthenticationResult { access_token: "[REDACTED]", expires_in: 3600, token_type: "Bearer", refresh_token: Some("[REDACTED]"), id_token: "[REDACTED]", new_device_metadata: None }"#
+    );
+}
+
+#[test]
+fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let token = f.sign_in();
+    let client = f.registry.get(&f.client_id).unwrap();
+    let t = RefreshToken::new(token.clone());
+    let mut req = RefreshRequest::new(&t, &f.client_id);
+    req.client_secret = Some(&secret);
+    let sign_in = SignInRequest {
+        client_secret: Some(&secret),
+        ..SignInRequest::new(&f.client_id, "alice")
+    };
+    // SignInRequest and RefreshRequest hold secrets as plain `&str` for the caller's convenience; their
+    // Debug must still not print them (found by this test, issue 7).
+    for dbg in [
+        format!("{client:?}"),
+        format!("{:?}", f.registry),
+        format!("{:?}", f.issuer),
+        format!("{req:?}"),
+        format!("{sign_in:?}"),
+        format!("{:?}", client.to_wire()),
+    ] {
+        assert!(!dbg.contains(&secret), "{dbg}");
+        assert!(!dbg.contains(&token), "{dbg}");
+    }
+    assert_eq!(
+        format!("{req:?}"),
+        format!(
+            r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: "{}", client_secret: Some("[REDACTED]"), device_key: None, client_metadata: None }}"#,
+            f.client_id
+        )
+    );
+}
+
+// ---------------------------------------------------------------- errors never echo secrets
+
+/// Every secret-shaped marker used below. Each is recognisable and long enough not to occur by chance.
+const MARK: &str = "S3cretMarker";
+
+fn markers() -> Vec<String> {
+    vec![
+        format!("{MARK}RefreshTokenValueAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        format!("{MARK}ClientSecret0123456789"),
+        format!("{MARK}!bad-shape secret"),
+        format!("{MARK}SecretHash0123456789abcdefghijklmno="),
+        format!("{MARK}_0a1b2c3d"),
+        format!("{MARK}-device!key"),
+        format!("{MARK}.not.a.jwt"),
+    ]
+}
+
+#[track_caller]
+fn assert_clean(e: &Error, secrets: &[&str]) {
+    let texts = [
+        e.message(),
+        e.to_wire_body(),
+        format!("{e:?}"),
+        e.to_string(),
+    ];
+    for text in &texts {
+        assert!(!text.contains(MARK), "error echoes a secret marker: {text}");
+        for s in secrets {
+            assert!(!text.contains(s), "error echoes a secret: {text}");
+        }
+    }
+}
+
+fn fail<T: std::fmt::Debug>(r: Result<T, Error>) -> Error {
+    r.expect_err("the request must fail")
+}
+
+#[test]
+fn r_safe_2_token_operations_never_echo_presented_secrets() {
+    for opts in [
+        Opts::rotating(0),
+        Opts::rotating(0).with_secret(),
+        Opts::non_rotating(),
+        Opts::non_rotating().with_secret(),
+        Opts::rotating(0).device_tracking(),
+    ] {
+        let f = Fixture::new(opts);
+        let real_token = f.sign_in();
+        let mut pool_secrets = vec![real_token.as_str()];
+        if let Some(s) = &f.secret {
+            pool_secrets.push(s);
+        }
+        for m in markers() {
+            let m = m.as_str();
+            let presented = RefreshToken::new(m);
+            let real = RefreshToken::new(real_token.clone());
+            // GetTokensFromRefreshToken: marker as token, secret, device key.
+            let r = f
+                .issuer
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&presented, &f.client_id));
+            assert_clean(&fail(r), &pool_secrets);
+            let mut req = RefreshRequest::new(&real, &f.client_id);
+            req.client_secret = Some(m);
+            if let Err(e) = f.issuer.get_tokens_from_refresh_token(&req) {
+                assert_clean(&e, &pool_secrets);
+            }
+            let mut req = RefreshRequest::new(&real, &f.client_id);
+            req.client_secret = f.secret.as_deref();
+            req.device_key = Some(m);
+            if let Err(e) = f.issuer.get_tokens_from_refresh_token(&req) {
+                assert_clean(&e, &pool_secrets);
+            }
+            // Legacy refresh: marker as token, SECRET_HASH, DEVICE_KEY.
+            for (tok, hash, dev) in [
+                (&presented, None, None),
+                (&real, Some(m), None),
+                (&real, f.secret.as_ref().map(|_| m), Some(m)),
+            ] {
+                if let Err(e) = f
+                    .issuer
+                    .initiate_auth_refresh(tok, &f.client_id, hash, dev, None)
+                {
+                    assert_clean(&e, &pool_secrets);
+                }
+            }
+            // RevokeToken: marker as token and as secret.
+            if let Err(e) = f
+                .issuer
+                .revoke_token(&presented, &f.client_id, f.secret.as_deref())
+            {
+                assert_clean(&e, &pool_secrets);
+            }
+            if let Err(e) = f.issuer.revoke_token(&real, &f.client_id, Some(m)) {
+                assert_clean(&e, &pool_secrets);
+            }
+            // Sign-in: marker as secret, as SECRET_HASH, as device key.
+            for (s, h) in [(Some(m), None), (None, Some(m))] {
+                if let Err(e) = f.try_sign_in(s, h) {
+                    assert_clean(&e, &pool_secrets);
+                }
+            }
+            let req = SignInRequest {
+                device_key: Some(m),
+                client_secret: f.secret.as_deref(),
+                ..SignInRequest::new(&f.client_id, "alice")
+            };
+            if let Err(e) = f.issuer.sign_in(&req) {
+                assert_clean(&e, &pool_secrets);
+            }
+            // The JWT verifier.
+            let v = f.verifier();
+            let now = Timestamp::from_unix_seconds(common::START);
+            for use_ in [TokenUse::Access, TokenUse::Id] {
+                let e = fail(v.verify(m, use_, &f.client_id, now, &NoRevocationCheck));
+                assert_clean(&e, &pool_secrets);
+            }
+        }
+    }
+}
+
+#[test]
+fn r_safe_2_client_operations_never_echo_secrets() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let pool_secret = f.secret.clone().unwrap();
+    for m in markers() {
+        // A custom secret of the wrong shape, or together with GenerateSecret.
+        for generate in [None, Some(true)] {
+            let req = CreateUserPoolClientRequest {
+                user_pool_id: Some("us-east-1_TestPool".into()),
+                client_name: Some("app".into()),
+                client_secret: Some(WireClientSecret::new(m.clone())),
+                generate_secret: generate,
+                // Another violation, so the secret's own check is not the only one reported.
+                auth_session_validity: Some(99),
+                ..Default::default()
+            };
+            let e = fail(f.registry.create_user_pool_client(&req));
+            assert_clean(&e, &[&pool_secret]);
+        }
+        // Bodies that fail to parse after a secret member.
+        let bodies = [
+            format!(r#"{{"UserPoolId":"us-east-1_TestPool","ClientSecret":"{m}","Bogus":1}}"#),
+            format!(r#"{{"ClientSecret":"{m}"#),
+            format!(r#"{{"ClientSecret":"{m}","ClientSecret":"{m}"}}"#),
+        ];
+        for body in &bodies {
+            let e = fail(wire::from_json::<CreateUserPoolClientRequest>(
+                body.as_bytes(),
+            ));
+            assert_clean(&e, &[]);
+            // Update has no ClientSecret member: refused by name, without its value.
+            let e = fail(wire::from_json::<UpdateUserPoolClientRequest>(
+                body.as_bytes(),
+            ));
+            assert_clean(&e, &[]);
+        }
+        let token_bodies = [
+            format!(r#"{{"RefreshToken":"{m}","ClientId":"c","Extra":true}}"#),
+            format!(r#"{{"RefreshToken":"{m}","ClientId":7}}"#),
+            format!(r#"{{"Token":"{m}","ClientSecret":"{m}","ClientId":[1]}}"#),
+            format!(r#"{{"AuthParameters":{{"SECRET_HASH":"{m}","X":1}},"ClientId":"c"}}"#),
+        ];
+        for body in &token_bodies {
+            let b = body.as_bytes();
+            if let Err(e) = wire::from_json::<GetTokensFromRefreshTokenRequest>(b) {
+                assert_clean(&e, &[]);
+            }
+            if let Err(e) = wire::from_json::<RevokeTokenRequest>(b) {
+                assert_clean(&e, &[]);
+            }
+            if let Err(e) = wire::from_json::<InitiateAuthRequest>(b) {
+                assert_clean(&e, &[]);
+            }
+        }
+    }
+}
+
+/// Found by the `wire_ops` fuzz target (issue 7): a malformed DEVICE_KEY inside AuthParameters, a map the
+/// model marks sensitive, was echoed in the InvalidParameterException message.
+#[test]
+fn fuzz_regression_device_key_from_auth_parameters_is_not_echoed() {
+    let f = Fixture::new(Opts::non_rotating());
+    let token = f.sign_in();
+    let device = "us-east-1_0a1b2c3d-0000-+000-8000-00000000beef";
+    let e = fail(f.issuer.initiate_auth_refresh(
+        &RefreshToken::new(token),
+        &f.client_id,
+        None,
+        Some(device),
+        None,
+    ));
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("'DeviceKey'"), "{}", e.message());
+    assert!(!e.message().contains(device), "{}", e.message());
+}
