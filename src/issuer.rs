@@ -24,6 +24,7 @@ use crate::random::{
     hyphenated_text, random_array, uuid_string, uuid_text, BufferedRandom, RandomSource,
 };
 use crate::registry::{AppClient, ClientRegistry};
+use crate::secret::constant_time_eq;
 use crate::store::{Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore};
 use crate::token::{DecodedRefreshToken, RefreshTokenKeys, TokenRejection};
 use crate::wire::{AuthenticationResult, NewDeviceMetadata};
@@ -876,12 +877,12 @@ impl TokenIssuer {
                 DeviceStep::Keep
             });
         };
-        if presented.is_some_and(|p| crate::ClientSecret::new(bound).verify(p)) {
+        if presented.is_some_and(|p| constant_time_eq(bound.as_bytes(), p.as_bytes())) {
             return Ok(DeviceStep::Keep);
         }
         if let Decision::Retry { successor } = decision {
             let issued = self.device_key_for(decoded, &family.id, successor);
-            if crate::ClientSecret::new(bound).verify(&issued) {
+            if constant_time_eq(bound.as_bytes(), issued.as_bytes()) {
                 return Ok(DeviceStep::Reannounce(issued));
             }
         }

@@ -31,19 +31,42 @@ pub(crate) const MAX_PRESENTED_LEN: usize = 256;
 pub(crate) const MAX_SECRET_HASH_LEN: usize = 128;
 
 /// An app client's secret (R-CLI-1, R-CFG-5).
+///
+/// Everything a check needs is computed once, when the secret is wrapped: the MAC tag of the secret
+/// under the comparison key (so [`ClientSecret::verify`] MACs only the presented value) and the HMAC key
+/// made from the secret (so [`ClientSecret::verify_secret_hash`] does not rebuild it). The client secret
+/// is checked on every refresh of a confidential client, on the hot path.
 #[derive(Clone)]
-pub struct ClientSecret(String);
+pub struct ClientSecret(Box<Precomputed>);
+
+#[derive(Clone)]
+struct Precomputed {
+    value: String,
+    /// HMAC under [`comparison_key`] of `value`.
+    tag: hmac::Tag,
+    /// [`comparison_key`], kept to avoid deriving it per check.
+    comparison: hmac::Key,
+    /// `value` as an HMAC-SHA-256 key, for SECRET_HASH.
+    hash_key: hmac::Key,
+}
 
 impl ClientSecret {
     /// Wraps a secret value. Validation against the model's ClientSecretType constraint is the
     /// configuration's job (R-CFG-5); this type only keeps the value out of sight.
     pub fn new(value: impl Into<String>) -> Self {
-        ClientSecret(value.into())
+        let value = value.into();
+        let comparison = comparison_key();
+        ClientSecret(Box::new(Precomputed {
+            tag: hmac::sign(&comparison, value.as_bytes()),
+            hash_key: hmac::Key::new(hmac::HMAC_SHA256, value.as_bytes()),
+            comparison,
+            value,
+        }))
     }
 
     /// The secret itself. Call only to hand it to its owner (Create/Describe output).
     pub fn expose_secret(&self) -> &str {
-        &self.0
+        &self.0.value
     }
 
     /// Whether `presented` equals this secret, in constant time with respect to the secret's content
@@ -56,37 +79,36 @@ impl ClientSecret {
         if presented.len() > MAX_PRESENTED_LEN {
             return false;
         }
-        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
+        hmac::verify(
+            &self.0.comparison,
+            presented.as_bytes(),
+            self.0.tag.as_ref(),
+        )
+        .is_ok()
     }
 
     /// Whether `presented` is a valid SECRET_HASH for `username` and `client_id`:
-    /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time (R-SIGN-1).
+    /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time by
+    /// `hmac::verify` (R-SIGN-1, R-SAFE-3).
     ///
-    /// A presented hash longer than 256 bytes is refused before it is decoded
+    /// A presented hash longer than [`MAX_SECRET_HASH_LEN`] bytes is refused before it is decoded
     /// (R-SAFE-1): a real one is 44 characters.
     pub fn verify_secret_hash(&self, username: &str, client_id: &str, presented: &str) -> bool {
-        // A SECRET_HASH is 44 base64 characters; refuse anything far longer before decoding it.
         if presented.len() > MAX_SECRET_HASH_LEN {
             return false;
         }
         let Ok(mac) = base64::engine::general_purpose::STANDARD.decode(presented) else {
             return false;
         };
-        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
-        let mut ctx = hmac::Context::with_key(&key);
-        ctx.update(username.as_bytes());
-        ctx.update(client_id.as_bytes());
-        let expected = ctx.sign();
-        // Compare tag against tag through `hmac::verify` so the comparison is constant-time.
-        let cmp = comparison_key();
-        hmac::verify(&cmp, &mac, hmac::sign(&cmp, expected.as_ref()).as_ref())
-            .is_ok_and(|()| mac.len() == expected.as_ref().len())
+        let mut msg = Vec::with_capacity(username.len() + client_id.len());
+        msg.extend_from_slice(username.as_bytes());
+        msg.extend_from_slice(client_id.as_bytes());
+        hmac::verify(&self.0.hash_key, &msg, &mac).is_ok()
     }
 
     /// Computes the SECRET_HASH a client would send for `username` (for tests and SDK-style callers).
     pub fn secret_hash(&self, username: &str, client_id: &str) -> String {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
-        let mut ctx = hmac::Context::with_key(&key);
+        let mut ctx = hmac::Context::with_key(&self.0.hash_key);
         ctx.update(username.as_bytes());
         ctx.update(client_id.as_bytes());
         base64::engine::general_purpose::STANDARD.encode(ctx.sign().as_ref())
