@@ -91,7 +91,7 @@ impl ClientSecret {
     /// `Base64(HMAC-SHA-256(secret, username + client_id))`, compared in constant time by
     /// `hmac::verify` (R-SIGN-1, R-SAFE-3).
     ///
-    /// A presented hash longer than [`MAX_SECRET_HASH_LEN`] bytes is refused before it is decoded
+    /// A presented hash longer than 128 bytes is refused before it is decoded
     /// (R-SAFE-1): a real one is 44 characters.
     pub fn verify_secret_hash(&self, username: &str, client_id: &str, presented: &str) -> bool {
         if presented.len() > MAX_SECRET_HASH_LEN {
