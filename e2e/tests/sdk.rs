@@ -339,11 +339,7 @@ async fn r_rot_rotation_retry_in_grace_and_reuse_after_the_window() {
         .unwrap();
 
     // R-ROT-1: a new refresh token.
-    let t1 = refresh(&c, &client, &t0)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t1 = rotate(&c, &client, &t0).await;
     assert_ne!(t0, t1);
     // R-ROT-2: a retry inside the grace window gets the very same successor.
     advance(&srv, 9).await;
@@ -360,17 +356,9 @@ async fn r_rot_rotation_retry_in_grace_and_reuse_after_the_window() {
         )
     );
     // Default policy Reject: the successor still works (Cognito parity).
-    let t2 = refresh(&c, &client, &t1)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t2 = rotate(&c, &client, &t1).await;
     // R-ROT-3: presenting the successor closes the older token's window at once.
-    let t3 = refresh(&c, &client, &t2)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t3 = rotate(&c, &client, &t2).await;
     assert_eq!(
         refresh(&c, &client, &t1).await.unwrap_err().0,
         "RefreshTokenReuseException"
@@ -395,11 +383,7 @@ async fn r_rot_4_revoke_family_policy_signs_out_thief_and_victim() {
         .await
         .refresh_token
         .unwrap();
-    let t1 = refresh(&c, &client, &t0)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t1 = rotate(&c, &client, &t0).await;
     assert_eq!(
         refresh(&c, &client, &t0).await.unwrap_err().0,
         "RefreshTokenReuseException"
@@ -424,11 +408,7 @@ async fn r_rot_zero_grace_invalidates_at_once() {
         .await
         .refresh_token
         .unwrap();
-    let t1 = refresh(&c, &client, &t0)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t1 = rotate(&c, &client, &t0).await;
     assert_eq!(
         refresh(&c, &client, &t0).await.unwrap_err().0,
         "RefreshTokenReuseException"
@@ -514,11 +494,7 @@ async fn r_rev_revocation_and_global_sign_out() {
         .await
         .refresh_token
         .unwrap();
-    let t1 = refresh(&c, &client, &t0)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t1 = rotate(&c, &client, &t0).await;
     // R-REV-2: revoking any generation revokes the family.
     c.revoke_token()
         .client_id(&client)
@@ -877,11 +853,7 @@ async fn r_ref_7_family_expires_at_its_absolute_expiry() {
         .refresh_token
         .unwrap();
     advance(&srv, 1800).await;
-    let t1 = refresh(&c, &client, &t0)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t1 = rotate(&c, &client, &t0).await;
     advance(&srv, 1800).await;
     assert_eq!(
         refresh(&c, &client, &t1).await.unwrap_err(),

@@ -38,7 +38,7 @@ use refresh_rotation::wire::{
 };
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, ClientSecret, Error, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, ManualClock, NewClientSecret, RandomSource, RefreshRequest,
+    InMemoryUserDirectory, ManualClock, NewClientSecret, OAuthFlow, RandomSource, RefreshRequest,
     RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest,
     Timestamp, TokenIssuer, UserRecord,
 };
@@ -183,9 +183,17 @@ impl World {
             .declare_custom_scope("fuzz-api/read")
             .expect("valid scope");
         let make = |name: &str, rotation, secret: Option<&str>, revocation: bool| {
-            let b = AppClientConfig::builder(name)
+            let mut b = AppClientConfig::builder(name)
                 .refresh_token_rotation(rotation)
                 .enable_token_revocation(revocation);
+            if name == "rotating" {
+                // An OAuth client, so that sign-in may grant it scopes beyond the API scope.
+                b = b
+                    .allowed_oauth_flows_user_pool_client(true)
+                    .allowed_oauth_flows([OAuthFlow::Code])
+                    .allowed_oauth_scopes(["openid", "fuzz-api/read"])
+                    .callback_urls(["https://example.com/callback"]);
+            }
             let s = secret.map_or(NewClientSecret::None, |s| {
                 NewClientSecret::Provided(ClientSecret::new(s))
             });

@@ -257,6 +257,15 @@ pub async fn refresh(
         .map_err(err)
 }
 
+/// A rotating GetTokensFromRefreshToken that must succeed: the successor refresh token.
+pub async fn rotate(c: &cip::Client, client_id: &str, token: &str) -> String {
+    refresh(c, client_id, token)
+        .await
+        .expect("refresh")
+        .refresh_token
+        .expect("a rotating refresh returns a refresh token")
+}
+
 /// Verifies a JWT with jsonwebtoken against the JWKS the service serves for `pool`; returns the claims.
 pub async fn verify_jwt(
     srv: &RunningServer,
