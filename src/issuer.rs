@@ -500,7 +500,7 @@ impl TokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<AuthenticationResult, Error> {
-        self.refresh_inner(req, None, TriggerSource::RefreshTokens, None)
+        self.refresh_inner(req, None, None)
     }
 
     /// The legacy refresh flow: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` or
@@ -553,12 +553,7 @@ impl TokenIssuer {
             client_metadata,
         };
         // The SECRET_HASH check needs the family's username: pass it down as a deferred check.
-        self.refresh_inner(
-            &req,
-            Some(client),
-            TriggerSource::RefreshTokens,
-            Some(secret_hash),
-        )
+        self.refresh_inner(&req, Some(client), Some(secret_hash))
     }
 
     /// The refresh pipeline. `client` is a snapshot the caller already took (the legacy path), else the
@@ -574,7 +569,6 @@ impl TokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
         client: Option<Arc<AppClient>>,
-        trigger: TriggerSource,
         legacy_secret_hash: Option<Option<&str>>,
     ) -> Result<AuthenticationResult, Error> {
         let now = self.clock.now();
@@ -650,7 +644,12 @@ impl TokenIssuer {
             return self.reuse(&family.id);
         }
         // R-REF-11: the hook may still refuse; nothing has been written yet.
-        let overrides = self.run_hook(trigger, &client, &user, req.client_metadata)?;
+        let overrides = self.run_hook(
+            TriggerSource::RefreshTokens,
+            &client,
+            &user,
+            req.client_metadata,
+        )?;
 
         // The one write: at most two rounds, since a lost race moves the family past `presented`.
         let mut refresh_token = None;
