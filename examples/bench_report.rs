@@ -251,7 +251,7 @@ fn memory_child(families: usize) -> Res<()> {
                 event_id: rng.bytes16(),
                 expires_at,
             }),
-            state: FamilyState::NEW,
+            state: FamilyState::new(1),
         })?;
     }
     let after = resident_bytes()?;

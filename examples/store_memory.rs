@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 event_id: rng.bytes16(),
                 expires_at,
             }),
-            state: FamilyState::NEW,
+            state: FamilyState::new(1),
         };
         store.create(family)?;
     }

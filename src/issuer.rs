@@ -2,20 +2,24 @@
 //! sign-out for one user pool (SPEC 4 to 7).
 //!
 //! The issuer performs no I/O of its own. Time, randomness, the family store, the user directory and the
-//! client registry come in as trait objects; every operation reads the clock once and works from that
-//! `now`.
+//! client registry come in as trait objects.
 //!
 //! A refresh is ordered so that it either advances the family and returns its successor, or changes
-//! nothing: the checks of R-REF-1 to R-REF-9 and the rotation decision only read; the hook runs and both
-//! JWTs are signed (they do not depend on the generation); only then does the one compare-and-set on the
-//! generation happen. A failure anywhere before it leaves the family untouched, and the loser of a race is
-//! answered from the state the winner wrote (R-ROT-5).
+//! nothing: the checks of R-REF-1 to R-REF-9 and the rotation decision only read; the hook may still
+//! refuse; only then does the one compare-and-set on the generation happen, and the ID and access tokens
+//! are signed after it, once the answer is certain (signing first would waste two signatures on every
+//! race loser and every refused hook, and the signatures do not depend on the generation). A refusal
+//! anywhere before the compare-and-set leaves the family untouched; a failure after it (the signer or the
+//! random source failing) is like an answer lost on the way, which a retry in the grace window repairs.
+//!
+//! The time of a decision (R-ROT-9, R-ROT-11) is read after the store read it is based on, and read
+//! again after a lost compare-and-set; a store that keeps the time (the PostgreSQL store reads the
+//! database clock) supplies it, so that every host decides on the same clock.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::clock::{Clock, Timestamp};
-use crate::config::ExplicitAuthFlow;
 use crate::directory::{UserDirectory, UserRecord};
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, PreTokenGenerationHook, TriggerSource};
@@ -25,7 +29,9 @@ use crate::random::{
 };
 use crate::registry::{AppClient, ClientRegistry};
 use crate::secret::constant_time_eq;
-use crate::store::{Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore};
+use crate::store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, PurgeCutoff, RefreshTokenStore,
+};
 use crate::token::{DecodedRefreshToken, RefreshTokenKeys, TokenRejection};
 use crate::wire::{AuthenticationResult, NewDeviceMetadata};
 use crate::RefreshToken;
@@ -36,11 +42,6 @@ use checks::{check_client_id, check_client_metadata, check_client_secret, check_
 
 /// The scope of tokens issued to API sign-ins (R-JWT-2).
 pub const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
-
-/// How long after its absolute expiry a family is kept before [`TokenIssuer::purge_expired`] deletes it:
-/// the longest ID or access token validity (one day, R-CFG-3), so that the revocation of every JWT a
-/// family minted stays visible until that JWT has expired.
-pub const PURGE_DELAY_SECS: u64 = 86_400;
 
 /// What happens, besides the RefreshTokenReuseException, when a rotated-out refresh token is presented
 /// after its grace window (R-ROT-4, R-ROT-7).
@@ -112,8 +113,10 @@ impl TokenIssuerBuilder {
         self
     }
 
-    /// Finishes the issuer.
+    /// Finishes the issuer, and links the registry to the family store so that deleting a client revokes
+    /// its families (R-REV-7).
     pub fn build(self) -> TokenIssuer {
+        self.registry.link_family_store(&self.store);
         let user_pool_id: Arc<str> = Arc::from(self.registry.user_pool_id());
         let issuer_url = self.issuer_url.unwrap_or_else(|| {
             format!(
@@ -211,12 +214,16 @@ impl<'a> RefreshRequest<'a> {
 /// What R-REF-9 asks of a refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DeviceStep {
-    /// Nothing: the family is bound and the request named its device, or the pool tracks no devices.
+    /// Nothing: the family is bound to a confirmed device and the request named it, or the pool tracks
+    /// no devices.
     Keep,
+    /// The request presented the family's unconfirmed device: confirm it once an answer is certain.
+    Confirm,
     /// Bind a new device once an answer is certain, and announce it.
     Issue,
-    /// Announce again the device that the advance to this retry's successor bound.
-    Reannounce(String),
+    /// The family's device is unconfirmed and the request named none: the answer that announced it may
+    /// have been lost, so announce it again.
+    Reannounce,
 }
 
 /// `Some("[REDACTED]")` or `None`: what a `Debug` of a request shows of a secret member.
@@ -263,7 +270,15 @@ enum Decision {
     Reuse,
 }
 
-fn decide(presented: u32, state: &FamilyState, rotation_on: bool, now: Timestamp) -> Decision {
+/// The rotation decision of SPEC 6 for a presented generation, from the family's state as read, the
+/// client's rotation setting and grace period now, and the time of the decision (R-ROT-9).
+fn decide(
+    presented: u32,
+    state: &FamilyState,
+    rotation_on: bool,
+    grace_secs: u8,
+    now: Timestamp,
+) -> Decision {
     let current = state.generation;
     if presented == current {
         return if rotation_on {
@@ -272,8 +287,13 @@ fn decide(presented: u32, state: &FamilyState, rotation_on: bool, now: Timestamp
             Decision::NoRotation
         };
     }
-    // `presented < current` here: the caller has refused generations from the future (R-FAM-4).
-    if rotation_on && presented.checked_add(1) == Some(current) && now < state.grace_deadline {
+    // `presented < current` here: the caller has refused generations from the future (R-FAM-4). With a
+    // grace period of 0 nothing is ever a retry, whatever the clocks say (R-ROT-9).
+    if rotation_on
+        && grace_secs > 0
+        && presented.checked_add(1) == Some(current)
+        && now < state.grace_deadline
+    {
         return Decision::Retry { successor: current };
     }
     Decision::Reuse
@@ -478,7 +498,7 @@ impl TokenIssuer {
                 event_id,
                 expires_at,
             }),
-            state: FamilyState::NEW,
+            state: FamilyState::new(self.refresh_keys.current_key_id()),
         };
         let mut result = self.mint(
             &client,
@@ -490,6 +510,14 @@ impl TokenIssuer {
             now,
         )?;
         self.store.create(family)?;
+        // A client deleted while this sign-in ran had its families revoked before this one existed
+        // (R-REV-7): revoke it too, so that none of its JWTs passes store-backed verification.
+        if self.registry.get(req.client_id).is_none() {
+            self.store.revoke(&family_id)?;
+            return Err(Error::ClientNotFound {
+                client_id: req.client_id.to_owned(),
+            });
+        }
         result.refresh_token = Some(self.refresh_keys.encode(&family_id, 0).into_secret());
         result.new_device_metadata = new_device;
         Ok(result)
@@ -532,10 +560,7 @@ impl TokenIssuer {
                 client_id: client_id.to_owned(),
             });
         }
-        if !client
-            .config()
-            .allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth)
-        {
+        if !client.config().allows_refresh_token_auth() {
             return Err(Error::AuthFlowNotEnabled {
                 flow: "REFRESH_TOKEN_AUTH".into(),
             });
@@ -562,16 +587,13 @@ impl TokenIssuer {
     ///
     /// Order: the checks of R-REF-1 to R-REF-9 and the rotation decision only read; the hook may refuse
     /// (R-REF-11); then the one compare-and-set on the generation (R-REF-10); then the device binding
-    /// of R-REF-9, for an answer that will be given; then minting (R-REF-12). A request refused at any
-    /// point before the compare-and-set changes nothing; one that fails after it (the random source or
-    /// the signer failing) is like an answer lost on the way, which a retry in the grace window repairs.
+    /// or confirmation of R-REF-9, for an answer that will be given; then minting (R-REF-12).
     fn refresh_inner(
         &self,
         req: &RefreshRequest<'_>,
         client: Option<Arc<AppClient>>,
         legacy_secret_hash: Option<Option<&str>>,
     ) -> Result<AuthenticationResult, Error> {
-        let now = self.clock.now();
         // R-REF-1: request shape.
         let token = req.refresh_token.expose_secret();
         checks::check_refresh_token_shape(token)?;
@@ -599,13 +621,7 @@ impl TokenIssuer {
             .refresh_keys
             .decode(token)
             .map_err(|_| Error::InvalidRefreshToken)?;
-        let family = self
-            .store
-            .get(&decoded.family())?
-            .ok_or(Error::InvalidRefreshToken)?;
-        if decoded.generation() > family.state.generation {
-            return Err(Error::InvalidRefreshToken);
-        }
+        let (mut family, mut now) = self.read_family(&decoded)?;
         // R-REF-5: the client the family was issued to.
         if *family.info.client_id != *req.client_id {
             return Err(Error::RefreshTokenOfOtherClient);
@@ -614,12 +630,7 @@ impl TokenIssuer {
             self.check_legacy_secret_hash(&client, &family.info, hash)?;
         }
         // R-REF-6 and R-REF-7.
-        if family.state.revoked {
-            return Err(Error::RefreshTokenRevoked);
-        }
-        if now >= family.info.expires_at {
-            return Err(Error::RefreshTokenExpired);
-        }
+        check_live(&family, now)?;
         // R-REF-8: the user as the directory knows them now.
         let user = self
             .directory
@@ -628,17 +639,12 @@ impl TokenIssuer {
         if !user.enabled {
             return Err(Error::UserDisabled);
         }
-        // The rotation decision (R-REF-10) is a pure function of what was read; the device check
-        // needs it to recognise a retry.
+        // The rotation decision (R-REF-10) is a pure function of what was read.
         let rotation = client.config().refresh_token_rotation();
-        let mut decision = decide(
-            decoded.generation(),
-            &family.state,
-            rotation.is_enabled(),
-            now,
-        );
+        let (rotation_on, grace) = (rotation.is_enabled(), rotation.retry_grace_period_seconds());
+        let mut decision = decide(decoded.generation(), &family.state, rotation_on, grace, now);
         // R-REF-9.
-        let device = self.check_device(&family, &decoded, req.device_key, decision)?;
+        let device = self.check_device(&family, req.device_key)?;
         // R-REF-10.
         if decision == Decision::Reuse {
             return self.reuse(&family.id);
@@ -658,22 +664,24 @@ impl TokenIssuer {
                 Decision::NoRotation => break,
                 Decision::Reuse => return self.reuse(&family.id),
                 Decision::Retry { successor } => {
-                    // The successor as first issued: under the presented token's key (R-FAM-3).
-                    refresh_token = Some(self.refresh_keys.encode_with_key(
-                        decoded.key_id(),
-                        &family.id,
-                        successor,
-                    ));
+                    // The successor as the advance issued it, under the key it recorded (R-ROT-10).
+                    refresh_token = Some(
+                        self.refresh_keys
+                            .encode_with_key(family.state.key_id, &family.id, successor)
+                            .ok_or(Error::InvalidRefreshToken)?,
+                    );
                     break;
                 }
                 Decision::Advance { current } => {
-                    let deadline = now
-                        .checked_add_secs(u64::from(rotation.retry_grace_period_seconds()))
-                        .ok_or(Error::Internal {
-                            detail: "grace deadline overflows",
-                        })?;
-                    match self.store.advance(&family.id, current, deadline)? {
+                    let deadline =
+                        now.checked_add_secs(u64::from(grace))
+                            .ok_or(Error::Internal {
+                                detail: "grace deadline overflows",
+                            })?;
+                    let key_id = self.refresh_keys.current_key_id();
+                    match self.store.advance(&family.id, current, deadline, key_id)? {
                         Advance::Advanced(state) => {
+                            family.state = state;
                             refresh_token =
                                 Some(self.refresh_keys.encode(&family.id, state.generation));
                             break;
@@ -687,9 +695,14 @@ impl TokenIssuer {
                                 detail: "refresh token generation exhausted",
                             });
                         }
-                        // R-ROT-5: lost the race; answer from the winner's state.
-                        Advance::Unchanged(state) => {
-                            decision = decide(decoded.generation(), &state, true, now);
+                        // R-ROT-5: lost the race. Decide again from a fresh read, on a time taken after
+                        // it (R-ROT-9): the winner's grace deadline is later than the time this request
+                        // started with, so that time would make a grace-0 loser a retry.
+                        Advance::Unchanged(_) => {
+                            (family, now) = self.read_family(&decoded)?;
+                            check_live(&family, now)?;
+                            decision =
+                                decide(decoded.generation(), &family.state, true, grace, now);
                         }
                         Advance::NotFound => return Err(Error::InvalidRefreshToken),
                     }
@@ -701,18 +714,22 @@ impl TokenIssuer {
                 detail: "rotation did not settle",
             });
         }
-        // R-REF-9: bind a new device now that an answer will be given, derived from the generation the
-        // answer leads to, so concurrent answers and retries all name the same device.
-        let (family, new_device) = match device {
-            DeviceStep::Keep => (family, None),
-            DeviceStep::Reannounce(key) => (family, Some(device_metadata(&key))),
-            DeviceStep::Issue => {
-                let generation = match (decision, &refresh_token) {
-                    (Decision::Retry { successor }, _) => successor,
-                    (Decision::Advance { current }, Some(_)) => current.saturating_add(1),
-                    _ => family.state.generation,
-                };
-                self.bind_new_device(family, &decoded, generation)?
+        // R-REF-9: now that an answer will be given, bind or confirm the device.
+        let (family, new_device) = match (device, req.device_key) {
+            (DeviceStep::Keep, _) => (family, None),
+            (DeviceStep::Confirm, Some(key)) => {
+                self.store.confirm_device(&family.id, key)?;
+                (family, None)
+            }
+            (DeviceStep::Reannounce, _) => {
+                let meta = family.info.device_key.as_deref().map(device_metadata);
+                (family, meta)
+            }
+            (DeviceStep::Issue, _) => self.bind_new_device(family)?,
+            (DeviceStep::Confirm, None) => {
+                return Err(Error::Internal {
+                    detail: "device confirmation without a device key",
+                })
             }
         };
         // R-REF-12.
@@ -728,6 +745,19 @@ impl TokenIssuer {
         result.refresh_token = refresh_token.map(RefreshToken::into_secret);
         result.new_device_metadata = new_device;
         Ok(result)
+    }
+
+    /// Reads the family of a decoded token and the time of the decision: the store's, if it keeps the
+    /// time, else the injected clock read after the store read (R-ROT-9, R-ROT-11). A token of an unknown
+    /// family, or of a generation the family has not reached, is invalid (R-FAM-4).
+    fn read_family(&self, decoded: &DecodedRefreshToken) -> Result<(Family, Timestamp), Error> {
+        let read = self.store.read(&decoded.family())?;
+        let now = read.time.unwrap_or_else(|| self.clock.now());
+        let family = read.family.ok_or(Error::InvalidRefreshToken)?;
+        if decoded.generation() > family.state.generation {
+            return Err(Error::InvalidRefreshToken);
+        }
+        Ok((family, now))
     }
 
     /// RevokeToken (R-REV-1, R-REV-2).
@@ -787,21 +817,18 @@ impl TokenIssuer {
         self.global_sign_out(&user.subject)
     }
 
-    /// Deletes up to `max` families whose absolute expiry is at least [`PURGE_DELAY_SECS`] in the past
-    /// (R-REV-4, R-REV-5); call it until it returns less than `max`.
+    /// Deletes up to `max` families whose absolute expiry is at least [`PurgeCutoff::MARGIN_SECS`] in
+    /// the past (R-REV-4, R-REV-5, R-REV-6); call it until it returns less than `max`.
     ///
-    /// The delay exists because the verifier learns that a JWT was revoked from its family's record
+    /// The margin exists because the verifier learns that a JWT was revoked from its family's record
     /// (R-REV-2, R-JWT-6): an ID or access token minted just before the family expired may live one
-    /// validity period (at most a day, R-CFG-3) past it, and its family must still say "revoked" until
-    /// then. Until it is purged, an expired family answers `Refresh Token has expired`.
+    /// validity period (at most a day, R-CFG-3) past it, plus the verifier's leeway, and its family must
+    /// still say "revoked" until then. Until it is purged, an expired family answers
+    /// `Refresh Token has expired`.
     pub fn purge_expired(&self, max: usize) -> Result<usize, Error> {
-        let cutoff =
-            self.clock
-                .now()
-                .checked_sub_secs(PURGE_DELAY_SECS)
-                .ok_or(Error::Internal {
-                    detail: "purge cutoff underflows",
-                })?;
+        let cutoff = PurgeCutoff::at(self.clock.now()).ok_or(Error::Internal {
+            detail: "purge cutoff underflows",
+        })?;
         Ok(self.store.purge_expired(cutoff, max)?)
     }
 
@@ -857,46 +884,37 @@ impl TokenIssuer {
         }
     }
 
-    /// R-REF-9, the reading half. A family bound to a device needs that DeviceKey, compared in constant
-    /// time like any credential. One exception: a retry of the generation whose advance bound the device
-    /// (R-ROT-2) may come without it, because the answer that announced the device may be the one that
-    /// was lost; that answer is then given again. A pool that tracks devices issues one to an unbound
-    /// family; a DeviceKey sent for an unbound family is not trusted to bind it.
-    fn check_device(
-        &self,
-        family: &Family,
-        decoded: &DecodedRefreshToken,
-        presented: Option<&str>,
-        decision: Decision,
-    ) -> Result<DeviceStep, Error> {
-        let Some(bound) = family.info.device_key.as_deref() else {
-            return Ok(if self.device_tracking {
-                DeviceStep::Issue
-            } else {
-                DeviceStep::Keep
-            });
-        };
-        if presented.is_some_and(|p| constant_time_eq(bound.as_bytes(), p.as_bytes())) {
+    /// R-REF-9, the reading half. A pool that tracks no devices ignores them. A family bound to a
+    /// confirmed device needs that DeviceKey, compared in constant time. A family bound to a device that
+    /// no request has presented yet may be refreshed without it, and the device is announced again,
+    /// because the answer that announced it may be the one that was lost. A pool that tracks devices
+    /// issues one to an unbound family; a DeviceKey sent for an unbound family is not trusted to bind it.
+    fn check_device(&self, family: &Family, presented: Option<&str>) -> Result<DeviceStep, Error> {
+        if !self.device_tracking {
             return Ok(DeviceStep::Keep);
         }
-        if let Decision::Retry { successor } = decision {
-            let issued = self.device_key_for(decoded, &family.id, successor);
-            if constant_time_eq(bound.as_bytes(), issued.as_bytes()) {
-                return Ok(DeviceStep::Reannounce(issued));
-            }
+        let Some(bound) = family.info.device_key.as_deref() else {
+            return Ok(DeviceStep::Issue);
+        };
+        let confirmed = family.state.device_confirmed;
+        match presented {
+            Some(p) if constant_time_eq(bound.as_bytes(), p.as_bytes()) => Ok(if confirmed {
+                DeviceStep::Keep
+            } else {
+                DeviceStep::Confirm
+            }),
+            None if !confirmed => Ok(DeviceStep::Reannounce),
+            _ => Err(Error::InvalidRefreshToken),
         }
-        Err(Error::InvalidRefreshToken)
     }
 
-    /// R-REF-9, the writing half: binds the device derived for `generation` and returns the family as
-    /// bound, with the device to announce (the one bound, should another request have bound first).
+    /// R-REF-9, the writing half: binds a new device, unconfirmed, and returns the family as bound, with
+    /// the device to announce (the one bound, should another request have bound first).
     fn bind_new_device(
         &self,
         family: Family,
-        decoded: &DecodedRefreshToken,
-        generation: u32,
     ) -> Result<(Family, Option<NewDeviceMetadata>), Error> {
-        let ours = self.device_key_for(decoded, &family.id, generation);
+        let ours = self.new_device_key()?;
         let bound = self
             .store
             .bind_device(&family.id, &ours)?
@@ -910,20 +928,6 @@ impl TokenIssuer {
                 detail: "store did not bind the device",
             })?;
         Ok((bound, Some(meta)))
-    }
-
-    /// The device a refresh binds for `generation` of `family`: `<region>_<uuid>`, the UUID derived from
-    /// the presented token's key so that nobody else can predict it.
-    fn device_key_for(
-        &self,
-        decoded: &DecodedRefreshToken,
-        family: &FamilyId,
-        generation: u32,
-    ) -> String {
-        let id = self
-            .refresh_keys
-            .derive_device_id(decoded.key_id(), family, generation);
-        format!("{}_{}", self.region, uuid_string(id))
     }
 
     /// A new device key, `<region>_<uuid>` as Cognito writes them.
@@ -1068,6 +1072,17 @@ impl TokenIssuer {
     }
 }
 
+/// R-REF-6 and R-REF-7, at the time of the decision.
+fn check_live(family: &Family, now: Timestamp) -> Result<(), Error> {
+    if family.state.revoked {
+        return Err(Error::RefreshTokenRevoked);
+    }
+    if now >= family.info.expires_at {
+        return Err(Error::RefreshTokenExpired);
+    }
+    Ok(())
+}
+
 /// The NewDeviceMetadata announcing `device_key`. The DeviceGroupKey is derived from the device key, so
 /// every answer that announces one device announces the same pair.
 fn device_metadata(device_key: &str) -> NewDeviceMetadata {
@@ -1097,7 +1112,7 @@ mod tests {
         FamilyState {
             generation,
             grace_deadline: Timestamp::from_unix_seconds(grace_deadline),
-            revoked: false,
+            ..FamilyState::new(1)
         }
     }
 
@@ -1106,20 +1121,35 @@ mod tests {
         let now = Timestamp::from_unix_seconds(100);
         // R-ROT-1
         assert_eq!(
-            decide(3, &state(3, 0), true, now),
+            decide(3, &state(3, 0), true, 10, now),
             Decision::Advance { current: 3 }
         );
         // R-ROT-2: inside the window (now < d)
         assert_eq!(
-            decide(2, &state(3, 101), true, now),
+            decide(2, &state(3, 101), true, 10, now),
             Decision::Retry { successor: 3 }
         );
         // grace 0 means d == now at the advance: closed at once
-        assert_eq!(decide(2, &state(3, 100), true, now), Decision::Reuse);
+        assert_eq!(decide(2, &state(3, 100), true, 10, now), Decision::Reuse);
         // R-ROT-3/R-ROT-4: two generations behind, even inside the window
-        assert_eq!(decide(1, &state(3, 1_000), true, now), Decision::Reuse);
+        assert_eq!(decide(1, &state(3, 1_000), true, 10, now), Decision::Reuse);
         // R-ROT-6, R-ROT-7
-        assert_eq!(decide(3, &state(3, 0), false, now), Decision::NoRotation);
-        assert_eq!(decide(2, &state(3, 1_000), false, now), Decision::Reuse);
+        assert_eq!(
+            decide(3, &state(3, 0), false, 10, now),
+            Decision::NoRotation
+        );
+        assert_eq!(decide(2, &state(3, 1_000), false, 10, now), Decision::Reuse);
+    }
+
+    #[test]
+    fn r_rot_9_with_grace_0_nothing_is_a_retry_whatever_the_clocks_say() {
+        // A deadline in the future of `now` (a clock read before the winner's advance) must not make
+        // a presentation of c - 1 a retry when the client's grace period is 0.
+        let now = Timestamp::from_unix_seconds(100);
+        assert_eq!(decide(2, &state(3, 105), true, 0, now), Decision::Reuse);
+        assert_eq!(
+            decide(2, &state(3, 105), true, 5, now),
+            Decision::Retry { successor: 3 }
+        );
     }
 }

@@ -96,7 +96,6 @@ pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use error::{Error, ExceptionKind, StoreError};
 pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
-    PURGE_DELAY_SECS,
 };
 pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
@@ -106,8 +105,8 @@ pub use registry::{
 };
 pub use secret::{ClientSecret, RefreshToken};
 pub use store::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
-    RefreshTokenStore,
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, InMemoryRefreshTokenStore,
+    PurgeCutoff, RefreshTokenStore,
 };
 pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};
 

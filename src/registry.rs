@@ -28,6 +28,7 @@ use crate::config::{
 use crate::error::Error;
 use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
+use crate::store::RefreshTokenStore;
 use crate::wire::{
     CreateUserPoolClientRequest, CreateUserPoolClientResponse, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, DescribeUserPoolClientResponse, ListUserPoolClientsRequest,
@@ -124,6 +125,9 @@ pub struct ClientRegistry {
     max_clients: usize,
     clients: RwLock<BTreeMap<Arc<str>, Arc<AppClient>>>,
     custom_scopes: RwLock<BTreeSet<String>>,
+    /// The family stores of the issuers built over this registry (one, in any sensible set-up), so that
+    /// deleting a client revokes its families (R-REV-7).
+    families: RwLock<Vec<Arc<dyn RefreshTokenStore>>>,
 }
 
 impl fmt::Debug for ClientRegistry {
@@ -171,6 +175,16 @@ impl ClientRegistry {
             max_clients: DEFAULT_MAX_CLIENTS,
             clients: RwLock::new(BTreeMap::new()),
             custom_scopes: RwLock::new(BTreeSet::new()),
+            families: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Links a family store, so that deleting a client revokes its families there (R-REV-7).
+    /// [`TokenIssuerBuilder::build`](crate::TokenIssuerBuilder::build) does this for its store.
+    pub(crate) fn link_family_store(&self, store: &Arc<dyn RefreshTokenStore>) {
+        let mut stores = self.families.write();
+        if !stores.iter().any(|s| Arc::ptr_eq(s, store)) {
+            stores.push(Arc::clone(store));
         }
     }
 
@@ -537,12 +551,23 @@ impl ClientRegistry {
     // ---------------------------------------------------------------- Delete
 
     /// Deletes client `client_id`; its refresh tokens stop working, as the issuer no longer finds the
-    /// client (R-CLI-6). Unknown client: `ResourceNotFoundException` (R-CLI-5).
+    /// client (R-CLI-6), and once an issuer has been built over this registry every family of the client
+    /// is revoked, so that its outstanding ID and access tokens fail store-backed verification (R-REV-7).
+    /// Unknown client: `ResourceNotFoundException` (R-CLI-5).
+    ///
+    /// The client is removed first, so no refresh succeeds from that moment; a sign-in that read the
+    /// client before and creates its family after the revocation revokes that family itself. If the
+    /// store fails to revoke, the error is returned and the client stays deleted: its families can no
+    /// longer refresh, and [`RefreshTokenStore::revoke_client`] finishes the revocation of their JWTs.
     pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        match self.clients.write().remove(client_id) {
-            Some(_) => Ok(()),
-            None => Err(not_found(client_id)),
+        if self.clients.write().remove(client_id).is_none() {
+            return Err(not_found(client_id));
         }
+        let stores = self.families.read().clone();
+        for store in stores {
+            store.revoke_client(client_id)?;
+        }
+        Ok(())
     }
 
     /// DeleteUserPoolClient.

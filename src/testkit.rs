@@ -37,7 +37,8 @@ use std::thread;
 
 use crate::random::{random_array, SystemRandom};
 use crate::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError, Timestamp,
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, PurgeCutoff, RefreshTokenStore, StoreError,
+    Timestamp,
 };
 
 /// A conformance check: panics if the store breaks the contract.
@@ -45,6 +46,18 @@ pub type Check = fn(&dyn RefreshTokenStore);
 
 /// The time the checks start at (2023-11-14T22:13:20Z).
 pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+/// The refresh-token key id of the checks' new families.
+pub const KEY_ID: u32 = 1;
+
+/// The key id a check's advance from generation `expected` records (R-ROT-10): different for each
+/// generation, so a store that does not record it fails.
+fn key_for(expected: u32) -> u32 {
+    expected.wrapping_add(100)
+}
+
+/// The state of a new family in the checks.
+const NEW: FamilyState = FamilyState::new(KEY_ID);
 
 /// How long the checks' families live unless a check says otherwise: 30 days, Cognito's default.
 const LIFETIME: u64 = 30 * 24 * 3600;
@@ -69,7 +82,7 @@ pub fn sample_family(id: FamilyId, subject: &str, expires_at: Timestamp) -> Fami
             event_id: *id.as_bytes(),
             expires_at,
         }),
-        state: FamilyState::NEW,
+        state: NEW,
     }
 }
 
@@ -96,7 +109,27 @@ fn state(store: &dyn RefreshTokenStore, id: &FamilyId) -> FamilyState {
 }
 
 fn advance(store: &dyn RefreshTokenStore, id: &FamilyId, expected: u32, grace: u64) -> Advance {
-    store.advance(id, expected, at(grace)).expect("advance")
+    store
+        .advance(id, expected, at(grace), key_for(expected))
+        .expect("advance")
+}
+
+/// The cutoff that lets a purge delete the families whose expiry is at or before `expired_by`: that of a
+/// purge run [`PurgeCutoff::MARGIN_SECS`] later, the only way there is to make one (R-REV-6).
+pub fn cutoff_for(expired_by: Timestamp) -> PurgeCutoff {
+    let run_at = expired_by
+        .checked_add_secs(PurgeCutoff::MARGIN_SECS)
+        .expect("test times are small");
+    let cutoff = PurgeCutoff::at(run_at).expect("test times are small");
+    assert_eq!(cutoff.expired_at_or_before(), expired_by);
+    cutoff
+}
+
+/// Purges at most `max` families whose expiry is at or before `expired_by`.
+fn purge(store: &dyn RefreshTokenStore, expired_by: Timestamp, max: usize) -> usize {
+    store
+        .purge_expired(cutoff_for(expired_by), max)
+        .expect("purge")
 }
 
 /// R-FAM-2: what `create` stores, `get` returns, every field of it; state included.
@@ -111,10 +144,24 @@ pub fn create_then_get_round_trips(store: &dyn RefreshTokenStore) {
     family.state = FamilyState {
         generation: 7,
         grace_deadline: at(3),
+        key_id: 42,
         revoked: false,
+        device_confirmed: false,
     };
     store.create(family.clone()).expect("create");
     assert_eq!(store.get(&id).expect("get"), Some(family));
+}
+
+/// R-ROT-11: `read` returns what `get` returns, and a store's clock reading, if it gives one, is a
+/// plausible time (not before the checks' epoch).
+pub fn read_returns_the_family_and_the_stores_time(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    let read = store.read(&id).expect("read");
+    assert_eq!(read.family, store.get(&id).expect("get"));
+    if let Some(t) = read.time {
+        assert!(t > T0, "store time {t:?} is before 2023");
+    }
+    assert_eq!(store.read(&random_family_id()).expect("read").family, None);
 }
 
 /// `get` of an id never created is `None`.
@@ -140,7 +187,8 @@ pub fn advance_at_expected_generation_advances_and_sets_grace(store: &dyn Refres
     let after = FamilyState {
         generation: 1,
         grace_deadline: at(10),
-        revoked: false,
+        key_id: key_for(0),
+        ..NEW
     };
     assert_eq!(advance(store, &id, 0, 10), Advance::Advanced(after));
     assert_eq!(state(store, &id), after);
@@ -148,7 +196,8 @@ pub fn advance_at_expected_generation_advances_and_sets_grace(store: &dyn Refres
     let after2 = FamilyState {
         generation: 2,
         grace_deadline: at(0),
-        revoked: false,
+        key_id: key_for(1),
+        ..NEW
     };
     assert_eq!(advance(store, &id, 1, 0), Advance::Advanced(after2));
     assert_eq!(state(store, &id), after2);
@@ -180,7 +229,7 @@ pub fn advance_of_revoked_family_is_unchanged_and_revoked(store: &dyn RefreshTok
     assert!(store.revoke(&id).expect("revoke"));
     let revoked = FamilyState {
         revoked: true,
-        ..FamilyState::NEW
+        ..NEW
     };
     assert_eq!(advance(store, &id, 0, 10), Advance::Unchanged(revoked));
     assert_eq!(state(store, &id), revoked);
@@ -200,7 +249,7 @@ pub fn advance_at_u32_max_is_unchanged(store: &dyn RefreshTokenStore) {
     let top = FamilyState {
         generation: u32::MAX,
         grace_deadline: at(1),
-        revoked: false,
+        ..NEW
     };
     family.state = top;
     store.create(family).expect("create");
@@ -214,7 +263,7 @@ pub fn advance_touches_only_its_family(store: &dyn RefreshTokenStore) {
     let a = new_family(store, &subject);
     let b = new_family(store, &subject);
     assert!(matches!(advance(store, &a, 0, 10), Advance::Advanced(_)));
-    assert_eq!(state(store, &b), FamilyState::NEW);
+    assert_eq!(state(store, &b), NEW);
 }
 
 /// R-REF-9: a device binds once; a second bind returns the family bound to the first device.
@@ -241,7 +290,48 @@ pub fn bind_device_binds_once(store: &dyn RefreshTokenStore) {
         },
         *original.info
     );
-    assert_eq!(stored.state, FamilyState::NEW);
+    assert_eq!(
+        stored.state,
+        FamilyState {
+            device_confirmed: false,
+            ..NEW
+        },
+        "a device bound by `bind_device` is unconfirmed"
+    );
+}
+
+/// R-REF-9: `confirm_device` confirms the bound device only, is idempotent, and changes nothing else.
+pub fn confirm_device_confirms_only_the_bound_device(store: &dyn RefreshTokenStore) {
+    let id = new_family(store, &unique_subject());
+    assert!(
+        !store
+            .confirm_device(&id, "us-east-1_aaaa")
+            .expect("confirm"),
+        "no device bound yet"
+    );
+    store.bind_device(&id, "us-east-1_aaaa").expect("bind");
+    assert!(!state(store, &id).device_confirmed);
+    assert!(!store
+        .confirm_device(&id, "us-east-1_bbbb")
+        .expect("confirm"));
+    assert!(
+        !state(store, &id).device_confirmed,
+        "another device confirms nothing"
+    );
+    assert!(store
+        .confirm_device(&id, "us-east-1_aaaa")
+        .expect("confirm"));
+    assert!(store
+        .confirm_device(&id, "us-east-1_aaaa")
+        .expect("confirm"));
+    assert_eq!(
+        state(store, &id),
+        NEW,
+        "confirmed, and nothing else changed"
+    );
+    assert!(!store
+        .confirm_device(&random_family_id(), "us-east-1_aaaa")
+        .expect("confirm"));
 }
 
 /// `bind_device` of an unknown family is `None` and creates nothing.
@@ -273,9 +363,9 @@ pub fn revoked_family_is_kept_until_purged(store: &dyn RefreshTokenStore) {
         .create(sample_family(id, &unique_subject(), at(100)))
         .expect("create");
     store.revoke(&id).expect("revoke");
-    assert_eq!(store.purge_expired(at(99), 10).expect("purge"), 0);
+    assert_eq!(purge(store, at(99), 10), 0);
     assert!(state(store, &id).revoked);
-    assert_eq!(store.purge_expired(at(100), 10).expect("purge"), 1);
+    assert_eq!(purge(store, at(100), 10), 1);
     assert_eq!(store.get(&id).expect("get"), None);
 }
 
@@ -292,7 +382,7 @@ pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTok
         assert!(state(store, id).revoked);
     }
     for id in &bob_families {
-        assert_eq!(state(store, id), FamilyState::NEW);
+        assert_eq!(state(store, id), NEW);
     }
     assert_eq!(store.revoke_subject(&alice).expect("revoke_subject"), 0);
     assert_eq!(
@@ -303,7 +393,53 @@ pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTok
     );
     // A prefix of a subject is another subject.
     assert_eq!(store.revoke_subject(&bob[..10]).expect("revoke_subject"), 0);
-    assert_eq!(state(store, &bob_families[0]), FamilyState::NEW);
+    assert_eq!(state(store, &bob_families[0]), NEW);
+}
+
+/// R-REV-7: deleting a client revokes every family of that client and no other.
+pub fn revoke_client_revokes_only_that_clients_families(store: &dyn RefreshTokenStore) {
+    let client = format!("client-{}", unique_subject());
+    let subject = unique_subject();
+    let ours: Vec<_> = (0..4)
+        .map(|_| {
+            let id = random_family_id();
+            let mut family = sample_family(id, &subject, at(LIFETIME));
+            family.info = Arc::new(FamilyInfo {
+                client_id: Arc::from(client.as_str()),
+                ..(*family.info).clone()
+            });
+            store.create(family).expect("create");
+            id
+        })
+        .collect();
+    let other = new_family(store, &subject);
+    store.revoke(&ours[0]).expect("revoke");
+    assert_eq!(store.revoke_client(&client).expect("revoke_client"), 3);
+    for id in &ours {
+        assert!(state(store, id).revoked);
+    }
+    assert_eq!(state(store, &other), NEW);
+    assert_eq!(store.revoke_client(&client).expect("revoke_client"), 0);
+    assert_eq!(
+        store.revoke_client(&client[..10]).expect("revoke_client"),
+        0
+    );
+}
+
+/// R-REV-6: a purge run at `now` keeps every family that expired less than
+/// [`PurgeCutoff::MARGIN_SECS`] before it.
+pub fn purge_keeps_families_for_the_margin(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    store
+        .create(sample_family(id, &unique_subject(), at(100)))
+        .expect("create");
+    store.revoke(&id).expect("revoke");
+    let just_before = at(100 + PurgeCutoff::MARGIN_SECS - 1);
+    let cutoff = PurgeCutoff::at(just_before).expect("in range");
+    assert_eq!(store.purge_expired(cutoff, 10).expect("purge"), 0);
+    assert!(state(store, &id).revoked, "still there, still revoked");
+    let cutoff = PurgeCutoff::at(at(100 + PurgeCutoff::MARGIN_SECS)).expect("in range");
+    assert_eq!(store.purge_expired(cutoff, 10).expect("purge"), 1);
 }
 
 /// R-REV-5: purge deletes exactly the families with `expires_at <= now`, revoked or not, and never a
@@ -324,13 +460,13 @@ pub fn purge_removes_only_expired_families(store: &dyn RefreshTokenStore) {
     let live = make(101);
     let live_revoked = make(5_000);
     store.revoke(&live_revoked).expect("revoke");
-    assert_eq!(store.purge_expired(at(100), 1_000).expect("purge"), 3);
+    assert_eq!(purge(store, at(100), 1_000), 3);
     for id in [expired, expired_revoked, at_now] {
         assert_eq!(store.get(&id).expect("get"), None);
     }
-    assert_eq!(state(store, &live), FamilyState::NEW);
+    assert_eq!(state(store, &live), NEW);
     assert!(state(store, &live_revoked).revoked);
-    assert_eq!(store.purge_expired(at(100), 1_000).expect("purge"), 0);
+    assert_eq!(purge(store, at(100), 1_000), 0);
 }
 
 /// R-REV-5: purge deletes at most `max` per call; repeated calls purge every expired family and no live
@@ -347,11 +483,11 @@ pub fn purge_respects_max_and_repeated_calls_purge_all(store: &dyn RefreshTokenS
         })
         .collect();
     let live: Vec<_> = (0..20).map(|_| new_family(store, &subject)).collect();
-    assert_eq!(store.purge_expired(at(1_000), 0).expect("purge"), 0);
+    assert_eq!(purge(store, at(1_000), 0), 0);
     let mut total = 0;
     let mut calls = 0;
     loop {
-        let n = store.purge_expired(at(1_000), 10).expect("purge");
+        let n = purge(store, at(1_000), 10);
         assert!(n <= 10, "purged {n} with max 10");
         total += n;
         calls += 1;
@@ -365,7 +501,7 @@ pub fn purge_respects_max_and_repeated_calls_purge_all(store: &dyn RefreshTokenS
         assert_eq!(store.get(id).expect("get"), None);
     }
     for id in &live {
-        assert_eq!(state(store, id), FamilyState::NEW);
+        assert_eq!(state(store, id), NEW);
     }
 }
 
@@ -373,14 +509,14 @@ pub fn purge_respects_max_and_repeated_calls_purge_all(store: &dyn RefreshTokenS
 pub fn purge_with_nothing_expired_changes_nothing(store: &dyn RefreshTokenStore) {
     let subject = unique_subject();
     let a = new_family(store, &subject);
-    assert_eq!(store.purge_expired(at(0), 100).expect("purge"), 0);
+    assert_eq!(purge(store, at(0), 100), 0);
     let id = random_family_id();
     store
         .create(sample_family(id, &subject, at(5)))
         .expect("create");
-    assert_eq!(store.purge_expired(at(4), 100).expect("purge"), 0);
-    assert_eq!(store.purge_expired(at(5), 100).expect("purge"), 1);
-    assert_eq!(state(store, &a), FamilyState::NEW);
+    assert_eq!(purge(store, at(4), 100), 0);
+    assert_eq!(purge(store, at(5), 100), 1);
+    assert_eq!(state(store, &a), NEW);
 }
 
 const THREADS: usize = 8;
@@ -525,6 +661,7 @@ macro_rules! __store_conformance_checks {
     ([$($callback:tt)*] $($prefix:tt)*) => {
         $($callback)*! { $($prefix)* ;
             create_then_get_round_trips,
+            read_returns_the_family_and_the_stores_time,
             get_of_unknown_family_is_none,
             create_of_existing_id_fails_and_keeps_the_original,
             advance_at_expected_generation_advances_and_sets_grace,
@@ -535,9 +672,12 @@ macro_rules! __store_conformance_checks {
             advance_touches_only_its_family,
             bind_device_binds_once,
             bind_device_of_unknown_family_is_none,
+            confirm_device_confirms_only_the_bound_device,
             revoke_is_idempotent_and_reports_whether_live,
             revoked_family_is_kept_until_purged,
             revoke_subject_revokes_only_that_subjects_families,
+            revoke_client_revokes_only_that_clients_families,
+            purge_keeps_families_for_the_margin,
             purge_removes_only_expired_families,
             purge_respects_max_and_repeated_calls_purge_all,
             purge_with_nothing_expired_changes_nothing,

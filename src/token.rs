@@ -208,36 +208,22 @@ impl RefreshTokenKeys {
         Self::encode_under(&self.current, family, generation)
     }
 
-    /// The token of `generation` of `family` under key `key_id` if the ring still holds it, else under the
-    /// current key.
+    /// The token of `generation` of `family` under key `key_id`, or `None` if the ring no longer holds
+    /// that key.
     ///
-    /// A retry inside the grace window (R-ROT-2) answers with the successor it was first given; when the
-    /// refresh-token key was rotated in between, encoding the successor under the key of the presented
-    /// token reproduces that first answer exactly (R-FAM-3), because both were issued under the key that
-    /// was current then.
-    pub fn encode_with_key(&self, key_id: u32, family: &FamilyId, generation: u32) -> RefreshToken {
-        let key = self.key(key_id).unwrap_or(&self.current);
-        Self::encode_under(key, family, generation)
-    }
-
-    /// 128 bits that only the holder of key `key_id` (or, if the ring no longer holds it, the current key)
-    /// can compute for `(family, generation)`: the issuer derives the device it binds to a family at a
-    /// refresh from them, so every answer for that generation, retries included, names the same device.
-    pub(crate) fn derive_device_id(
+    /// A retry inside the grace window (R-ROT-2) and the loser of a race (R-ROT-5) answer with the
+    /// successor the advance issued; the family records the key it was issued under (R-ROT-10), and
+    /// encoding under that key reproduces the first answer byte for byte (R-FAM-3), also after the current
+    /// key changed. There is no fallback to another key: that would be a different string, and a token
+    /// under a removed key is invalid anyway (R-FAM-6).
+    pub fn encode_with_key(
         &self,
         key_id: u32,
         family: &FamilyId,
         generation: u32,
-    ) -> [u8; 16] {
-        let key = self.key(key_id).unwrap_or(&self.current);
-        let mut ctx = hmac::Context::with_key(&key.mac_key);
-        ctx.update(b"refresh-rotation/device/v1");
-        ctx.update(family.as_bytes());
-        ctx.update(&generation.to_be_bytes());
-        let tag = ctx.sign();
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&tag.as_ref()[..16]);
-        out
+    ) -> Option<RefreshToken> {
+        self.key(key_id)
+            .map(|key| Self::encode_under(key, family, generation))
     }
 
     fn encode_under(key: &RefreshTokenKey, family: &FamilyId, generation: u32) -> RefreshToken {

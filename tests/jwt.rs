@@ -13,8 +13,8 @@ use refresh_rotation::jwt::{
     SigningKey, TokenSigner, TokenUse, DEFAULT_LEEWAY_SECS, MAX_TOKEN_LEN, PROTECTED_CLAIMS,
 };
 use refresh_rotation::{
-    Advance, Error, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError,
-    Timestamp,
+    Advance, Error, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff,
+    RefreshTokenStore, StoreError, Timestamp,
 };
 use serde_json::{json, Map, Value};
 
@@ -900,7 +900,7 @@ impl TestStore {
         self.create(Family {
             id,
             info: Arc::new(info),
-            state: FamilyState::NEW,
+            state: FamilyState::new(1),
         })
         .unwrap();
         id
@@ -919,14 +919,23 @@ impl RefreshTokenStore for TestStore {
         self.families.lock().unwrap().insert(family.id, family);
         Ok(())
     }
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
         self.fail()?;
-        Ok(self.families.lock().unwrap().get(id).cloned())
+        Ok(FamilyRead {
+            family: self.families.lock().unwrap().get(id).cloned(),
+            time: None,
+        })
     }
-    fn advance(&self, _: &FamilyId, _: u32, _: Timestamp) -> Result<Advance, StoreError> {
+    fn advance(&self, _: &FamilyId, _: u32, _: Timestamp, _: u32) -> Result<Advance, StoreError> {
         Err(StoreError::Backend("unused".into()))
     }
     fn bind_device(&self, _: &FamilyId, _: &str) -> Result<Option<Family>, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+    fn confirm_device(&self, _: &FamilyId, _: &str) -> Result<bool, StoreError> {
+        Err(StoreError::Backend("unused".into()))
+    }
+    fn revoke_client(&self, _: &str) -> Result<usize, StoreError> {
         Err(StoreError::Backend("unused".into()))
     }
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
@@ -938,7 +947,7 @@ impl RefreshTokenStore for TestStore {
     fn revoke_subject(&self, _: &str) -> Result<usize, StoreError> {
         Err(StoreError::Backend("unused".into()))
     }
-    fn purge_expired(&self, _: Timestamp, _: usize) -> Result<usize, StoreError> {
+    fn purge_expired(&self, _: PurgeCutoff, _: usize) -> Result<usize, StoreError> {
         Err(StoreError::Backend("unused".into()))
     }
 }

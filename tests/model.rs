@@ -9,7 +9,7 @@ mod common;
 
 use common::{Fixture, Opts};
 use proptest::prelude::*;
-use refresh_rotation::{Error, ReusePolicy, PURGE_DELAY_SECS};
+use refresh_rotation::{Error, PurgeCutoff, ReusePolicy};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -226,8 +226,8 @@ fn run(policy: ReusePolicy, initial_grace: Option<u8>, ops: Vec<Op>) -> Result<(
                 let n = f.issuer.purge_expired(usize::MAX).unwrap();
                 let mut expected = 0;
                 for fam in m.families.iter_mut().filter(|x| !x.purged) {
-                    // Families are kept one day past expiry (PURGE_DELAY_SECS) for JWT revocation.
-                    if m.now >= fam.expires_at + PURGE_DELAY_SECS as i64 {
+                    // Families are kept PurgeCutoff::MARGIN_SECS past expiry for JWT revocation (R-REV-6).
+                    if m.now >= fam.expires_at + PurgeCutoff::MARGIN_SECS as i64 {
                         fam.purged = true;
                         expected += 1;
                     }

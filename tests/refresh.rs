@@ -246,25 +246,102 @@ fn r_ref_9_device_binding() {
 }
 
 #[test]
+fn r_ref_9_a_family_bound_while_the_pool_tracked_devices_refreshes_without_one_after() {
+    let f = Fixture::new(Opts::non_rotating().device_tracking());
+    let signed = f.sign_in_full();
+    let device = signed.new_device_metadata.unwrap().device_key;
+    let t0 = RefreshToken::new(signed.refresh_token.unwrap());
+    // The same pool, served by an issuer that no longer tracks devices.
+    let untracked = f.issuer_without_device_tracking();
+    let r = untracked
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .unwrap();
+    assert!(r.new_device_metadata.is_none());
+    // The family keeps its device: it is still in the access token.
+    assert_eq!(claims_of(&r.access_token)["device_key"], device.as_str());
+}
+
+#[test]
 fn r_ref_9_family_without_device_gets_one_at_refresh_when_the_pool_tracks_devices() {
     let f = Fixture::new(Opts::rotating(10).device_tracking());
     let t0 = f.sign_in_without_device();
     let r = f.refresh(&t0).unwrap();
-    let device = r
-        .new_device_metadata
-        .expect("device issued at refresh")
-        .device_key;
-    // From now on the family is bound to it.
+    let announced = r.new_device_metadata.expect("device issued at refresh");
+    let device = announced.device_key.clone();
+    // Until a request presents it, the device is unconfirmed: the client may never have received the
+    // answer that announced it, so a request without it gets the same device announced again.
     let t1 = RefreshToken::new(r.refresh_token.unwrap());
+    let again = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+        .unwrap();
+    assert_eq!(again.new_device_metadata, Some(announced));
+    // The first request that presents it confirms it; from then on the family needs it.
+    let t2 = RefreshToken::new(again.refresh_token.unwrap());
+    let mut req = RefreshRequest::new(&t2, &f.client_id);
+    req.device_key = Some(&device);
+    let confirmed = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    assert!(confirmed.new_device_metadata.is_none());
+    let t3 = RefreshToken::new(confirmed.refresh_token.unwrap());
     assert_eq!(
         f.issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t3, &f.client_id))
             .unwrap_err(),
         Error::InvalidRefreshToken
     );
-    let mut req = RefreshRequest::new(&t1, &f.client_id);
+    let mut req = RefreshRequest::new(&t3, &f.client_id);
     req.device_key = Some(&device);
     assert!(f.issuer.get_tokens_from_refresh_token(&req).is_ok());
+}
+
+#[test]
+fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confirmed() {
+    // Rotation off: the refresh token never changes, so a lost answer that issued a device used to lock
+    // the client out until the user signed in again.
+    let f = Fixture::new(Opts::non_rotating().device_tracking());
+    let t0 = RefreshToken::new(f.sign_in_without_device());
+    let plain = RefreshRequest::new(&t0, &f.client_id);
+    let lost = f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    let device = lost.new_device_metadata.clone().expect("device issued");
+    let again = f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    assert_eq!(again.new_device_metadata, Some(device.clone()));
+    assert!(again.refresh_token.is_none(), "R-ROT-6");
+    let mut with_device = RefreshRequest::new(&t0, &f.client_id);
+    with_device.device_key = Some(&device.device_key);
+    let r = f
+        .issuer
+        .get_tokens_from_refresh_token(&with_device)
+        .unwrap();
+    assert!(r.new_device_metadata.is_none());
+    assert_eq!(
+        claims_of(&r.access_token)["device_key"],
+        device.device_key.as_str()
+    );
+    // Confirmed: a request without it is refused, one with another device too.
+    assert_eq!(
+        f.issuer.get_tokens_from_refresh_token(&plain).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+    let mut wrong = RefreshRequest::new(&t0, &f.client_id);
+    wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        f.issuer.get_tokens_from_refresh_token(&wrong).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+}
+
+#[test]
+fn r_ref_9_an_unconfirmed_device_refuses_another_device_key() {
+    let f = Fixture::new(Opts::non_rotating().device_tracking());
+    let t0 = RefreshToken::new(f.sign_in_without_device());
+    let plain = RefreshRequest::new(&t0, &f.client_id);
+    f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    let mut wrong = RefreshRequest::new(&t0, &f.client_id);
+    wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        f.issuer.get_tokens_from_refresh_token(&wrong).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
 }
 
 #[test]
@@ -404,9 +481,8 @@ fn r_ref_9_device_is_bound_only_when_an_answer_is_given() {
     let f = Fixture::new(Opts::rotating(0).device_tracking());
     let t0 = f.sign_in_without_device();
     let t1 = f.sign_in_without_device();
-    f.refresh(&t0).unwrap(); // binds t0's family; t0 is now rotated out (grace 0)
-                             // Without the device, R-REF-9 answers before the reuse check of R-REF-10.
-    assert_eq!(f.refresh(&t0).unwrap_err(), Error::InvalidRefreshToken);
+    f.refresh(&t0).unwrap(); // binds t0's family, unconfirmed; t0 is now rotated out (grace 0)
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenReused);
     // t1's family is untouched by the other family's reuse and still gets its device.
     assert!(f.refresh(&t1).unwrap().new_device_metadata.is_some());
 }
@@ -487,13 +563,15 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
     let retry = f.refresh(&t0).unwrap();
     assert_eq!(retry.new_device_metadata, Some(device.clone()));
     assert_eq!(retry.refresh_token, lost.refresh_token);
-    // The successor itself still needs the device.
-    let t1 = retry.refresh_token.unwrap();
-    assert_eq!(f.refresh(&t1).unwrap_err(), Error::InvalidRefreshToken);
-    let t1 = RefreshToken::new(t1);
+    // The successor presents the device and confirms it; its own successor then needs it.
+    let t1 = RefreshToken::new(retry.refresh_token.unwrap());
     let mut req = RefreshRequest::new(&t1, &f.client_id);
     req.device_key = Some(&device.device_key);
-    assert!(f.issuer.get_tokens_from_refresh_token(&req).is_ok());
+    let t2 = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    assert_eq!(
+        f.refresh(&t2.refresh_token.unwrap()).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
     // A device bound at sign-in is never handed out to a request without it, even inside the window.
     let f = Fixture::new(Opts::rotating(30).device_tracking());
     let signed = f.sign_in_full();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Fixture, Opts};
-use refresh_rotation::{Error, RefreshToken, PURGE_DELAY_SECS};
+use refresh_rotation::{Error, PurgeCutoff, RefreshToken};
 
 #[test]
 fn r_rev_1_revoke_token_error_cases() {
@@ -121,7 +121,7 @@ fn r_rev_4_revoked_families_keep_their_error_until_expiry_then_are_purged() {
     f.clock.advance(1);
     // Expired, and kept for one more day so the revocation of its JWTs stays visible.
     assert_eq!(f.issuer.purge_expired(100).unwrap(), 0);
-    f.clock.advance(PURGE_DELAY_SECS);
+    f.clock.advance(PurgeCutoff::MARGIN_SECS);
     assert_eq!(f.issuer.purge_expired(100).unwrap(), 1);
     assert_eq!(f.refresh(&t0).unwrap_err(), Error::InvalidRefreshToken);
 }
@@ -151,7 +151,7 @@ fn r_rev_5_purge_is_bounded_and_never_touches_live_families() {
     let old: Vec<String> = (0..25).map(|_| f.sign_in()).collect();
     f.clock.advance(1800);
     let live = f.sign_in();
-    f.clock.advance(1800 + PURGE_DELAY_SECS);
+    f.clock.advance(1800 + PurgeCutoff::MARGIN_SECS);
     // `live` expired 1800 s ago: inside the purge delay, so it is not purged either.
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
     assert_eq!(f.issuer.purge_expired(10).unwrap(), 10);
@@ -172,4 +172,107 @@ fn r_cli_6_deleting_a_client_makes_its_refresh_tokens_unusable() {
         f.refresh(&t0).unwrap_err().exception_name(),
         "ResourceNotFoundException"
     );
+}
+
+#[test]
+fn r_rev_6_no_public_purge_path_un_revokes_a_jwt() {
+    // Access tokens live a day, as long as the family: a token minted a second before the family
+    // expires outlives it by a day, and a verifier may allow 300 s of leeway on top.
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(24 * 60));
+    f.registry
+        .update_client_with(&f.client_id, |b| {
+            b.access_token_validity(24, refresh_rotation::TimeUnit::Hours)
+                .id_token_validity(24, refresh_rotation::TimeUnit::Hours)
+                .refresh_token_validity(24 * 60, refresh_rotation::TimeUnit::Minutes)
+        })
+        .unwrap();
+    let t0 = f.sign_in();
+    f.clock.advance(86_399);
+    let late = f.refresh(&t0).unwrap();
+    f.revoke(&t0).unwrap();
+    let v = f
+        .verifier()
+        .with_leeway(refresh_rotation::jwt::MAX_LEEWAY_SECS);
+    // The last instant the access token verifies: exp + leeway - 1.
+    f.clock
+        .advance(86_400 + refresh_rotation::jwt::MAX_LEEWAY_SECS - 1);
+    // Purge through every public path, as documented: the issuer, and the store with the only cutoff
+    // there is.
+    assert_eq!(f.issuer.purge_expired(usize::MAX).unwrap(), 0);
+    let now = refresh_rotation::Clock::now(&*f.clock);
+    use refresh_rotation::RefreshTokenStore;
+    let cutoff = PurgeCutoff::at(now).unwrap();
+    assert_eq!(f.store.purge_expired(cutoff, usize::MAX).unwrap(), 0);
+    let e = f.verify_access(&v, &late.access_token).unwrap_err();
+    assert!(e.message().contains("revoked"), "{e:?}");
+    // One second later the token is expired on its own; the family goes once the margin has passed
+    // since its own expiry, a second after that.
+    f.clock.advance(1);
+    let e = f.verify_access(&v, &late.access_token).unwrap_err();
+    assert!(e.message().contains("expired"), "{e:?}");
+    assert_eq!(f.issuer.purge_expired(usize::MAX).unwrap(), 0);
+    f.clock.advance(1);
+    assert_eq!(f.issuer.purge_expired(usize::MAX).unwrap(), 1);
+}
+
+#[test]
+fn r_rev_7_deleting_a_client_revokes_its_families_and_their_jwts() {
+    let f = Fixture::new(Opts::rotating(10));
+    let t0 = f.sign_in();
+    let r = f.refresh(&t0).unwrap();
+    let other_client = f
+        .registry
+        .create_client(
+            refresh_rotation::AppClientConfig::builder("other"),
+            refresh_rotation::NewClientSecret::None,
+        )
+        .unwrap();
+    let other = f
+        .issuer
+        .sign_in(&refresh_rotation::SignInRequest::new(
+            other_client.client_id(),
+            "alice",
+        ))
+        .unwrap();
+    let v = f.verifier();
+    assert!(f.verify_access(&v, &r.access_token).is_ok());
+    f.registry.delete_client(&f.client_id).unwrap();
+    // R-CLI-6: its refresh tokens are unusable.
+    assert_eq!(
+        f.refresh(r.refresh_token.as_deref().unwrap())
+            .unwrap_err()
+            .exception_name(),
+        "ResourceNotFoundException"
+    );
+    // R-REV-7: its outstanding JWTs fail store-backed verification.
+    let e = f.verify_access(&v, &r.access_token).unwrap_err();
+    assert!(e.message().contains("revoked"), "{e:?}");
+    assert!(f.verify_id(&v, &r.id_token).is_err());
+    // Another client's session is untouched.
+    let claims = v
+        .verify_access_token(
+            &other.access_token,
+            other_client.client_id(),
+            refresh_rotation::Clock::now(&*f.clock),
+            &*f.store,
+        )
+        .unwrap();
+    assert_eq!(claims.sub(), f.subject);
+}
+
+#[test]
+fn r_rev_8_global_sign_out_among_many_families_revokes_exactly_the_users() {
+    // The in-memory store answers from its subject index (its unit tests prove no scan happens); here,
+    // the result among many families of other users.
+    let f = Fixture::new(Opts::rotating(10));
+    let alice: Vec<String> = (0..3).map(|_| f.sign_in()).collect();
+    let bob: Vec<String> = (0..200).map(|_| f.sign_in_as("bob")).collect();
+    assert_eq!(f.issuer.global_sign_out(&f.subject).unwrap(), 3);
+    for t in &alice {
+        assert_eq!(f.refresh(t).unwrap_err(), Error::RefreshTokenRevoked);
+    }
+    for t in &bob {
+        assert!(f.refresh(t).is_ok());
+    }
+    assert_eq!(f.issuer.global_sign_out(&f.subject).unwrap(), 0);
 }

@@ -1,9 +1,17 @@
-//! Rotation and the grace window: one scenario per rule of SPEC section 6 (R-ROT-1..8).
+//! Rotation and the grace window: one scenario per rule of section 6 of the behaviour contract
+//! (R-ROT-1..11).
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+
 use common::{Fixture, Opts};
-use refresh_rotation::{Error, ReusePolicy};
+use refresh_rotation::{
+    Advance, Clock, Error, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, ManualClock,
+    PurgeCutoff, RefreshRequest, RefreshToken, RefreshTokenStore, ReusePolicy, SignInRequest,
+    StoreError, Timestamp,
+};
 
 #[test]
 fn r_rot_1_first_use_advances_and_returns_a_new_token() {
@@ -176,6 +184,26 @@ fn r_rot_8_legacy_refresh_flow() {
 }
 
 #[test]
+fn r_rot_8_a_client_with_only_legacy_flow_names_allows_refresh_implicitly() {
+    use refresh_rotation::ExplicitAuthFlow::{AllowUserSrpAuth, UserPasswordAuth};
+    let f = Fixture::new(Opts::non_rotating());
+    let t0 = f.sign_in();
+    // Legacy names only: such a client cannot also carry ALLOW_REFRESH_TOKEN_AUTH (R-CFG-6), and
+    // refreshes as Cognito let it before the ALLOW_ names existed.
+    f.registry
+        .update_client_with(&f.client_id, |b| b.explicit_auth_flows([UserPasswordAuth]))
+        .unwrap();
+    let r = f.legacy_refresh(&t0).unwrap();
+    assert!(r.refresh_token.is_none(), "R-ROT-6");
+    // ALLOW_ names without ALLOW_REFRESH_TOKEN_AUTH: not enabled.
+    f.registry
+        .update_client_with(&f.client_id, |b| b.explicit_auth_flows([AllowUserSrpAuth]))
+        .unwrap();
+    let e = f.legacy_refresh(&t0).unwrap_err();
+    assert_eq!(e.exception_name(), "NotAuthorizedException");
+}
+
+#[test]
 fn r_cli_8_grace_change_applies_to_the_next_refresh() {
     let f = Fixture::new(Opts::rotating(0));
     let t0 = f.sign_in();
@@ -217,4 +245,234 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
         .refresh_token
         .unwrap();
     assert_ne!(next[..8], first[..8], "new key id in the token");
+}
+
+/// The in-memory store with a request that wins the race slipped in just before an `advance`: on the
+/// first `advance` call it moves the clock to `winner_at`, advances the family itself as the winner
+/// (deadline `winner_at + grace`), then moves the clock on by `then_wait` before the caller's
+/// compare-and-set runs (and loses).
+struct RaceBeforeAdvance {
+    inner: InMemoryRefreshTokenStore,
+    clock: Arc<ManualClock>,
+    winner_at: Timestamp,
+    grace: u64,
+    then_wait: u64,
+    raced: AtomicBool,
+}
+
+impl RefreshTokenStore for RaceBeforeAdvance {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        self.inner.create(family)
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        self.inner.read(id)
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        if !self.raced.swap(true, Ordering::SeqCst) {
+            self.clock.set(self.winner_at);
+            let d = self.winner_at.checked_add_secs(self.grace).unwrap();
+            let won = self.inner.advance(id, expected, d, key_id)?;
+            assert!(matches!(won, Advance::Advanced(_)));
+            self.clock.advance(self.then_wait);
+        }
+        self.inner.advance(id, expected, deadline, key_id)
+    }
+    fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
+        self.inner.bind_device(id, key)
+    }
+    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
+        self.inner.confirm_device(id, key)
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        self.inner.revoke(id)
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_subject(subject)
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_client(client_id)
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        self.inner.purge_expired(cutoff, max)
+    }
+}
+
+/// A slow request: it read the family and the clock at `start`, then a winner advanced the family at
+/// `start + 1`, and the clock moved on by `then_wait` before the slow request's compare-and-set.
+fn slow_loser(
+    grace: u8,
+    then_wait: u64,
+) -> Result<refresh_rotation::wire::AuthenticationResult, Error> {
+    let f = Fixture::new(Opts::rotating(grace));
+    let start = Clock::now(&*f.clock);
+    let store = Arc::new(RaceBeforeAdvance {
+        inner: InMemoryRefreshTokenStore::new(),
+        clock: f.clock.clone(),
+        winner_at: start.checked_add_secs(1).unwrap(),
+        grace: u64::from(grace),
+        then_wait,
+        raced: AtomicBool::new(false),
+    });
+    let issuer = f.issuer_over(store, f.clock.clone());
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    f.clock.set(start);
+    issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&RefreshToken::new(t0), &f.client_id))
+}
+
+#[test]
+fn r_rot_9_a_race_loser_decides_on_a_clock_read_after_the_lost_race() {
+    // Grace 0: the winner's deadline is `start + 1`, later than the loser's first clock reading.
+    assert_eq!(slow_loser(0, 0).unwrap_err(), Error::RefreshTokenReused);
+    // Grace 2: the window closed (`start + 3`) while the loser waited (clock at `start + 4`).
+    assert_eq!(slow_loser(2, 3).unwrap_err(), Error::RefreshTokenReused);
+    // Grace 2, the window still open when the loser looks again: a retry, with the winner's successor.
+    let r = slow_loser(2, 1).unwrap();
+    assert!(r.refresh_token.is_some());
+}
+
+#[test]
+fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
+    let f = Fixture::new(Opts::rotating(30));
+    let t0 = f.sign_in(); // under key 1
+    let rotated = f.issuer_after_refresh_key_rotation(); // key 2 current, key 1 kept
+    let refresh = |issuer: &refresh_rotation::TokenIssuer| {
+        issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(
+                &RefreshToken::new(t0.clone()),
+                &f.client_id,
+            ))
+            .unwrap()
+            .refresh_token
+            .unwrap()
+    };
+    // 16 presentations of t0 at once: one advance (under key 2), 15 losers; all get one string.
+    let barrier = Barrier::new(16);
+    let answers: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    refresh(&rotated)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    // A retry later in the window gets it again, byte for byte.
+    f.clock.advance(10);
+    assert_eq!(refresh(&rotated), answers[0]);
+    assert_eq!(f.generation_of(&t0), 1);
+    // The successor was issued under key 2: an issuer that holds only key 1 cannot hand it out again.
+    let only_old_key = f
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            &RefreshToken::new(t0.clone()),
+            &f.client_id,
+        ))
+        .unwrap_err();
+    assert_eq!(only_old_key, Error::InvalidRefreshToken);
+}
+
+/// A store that supplies the time of decisions from its own clock (R-ROT-11), as the PostgreSQL store
+/// does from the database's.
+struct StoreWithClock {
+    inner: InMemoryRefreshTokenStore,
+    clock: Arc<ManualClock>,
+}
+
+impl RefreshTokenStore for StoreWithClock {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        self.inner.create(family)
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        let mut read = self.inner.read(id)?;
+        read.time = Some(Clock::now(&*self.clock));
+        Ok(read)
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        self.inner.advance(id, expected, deadline, key_id)
+    }
+    fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
+        self.inner.bind_device(id, key)
+    }
+    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
+        self.inner.confirm_device(id, key)
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        self.inner.revoke(id)
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_subject(subject)
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_client(client_id)
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        self.inner.purge_expired(cutoff, max)
+    }
+}
+
+#[test]
+fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
+    // Two hosts whose clocks are 5 s apart share one store that keeps the time; grace 2.
+    let f = Fixture::new(Opts::rotating(2));
+    let shared_time = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(StoreWithClock {
+        inner: InMemoryRefreshTokenStore::new(),
+        clock: shared_time.clone(),
+    });
+    let ahead = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
+    let behind = Arc::new(ManualClock::new(
+        Clock::now(&*f.clock).checked_sub_secs(5).unwrap(),
+    ));
+    let host_a = f.issuer_over(store.clone(), ahead.clone());
+    let host_b = f.issuer_over(store, behind.clone());
+    let t0 = RefreshToken::new(
+        host_a
+            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+            .unwrap()
+            .refresh_token
+            .unwrap(),
+    );
+    let req = RefreshRequest::new(&t0, &f.client_id);
+    host_a.get_tokens_from_refresh_token(&req).unwrap();
+    // 3 s later by every clock: the window has closed. The lagging host's own clock would still say
+    // the window is open (it reads 2 s before the deadline); the store's time decides.
+    for c in [&shared_time, &ahead, &behind] {
+        c.advance(3);
+    }
+    assert_eq!(
+        host_b.get_tokens_from_refresh_token(&req).unwrap_err(),
+        Error::RefreshTokenReused
+    );
+    // And the other way round: inside the store's window, a host whose clock runs ahead still retries.
+    let t1 = RefreshToken::new(
+        host_a
+            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+            .unwrap()
+            .refresh_token
+            .unwrap(),
+    );
+    let req = RefreshRequest::new(&t1, &f.client_id);
+    let first = host_b.get_tokens_from_refresh_token(&req).unwrap();
+    ahead.advance(100);
+    let retry = host_a.get_tokens_from_refresh_token(&req).unwrap();
+    assert_eq!(retry.refresh_token, first.refresh_token);
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use refresh_rotation::testkit::{random_family_id, sample_family, CHECKS, T0};
+use refresh_rotation::testkit::{cutoff_for, random_family_id, sample_family, CHECKS, KEY_ID, T0};
 use refresh_rotation::{InMemoryRefreshTokenStore, RefreshTokenStore, StoreError};
 
 refresh_rotation::store_conformance_tests!(in_memory, InMemoryRefreshTokenStore::new);
@@ -35,7 +35,7 @@ fn max_families_bounds_the_store_until_purge_makes_room() {
     let extra = sample_family(random_family_id(), "s", expires);
     assert_eq!(store.create(extra.clone()), Err(StoreError::Full));
     assert_eq!(store.get(&extra.id).unwrap(), None);
-    assert_eq!(store.purge_expired(expires, 1).unwrap(), 1);
+    assert_eq!(store.purge_expired(cutoff_for(expires), 1).unwrap(), 1);
     assert_eq!(store.len(), 2);
     store.create(extra).unwrap();
     assert_eq!(store.len(), 3);
@@ -50,7 +50,7 @@ fn len_counts_families_until_purged() {
     assert_eq!(store.create(f.clone()), Err(StoreError::AlreadyExists));
     store.revoke(&f.id).unwrap();
     assert_eq!(store.len(), 1, "revoked families are kept (R-REV-4)");
-    assert_eq!(store.purge_expired(T0, 10).unwrap(), 1);
+    assert_eq!(store.purge_expired(cutoff_for(T0), 10).unwrap(), 1);
     assert!(store.is_empty());
 }
 
@@ -70,7 +70,7 @@ fn purge_in_small_batches_drains_a_larger_store() {
     }
     let mut total = 0;
     loop {
-        let n = store.purge_expired(expires, 64).unwrap();
+        let n = store.purge_expired(cutoff_for(expires), 64).unwrap();
         total += n;
         if n < 64 {
             break;
@@ -99,7 +99,7 @@ fn r_fam_2_one_record_per_family_however_often_it_rotates() {
     let original = sample_family(id, "s", T0.checked_add_secs(86_400).unwrap());
     store.create(original.clone()).unwrap();
     for g in 0..10_000u32 {
-        let r = store.advance(&id, g, T0).unwrap();
+        let r = store.advance(&id, g, T0, KEY_ID).unwrap();
         assert!(matches!(r, Advance::Advanced(s) if s.generation == g + 1));
     }
     assert_eq!(store.len(), 1, "one record, not one per generation");

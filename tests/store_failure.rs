@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::{
-    Advance, AppClientConfig, ClientRegistry, Family, FamilyId, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, ManualClock, NewClientSecret, RefreshRequest, RefreshToken,
-    RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore, SignInRequest,
-    StoreError, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyRead,
+    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, PurgeCutoff,
+    RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation,
+    RefreshTokenStore, SignInRequest, StoreError, SystemRandom, Timestamp, TokenIssuer, UserRecord,
 };
 
 const NONE: u8 = 0;
@@ -40,21 +40,29 @@ impl RefreshTokenStore for Flaky {
         self.fail(CREATE)?;
         self.inner.create(family)
     }
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
         self.fail(GET)?;
-        self.inner.get(id)
+        self.inner.read(id)
     }
     fn advance(
         &self,
         id: &FamilyId,
         expected: u32,
         deadline: Timestamp,
+        key_id: u32,
     ) -> Result<Advance, StoreError> {
         self.fail(ADVANCE)?;
-        self.inner.advance(id, expected, deadline)
+        self.inner.advance(id, expected, deadline, key_id)
     }
     fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
         self.inner.bind_device(id, key)
+    }
+    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
+        self.inner.confirm_device(id, key)
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        self.fail(REVOKE)?;
+        self.inner.revoke_client(client_id)
     }
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
         self.fail(REVOKE)?;
@@ -64,8 +72,8 @@ impl RefreshTokenStore for Flaky {
         self.fail(REVOKE)?;
         self.inner.revoke_subject(subject)
     }
-    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
-        self.inner.purge_expired(now, max)
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        self.inner.purge_expired(cutoff, max)
     }
 }
 

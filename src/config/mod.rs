@@ -495,6 +495,14 @@ impl AppClientConfig {
     pub fn allows_flow(&self, flow: ExplicitAuthFlow) -> bool {
         self.explicit_auth_flows.contains(&flow)
     }
+    /// Whether the legacy refresh flow, InitiateAuth with `REFRESH_TOKEN_AUTH`, is allowed (R-ROT-8):
+    /// with `ALLOW_REFRESH_TOKEN_AUTH`, or implicitly for a client whose flows are all legacy names
+    /// (R-CFG-6), as Cognito allowed refresh before the `ALLOW_` names existed.
+    pub fn allows_refresh_token_auth(&self) -> bool {
+        self.allows_flow(ExplicitAuthFlow::AllowRefreshTokenAuth)
+            || (!self.explicit_auth_flows.is_empty()
+                && self.explicit_auth_flows.iter().all(|f| f.is_legacy()))
+    }
     /// `SupportedIdentityProviders`. Defaults to empty.
     pub fn supported_identity_providers(&self) -> &[String] {
         &self.supported_identity_providers

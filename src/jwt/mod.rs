@@ -53,5 +53,5 @@ pub use keys::{Algorithm, SigningKey};
 pub use sign::TokenSigner;
 pub use verify::{
     JwtVerifier, NoRevocationCheck, RevocationCheck, TokenUse, VerifiedClaims, DEFAULT_LEEWAY_SECS,
-    MAX_TOKEN_LEN,
+    MAX_LEEWAY_SECS, MAX_TOKEN_LEN,
 };

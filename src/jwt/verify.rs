@@ -28,6 +28,10 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// apply. Raise it with [`JwtVerifier::with_leeway`] when verifying on another host's clock.
 pub const DEFAULT_LEEWAY_SECS: u64 = 0;
 
+/// The largest clock-skew allowance a verifier accepts, in seconds (R-SAFE-8). Purging keeps families
+/// this long past the last instant one of their JWTs can verify (R-REV-6).
+pub const MAX_LEEWAY_SECS: u64 = 300;
+
 /// Which kind of token a caller expects (the `token_use` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenUse {

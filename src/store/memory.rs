@@ -17,20 +17,28 @@
 //! refresh that reads it goes on to make. `examples/store_memory.rs` measures the result.
 //!
 //! # Costs
-//! `create`, `get`, `advance`, `bind_device` and `revoke` are O(1) and lock one shard.
-//! [`revoke_subject`](RefreshTokenStore::revoke_subject) scans every family, one shard at a time: global
-//! sign-out is rare, and an index from subject to families would cost more memory per family than the
-//! target leaves. [`purge_expired`](RefreshTokenStore::purge_expired) skips in O(1) every shard whose
-//! earliest expiry is still in the future, and resumes round-robin where the previous call stopped.
+//! `create`, `read`, `advance`, `bind_device`, `confirm_device` and `revoke` are O(1) and lock one shard.
+//! [`revoke_subject`](RefreshTokenStore::revoke_subject) costs one hash lookup per shard plus the
+//! subject's own families (R-REV-8): each shard indexes its families by a keyed 64-bit hash of their
+//! subject (about 32 bytes per family in the index), and every hit is checked against the record's
+//! subject, so a hash collision costs a comparison, never a wrong revocation.
+//! [`revoke_client`](RefreshTokenStore::revoke_client) scans every family, one shard at a time: deleting
+//! an app client is rare, and an index would cost memory on every family.
+//! [`purge_expired`](RefreshTokenStore::purge_expired) skips in O(1) every shard whose earliest expiry is
+//! before the cutoff, and resumes round-robin where the previous call stopped.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore};
+use super::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, RefreshTokenStore,
+};
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 
@@ -50,10 +58,12 @@ struct Record {
     text: Box<str>,
     event_id: [u8; 16],
     generation: u32,
-    subject_len: u32,
-    username_len: u32,
+    key_id: u32,
+    subject_len: u16,
+    username_len: u16,
     revoked: bool,
     has_device: bool,
+    device_confirmed: bool,
 }
 
 impl Record {
@@ -70,10 +80,12 @@ impl Record {
             text: text.into_boxed_str(),
             event_id: info.event_id,
             generation: state.generation,
-            subject_len: u32::try_from(info.subject.len()).map_err(|_| too_large())?,
-            username_len: u32::try_from(info.username.len()).map_err(|_| too_large())?,
+            key_id: state.key_id,
+            subject_len: u16::try_from(info.subject.len()).map_err(|_| too_large())?,
+            username_len: u16::try_from(info.username.len()).map_err(|_| too_large())?,
             revoked: state.revoked,
             has_device: device.is_some(),
+            device_confirmed: state.device_confirmed,
         })
     }
 
@@ -81,7 +93,9 @@ impl Record {
         FamilyState {
             generation: self.generation,
             grace_deadline: self.grace_deadline,
+            key_id: self.key_id,
             revoked: self.revoked,
+            device_confirmed: self.device_confirmed,
         }
     }
 
@@ -89,8 +103,8 @@ impl Record {
     /// the record was built and `text` only ever grows at its end, so the `get`s cannot fail; an empty
     /// string stands in should that invariant ever break, rather than a panic.
     fn parts(&self) -> (&str, &str, Option<&str>) {
-        let s = self.subject_len as usize;
-        let u = s.saturating_add(self.username_len as usize);
+        let s = usize::from(self.subject_len);
+        let u = s.saturating_add(usize::from(self.username_len));
         let subject = self.text.get(..s).unwrap_or("");
         let username = self.text.get(s..u).unwrap_or("");
         let device = self.has_device.then(|| self.text.get(u..).unwrap_or(""));
@@ -120,12 +134,62 @@ impl Record {
     }
 }
 
+/// The families of one subject in one shard (R-REV-8): almost always one, so that case is inline.
+enum SubjectFamilies {
+    One(FamilyId),
+    Many(Vec<FamilyId>),
+}
+
+impl SubjectFamilies {
+    fn as_slice(&self) -> &[FamilyId] {
+        match self {
+            SubjectFamilies::One(id) => std::slice::from_ref(id),
+            SubjectFamilies::Many(ids) => ids,
+        }
+    }
+}
+
 #[derive(Default)]
 struct ShardData {
     families: HashMap<FamilyId, Box<Record>>,
+    /// The shard's families by the keyed hash of their subject.
+    by_subject: HashMap<u64, SubjectFamilies>,
     /// No family in this shard expires before this (a lower bound, exact after each purge scan), so
     /// `purge_expired` can skip the shard without looking inside.
     earliest_expiry: Option<Timestamp>,
+}
+
+impl ShardData {
+    fn index(&mut self, subject_hash: u64, id: FamilyId) {
+        match self.by_subject.entry(subject_hash) {
+            Entry::Vacant(slot) => {
+                slot.insert(SubjectFamilies::One(id));
+            }
+            Entry::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                match entry {
+                    SubjectFamilies::One(first) => *entry = SubjectFamilies::Many(vec![*first, id]),
+                    SubjectFamilies::Many(ids) => ids.push(id),
+                }
+            }
+        }
+    }
+
+    fn unindex(&mut self, subject_hash: u64, id: &FamilyId) {
+        let Entry::Occupied(mut slot) = self.by_subject.entry(subject_hash) else {
+            return;
+        };
+        let empty = match slot.get_mut() {
+            SubjectFamilies::One(only) => only == id,
+            SubjectFamilies::Many(ids) => {
+                ids.retain(|f| f != id);
+                ids.is_empty()
+            }
+        };
+        if empty {
+            slot.remove();
+        }
+    }
 }
 
 /// Aligned to a cache line so that two shards' locks never share one.
@@ -141,11 +205,12 @@ struct Shard(Mutex<ShardData>);
 /// are kept until purged, revoked ones included (R-REV-4): a host calls `purge_expired` periodically.
 ///
 /// ```
-/// use refresh_rotation::{InMemoryRefreshTokenStore, RefreshTokenStore, Timestamp};
+/// use refresh_rotation::{InMemoryRefreshTokenStore, PurgeCutoff, RefreshTokenStore, Timestamp};
 ///
 /// let store = InMemoryRefreshTokenStore::new().with_max_families(1_000_000);
 /// assert!(store.is_empty());
-/// assert_eq!(store.purge_expired(Timestamp::from_unix_seconds(0), 100), Ok(0));
+/// let cutoff = PurgeCutoff::at(Timestamp::from_unix_seconds(1_800_000_000)).expect("in range");
+/// assert_eq!(store.purge_expired(cutoff, 100), Ok(0));
 /// ```
 pub struct InMemoryRefreshTokenStore {
     shards: Box<[Shard]>,
@@ -153,6 +218,9 @@ pub struct InMemoryRefreshTokenStore {
     max_families: usize,
     /// Where the next `purge_expired` starts, so that batches go round the shards.
     purge_cursor: AtomicUsize,
+    /// Keys the subject hash of the index with per-store random keys, so that nobody can choose subjects
+    /// that collide.
+    subject_hasher: RandomState,
 }
 
 impl InMemoryRefreshTokenStore {
@@ -163,6 +231,7 @@ impl InMemoryRefreshTokenStore {
             len: AtomicUsize::new(0),
             max_families: usize::MAX,
             purge_cursor: AtomicUsize::new(0),
+            subject_hasher: RandomState::new(),
         }
     }
 
@@ -200,6 +269,10 @@ impl InMemoryRefreshTokenStore {
         &self.shards[usize::from(folded) % self.shards.len()].0
     }
 
+    fn subject_hash(&self, subject: &str) -> u64 {
+        self.subject_hasher.hash_one(subject)
+    }
+
     /// Takes one slot of the `max_families` budget, or reports the store full.
     fn reserve_slot(&self) -> Result<(), StoreError> {
         self.len
@@ -233,6 +306,7 @@ impl fmt::Debug for InMemoryRefreshTokenStore {
 impl RefreshTokenStore for InMemoryRefreshTokenStore {
     fn create(&self, family: Family) -> Result<(), StoreError> {
         let record = Box::new(Record::new(&family.info, family.state)?);
+        let subject_hash = self.subject_hash(&family.info.subject);
         let mut shard = self.shard(&family.id).lock();
         if shard.families.contains_key(&family.id) {
             return Err(StoreError::AlreadyExists);
@@ -240,6 +314,7 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         self.reserve_slot()?;
         let expires_at = record.expires_at;
         shard.families.insert(family.id, record);
+        shard.index(subject_hash, family.id);
         shard.earliest_expiry = Some(match shard.earliest_expiry {
             Some(t) => t.min(expires_at),
             None => expires_at,
@@ -247,9 +322,13 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         Ok(())
     }
 
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
         let shard = self.shard(id).lock();
-        Ok(shard.families.get(id).map(|r| r.to_family(*id)))
+        Ok(FamilyRead {
+            family: shard.families.get(id).map(|r| r.to_family(*id)),
+            // The host's injected clock decides (R-ROT-11).
+            time: None,
+        })
     }
 
     fn advance(
@@ -257,6 +336,7 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         id: &FamilyId,
         expected: u32,
         grace_deadline: Timestamp,
+        key_id: u32,
     ) -> Result<Advance, StoreError> {
         let mut shard = self.shard(id).lock();
         let Some(record) = shard.families.get_mut(id) else {
@@ -270,6 +350,7 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         };
         record.generation = next;
         record.grace_deadline = grace_deadline;
+        record.key_id = key_id;
         Ok(Advance::Advanced(record.state()))
     }
 
@@ -284,8 +365,21 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
             text.push_str(device_key);
             record.text = text.into_boxed_str();
             record.has_device = true;
+            record.device_confirmed = false;
         }
         Ok(Some(record.to_family(*id)))
+    }
+
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
+        let mut shard = self.shard(id).lock();
+        let Some(record) = shard.families.get_mut(id) else {
+            return Ok(false);
+        };
+        if record.parts().2 != Some(device_key) {
+            return Ok(false);
+        }
+        record.device_confirmed = true;
+        Ok(true)
     }
 
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
@@ -297,11 +391,36 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
     }
 
     fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        let hash = self.subject_hash(subject);
+        let mut revoked = 0;
+        for shard in self.shards.iter() {
+            let mut guard = shard.0.lock();
+            let ShardData {
+                families,
+                by_subject,
+                ..
+            } = &mut *guard;
+            let Some(ids) = by_subject.get(&hash) else {
+                continue;
+            };
+            for id in ids.as_slice() {
+                if let Some(record) = families.get_mut(id) {
+                    if !record.revoked && record.subject() == subject {
+                        record.revoked = true;
+                        revoked += 1;
+                    }
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
         let mut revoked = 0;
         for shard in self.shards.iter() {
             let mut shard = shard.0.lock();
             for record in shard.families.values_mut() {
-                if !record.revoked && record.subject() == subject {
+                if !record.revoked && *record.client_id == *client_id {
                     record.revoked = true;
                     revoked += 1;
                 }
@@ -310,7 +429,8 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         Ok(revoked)
     }
 
-    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        let cutoff = cutoff.expired_at_or_before();
         let n = self.shards.len();
         let start = self.purge_cursor.load(Ordering::Relaxed) % n;
         let mut purged = 0;
@@ -319,29 +439,35 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
                 break;
             }
             let index = (start + step) % n;
-            let mut shard = self.shards[index].0.lock();
-            if shard.earliest_expiry.is_none_or(|t| t > now) {
+            let mut guard = self.shards[index].0.lock();
+            if guard.earliest_expiry.is_none_or(|t| t > cutoff) {
                 continue;
             }
             let budget = max - purged;
-            let mut removed = 0;
+            let mut removed = Vec::new();
             let mut earliest: Option<Timestamp> = None;
-            shard.families.retain(|_, r| {
-                if removed < budget && r.expires_at <= now {
-                    removed += 1;
+            let shard = &mut *guard;
+            shard.families.retain(|id, r| {
+                if removed.len() < budget && r.expires_at <= cutoff {
+                    removed.push((self.subject_hash(r.subject()), *id));
                     return false;
                 }
                 earliest = Some(earliest.map_or(r.expires_at, |t| t.min(r.expires_at)));
                 true
             });
+            for (hash, id) in &removed {
+                shard.unindex(*hash, id);
+            }
             shard.earliest_expiry = earliest;
             // Give memory back once a shard has shrunk well below its table (keeps a margin so that a
             // shard near a resize boundary does not shrink and regrow on every batch).
             let len = shard.families.len();
             if shard.families.capacity() > len.saturating_mul(4).max(64) {
                 shard.families.shrink_to(len.saturating_mul(2));
+                shard.by_subject.shrink_to(len.saturating_mul(2));
             }
-            drop(shard);
+            drop(guard);
+            let removed = removed.len();
             self.len.fetch_sub(removed, Ordering::AcqRel);
             purged += removed;
             // Resume here next time if this shard may still hold expired families.
@@ -369,6 +495,74 @@ mod tests {
         assert_eq!(std::mem::size_of::<(FamilyId, Box<Record>)>(), 24);
     }
 
+    fn family(subject: &str, byte: u8) -> Family {
+        Family {
+            id: FamilyId::from_bytes([byte; 16]),
+            info: Arc::new(FamilyInfo {
+                client_id: "c".into(),
+                subject: subject.into(),
+                username: "u".into(),
+                device_key: None,
+                scopes: "openid".into(),
+                auth_time: Timestamp::from_unix_seconds(5),
+                event_id: [3; 16],
+                expires_at: Timestamp::from_unix_seconds(9),
+            }),
+            state: FamilyState::new(1),
+        }
+    }
+
+    #[test]
+    fn r_rev_8_global_sign_out_reads_the_subject_index_not_every_family() {
+        let store = InMemoryRefreshTokenStore::new();
+        for b in 1..=40u8 {
+            store
+                .create(family(if b % 2 == 0 { "alice" } else { "bob" }, b))
+                .unwrap();
+        }
+        // Take alice's families out of the index (only the index): a scan would still find them.
+        let hash = store.subject_hash("alice");
+        for shard in store.shards.iter() {
+            shard.0.lock().by_subject.remove(&hash);
+        }
+        assert_eq!(store.revoke_subject("alice").unwrap(), 0);
+        assert_eq!(store.revoke_subject("bob").unwrap(), 20);
+    }
+
+    #[test]
+    fn the_subject_index_follows_purges() {
+        let store = InMemoryRefreshTokenStore::new();
+        for b in 1..=40u8 {
+            store.create(family("alice", b)).unwrap();
+        }
+        let indexed = |store: &InMemoryRefreshTokenStore| -> usize {
+            store
+                .shards
+                .iter()
+                .map(|s| {
+                    s.0.lock()
+                        .by_subject
+                        .values()
+                        .map(|f| f.as_slice().len())
+                        .sum::<usize>()
+                })
+                .sum()
+        };
+        assert_eq!(indexed(&store), 40);
+        let cutoff = PurgeCutoff::at(Timestamp::from_unix_seconds(
+            9 + PurgeCutoff::MARGIN_SECS as i64,
+        ))
+        .unwrap();
+        assert_eq!(store.purge_expired(cutoff, 15).unwrap(), 15);
+        assert_eq!(indexed(&store), 25);
+        assert_eq!(store.purge_expired(cutoff, 100).unwrap(), 25);
+        assert_eq!(indexed(&store), 0);
+        assert!(store
+            .shards
+            .iter()
+            .all(|s| s.0.lock().by_subject.is_empty()));
+    }
+
     #[test]
     fn record_parts_round_trip_with_and_without_device() {
         let info = FamilyInfo {
@@ -381,14 +575,15 @@ mod tests {
             event_id: [3; 16],
             expires_at: Timestamp::from_unix_seconds(9),
         };
-        let r = Record::new(&info, FamilyState::NEW).unwrap();
+        let r = Record::new(&info, FamilyState::new(7)).unwrap();
         assert_eq!(r.parts(), ("sub-é", "", Some("us-east-1_dev")));
+        assert_eq!(r.state(), FamilyState::new(7));
         assert_eq!(*r.to_family(FamilyId::from_bytes([1; 16])).info, info);
         let no_device = FamilyInfo {
             device_key: None,
             ..info
         };
-        let r = Record::new(&no_device, FamilyState::NEW).unwrap();
+        let r = Record::new(&no_device, FamilyState::new(7)).unwrap();
         assert_eq!(r.parts(), ("sub-é", "", None));
     }
 }

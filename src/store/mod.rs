@@ -100,7 +100,8 @@ pub struct FamilyInfo {
     pub expires_at: Timestamp,
 }
 
-/// What rotation and revocation change: copied out on every read, so it is small and `Copy`.
+/// What rotation, device confirmation and revocation change: copied out on every read, so it is small
+/// and `Copy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyState {
     /// The current generation `c`; the token of generation `c` is the live one (SPEC 6).
@@ -108,17 +109,30 @@ pub struct FamilyState {
     /// Until when the token of generation `c - 1` may still be retried (R-ROT-2). Meaningless while
     /// `generation` is 0. A retry is allowed only while `now < grace_deadline`.
     pub grace_deadline: Timestamp,
+    /// The refresh-token key id under which the token of generation `c` was issued (R-ROT-10). A retry
+    /// of `c - 1` and every loser of a race is answered with the generation-`c` token encoded under this
+    /// key, so all of them get the byte-identical string even if the current key changed since.
+    pub key_id: u32,
     /// Whether the family was revoked (R-REV-2). Revoked families stay until `expires_at` (R-REV-4).
     pub revoked: bool,
+    /// Whether a request has presented the family's device key since it was bound (R-REF-9). A device
+    /// bound at sign-in is confirmed at once; one issued at a refresh is not, and until it is, a request
+    /// without a DeviceKey is answered with the same device announced again. Meaningless without a device.
+    pub device_confirmed: bool,
 }
 
 impl FamilyState {
-    /// The state of a family that has just been created.
-    pub const NEW: FamilyState = FamilyState {
-        generation: 0,
-        grace_deadline: Timestamp::EPOCH,
-        revoked: false,
-    };
+    /// The state of a family that has just been created, whose generation-0 token is issued under the
+    /// refresh-token key `key_id`.
+    pub const fn new(key_id: u32) -> FamilyState {
+        FamilyState {
+            generation: 0,
+            grace_deadline: Timestamp::EPOCH,
+            key_id,
+            revoked: false,
+            device_confirmed: true,
+        }
+    }
 }
 
 /// A family as read from a store.
@@ -132,16 +146,55 @@ pub struct Family {
     pub state: FamilyState,
 }
 
+/// A family read from a store, with the store's clock reading when the store keeps the time (R-ROT-11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyRead {
+    /// The family, or `None` if there is none with this id (never created, or purged).
+    pub family: Option<Family>,
+    /// The time of the read by the store's own clock, for a store that supplies the time of decisions
+    /// (R-ROT-11): a store shared between hosts (the PostgreSQL store reads the database clock in the
+    /// same statement) so that clock skew between hosts cannot widen a grace window. `None` for a store
+    /// that leaves time to the host's injected clock, as the in-memory store does.
+    pub time: Option<Timestamp>,
+}
+
 /// The result of [`RefreshTokenStore::advance`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Advance {
     /// The generation was `expected` and is now `expected + 1`; this is the state after the write.
     Advanced(FamilyState),
     /// Nothing was written: the family's generation was no longer `expected`, or it was revoked. This is
-    /// its state as the store saw it, so the caller can answer the loser of a race (R-ROT-5).
+    /// its state as the store saw it.
     Unchanged(FamilyState),
     /// No family with that id (never created, or purged).
     NotFound,
+}
+
+/// The cutoff of a purge (R-REV-6): families whose absolute expiry is at or before
+/// [`expired_at_or_before`](Self::expired_at_or_before) may be deleted.
+///
+/// The only constructor, [`PurgeCutoff::at`], keeps [`PurgeCutoff::MARGIN_SECS`] between `now` and the
+/// cutoff, so no caller can delete a family while a JWT it minted might still verify: the verifier
+/// learns that such a JWT was revoked from its family's record (R-REV-2), and an ID or access token
+/// minted just before the family expired lives up to a day past it, plus the verifier's leeway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeCutoff(Timestamp);
+
+impl PurgeCutoff {
+    /// How long past its absolute expiry a family is kept: the longest ID or access token validity
+    /// (one day, R-CFG-3) plus the largest leeway a verifier accepts (300 seconds).
+    pub const MARGIN_SECS: u64 = 86_400 + crate::jwt::MAX_LEEWAY_SECS;
+
+    /// The cutoff for a purge run at `now`: [`MARGIN_SECS`](Self::MARGIN_SECS) before it. `None` if that
+    /// underflows the timestamp range.
+    pub fn at(now: Timestamp) -> Option<PurgeCutoff> {
+        now.checked_sub_secs(Self::MARGIN_SECS).map(PurgeCutoff)
+    }
+
+    /// Families whose `expires_at` is at or before this instant may be deleted.
+    pub fn expired_at_or_before(self) -> Timestamp {
+        self.0
+    }
 }
 
 /// Storage for refresh-token families.
@@ -154,12 +207,17 @@ pub enum Advance {
 /// advance a family, so that **two different successors of one generation are both valid** — exactly the
 /// failure R-ROT-5 forbids, and a stolen token could then live on undetected beside the victim's.
 ///
-/// Likewise [`revoke`](Self::revoke) must be durable before it returns and must win against a concurrent
-/// `advance` (an advance after a revoke must report `Unchanged` with `revoked: true`), or a revoked session
-/// could be extended. [`purge_expired`](Self::purge_expired) must never delete a family whose
-/// `expires_at` is after `now` (R-REV-5).
+/// Likewise [`revoke`](Self::revoke), [`revoke_subject`](Self::revoke_subject) and
+/// [`revoke_client`](Self::revoke_client) must be durable before they return and must win against a
+/// concurrent `advance` (an advance after a revoke must report `Unchanged` with `revoked: true`), or a
+/// revoked session could be extended. [`purge_expired`](Self::purge_expired) must never delete a family
+/// whose `expires_at` is after the cutoff it is given (R-REV-5, R-REV-6).
 ///
-/// Every operation either completes or changes nothing: on `Err` the family is as it was.
+/// A refused operation (`Ok` with `Unchanged`, `NotFound`, `false`) wrote nothing. An `Err` is
+/// ambiguous for a backend across a network: the write may have been committed before the reply was
+/// lost, so the family may have advanced (or been revoked, or had its device bound). The issuer never
+/// hands out a token it has not seen committed, and a client that retries inside the grace window gets
+/// the successor the committed advance fixed (R-ROT-2, R-ROT-10), which repairs the lost answer.
 ///
 /// The crate's conformance suite (`testkit`, behind the `test-kit` feature) checks all of this and
 /// should be run against every implementation.
@@ -168,40 +226,61 @@ pub trait RefreshTokenStore: Send + Sync {
     /// existing family untouched.
     fn create(&self, family: Family) -> Result<(), StoreError>;
 
+    /// Reads a family, with the store's clock reading if the store supplies the time of decisions
+    /// (R-ROT-11; see [`FamilyRead::time`]).
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError>;
+
     /// Reads a family, or `None` if there is none with this id.
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError>;
+    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
+        Ok(self.read(id)?.family)
+    }
 
     /// Atomically: if the family exists, is not revoked and its generation equals `expected`, sets the
-    /// generation to `expected + 1` and the grace deadline to `grace_deadline` and returns
-    /// [`Advance::Advanced`]; otherwise writes nothing and returns its current state (or `NotFound`).
-    /// A generation at `u32::MAX` cannot advance and is reported `Unchanged`.
+    /// generation to `expected + 1`, the grace deadline to `grace_deadline` and the key id of the new
+    /// generation to `key_id` (R-ROT-10), and returns [`Advance::Advanced`]; otherwise writes nothing and
+    /// returns its current state (or `NotFound`). A generation at `u32::MAX` cannot advance and is
+    /// reported `Unchanged`.
     fn advance(
         &self,
         id: &FamilyId,
         expected: u32,
         grace_deadline: Timestamp,
+        key_id: u32,
     ) -> Result<Advance, StoreError>;
 
-    /// Atomically binds `device_key` to a family that has no device yet (R-REF-9), and returns the
-    /// family as it is afterwards: bound to `device_key`, or to the device another request bound first.
-    /// `None` if there is no such family.
+    /// Atomically binds `device_key`, unconfirmed, to a family that has no device yet (R-REF-9), and
+    /// returns the family as it is afterwards: bound to `device_key`, or to the device another request
+    /// bound first. `None` if there is no such family.
     fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError>;
+
+    /// Marks the family's device confirmed if it is bound to `device_key` (R-REF-9). Returns whether the
+    /// family is now bound to `device_key` and confirmed. Idempotent.
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError>;
 
     /// Revokes a family (R-REV-2). Returns whether it existed and was live before. Idempotent.
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError>;
 
     /// Revokes every family whose subject is `subject` (global sign-out, R-REV-3); returns how many
-    /// were live before.
+    /// were live before. Its cost must be proportional to the subject's families, not to all families
+    /// (R-REV-8): keep an index by subject.
     fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError>;
 
-    /// Deletes at most `max` families whose `expires_at <= now`, revoked or not (R-REV-4, R-REV-5), and
-    /// returns how many it deleted. Call repeatedly until it returns less than `max` to purge them all.
-    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError>;
+    /// Revokes every family issued to the app client `client_id` (client deletion, R-REV-7); returns how
+    /// many were live before. Client deletion is rare: a scan is acceptable.
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError>;
+
+    /// Deletes at most `max` families whose `expires_at` is at or before the cutoff, revoked or not
+    /// (R-REV-4, R-REV-5, R-REV-6), and returns how many it deleted. Call repeatedly until it returns
+    /// less than `max` to purge them all.
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError>;
 }
 
 impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
     fn create(&self, family: Family) -> Result<(), StoreError> {
         (**self).create(family)
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        (**self).read(id)
     }
     fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
         (**self).get(id)
@@ -211,11 +290,15 @@ impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
         id: &FamilyId,
         expected: u32,
         grace_deadline: Timestamp,
+        key_id: u32,
     ) -> Result<Advance, StoreError> {
-        (**self).advance(id, expected, grace_deadline)
+        (**self).advance(id, expected, grace_deadline, key_id)
     }
     fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
         (**self).bind_device(id, device_key)
+    }
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
+        (**self).confirm_device(id, device_key)
     }
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
         (**self).revoke(id)
@@ -223,7 +306,10 @@ impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
     fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
         (**self).revoke_subject(subject)
     }
-    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
-        (**self).purge_expired(now, max)
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        (**self).revoke_client(client_id)
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        (**self).purge_expired(cutoff, max)
     }
 }

@@ -271,6 +271,39 @@ impl Fixture {
         )
     }
 
+    /// An issuer of the same pool (registry, directory, signer, refresh key, options) over another
+    /// family store and clock, for tests that interpose on the store or move a host's clock.
+    pub fn issuer_over(
+        &self,
+        store: Arc<dyn refresh_rotation::RefreshTokenStore>,
+        clock: Arc<dyn refresh_rotation::Clock>,
+    ) -> TokenIssuer {
+        TokenIssuer::builder(
+            "us-east-1",
+            self.signer.clone(),
+            RefreshTokenKeys::new(RefreshTokenKey::new(1, REFRESH_KEY).unwrap()),
+            self.registry.clone(),
+            store,
+            self.directory.clone(),
+        )
+        .clock(clock)
+        .reuse_policy(self.opts.policy)
+        .build()
+    }
+
+    /// The same pool served by an issuer that does not track devices.
+    pub fn issuer_without_device_tracking(&self) -> TokenIssuer {
+        Self::build_issuer(
+            &self.opts,
+            false,
+            self.signer.clone(),
+            &self.registry,
+            &self.store,
+            &self.directory,
+            &self.clock,
+        )
+    }
+
     pub fn clock_now(&self) -> i64 {
         refresh_rotation::Clock::now(&*self.clock).unix_seconds()
     }

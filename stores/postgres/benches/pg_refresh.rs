@@ -54,7 +54,7 @@ fn new_family() -> Family {
             event_id: random(),
             expires_at: Timestamp::from_unix_seconds(4_000_000_000),
         }),
-        state: FamilyState::NEW,
+        state: FamilyState::new(1),
     }
 }
 

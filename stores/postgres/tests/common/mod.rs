@@ -106,7 +106,7 @@ pub fn family(subject: &str, expires_at: i64) -> Family {
             event_id: random(),
             expires_at: Timestamp::from_unix_seconds(expires_at),
         }),
-        state: FamilyState::NEW,
+        state: FamilyState::new(1),
     }
 }
 
