@@ -1,7 +1,7 @@
 //! The table, its indexes and every SQL statement the store sends, generated once per table name.
 //!
 //! Keeping all SQL in one place makes the store's database footprint reviewable at a glance: one table,
-//! two secondary indexes, eight statements. The table name is the only thing spliced into SQL text, and it
+//! two secondary indexes, ten statements. The table name is the only thing spliced into SQL text, and it
 //! is validated ([`TableName::parse`]) and quoted, so no caller input ever reaches a statement except as
 //! a bound parameter.
 
@@ -72,9 +72,16 @@ impl fmt::Display for TableName {
 }
 
 /// The columns every family-reading statement returns, in the order [`crate::store`] decodes them.
-const FAMILY_COLUMNS: &str =
-    "family_id, client_id, subject, username, device_key, scopes, auth_time, \
-                              event_id, expires_at, generation, grace_deadline, revoked";
+const FAMILY_COLUMNS: &str = "family_id, client_id, subject, username, device_key, scopes, \
+                              auth_time, event_id, expires_at, generation, grace_deadline, key_id, \
+                              revoked, device_confirmed";
+
+/// The columns of a family's state, in the order [`crate::store`] decodes them.
+const STATE_COLUMNS: &str = "generation, grace_deadline, key_id, revoked, device_confirmed";
+
+/// The database clock in whole Unix seconds, read when the statement runs (not at the start of its
+/// transaction, as `now()` would be): the time of a decision (R-ROT-11).
+const DB_TIME: &str = "floor(extract(epoch FROM clock_timestamp()))::bigint";
 
 /// The statements the store prepares on each connection, indexed by [`Stmt`].
 #[derive(Debug)]
@@ -85,27 +92,32 @@ pub(crate) struct Statements {
 /// One of the store's statements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stmt {
-    /// `$1..$12` = the family's columns; affects 0 rows when the id is taken.
+    /// `$1..$14` = the family's columns; affects 0 rows when the id is taken.
     Insert,
-    /// `$1` = family id; returns the family's columns.
+    /// `$1` = family id; returns the family's columns and the database time.
     Get,
-    /// `$1` = id, `$2` = expected generation, `$3` = new grace deadline; returns the new state or nothing.
+    /// `$1` = id, `$2` = expected generation, `$3` = new grace deadline, `$4` = the new generation's key
+    /// id; returns the new state or nothing.
     Advance,
-    /// `$1` = id; returns generation, grace deadline, revoked.
+    /// `$1` = id; returns the state columns.
     ReadState,
     /// `$1` = id, `$2` = device key; returns the family's columns if it bound the device.
     BindDevice,
+    /// `$1` = id, `$2` = device key; affects 1 row iff the family is bound to that device.
+    ConfirmDevice,
     /// `$1` = id; affects 1 row iff the family existed and was live.
     Revoke,
     /// `$1` = subject; affects the families that were live.
     RevokeSubject,
-    /// `$1` = now, `$2` = batch size; affects the deleted rows.
+    /// `$1` = client id; affects the families that were live.
+    RevokeClient,
+    /// `$1` = cutoff, `$2` = batch size; affects the deleted rows.
     Purge,
 }
 
 impl Stmt {
     /// How many statements there are.
-    pub(crate) const COUNT: usize = 8;
+    pub(crate) const COUNT: usize = 10;
 
     /// The statement's slot in [`Statements`] and in a connection's cache.
     pub(crate) const fn index(self) -> usize {
@@ -117,31 +129,43 @@ impl Statements {
     /// The statements for `t`.
     pub(crate) fn new(t: &TableName) -> Self {
         let c = FAMILY_COLUMNS;
+        let st = STATE_COLUMNS;
         let max = MAX_GENERATION;
         let sql = [
             // ON CONFLICT DO NOTHING rather than catching the unique violation: a colliding id then
             // leaves no error in the server log and no aborted statement, and 0 rows says it all.
             format!(
-                "INSERT INTO {t} ({c}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                "INSERT INTO {t} ({c}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (family_id) DO NOTHING"
             ),
-            format!("SELECT {c} FROM {t} WHERE family_id = $1"),
+            // The database time comes back with the row even when there is none (the outer join), in
+            // the same round trip.
+            format!(
+                "SELECT {c}, now_s FROM (SELECT {DB_TIME} AS now_s) AS clock \
+                 LEFT JOIN {t} ON family_id = $1"
+            ),
             // The compare-and-set of R-SAFE-5. Under READ COMMITTED a concurrent UPDATE of the same row
             // blocks on the row lock; when the holder commits, PostgreSQL re-evaluates this WHERE clause
             // against the committed row, so the loser matches nothing. `generation < max` keeps the
             // column within u32 (the CHECK constraint would otherwise turn the overflow into an error).
             format!(
-                "UPDATE {t} SET generation = generation + 1, grace_deadline = $3 \
+                "UPDATE {t} SET generation = generation + 1, grace_deadline = $3, key_id = $4 \
                  WHERE family_id = $1 AND generation = $2 AND NOT revoked AND generation < {max} \
-                 RETURNING generation, grace_deadline, revoked"
+                 RETURNING {st}"
             ),
-            format!("SELECT generation, grace_deadline, revoked FROM {t} WHERE family_id = $1"),
+            format!("SELECT {st} FROM {t} WHERE family_id = $1"),
             format!(
-                "UPDATE {t} SET device_key = $2 WHERE family_id = $1 AND device_key IS NULL \
-                 RETURNING {c}"
+                "UPDATE {t} SET device_key = $2, device_confirmed = FALSE \
+                 WHERE family_id = $1 AND device_key IS NULL RETURNING {c}"
+            ),
+            format!(
+                "UPDATE {t} SET device_confirmed = TRUE WHERE family_id = $1 AND device_key = $2"
             ),
             format!("UPDATE {t} SET revoked = TRUE WHERE family_id = $1 AND NOT revoked"),
             format!("UPDATE {t} SET revoked = TRUE WHERE subject = $1 AND NOT revoked"),
+            // Client deletion is rare (R-REV-7): no index, a scan.
+            format!("UPDATE {t} SET revoked = TRUE WHERE client_id = $1 AND NOT revoked"),
             // Bounded: the inner SELECT picks at most $2 ids through the expires_at index. SKIP LOCKED
             // lets several instances purge at once without queueing behind each other or behind a
             // request that holds a row; a skipped row is purged by a later run. expires_at never
@@ -182,6 +206,9 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
             grace_deadline BIGINT  NOT NULL,
             revoked        BOOLEAN NOT NULL
         );
+        ALTER TABLE {t} ADD COLUMN IF NOT EXISTS
+            key_id BIGINT NOT NULL DEFAULT 0 CHECK (key_id BETWEEN 0 AND {max});
+        ALTER TABLE {t} ADD COLUMN IF NOT EXISTS device_confirmed BOOLEAN NOT NULL DEFAULT TRUE;
         CREATE INDEX IF NOT EXISTS {subject_idx} ON {t} (subject);
         CREATE INDEX IF NOT EXISTS {expires_idx} ON {t} (expires_at);"
     )
@@ -227,8 +254,10 @@ mod tests {
             Stmt::Advance,
             Stmt::ReadState,
             Stmt::BindDevice,
+            Stmt::ConfirmDevice,
             Stmt::Revoke,
             Stmt::RevokeSubject,
+            Stmt::RevokeClient,
             Stmt::Purge,
         ] {
             assert!(st.sql(s).contains("\"s\".\"fam\""), "{s:?}");
@@ -238,6 +267,14 @@ mod tests {
         let starts = |s: Stmt, p: &str| assert!(st.sql(s).starts_with(p), "{s:?}: {}", st.sql(s));
         starts(Stmt::Insert, "INSERT INTO");
         starts(Stmt::Get, "SELECT family_id,");
+        starts(
+            Stmt::ConfirmDevice,
+            "UPDATE \"s\".\"fam\" SET device_confirmed = TRUE",
+        );
+        starts(
+            Stmt::RevokeClient,
+            "UPDATE \"s\".\"fam\" SET revoked = TRUE WHERE client_id",
+        );
         starts(
             Stmt::Advance,
             "UPDATE \"s\".\"fam\" SET generation = generation + 1",

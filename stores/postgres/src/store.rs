@@ -12,7 +12,8 @@ use std::time::Duration;
 use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Client, Config, NoTls, Row, Socket};
 use refresh_rotation::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, RefreshTokenStore, StoreError, Timestamp,
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, RefreshTokenStore,
+    StoreError, Timestamp,
 };
 
 use crate::error::Redactor;
@@ -296,17 +297,24 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt family row: {what}"))
 }
 
-/// Decodes generation, grace deadline and revoked from columns `at`, `at + 1`, `at + 2`.
+/// Decodes the state columns (generation, grace deadline, key id, revoked, device confirmed) from
+/// columns `at` to `at + 4`.
 fn decode_state(row: &Row, at: usize) -> Result<FamilyState, StoreError> {
     let g: i64 = row.try_get(at).map_err(|_| corrupt("generation"))?;
     let grace: i64 = row.try_get(at + 1).map_err(|_| corrupt("grace_deadline"))?;
-    let revoked: bool = row.try_get(at + 2).map_err(|_| corrupt("revoked"))?;
+    let key_id: i64 = row.try_get(at + 2).map_err(|_| corrupt("key_id"))?;
+    let revoked: bool = row.try_get(at + 3).map_err(|_| corrupt("revoked"))?;
+    let device_confirmed: bool = row
+        .try_get(at + 4)
+        .map_err(|_| corrupt("device_confirmed"))?;
     Ok(FamilyState {
-        // The CHECK constraint keeps the column in range; a row written around it is reported, not
+        // The CHECK constraints keep the columns in range; a row written around them is reported, not
         // wrapped.
         generation: u32::try_from(g).map_err(|_| corrupt("generation out of range"))?,
         grace_deadline: Timestamp::from_unix_seconds(grace),
+        key_id: u32::try_from(key_id).map_err(|_| corrupt("key_id out of range"))?,
         revoked,
+        device_confirmed,
     })
 }
 
@@ -359,7 +367,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
                     &i.expires_at.unix_seconds(),
                     &generation_param(s.generation),
                     &s.grace_deadline.unix_seconds(),
+                    &i64::from(s.key_id),
                     &s.revoked,
+                    &s.device_confirmed,
                 ],
             )
         })?;
@@ -370,9 +380,15 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         }
     }
 
-    fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
-        let row = self.with(Stmt::Get, |c, st| c.query_opt(st, &[&&id.as_bytes()[..]]))?;
-        row.as_ref().map(decode_family).transpose()
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        let row = self.with(Stmt::Get, |c, st| c.query_one(st, &[&&id.as_bytes()[..]]))?;
+        // One row always: the database time, and the family's columns (NULL when there is none).
+        let time: i64 = row.try_get(14).map_err(|_| corrupt("database time"))?;
+        let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
+        Ok(FamilyRead {
+            family: present.map(|_| decode_family(&row)).transpose()?,
+            time: Some(Timestamp::from_unix_seconds(time)),
+        })
     }
 
     fn advance(
@@ -380,6 +396,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         id: &FamilyId,
         expected: u32,
         grace_deadline: Timestamp,
+        key_id: u32,
     ) -> Result<Advance, StoreError> {
         let key = &id.as_bytes()[..];
         let mut conn = self.conn()?;
@@ -390,6 +407,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
                     &key,
                     &generation_param(expected),
                     &grace_deadline.unix_seconds(),
+                    &i64::from(key_id),
                 ],
             )
         })?;
@@ -423,9 +441,20 @@ impl RefreshTokenStore for PgRefreshTokenStore {
             Some(row) => Some(row),
             // Already bound (to this device or another), or no such family: read what is there. The
             // binding is write-once, so what this read sees is final.
-            None => self.run(&mut conn, Stmt::Get, |c, st| c.query_opt(st, &[&key]))?,
+            None => {
+                let row = self.run(&mut conn, Stmt::Get, |c, st| c.query_one(st, &[&key]))?;
+                let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
+                present.is_some().then_some(row)
+            }
         };
         row.as_ref().map(decode_family).transpose()
+    }
+
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
+        let n = self.with(Stmt::ConfirmDevice, |c, st| {
+            c.execute(st, &[&&id.as_bytes()[..], &device_key])
+        })?;
+        Ok(n > 0)
     }
 
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
@@ -440,14 +469,18 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
     }
 
-    fn purge_expired(&self, now: Timestamp, max: usize) -> Result<usize, StoreError> {
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        let n = self.with(Stmt::RevokeClient, |c, st| c.execute(st, &[&client_id]))?;
+        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    }
+
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
         if max == 0 {
             return Ok(0);
         }
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let n = self.with(Stmt::Purge, |c, st| {
-            c.execute(st, &[&now.unix_seconds(), &limit])
-        })?;
+        let cutoff = cutoff.expired_at_or_before().unix_seconds();
+        let n = self.with(Stmt::Purge, |c, st| c.execute(st, &[&cutoff, &limit]))?;
         usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
     }
 }
