@@ -3,10 +3,13 @@
 //! Family ids, client ids, client secrets, jti values and device keys all come from a [`RandomSource`].
 //! Production uses [`SystemRandom`] (ring's operating-system CSPRNG). ring's own `SecureRandom` trait is
 //! sealed, so the crate defines this small trait to let tests plug in a deterministic source.
+//!
+//! The issuer draws through [`BufferedRandom`], which batches system calls and is fork-safe (R-SAFE-7).
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use zeroize::Zeroize as _;
 
 use crate::Error;
 
@@ -62,25 +65,64 @@ const BUFFER_LEN: usize = 512;
 /// unpredictable as the source's; unused bytes wait in process memory, where the values they become
 /// (jti, family and event ids, all published in tokens) would end up anyway. A failing source is reported
 /// by the `fill` that needs a new block, and the buffer then stays empty.
+///
+/// Fork safety (R-SAFE-7): a `fork` copies the buffer into the child, and both processes would then hand
+/// out the same bytes: the same jti, event and family ids in two processes. The buffer therefore records
+/// the id of the process that filled it, and a `fill` in any other process discards it unread and draws
+/// afresh. `std::process::id()` is checked on every `fill`: it costs a `getpid` system call, still far
+/// cheaper than the `getrandom` it saves, and the crate's `#![forbid(unsafe_code)]` rules out the
+/// alternatives (`pthread_atfork`, `MADV_WIPEONFORK`). A process id is reused only after its process has
+/// exited, so a fresh process inheriting a buffer stamped with its own id would need the id space to wrap
+/// between a fork and the first `fill` after it.
+///
+/// Every byte leaves memory zeroed: handed-out bytes at once, the rest when the buffer is discarded (fork,
+/// failing source) or dropped. The zeroing is `zeroize`'s, whose volatile writes the compiler cannot
+/// remove as dead stores, which a plain `fill(0)` right before a drop would be.
 pub(crate) struct BufferedRandom {
     source: Arc<dyn RandomSource>,
     buffer: Mutex<Buffer>,
+    /// The current process id; a seam so that a unit test can simulate a fork.
+    pid: fn() -> u32,
 }
 
 struct Buffer {
     bytes: [u8; BUFFER_LEN],
     /// Bytes before `next` have been handed out (and zeroed).
     next: usize,
+    /// The process that filled `bytes`; only that process may hand them out.
+    owner: u32,
+}
+
+impl Buffer {
+    /// Zeroes every byte and marks the buffer empty, owned by `owner`.
+    fn discard(&mut self, owner: u32) {
+        self.bytes.zeroize();
+        self.next = BUFFER_LEN;
+        self.owner = owner;
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 impl BufferedRandom {
     pub(crate) fn new(source: Arc<dyn RandomSource>) -> Self {
+        Self::with_pid(source, std::process::id)
+    }
+
+    /// [`BufferedRandom::new`] with another source of the current process id (tests).
+    fn with_pid(source: Arc<dyn RandomSource>, pid: fn() -> u32) -> Self {
         BufferedRandom {
             source,
             buffer: Mutex::new(Buffer {
                 bytes: [0; BUFFER_LEN],
                 next: BUFFER_LEN,
+                owner: pid(),
             }),
+            pid,
         }
     }
 }
@@ -92,15 +134,24 @@ impl RandomSource for BufferedRandom {
             return self.source.fill(dest);
         }
         let mut buf = self.buffer.lock();
+        let pid = (self.pid)();
+        if buf.owner != pid {
+            // Filled by the process this one was forked from, which may hand out the same bytes.
+            buf.discard(pid);
+        }
         if BUFFER_LEN - buf.next < dest.len() {
-            self.source.fill(&mut buf.bytes)?;
+            if let Err(e) = self.source.fill(&mut buf.bytes) {
+                // The source may have written part of the block: none of it is handed out.
+                buf.discard(pid);
+                return Err(e);
+            }
             buf.next = 0;
         }
         let start = buf.next;
         let end = start + dest.len();
         dest.copy_from_slice(&buf.bytes[start..end]);
         // Handed-out bytes do not linger in the buffer.
-        buf.bytes[start..end].fill(0);
+        buf.bytes[start..end].zeroize();
         buf.next = end;
         Ok(())
     }
@@ -236,6 +287,107 @@ mod tests {
         let buffered = BufferedRandom::new(Arc::new(Broken));
         assert!(buffered.fill(&mut [0u8; 16]).is_err());
         assert!(buffered.fill(&mut [0u8; 16]).is_err());
+    }
+
+    /// Fills every block it is asked for with its call number (1, 2, ...), so a byte tells which block
+    /// it came from. Call number `fail_at` writes `0xbb` into all but the first byte and fails.
+    struct Blocks {
+        calls: std::sync::atomic::AtomicU8,
+        fail_at: u8,
+    }
+    impl Blocks {
+        fn new(fail_at: u8) -> Arc<Self> {
+            Arc::new(Blocks {
+                calls: Default::default(),
+                fail_at,
+            })
+        }
+    }
+    impl RandomSource for Blocks {
+        fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+            let n = self
+                .calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if n == self.fail_at {
+                for b in dest.iter_mut().skip(1) {
+                    *b = 0xbb;
+                }
+                return Err(Error::Internal { detail: "broken" });
+            }
+            dest.fill(n);
+            Ok(())
+        }
+    }
+
+    fn fill16(r: &BufferedRandom) -> Result<[u8; 16], Error> {
+        let mut b = [0u8; 16];
+        r.fill(&mut b).map(|()| b)
+    }
+
+    #[test]
+    fn r_safe_7_a_forked_child_never_hands_out_the_parents_buffered_bytes() {
+        // The process id as the buffer sees it; a "fork" changes it under the same memory, as a real
+        // fork leaves the child with a copy of the parent's buffer.
+        static PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+        fn pid() -> u32 {
+            PID.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        let r = BufferedRandom::with_pid(Blocks::new(0), pid);
+        assert_eq!(fill16(&r).unwrap(), [1; 16], "the parent draws block 1");
+        // The parent's buffer still holds 496 bytes of block 1 that it has not handed out.
+        PID.store(200, std::sync::atomic::Ordering::Relaxed);
+        let mut child = Vec::new();
+        for _ in 0..BUFFER_LEN / 16 {
+            child.extend_from_slice(&fill16(&r).unwrap());
+        }
+        assert!(
+            child.iter().all(|&b| b == 2),
+            "the child hands out only blocks it drew itself"
+        );
+        {
+            let buf = r.buffer.lock();
+            assert_eq!(buf.owner, 200);
+            assert!(buf.bytes.iter().all(|&b| b == 0), "handed out and zeroed");
+        }
+        // And back in a process that did not draw the current block (another fork), again.
+        PID.store(300, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(fill16(&r).unwrap(), [3; 16]);
+    }
+
+    #[test]
+    fn r_safe_7_a_discarded_buffer_is_zeroed() {
+        static PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        fn pid() -> u32 {
+            PID.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        // Block 2 fails (writing nothing useful), so what the buffer holds after the fork is visible.
+        let r = BufferedRandom::with_pid(Blocks::new(2), pid);
+        assert_eq!(fill16(&r).unwrap(), [1; 16]);
+        PID.store(2, std::sync::atomic::Ordering::Relaxed);
+        assert!(fill16(&r).is_err());
+        let buf = r.buffer.lock();
+        assert!(
+            buf.bytes.iter().all(|&b| b == 0),
+            "no byte of the parent's block, nor of the failed one, remains"
+        );
+        assert_eq!(buf.next, BUFFER_LEN, "empty");
+    }
+
+    #[test]
+    fn buffered_random_never_hands_out_part_of_a_failed_block() {
+        let r = BufferedRandom::new(Blocks::new(2));
+        // Leave 8 bytes of block 1, then ask for more than that: block 2 fails after writing 0xbb
+        // over almost the whole buffer, those 8 bytes included.
+        let mut first = [0u8; BUFFER_LEN - 8];
+        for chunk in first.chunks_mut(64) {
+            r.fill(chunk).unwrap();
+        }
+        assert!(fill16(&r).is_err());
+        // Eight bytes would fit in what was left before the failure: they must come from block 3.
+        let mut small = [0u8; 8];
+        r.fill(&mut small).unwrap();
+        assert_eq!(small, [3; 8]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Secret values: client secrets and refresh tokens.
+//! Secret values: client secrets, refresh tokens, and the other secret strings requests carry.
 //!
 //! Each lives in a newtype whose `Debug` prints `Name([REDACTED])`, that implements neither `Display` nor
 //! `Serialize`, and whose value is read only through an explicitly named method (`expose_secret`), so a
@@ -161,6 +161,42 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
+/// Any other secret string a request carries once parsed: a password, a SECRET_HASH, a client secret
+/// presented by a caller, a device key (R-SAFE-2).
+///
+/// Request types hold these members in this type rather than in `String`, so that `#[derive(Debug)]` on
+/// a request is safe by construction: it prints `SecretString([REDACTED])`, and a field added later cannot
+/// leak through a hand-written `Debug` that was not updated. No `Display`, no `Serialize`; equality is
+/// constant-time (R-SAFE-3). Unlike [`ClientSecret`] it precomputes nothing: these values are looked at
+/// once.
+#[derive(Clone)]
+pub(crate) struct SecretString(String);
+
+impl SecretString {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The value, for the one check that needs it.
+    pub(crate) fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for SecretString {}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString([REDACTED])")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +208,10 @@ mod tests {
         let t = RefreshToken::new("tok.en");
         assert_eq!(format!("{t:?}"), "RefreshToken([REDACTED])");
         assert_eq!(format!("{:?}", Some(&t)), "Some(RefreshToken([REDACTED]))");
+        let p = SecretString::new("hunter2");
+        assert_eq!(format!("{p:?}"), "SecretString([REDACTED])");
+        assert_eq!(format!("{p:#?}"), "SecretString([REDACTED])");
+        assert_eq!(p.expose_secret(), "hunter2");
     }
 
     #[test]
@@ -183,6 +223,8 @@ mod tests {
         assert!(!constant_time_eq(b"", b"x"));
         assert_eq!(RefreshToken::new("a.b"), RefreshToken::new("a.b"));
         assert_ne!(RefreshToken::new("a.b"), RefreshToken::new("a.c"));
+        assert_eq!(SecretString::new("pw"), SecretString::new("pw"));
+        assert_ne!(SecretString::new("pw"), SecretString::new("pX"));
     }
 
     #[test]

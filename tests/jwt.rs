@@ -9,8 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use proptest::prelude::*;
 use refresh_rotation::jwt::{
-    AccessTokenClaims, Algorithm, IdTokenClaims, JwtVerifier, NoRevocationCheck, RevocationCheck,
-    SigningKey, TokenSigner, TokenUse, DEFAULT_LEEWAY_SECS, MAX_TOKEN_LEN, PROTECTED_CLAIMS,
+    AccessTokenClaims, Algorithm, IdTokenClaims, Jwk, JwkSet, JwtVerifier, NoRevocationCheck,
+    RevocationCheck, SigningKey, TokenSigner, TokenUse, DEFAULT_LEEWAY_SECS, MAX_JWKS_JSON_LEN,
+    MAX_JWKS_KEYS, MAX_JWK_MEMBER_LEN, MAX_LEEWAY_SECS, MAX_TOKEN_LEN, PROTECTED_CLAIMS,
 };
 use refresh_rotation::{
     Advance, Error, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff,
@@ -415,7 +416,7 @@ fn r_jwt_5_retired_keys_stay_published_and_their_tokens_still_verify() {
         .jwks()
         .keys
         .iter()
-        .map(|k| k.common.key_id.clone().unwrap())
+        .map(|k| k.kid.clone().unwrap())
         .collect();
     assert_eq!(kids, ["2025-ed", "2025-rsa", "2024-rsa"]);
     assert_eq!(
@@ -577,8 +578,8 @@ fn r_jwt_6_alg_is_pinned_by_key() {
 
     // A JWKS entry whose `alg` contradicts its key type is not used at all.
     let mut lying = rsa.public_jwk().clone();
-    lying.common.key_algorithm = Some(jsonwebtoken::jwk::KeyAlgorithm::HS256);
-    lying.common.key_id = Some("liar".into());
+    lying.alg = Some("HS256".into());
+    lying.kid = Some("liar".into());
     let mut set = signer.jwks();
     set.keys.push(lying);
     let v = JwtVerifier::new(ISS, &set).unwrap();
@@ -729,9 +730,12 @@ fn r_jwt_6_exp_is_checked_at_the_leeway_boundary_on_both_sides() {
     check(&v5, exp + 4).unwrap();
     assert_eq!(reason(check(&v5, exp + 5).unwrap_err()), expired);
 
-    // A huge leeway saturates instead of overflowing.
+    // A huge leeway is clamped to five minutes (R-SAFE-8), without overflowing.
     let vmax = signer.verifier(ISS).unwrap().with_leeway(u64::MAX);
-    check(&vmax, exp + 1_000_000).unwrap();
+    assert_eq!(vmax.leeway(), MAX_LEEWAY_SECS);
+    check(&vmax, exp + 299).unwrap();
+    assert_eq!(reason(check(&vmax, exp + 300).unwrap_err()), expired);
+    assert_eq!(reason(check(&vmax, i64::MAX).unwrap_err()), expired);
 
     // ID tokens say so in their own words.
     let empty = BTreeMap::new();
@@ -1166,7 +1170,7 @@ fn r_jwt_6_verifier_from_a_fetched_jwks() {
     padded["kid"] = json!("rsa-padded");
     padded.as_object_mut().unwrap().remove("alg");
     keys.push(padded);
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(doc.clone()).unwrap();
+    let set: JwkSet = serde_json::from_value(doc.clone()).unwrap();
     let v = JwtVerifier::new(ISS, &set).unwrap();
     let mut kids: Vec<&str> = v.kids().collect();
     kids.sort_unstable();
@@ -1186,7 +1190,7 @@ fn r_jwt_6_verifier_from_a_fetched_jwks() {
     let bad = |mutate: &dyn Fn(&mut Value)| {
         let mut d: Value = serde_json::from_str(&signer.jwks_json()).unwrap();
         mutate(&mut d);
-        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(d).unwrap();
+        let set: JwkSet = serde_json::from_value(d).unwrap();
         matches!(
             JwtVerifier::new(ISS, &set),
             Err(Error::InvalidParameter { .. })
@@ -1233,8 +1237,8 @@ fn r_jwt_1_key_loading_rejects_the_wrong_material_with_a_clear_error() {
         .unwrap();
     let k = SigningKey::from_pkcs8_der(Algorithm::ES256, "ec-der", &der).unwrap();
     assert_eq!(
-        k.public_jwk().algorithm,
-        key(Algorithm::ES256, "ec-der", EC).public_jwk().algorithm
+        k.public_jwk(),
+        key(Algorithm::ES256, "ec-der", EC).public_jwk()
     );
     // PKCS#1 and PKCS#8 of the same RSA key give the same public key.
     assert_eq!(
@@ -1337,4 +1341,238 @@ fn r_jwt_4_issuer_url_defaults_to_cognitos_and_can_be_set() {
             .issuer_url(),
         "https://auth.example.com/pool"
     );
+}
+
+// ---------------------------------------------------------------- R-SAFE-8: verifier bounds
+
+/// `n` copies of the Ed25519 fixture's public JWK, with kids `k0`, `k1`, ...
+fn ed_keys(n: usize) -> Vec<Jwk> {
+    let ed = key(Algorithm::EdDSA, "k0", ED);
+    (0..n)
+        .map(|i| Jwk {
+            kid: Some(format!("k{i}")),
+            ..ed.public_jwk().clone()
+        })
+        .collect()
+}
+
+fn invalid_parameter(r: Result<JwtVerifier, Error>) -> String {
+    match r {
+        Err(Error::InvalidParameter { message }) => message,
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    }
+}
+
+#[test]
+fn r_safe_8_a_jwks_of_more_than_100_keys_is_refused_before_any_key_is_decoded() {
+    assert_eq!(MAX_JWKS_KEYS, 100);
+    // 100 keys are accepted, and a token is found by the kid of the last one.
+    let set = JwkSet {
+        keys: ed_keys(MAX_JWKS_KEYS),
+    };
+    let v = JwtVerifier::new(ISS, &set).unwrap();
+    assert_eq!(v.kids().count(), 100);
+    assert_eq!(v.kids().last(), Some("k99"), "kids in JWKS order");
+    let token = key(Algorithm::EdDSA, "k99", ED)
+        .sign_jwt(&access_claims(T0))
+        .unwrap();
+    v.verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+    let unknown = key(Algorithm::EdDSA, "k100", ED)
+        .sign_jwt(&access_claims(T0))
+        .unwrap();
+    assert_eq!(
+        reason(
+            v.verify_access_token(&unknown, CLIENT, at(T0), &NoRevocationCheck)
+                .unwrap_err()
+        ),
+        INVALID_ACCESS
+    );
+
+    // 101 keys are refused for their number, even when the first is malformed: nothing was decoded.
+    let mut keys = ed_keys(MAX_JWKS_KEYS + 1);
+    keys[0].x = Some("!!".into());
+    let message = invalid_parameter(JwtVerifier::new(ISS, &JwkSet { keys }));
+    assert_eq!(message, "JWKS has 101 keys; at most 100 are accepted");
+    // Keys the verifier would ignore count too.
+    let mut keys = ed_keys(1);
+    keys.extend((0..MAX_JWKS_KEYS).map(|i| Jwk {
+        kty: "oct".into(),
+        kid: Some(format!("h{i}")),
+        ..Jwk::default()
+    }));
+    assert!(invalid_parameter(JwtVerifier::new(ISS, &JwkSet { keys })).contains("101 keys"));
+}
+
+#[test]
+fn r_safe_8_a_member_longer_than_an_rsa_8192_modulus_is_refused_before_decoding() {
+    assert_eq!(MAX_JWK_MEMBER_LEN, 1367);
+    // The bound itself: an RSA-8192 modulus with a leading zero byte, base64url, is 1367 characters,
+    // and is accepted.
+    let modulus: Vec<u8> = [&[0u8][..], &[0xc5; 1024][..]].concat();
+    let n = URL_SAFE_NO_PAD.encode(&modulus);
+    assert_eq!(n.len(), MAX_JWK_MEMBER_LEN);
+    let rsa_8192 = Jwk {
+        kty: "RSA".into(),
+        kid: Some("rsa-8192".into()),
+        n: Some(n),
+        e: Some("AQAB".into()),
+        ..Jwk::default()
+    };
+    let v = JwtVerifier::new(
+        ISS,
+        &JwkSet {
+            keys: vec![rsa_8192.clone()],
+        },
+    )
+    .unwrap();
+    assert_eq!(v.kids().collect::<Vec<_>>(), ["rsa-8192"]);
+
+    // One character more, in any member of any key, usable or ignored, is refused by size, not
+    // reported as bad base64url: it was never decoded.
+    let long = "!".repeat(MAX_JWK_MEMBER_LEN + 1);
+    type Mutation = fn(&mut Jwk, String);
+    let mutations: [(&str, Mutation); 9] = [
+        ("n", |k, v| k.n = Some(v)),
+        ("e", |k, v| k.e = Some(v)),
+        ("x", |k, v| k.x = Some(v)),
+        ("y", |k, v| k.y = Some(v)),
+        ("crv", |k, v| k.crv = Some(v)),
+        ("kid", |k, v| k.kid = Some(v)),
+        ("alg", |k, v| k.alg = Some(v)),
+        ("use", |k, v| k.key_use = Some(v)),
+        ("kty", |k, v| k.kty = v),
+    ];
+    for (name, mutate) in mutations {
+        let mut keys = ed_keys(2);
+        mutate(&mut keys[1], long.clone());
+        let message = invalid_parameter(JwtVerifier::new(ISS, &JwkSet { keys }));
+        assert_eq!(
+            message,
+            format!("JWKS key #1: `{name}` is longer than 1367 bytes"),
+            "{name}"
+        );
+        assert!(
+            !message.contains("!!!"),
+            "the oversized value is not echoed"
+        );
+    }
+    // A retired key added to a signer is held to the same bound.
+    let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let mut big = rsa_8192;
+    big.e = Some(long);
+    assert!(matches!(
+        signer.add_retired_key(big),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn r_safe_8_leeway_is_capped_at_300_seconds() {
+    assert_eq!(MAX_LEEWAY_SECS, 300);
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let base = signer.verifier(ISS).unwrap();
+    assert_eq!(base.leeway(), DEFAULT_LEEWAY_SECS);
+    for (asked, got) in [
+        (0, 0),
+        (5, 5),
+        (300, 300),
+        (301, 300),
+        (86_400, 300),
+        (u64::MAX, 300),
+    ] {
+        assert_eq!(base.clone().with_leeway(asked).leeway(), got, "{asked}");
+    }
+    // The cap applies to exp and to iat alike.
+    let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+    let exp = T0 + 3600;
+    let v = base.with_leeway(10_000);
+    let check = |now: i64| v.verify_access_token(&token, CLIENT, at(now), &NoRevocationCheck);
+    check(exp + 299).unwrap();
+    assert_eq!(
+        reason(check(exp + 300).unwrap_err()),
+        "Access Token has expired"
+    );
+    check(T0 - 300).unwrap();
+    assert_eq!(reason(check(T0 - 301).unwrap_err()), INVALID_ACCESS);
+}
+
+#[test]
+fn r_safe_8_a_verifier_from_jwks_json_bounds_the_document_before_parsing() {
+    assert_eq!(MAX_JWKS_JSON_LEN, 256 * 1024);
+    let signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "rsa-a", RSA_A),
+        key(Algorithm::EdDSA, "ed-1", ED),
+    )
+    .unwrap();
+    let served = signer.jwks_json();
+    let v = JwtVerifier::from_jwks_json(ISS, served.as_bytes()).unwrap();
+    assert_eq!(v.kids().collect::<Vec<_>>(), ["rsa-a", "ed-1"]);
+    let empty = BTreeMap::new();
+    let id = signer.sign_id_token(&id_claims(T0, &empty)).unwrap();
+    v.verify_id_token(&id, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+    // Members the crate does not use (a certificate chain, key operations) are skipped.
+    let mut doc: Value = serde_json::from_str(&served).unwrap();
+    doc["keys"][0]["x5c"] = json!(["MIIC".repeat(400)]);
+    doc["keys"][0]["key_ops"] = json!(["verify"]);
+    JwtVerifier::from_jwks_json(ISS, doc.to_string().as_bytes()).unwrap();
+
+    // A valid document padded past the bound with whitespace: refused for its size alone.
+    let mut padded = served.clone().into_bytes();
+    padded.resize(MAX_JWKS_JSON_LEN + 1, b' ');
+    assert_eq!(
+        invalid_parameter(JwtVerifier::from_jwks_json(ISS, &padded)),
+        "JWKS document is 262145 bytes; at most 262144 are accepted"
+    );
+    padded.truncate(MAX_JWKS_JSON_LEN);
+    JwtVerifier::from_jwks_json(ISS, &padded).unwrap();
+
+    // Not a JWKS: the position is given, the content is not echoed.
+    for bad in [
+        r#"{"keys": "S3cretMarker"}"#,
+        r#"{"keys": [{"kid": "S3cretMarker"}]}"#,
+        "S3cretMarker",
+        "",
+    ] {
+        let message = invalid_parameter(JwtVerifier::from_jwks_json(ISS, bad.as_bytes()));
+        assert!(
+            message.starts_with("JWKS document is not a JSON Web Key Set"),
+            "{message}"
+        );
+        assert!(!message.contains("S3cretMarker"), "{message}");
+    }
+    // The key-count bound holds here too.
+    let many = serde_json::to_string(&JwkSet {
+        keys: ed_keys(MAX_JWKS_KEYS + 1),
+    })
+    .unwrap();
+    assert!(
+        invalid_parameter(JwtVerifier::from_jwks_json(ISS, many.as_bytes()))
+            .contains("at most 100")
+    );
+}
+
+#[test]
+fn r_jwt_5_the_crates_jwks_is_read_alike_by_an_independent_implementation() {
+    let signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "rsa-a", RSA_A),
+        key(Algorithm::ES256, "ec-1", EC),
+    )
+    .unwrap();
+    let mut signer = signer;
+    signer
+        .add_retired_key(key(Algorithm::EdDSA, "ed-1", ED).public_jwk().clone())
+        .unwrap();
+    let json = signer.jwks_json();
+    let theirs: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&json).unwrap();
+    let kids: Vec<_> = theirs
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, ["rsa-a", "ec-1", "ed-1"]);
+    // And back: what jsonwebtoken writes, the crate reads as the same keys.
+    let back: JwkSet = serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();
+    assert_eq!(back, signer.jwks());
 }

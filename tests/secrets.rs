@@ -17,9 +17,10 @@ use std::sync::Arc;
 use common::{Fixture, Opts};
 use refresh_rotation::jwt::{Algorithm, NoRevocationCheck, SigningKey, TokenSigner, TokenUse};
 use refresh_rotation::wire::{
-    self, AuthParameters, AuthenticationResult, CreateUserPoolClientRequest,
-    GetTokensFromRefreshTokenRequest, InitiateAuthRequest, RevokeTokenRequest, SensitiveString,
-    UpdateUserPoolClientRequest, WireClientSecret,
+    self, AdminInitiateAuthRequest, AuthCall, AuthParameters, AuthenticationResult,
+    CreateUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
+    RefreshCall, RevokeCall, RevokeTokenRequest, SensitiveString, UpdateUserPoolClientRequest,
+    WireClientSecret,
 };
 use refresh_rotation::{
     AppClient, ClientSecret, Error, RefreshRequest, RefreshToken, RefreshTokenKey,
@@ -39,6 +40,13 @@ assert_not_impl_any!(SigningKey: Display, Serialize);
 assert_not_impl_any!(TokenSigner: Display, Serialize);
 assert_not_impl_any!(AppClient: Display, Serialize);
 assert_not_impl_any!(TokenIssuer: Display, Serialize);
+
+// Request types that hold secrets once parsed: printable only through their redacting `Debug`.
+assert_not_impl_any!(RefreshCall: Display, Serialize);
+assert_not_impl_any!(RevokeCall: Display, Serialize);
+assert_not_impl_any!(AuthCall: Display, Serialize);
+assert_not_impl_any!(RefreshRequest<'static>: Display, Serialize);
+assert_not_impl_any!(SignInRequest<'static>: Display, Serialize);
 
 // Wire types carry secrets into JSON bodies by design: `Serialize` is deliberate, `Display` is not there.
 assert_not_impl_any!(SensitiveString: Display);
@@ -158,6 +166,181 @@ fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
             r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: "{}", client_secret: Some("[REDACTED]"), device_key: None, client_metadata: None }}"#,
             f.client_id
         )
+    );
+}
+
+// ---------------------------------------------------------------- exact Debug text of every request
+
+/// Marker values for the secret members of requests. Each has the shape its member's checks accept, so
+/// the request parses, and each contains [`MARK`].
+const M_TOKEN: &str = "S3cretMarkerRefreshToken.AAAA";
+const M_SECRET: &str = "S3cretMarkerClientSecret0123456789";
+const M_DEVICE: &str = "S3cretMarkerDevice_0a1b2c3d";
+const M_PASSWORD: &str = "S3cretMarker Password!";
+const M_HASH: &str = "S3cretMarkerSecretHash0123456789abcdefghijk=";
+const M_SESSION: &str = "S3cretMarkerSession";
+
+/// `value`'s `Debug` is exactly `expected`, and neither it nor the alternate (`{:#?}`) form contains a
+/// secret marker.
+#[track_caller]
+fn assert_debug(value: &dyn std::fmt::Debug, expected: &str) {
+    let plain = format!("{value:?}");
+    let pretty = format!("{value:#?}");
+    assert!(!plain.contains(MARK), "Debug shows a secret: {plain}");
+    assert!(!pretty.contains(MARK), "Debug shows a secret: {pretty}");
+    assert_eq!(plain, expected);
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> T {
+    wire::from_json(body.to_string().as_bytes()).expect("a well-formed request body")
+}
+
+#[test]
+fn r_safe_2_debug_of_get_tokens_from_refresh_token_request_and_call() {
+    let req: GetTokensFromRefreshTokenRequest = json(serde_json::json!({
+        "RefreshToken": M_TOKEN, "ClientId": "client1", "ClientSecret": M_SECRET,
+        "DeviceKey": M_DEVICE, "ClientMetadata": {"k": "v"},
+    }));
+    // The wire body keeps DeviceKey as the model does (an identifier, not a sensitive member; R-REF-9):
+    // only the token and the secret are redacted here.
+    let shown = format!("{req:?}");
+    assert_eq!(
+        shown.replace(M_DEVICE, "<device>"),
+        r#"GetTokensFromRefreshTokenRequest { refresh_token: Some(SensitiveString([REDACTED])), client_id: Some("client1"), client_secret: Some(SensitiveString([REDACTED])), device_key: Some("<device>"), client_metadata: Some({"k": "v"}) }"#
+    );
+    // The parsed call redacts the device key too, as the issuer's `RefreshRequest` does.
+    let call = req.into_call().unwrap();
+    assert_debug(
+        &call,
+        r#"RefreshCall { refresh_token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some(SecretString([REDACTED])), device_key: Some(SecretString([REDACTED])), client_metadata: Some({"k": "v"}) }"#,
+    );
+    // The request for the issuer, borrowed from the call.
+    assert_debug(
+        &call.as_request(),
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some("[REDACTED]"), device_key: Some("[REDACTED]"), client_metadata: Some({"k": "v"}) }"#,
+    );
+    // Nothing is lost by the redaction.
+    let r = call.as_request();
+    assert_eq!(r.refresh_token.expose_secret(), M_TOKEN);
+    assert_eq!(r.client_secret, Some(M_SECRET));
+    assert_eq!(r.device_key, Some(M_DEVICE));
+}
+
+#[test]
+fn r_safe_2_debug_of_revoke_token_request_and_call() {
+    let req: RevokeTokenRequest = json(serde_json::json!({
+        "Token": M_TOKEN, "ClientId": "client1", "ClientSecret": M_SECRET,
+        "RevokeAssociatedSessions": "LINKED",
+    }));
+    assert_debug(
+        &req,
+        r#"RevokeTokenRequest { token: Some(SensitiveString([REDACTED])), client_id: Some("client1"), client_secret: Some(SensitiveString([REDACTED])), revoke_associated_sessions: Some("LINKED") }"#,
+    );
+    let call = req.into_call().unwrap();
+    assert_debug(
+        &call,
+        r#"RevokeCall { token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some(SecretString([REDACTED])) }"#,
+    );
+    assert_eq!(call.token().expose_secret(), M_TOKEN);
+    assert_eq!(call.client_secret(), Some(M_SECRET));
+}
+
+#[test]
+fn r_safe_2_debug_of_initiate_auth_requests_and_calls() {
+    // Password flow: PASSWORD and SECRET_HASH in AuthParameters, and a Session.
+    let req: InitiateAuthRequest = json(serde_json::json!({
+        "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "client1", "Session": M_SESSION,
+        "AuthParameters": {"USERNAME": "alice", "PASSWORD": M_PASSWORD, "SECRET_HASH": M_HASH},
+    }));
+    assert_debug(
+        &req,
+        r#"InitiateAuthRequest { auth_flow: Some("USER_PASSWORD_AUTH"), auth_parameters: Some(AuthParameters(["PASSWORD", "SECRET_HASH", "USERNAME"] [values REDACTED])), client_metadata: None, client_id: Some("client1"), analytics_metadata: None, user_context_data: None, session: Some(SensitiveString([REDACTED])) }"#,
+    );
+    assert_debug(
+        &AuthCall::from_initiate_auth(req).unwrap(),
+        r#"AuthCall { api: InitiateAuth, user_pool_id: None, client_id: "client1", flow: Password { username: "alice", password: SecretString([REDACTED]), secret_hash: Some(SecretString([REDACTED])) }, client_metadata: None }"#,
+    );
+
+    // Refresh flow: REFRESH_TOKEN, SECRET_HASH and DEVICE_KEY in AuthParameters.
+    let req: InitiateAuthRequest = json(serde_json::json!({
+        "AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": "client1",
+        "AuthParameters": {"REFRESH_TOKEN": M_TOKEN, "SECRET_HASH": M_HASH, "DEVICE_KEY": M_DEVICE},
+    }));
+    assert_debug(
+        &AuthCall::from_initiate_auth(req).unwrap(),
+        r#"AuthCall { api: InitiateAuth, user_pool_id: None, client_id: "client1", flow: Refresh { token: RefreshToken([REDACTED]), secret_hash: Some(SecretString([REDACTED])), device_key: Some(SecretString([REDACTED])) }, client_metadata: None }"#,
+    );
+
+    // AdminInitiateAuth, both flows.
+    let req: AdminInitiateAuthRequest = json(serde_json::json!({
+        "UserPoolId": "us-east-1_TestPool", "ClientId": "client1",
+        "AuthFlow": "ADMIN_USER_PASSWORD_AUTH", "Session": M_SESSION,
+        "AuthParameters": {"USERNAME": "alice", "PASSWORD": M_PASSWORD, "SECRET_HASH": M_HASH},
+        "ClientMetadata": {"k": "v"},
+    }));
+    assert_debug(
+        &req,
+        r#"AdminInitiateAuthRequest { user_pool_id: Some("us-east-1_TestPool"), client_id: Some("client1"), auth_flow: Some("ADMIN_USER_PASSWORD_AUTH"), auth_parameters: Some(AuthParameters(["PASSWORD", "SECRET_HASH", "USERNAME"] [values REDACTED])), client_metadata: Some({"k": "v"}), analytics_metadata: None, context_data: None, session: Some(SensitiveString([REDACTED])) }"#,
+    );
+    assert_debug(
+        &AuthCall::from_admin_initiate_auth(req).unwrap(),
+        r#"AuthCall { api: AdminInitiateAuth, user_pool_id: Some("us-east-1_TestPool"), client_id: "client1", flow: Password { username: "alice", password: SecretString([REDACTED]), secret_hash: Some(SecretString([REDACTED])) }, client_metadata: Some({"k": "v"}) }"#,
+    );
+    let req: AdminInitiateAuthRequest = json(serde_json::json!({
+        "UserPoolId": "us-east-1_TestPool", "ClientId": "client1", "AuthFlow": "REFRESH_TOKEN",
+        "AuthParameters": {"REFRESH_TOKEN": M_TOKEN},
+    }));
+    assert_debug(
+        &AuthCall::from_admin_initiate_auth(req).unwrap(),
+        r#"AuthCall { api: AdminInitiateAuth, user_pool_id: Some("us-east-1_TestPool"), client_id: "client1", flow: Refresh { token: RefreshToken([REDACTED]), secret_hash: None, device_key: None }, client_metadata: None }"#,
+    );
+}
+
+#[test]
+fn r_safe_2_debug_of_issuer_requests() {
+    let token = RefreshToken::new(M_TOKEN);
+    let metadata = HashMap::from([("k".to_owned(), "v".to_owned())]);
+    let scopes = vec!["openid".to_owned()];
+    let sign_in = SignInRequest {
+        client_secret: Some(M_SECRET),
+        secret_hash: Some(M_HASH),
+        device_key: Some(M_DEVICE),
+        scopes: Some(&scopes),
+        client_metadata: Some(&metadata),
+        ..SignInRequest::new("client1", "alice")
+    };
+    assert_debug(
+        &sign_in,
+        r#"SignInRequest { client_id: "client1", username: "alice", client_secret: Some("[REDACTED]"), secret_hash: Some("[REDACTED]"), scopes: Some(["openid"]), device_key: Some("[REDACTED]"), client_metadata: Some({"k": "v"}) }"#,
+    );
+    assert_debug(
+        &SignInRequest::new("client1", "alice"),
+        r#"SignInRequest { client_id: "client1", username: "alice", client_secret: None, secret_hash: None, scopes: None, device_key: None, client_metadata: None }"#,
+    );
+    let mut refresh = RefreshRequest::new(&token, "client1");
+    refresh.client_secret = Some(M_SECRET);
+    refresh.device_key = Some(M_DEVICE);
+    assert_debug(
+        &refresh,
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some("[REDACTED]"), device_key: Some("[REDACTED]"), client_metadata: None }"#,
+    );
+}
+
+#[test]
+fn r_safe_2_debug_of_client_requests_hides_the_secret() {
+    // CreateUserPoolClient is the one client operation whose request carries a secret. Its other members
+    // are configuration, so only the secret's part of the text is pinned.
+    let req: CreateUserPoolClientRequest = json(serde_json::json!({
+        "UserPoolId": "us-east-1_TestPool", "ClientName": "app", "ClientSecret": M_SECRET,
+    }));
+    let shown = format!("{req:?}");
+    assert!(
+        shown.contains("client_secret: Some(WireClientSecret([REDACTED]))"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(MARK) && !format!("{req:#?}").contains(MARK),
+        "{shown}"
     );
 }
 

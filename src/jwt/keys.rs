@@ -8,16 +8,12 @@ use std::fmt;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
-    EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
-    PublicKeyUse, RSAKeyParameters, RSAKeyType,
-};
 use ring::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
     RSA_PKCS1_SHA256,
 };
 
+use super::Jwk;
 use crate::Error;
 
 /// A JWS signature algorithm the crate issues and verifies (R-JWT-1).
@@ -43,14 +39,6 @@ impl Algorithm {
             Algorithm::RS256 => "RS256",
             Algorithm::ES256 => "ES256",
             Algorithm::EdDSA => "EdDSA",
-        }
-    }
-
-    pub(crate) fn key_algorithm(self) -> KeyAlgorithm {
-        match self {
-            Algorithm::RS256 => KeyAlgorithm::RS256,
-            Algorithm::ES256 => KeyAlgorithm::ES256,
-            Algorithm::EdDSA => KeyAlgorithm::EdDSA,
         }
     }
 }
@@ -229,14 +217,18 @@ impl SigningKey {
         pair: KeyPair,
         rng: ring::rand::SystemRandom,
     ) -> Result<Self, Error> {
-        let params = match &pair {
+        let mut jwk = Jwk {
+            key_use: Some("sig".to_owned()),
+            alg: Some(alg.as_str().to_owned()),
+            kid: Some(kid.clone()),
+            ..Jwk::default()
+        };
+        match &pair {
             KeyPair::Rsa(p) => {
                 let c: ring::rsa::PublicKeyComponents<Vec<u8>> = p.public().into();
-                AlgorithmParameters::RSA(RSAKeyParameters {
-                    key_type: RSAKeyType::RSA,
-                    n: URL_SAFE_NO_PAD.encode(&c.n),
-                    e: URL_SAFE_NO_PAD.encode(&c.e),
-                })
+                jwk.kty = "RSA".to_owned();
+                jwk.n = Some(URL_SAFE_NO_PAD.encode(&c.n));
+                jwk.e = Some(URL_SAFE_NO_PAD.encode(&c.e));
             }
             KeyPair::Ecdsa(p) => {
                 // ring's P-256 public key is the uncompressed point 0x04 || x || y.
@@ -246,19 +238,17 @@ impl SigningKey {
                         detail: "unexpected P-256 public key encoding",
                     });
                 }
-                AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
-                    key_type: EllipticCurveKeyType::EC,
-                    curve: EllipticCurve::P256,
-                    x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-                    y: URL_SAFE_NO_PAD.encode(&point[33..65]),
-                })
+                jwk.kty = "EC".to_owned();
+                jwk.crv = Some("P-256".to_owned());
+                jwk.x = Some(URL_SAFE_NO_PAD.encode(&point[1..33]));
+                jwk.y = Some(URL_SAFE_NO_PAD.encode(&point[33..65]));
             }
-            KeyPair::Ed25519(p) => AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
-                key_type: OctetKeyPairType::OctetKeyPair,
-                curve: EllipticCurve::Ed25519,
-                x: URL_SAFE_NO_PAD.encode(p.public_key().as_ref()),
-            }),
-        };
+            KeyPair::Ed25519(p) => {
+                jwk.kty = "OKP".to_owned();
+                jwk.crv = Some("Ed25519".to_owned());
+                jwk.x = Some(URL_SAFE_NO_PAD.encode(p.public_key().as_ref()));
+            }
+        }
         let signature_len = match &pair {
             KeyPair::Rsa(p) => p.public().modulus_len(),
             KeyPair::Ecdsa(_) => 64,
@@ -269,15 +259,6 @@ impl SigningKey {
                 "signing key {kid}: RSA keys above 4096 bits are not supported"
             )));
         }
-        let jwk = Jwk {
-            common: CommonParameters {
-                public_key_use: Some(PublicKeyUse::Signature),
-                key_algorithm: Some(alg.key_algorithm()),
-                key_id: Some(kid.clone()),
-                ..CommonParameters::default()
-            },
-            algorithm: params,
-        };
         // `kid` was checked to hold no character that JSON would escape.
         let header = format!(r#"{{"alg":"{}","kid":"{}"}}"#, alg.as_str(), kid);
         let header_b64 = URL_SAFE_NO_PAD.encode(header.as_bytes());

@@ -6,10 +6,10 @@
 //! - [`TokenSigner`]: the pool's ID-token and access-token keys plus retired keys; signs tokens and
 //!   publishes the JWKS (R-JWT-1, R-JWT-5).
 //! - [`JwtVerifier`]: checks a token against a JWKS with the algorithm pinned by the key, the claims, and
-//!   revocation through a [`RevocationCheck`] (R-JWT-6).
+//!   revocation through a [`RevocationCheck`] (R-JWT-6), within the bounds of R-SAFE-8.
+//! - [`Jwk`] and [`JwkSet`]: the crate's own JWK types, for the JWKS it publishes and verifies against.
 //!
-//! ring is the only cryptography used. jsonwebtoken contributes its JWK types and nothing else: none of
-//! its functions that need a process-wide crypto provider are called.
+//! ring is the only cryptography used.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -44,14 +44,16 @@
 //! ```
 
 mod claims;
+mod jwk;
 mod keys;
 mod sign;
 mod verify;
 
 pub use claims::{AccessTokenClaims, IdTokenClaims, PROTECTED_CLAIMS};
+pub use jwk::{Jwk, JwkSet};
 pub use keys::{Algorithm, SigningKey};
 pub use sign::TokenSigner;
 pub use verify::{
     JwtVerifier, NoRevocationCheck, RevocationCheck, TokenUse, VerifiedClaims, DEFAULT_LEEWAY_SECS,
-    MAX_LEEWAY_SECS, MAX_TOKEN_LEN,
+    MAX_JWKS_JSON_LEN, MAX_JWKS_KEYS, MAX_JWK_MEMBER_LEN, MAX_LEEWAY_SECS, MAX_TOKEN_LEN,
 };

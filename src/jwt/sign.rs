@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-
 use super::claims::{AccessTokenClaims, IdTokenClaims};
 use super::keys::SigningKey;
 use super::verify::{check_jwk, JwtVerifier};
+use super::{Jwk, JwkSet};
 use crate::Error;
 
 fn serialise_failed() -> Error {
@@ -31,7 +30,7 @@ pub struct TokenSigner {
 }
 
 fn kid_of(jwk: &Jwk) -> &str {
-    jwk.common.key_id.as_deref().unwrap_or_default()
+    jwk.kid().unwrap_or_default()
 }
 
 impl TokenSigner {

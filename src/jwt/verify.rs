@@ -5,19 +5,24 @@
 //! `now` as a parameter, checks the signature with the key the `kid` names and the algorithm that key is
 //! pinned to (the header's `alg` must agree, and is never used to choose), then the claims, then asks a
 //! [`RevocationCheck`] about the token's `origin_jti`. Refusals carry Cognito's coarse messages only.
+//!
+//! A JWKS may come from elsewhere (a resource server fetches it), so building a verifier is bounded
+//! (R-SAFE-8): at most [`MAX_JWKS_KEYS`] keys and no member longer than [`MAX_JWK_MEMBER_LEN`], both
+//! checked before any key is decoded, and at most [`MAX_JWKS_JSON_LEN`] bytes of JSON, checked before
+//! parsing, for [`JwtVerifier::from_jwks_json`]. Keys are found by kid in a hash map, and the clock-skew
+//! allowance is capped at [`MAX_LEEWAY_SECS`].
+
+use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-};
 use ring::signature::{
     RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519,
     RSA_PKCS1_2048_8192_SHA256,
 };
 use serde_json::{Map, Value};
 
-use super::Algorithm;
+use super::{Algorithm, Jwk, JwkSet};
 use crate::store::{FamilyId, RefreshTokenStore};
 use crate::{Error, Timestamp};
 
@@ -28,9 +33,26 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// apply. Raise it with [`JwtVerifier::with_leeway`] when verifying on another host's clock.
 pub const DEFAULT_LEEWAY_SECS: u64 = 0;
 
-/// The largest clock-skew allowance a verifier accepts, in seconds (R-SAFE-8). Purging keeps families
-/// this long past the last instant one of their JWTs can verify (R-REV-6).
+/// The largest clock-skew allowance, in seconds (R-SAFE-8): five minutes. [`JwtVerifier::with_leeway`]
+/// clamps a larger value to this one: a leeway is a tolerance for clocks that disagree, and a larger one
+/// would keep expired tokens usable. Purging keeps families this long past the last instant one of
+/// their JWTs can verify (R-REV-6).
 pub const MAX_LEEWAY_SECS: u64 = 300;
+
+/// The most keys a JWKS may hold (R-SAFE-8). Cognito publishes two per pool; a larger set is refused
+/// before any of its keys is decoded.
+pub const MAX_JWKS_KEYS: usize = 100;
+
+/// The longest string member of a JWK, in bytes (R-SAFE-8): 1367, the unpadded base64url length of 1025
+/// bytes, which is an RSA-8192 modulus (1024 bytes, 1366 characters) with the one leading zero byte some
+/// publishers write. No member of a key this crate verifies with is longer. Every member of every key is
+/// checked against it before any key is decoded.
+pub const MAX_JWK_MEMBER_LEN: usize = 1367;
+
+/// The largest JWKS document [`JwtVerifier::from_jwks_json`] parses, in bytes: 256 KiB, room for
+/// [`MAX_JWKS_KEYS`] RSA-8192 keys (about 1.5 KiB each) with whitespace and members the crate skips
+/// (`x5c` chains). A larger document is refused before it is parsed.
+pub const MAX_JWKS_JSON_LEN: usize = 256 * 1024;
 
 /// Which kind of token a caller expects (the `token_use` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,9 +173,10 @@ fn bad_jwk(kid: &str, what: &str) -> Error {
 fn b64_field(
     kid: &str,
     name: &str,
-    value: &str,
+    value: Option<&str>,
     len: std::ops::RangeInclusive<usize>,
 ) -> Result<Vec<u8>, Error> {
+    let value = value.ok_or_else(|| bad_jwk(kid, &format!("`{name}` is missing")))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(value.as_bytes())
         .map_err(|_| bad_jwk(kid, &format!("`{name}` is not base64url")))?;
@@ -163,63 +186,80 @@ fn b64_field(
     Ok(bytes)
 }
 
+/// Refuses a JWKS of more than [`MAX_JWKS_KEYS`] keys, or with a member longer than
+/// [`MAX_JWK_MEMBER_LEN`] in any key, usable or not (R-SAFE-8). Nothing is decoded. The key is named by
+/// its position: its kid may be the oversized member.
+fn check_jwks_bounds(jwks: &JwkSet) -> Result<(), Error> {
+    if jwks.keys.len() > MAX_JWKS_KEYS {
+        return Err(Error::InvalidParameter {
+            message: format!(
+                "JWKS has {} keys; at most {MAX_JWKS_KEYS} are accepted",
+                jwks.keys.len()
+            ),
+        });
+    }
+    for (i, jwk) in jwks.keys.iter().enumerate() {
+        for (name, value) in jwk.members() {
+            if value.is_some_and(|v| v.len() > MAX_JWK_MEMBER_LEN) {
+                return Err(Error::InvalidParameter {
+                    message: format!(
+                        "JWKS key #{i}: `{name}` is longer than {MAX_JWK_MEMBER_LEN} bytes"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Turns a JWK into a pinned verifying key.
 ///
-/// `Ok(None)`: the key is not one this crate verifies with (encryption key, symmetric key, another
-/// algorithm, no kid) and is ignored. `Err`: it claims to be one but is malformed.
+/// `Ok(None)`: the key is not one this crate verifies with (encryption key, symmetric key, another key
+/// type, curve or algorithm, no kid) and is ignored. `Err`: it claims to be one but is malformed.
 fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
-    let Some(kid) = jwk.common.key_id.as_deref() else {
+    let Some(kid) = jwk.kid() else {
         return Ok(None);
     };
-    if matches!(
-        jwk.common.public_key_use,
-        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
-    ) {
+    if jwk.key_use.as_deref().is_some_and(|u| u != "sig") {
         return Ok(None);
     }
     // The algorithm a key verifies with is decided here, once, from the key: RSA keys only RS256, P-256
     // keys only ES256, Ed25519 keys only EdDSA. A JWK whose `alg` says otherwise is not used at all.
-    let (alg, key) = match &jwk.algorithm {
-        AlgorithmParameters::RSA(p) => {
-            let mut n = b64_field(kid, "n", &p.n, 1..=1025)?;
-            let mut e = b64_field(kid, "e", &p.e, 1..=8)?;
+    let alg = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        ("RSA", _) => Algorithm::RS256,
+        ("EC", Some("P-256")) => Algorithm::ES256,
+        ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
+        _ => return Ok(None),
+    };
+    if jwk.alg.as_deref().is_some_and(|a| a != alg.as_str()) {
+        return Ok(None);
+    }
+    let key = match alg {
+        Algorithm::RS256 => {
+            let mut n = b64_field(kid, "n", jwk.n.as_deref(), 1..=1025)?;
+            let mut e = b64_field(kid, "e", jwk.e.as_deref(), 1..=8)?;
             // ring wants minimal big-endian integers; some publishers keep a leading zero byte.
             strip_leading_zeros(&mut n);
             strip_leading_zeros(&mut e);
             if n.len() < 256 {
                 return Err(bad_jwk(kid, "RSA modulus is shorter than 2048 bits"));
             }
-            (
-                Algorithm::RS256,
-                PublicKey::Rsa(RsaPublicKeyComponents { n, e }),
-            )
+            PublicKey::Rsa(RsaPublicKeyComponents { n, e })
         }
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            let x = b64_field(kid, "x", &p.x, 32..=32)?;
-            let y = b64_field(kid, "y", &p.y, 32..=32)?;
+        Algorithm::ES256 => {
+            let x = b64_field(kid, "x", jwk.x.as_deref(), 32..=32)?;
+            let y = b64_field(kid, "y", jwk.y.as_deref(), 32..=32)?;
             let mut point = Vec::with_capacity(65);
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (
-                Algorithm::ES256,
-                PublicKey::Ecdsa(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)),
-            )
+            PublicKey::Ecdsa(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point))
         }
-        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
-            let x = b64_field(kid, "x", &p.x, 32..=32)?;
-            (
-                Algorithm::EdDSA,
-                PublicKey::Ed25519(UnparsedPublicKey::new(&ED25519, x)),
-            )
+        Algorithm::EdDSA => {
+            let x = b64_field(kid, "x", jwk.x.as_deref(), 32..=32)?;
+            PublicKey::Ed25519(UnparsedPublicKey::new(&ED25519, x))
         }
-        _ => return Ok(None),
     };
-    match jwk.common.key_algorithm {
-        None => {}
-        Some(a) if a == alg.key_algorithm() => {}
-        Some(KeyAlgorithm::UNKNOWN_ALGORITHM) | Some(_) => return Ok(None),
-    }
     Ok(Some(VerifyingKey {
         kid: kid.to_owned(),
         alg,
@@ -234,10 +274,19 @@ fn strip_leading_zeros(v: &mut Vec<u8>) {
 
 /// Checks that a JWK is usable as a verifying key; used when a retired key is added to a signer.
 pub(crate) fn check_jwk(jwk: &Jwk) -> Result<(), Error> {
+    if jwk
+        .members()
+        .iter()
+        .any(|(_, v)| v.is_some_and(|v| v.len() > MAX_JWK_MEMBER_LEN))
+    {
+        return Err(Error::InvalidParameter {
+            message: format!("JWK has a member longer than {MAX_JWK_MEMBER_LEN} bytes"),
+        });
+    }
     match parse_jwk(jwk)? {
         Some(_) => Ok(()),
         None => Err(bad_jwk(
-            jwk.common.key_id.as_deref().unwrap_or("(no kid)"),
+            jwk.kid().unwrap_or("(no kid)"),
             "not an RS256, ES256 or EdDSA signature key with a kid",
         )),
     }
@@ -319,24 +368,33 @@ struct Header {
 /// nothing finer, so a refusal does not help probe the verifier.
 #[derive(Debug, Clone)]
 pub struct JwtVerifier {
+    /// The usable keys, in JWKS order.
     keys: Vec<VerifyingKey>,
+    /// kid → position in `keys`: a token's kid is found in O(1), whatever the JWKS holds (R-SAFE-8).
+    by_kid: HashMap<String, usize>,
     issuer: String,
+    /// At most [`MAX_LEEWAY_SECS`].
     leeway: i64,
 }
 
 impl JwtVerifier {
     /// A verifier for tokens of `issuer` signed by keys of `jwks`, with [`DEFAULT_LEEWAY_SECS`].
     ///
-    /// Keys the crate does not verify with (encryption or symmetric keys, other algorithms, keys without
-    /// a kid) are ignored. Fails with [`Error::InvalidParameter`] if a supported key is malformed, two
-    /// keys share a kid, or no key is usable.
+    /// Keys the crate does not verify with (encryption or symmetric keys, other key types, curves or
+    /// algorithms, keys without a kid) are ignored. Fails with [`Error::InvalidParameter`] if the set has
+    /// more than [`MAX_JWKS_KEYS`] keys or a member longer than [`MAX_JWK_MEMBER_LEN`] (both checked
+    /// before any key is decoded, R-SAFE-8), a supported key is malformed, two keys share a kid, or no
+    /// key is usable.
     pub fn new(issuer: impl Into<String>, jwks: &JwkSet) -> Result<Self, Error> {
+        check_jwks_bounds(jwks)?;
         let mut keys: Vec<VerifyingKey> = Vec::with_capacity(jwks.keys.len());
+        let mut by_kid: HashMap<String, usize> = HashMap::with_capacity(jwks.keys.len());
         for jwk in &jwks.keys {
             if let Some(key) = parse_jwk(jwk)? {
-                if keys.iter().any(|k| k.kid == key.kid) {
+                if by_kid.contains_key(&key.kid) {
                     return Err(bad_jwk(&key.kid, "kid appears twice in the JWKS"));
                 }
+                by_kid.insert(key.kid.clone(), keys.len());
                 keys.push(key);
             }
         }
@@ -347,16 +405,49 @@ impl JwtVerifier {
         }
         Ok(JwtVerifier {
             keys,
+            by_kid,
             issuer: issuer.into(),
             leeway: DEFAULT_LEEWAY_SECS as i64,
         })
     }
 
+    /// A verifier from a JWKS document as fetched (`{"keys": [...]}`), for a resource server that reads
+    /// a pool's `jwks.json`.
+    ///
+    /// A document longer than [`MAX_JWKS_JSON_LEN`] bytes is refused before it is parsed; then as
+    /// [`JwtVerifier::new`]. Fails with [`Error::InvalidParameter`]; the message gives the position of a
+    /// JSON error, never the document's content.
+    pub fn from_jwks_json(issuer: impl Into<String>, json: &[u8]) -> Result<Self, Error> {
+        if json.len() > MAX_JWKS_JSON_LEN {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "JWKS document is {} bytes; at most {MAX_JWKS_JSON_LEN} are accepted",
+                    json.len()
+                ),
+            });
+        }
+        let set: JwkSet = serde_json::from_slice(json).map_err(|e| Error::InvalidParameter {
+            message: format!(
+                "JWKS document is not a JSON Web Key Set (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        Self::new(issuer, &set)
+    }
+
     /// Sets the clock-skew allowance applied to `exp`, `iat` and `nbf` (default
-    /// [`DEFAULT_LEEWAY_SECS`]).
+    /// [`DEFAULT_LEEWAY_SECS`]). A value above [`MAX_LEEWAY_SECS`] is clamped to it (R-SAFE-8): a
+    /// configured leeway of hours or days would keep expired tokens valid.
     pub fn with_leeway(mut self, seconds: u64) -> Self {
-        self.leeway = i64::try_from(seconds).unwrap_or(i64::MAX);
+        // At most 300, so the conversion cannot fail.
+        self.leeway = i64::try_from(seconds.min(MAX_LEEWAY_SECS)).unwrap_or(0);
         self
+    }
+
+    /// The clock-skew allowance in seconds, after clamping.
+    pub fn leeway(&self) -> u64 {
+        u64::try_from(self.leeway).unwrap_or(0)
     }
 
     /// The issuer tokens must name in `iss`.
@@ -364,7 +455,7 @@ impl JwtVerifier {
         &self.issuer
     }
 
-    /// The key ids this verifier accepts.
+    /// The key ids this verifier accepts, in JWKS order.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| k.kid.as_str())
     }
@@ -472,7 +563,7 @@ impl JwtVerifier {
         if header.crit.is_some() {
             return None;
         }
-        let key = self.keys.iter().find(|k| k.kid == header.kid)?;
+        let key = self.keys.get(*self.by_kid.get(&header.kid)?)?;
         // The key decides the algorithm; the header may only agree with it.
         if header.alg != key.alg.as_str() {
             return None;

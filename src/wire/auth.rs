@@ -8,13 +8,12 @@
 //! need challenges (SRP, custom auth, passwordless) are refused as unsupported.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
 use crate::error::Error;
 use crate::issuer::{checks, SignInRequest, TokenIssuer};
 use crate::password::{PasswordCheck, PasswordVerifier};
-use crate::secret::RefreshToken;
+use crate::secret::{RefreshToken, SecretString};
 use crate::wire::ops::required;
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
@@ -45,19 +44,22 @@ enum Api {
     AdminInitiateAuth,
 }
 
+/// The flow's AuthParameters, parsed. Every secret member is in a redacting type, so the derived
+/// `Debug` shows the username and nothing secret (R-SAFE-2).
+#[derive(Debug)]
 enum Flow {
     /// `USER_PASSWORD_AUTH` (InitiateAuth) or `ADMIN_USER_PASSWORD_AUTH` / `ADMIN_NO_SRP_AUTH`
     /// (AdminInitiateAuth).
     Password {
         username: String,
-        password: String,
-        secret_hash: Option<String>,
+        password: SecretString,
+        secret_hash: Option<SecretString>,
     },
     /// `REFRESH_TOKEN_AUTH` or `REFRESH_TOKEN` (R-ROT-8).
     Refresh {
         token: RefreshToken,
-        secret_hash: Option<String>,
-        device_key: Option<String>,
+        secret_hash: Option<SecretString>,
+        device_key: Option<SecretString>,
     },
 }
 
@@ -65,28 +67,15 @@ enum Flow {
 ///
 /// Build with [`AuthCall::from_initiate_auth`] or [`AuthCall::from_admin_initiate_auth`]; route by
 /// [`client_id`](Self::client_id) (and [`user_pool_id`](Self::user_pool_id) for the admin operation);
-/// answer with [`TokenIssuer::initiate_auth`]. `Debug` never shows the password, token or SECRET_HASH.
+/// answer with [`TokenIssuer::initiate_auth`]. `Debug` never shows the password, token, SECRET_HASH or
+/// device key: they are held in redacting types, so the derived `Debug` prints them as `[REDACTED]`.
+#[derive(Debug)]
 pub struct AuthCall {
     api: Api,
     user_pool_id: Option<String>,
     client_id: String,
     flow: Flow,
     client_metadata: Option<HashMap<String, String>>,
-}
-
-impl fmt::Debug for AuthCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let flow = match &self.flow {
-            Flow::Password { username, .. } => format!("Password {{ username: {username:?} }}"),
-            Flow::Refresh { .. } => "Refresh".to_owned(),
-        };
-        f.debug_struct("AuthCall")
-            .field("api", &self.api)
-            .field("user_pool_id", &self.user_pool_id)
-            .field("client_id", &self.client_id)
-            .field("flow", &format_args!("{flow}"))
-            .finish_non_exhaustive()
-    }
 }
 
 fn invalid(message: String) -> Error {
@@ -148,14 +137,14 @@ impl AuthCall {
         if let Some(m) = &client_metadata {
             checks::check_client_metadata(m)?;
         }
-        let secret_hash = param(params, "SECRET_HASH").map(str::to_owned);
+        let secret_hash = param(params, "SECRET_HASH").map(SecretString::new);
         let flow = match (api, auth_flow) {
             (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
                 let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
                 checks::check_refresh_token_shape(token)?;
-                let device_key = param(params, "DEVICE_KEY").map(str::to_owned);
+                let device_key = param(params, "DEVICE_KEY").map(SecretString::new);
                 if let Some(d) = &device_key {
-                    checks::check_device_key(d)?;
+                    checks::check_device_key(d.expose_secret())?;
                 }
                 Flow::Refresh {
                     token: RefreshToken::new(token),
@@ -179,7 +168,7 @@ impl AuthCall {
                 }
                 Flow::Password {
                     username: username.to_owned(),
-                    password: password.to_owned(),
+                    password: SecretString::new(password),
                     secret_hash,
                 }
             }
@@ -252,8 +241,8 @@ impl TokenIssuer {
             } => self.initiate_auth_refresh(
                 token,
                 &call.client_id,
-                secret_hash.as_deref(),
-                device_key.as_deref(),
+                secret_hash.as_ref().map(SecretString::expose_secret),
+                device_key.as_ref().map(SecretString::expose_secret),
                 call.client_metadata.as_ref(),
             )?,
             Flow::Password {
@@ -261,15 +250,16 @@ impl TokenIssuer {
                 password,
                 secret_hash,
             } => {
+                let secret_hash = secret_hash.as_ref().map(SecretString::expose_secret);
                 self.check_password_flow(
                     call,
                     username,
-                    password,
-                    secret_hash.as_deref(),
+                    password.expose_secret(),
+                    secret_hash,
                     passwords,
                 )?;
                 let mut req = SignInRequest::new(&call.client_id, username);
-                req.secret_hash = secret_hash.as_deref();
+                req.secret_hash = secret_hash;
                 req.client_metadata = call.client_metadata.as_ref();
                 self.sign_in(&req)?
             }

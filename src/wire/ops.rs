@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use crate::error::Error;
 use crate::issuer::checks;
 use crate::issuer::RefreshRequest;
-use crate::secret::RefreshToken;
+use crate::secret::{RefreshToken, SecretString};
 use crate::wire::{GetTokensFromRefreshTokenRequest, RevokeTokenRequest};
 
 /// The prefix of every Cognito `X-Amz-Target` value.
@@ -155,12 +155,15 @@ pub fn user_pool_id(id: Option<&str>) -> Result<&str, Error> {
 /// Parse with [`GetTokensFromRefreshTokenRequest::into_call`]; route by [`client_id`](Self::client_id);
 /// run with [`TokenIssuer::get_tokens_from_refresh_token`](crate::TokenIssuer::get_tokens_from_refresh_token)
 /// and [`as_request`](Self::as_request).
+///
+/// Every secret member is held in a redacting type (R-SAFE-2), so the derived `Debug` shows the client
+/// id and metadata and prints the token, client secret and device key as `[REDACTED]`.
 #[derive(Debug, Clone)]
 pub struct RefreshCall {
     refresh_token: RefreshToken,
     client_id: String,
-    client_secret: Option<String>,
-    device_key: Option<String>,
+    client_secret: Option<SecretString>,
+    device_key: Option<SecretString>,
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -175,8 +178,8 @@ impl RefreshCall {
         RefreshRequest {
             refresh_token: &self.refresh_token,
             client_id: &self.client_id,
-            client_secret: self.client_secret.as_deref(),
-            device_key: self.device_key.as_deref(),
+            client_secret: self.client_secret.as_ref().map(SecretString::expose_secret),
+            device_key: self.device_key.as_ref().map(SecretString::expose_secret),
             client_metadata: self.client_metadata.as_ref(),
         }
     }
@@ -206,8 +209,10 @@ impl GetTokensFromRefreshTokenRequest {
         Ok(RefreshCall {
             refresh_token: RefreshToken::new(token),
             client_id: client_id.to_owned(),
-            client_secret: self.client_secret.map(|s| s.expose_secret().to_owned()),
-            device_key: self.device_key,
+            client_secret: self
+                .client_secret
+                .map(|s| SecretString::new(s.expose_secret())),
+            device_key: self.device_key.map(SecretString::new),
             client_metadata: self.client_metadata,
         })
     }
@@ -216,11 +221,14 @@ impl GetTokensFromRefreshTokenRequest {
 /// A RevokeToken request that has passed its shape checks. Parse with
 /// [`RevokeTokenRequest::into_call`]; run with
 /// [`TokenIssuer::revoke_token`](crate::TokenIssuer::revoke_token).
+///
+/// The token and client secret are held in redacting types (R-SAFE-2): the derived `Debug` never
+/// prints them.
 #[derive(Debug, Clone)]
 pub struct RevokeCall {
     token: RefreshToken,
     client_id: String,
-    client_secret: Option<String>,
+    client_secret: Option<SecretString>,
 }
 
 impl RevokeCall {
@@ -236,7 +244,7 @@ impl RevokeCall {
 
     /// The client secret, if sent.
     pub fn client_secret(&self) -> Option<&str> {
-        self.client_secret.as_deref()
+        self.client_secret.as_ref().map(SecretString::expose_secret)
     }
 }
 
@@ -265,7 +273,9 @@ impl RevokeTokenRequest {
         Ok(RevokeCall {
             token: RefreshToken::new(token),
             client_id: client_id.to_owned(),
-            client_secret: self.client_secret.map(|s| s.expose_secret().to_owned()),
+            client_secret: self
+                .client_secret
+                .map(|s| SecretString::new(s.expose_secret())),
         })
     }
 }
