@@ -86,6 +86,10 @@ pub mod testkit;
 mod token;
 pub mod wire;
 
+/// The behaviour contract: every rule the crate implements, with the ids its tests are named after.
+#[doc = include_str!("../docs/behaviour.md")]
+pub mod behaviour {}
+
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
     AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
