@@ -74,7 +74,9 @@ fn bench_store(c: &mut Criterion, name: &str, store: &dyn RefreshTokenStore) {
             if generation == u32::MAX - 1 {
                 (id, generation) = fresh();
             }
-            let r = store.advance(&id, generation, deadline).expect("advance");
+            let r = store
+                .advance(&id, generation, deadline, 1)
+                .expect("advance");
             debug_assert!(matches!(r, Advance::Advanced(_)));
             generation += 1;
             black_box(r)
@@ -89,7 +91,7 @@ fn bench_store(c: &mut Criterion, name: &str, store: &dyn RefreshTokenStore) {
             }
             let f = store.get(&id).expect("get").expect("family");
             let r = store
-                .advance(&id, f.state.generation, deadline)
+                .advance(&id, f.state.generation, deadline, 1)
                 .expect("advance");
             generation += 1;
             black_box(r)

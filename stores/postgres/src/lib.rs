@@ -17,15 +17,20 @@
 //!     .connect("postgresql://auth@db.internal/auth")?;
 //! store.migrate()?; // explicit and idempotent: creates the table and indexes if missing
 //!
-//! // On a schedule (say every few minutes), delete expired families in bounded batches.
+//! // On a schedule (say every few minutes), delete expired families in bounded batches. The cutoff
+//! // keeps families a day and the verifier's leeway past their expiry, so that their revoked JWTs stay
+//! // revoked (R-REV-6); `TokenIssuer::purge_expired` does the same from its clock.
 //! let now = refresh_rotation::Timestamp::from_unix_seconds(1_750_000_000);
-//! while store.purge_expired(now, 1_000)? == 1_000 {}
+//! let cutoff = refresh_rotation::PurgeCutoff::at(now).expect("in range");
+//! while store.purge_expired(cutoff, 1_000)? == 1_000 {}
 //! # Ok(()) }
 //! ```
 //!
 //! Every error is a [`StoreError`](refresh_rotation::StoreError): `Unavailable` when the server cannot be
 //! reached, dropped the connection or timed out, `Backend` otherwise, `AlreadyExists` for a colliding
-//! `create`. An operation that fails changed nothing. Error messages never contain the password.
+//! `create`. An error after the server received a write is ambiguous: the write may have committed before
+//! the reply was lost (see the store contract of `RefreshTokenStore`). Error messages never contain the
+//! password.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -35,6 +35,7 @@ pub struct PgStoreBuilder {
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
     test_on_check_out: bool,
+    database_clock: bool,
     tls: TlsConnectFn,
 }
 
@@ -47,6 +48,7 @@ impl fmt::Debug for PgStoreBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("test_on_check_out", &self.test_on_check_out)
+            .field("database_clock", &self.database_clock)
             .finish_non_exhaustive()
     }
 }
@@ -60,6 +62,7 @@ impl Default for PgStoreBuilder {
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(5)),
             test_on_check_out: false,
+            database_clock: true,
             tls: Arc::new(|c: &Config| c.connect(NoTls)),
         }
     }
@@ -110,6 +113,15 @@ impl PgStoreBuilder {
     /// it on to trade a round trip per operation for not failing that one operation after a restart.
     pub fn test_on_check_out(mut self, on: bool) -> Self {
         self.test_on_check_out = on;
+        self
+    }
+
+    /// Whether the store supplies the time of every decision from the database clock (R-ROT-11).
+    /// Defaults to `true`: every instance that shares the table then decides on one clock, so clock skew
+    /// between hosts cannot widen a grace window or extend a family past its expiry. Turn it off only
+    /// to decide on the issuer's injected clock, as tests with a manual clock do.
+    pub fn database_clock(mut self, on: bool) -> Self {
+        self.database_clock = on;
         self
     }
 
@@ -182,6 +194,7 @@ impl PgStoreBuilder {
             pool,
             table: Arc::new(table),
             redactor,
+            database_clock: self.database_clock,
         })
     }
 }
@@ -200,6 +213,7 @@ pub struct PgRefreshTokenStore {
     pool: r2d2::Pool<Manager>,
     table: Arc<TableName>,
     redactor: Redactor,
+    database_clock: bool,
 }
 
 impl fmt::Debug for PgRefreshTokenStore {
@@ -387,7 +401,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
         Ok(FamilyRead {
             family: present.map(|_| decode_family(&row)).transpose()?,
-            time: Some(Timestamp::from_unix_seconds(time)),
+            time: self
+                .database_clock
+                .then_some(Timestamp::from_unix_seconds(time)),
         })
     }
 

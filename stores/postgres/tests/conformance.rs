@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{family, new_id, ts};
+use refresh_rotation::testkit::cutoff_for;
 use refresh_rotation::{Advance, Family, FamilyState, RefreshTokenStore, StoreError, Timestamp};
 
 /// Skips the test (loudly) when no database is configured.
@@ -43,6 +44,8 @@ fn create_then_get_round_trips_every_field() {
         generation: u32::MAX,
         grace_deadline: Timestamp::from_unix_seconds(i64::MAX),
         revoked: true,
+        key_id: 1,
+        device_confirmed: true,
     };
     s.create(f.clone()).unwrap();
     assert_eq!(s.get(&f.id).unwrap(), Some(f));
@@ -63,7 +66,7 @@ fn create_of_taken_id_is_already_exists_and_leaves_the_family_untouched() {
     let s = store!();
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(10)).unwrap();
+    s.advance(&f.id, 0, ts(10), 1).unwrap();
     let before = s.get(&f.id).unwrap();
 
     let mut other = family("b", FAR + 1);
@@ -81,9 +84,11 @@ fn r_rot_1_advance_at_expected_generation_advances_and_sets_grace() {
         generation: 1,
         grace_deadline: ts(1_000),
         revoked: false,
+        key_id: 1,
+        device_confirmed: true,
     };
     assert_eq!(
-        s.advance(&f.id, 0, ts(1_000)).unwrap(),
+        s.advance(&f.id, 0, ts(1_000), 1).unwrap(),
         Advance::Advanced(st)
     );
     let got = s.get(&f.id).unwrap().unwrap();
@@ -102,11 +107,13 @@ fn r_rot_3_advance_chain_moves_one_generation_at_a_time() {
     for g in 0..5u32 {
         let d = ts(100 + i64::from(g));
         assert_eq!(
-            s.advance(&f.id, g, d).unwrap(),
+            s.advance(&f.id, g, d, 1).unwrap(),
             Advance::Advanced(FamilyState {
                 generation: g + 1,
                 grace_deadline: d,
-                revoked: false
+                revoked: false,
+                key_id: 1,
+                device_confirmed: true,
             })
         );
     }
@@ -118,15 +125,17 @@ fn r_rot_5_advance_with_stale_generation_is_unchanged_with_current_state() {
     let s = store!();
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(50)).unwrap();
+    s.advance(&f.id, 0, ts(50), 1).unwrap();
     let now = FamilyState {
         generation: 1,
         grace_deadline: ts(50),
         revoked: false,
+        key_id: 1,
+        device_confirmed: true,
     };
     // The loser of a race presents the generation the winner already advanced.
     assert_eq!(
-        s.advance(&f.id, 0, ts(99)).unwrap(),
+        s.advance(&f.id, 0, ts(99), 1).unwrap(),
         Advance::Unchanged(now)
     );
     assert_eq!(s.get(&f.id).unwrap().unwrap().state, now, "nothing written");
@@ -138,16 +147,19 @@ fn advance_with_generation_above_current_is_unchanged() {
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
     assert_eq!(
-        s.advance(&f.id, 7, ts(99)).unwrap(),
-        Advance::Unchanged(FamilyState::NEW)
+        s.advance(&f.id, 7, ts(99), 1).unwrap(),
+        Advance::Unchanged(FamilyState::new(1))
     );
-    assert_eq!(s.get(&f.id).unwrap().unwrap().state, FamilyState::NEW);
+    assert_eq!(s.get(&f.id).unwrap().unwrap().state, FamilyState::new(1));
 }
 
 #[test]
 fn advance_of_unknown_family_is_not_found() {
     let s = store!();
-    assert_eq!(s.advance(&new_id(), 0, ts(1)).unwrap(), Advance::NotFound);
+    assert_eq!(
+        s.advance(&new_id(), 0, ts(1), 1).unwrap(),
+        Advance::NotFound
+    );
 }
 
 #[test]
@@ -155,14 +167,16 @@ fn r_rev_2_advance_of_revoked_family_is_unchanged_and_revoked() {
     let s = store!();
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(5)).unwrap();
+    s.advance(&f.id, 0, ts(5), 1).unwrap();
     assert!(s.revoke(&f.id).unwrap());
     assert_eq!(
-        s.advance(&f.id, 1, ts(99)).unwrap(),
+        s.advance(&f.id, 1, ts(99), 1).unwrap(),
         Advance::Unchanged(FamilyState {
             generation: 1,
             grace_deadline: ts(5),
-            revoked: true
+            revoked: true,
+            key_id: 1,
+            device_confirmed: true,
         })
     );
 }
@@ -174,7 +188,7 @@ fn advance_at_u32_max_is_unchanged() {
     f.state.generation = u32::MAX;
     s.create(f.clone()).unwrap();
     assert_eq!(
-        s.advance(&f.id, u32::MAX, ts(9)).unwrap(),
+        s.advance(&f.id, u32::MAX, ts(9), 1).unwrap(),
         Advance::Unchanged(f.state)
     );
     // One below still advances, up to the maximum and no further.
@@ -182,14 +196,14 @@ fn advance_at_u32_max_is_unchanged() {
     g.state.generation = u32::MAX - 1;
     s.create(g.clone()).unwrap();
     assert!(matches!(
-        s.advance(&g.id, u32::MAX - 1, ts(9)).unwrap(),
+        s.advance(&g.id, u32::MAX - 1, ts(9), 1).unwrap(),
         Advance::Advanced(FamilyState {
             generation: u32::MAX,
             ..
         })
     ));
     assert!(matches!(
-        s.advance(&g.id, u32::MAX, ts(9)).unwrap(),
+        s.advance(&g.id, u32::MAX, ts(9), 1).unwrap(),
         Advance::Unchanged(FamilyState {
             generation: u32::MAX,
             ..
@@ -202,7 +216,7 @@ fn r_rev_2_revoke_is_idempotent_and_keeps_the_generation() {
     let s = store!();
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(5)).unwrap();
+    s.advance(&f.id, 0, ts(5), 1).unwrap();
     assert!(s.revoke(&f.id).unwrap(), "was live");
     assert!(!s.revoke(&f.id).unwrap(), "already revoked");
     assert!(!s.revoke(&new_id()).unwrap(), "never existed");
@@ -212,7 +226,9 @@ fn r_rev_2_revoke_is_idempotent_and_keeps_the_generation() {
         FamilyState {
             generation: 1,
             grace_deadline: ts(5),
-            revoked: true
+            revoked: true,
+            key_id: 1,
+            device_confirmed: true,
         }
     );
     assert_eq!(got.info, f.info);
@@ -248,7 +264,14 @@ fn r_ref_9_bind_device_binds_once() {
     s.create(f.clone()).unwrap();
     let bound = s.bind_device(&f.id, "dev-1").unwrap().unwrap();
     assert_eq!(bound.info.device_key.as_deref(), Some("dev-1"));
-    assert_eq!(bound.state, f.state);
+    assert_eq!(
+        bound.state,
+        FamilyState {
+            device_confirmed: false,
+            ..f.state
+        },
+        "bound unconfirmed (R-REF-9)"
+    );
     let again = s.bind_device(&f.id, "dev-2").unwrap().unwrap();
     assert_eq!(
         again.info.device_key.as_deref(),
@@ -296,7 +319,7 @@ fn r_rev_4_r_rev_5_purge_deletes_expired_families_only() {
     s.revoke(&revoked_expired.id).unwrap();
     s.revoke(&revoked_live.id).unwrap();
 
-    assert_eq!(s.purge_expired(ts(now), 100).unwrap(), 3);
+    assert_eq!(s.purge_expired(cutoff_for(ts(now)), 100).unwrap(), 3);
     for gone in [&expired, &at_now, &revoked_expired] {
         assert_eq!(s.get(&gone.id).unwrap(), None);
     }
@@ -305,8 +328,11 @@ fn r_rev_4_r_rev_5_purge_deletes_expired_families_only() {
         s.get(&revoked_live.id).unwrap().unwrap().state.revoked,
         "revoked families stay until expiry (R-REV-4)"
     );
-    assert_eq!(s.purge_expired(ts(now), 100).unwrap(), 0);
-    assert_eq!(s.advance(&expired.id, 0, ts(1)).unwrap(), Advance::NotFound);
+    assert_eq!(s.purge_expired(cutoff_for(ts(now)), 100).unwrap(), 0);
+    assert_eq!(
+        s.advance(&expired.id, 0, ts(1), 1).unwrap(),
+        Advance::NotFound
+    );
 }
 
 #[test]
@@ -317,11 +343,11 @@ fn r_rev_5_purge_works_in_bounded_batches() {
     }
     let keep = family("a", 1_000);
     s.create(keep.clone()).unwrap();
-    assert_eq!(s.purge_expired(ts(500), 0).unwrap(), 0);
-    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 10);
-    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 10);
-    assert_eq!(s.purge_expired(ts(500), 10).unwrap(), 5);
-    assert_eq!(s.purge_expired(ts(500), usize::MAX).unwrap(), 0);
+    assert_eq!(s.purge_expired(cutoff_for(ts(500)), 0).unwrap(), 0);
+    assert_eq!(s.purge_expired(cutoff_for(ts(500)), 10).unwrap(), 10);
+    assert_eq!(s.purge_expired(cutoff_for(ts(500)), 10).unwrap(), 10);
+    assert_eq!(s.purge_expired(cutoff_for(ts(500)), 10).unwrap(), 5);
+    assert_eq!(s.purge_expired(cutoff_for(ts(500)), usize::MAX).unwrap(), 0);
     assert!(s.get(&keep.id).unwrap().is_some());
 }
 
@@ -364,14 +390,16 @@ fn stores_on_different_tables_are_isolated() {
     assert_eq!(b.revoke_subject("a").unwrap(), 0);
     b.create(f.clone()).unwrap();
     assert_eq!(
-        a.advance(&f.id, 0, ts(1)).unwrap(),
+        a.advance(&f.id, 0, ts(1), 1).unwrap(),
         Advance::Advanced(FamilyState {
             generation: 1,
             grace_deadline: ts(1),
-            revoked: false
+            revoked: false,
+            key_id: 1,
+            device_confirmed: true,
         })
     );
-    assert_eq!(b.get(&f.id).unwrap().unwrap().state, FamilyState::NEW);
+    assert_eq!(b.get(&f.id).unwrap().unwrap().state, FamilyState::new(1));
 }
 
 #[test]

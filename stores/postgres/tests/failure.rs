@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{family, new_id, ts};
+use refresh_rotation::testkit::cutoff_for;
 use refresh_rotation::{Advance, Error, RefreshTokenStore, StoreError};
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
@@ -58,11 +59,14 @@ fn unreachable_database_fails_every_operation_promptly_without_leaking_the_passw
         ("migrate", s.migrate().unwrap_err()),
         ("create", s.create(f.clone()).unwrap_err()),
         ("get", s.get(&f.id).unwrap_err()),
-        ("advance", s.advance(&f.id, 0, ts(1)).unwrap_err()),
+        ("advance", s.advance(&f.id, 0, ts(1), 1).unwrap_err()),
         ("bind_device", s.bind_device(&f.id, "d").unwrap_err()),
         ("revoke", s.revoke(&f.id).unwrap_err()),
         ("revoke_subject", s.revoke_subject("a").unwrap_err()),
-        ("purge_expired", s.purge_expired(ts(1), 10).unwrap_err()),
+        (
+            "purge_expired",
+            s.purge_expired(cutoff_for(ts(1)), 10).unwrap_err(),
+        ),
     ];
     for (op, e) in &results {
         assert!(matches!(e, StoreError::Unavailable(_)), "{op}: {e:?}");
@@ -142,7 +146,7 @@ fn statement_timeout_behind_a_row_lock_fails_promptly_and_changes_nothing() {
     s.migrate().unwrap();
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(10)).unwrap();
+    s.advance(&f.id, 0, ts(10), 1).unwrap();
     let before = s.get(&f.id).unwrap();
 
     // Another session holds the row (a long transaction, a stuck instance).
@@ -158,7 +162,7 @@ fn statement_timeout_behind_a_row_lock_fails_promptly_and_changes_nothing() {
     .unwrap();
 
     let started = Instant::now();
-    let e = s.advance(&f.id, 1, ts(20)).unwrap_err();
+    let e = s.advance(&f.id, 1, ts(20), 1).unwrap_err();
     assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
     assert_safe(&e);
     let e = s.revoke(&f.id).unwrap_err();
@@ -174,7 +178,7 @@ fn statement_timeout_behind_a_row_lock_fails_promptly_and_changes_nothing() {
 
     assert_eq!(s.get(&f.id).unwrap(), before, "nothing was applied");
     assert!(matches!(
-        s.advance(&f.id, 1, ts(20)).unwrap(),
+        s.advance(&f.id, 1, ts(20), 1).unwrap(),
         Advance::Advanced(_)
     ));
 }
@@ -185,7 +189,7 @@ fn a_statement_failing_inside_the_server_leaves_the_family_as_it_was() {
     let s = common::store_on(&url, &common::unique_table(), 2);
     let f = family("a", FAR);
     s.create(f.clone()).unwrap();
-    s.advance(&f.id, 0, ts(10)).unwrap();
+    s.advance(&f.id, 0, ts(10), 1).unwrap();
     let before = s.get(&f.id).unwrap();
 
     // A trigger makes every write to the table fail after the row was changed in memory: the failure
@@ -202,7 +206,7 @@ fn a_statement_failing_inside_the_server_leaves_the_family_as_it_was() {
         .unwrap();
 
     for (op, e) in [
-        ("advance", s.advance(&f.id, 1, ts(20)).map(|_| ())),
+        ("advance", s.advance(&f.id, 1, ts(20), 1).map(|_| ())),
         ("revoke", s.revoke(&f.id).map(|_| ())),
         ("revoke_subject", s.revoke_subject("a").map(|_| ())),
         ("bind_device", s.bind_device(&f.id, "dev").map(|_| ())),
@@ -217,7 +221,7 @@ fn a_statement_failing_inside_the_server_leaves_the_family_as_it_was() {
     let mut expired = family("a", 5);
     expired.id = new_id();
     s.create(expired.clone()).unwrap();
-    assert!(s.purge_expired(ts(100), 10).is_err());
+    assert!(s.purge_expired(cutoff_for(ts(100)), 10).is_err());
     assert!(
         s.get(&expired.id).unwrap().is_some(),
         "purge changed nothing"
@@ -227,7 +231,7 @@ fn a_statement_failing_inside_the_server_leaves_the_family_as_it_was() {
         .batch_execute(&format!("DROP TRIGGER fail ON {t}"))
         .unwrap();
     assert!(matches!(
-        s.advance(&f.id, 1, ts(20)).unwrap(),
+        s.advance(&f.id, 1, ts(20), 1).unwrap(),
         Advance::Advanced(_)
     ));
 }
@@ -252,8 +256,8 @@ fn out_of_range_generation_in_a_row_is_reported_not_wrapped() {
         matches!(&e, StoreError::Backend(m) if m.contains("generation")),
         "{e:?}"
     );
-    assert!(s.advance(&f.id, 0, ts(1)).is_err());
-    assert!(s.advance(&f.id, u32::MAX, ts(1)).is_err());
+    assert!(s.advance(&f.id, 0, ts(1), 1).is_err());
+    assert!(s.advance(&f.id, u32::MAX, ts(1), 1).is_err());
 }
 
 #[test]
@@ -283,7 +287,7 @@ fn connections_killed_by_the_server_fail_at_most_once_each_then_the_pool_recover
     let mut advanced = 0u32;
     let mut failed = 0;
     for _ in 0..10 {
-        match s.advance(&f.id, advanced, ts(1)) {
+        match s.advance(&f.id, advanced, ts(1), 1) {
             Ok(Advance::Advanced(st)) => {
                 advanced += 1;
                 assert_eq!(st.generation, advanced);

@@ -82,7 +82,7 @@ fn refresh(issuer: &TokenIssuer, pool: &Pool, token: &str) -> Result<Option<Stri
 
 #[test]
 fn rotation_grace_and_reuse_through_postgres() {
-    let Some(store) = common::try_store() else {
+    let Some(store) = common::try_store_on_host_clock() else {
         return;
     };
     let p = pool(10);
@@ -106,7 +106,7 @@ fn rotation_grace_and_reuse_through_postgres() {
 
 #[test]
 fn r_rot_5_two_instances_racing_on_one_token_advance_once() {
-    let Some(store) = common::try_store() else {
+    let Some(store) = common::try_store_on_host_clock() else {
         return;
     };
     let store: Arc<dyn RefreshTokenStore> = Arc::new(store);
@@ -170,4 +170,53 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
         .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &p.client_id))
         .unwrap_err();
     assert_eq!(e.http_status(), 500);
+}
+
+/// A host clock `behind` seconds behind the system clock.
+struct LaggingClock {
+    behind: u64,
+}
+
+impl Clock for LaggingClock {
+    fn now(&self) -> Timestamp {
+        refresh_rotation::SystemClock
+            .now()
+            .checked_sub_secs(self.behind)
+            .expect("in range")
+    }
+}
+
+#[test]
+fn r_rot_11_two_instances_with_skewed_clocks_decide_on_the_database_clock() {
+    // Two instances whose clocks are 5 s apart share one database that keeps the time; grace 2.
+    let Some(store) = common::try_store() else {
+        return;
+    };
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(store);
+    let p = pool(2);
+    let on = |clock: Arc<dyn Clock>| {
+        TokenIssuer::builder(
+            "us-east-1",
+            TokenSigner::new(Arc::new(
+                SigningKey::generate(Algorithm::EdDSA, "pg-key").unwrap(),
+            )),
+            RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap()),
+            p.registry.clone(),
+            store.clone(),
+            p.users.clone(),
+        )
+        .clock(clock)
+        .build()
+    };
+    let ahead = on(Arc::new(refresh_rotation::SystemClock));
+    let lagging = on(Arc::new(LaggingClock { behind: 5 }));
+    let t0 = ahead
+        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    refresh(&ahead, &p, &t0).unwrap().unwrap();
+    // After the window by the database clock; the lagging host's own clock would still be inside it.
+    std::thread::sleep(std::time::Duration::from_millis(3_100));
+    assert_eq!(refresh(&lagging, &p, &t0), Err(Error::RefreshTokenReused));
 }

@@ -43,7 +43,7 @@ fn r_rot_5_eight_pooled_connections_race_one_advance() {
                 let (s, b, id) = (Arc::clone(&store), Arc::clone(&barrier), f.id);
                 std::thread::spawn(move || {
                     b.wait();
-                    s.advance(&id, round, deadline).unwrap()
+                    s.advance(&id, round, deadline, 1).unwrap()
                 })
             })
             .collect::<Vec<_>>()
@@ -54,6 +54,8 @@ fn r_rot_5_eight_pooled_connections_race_one_advance() {
             generation: round + 1,
             grace_deadline: deadline,
             revoked: false,
+            key_id: 1,
+            device_confirmed: true,
         };
         let won = results
             .iter()
@@ -86,7 +88,7 @@ fn r_rev_2_revoke_wins_against_concurrent_advances() {
                     if i == 0 {
                         Err(s.revoke(&id).unwrap())
                     } else {
-                        Ok(s.advance(&id, 0, ts(77)).unwrap())
+                        Ok(s.advance(&id, 0, ts(77), 1).unwrap())
                     }
                 })
             })
@@ -106,7 +108,7 @@ fn r_rev_2_revoke_wins_against_concurrent_advances() {
         assert_eq!(end.generation as usize, advanced, "round {round}");
         // An advance after the revoke returned can never succeed.
         assert_eq!(
-            store.advance(&f.id, end.generation, ts(99)).unwrap(),
+            store.advance(&f.id, end.generation, ts(99), 1).unwrap(),
             Advance::Unchanged(end)
         );
     }
@@ -259,7 +261,7 @@ fn cross_process_child() {
         let key = lock_key(base, r);
         gate.execute("SELECT pg_advisory_lock_shared($1)", &[&key])
             .unwrap();
-        let result = store.advance(&id, r, ts(500 + i64::from(r))).unwrap();
+        let result = store.advance(&id, r, ts(500 + i64::from(r)), 1).unwrap();
         gate.execute("SELECT pg_advisory_unlock_shared($1)", &[&key])
             .unwrap();
         let (advanced, st) = match result {

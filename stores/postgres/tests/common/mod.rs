@@ -69,6 +69,21 @@ pub fn try_store() -> Option<PgRefreshTokenStore> {
     Some(store_on(&url, &unique_table(), 4))
 }
 
+/// Like [`try_store`], but deciding on the issuer's injected clock instead of the database's
+/// (R-ROT-11), for tests that drive time with a manual clock.
+pub fn try_store_on_host_clock() -> Option<PgRefreshTokenStore> {
+    let url = pg_url()?;
+    let store = PgRefreshTokenStore::builder()
+        .table(&unique_table())
+        .max_connections(4)
+        .min_idle(Some(0))
+        .database_clock(false)
+        .connect(&url)
+        .expect("connect to the test database");
+    store.migrate().expect("migrate");
+    Some(store)
+}
+
 /// A store on `table` (migrated) with at most `max_connections` connections.
 pub fn store_on(url: &str, table: &str, max_connections: u32) -> PgRefreshTokenStore {
     let store = PgRefreshTokenStore::builder()
