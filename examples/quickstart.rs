@@ -13,7 +13,7 @@ use refresh_rotation::{
     AppClientConfig, ClientRegistry, Clock, Error, InMemoryRefreshTokenStore,
     InMemoryUserDirectory, ManualClock, NewClientSecret, RefreshRequest, RefreshToken,
     RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest, SystemRandom,
-    TokenIssuer, UserRecord,
+    TokenIssuer, TokenSet, UserRecord,
 };
 
 fn short(token: &str) -> String {
@@ -21,13 +21,13 @@ fn short(token: &str) -> String {
     format!("…{}", &token[token.len().saturating_sub(10)..])
 }
 
-fn outcome(step: &str, result: &Result<refresh_rotation::wire::AuthenticationResult, Error>) {
+fn outcome(step: &str, result: &Result<TokenSet, Error>) {
     match result {
         Ok(r) => println!(
             "{step:<58} -> ok, refresh token {}",
             r.refresh_token
-                .as_deref()
-                .map_or("(none)".to_owned(), short)
+                .as_ref()
+                .map_or("(none)".to_owned(), |t| short(t.expose_secret()))
         ),
         Err(e) => println!("{step:<58} -> {}: {}", e.exception_name(), e.message()),
     }
@@ -82,25 +82,27 @@ fn main() -> Result<(), Error> {
 
     let signed_in = issuer.sign_in(&SignInRequest::new(&client_id, "alice"));
     outcome("1. sign in alice", &signed_in);
-    let t0 = RefreshToken::new(signed_in?.refresh_token.unwrap_or_default());
+    let missing = || Error::Internal {
+        detail: "no refresh token in the answer",
+    };
+    let t0 = signed_in?.refresh_token.ok_or_else(missing)?;
 
     let first = refresh(&t0);
     outcome("2. refresh with T0 (first use: rotates)", &first);
-    let t1 = first?.refresh_token.unwrap_or_default();
+    let t1 = first?.refresh_token.ok_or_else(missing)?;
 
     clock.advance(3);
     let retry = refresh(&t0);
     outcome("3. retry T0 3 s later (inside the grace window)", &retry);
-    let same = retry?.refresh_token.unwrap_or_default() == t1;
+    let same = retry?.refresh_token.as_ref() == Some(&t1);
     println!("   same successor as step 2: {same}");
 
     clock.advance(10);
     outcome("4. retry T0 after the window closed", &refresh(&t0));
 
-    let t1 = RefreshToken::new(t1);
     let next = refresh(&t1);
     outcome("5. refresh with T1 (the live token)", &next);
-    let t2 = RefreshToken::new(next?.refresh_token.unwrap_or_default());
+    let t2 = next?.refresh_token.ok_or_else(missing)?;
 
     issuer.revoke_token(&t1, &client_id, None)?;
     println!(

@@ -49,7 +49,7 @@
 //!
 //! // The host authenticated alice; the issuer starts a family.
 //! let first = issuer.sign_in(&SignInRequest::new(client.client_id(), "alice"))?;
-//! let t0 = RefreshToken::new(first.refresh_token.expect("sign-in returns a refresh token"));
+//! let t0 = first.refresh_token.expect("sign-in returns a refresh token");
 //!
 //! // First use rotates; a retry inside the grace window gets the very same successor.
 //! let r1 = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client.client_id()))?;
@@ -72,9 +72,10 @@
 mod clock;
 mod config;
 mod directory;
+mod driver;
+pub mod engine;
 mod error;
 pub mod hook;
-mod issuer;
 pub mod jwt;
 mod password;
 mod random;
@@ -97,10 +98,12 @@ pub use config::{
     TokenValidityUnits, ValidationErrors, Violation,
 };
 pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
-pub use error::{Error, ExceptionKind, StoreError};
-pub use issuer::{
-    RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
+pub use driver::{TokenIssuer, TokenIssuerBuilder};
+pub use engine::{
+    LegacyRefreshRequest, NewDevice, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
+    API_SIGN_IN_SCOPE,
 };
+pub use error::{Error, ExceptionKind, StoreError};
 pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{

@@ -66,13 +66,17 @@ fn r_safe_1_huge_refresh_token_is_refused_by_the_parser() {
 fn r_safe_1_huge_refresh_token_is_refused_by_every_token_operation() {
     let f = Fixture::new(Opts::non_rotating());
     let t = RefreshToken::new(huge('A'));
-    let refresh = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t, &f.client_id));
+    let refresh = f.get_tokens(&RefreshRequest::new(&t, &f.client_id));
     assert_refused(refresh, ExceptionKind::InvalidParameter);
     let legacy = f
         .issuer
-        .initiate_auth_refresh(&t, &f.client_id, None, None, None);
+        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+            refresh_token: &t,
+            client_id: &f.client_id,
+            secret_hash: None,
+            device_key: None,
+            client_metadata: None,
+        });
     assert_refused(legacy, ExceptionKind::InvalidParameter);
     let revoke = f.issuer.revoke_token(&t, &f.client_id, None);
     assert_refused(revoke, ExceptionKind::InvalidParameter);
@@ -128,13 +132,25 @@ fn r_safe_1_huge_auth_parameters_are_refused() {
     // SECRET_HASH: refused by its shape, without being decoded.
     let r = f
         .issuer
-        .initiate_auth_refresh(&t, &f.client_id, Some(&huge('A')), None, None);
+        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+            refresh_token: &t,
+            client_id: &f.client_id,
+            secret_hash: Some(&huge('A')),
+            device_key: None,
+            client_metadata: None,
+        });
     assert_refused(r, ExceptionKind::InvalidParameter);
     // DEVICE_KEY.
     let hash = f.secret_hash();
     let r = f
         .issuer
-        .initiate_auth_refresh(&t, &f.client_id, Some(&hash), Some(&huge('a')), None);
+        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+            refresh_token: &t,
+            client_id: &f.client_id,
+            secret_hash: Some(&hash),
+            device_key: Some(&huge('a')),
+            client_metadata: None,
+        });
     assert_refused(r, ExceptionKind::InvalidParameter);
     // The whole AuthParameters map arrives in a request body, which is bounded.
     let body = format!(
@@ -159,10 +175,7 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
     let big = huge('s');
     let mut req = RefreshRequest::new(&t, &f.client_id);
     req.client_secret = Some(&big);
-    assert_refused(
-        f.issuer.get_tokens_from_refresh_token(&req),
-        ExceptionKind::InvalidParameter,
-    );
+    assert_refused(f.get_tokens(&req), ExceptionKind::InvalidParameter);
     assert_refused(
         f.issuer.revoke_token(&t, &f.client_id, Some(&big)),
         ExceptionKind::InvalidParameter,
@@ -179,8 +192,7 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
 
     let big_id = huge('c');
     assert_refused(
-        f.issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t, &big_id)),
+        f.get_tokens(&RefreshRequest::new(&t, &big_id)),
         ExceptionKind::InvalidParameter,
     );
     assert_refused(

@@ -17,23 +17,20 @@ fn r_ref_1_request_shape_is_checked_first() {
     let bad_client = "not a client id";
     let tok = RefreshToken::new(t0.clone());
     let e = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&tok, bad_client))
+        .get_tokens(&RefreshRequest::new(&tok, bad_client))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
     // Pattern of the token itself, before the client is looked up.
     let garbled = RefreshToken::new("has spaces in it");
     let e = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&garbled, "unknownclient"))
+        .get_tokens(&RefreshRequest::new(&garbled, "unknownclient"))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
     // Oversized (16 KiB + 1) and 10 MiB tokens are refused early (R-SAFE-1).
     for n in [16 * 1024 + 1, 10 * 1024 * 1024] {
         let big = RefreshToken::new("a".repeat(n));
         let e = f
-            .issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&big, &f.client_id))
+            .get_tokens(&RefreshRequest::new(&big, &f.client_id))
             .unwrap_err();
         assert_eq!(e.exception_name(), "InvalidParameterException");
     }
@@ -41,19 +38,13 @@ fn r_ref_1_request_shape_is_checked_first() {
     let mut req = RefreshRequest::new(&tok, &f.client_id);
     req.device_key = Some("no-underscore");
     assert_eq!(
-        f.issuer
-            .get_tokens_from_refresh_token(&req)
-            .unwrap_err()
-            .exception_name(),
+        f.get_tokens(&req).unwrap_err().exception_name(),
         "InvalidParameterException"
     );
     let mut req = RefreshRequest::new(&tok, &f.client_id);
     req.client_secret = Some("short");
     assert_eq!(
-        f.issuer
-            .get_tokens_from_refresh_token(&req)
-            .unwrap_err()
-            .exception_name(),
+        f.get_tokens(&req).unwrap_err().exception_name(),
         "InvalidParameterException"
     );
 }
@@ -63,8 +54,7 @@ fn r_ref_2_unknown_client_is_resource_not_found() {
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
     let e = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, "abcdefghijklmnopqrstuvwxyz"))
+        .get_tokens(&RefreshRequest::new(&t0, "abcdefghijklmnopqrstuvwxyz"))
         .unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
     assert_eq!(
@@ -82,7 +72,7 @@ fn r_ref_3_client_secret_rules() {
     let run = |s: Option<&str>| {
         let mut req = RefreshRequest::new(&t0, &id);
         req.client_secret = s;
-        f.issuer.get_tokens_from_refresh_token(&req)
+        f.get_tokens(&req)
     };
     assert_eq!(
         run(None).unwrap_err().message(),
@@ -104,10 +94,7 @@ fn r_ref_3_client_secret_rules() {
     let s = "a".repeat(30);
     req.client_secret = Some(&s);
     assert_eq!(
-        f.issuer
-            .get_tokens_from_refresh_token(&req)
-            .unwrap_err()
-            .message(),
+        f.get_tokens(&req).unwrap_err().message(),
         format!("Client {} has no secret", f.client_id)
     );
 }
@@ -151,10 +138,7 @@ fn r_ref_5_token_of_another_client() {
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
     let other = f.create_client(Opts::rotating(10));
-    let e = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &other))
-        .unwrap_err();
+    let e = f.get_tokens(&RefreshRequest::new(&t0, &other)).unwrap_err();
     assert_eq!(e.message(), "Refresh Token has different Client");
     assert_eq!(e.exception_name(), "NotAuthorizedException");
 }
@@ -219,19 +203,15 @@ fn r_ref_9_device_binding() {
     assert!(device.starts_with("us-east-1_"));
     let t0 = RefreshToken::new(signed.refresh_token.unwrap());
     let no_device = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .get_tokens(&RefreshRequest::new(&t0, &f.client_id))
         .unwrap_err();
     assert_eq!(no_device, Error::InvalidRefreshToken);
     let mut req = RefreshRequest::new(&t0, &f.client_id);
     let wrong = "us-east-1_0000";
     req.device_key = Some(wrong);
-    assert_eq!(
-        f.issuer.get_tokens_from_refresh_token(&req).unwrap_err(),
-        Error::InvalidRefreshToken
-    );
+    assert_eq!(f.get_tokens(&req).unwrap_err(), Error::InvalidRefreshToken);
     req.device_key = Some(&device);
-    let r = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    let r = f.get_tokens(&req).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert_eq!(claims_of(&r.access_token)["device_key"], device.as_str());
 
@@ -240,7 +220,7 @@ fn r_ref_9_device_binding() {
     let t0 = RefreshToken::new(f.sign_in());
     let mut req = RefreshRequest::new(&t0, &f.client_id);
     req.device_key = Some("us-east-1_abc");
-    let r = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    let r = f.get_tokens(&req).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert!(claims_of(&r.access_token).get("device_key").is_none());
 }
@@ -256,7 +236,7 @@ fn r_ref_9_a_family_bound_while_the_pool_tracked_devices_refreshes_without_one_a
     let r = untracked
         .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
         .unwrap();
-    assert!(r.new_device_metadata.is_none());
+    assert!(r.new_device.is_none());
     // The family keeps its device: it is still in the access token.
     assert_eq!(claims_of(&r.access_token)["device_key"], device.as_str());
 }
@@ -272,26 +252,24 @@ fn r_ref_9_family_without_device_gets_one_at_refresh_when_the_pool_tracks_device
     // answer that announced it, so a request without it gets the same device announced again.
     let t1 = RefreshToken::new(r.refresh_token.unwrap());
     let again = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+        .get_tokens(&RefreshRequest::new(&t1, &f.client_id))
         .unwrap();
     assert_eq!(again.new_device_metadata, Some(announced));
     // The first request that presents it confirms it; from then on the family needs it.
     let t2 = RefreshToken::new(again.refresh_token.unwrap());
     let mut req = RefreshRequest::new(&t2, &f.client_id);
     req.device_key = Some(&device);
-    let confirmed = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    let confirmed = f.get_tokens(&req).unwrap();
     assert!(confirmed.new_device_metadata.is_none());
     let t3 = RefreshToken::new(confirmed.refresh_token.unwrap());
     assert_eq!(
-        f.issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t3, &f.client_id))
+        f.get_tokens(&RefreshRequest::new(&t3, &f.client_id))
             .unwrap_err(),
         Error::InvalidRefreshToken
     );
     let mut req = RefreshRequest::new(&t3, &f.client_id);
     req.device_key = Some(&device);
-    assert!(f.issuer.get_tokens_from_refresh_token(&req).is_ok());
+    assert!(f.get_tokens(&req).is_ok());
 }
 
 #[test]
@@ -301,17 +279,14 @@ fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confir
     let f = Fixture::new(Opts::non_rotating().device_tracking());
     let t0 = RefreshToken::new(f.sign_in_without_device());
     let plain = RefreshRequest::new(&t0, &f.client_id);
-    let lost = f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    let lost = f.get_tokens(&plain).unwrap();
     let device = lost.new_device_metadata.clone().expect("device issued");
-    let again = f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    let again = f.get_tokens(&plain).unwrap();
     assert_eq!(again.new_device_metadata, Some(device.clone()));
     assert!(again.refresh_token.is_none(), "R-ROT-6");
     let mut with_device = RefreshRequest::new(&t0, &f.client_id);
     with_device.device_key = Some(&device.device_key);
-    let r = f
-        .issuer
-        .get_tokens_from_refresh_token(&with_device)
-        .unwrap();
+    let r = f.get_tokens(&with_device).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert_eq!(
         claims_of(&r.access_token)["device_key"],
@@ -319,13 +294,13 @@ fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confir
     );
     // Confirmed: a request without it is refused, one with another device too.
     assert_eq!(
-        f.issuer.get_tokens_from_refresh_token(&plain).unwrap_err(),
+        f.get_tokens(&plain).unwrap_err(),
         Error::InvalidRefreshToken
     );
     let mut wrong = RefreshRequest::new(&t0, &f.client_id);
     wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
     assert_eq!(
-        f.issuer.get_tokens_from_refresh_token(&wrong).unwrap_err(),
+        f.get_tokens(&wrong).unwrap_err(),
         Error::InvalidRefreshToken
     );
 }
@@ -335,11 +310,11 @@ fn r_ref_9_an_unconfirmed_device_refuses_another_device_key() {
     let f = Fixture::new(Opts::non_rotating().device_tracking());
     let t0 = RefreshToken::new(f.sign_in_without_device());
     let plain = RefreshRequest::new(&t0, &f.client_id);
-    f.issuer.get_tokens_from_refresh_token(&plain).unwrap();
+    f.get_tokens(&plain).unwrap();
     let mut wrong = RefreshRequest::new(&t0, &f.client_id);
     wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
     assert_eq!(
-        f.issuer.get_tokens_from_refresh_token(&wrong).unwrap_err(),
+        f.get_tokens(&wrong).unwrap_err(),
         Error::InvalidRefreshToken
     );
 }
@@ -510,7 +485,13 @@ fn r_ref_3_legacy_secret_hash_rules() {
     let t0 = RefreshToken::new(f.sign_in());
     let e = f
         .issuer
-        .initiate_auth_refresh(&t0, &f.client_id, Some("AAAA"), None, None)
+        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+            refresh_token: &t0,
+            client_id: &f.client_id,
+            secret_hash: Some("AAAA"),
+            device_key: None,
+            client_metadata: None,
+        })
         .unwrap_err();
     assert_eq!(e.message(), format!("Client {} has no secret", f.client_id));
     // A client with a secret: missing, wrong, over-long, right.
@@ -518,7 +499,13 @@ fn r_ref_3_legacy_secret_hash_rules() {
     let t0 = RefreshToken::new(f.sign_in());
     let legacy = |h: Option<&str>| {
         f.issuer
-            .initiate_auth_refresh(&t0, &f.client_id, h, None, None)
+            .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+                refresh_token: &t0,
+                client_id: &f.client_id,
+                secret_hash: h,
+                device_key: None,
+                client_metadata: None,
+            })
     };
     assert_eq!(
         legacy(None).unwrap_err().exception_name(),
@@ -567,7 +554,7 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
     let t1 = RefreshToken::new(retry.refresh_token.unwrap());
     let mut req = RefreshRequest::new(&t1, &f.client_id);
     req.device_key = Some(&device.device_key);
-    let t2 = f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    let t2 = f.get_tokens(&req).unwrap();
     assert_eq!(
         f.refresh(&t2.refresh_token.unwrap()).unwrap_err(),
         Error::InvalidRefreshToken
@@ -579,7 +566,7 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
     let t0 = RefreshToken::new(signed.refresh_token.unwrap());
     let mut req = RefreshRequest::new(&t0, &f.client_id);
     req.device_key = Some(&device);
-    f.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    f.get_tokens(&req).unwrap();
     assert_eq!(
         f.refresh(t0.expose_secret()).unwrap_err(),
         Error::InvalidRefreshToken

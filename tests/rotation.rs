@@ -231,7 +231,7 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
         ))
         .unwrap();
     assert_eq!(
-        retry.refresh_token.unwrap(),
+        retry.refresh_token.unwrap().expose_secret(),
         first,
         "R-FAM-3: the very same successor"
     );
@@ -243,7 +243,8 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
         ))
         .unwrap()
         .refresh_token
-        .unwrap();
+        .unwrap()
+        .into_secret();
     assert_ne!(next[..8], first[..8], "new key id in the token");
 }
 
@@ -305,10 +306,7 @@ impl RefreshTokenStore for RaceBeforeAdvance {
 
 /// A slow request: it read the family and the clock at `start`, then a winner advanced the family at
 /// `start + 1`, and the clock moved on by `then_wait` before the slow request's compare-and-set.
-fn slow_loser(
-    grace: u8,
-    then_wait: u64,
-) -> Result<refresh_rotation::wire::AuthenticationResult, Error> {
+fn slow_loser(grace: u8, then_wait: u64) -> Result<refresh_rotation::TokenSet, Error> {
     let f = Fixture::new(Opts::rotating(grace));
     let start = Clock::now(&*f.clock);
     let store = Arc::new(RaceBeforeAdvance {
@@ -326,7 +324,7 @@ fn slow_loser(
         .refresh_token
         .unwrap();
     f.clock.set(start);
-    issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&RefreshToken::new(t0), &f.client_id))
+    issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
 }
 
 #[test]
@@ -354,6 +352,7 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
             .unwrap()
             .refresh_token
             .unwrap()
+            .into_secret()
     };
     // 16 presentations of t0 at once: one advance (under key 2), 15 losers; all get one string.
     let barrier = Barrier::new(16);
@@ -375,8 +374,7 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
     assert_eq!(f.generation_of(&t0), 1);
     // The successor was issued under key 2: an issuer that holds only key 1 cannot hand it out again.
     let only_old_key = f
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(
+        .get_tokens(&RefreshRequest::new(
             &RefreshToken::new(t0.clone()),
             &f.client_id,
         ))
@@ -444,13 +442,11 @@ fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     ));
     let host_a = f.issuer_over(store.clone(), ahead.clone());
     let host_b = f.issuer_over(store, behind.clone());
-    let t0 = RefreshToken::new(
-        host_a
-            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
-            .unwrap()
-            .refresh_token
-            .unwrap(),
-    );
+    let t0 = host_a
+        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
     let req = RefreshRequest::new(&t0, &f.client_id);
     host_a.get_tokens_from_refresh_token(&req).unwrap();
     // 3 s later by every clock: the window has closed. The lagging host's own clock would still say
@@ -463,13 +459,11 @@ fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
         Error::RefreshTokenReused
     );
     // And the other way round: inside the store's window, a host whose clock runs ahead still retries.
-    let t1 = RefreshToken::new(
-        host_a
-            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
-            .unwrap()
-            .refresh_token
-            .unwrap(),
-    );
+    let t1 = host_a
+        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
     let req = RefreshRequest::new(&t1, &f.client_id);
     let first = host_b.get_tokens_from_refresh_token(&req).unwrap();
     ahead.advance(100);

@@ -401,19 +401,17 @@ fn r_safe_2_token_operations_never_echo_presented_secrets() {
             let presented = RefreshToken::new(m);
             let real = RefreshToken::new(real_token.clone());
             // GetTokensFromRefreshToken: marker as token, secret, device key.
-            let r = f
-                .issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(&presented, &f.client_id));
+            let r = f.get_tokens(&RefreshRequest::new(&presented, &f.client_id));
             assert_clean(&fail(r), &pool_secrets);
             let mut req = RefreshRequest::new(&real, &f.client_id);
             req.client_secret = Some(m);
-            if let Err(e) = f.issuer.get_tokens_from_refresh_token(&req) {
+            if let Err(e) = f.get_tokens(&req) {
                 assert_clean(&e, &pool_secrets);
             }
             let mut req = RefreshRequest::new(&real, &f.client_id);
             req.client_secret = f.secret.as_deref();
             req.device_key = Some(m);
-            if let Err(e) = f.issuer.get_tokens_from_refresh_token(&req) {
+            if let Err(e) = f.get_tokens(&req) {
                 assert_clean(&e, &pool_secrets);
             }
             // Legacy refresh: marker as token, SECRET_HASH, DEVICE_KEY.
@@ -424,7 +422,13 @@ fn r_safe_2_token_operations_never_echo_presented_secrets() {
             ] {
                 if let Err(e) = f
                     .issuer
-                    .initiate_auth_refresh(tok, &f.client_id, hash, dev, None)
+                    .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+                        refresh_token: tok,
+                        client_id: &f.client_id,
+                        secret_hash: hash,
+                        device_key: dev,
+                        client_metadata: None,
+                    })
                 {
                     assert_clean(&e, &pool_secrets);
                 }
@@ -528,13 +532,16 @@ fn fuzz_regression_device_key_from_auth_parameters_is_not_echoed() {
     let f = Fixture::new(Opts::non_rotating());
     let token = f.sign_in();
     let device = "us-east-1_0a1b2c3d-0000-+000-8000-00000000beef";
-    let e = fail(f.issuer.initiate_auth_refresh(
-        &RefreshToken::new(token),
-        &f.client_id,
-        None,
-        Some(device),
-        None,
-    ));
+    let e = fail(
+        f.issuer
+            .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+                refresh_token: &RefreshToken::new(token),
+                client_id: &f.client_id,
+                secret_hash: None,
+                device_key: Some(device),
+                client_metadata: None,
+            }),
+    );
     assert_eq!(e.exception_name(), "InvalidParameterException");
     assert!(e.message().contains("'DeviceKey'"), "{}", e.message());
     assert!(!e.message().contains(device), "{}", e.message());

@@ -8,8 +8,8 @@ use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::{
     Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyRead,
     InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, PurgeCutoff,
-    RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation,
-    RefreshTokenStore, SignInRequest, StoreError, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore,
+    SignInRequest, StoreError, SystemRandom, Timestamp, TokenIssuer, UserRecord,
 };
 
 const NONE: u8 = 0;
@@ -123,13 +123,11 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
     assert!(store.inner.is_empty());
     store.failing.store(NONE, Ordering::SeqCst);
 
-    let t0 = RefreshToken::new(
-        issuer
-            .sign_in(&SignInRequest::new(&id, "alice"))
-            .unwrap()
-            .refresh_token
-            .unwrap(),
-    );
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&id, "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
     for op in [GET, ADVANCE] {
         store.failing.store(op, Ordering::SeqCst);
         let e = issuer
@@ -149,7 +147,6 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
         .refresh_token
         .unwrap();
     // A revoke that fails leaves the session usable, and can be retried.
-    let t1 = RefreshToken::new(t1);
     store.failing.store(REVOKE, Ordering::SeqCst);
     assert_eq!(
         issuer
@@ -159,13 +156,11 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
         500
     );
     store.failing.store(NONE, Ordering::SeqCst);
-    let t2 = RefreshToken::new(
-        issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &id))
-            .unwrap()
-            .refresh_token
-            .unwrap(),
-    );
+    let t2 = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &id))
+        .unwrap()
+        .refresh_token
+        .unwrap();
     issuer.revoke_token(&t2, &id, None).unwrap();
     assert_eq!(
         issuer

@@ -307,7 +307,7 @@ impl Rotating {
         let out = issuer
             .get_tokens_from_refresh_token(&req)
             .expect("rotating refresh");
-        self.tokens[i] = RefreshToken::new(out.refresh_token.expect("rotated"));
+        self.tokens[i] = out.refresh_token.expect("rotated");
     }
 }
 

@@ -429,7 +429,7 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
                 .issuer
                 .get_tokens_from_refresh_token(&call.as_request())?;
             wire::to_json(&GetTokensFromRefreshTokenResponse {
-                authentication_result: result,
+                authentication_result: result.into(),
             })
         }
         Op::RevokeToken => {

@@ -256,6 +256,7 @@ impl World {
                 .expect("fixture sign-in")
                 .refresh_token
                 .expect("sign-in returns a refresh token")
+                .into_secret()
         };
         // Rotating client: alice at generation 0 then rotated to 1 (0 stays in its grace window).
         let a0 = sign_in(SignInRequest::new(&clients[0], "alice"));
@@ -266,7 +267,8 @@ impl World {
             ))
             .expect("fixture refresh")
             .refresh_token
-            .expect("rotation returns a refresh token");
+            .expect("rotation returns a refresh token")
+            .into_secret();
         // bob at the rotating client, bound to a device.
         let scopes = vec!["openid".to_owned(), "fuzz-api/read".to_owned()];
         let bob = sign_in(SignInRequest {
@@ -392,10 +394,15 @@ pub fn refresh_token(data: &[u8]) {
             check_tokens(&r, client);
         }
         let hash = secret.map(|s| ClientSecret::new(s).secret_hash("alice", client));
-        let legacy =
-            world
-                .issuer
-                .initiate_auth_refresh(&presented, client, hash.as_deref(), None, None);
+        let legacy = world
+            .issuer
+            .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+                refresh_token: &presented,
+                client_id: client,
+                secret_hash: hash.as_deref(),
+                device_key: None,
+                client_metadata: None,
+            });
         check_outcome(&world, legacy.as_ref().map(|_| ()), &[&token]);
         let revoked = world.issuer.revoke_token(&presented, client, secret);
         check_outcome(&world, revoked.as_ref(), &[&token]);
@@ -502,7 +509,7 @@ fn claimed_iat(token: &str) -> Timestamp {
 }
 
 /// Tokens the issuer hands out verify with the pool's JWKS at the issuing time.
-fn check_tokens(r: &wire::AuthenticationResult, client_id: &str) {
+fn check_tokens(r: &refresh_rotation::TokenSet, client_id: &str) {
     // The clock may have moved up to 400 days, beyond any leeway (capped at 300 s, R-SAFE-8): verify
     // each token at the time it claims to be issued, which its signature covers.
     let v = verifier();
@@ -524,7 +531,7 @@ fn check_tokens(r: &wire::AuthenticationResult, client_id: &str) {
     .expect("issued ID token verifies");
     if let Some(t) = &r.refresh_token {
         refresh_keys()
-            .decode(t)
+            .decode(t.expose_secret())
             .expect("issued refresh token decodes");
     }
 }
@@ -610,7 +617,7 @@ fn run_op(world: &World, op: usize, body: &[u8]) -> Result<(), Error> {
             let result = issuer.get_tokens_from_refresh_token(&r)?;
             check_tokens(&result, client_id);
             round_trip(&GetTokensFromRefreshTokenResponse {
-                authentication_result: result,
+                authentication_result: result.into(),
             });
         }
         6 => {
@@ -661,17 +668,17 @@ fn legacy(
     let param = |name: &str| params.and_then(|p| p.get(name));
     let token = RefreshToken::new(param("REFRESH_TOKEN").unwrap_or_default());
     let client_id = client_id.unwrap_or_default();
-    let result = issuer.initiate_auth_refresh(
-        &token,
-        client_id,
-        param("SECRET_HASH"),
-        param("DEVICE_KEY"),
-        metadata,
-    )?;
+    let result = issuer.legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
+        refresh_token: &token,
+        client_id: client_id,
+        secret_hash: param("SECRET_HASH"),
+        device_key: param("DEVICE_KEY"),
+        client_metadata: metadata,
+    })?;
     check_tokens(&result, client_id);
     round_trip(&InitiateAuthResponse {
         challenge_parameters: HashMap::new(),
-        authentication_result: result,
+        authentication_result: result.into(),
     });
     Ok(())
 }

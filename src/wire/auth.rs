@@ -10,14 +10,15 @@
 use std::collections::HashMap;
 
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
+use crate::engine::{checks, LegacyRefreshRequest, SignInRequest};
 use crate::error::Error;
-use crate::issuer::{checks, SignInRequest, TokenIssuer};
 use crate::password::{PasswordCheck, PasswordVerifier};
 use crate::secret::{RefreshToken, SecretString};
 use crate::wire::ops::required;
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
 };
+use crate::TokenIssuer;
 
 /// The AuthFlow values of the model (AuthFlowType), for the enum check of R-CFG-2.
 const AUTH_FLOW_VALUES: [&str; 9] = [
@@ -217,7 +218,7 @@ impl TokenIssuer {
     /// NotAuthorizedException `Incorrect username or password.`; an unknown user is UserNotFoundException,
     /// or the same NotAuthorizedException when the client's PreventUserExistenceErrors is `ENABLED`);
     /// then signs the user in (SPEC 4), which refuses a disabled user. A refresh flow is
-    /// [`initiate_auth_refresh`](TokenIssuer::initiate_auth_refresh) (R-ROT-8).
+    /// [`legacy_refresh`](TokenIssuer::legacy_refresh) (R-ROT-8).
     ///
     /// The caller routes the call to this issuer; an AdminInitiateAuth for another pool is
     /// ResourceNotFoundException.
@@ -238,13 +239,15 @@ impl TokenIssuer {
                 token,
                 secret_hash,
                 device_key,
-            } => self.initiate_auth_refresh(
-                token,
-                &call.client_id,
-                secret_hash.as_ref().map(SecretString::expose_secret),
-                device_key.as_ref().map(SecretString::expose_secret),
-                call.client_metadata.as_ref(),
-            )?,
+            } => self
+                .legacy_refresh(&LegacyRefreshRequest {
+                    refresh_token: token,
+                    client_id: &call.client_id,
+                    secret_hash: secret_hash.as_ref().map(SecretString::expose_secret),
+                    device_key: device_key.as_ref().map(SecretString::expose_secret),
+                    client_metadata: call.client_metadata.as_ref(),
+                })?
+                .into(),
             Flow::Password {
                 username,
                 password,
@@ -261,7 +264,7 @@ impl TokenIssuer {
                 let mut req = SignInRequest::new(&call.client_id, username);
                 req.secret_hash = secret_hash;
                 req.client_metadata = call.client_metadata.as_ref();
-                self.sign_in(&req)?
+                self.sign_in(&req)?.into()
             }
         };
         Ok(InitiateAuthResponse {

@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
+use crate::engine::checks;
+use crate::engine::RefreshRequest;
 use crate::error::Error;
-use crate::issuer::checks;
-use crate::issuer::RefreshRequest;
 use crate::secret::{RefreshToken, SecretString};
 use crate::wire::{GetTokensFromRefreshTokenRequest, RevokeTokenRequest};
 

@@ -90,6 +90,23 @@ pub struct AuthenticationResult {
     pub new_device_metadata: Option<NewDeviceMetadata>,
 }
 
+impl From<crate::engine::TokenSet> for AuthenticationResult {
+    /// The engine's answer in Cognito's shape (R-SIGN-3, R-REF-12).
+    fn from(t: crate::engine::TokenSet) -> Self {
+        AuthenticationResult {
+            access_token: t.access_token,
+            expires_in: t.expires_in,
+            token_type: crate::engine::TokenSet::TOKEN_TYPE.to_owned(),
+            refresh_token: t.refresh_token.map(crate::RefreshToken::into_secret),
+            id_token: t.id_token,
+            new_device_metadata: t.new_device.map(|d| NewDeviceMetadata {
+                device_key: d.device_key,
+                device_group_key: d.device_group_key,
+            }),
+        }
+    }
+}
+
 impl fmt::Debug for AuthenticationResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthenticationResult")

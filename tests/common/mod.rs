@@ -316,13 +316,13 @@ impl Fixture {
         let mut req = SignInRequest::new(&self.client_id, "alice");
         req.client_secret = secret;
         req.secret_hash = hash;
-        self.issuer.sign_in(&req)
+        self.issuer.sign_in(&req).map(Into::into)
     }
 
     pub fn sign_in_full_as(&self, username: &str) -> AuthenticationResult {
         let mut req = SignInRequest::new(&self.client_id, username);
         req.client_secret = self.secret.as_deref();
-        self.issuer.sign_in(&req).expect("sign-in")
+        self.issuer.sign_in(&req).expect("sign-in").into()
     }
 
     pub fn sign_in_full(&self) -> AuthenticationResult {
@@ -351,7 +351,12 @@ impl Fixture {
         );
         let mut req = SignInRequest::new(&self.client_id, "alice");
         req.client_secret = self.secret.as_deref();
-        other.sign_in(&req).unwrap().refresh_token.unwrap()
+        other
+            .sign_in(&req)
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .into_secret()
     }
 
     pub fn secret_hash(&self) -> String {
@@ -367,14 +372,25 @@ impl Fixture {
         let mut req = RefreshRequest::new(&t, &self.client_id);
         req.client_secret = self.secret.as_deref();
         req.client_metadata = Some(meta);
-        self.issuer.get_tokens_from_refresh_token(&req)
+        self.issuer
+            .get_tokens_from_refresh_token(&req)
+            .map(Into::into)
+    }
+
+    /// A GetTokensFromRefreshToken through the fixture's issuer, answered as a Cognito client sees it.
+    pub fn get_tokens(&self, req: &RefreshRequest<'_>) -> Result<AuthenticationResult, Error> {
+        self.issuer
+            .get_tokens_from_refresh_token(req)
+            .map(Into::into)
     }
 
     pub fn refresh(&self, token: &str) -> Result<AuthenticationResult, Error> {
         let t = RefreshToken::new(token);
         let mut req = RefreshRequest::new(&t, &self.client_id);
         req.client_secret = self.secret.as_deref();
-        self.issuer.get_tokens_from_refresh_token(&req)
+        self.issuer
+            .get_tokens_from_refresh_token(&req)
+            .map(Into::into)
     }
 
     /// `n` threads present `token` at the same moment.
@@ -399,13 +415,10 @@ impl Fixture {
 
     pub fn legacy_refresh(&self, token: &str) -> Result<AuthenticationResult, Error> {
         let hash = self.secret.as_ref().map(|_| self.secret_hash());
-        self.issuer.initiate_auth_refresh(
-            &RefreshToken::new(token),
-            &self.client_id,
-            hash.as_deref(),
-            None,
-            None,
-        )
+        let token = RefreshToken::new(token);
+        let mut req = refresh_rotation::LegacyRefreshRequest::new(&token, &self.client_id);
+        req.secret_hash = hash.as_deref();
+        self.issuer.legacy_refresh(&req).map(Into::into)
     }
 
     pub fn revoke(&self, token: &str) -> Result<(), Error> {

@@ -23,8 +23,8 @@ use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::{
     Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyInfo, FamilyState,
     InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, RandomSource,
-    RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation,
-    RefreshTokenStore, SignInRequest, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore,
+    SignInRequest, SystemRandom, Timestamp, TokenIssuer, UserRecord,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
@@ -139,13 +139,13 @@ fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore
     let first = issuer
         .sign_in(&SignInRequest::new(client.client_id(), "bench-user"))
         .expect("sign-in");
-    let mut token = RefreshToken::new(first.refresh_token.expect("refresh token"));
+    let mut token = first.refresh_token.expect("refresh token");
     c.bench_function(&format!("refresh/{name}"), |b| {
         b.iter(|| {
             let r = issuer
                 .get_tokens_from_refresh_token(&RefreshRequest::new(&token, client.client_id()))
                 .expect("refresh");
-            token = RefreshToken::new(r.refresh_token.expect("rotated"));
+            token = r.refresh_token.expect("rotated");
             black_box(r.access_token.len())
         })
     });

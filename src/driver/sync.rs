@@ -1,0 +1,304 @@
+//! The synchronous driver: [`TokenIssuer`] runs the engine's flows against synchronous collaborators
+//! (SPEC 4 to 7, R-ENG-1).
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::directory::UserDirectory;
+use crate::engine::{
+    Engine, EngineSettings, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, ReusePolicy,
+    SignInRequest, TokenSet,
+};
+use crate::error::Error;
+use crate::hook::PreTokenGenerationHook;
+use crate::jwt::TokenSigner;
+use crate::random::RandomSource;
+use crate::registry::ClientRegistry;
+use crate::secret::RefreshToken;
+use crate::store::RefreshTokenStore;
+use crate::token::RefreshTokenKeys;
+
+/// Everything an issuer needs, with the defaults of SPEC 1. Build with [`TokenIssuer::builder`].
+pub struct TokenIssuerBuilder {
+    region: String,
+    issuer_url: Option<String>,
+    signer: TokenSigner,
+    refresh_keys: RefreshTokenKeys,
+    registry: Arc<ClientRegistry>,
+    store: Arc<dyn RefreshTokenStore>,
+    directory: Arc<dyn UserDirectory>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+    device_tracking: bool,
+    reuse_policy: ReusePolicy,
+    hook: Option<Arc<dyn PreTokenGenerationHook>>,
+}
+
+impl std::fmt::Debug for TokenIssuerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuerBuilder")
+            .field("region", &self.region)
+            .field("issuer_url", &self.issuer_url)
+            .field("device_tracking", &self.device_tracking)
+            .field("reuse_policy", &self.reuse_policy)
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuerBuilder {
+    /// The issuer URL (`iss`). Defaults to `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`
+    /// (R-JWT-4).
+    pub fn issuer_url(mut self, url: impl Into<String>) -> Self {
+        self.issuer_url = Some(url.into());
+        self
+    }
+
+    /// Whether the pool tracks devices (R-REF-9). Defaults to `false`.
+    pub fn device_tracking(mut self, on: bool) -> Self {
+        self.device_tracking = on;
+        self
+    }
+
+    /// The reuse policy (R-ROT-4). Defaults to [`ReusePolicy::Reject`].
+    pub fn reuse_policy(mut self, policy: ReusePolicy) -> Self {
+        self.reuse_policy = policy;
+        self
+    }
+
+    /// Installs a pre-token-generation hook (R-REF-11). Defaults to none.
+    pub fn pre_token_generation(mut self, hook: Arc<dyn PreTokenGenerationHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The clock. Defaults to [`SystemClock`](crate::SystemClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The random source. Defaults to [`SystemRandom`](crate::SystemRandom).
+    pub fn random(mut self, rng: Arc<dyn RandomSource>) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// Finishes the issuer, and links the registry to the family store so that deleting a client revokes
+    /// its families (R-REV-7).
+    pub fn build(self) -> TokenIssuer {
+        self.registry.link_family_store(&self.store);
+        let issuer_url = self.issuer_url.unwrap_or_else(|| {
+            format!(
+                "https://cognito-idp.{}.amazonaws.com/{}",
+                self.region,
+                self.registry.user_pool_id()
+            )
+        });
+        TokenIssuer {
+            engine: Engine::new(EngineSettings {
+                region: self.region,
+                issuer_url,
+                signer: self.signer,
+                refresh_keys: self.refresh_keys,
+                rng: self.rng,
+                device_tracking: self.device_tracking,
+                reuse_policy: self.reuse_policy,
+                hook: self.hook.is_some(),
+            }),
+            registry: self.registry,
+            store: self.store,
+            directory: self.directory,
+            clock: self.clock,
+            hook: self.hook,
+        }
+    }
+}
+
+/// Issues and refreshes tokens for one user pool: the synchronous driver of the [engine](crate::engine).
+///
+/// Keys are fixed for the life of an issuer. To rotate the refresh-token key (R-FAM-6) or a signing key
+/// (R-JWT-5), build a new issuer from the same registry, store and directory with the new key ring or
+/// signer (the old refresh key kept for verification, the old signing key retired into the JWKS) and
+/// swap it in, for example behind an `ArcSwap` or a `RwLock<Arc<TokenIssuer>>`; issuers are cheap to
+/// build because everything shared is behind an `Arc`.
+pub struct TokenIssuer {
+    engine: Engine,
+    registry: Arc<ClientRegistry>,
+    store: Arc<dyn RefreshTokenStore>,
+    directory: Arc<dyn UserDirectory>,
+    clock: Arc<dyn Clock>,
+    hook: Option<Arc<dyn PreTokenGenerationHook>>,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    /// Starts an issuer for the pool of `registry` in `region`, with the given keys, store and
+    /// directory; everything else takes its default (system clock, system randomness, no device
+    /// tracking, [`ReusePolicy::Reject`], no hook).
+    pub fn builder(
+        region: impl Into<String>,
+        signer: TokenSigner,
+        refresh_keys: RefreshTokenKeys,
+        registry: Arc<ClientRegistry>,
+        store: Arc<dyn RefreshTokenStore>,
+        directory: Arc<dyn UserDirectory>,
+    ) -> TokenIssuerBuilder {
+        TokenIssuerBuilder {
+            region: region.into(),
+            issuer_url: None,
+            signer,
+            refresh_keys,
+            registry,
+            store,
+            directory,
+            clock: Arc::new(crate::SystemClock),
+            rng: Arc::new(crate::SystemRandom::new()),
+            device_tracking: false,
+            reuse_policy: ReusePolicy::Reject,
+            hook: None,
+        }
+    }
+
+    /// The engine this issuer drives: its keys and settings.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The issuer URL (`iss`).
+    pub fn issuer_url(&self) -> &str {
+        self.engine.issuer_url()
+    }
+
+    /// The pool's client registry.
+    pub fn registry(&self) -> &Arc<ClientRegistry> {
+        &self.registry
+    }
+
+    /// The family store.
+    pub fn store(&self) -> &Arc<dyn RefreshTokenStore> {
+        &self.store
+    }
+
+    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> &TokenSigner {
+        self.engine.signer()
+    }
+
+    /// The clock the issuer reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Issues the first token set of a new family after the host authenticated the user (SPEC 4).
+    pub fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.sign_in(req, self.clock.now()))
+    }
+
+    /// GetTokensFromRefreshToken (SPEC 5 and 6): the checks of R-REF-1 to R-REF-12, in that order.
+    pub fn get_tokens_from_refresh_token(
+        &self,
+        req: &RefreshRequest<'_>,
+    ) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.refresh(req))
+    }
+
+    /// The legacy refresh flow: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` or
+    /// `REFRESH_TOKEN` (R-ROT-8). Needs `ALLOW_REFRESH_TOKEN_AUTH` (or only legacy flow names);
+    /// refused on a client with rotation enabled; otherwise behaves as R-ROT-6 and R-ROT-7.
+    pub fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.legacy_refresh(req))
+    }
+
+    /// RevokeToken (R-REV-1, R-REV-2).
+    pub fn revoke_token(
+        &self,
+        token: &RefreshToken,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<(), Error> {
+        self.run(&mut self.engine.revoke(token, client_id, client_secret))
+    }
+
+    /// Global sign-out of the user with this `sub`: revokes every family of theirs (R-REV-3). Returns how
+    /// many live families were revoked.
+    pub fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {
+        Ok(self.store.revoke_subject(subject)?)
+    }
+
+    /// Global sign-out by username (AdminUserGlobalSignOut). `UserNotFoundException` if there is no such
+    /// user.
+    pub fn global_sign_out_username(&self, username: &str) -> Result<usize, Error> {
+        let user = self
+            .directory
+            .user_by_username(username)?
+            .ok_or(Error::UserNotFound)?;
+        self.global_sign_out(&user.subject)
+    }
+
+    /// Deletes up to `max` families whose absolute expiry is at least
+    /// [`PurgeCutoff::MARGIN_SECS`](crate::PurgeCutoff::MARGIN_SECS) in the past (R-REV-4, R-REV-5,
+    /// R-REV-6); call it until it returns less than `max`.
+    ///
+    /// The margin exists because the verifier learns that a JWT was revoked from its family's record
+    /// (R-REV-2, R-JWT-6): an ID or access token minted just before the family expired may live one
+    /// validity period (at most a day, R-CFG-3) past it, plus the verifier's leeway, and its family must
+    /// still say "revoked" until then. Until it is purged, an expired family answers
+    /// `Refresh Token has expired`.
+    pub fn purge_expired(&self, max: usize) -> Result<usize, Error> {
+        let cutoff = self.engine.purge_cutoff(self.clock.now())?;
+        Ok(self.store.purge_expired(cutoff, max)?)
+    }
+
+    /// Runs a flow to its end, performing each step it asks for on the calling thread.
+    fn run<F: Flow>(&self, flow: &mut F) -> Result<F::Output, Error> {
+        let mut input = Input::Start;
+        loop {
+            input = match flow.next(input) {
+                Need::Client(id) => Input::Client(self.registry.get(id)),
+                Need::Family(id) => {
+                    let read = self.store.read(&id)?;
+                    // R-ROT-9: the host's clock is read after the store read.
+                    let host_time = self.clock.now();
+                    Input::Family { read, host_time }
+                }
+                Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub)?),
+                Need::UserByUsername(name) => Input::User(self.directory.user_by_username(name)?),
+                Need::Hook(event) => Input::Hook(match &self.hook {
+                    Some(hook) => hook.pre_token_generation(&event),
+                    None => Ok(Default::default()),
+                }),
+                Need::CreateFamily(family) => {
+                    self.store.create(family)?;
+                    Input::Created
+                }
+                Need::Advance {
+                    family,
+                    expected,
+                    grace_deadline,
+                    key_id,
+                } => Input::Advanced(self.store.advance(
+                    &family,
+                    expected,
+                    grace_deadline,
+                    key_id,
+                )?),
+                Need::BindDevice { family, device_key } => {
+                    Input::DeviceBound(self.store.bind_device(&family, device_key)?)
+                }
+                Need::ConfirmDevice { family, device_key } => {
+                    Input::DeviceConfirmed(self.store.confirm_device(&family, device_key)?)
+                }
+                Need::Revoke(family) => Input::Revoked(self.store.revoke(&family)?),
+                Need::Done(result) => return result,
+            };
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The engine: every rule of sign-in, GetTokensFromRefreshToken, the legacy refresh flow and RevokeToken
+//! (sections 4 to 7 of the behaviour contract), decided without any I/O (R-ENG-1).
+//!
+//! An operation is a small state machine, after the manner of rustls and quinn-proto: the engine says
+//! what it needs next ([`Need`]: a client, a family as stored, a user, the hook's answer, a
+//! compare-and-set), the driver performs it, synchronously or asynchronously, and feeds the result back
+//! ([`Input`]); at the end the engine hands over the answer. The engine holds the pool's keys and
+//! settings and mints the JWTs; time, the stores, the user directory and the hook stay with the driver.
+//! So every rule lives here once, and a driver is a loop of a few dozen lines:
+//!
+//! ```text
+//! let mut flow = engine.refresh(&request);
+//! let mut input = Input::Start;
+//! loop {
+//!     input = match flow.next(input) {
+//!         Need::Client(id) => Input::Client(clients.get(id)?),
+//!         Need::Family(id) => Input::Family { read: store.read(&id)?, host_time: clock.now() },
+//!         ...
+//!         Need::Done(result) => return result,
+//!     };
+//! }
+//! ```
+//!
+//! A store error ends the operation in the driver. Every refusal the engine decides happens before the
+//! first write, except where a rule says otherwise (the reuse policy's revocation, R-ROT-4).
+
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+use crate::directory::UserRecord;
+use crate::error::Error;
+use crate::hook::{ClaimsOverride, PreTokenGenerationEvent};
+use crate::jwt::TokenSigner;
+use crate::random::{BufferedRandom, RandomSource};
+use crate::registry::AppClient;
+use crate::secret::RefreshToken;
+use crate::store::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff};
+use crate::token::RefreshTokenKeys;
+
+pub(crate) mod checks;
+mod client_auth;
+mod device;
+mod mint;
+mod refresh;
+mod requests;
+mod revoke;
+mod sign_in;
+
+pub use device::NewDevice;
+pub use refresh::RefreshFlow;
+pub use requests::{LegacyRefreshRequest, RefreshRequest, SignInRequest};
+pub use revoke::RevokeFlow;
+pub use sign_in::SignInFlow;
+
+/// The scope of tokens issued to API sign-ins (R-JWT-2).
+pub const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
+/// What happens, besides the RefreshTokenReuseException, when a rotated-out refresh token is presented
+/// after its grace window (R-ROT-4, R-ROT-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReusePolicy {
+    /// Nothing else changes: Cognito parity. The default.
+    #[default]
+    Reject,
+    /// The whole family is revoked, signing out both a thief and the victim (OAuth 2.0 Security BCP,
+    /// RFC 9700 §4.14.2).
+    ///
+    /// Combined with a grace period of 0 this also signs out a benign client that submits the same
+    /// refresh twice at once: the second request is reuse (R-ROT-5). Give such clients a few seconds of
+    /// grace.
+    RevokeFamily,
+}
+
+/// The answer to a sign-in or a refresh (R-SIGN-3, R-REF-12): the crate's own result type, which the
+/// adapters render (Cognito's `AuthenticationResult`, an OAuth 2.0 token response).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    /// The access token (R-JWT-2).
+    pub access_token: String,
+    /// The ID token (R-JWT-3).
+    pub id_token: String,
+    /// The refresh token: after a sign-in, and after a refresh that rotated (R-ROT-1, R-ROT-2); `None`
+    /// after a refresh without rotation (R-ROT-6).
+    pub refresh_token: Option<RefreshToken>,
+    /// The access token's lifetime in seconds (`ExpiresIn`, `expires_in`).
+    pub expires_in: u64,
+    /// The device this answer announces, if device tracking issued one (R-REF-9).
+    pub new_device: Option<NewDevice>,
+}
+
+impl TokenSet {
+    /// The token type: always `Bearer`.
+    pub const TOKEN_TYPE: &'static str = "Bearer";
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[REDACTED]")
+            .field("id_token", &"[REDACTED]")
+            .field("refresh_token", &self.refresh_token)
+            .field("expires_in", &self.expires_in)
+            .field("new_device", &self.new_device)
+            .finish()
+    }
+}
+
+/// What a flow needs from its driver next. `T` is the flow's answer.
+#[derive(Debug)]
+pub enum Need<'f, T> {
+    /// The app client with this id, or `None` if there is none: answer [`Input::Client`].
+    Client(&'f str),
+    /// A read of this family: answer [`Input::Family`] with the store's read and the host's clock
+    /// read after it (R-ROT-9).
+    Family(FamilyId),
+    /// The user with this `sub`: answer [`Input::User`].
+    UserBySubject(&'f str),
+    /// The user with this username: answer [`Input::User`].
+    UserByUsername(&'f str),
+    /// The pre-token-generation hook's answer to this event (R-REF-11): answer [`Input::Hook`]. Asked
+    /// only of an engine built with a hook.
+    Hook(PreTokenGenerationEvent<'f>),
+    /// Store this new family: answer [`Input::Created`].
+    CreateFamily(Family),
+    /// The compare-and-set of a rotation (R-ROT-1, R-ROT-10): answer [`Input::Advanced`].
+    Advance {
+        /// The family.
+        family: FamilyId,
+        /// The generation it must still be at.
+        expected: u32,
+        /// The grace deadline of the generation it leaves.
+        grace_deadline: Timestamp,
+        /// The refresh-token key id of the generation it reaches.
+        key_id: u32,
+    },
+    /// Bind this device, unconfirmed, if the family has none (R-REF-9): answer [`Input::DeviceBound`].
+    BindDevice {
+        /// The family.
+        family: FamilyId,
+        /// The device key to bind.
+        device_key: &'f str,
+    },
+    /// Confirm the family's device (R-REF-9): answer [`Input::DeviceConfirmed`].
+    ConfirmDevice {
+        /// The family.
+        family: FamilyId,
+        /// Its device key.
+        device_key: &'f str,
+    },
+    /// Revoke this family (R-REV-2, R-ROT-4 with [`ReusePolicy::RevokeFamily`], R-REV-7): answer
+    /// [`Input::Revoked`].
+    Revoke(FamilyId),
+    /// The operation is over.
+    Done(Result<T, Error>),
+}
+
+/// What the driver feeds a flow: [`Input::Start`] first, then the answer to each [`Need`].
+#[derive(Debug)]
+pub enum Input {
+    /// The first call.
+    Start,
+    /// The app client asked for, if it exists.
+    Client(Option<Arc<AppClient>>),
+    /// The family asked for, as the store read it, and the host's clock read after that read.
+    Family {
+        /// The store's answer (with the store's time, if it keeps it, R-ROT-11).
+        read: FamilyRead,
+        /// The host's clock, read after the store read.
+        host_time: Timestamp,
+    },
+    /// The user asked for, if the directory knows them.
+    User(Option<Arc<UserRecord>>),
+    /// The hook's answer: the override, or a refusal with its message.
+    Hook(Result<ClaimsOverride, String>),
+    /// The family was stored.
+    Created,
+    /// The outcome of the compare-and-set.
+    Advanced(Advance),
+    /// The family after the bind, `None` if it has gone.
+    DeviceBound(Option<Family>),
+    /// Whether the device is now confirmed.
+    DeviceConfirmed(bool),
+    /// Whether the family was live before the revocation.
+    Revoked(bool),
+}
+
+/// An operation in progress. Drivers run any flow with one loop: feed [`Input::Start`], then the answer
+/// to each [`Need`], until [`Need::Done`].
+pub trait Flow {
+    /// The operation's answer.
+    type Output;
+
+    /// Feeds the answer to the previous [`Need`] (or [`Input::Start`]) and returns the next one.
+    fn next(&mut self, input: Input) -> Need<'_, Self::Output>;
+}
+
+/// The error a flow answers to an input it did not ask for: a bug in the driver.
+fn out_of_order<'f, T>() -> Need<'f, T> {
+    Need::Done(Err(Error::Internal {
+        detail: "driver answered a step the engine did not ask for",
+    }))
+}
+
+/// One user pool's keys and settings, and every rule of its token operations (R-ENG-1).
+///
+/// Build one through a driver's builder ([`TokenIssuerBuilder`](crate::TokenIssuerBuilder)); a driver
+/// holds it and runs its flows.
+pub struct Engine {
+    region: Box<str>,
+    issuer_url: Box<str>,
+    signer: TokenSigner,
+    refresh_keys: RefreshTokenKeys,
+    rng: BufferedRandom,
+    device_tracking: bool,
+    reuse_policy: ReusePolicy,
+    hook: bool,
+    api_scope: Arc<str>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("issuer_url", &self.issuer_url)
+            .field("device_tracking", &self.device_tracking)
+            .field("reuse_policy", &self.reuse_policy)
+            .field("hook", &self.hook)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An engine's settings, from a driver's builder.
+pub(crate) struct EngineSettings {
+    pub(crate) region: String,
+    pub(crate) issuer_url: String,
+    pub(crate) signer: TokenSigner,
+    pub(crate) refresh_keys: RefreshTokenKeys,
+    pub(crate) rng: Arc<dyn RandomSource>,
+    pub(crate) device_tracking: bool,
+    pub(crate) reuse_policy: ReusePolicy,
+    pub(crate) hook: bool,
+}
+
+impl Engine {
+    pub(crate) fn new(s: EngineSettings) -> Engine {
+        Engine {
+            region: s.region.into_boxed_str(),
+            issuer_url: s.issuer_url.into_boxed_str(),
+            signer: s.signer,
+            refresh_keys: s.refresh_keys,
+            // One `getrandom` per 16 token sets instead of two per token set: see `BufferedRandom`.
+            rng: BufferedRandom::new(s.rng),
+            device_tracking: s.device_tracking,
+            reuse_policy: s.reuse_policy,
+            hook: s.hook,
+            api_scope: Arc::from(API_SIGN_IN_SCOPE),
+        }
+    }
+
+    /// The issuer URL (`iss`, R-JWT-4).
+    pub fn issuer_url(&self) -> &str {
+        &self.issuer_url
+    }
+
+    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// The refresh-token key ring (R-FAM-6).
+    pub fn refresh_keys(&self) -> &RefreshTokenKeys {
+        &self.refresh_keys
+    }
+
+    /// The reuse policy (R-ROT-4).
+    pub fn reuse_policy(&self) -> ReusePolicy {
+        self.reuse_policy
+    }
+
+    /// Starts a sign-in (SPEC 4) at `now`.
+    pub fn sign_in<'r>(&'r self, req: &SignInRequest<'r>, now: Timestamp) -> SignInFlow<'r> {
+        SignInFlow::new(self, *req, now)
+    }
+
+    /// Starts a GetTokensFromRefreshToken (SPEC 5 and 6).
+    pub fn refresh<'r>(&'r self, req: &RefreshRequest<'r>) -> RefreshFlow<'r> {
+        RefreshFlow::new(self, *req, None)
+    }
+
+    /// Starts a legacy refresh: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` (R-ROT-8).
+    pub fn legacy_refresh<'r>(&'r self, req: &LegacyRefreshRequest<'r>) -> RefreshFlow<'r> {
+        RefreshFlow::new(self, req.as_refresh(), Some(req.secret_hash))
+    }
+
+    /// Starts a RevokeToken (R-REV-1, R-REV-2).
+    pub fn revoke<'r>(
+        &'r self,
+        token: &'r RefreshToken,
+        client_id: &'r str,
+        client_secret: Option<&'r str>,
+    ) -> RevokeFlow<'r> {
+        RevokeFlow::new(self, token, client_id, client_secret)
+    }
+
+    /// The cutoff of a purge run at `now` (R-REV-6).
+    pub fn purge_cutoff(&self, now: Timestamp) -> Result<PurgeCutoff, Error> {
+        PurgeCutoff::at(now).ok_or(Error::Internal {
+            detail: "purge cutoff underflows",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

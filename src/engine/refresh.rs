@@ -1,0 +1,532 @@
+//! GetTokensFromRefreshToken and the legacy refresh flow (SPEC 5 and 6) as a state machine.
+//!
+//! Order: the checks of R-REF-1 to R-REF-9 and the rotation decision only read; the hook may still
+//! refuse (R-REF-11); then the one compare-and-set on the generation (R-REF-10); then the device binding
+//! or confirmation of R-REF-9, for an answer that will be given; then minting (R-REF-12). The ID and
+//! access tokens are signed after the write, once the answer is certain: signing first would spend two
+//! signatures on every race loser and every refusal. A failure after the write (the signer or the random
+//! source failing) is like an answer lost on the way, which a retry in the grace window repairs.
+//!
+//! The time of a decision (R-ROT-9, R-ROT-11) is read after the store read it is based on, and again
+//! after a lost compare-and-set: the store's time if it keeps one, else the host's clock.
+
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+use crate::directory::UserRecord;
+use crate::error::Error;
+use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, TriggerSource};
+use crate::registry::AppClient;
+use crate::store::{Advance, Family, FamilyState};
+use crate::token::DecodedRefreshToken;
+
+use super::checks;
+use super::client_auth::{authenticate, Credential};
+use super::device::{device_step, DeviceStep, NewDevice};
+use super::mint::MintInput;
+use super::{out_of_order, Engine, Flow, Input, Need, RefreshRequest, ReusePolicy, TokenSet};
+
+/// The outcome of the rotation decision for one presented generation (SPEC 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// R-ROT-1: advance from the current generation.
+    Advance { current: u32 },
+    /// R-ROT-2: answer with the existing successor of this generation.
+    Retry { successor: u32 },
+    /// R-ROT-6: no refresh token in the answer.
+    NoRotation,
+    /// R-ROT-4 / R-ROT-7.
+    Reuse,
+}
+
+/// The rotation decision of SPEC 6 for a presented generation, from the family's state as read, the
+/// client's rotation setting and grace period now, and the time of the decision (R-ROT-9).
+pub(crate) fn decide(
+    presented: u32,
+    state: &FamilyState,
+    rotation_on: bool,
+    grace_secs: u8,
+    now: Timestamp,
+) -> Decision {
+    let current = state.generation;
+    if presented == current {
+        return if rotation_on {
+            Decision::Advance { current }
+        } else {
+            Decision::NoRotation
+        };
+    }
+    // `presented < current` here: the caller has refused generations from the future (R-FAM-4). With a
+    // grace period of 0 nothing is ever a retry, whatever the clocks say (R-ROT-9).
+    if rotation_on
+        && grace_secs > 0
+        && presented.checked_add(1) == Some(current)
+        && now < state.grace_deadline
+    {
+        return Decision::Retry { successor: current };
+    }
+    Decision::Reuse
+}
+
+/// R-REF-6 and R-REF-7, at the time of the decision.
+fn check_live(family: &Family, now: Timestamp) -> Result<(), Error> {
+    if family.state.revoked {
+        return Err(Error::RefreshTokenRevoked);
+    }
+    if now >= family.info.expires_at {
+        return Err(Error::RefreshTokenExpired);
+    }
+    Ok(())
+}
+
+/// Where a refresh stands.
+enum State {
+    Start,
+    AwaitClient,
+    AwaitFamily,
+    AwaitUser,
+    AwaitHook,
+    AwaitAdvance { current: u32 },
+    AwaitReread,
+    AwaitReuseRevoke,
+    AwaitConfirm,
+    AwaitBind,
+    Finished,
+}
+
+/// A refresh in progress: drive it through [`Flow`] (see the [module docs](super)).
+pub struct RefreshFlow<'r> {
+    engine: &'r Engine,
+    req: RefreshRequest<'r>,
+    /// `Some` on the legacy path: the SECRET_HASH, checked against the family's username.
+    legacy: Option<Option<&'r str>>,
+    state: State,
+    client: Option<Arc<AppClient>>,
+    decoded: Option<DecodedRefreshToken>,
+    family: Option<Family>,
+    now: Timestamp,
+    user: Option<Arc<UserRecord>>,
+    overrides: Option<ClaimsOverride>,
+    decision: Decision,
+    device: DeviceStep,
+    refresh_token: Option<crate::secret::RefreshToken>,
+    new_device_key: Option<String>,
+    new_device: Option<NewDevice>,
+    /// Compare-and-set attempts left: a lost race moves the family past the presented generation, so a
+    /// second loss cannot happen to a correct store.
+    attempts: u8,
+}
+
+impl std::fmt::Debug for RefreshFlow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshFlow")
+            .field("client_id", &self.req.client_id)
+            .field("decision", &self.decision)
+            .finish_non_exhaustive()
+    }
+}
+
+type Step<'f> = Need<'f, TokenSet>;
+
+impl Flow for RefreshFlow<'_> {
+    type Output = TokenSet;
+
+    fn next(&mut self, input: Input) -> Step<'_> {
+        // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
+        self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
+    }
+}
+
+impl<'r> RefreshFlow<'r> {
+    pub(crate) fn new(
+        engine: &'r Engine,
+        req: RefreshRequest<'r>,
+        legacy: Option<Option<&'r str>>,
+    ) -> Self {
+        RefreshFlow {
+            engine,
+            req,
+            legacy,
+            state: State::Start,
+            client: None,
+            decoded: None,
+            family: None,
+            now: Timestamp::EPOCH,
+            user: None,
+            overrides: None,
+            decision: Decision::Reuse,
+            device: DeviceStep::Keep,
+            refresh_token: None,
+            new_device_key: None,
+            new_device: None,
+            attempts: 2,
+        }
+    }
+
+    fn step(&mut self, input: Input) -> Result<Step<'_>, Error> {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        match (state, input) {
+            (State::Start, Input::Start) => {
+                self.check_shape()?;
+                self.state = State::AwaitClient;
+                Ok(Need::Client(self.req.client_id))
+            }
+            (State::AwaitClient, Input::Client(client)) => self.on_client(client),
+            (State::AwaitFamily, Input::Family { read, host_time }) => {
+                let family = self.found(read.family)?;
+                self.now = read.time.unwrap_or(host_time);
+                self.on_family(family)
+            }
+            (State::AwaitUser, Input::User(user)) => self.on_user(user),
+            (State::AwaitHook, Input::Hook(answer)) => {
+                let overrides = answer.map_err(|message| Error::HookRejected { message })?;
+                self.overrides = Some(overrides);
+                self.write()
+            }
+            (State::AwaitAdvance { current }, Input::Advanced(advance)) => {
+                self.on_advance(current, advance)
+            }
+            (State::AwaitReread, Input::Family { read, host_time }) => {
+                let family = self.found(read.family)?;
+                // R-ROT-9: the time of the new decision is read after the new read.
+                self.now = read.time.unwrap_or(host_time);
+                check_live(&family, self.now)?;
+                let grace = self.grace()?;
+                self.decision = decide(self.presented()?, &family.state, true, grace, self.now);
+                self.family = Some(family);
+                self.write()
+            }
+            (State::AwaitReuseRevoke, Input::Revoked(_)) => Err(Error::RefreshTokenReused),
+            (State::AwaitConfirm, Input::DeviceConfirmed(_)) => self.finish(),
+            (State::AwaitBind, Input::DeviceBound(bound)) => {
+                let bound = bound.ok_or(Error::InvalidRefreshToken)?;
+                let key = bound.info.device_key.as_deref().ok_or(Error::Internal {
+                    detail: "store did not bind the device",
+                })?;
+                self.new_device = Some(NewDevice::announcing(key));
+                self.family = Some(bound);
+                self.finish()
+            }
+            _ => Ok(out_of_order()),
+        }
+    }
+
+    /// R-REF-1: the request's shape.
+    fn check_shape(&self) -> Result<(), Error> {
+        checks::check_refresh_token_shape(self.req.refresh_token.expose_secret())?;
+        checks::check_client_id(self.req.client_id)?;
+        if let Some(s) = self.req.client_secret {
+            checks::check_client_secret(s)?;
+        }
+        if let Some(Some(h)) = self.legacy {
+            checks::check_secret_hash(h)?;
+        }
+        if let Some(d) = self.req.device_key {
+            checks::check_device_key(d)?;
+        }
+        if let Some(m) = self.req.client_metadata {
+            checks::check_client_metadata(m)?;
+        }
+        Ok(())
+    }
+
+    fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
+        // R-REF-2.
+        let client = client.ok_or_else(|| Error::ClientNotFound {
+            client_id: self.req.client_id.to_owned(),
+        })?;
+        match self.legacy {
+            // R-ROT-8: rotation first (such a client never allows the legacy flow, R-CFG-7, and the
+            // caller is better served by being pointed at GetTokensFromRefreshToken), then the flow.
+            Some(hash) => {
+                let config = client.config();
+                if config.refresh_token_rotation().is_enabled() {
+                    return Err(Error::UseGetTokensFromRefreshToken {
+                        client_id: self.req.client_id.to_owned(),
+                    });
+                }
+                if !config.allows_refresh_token_auth() {
+                    return Err(Error::AuthFlowNotEnabled {
+                        flow: "REFRESH_TOKEN_AUTH".into(),
+                    });
+                }
+                if client.secret().is_none() && hash.is_some() {
+                    return Err(Error::ClientHasNoSecret {
+                        client_id: self.req.client_id.to_owned(),
+                    });
+                }
+            }
+            // R-REF-3.
+            None => authenticate(
+                &client,
+                Credential {
+                    secret: self.req.client_secret,
+                    secret_hash: None,
+                },
+                &[],
+            )?,
+        }
+        // R-REF-4: format and MAC, before any store access.
+        let decoded = self
+            .engine
+            .refresh_keys
+            .decode(self.req.refresh_token.expose_secret())
+            .map_err(|_| Error::InvalidRefreshToken)?;
+        self.client = Some(client);
+        self.decoded = Some(decoded);
+        self.state = State::AwaitFamily;
+        Ok(Need::Family(decoded.family()))
+    }
+
+    /// A family as read: it must exist and have reached the presented generation (R-FAM-4).
+    fn found(&self, family: Option<Family>) -> Result<Family, Error> {
+        let family = family.ok_or(Error::InvalidRefreshToken)?;
+        if self.presented()? > family.state.generation {
+            return Err(Error::InvalidRefreshToken);
+        }
+        Ok(family)
+    }
+
+    fn on_family(&mut self, family: Family) -> Result<Step<'_>, Error> {
+        // R-REF-5.
+        if *family.info.client_id != *self.req.client_id {
+            return Err(Error::RefreshTokenOfOtherClient);
+        }
+        if let Some(hash) = self.legacy {
+            let info = &family.info;
+            authenticate(
+                self.client()?,
+                Credential {
+                    secret: None,
+                    secret_hash: hash,
+                },
+                &[&info.username, &info.subject],
+            )?;
+        }
+        // R-REF-6 and R-REF-7.
+        check_live(&family, self.now)?;
+        self.family = Some(family);
+        self.state = State::AwaitUser;
+        Ok(Need::UserBySubject(&self.family()?.info.subject))
+    }
+
+    fn on_user(&mut self, user: Option<Arc<UserRecord>>) -> Result<Step<'_>, Error> {
+        // R-REF-8.
+        let user = user.ok_or(Error::UserNotFound)?;
+        if !user.enabled {
+            return Err(Error::UserDisabled);
+        }
+        self.user = Some(user);
+        // R-REF-10: the decision, a pure function of what was read.
+        let rotation_on = self
+            .client()?
+            .config()
+            .refresh_token_rotation()
+            .is_enabled();
+        let grace = self.grace()?;
+        let family = self.family()?;
+        let decision = decide(
+            self.presented()?,
+            &family.state,
+            rotation_on,
+            grace,
+            self.now,
+        );
+        // R-REF-9.
+        let device = device_step(self.engine.device_tracking, family, self.req.device_key)?;
+        (self.decision, self.device) = (decision, device);
+        if self.decision == Decision::Reuse {
+            return self.reuse();
+        }
+        // R-REF-11: the hook may still refuse; nothing has been written yet.
+        if self.engine.hook {
+            self.state = State::AwaitHook;
+            let client = self.client.as_deref().ok_or(MISSING)?;
+            let user = self.user.as_deref().ok_or(MISSING)?;
+            return Ok(Need::Hook(hook_event(
+                TriggerSource::RefreshTokens,
+                client,
+                user,
+                self.req.client_metadata,
+            )));
+        }
+        self.write()
+    }
+
+    /// R-ROT-4 / R-ROT-7, with the reuse policy.
+    fn reuse(&mut self) -> Result<Step<'_>, Error> {
+        if self.engine.reuse_policy == ReusePolicy::RevokeFamily {
+            self.state = State::AwaitReuseRevoke;
+            return Ok(Need::Revoke(self.family()?.id));
+        }
+        Err(Error::RefreshTokenReused)
+    }
+
+    /// The one write of a rotation, or the token a retry gets, per the decision.
+    fn write(&mut self) -> Result<Step<'_>, Error> {
+        match self.decision {
+            Decision::NoRotation => self.device(),
+            Decision::Reuse => self.reuse(),
+            Decision::Retry { successor } => {
+                let family = self.family()?;
+                // The successor as the advance issued it, under the key it recorded (R-ROT-10).
+                self.refresh_token = Some(
+                    self.engine
+                        .refresh_keys
+                        .encode_with_key(family.state.key_id, &family.id, successor)
+                        .ok_or(Error::InvalidRefreshToken)?,
+                );
+                self.device()
+            }
+            Decision::Advance { current } => {
+                if self.attempts == 0 {
+                    return Err(Error::Internal {
+                        detail: "rotation did not settle",
+                    });
+                }
+                self.attempts -= 1;
+                let grace = self.grace()?;
+                let grace_deadline =
+                    self.now
+                        .checked_add_secs(u64::from(grace))
+                        .ok_or(Error::Internal {
+                            detail: "grace deadline overflows",
+                        })?;
+                self.state = State::AwaitAdvance { current };
+                Ok(Need::Advance {
+                    family: self.family()?.id,
+                    expected: current,
+                    grace_deadline,
+                    key_id: self.engine.refresh_keys.current_key_id(),
+                })
+            }
+        }
+    }
+
+    fn on_advance(&mut self, current: u32, advance: Advance) -> Result<Step<'_>, Error> {
+        match advance {
+            Advance::Advanced(state) => {
+                let family = self.family.as_mut().ok_or(MISSING)?;
+                family.state = state;
+                self.refresh_token = Some(
+                    self.engine
+                        .refresh_keys
+                        .encode(&family.id, state.generation),
+                );
+                self.device()
+            }
+            Advance::Unchanged(state) if state.revoked => Err(Error::RefreshTokenRevoked),
+            // Only a generation at `u32::MAX` cannot advance.
+            Advance::Unchanged(state) if state.generation == current => Err(Error::Internal {
+                detail: "refresh token generation exhausted",
+            }),
+            // R-ROT-5: lost the race. Decide again from a fresh read, on a time taken after it
+            // (R-ROT-9): the winner's grace deadline is later than the time this request started
+            // with, so that time could make a loser a retry after the window closed.
+            Advance::Unchanged(_) => {
+                self.state = State::AwaitReread;
+                Ok(Need::Family(self.family()?.id))
+            }
+            Advance::NotFound => Err(Error::InvalidRefreshToken),
+        }
+    }
+
+    /// R-REF-9: now that an answer will be given, bind or confirm the device.
+    fn device(&mut self) -> Result<Step<'_>, Error> {
+        match self.device {
+            DeviceStep::Keep => self.finish(),
+            DeviceStep::Reannounce => {
+                self.new_device = self
+                    .family()?
+                    .info
+                    .device_key
+                    .as_deref()
+                    .map(NewDevice::announcing);
+                self.finish()
+            }
+            DeviceStep::Confirm => {
+                let device_key = self.req.device_key.ok_or(MISSING)?;
+                self.state = State::AwaitConfirm;
+                Ok(Need::ConfirmDevice {
+                    family: self.family()?.id,
+                    device_key,
+                })
+            }
+            DeviceStep::Issue => {
+                let family = self.family()?.id;
+                let key = self.engine.new_device_key()?;
+                self.state = State::AwaitBind;
+                Ok(Need::BindDevice {
+                    family,
+                    device_key: self.new_device_key.insert(key),
+                })
+            }
+        }
+    }
+
+    /// R-REF-12: mint, and hand over the answer.
+    fn finish(&mut self) -> Result<Step<'_>, Error> {
+        self.state = State::Finished;
+        let client = self.client.as_deref().ok_or(MISSING)?;
+        let family = self.family.as_ref().ok_or(MISSING)?;
+        let user = self.user.as_deref().ok_or(MISSING)?;
+        let mut tokens = self.engine.mint(
+            client,
+            family,
+            &MintInput {
+                user,
+                overrides: self.overrides.as_ref(),
+            },
+            self.now,
+            self.new_device.take(),
+        )?;
+        tokens.refresh_token = self.refresh_token.take();
+        Ok(Need::Done(Ok(tokens)))
+    }
+
+    fn presented(&self) -> Result<u32, Error> {
+        Ok(self.decoded.as_ref().ok_or(MISSING)?.generation())
+    }
+
+    fn client(&self) -> Result<&AppClient, Error> {
+        self.client.as_deref().ok_or(MISSING)
+    }
+
+    fn family(&self) -> Result<&Family, Error> {
+        self.family.as_ref().ok_or(MISSING)
+    }
+
+    fn grace(&self) -> Result<u8, Error> {
+        Ok(self
+            .client()?
+            .config()
+            .refresh_token_rotation()
+            .retry_grace_period_seconds())
+    }
+}
+
+/// What a flow's state lacks when the driver skipped a step: never, for a driver that answers what it
+/// is asked.
+const MISSING: Error = Error::Internal {
+    detail: "refresh flow state incomplete",
+};
+
+/// The hook's event (R-REF-11).
+pub(crate) fn hook_event<'a>(
+    trigger: TriggerSource,
+    client: &'a AppClient,
+    user: &'a UserRecord,
+    client_metadata: Option<&'a std::collections::HashMap<String, String>>,
+) -> PreTokenGenerationEvent<'a> {
+    static EMPTY: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    PreTokenGenerationEvent {
+        trigger_source: trigger,
+        client_id: client.client_id(),
+        username: &user.username,
+        subject: &user.subject,
+        user_attributes: &user.attributes,
+        groups: &user.groups,
+        client_metadata: client_metadata.unwrap_or_else(|| EMPTY.get_or_init(Default::default)),
+    }
+}

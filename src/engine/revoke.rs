@@ -1,0 +1,131 @@
+//! RevokeToken (R-REV-1, R-REV-2) as a state machine.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::registry::AppClient;
+use crate::secret::RefreshToken;
+use crate::token::TokenRejection;
+
+use super::checks;
+use super::client_auth::{authenticate, Credential};
+use super::{out_of_order, Engine, Flow, Input, Need};
+
+enum State {
+    Start,
+    AwaitClient,
+    AwaitFamily,
+    AwaitRevoke,
+    Finished,
+}
+
+/// A revocation in progress: drive it through [`Flow`] (see the [engine](super)).
+pub struct RevokeFlow<'r> {
+    engine: &'r Engine,
+    token: &'r RefreshToken,
+    client_id: &'r str,
+    client_secret: Option<&'r str>,
+    state: State,
+    generation: u32,
+}
+
+impl std::fmt::Debug for RevokeFlow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeFlow")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+type Step<'f> = Need<'f, ()>;
+
+impl Flow for RevokeFlow<'_> {
+    type Output = ();
+
+    fn next(&mut self, input: Input) -> Step<'_> {
+        // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
+        self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
+    }
+}
+
+impl<'r> RevokeFlow<'r> {
+    pub(crate) fn new(
+        engine: &'r Engine,
+        token: &'r RefreshToken,
+        client_id: &'r str,
+        client_secret: Option<&'r str>,
+    ) -> Self {
+        RevokeFlow {
+            engine,
+            token,
+            client_id,
+            client_secret,
+            state: State::Start,
+            generation: 0,
+        }
+    }
+
+    fn step(&mut self, input: Input) -> Result<Step<'_>, Error> {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        match (state, input) {
+            (State::Start, Input::Start) => {
+                checks::check_refresh_token_shape(self.token.expose_secret())?;
+                checks::check_client_id(self.client_id)?;
+                if let Some(s) = self.client_secret {
+                    checks::check_client_secret(s)?;
+                }
+                self.state = State::AwaitClient;
+                Ok(Need::Client(self.client_id))
+            }
+            (State::AwaitClient, Input::Client(client)) => self.on_client(client),
+            (State::AwaitFamily, Input::Family { read, .. }) => {
+                // RFC 7009 §2.2: an unknown family, or a generation it never reached, is answered with
+                // success and changes nothing.
+                let Some(family) = read.family else {
+                    return Ok(Need::Done(Ok(())));
+                };
+                if self.generation > family.state.generation {
+                    return Ok(Need::Done(Ok(())));
+                }
+                if *family.info.client_id != *self.client_id {
+                    return Err(Error::TokenOfOtherClient {
+                        client_id: self.client_id.to_owned(),
+                    });
+                }
+                if family.state.revoked {
+                    return Ok(Need::Done(Ok(())));
+                }
+                self.state = State::AwaitRevoke;
+                Ok(Need::Revoke(family.id))
+            }
+            (State::AwaitRevoke, Input::Revoked(_)) => Ok(Need::Done(Ok(()))),
+            _ => Ok(out_of_order()),
+        }
+    }
+
+    fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
+        let client = client.ok_or_else(|| Error::ClientNotFound {
+            client_id: self.client_id.to_owned(),
+        })?;
+        authenticate(
+            &client,
+            Credential {
+                secret: self.client_secret,
+                secret_hash: None,
+            },
+            &[],
+        )?;
+        if !client.config().enable_token_revocation() {
+            return Err(Error::RevocationDisabled);
+        }
+        let decoded = match self.engine.refresh_keys.decode(self.token.expose_secret()) {
+            Ok(d) => d,
+            Err(TokenRejection::Malformed) => return Err(Error::UnsupportedTokenType),
+            // RFC 7009 §2.2: an invalid token is answered with success.
+            Err(_) => return Ok(Need::Done(Ok(()))),
+        };
+        self.generation = decoded.generation();
+        self.state = State::AwaitFamily;
+        Ok(Need::Family(decoded.family()))
+    }
+}
