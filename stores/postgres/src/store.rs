@@ -348,14 +348,14 @@ impl RefreshTokenStore for PgRefreshTokenStore {
             c.execute(
                 st,
                 &[
-                    &&family.id.as_bytes()[..],
+                    &family.id.as_bytes().as_slice(),
                     &&*i.client_id,
                     &&*i.subject,
                     &&*i.username,
                     &i.device_key.as_deref(),
                     &&*i.scopes,
                     &i.auth_time.unix_seconds(),
-                    &&i.event_id[..],
+                    &i.event_id.as_slice(),
                     &i.expires_at.unix_seconds(),
                     &generation_param(s.generation),
                     &s.grace_deadline.unix_seconds(),
@@ -371,7 +371,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     }
 
     fn get(&self, id: &FamilyId) -> Result<Option<Family>, StoreError> {
-        let row = self.with(Stmt::Get, |c, st| c.query_opt(st, &[&&id.as_bytes()[..]]))?;
+        let row = self.with(Stmt::Get, |c, st| {
+            c.query_opt(st, &[&id.as_bytes().as_slice()])
+        })?;
         row.as_ref().map(decode_family).transpose()
     }
 
@@ -381,7 +383,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         expected: u32,
         grace_deadline: Timestamp,
     ) -> Result<Advance, StoreError> {
-        let key = &id.as_bytes()[..];
+        let key = id.as_bytes().as_slice();
         let mut conn = self.conn()?;
         let won = self.run(&mut conn, Stmt::Advance, |c, st| {
             c.query_opt(
@@ -414,7 +416,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     }
 
     fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
-        let key = &id.as_bytes()[..];
+        let key = id.as_bytes().as_slice();
         let mut conn = self.conn()?;
         let bound = self.run(&mut conn, Stmt::BindDevice, |c, st| {
             c.query_opt(st, &[&key, &device_key])
@@ -431,7 +433,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
         // Autocommit with the server's default synchronous_commit: the revocation is durable when the
         // reply arrives. An advance queued on the row lock re-checks `NOT revoked` after this commits.
-        let n = self.with(Stmt::Revoke, |c, st| c.execute(st, &[&&id.as_bytes()[..]]))?;
+        let n = self.with(Stmt::Revoke, |c, st| {
+            c.execute(st, &[&id.as_bytes().as_slice()])
+        })?;
         Ok(n > 0)
     }
 
