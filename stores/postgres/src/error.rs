@@ -134,6 +134,13 @@ pub(crate) fn breaks_connection(e: &postgres::Error) -> bool {
     }
 }
 
+/// Whether `e` is a conflict with a concurrent transaction that rolled the statement back (see
+/// [`Class::Conflict`]): the store runs such a statement again.
+pub(crate) fn is_conflict(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|code| classify(code.code()) == Class::Conflict)
+}
+
 /// Whether `e` means "the database is not there right now" rather than "this statement is wrong".
 fn is_unavailable(e: &postgres::Error) -> bool {
     match e.code() {

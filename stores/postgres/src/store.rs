@@ -2,7 +2,13 @@
 //!
 //! Every operation is a single autocommitted statement, or a statement followed by a plain read, on one
 //! pooled connection. No operation holds a transaction open across round trips, so a crash or a dropped
-//! connection at any point leaves each row either as it was or as one complete statement left it.
+//! connection at any point leaves each row either as it was or as one complete statement left it; which
+//! of the two the caller cannot always tell (an error after the commit, see the README).
+//!
+//! The sessions run at READ COMMITTED whatever the server's or the role's default: the compare-and-set
+//! relies on it (see [`Statements`](crate::schema::Statements)). A statement that a concurrent
+//! transaction rolled back all the same (a serialization failure or a deadlock, possible behind a proxy
+//! that drops the session setting) wrote nothing, and is sent again a bounded number of times.
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,6 +24,15 @@ use refresh_rotation::{
 use crate::error::Redactor;
 use crate::pool::{Conn, Manager};
 use crate::schema::{self, Statements, Stmt, TableName};
+
+/// The startup option that pins the session's isolation level. The server splits `options` on spaces,
+/// so the space inside the value is escaped.
+const SESSION_ISOLATION: &str = "-c default_transaction_isolation=read\\ committed";
+
+/// How many times a statement is sent when a concurrent transaction rolled it back (serialization failure
+/// or deadlock). Each attempt is a new autocommitted transaction with a fresh snapshot, so the second one
+/// normally sees the committed state; the bound keeps a pathological conflict from looping.
+const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// Opens a client from a configuration; boxed so the TLS connector's type stays out of the store's.
 type TlsConnectFn = Arc<dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync>;
@@ -153,14 +168,22 @@ impl PgStoreBuilder {
         if config.get_application_name().is_none() {
             config.application_name("refresh-rotation");
         }
+        // Appended after any `options` of the connection string, so these win. Settings from the
+        // connection request also override `ALTER DATABASE/ROLE ... SET` and postgresql.conf.
+        let mut opts: Vec<String> = config
+            .get_options()
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        // The rotation is a compare-and-set that must see the committed row when it waited on the row
+        // lock (SPEC R-ROT-5). Under REPEATABLE READ or SERIALIZABLE, the loser of a race would instead
+        // fail with a serialization error; pin READ COMMITTED so that it gets its answer.
+        opts.push(SESSION_ISOLATION.to_owned());
         if let Some(t) = self.statement_timeout {
-            let opt = format!("-c statement_timeout={}", t.as_millis().max(1));
-            let options = match config.get_options() {
-                Some(o) if !o.is_empty() => format!("{o} {opt}"),
-                _ => opt,
-            };
-            config.options(&options);
+            opts.push(format!("-c statement_timeout={}", t.as_millis().max(1)));
         }
+        config.options(&opts.join(" "));
         let statements = Arc::new(Statements::new(&table));
         let tls = self.tls;
         let manager = Manager::new(Box::new(move || tls(&config)), Arc::clone(&statements));
@@ -265,25 +288,37 @@ impl PgRefreshTokenStore {
     fn with<T>(
         &self,
         s: Stmt,
-        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         self.run(&mut conn, s, f)
     }
 
+    /// Runs `f` (one autocommitted statement) with statement `s` on `conn`, mapping errors. A conflict
+    /// with a concurrent transaction rolled the statement back, so it is sent again, at most
+    /// [`CONFLICT_ATTEMPTS`] times in all.
     fn run<T>(
         &self,
         conn: &mut Conn,
         s: Stmt,
-        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
-        result.map_err(|e| {
-            if crate::error::breaks_connection(&e) {
-                conn.mark_broken();
+        let mut attempt = 1;
+        loop {
+            let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
+                    attempt += 1;
+                }
+                Err(e) => {
+                    if crate::error::breaks_connection(&e) {
+                        conn.mark_broken();
+                    }
+                    return Err(self.redactor.pg(&e));
+                }
             }
-            self.redactor.pg(&e)
-        })
+        }
     }
 }
 
