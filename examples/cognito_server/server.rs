@@ -9,6 +9,10 @@
 //! Everything is in memory. No request is authenticated (no SigV4 check): the service is for local use
 //! and binds to loopback unless told otherwise (see `cli.rs`).
 //!
+//! Tokens are signed RS256 by default, as Cognito's are (R-SRV-5): each pool gets two fresh RSA-2048 keys.
+//! ring signs but cannot generate RSA keys, so the `rsa` crate generates them here and hands them to ring
+//! as PKCS#8; it is a dev-dependency of the example only, never a dependency of the library.
+//!
 //! This file is also compiled into the end-to-end tests of the `refresh-rotation-e2e` crate, which start
 //! the service in-process with [`start`] and stop it with [`RunningServer::stop`].
 
@@ -17,6 +21,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::body::{to_bytes, Body};
@@ -47,6 +52,10 @@ use refresh_rotation::{
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// At most this many user pools, so that a loop in a test cannot eat the machine.
 pub const MAX_POOLS: usize = 1_000;
+/// Size of the RSA keys generated for RS256 pools: Cognito's.
+pub const RSA_BITS: usize = 2048;
+/// Largest `--signing-keys` file read; a few PEM keys take a few KiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
 /// At most this many users per pool.
 pub const MAX_USERS_PER_POOL: usize = 100_000;
 
@@ -62,6 +71,8 @@ pub struct ServerConfig {
     /// PBKDF2 rounds per password hash. Defaults to [`PasswordHash::DEFAULT_ITERATIONS`]; tests lower
     /// it to keep debug builds fast.
     pub pbkdf2_iterations: u32,
+    /// Where each new pool's signing keys come from (R-SRV-5). Defaults to fresh RSA-2048 keys, RS256.
+    pub signing: Signing,
 }
 
 impl Default for ServerConfig {
@@ -71,8 +82,183 @@ impl Default for ServerConfig {
             manual_clock: false,
             reuse_policy: ReusePolicy::Reject,
             pbkdf2_iterations: PasswordHash::DEFAULT_ITERATIONS,
+            signing: Signing::default(),
         }
     }
+}
+
+/// Where a new pool's signing keys come from (R-SRV-5).
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// Two fresh keys per pool (ID tokens, access tokens): RSA-2048 for RS256 (the default, as
+    /// Cognito), P-256 for ES256, Ed25519 for EdDSA.
+    Generate(Algorithm),
+    /// The same keys for every pool, as loaded by [`signing_keys_from_pem`] (`--signing-keys`).
+    Keys {
+        /// Signs ID tokens.
+        id: Arc<SigningKey>,
+        /// Signs access tokens.
+        access: Arc<SigningKey>,
+    },
+}
+
+impl Default for Signing {
+    fn default() -> Self {
+        Signing::Generate(Algorithm::RS256)
+    }
+}
+
+impl Signing {
+    /// The algorithm the pools' tokens are signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Signing::Generate(alg) => *alg,
+            Signing::Keys { id, .. } => id.algorithm(),
+        }
+    }
+}
+
+/// A fresh signing key. RS256 keys are RSA-2048, generated with the `rsa` crate (ring cannot generate
+/// RSA keys) and handed to ring as PKCS#8: ring does all the signing. The `rsa` crate's timing advisory
+/// (RUSTSEC-2023-0071) concerns its own private-key operations, which are never used here.
+pub fn generate_signing_key(alg: Algorithm, kid: String) -> Result<SigningKey, Error> {
+    match alg {
+        Algorithm::RS256 => {
+            use rsa::pkcs8::EncodePrivateKey as _;
+            let failed = |_| Error::Internal {
+                detail: "RSA key generation failed",
+            };
+            let key =
+                rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS).map_err(failed)?;
+            // A zeroizing document: the private key's DER is wiped when it drops.
+            let der = key.to_pkcs8_der().map_err(|_| Error::Internal {
+                detail: "RSA key encoding failed",
+            })?;
+            SigningKey::from_pkcs8_der(alg, kid, der.as_bytes())
+        }
+        other => SigningKey::generate(other, kid),
+    }
+}
+
+/// The keys of a `--signing-keys` file: PEM text with one or two unencrypted private keys of algorithm
+/// `alg` (`-----BEGIN PRIVATE KEY-----`, PKCS#8; for RS256 also `-----BEGIN RSA PRIVATE KEY-----`,
+/// PKCS#1). The first signs ID tokens, the second access tokens; a single key signs both. Text outside
+/// the blocks (comments) is ignored. Each key's kid is derived from its public key
+/// (`<alg>-<16 hex digits of SHA-256>`), so it is the same on every start with the same file.
+///
+/// The error says which key is wrong and how, never showing key material.
+pub fn signing_keys_from_pem(alg: Algorithm, text: &str) -> Result<Signing, String> {
+    let blocks = pem_blocks(text);
+    let keys = match blocks.len() {
+        0 => {
+            return Err(
+                "no PEM key found; expected one or two '-----BEGIN PRIVATE KEY-----' blocks \
+                 (unencrypted PKCS#8, e.g. from `openssl genpkey -algorithm RSA -pkeyopt \
+                 rsa_keygen_bits:2048`)"
+                    .into(),
+            )
+        }
+        1 | 2 => blocks
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| load_key(alg, i + 1, pem))
+            .collect::<Result<Vec<_>, _>>()?,
+        n => {
+            return Err(format!(
+                "{n} PEM blocks found; expected one key (for both token types) or two \
+                 (ID tokens first, then access tokens)"
+            ))
+        }
+    };
+    let id = Arc::clone(&keys[0]);
+    let access = Arc::clone(keys.last().unwrap_or(&keys[0]));
+    Ok(Signing::Keys { id, access })
+}
+
+/// [`signing_keys_from_pem`] on the file at `path` (at most [`MAX_KEY_FILE_BYTES`]). The error names the
+/// file and says what is wrong with it.
+pub fn signing_keys_from_file(alg: Algorithm, path: &std::path::Path) -> Result<Signing, String> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--signing-keys {shown}: cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(format!(
+            "--signing-keys {shown}: larger than {MAX_KEY_FILE_BYTES} bytes; a key file holds one or \
+             two PEM keys"
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("--signing-keys {shown}: not text; expected PEM"))?;
+    signing_keys_from_pem(alg, &text).map_err(|e| format!("--signing-keys {shown}: {e}"))
+}
+
+/// The PEM blocks of `text`, each from its `-----BEGIN ` line to the end of its `-----END ...-----` line.
+fn pem_blocks(text: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let from_begin = rest.get(start..).unwrap_or_default();
+        let Some(end) = from_begin.find("-----END ") else {
+            // An unterminated block: hand it over as is, so the key parser says what is wrong.
+            blocks.push(from_begin);
+            break;
+        };
+        let after_end = from_begin
+            .get(end + "-----END ".len()..)
+            .unwrap_or_default();
+        let close = after_end
+            .find("-----")
+            .map_or(after_end.len(), |i| i + "-----".len());
+        let len = end + "-----END ".len() + close;
+        blocks.push(from_begin.get(..len).unwrap_or(from_begin));
+        rest = from_begin.get(len..).unwrap_or_default();
+    }
+    blocks
+}
+
+fn load_key(alg: Algorithm, n: usize, pem: &str) -> Result<Arc<SigningKey>, String> {
+    let explain = |e: Error| {
+        let hint = match alg {
+            Algorithm::RS256 => {
+                "an RSA key of 2048 to 4096 bits; for a P-256 or Ed25519 key pass --algorithm es256 or eddsa"
+            }
+            Algorithm::ES256 => {
+                "a P-256 key; for an RSA or Ed25519 key pass --algorithm rs256 or eddsa"
+            }
+            Algorithm::EdDSA => {
+                "an Ed25519 key; for an RSA or P-256 key pass --algorithm rs256 or es256"
+            }
+        };
+        let detail = match e {
+            // The key's messages name it by kid; the probe's placeholder kid means nothing to a user.
+            Error::InvalidParameter { message } => message
+                .strip_prefix("signing key probe: ")
+                .map_or_else(|| message.clone(), str::to_owned),
+            other => other.to_string(),
+        };
+        format!(
+            "key {n}: {detail}; with --algorithm {} it must be {hint}",
+            alg.as_str().to_ascii_lowercase()
+        )
+    };
+    // Parsed once under a placeholder kid to learn the public key, then again under the derived kid.
+    let probe = SigningKey::from_pkcs8_pem(alg, "probe", pem).map_err(explain)?;
+    let public = serde_json::to_vec(&probe.public_jwk().algorithm)
+        .map_err(|e| format!("key {n}: cannot encode its public key: {e}"))?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &public);
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let kid = format!("{}-{hex}", alg.as_str().to_ascii_lowercase());
+    SigningKey::from_pkcs8_pem(alg, kid, pem)
+        .map(Arc::new)
+        .map_err(explain)
 }
 
 /// One user pool: an issuer and what the host keeps beside it.
@@ -125,6 +311,8 @@ pub struct AppState {
     manual: Option<Arc<ManualClock>>,
     rng: Arc<SystemRandom>,
     pools: RwLock<BTreeMap<String, Arc<Pool>>>,
+    /// Signing keys generated so far, for tests of R-SRV-9.
+    keys_generated: AtomicUsize,
 }
 
 impl AppState {
@@ -138,12 +326,18 @@ impl AppState {
             None => Arc::new(SystemClock),
         };
         AppState {
-            config,
             clock,
             manual,
             rng: Arc::new(SystemRandom::new()),
             pools: RwLock::new(BTreeMap::new()),
+            keys_generated: AtomicUsize::new(0),
+            config,
         }
+    }
+
+    /// How many signing keys the service has generated.
+    pub fn keys_generated(&self) -> usize {
+        self.keys_generated.load(Ordering::Relaxed)
     }
 
     fn pool(&self, id: Option<&str>) -> Result<Arc<Pool>, Error> {
@@ -187,6 +381,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// A service started with [`start`].
 pub struct RunningServer {
     addr: SocketAddr,
+    state: Arc<AppState>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -195,6 +390,11 @@ impl RunningServer {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many signing keys it has generated (two per pool without `--signing-keys`).
+    pub fn keys_generated(&self) -> usize {
+        self.state.keys_generated()
     }
 
     /// `http://<addr>`, for an SDK's `endpoint_url`.
@@ -217,11 +417,13 @@ pub async fn start(config: ServerConfig, listen: SocketAddr) -> std::io::Result<
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, config, async {
+    let state = Arc::new(AppState::new(config));
+    let task = tokio::spawn(serve_state(listener, state.clone(), async {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
+        state,
         shutdown: tx,
         task,
     })
@@ -233,8 +435,15 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(Arc::new(AppState::new(config)));
-    axum::serve(listener, app)
+    serve_state(listener, Arc::new(AppState::new(config)), shutdown).await
+}
+
+async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -497,9 +706,8 @@ struct CreateUserPoolResponse<'a> {
 
 const POOL_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// CreateUserPool: a new pool with fresh ES256 signing keys (one for ID tokens, one for access tokens,
-/// as Cognito does) and a fresh refresh-token key. ES256 rather than Cognito's RS256 because the crate
-/// can generate it (RS256 needs a PEM); SDK clients do not look at the algorithm.
+/// CreateUserPool: a new pool with its signing keys (two fresh RSA-2048 keys by default, one for ID
+/// tokens and one for access tokens, as Cognito does; see [`Signing`]) and a fresh refresh-token key.
 fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
     let name = required("PoolName", req.pool_name.as_deref())?;
     if name.chars().count() > 128 || !name.chars().all(|c| !c.is_control()) {
@@ -528,9 +736,25 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
             r.iter().map(|b| format!("{b:02x}")).collect::<String>()
         ))
     };
-    let id_key = SigningKey::generate(Algorithm::ES256, kid("id")?)?;
-    let access_key = SigningKey::generate(Algorithm::ES256, kid("access")?)?;
-    let signer = TokenSigner::with_keys(Arc::new(id_key), Arc::new(access_key))?;
+    let (id_key, access_key) = match &state.config.signing {
+        Signing::Keys { id, access } => (Arc::clone(id), Arc::clone(access)),
+        Signing::Generate(alg) => {
+            let (id_kid, access_kid) = (kid("id")?, kid("access")?);
+            // The two keys in parallel: an RSA-2048 key takes tenths of a second.
+            let (id_key, access_key) = std::thread::scope(|s| {
+                let id = s.spawn(|| generate_signing_key(*alg, id_kid));
+                let access = generate_signing_key(*alg, access_kid);
+                (id.join(), access)
+            });
+            let id_key = id_key.map_err(|_| Error::Internal {
+                detail: "key generation panicked",
+            })??;
+            let access_key = access_key?;
+            state.keys_generated.fetch_add(2, Ordering::Relaxed);
+            (Arc::new(id_key), Arc::new(access_key))
+        }
+    };
+    let signer = TokenSigner::with_keys(id_key, access_key)?;
     let refresh_keys = RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*state.rng)?);
     let registry = Arc::new(ClientRegistry::new(
         id.as_str(),

@@ -266,12 +266,24 @@ pub async fn rotate(c: &cip::Client, client_id: &str, token: &str) -> String {
         .expect("a rotating refresh returns a refresh token")
 }
 
-/// Verifies a JWT with jsonwebtoken against the JWKS the service serves for `pool`; returns the claims.
+/// Verifies a JWT with jsonwebtoken against the JWKS the service serves for `pool`, pinned to RS256 as
+/// most resource servers are (the service's default, R-SRV-5); returns the claims.
 pub async fn verify_jwt(
     srv: &RunningServer,
     pool: &str,
     token: &str,
     audience: Option<&str>,
+) -> Value {
+    verify_jwt_with(srv, pool, token, audience, jsonwebtoken::Algorithm::RS256).await
+}
+
+/// [`verify_jwt`] with the verifier pinned to `alg`.
+pub async fn verify_jwt_with(
+    srv: &RunningServer,
+    pool: &str,
+    token: &str,
+    audience: Option<&str>,
+    alg: jsonwebtoken::Algorithm,
 ) -> Value {
     let (status, jwks) = get(srv, &format!("/{pool}/.well-known/jwks.json")).await;
     assert_eq!(status, 200, "{jwks}");
@@ -282,8 +294,8 @@ pub async fn verify_jwt(
         .find(&kid)
         .expect("the token's kid is in the served JWKS");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    // The algorithm is pinned (the service signs with ES256), never taken from the token.
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    // The algorithm is pinned by the verifier, never taken from the token.
+    let mut v = jsonwebtoken::Validation::new(alg);
     v.set_issuer(&[format!(
         "https://cognito-idp.us-east-1.amazonaws.com/{pool}"
     )]);
@@ -292,6 +304,6 @@ pub async fn verify_jwt(
         None => v.validate_aud = false,
     }
     jsonwebtoken::decode::<Value>(token, &key, &v)
-        .unwrap_or_else(|e| panic!("jsonwebtoken refused the token: {e}"))
+        .unwrap_or_else(|e| panic!("jsonwebtoken ({alg:?} pinned) refused the token: {e}"))
         .claims
 }
