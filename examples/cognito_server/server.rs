@@ -13,6 +13,11 @@
 //! ring signs but cannot generate RSA keys, so the `rsa` crate generates them here and hands them to ring
 //! as PKCS#8; it is a dev-dependency of the example only, never a dependency of the library.
 //!
+//! The service bounds its own resources (R-SRV-9): a deadline for a request's headers (which also closes
+//! idle kept-alive connections) and one for its body, a cap on requests in flight beyond which requests are
+//! answered 503 at once, the pool limit checked before the expensive key generation, and
+//! `Cache-Control: no-store` on every operation's response, since those carry tokens and secrets.
+//!
 //! This file is also compiled into the end-to-end tests of the `refresh-rotation-e2e` crate, which start
 //! the service in-process with [`start`] and stop it with [`RunningServer::stop`].
 
@@ -23,17 +28,21 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::wire::{
@@ -50,8 +59,14 @@ use refresh_rotation::{
 
 /// The content type of AWS JSON 1.1 (R-WIRE-3).
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-/// At most this many user pools, so that a loop in a test cannot eat the machine.
+/// At most this many user pools by default, so that a loop in a test cannot eat the machine.
 pub const MAX_POOLS: usize = 1_000;
+/// At most this many requests in flight by default; more are answered 503 at once.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Default time a client has to send a request's headers, and how long a kept-alive connection may idle.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client has to send a request's body once its headers have arrived.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Size of the RSA keys generated for RS256 pools: Cognito's.
 pub const RSA_BITS: usize = 2048;
 /// Largest `--signing-keys` file read; a few PEM keys take a few KiB.
@@ -73,6 +88,18 @@ pub struct ServerConfig {
     pub pbkdf2_iterations: u32,
     /// Where each new pool's signing keys come from (R-SRV-5). Defaults to fresh RSA-2048 keys, RS256.
     pub signing: Signing,
+    /// At most this many user pools; CreateUserPool beyond it is LimitExceededException, decided before
+    /// any key is generated. Defaults to [`MAX_POOLS`].
+    pub max_pools: usize,
+    /// At most this many requests in flight (at least 1); the next is answered 503 at once, never
+    /// queued. Defaults to [`MAX_IN_FLIGHT`].
+    pub max_in_flight: usize,
+    /// Time a client has to send a request's headers; also closes a kept-alive connection idle for that
+    /// long. Defaults to [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body once its headers arrived; then 408. Defaults to
+    /// [`BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +110,10 @@ impl Default for ServerConfig {
             reuse_policy: ReusePolicy::Reject,
             pbkdf2_iterations: PasswordHash::DEFAULT_ITERATIONS,
             signing: Signing::default(),
+            max_pools: MAX_POOLS,
+            max_in_flight: MAX_IN_FLIGHT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
         }
     }
 }
@@ -311,8 +342,12 @@ pub struct AppState {
     manual: Option<Arc<ManualClock>>,
     rng: Arc<SystemRandom>,
     pools: RwLock<BTreeMap<String, Arc<Pool>>>,
+    /// Pools created or being created: a slot is taken before the keys are generated (R-SRV-9).
+    pool_slots: AtomicUsize,
     /// Signing keys generated so far, for tests of R-SRV-9.
     keys_generated: AtomicUsize,
+    /// One permit per request in flight (R-SRV-9).
+    in_flight: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -330,7 +365,9 @@ impl AppState {
             manual,
             rng: Arc::new(SystemRandom::new()),
             pools: RwLock::new(BTreeMap::new()),
+            pool_slots: AtomicUsize::new(0),
             keys_generated: AtomicUsize::new(0),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             config,
         }
     }
@@ -367,7 +404,8 @@ impl AppState {
     }
 }
 
-/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock.
+/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock;
+/// every route behind the cap on requests in flight.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .route("/", post(dispatch))
@@ -375,7 +413,37 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.manual.is_some() {
         app = app.route("/_clock", post(advance_clock));
     }
-    app.fallback(not_found).with_state(state)
+    app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_in_flight,
+        ))
+        .with_state(state)
+}
+
+/// Runs the request if a permit is free, else answers 503 at once: excess load is shed, never queued
+/// (a queue would only grow while the service is slower than its callers). The permit is held until the
+/// response is built, so it also covers reading the body.
+async fn limit_in_flight(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        // Not an `Error` of the crate: this is the service's own limit, not an operation's outcome.
+        let body = serde_json::json!({
+            "__type": "TooManyRequestsException",
+            "message": format!(
+                "The service is at its limit of {} requests in flight; retry later.",
+                state.config.max_in_flight.max(1)
+            ),
+        });
+        let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
+        let h = resp.headers_mut();
+        h.insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static("TooManyRequestsException"),
+        );
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    };
+    next.run(req).await
 }
 
 /// A service started with [`start`].
@@ -438,14 +506,63 @@ pub async fn serve(
     serve_state(listener, Arc::new(AppState::new(config)), shutdown).await
 }
 
+/// The accept loop. Not `axum::serve`, which gives hyper no timer, so that hyper's header read timeout
+/// never fires: a client could hold a connection open forever by sending its headers a byte at a time.
 async fn serve_state(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let app = router(state);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) if is_per_connection(&e) => continue,
+                // Out of file descriptors and the like: wait instead of spinning on the error.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    // Finish the request in flight, if any, then close.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow with every connection ever served.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accept errors that concern one connection only (it was reset before we took it).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionRefused | K::ConnectionAborted | K::ConnectionReset
+    )
 }
 
 // ------------------------------------------------------------------------------------------ rendering
@@ -488,8 +605,13 @@ async fn not_found() -> Response {
 // ------------------------------------------------------------------------------------------ routes
 
 /// Reads at most [`MAX_REQUEST_BYTES`]: a declared length above it is refused before any byte is read,
-/// and a body that grows past it is refused as soon as it does.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+/// and a body that grows past it is refused as soon as it does. A body that takes longer than `timeout`
+/// to arrive is answered 408 and the connection closed.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         error_response(
             &Error::InvalidParameter {
@@ -505,9 +627,23 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes,
     if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
         return Err(too_large());
     }
-    to_bytes(body, MAX_REQUEST_BYTES)
-        .await
-        .map_err(|_| too_large())
+    match tokio::time::timeout(timeout, to_bytes(body, MAX_REQUEST_BYTES)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => {
+            let mut resp = error_response(
+                &Error::InvalidParameter {
+                    message: format!(
+                        "The request body was not received within {} ms.",
+                        timeout.as_millis()
+                    ),
+                },
+                Some(StatusCode::REQUEST_TIMEOUT),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(resp)
+        }
+    }
 }
 
 async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
@@ -516,19 +652,32 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         .map(|v| v.to_str().unwrap_or("<non-ASCII X-Amz-Target>"));
     let op = match Operation::from_target(target) {
         Ok(op) => op,
-        Err(e) => return error_response(&e, None),
+        Err(e) => {
+            let mut resp = error_response(&e, None);
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return resp;
+        }
     };
-    let bytes = match read_body(&headers, body).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
+    let mut resp = match read_body(&headers, body, state.config.body_read_timeout).await {
+        Ok(bytes) => {
+            // The handlers are synchronous and a password hash takes a while: keep them off the I/O
+            // threads.
+            match tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await {
+                Ok(result) => render(result),
+                Err(_) => render(Err(Error::Internal {
+                    detail: "handler panicked",
+                })),
+            }
+        }
+        Err(resp) => resp,
     };
-    // The handlers are synchronous and a password hash takes a while: keep them off the I/O threads.
-    match tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await {
-        Ok(result) => render(result),
-        Err(_) => render(Err(Error::Internal {
-            detail: "handler panicked",
-        })),
-    }
+    // Operations answer with tokens (sign-in, refresh) and client secrets (Create/Describe/Update
+    // UserPoolClient): no cache on the way may keep them (R-SRV-9, RFC 6749 §5.1).
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
 }
 
 async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
@@ -563,7 +712,7 @@ async fn advance_clock(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let bytes = match read_body(&headers, body).await {
+    let bytes = match read_body(&headers, body, state.config.body_read_timeout).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };
@@ -706,6 +855,34 @@ struct CreateUserPoolResponse<'a> {
 
 const POOL_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/// Holds one of [`ServerConfig::max_pools`] slots until the pool is in the map; gives it back if
+/// creation fails on the way.
+struct PoolSlot<'a> {
+    slots: &'a AtomicUsize,
+    kept: bool,
+}
+
+impl<'a> PoolSlot<'a> {
+    fn take(slots: &'a AtomicUsize, max: usize) -> Result<Self, Error> {
+        slots
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(|_| PoolSlot { slots, kept: false })
+            .map_err(|_| Error::LimitExceeded {
+                message: format!("At most {max} user pools can be created."),
+            })
+    }
+}
+
+impl Drop for PoolSlot<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.slots.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 /// CreateUserPool: a new pool with its signing keys (two fresh RSA-2048 keys by default, one for ID
 /// tokens and one for access tokens, as Cognito does; see [`Signing`]) and a fresh refresh-token key.
 fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
@@ -736,6 +913,9 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
             r.iter().map(|b| format!("{b:02x}")).collect::<String>()
         ))
     };
+    // The limit is decided before the keys are made: RSA key generation is the expensive part of
+    // CreateUserPool, and a caller over the limit must not be able to make the service do it (R-SRV-9).
+    let mut slot = PoolSlot::take(&state.pool_slots, state.config.max_pools)?;
     let (id_key, access_key) = match &state.config.signing {
         Signing::Keys { id, access } => (Arc::clone(id), Arc::clone(access)),
         Signing::Generate(alg) => {
@@ -789,15 +969,12 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
             &*state.rng,
         )?,
     });
-    {
-        let mut pools = state.pools.write().unwrap_or_else(PoisonError::into_inner);
-        if pools.len() >= MAX_POOLS {
-            return Err(Error::LimitExceeded {
-                message: format!("At most {MAX_POOLS} user pools can be created."),
-            });
-        }
-        pools.insert(id, pool.clone());
-    }
+    state
+        .pools
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id, pool.clone());
+    slot.kept = true;
     wire::to_json(&CreateUserPoolResponse {
         user_pool: UserPoolType {
             id: &pool.id,

@@ -307,3 +307,40 @@ pub async fn verify_jwt_with(
         .unwrap_or_else(|e| panic!("jsonwebtoken ({alg:?} pinned) refused the token: {e}"))
         .claims
 }
+
+/// A raw HTTP/1.1 exchange that keeps the response's head: `(status, head, body)`, the head with its
+/// header names lower-cased.
+pub async fn raw_with_head(srv: &RunningServer, request: &[u8]) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let head = head
+        .lines()
+        .map(|l| match l.split_once(':') {
+            Some((n, v)) => format!("{}:{v}", n.to_ascii_lowercase()),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (status, head, body.to_owned())
+}
+
+/// `POST /` with a target and a body, `Connection: close`, as bytes for [`raw_with_head`].
+pub fn post_request(srv: &RunningServer, target: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.{target}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        srv.addr(),
+        body.len()
+    )
+    .into_bytes()
+}
