@@ -4,6 +4,7 @@
 mod cli;
 
 use cli::{parse, readiness_line, Command, HELP};
+use refresh_rotation::jwt::Algorithm;
 use refresh_rotation::ReusePolicy;
 
 fn args(a: &[&str]) -> Vec<String> {
@@ -80,4 +81,36 @@ fn r_srv_1_readiness_line_names_the_actual_address() {
         line.contains("listening on http://127.0.0.1:43210"),
         "{line}"
     );
+}
+
+#[test]
+fn r_srv_5_algorithm_and_signing_keys_options() {
+    let c = run(&[]);
+    assert_eq!(
+        c.algorithm,
+        Algorithm::RS256,
+        "RS256 by default, as Cognito"
+    );
+    assert_eq!(c.signing_keys, None);
+    assert_eq!(run(&["--algorithm", "es256"]).algorithm, Algorithm::ES256);
+    assert_eq!(run(&["--algorithm=EdDSA"]).algorithm, Algorithm::EdDSA);
+    assert_eq!(run(&["--algorithm", "RS256"]).algorithm, Algorithm::RS256);
+    let c = run(&["--signing-keys", "/etc/keys.pem", "--algorithm", "es256"]);
+    assert_eq!(
+        c.signing_keys.as_deref(),
+        Some(std::path::Path::new("/etc/keys.pem"))
+    );
+    for bad in [
+        &["--algorithm", "hs256"][..],
+        &["--algorithm"],
+        &["--signing-keys"],
+        &["--signing-keys="],
+    ] {
+        assert!(parse(args(bad)).is_err(), "{bad:?}");
+    }
+    for opt in ["--algorithm", "--signing-keys", "rs256", "es256", "eddsa"] {
+        assert!(HELP.contains(opt), "{opt}");
+    }
+    let line = readiness_line("127.0.0.1:9229".parse().unwrap(), &run(&[]));
+    assert!(line.contains("RS256"), "{line}");
 }

@@ -4,7 +4,9 @@
 #![allow(dead_code)] // The e2e tests include this file for its parser only.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use refresh_rotation::jwt::Algorithm;
 use refresh_rotation::ReusePolicy;
 
 /// The address used without `--listen`: loopback, on the port cognito-local also uses.
@@ -33,6 +35,15 @@ OPTIONS:
                                 POST /_clock {\"AdvanceSeconds\": <n>}, answered {\"Now\": <epoch>}
     --reuse-policy <POLICY>     On reuse of a rotated-out refresh token: `reject` (Cognito's
                                 behaviour) or `revoke-family` (RFC 9700) [default: reject]
+    --algorithm <ALG>           How ID and access tokens are signed: rs256 (as Cognito; two fresh
+                                RSA-2048 keys per pool), es256 (P-256) or eddsa (Ed25519)
+                                [default: rs256]
+    --signing-keys <FILE>       Sign with these keys instead of generating keys per pool: a PEM
+                                file with one or two unencrypted private keys of --algorithm
+                                (-----BEGIN PRIVATE KEY-----, PKCS#8; for rs256 also PKCS#1).
+                                The first signs ID tokens, the second access tokens; one key
+                                signs both. Every pool uses them. Make one with
+                                openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
@@ -51,6 +62,10 @@ pub struct Cli {
     pub manual_clock: bool,
     /// `--reuse-policy`.
     pub reuse_policy: ReusePolicy,
+    /// `--algorithm`.
+    pub algorithm: Algorithm,
+    /// `--signing-keys`.
+    pub signing_keys: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -71,6 +86,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut manual_clock = false;
     let mut reuse_policy = ReusePolicy::Reject;
     let mut allow_non_loopback = false;
+    let mut algorithm = Algorithm::RS256;
+    let mut signing_keys = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -118,6 +135,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     }
                 }
             }
+            "--algorithm" => {
+                algorithm = match value("rs256|es256|eddsa")?.to_ascii_lowercase().as_str() {
+                    "rs256" => Algorithm::RS256,
+                    "es256" => Algorithm::ES256,
+                    "eddsa" => Algorithm::EdDSA,
+                    other => {
+                        return Err(format!(
+                            "--algorithm: '{other}' is not one of rs256, es256, eddsa"
+                        ))
+                    }
+                }
+            }
+            "--signing-keys" => {
+                let v = value("FILE")?;
+                if v.is_empty() {
+                    return Err("--signing-keys needs a file name".into());
+                }
+                signing_keys = Some(PathBuf::from(v));
+            }
             other => return Err(format!("unknown argument '{other}' (see --help)")),
         }
     }
@@ -132,14 +168,17 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         region,
         manual_clock,
         reuse_policy,
+        algorithm,
+        signing_keys,
     }))
 }
 
 /// The line printed once the service accepts connections (R-SRV-1).
 pub fn readiness_line(addr: SocketAddr, cli: &Cli) -> String {
     format!(
-        "cognito_server: listening on http://{addr} (region {}, {} clock, reuse policy {}; no SigV4 check, local use only)",
+        "cognito_server: listening on http://{addr} (region {}, {} tokens, {} clock, reuse policy {}; no SigV4 check, local use only)",
         cli.region,
+        cli.algorithm,
         if cli.manual_clock { "manual" } else { "system" },
         match cli.reuse_policy {
             ReusePolicy::RevokeFamily => "revoke-family",

@@ -43,13 +43,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// The signing keys the command line asks for: generated per pool, or read from `--signing-keys`.
+fn signing(cli: &cli::Cli) -> Result<server::Signing, String> {
+    match &cli.signing_keys {
+        None => Ok(server::Signing::Generate(cli.algorithm)),
+        Some(path) => server::signing_keys_from_file(cli.algorithm, path),
+    }
+}
+
 async fn run(cli: cli::Cli) -> std::io::Result<()> {
+    // Keys first: a bad key file is reported before the port is taken.
+    let signing = signing(&cli).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let addr = listener.local_addr()?;
     let config = server::ServerConfig {
         region: cli.region.clone(),
         manual_clock: cli.manual_clock,
         reuse_policy: cli.reuse_policy,
+        signing,
         ..server::ServerConfig::default()
     };
     // Printed after the bind, so a reader of this line can connect at once (R-SRV-1).

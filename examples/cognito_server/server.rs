@@ -9,6 +9,15 @@
 //! Everything is in memory. No request is authenticated (no SigV4 check): the service is for local use
 //! and binds to loopback unless told otherwise (see `cli.rs`).
 //!
+//! Tokens are signed RS256 by default, as Cognito's are (R-SRV-5): each pool gets two fresh RSA-2048 keys.
+//! ring signs but cannot generate RSA keys, so the `rsa` crate generates them here and hands them to ring
+//! as PKCS#8; it is a dev-dependency of the example only, never a dependency of the library.
+//!
+//! The service bounds its own resources (R-SRV-9): a deadline for a request's headers (which also closes
+//! idle kept-alive connections) and one for its body, a cap on requests in flight beyond which requests are
+//! answered 503 at once, the pool limit checked before the expensive key generation, and
+//! `Cache-Control: no-store` on every operation's response, since those carry tokens and secrets.
+//!
 //! This file is also compiled into the end-to-end tests of the `refresh-rotation-e2e` crate, which start
 //! the service in-process with [`start`] and stop it with [`RunningServer::stop`].
 
@@ -17,18 +26,23 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::wire::{
@@ -45,8 +59,18 @@ use refresh_rotation::{
 
 /// The content type of AWS JSON 1.1 (R-WIRE-3).
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-/// At most this many user pools, so that a loop in a test cannot eat the machine.
+/// At most this many user pools by default, so that a loop in a test cannot eat the machine.
 pub const MAX_POOLS: usize = 1_000;
+/// At most this many requests in flight by default; more are answered 503 at once.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Default time a client has to send a request's headers, and how long a kept-alive connection may idle.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client has to send a request's body once its headers have arrived.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Size of the RSA keys generated for RS256 pools: Cognito's.
+pub const RSA_BITS: usize = 2048;
+/// Largest `--signing-keys` file read; a few PEM keys take a few KiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
 /// At most this many users per pool.
 pub const MAX_USERS_PER_POOL: usize = 100_000;
 
@@ -62,6 +86,20 @@ pub struct ServerConfig {
     /// PBKDF2 rounds per password hash. Defaults to [`PasswordHash::DEFAULT_ITERATIONS`]; tests lower
     /// it to keep debug builds fast.
     pub pbkdf2_iterations: u32,
+    /// Where each new pool's signing keys come from (R-SRV-5). Defaults to fresh RSA-2048 keys, RS256.
+    pub signing: Signing,
+    /// At most this many user pools; CreateUserPool beyond it is LimitExceededException, decided before
+    /// any key is generated. Defaults to [`MAX_POOLS`].
+    pub max_pools: usize,
+    /// At most this many requests in flight (at least 1); the next is answered 503 at once, never
+    /// queued. Defaults to [`MAX_IN_FLIGHT`].
+    pub max_in_flight: usize,
+    /// Time a client has to send a request's headers; also closes a kept-alive connection idle for that
+    /// long. Defaults to [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body once its headers arrived; then 408. Defaults to
+    /// [`BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -71,8 +109,189 @@ impl Default for ServerConfig {
             manual_clock: false,
             reuse_policy: ReusePolicy::Reject,
             pbkdf2_iterations: PasswordHash::DEFAULT_ITERATIONS,
+            signing: Signing::default(),
+            max_pools: MAX_POOLS,
+            max_in_flight: MAX_IN_FLIGHT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
         }
     }
+}
+
+/// Where a new pool's signing keys come from (R-SRV-5).
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// Two fresh keys per pool (ID tokens, access tokens): RSA-2048 for RS256 (the default, as
+    /// Cognito), P-256 for ES256, Ed25519 for EdDSA.
+    Generate(Algorithm),
+    /// The same keys for every pool, as loaded by [`signing_keys_from_pem`] (`--signing-keys`).
+    Keys {
+        /// Signs ID tokens.
+        id: Arc<SigningKey>,
+        /// Signs access tokens.
+        access: Arc<SigningKey>,
+    },
+}
+
+impl Default for Signing {
+    fn default() -> Self {
+        Signing::Generate(Algorithm::RS256)
+    }
+}
+
+impl Signing {
+    /// The algorithm the pools' tokens are signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Signing::Generate(alg) => *alg,
+            Signing::Keys { id, .. } => id.algorithm(),
+        }
+    }
+}
+
+/// A fresh signing key. RS256 keys are RSA-2048, generated with the `rsa` crate (ring cannot generate
+/// RSA keys) and handed to ring as PKCS#8: ring does all the signing. The `rsa` crate's timing advisory
+/// (RUSTSEC-2023-0071) concerns its own private-key operations, which are never used here.
+pub fn generate_signing_key(alg: Algorithm, kid: String) -> Result<SigningKey, Error> {
+    match alg {
+        Algorithm::RS256 => {
+            use rsa::pkcs8::EncodePrivateKey as _;
+            let failed = |_| Error::Internal {
+                detail: "RSA key generation failed",
+            };
+            let key =
+                rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS).map_err(failed)?;
+            // A zeroizing document: the private key's DER is wiped when it drops.
+            let der = key.to_pkcs8_der().map_err(|_| Error::Internal {
+                detail: "RSA key encoding failed",
+            })?;
+            SigningKey::from_pkcs8_der(alg, kid, der.as_bytes())
+        }
+        other => SigningKey::generate(other, kid),
+    }
+}
+
+/// The keys of a `--signing-keys` file: PEM text with one or two unencrypted private keys of algorithm
+/// `alg` (`-----BEGIN PRIVATE KEY-----`, PKCS#8; for RS256 also `-----BEGIN RSA PRIVATE KEY-----`,
+/// PKCS#1). The first signs ID tokens, the second access tokens; a single key signs both. Text outside
+/// the blocks (comments) is ignored. Each key's kid is derived from its public key
+/// (`<alg>-<16 hex digits of SHA-256>`), so it is the same on every start with the same file.
+///
+/// The error says which key is wrong and how, never showing key material.
+pub fn signing_keys_from_pem(alg: Algorithm, text: &str) -> Result<Signing, String> {
+    let blocks = pem_blocks(text);
+    let keys = match blocks.len() {
+        0 => {
+            return Err(
+                "no PEM key found; expected one or two '-----BEGIN PRIVATE KEY-----' blocks \
+                 (unencrypted PKCS#8, e.g. from `openssl genpkey -algorithm RSA -pkeyopt \
+                 rsa_keygen_bits:2048`)"
+                    .into(),
+            )
+        }
+        1 | 2 => blocks
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| load_key(alg, i + 1, pem))
+            .collect::<Result<Vec<_>, _>>()?,
+        n => {
+            return Err(format!(
+                "{n} PEM blocks found; expected one key (for both token types) or two \
+                 (ID tokens first, then access tokens)"
+            ))
+        }
+    };
+    let id = Arc::clone(&keys[0]);
+    let access = Arc::clone(keys.last().unwrap_or(&keys[0]));
+    Ok(Signing::Keys { id, access })
+}
+
+/// [`signing_keys_from_pem`] on the file at `path` (at most [`MAX_KEY_FILE_BYTES`]). The error names the
+/// file and says what is wrong with it.
+pub fn signing_keys_from_file(alg: Algorithm, path: &std::path::Path) -> Result<Signing, String> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--signing-keys {shown}: cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(format!(
+            "--signing-keys {shown}: larger than {MAX_KEY_FILE_BYTES} bytes; a key file holds one or \
+             two PEM keys"
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("--signing-keys {shown}: not text; expected PEM"))?;
+    signing_keys_from_pem(alg, &text).map_err(|e| format!("--signing-keys {shown}: {e}"))
+}
+
+/// The PEM blocks of `text`, each from its `-----BEGIN ` line to the end of its `-----END ...-----` line.
+fn pem_blocks(text: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let from_begin = rest.get(start..).unwrap_or_default();
+        let Some(end) = from_begin.find("-----END ") else {
+            // An unterminated block: hand it over as is, so the key parser says what is wrong.
+            blocks.push(from_begin);
+            break;
+        };
+        let after_end = from_begin
+            .get(end + "-----END ".len()..)
+            .unwrap_or_default();
+        let close = after_end
+            .find("-----")
+            .map_or(after_end.len(), |i| i + "-----".len());
+        let len = end + "-----END ".len() + close;
+        blocks.push(from_begin.get(..len).unwrap_or(from_begin));
+        rest = from_begin.get(len..).unwrap_or_default();
+    }
+    blocks
+}
+
+fn load_key(alg: Algorithm, n: usize, pem: &str) -> Result<Arc<SigningKey>, String> {
+    let explain = |e: Error| {
+        let hint = match alg {
+            Algorithm::RS256 => {
+                "an RSA key of 2048 to 4096 bits; for a P-256 or Ed25519 key pass --algorithm es256 or eddsa"
+            }
+            Algorithm::ES256 => {
+                "a P-256 key; for an RSA or Ed25519 key pass --algorithm rs256 or eddsa"
+            }
+            Algorithm::EdDSA => {
+                "an Ed25519 key; for an RSA or P-256 key pass --algorithm rs256 or es256"
+            }
+        };
+        let detail = match e {
+            // The key's messages name it by kid; the probe's placeholder kid means nothing to a user.
+            Error::InvalidParameter { message } => message
+                .strip_prefix("signing key probe: ")
+                .map_or_else(|| message.clone(), str::to_owned),
+            other => other.to_string(),
+        };
+        format!(
+            "key {n}: {detail}; with --algorithm {} it must be {hint}",
+            alg.as_str().to_ascii_lowercase()
+        )
+    };
+    // Parsed once under a placeholder kid to learn the public key, then again under the derived kid.
+    let probe = SigningKey::from_pkcs8_pem(alg, "probe", pem).map_err(explain)?;
+    let mut jwk = probe.public_jwk().clone();
+    jwk.kid = None;
+    let public = serde_json::to_vec(&jwk)
+        .map_err(|e| format!("key {n}: cannot encode its public key: {e}"))?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &public);
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let kid = format!("{}-{hex}", alg.as_str().to_ascii_lowercase());
+    SigningKey::from_pkcs8_pem(alg, kid, pem)
+        .map(Arc::new)
+        .map_err(explain)
 }
 
 /// One user pool: an issuer and what the host keeps beside it.
@@ -125,6 +344,12 @@ pub struct AppState {
     manual: Option<Arc<ManualClock>>,
     rng: Arc<SystemRandom>,
     pools: RwLock<BTreeMap<String, Arc<Pool>>>,
+    /// Pools created or being created: a slot is taken before the keys are generated (R-SRV-9).
+    pool_slots: AtomicUsize,
+    /// Signing keys generated so far, for tests of R-SRV-9.
+    keys_generated: AtomicUsize,
+    /// One permit per request in flight (R-SRV-9).
+    in_flight: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -138,12 +363,20 @@ impl AppState {
             None => Arc::new(SystemClock),
         };
         AppState {
-            config,
             clock,
             manual,
             rng: Arc::new(SystemRandom::new()),
             pools: RwLock::new(BTreeMap::new()),
+            pool_slots: AtomicUsize::new(0),
+            keys_generated: AtomicUsize::new(0),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            config,
         }
+    }
+
+    /// How many signing keys the service has generated.
+    pub fn keys_generated(&self) -> usize {
+        self.keys_generated.load(Ordering::Relaxed)
     }
 
     fn pool(&self, id: Option<&str>) -> Result<Arc<Pool>, Error> {
@@ -173,7 +406,8 @@ impl AppState {
     }
 }
 
-/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock.
+/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock;
+/// every route behind the cap on requests in flight.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .route("/", post(dispatch))
@@ -181,12 +415,43 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.manual.is_some() {
         app = app.route("/_clock", post(advance_clock));
     }
-    app.fallback(not_found).with_state(state)
+    app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_in_flight,
+        ))
+        .with_state(state)
+}
+
+/// Runs the request if a permit is free, else answers 503 at once: excess load is shed, never queued
+/// (a queue would only grow while the service is slower than its callers). The permit is held until the
+/// response is built, so it also covers reading the body.
+async fn limit_in_flight(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        // Not an `Error` of the crate: this is the service's own limit, not an operation's outcome.
+        let body = serde_json::json!({
+            "__type": "TooManyRequestsException",
+            "message": format!(
+                "The service is at its limit of {} requests in flight; retry later.",
+                state.config.max_in_flight.max(1)
+            ),
+        });
+        let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
+        let h = resp.headers_mut();
+        h.insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static("TooManyRequestsException"),
+        );
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    };
+    next.run(req).await
 }
 
 /// A service started with [`start`].
 pub struct RunningServer {
     addr: SocketAddr,
+    state: Arc<AppState>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -195,6 +460,11 @@ impl RunningServer {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many signing keys it has generated (two per pool without `--signing-keys`).
+    pub fn keys_generated(&self) -> usize {
+        self.state.keys_generated()
     }
 
     /// `http://<addr>`, for an SDK's `endpoint_url`.
@@ -217,11 +487,13 @@ pub async fn start(config: ServerConfig, listen: SocketAddr) -> std::io::Result<
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, config, async {
+    let state = Arc::new(AppState::new(config));
+    let task = tokio::spawn(serve_state(listener, state.clone(), async {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
+        state,
         shutdown: tx,
         task,
     })
@@ -233,10 +505,66 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(Arc::new(AppState::new(config)));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_state(listener, Arc::new(AppState::new(config)), shutdown).await
+}
+
+/// The accept loop. Not `axum::serve`, which gives hyper no timer, so that hyper's header read timeout
+/// never fires: a client could hold a connection open forever by sending its headers a byte at a time.
+async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let app = router(state);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) if is_per_connection(&e) => continue,
+                // Out of file descriptors and the like: wait instead of spinning on the error.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    // Finish the request in flight, if any, then close.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow with every connection ever served.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accept errors that concern one connection only (it was reset before we took it).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionRefused | K::ConnectionAborted | K::ConnectionReset
+    )
 }
 
 // ------------------------------------------------------------------------------------------ rendering
@@ -279,8 +607,13 @@ async fn not_found() -> Response {
 // ------------------------------------------------------------------------------------------ routes
 
 /// Reads at most [`MAX_REQUEST_BYTES`]: a declared length above it is refused before any byte is read,
-/// and a body that grows past it is refused as soon as it does.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+/// and a body that grows past it is refused as soon as it does. A body that takes longer than `timeout`
+/// to arrive is answered 408 and the connection closed.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         error_response(
             &Error::InvalidParameter {
@@ -296,9 +629,23 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes,
     if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
         return Err(too_large());
     }
-    to_bytes(body, MAX_REQUEST_BYTES)
-        .await
-        .map_err(|_| too_large())
+    match tokio::time::timeout(timeout, to_bytes(body, MAX_REQUEST_BYTES)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => {
+            let mut resp = error_response(
+                &Error::InvalidParameter {
+                    message: format!(
+                        "The request body was not received within {} ms.",
+                        timeout.as_millis()
+                    ),
+                },
+                Some(StatusCode::REQUEST_TIMEOUT),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(resp)
+        }
+    }
 }
 
 async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
@@ -307,19 +654,32 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         .map(|v| v.to_str().unwrap_or("<non-ASCII X-Amz-Target>"));
     let op = match Operation::from_target(target) {
         Ok(op) => op,
-        Err(e) => return error_response(&e, None),
+        Err(e) => {
+            let mut resp = error_response(&e, None);
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return resp;
+        }
     };
-    let bytes = match read_body(&headers, body).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
+    let mut resp = match read_body(&headers, body, state.config.body_read_timeout).await {
+        Ok(bytes) => {
+            // The handlers are synchronous and a password hash takes a while: keep them off the I/O
+            // threads.
+            match tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await {
+                Ok(result) => render(result),
+                Err(_) => render(Err(Error::Internal {
+                    detail: "handler panicked",
+                })),
+            }
+        }
+        Err(resp) => resp,
     };
-    // The handlers are synchronous and a password hash takes a while: keep them off the I/O threads.
-    match tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await {
-        Ok(result) => render(result),
-        Err(_) => render(Err(Error::Internal {
-            detail: "handler panicked",
-        })),
-    }
+    // Operations answer with tokens (sign-in, refresh) and client secrets (Create/Describe/Update
+    // UserPoolClient): no cache on the way may keep them (R-SRV-9, RFC 6749 §5.1).
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
 }
 
 async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
@@ -354,7 +714,7 @@ async fn advance_clock(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let bytes = match read_body(&headers, body).await {
+    let bytes = match read_body(&headers, body, state.config.body_read_timeout).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };
@@ -497,9 +857,36 @@ struct CreateUserPoolResponse<'a> {
 
 const POOL_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// CreateUserPool: a new pool with fresh ES256 signing keys (one for ID tokens, one for access tokens,
-/// as Cognito does) and a fresh refresh-token key. ES256 rather than Cognito's RS256 because the crate
-/// can generate it (RS256 needs a PEM); SDK clients do not look at the algorithm.
+/// Holds one of [`ServerConfig::max_pools`] slots until the pool is in the map; gives it back if
+/// creation fails on the way.
+struct PoolSlot<'a> {
+    slots: &'a AtomicUsize,
+    kept: bool,
+}
+
+impl<'a> PoolSlot<'a> {
+    fn take(slots: &'a AtomicUsize, max: usize) -> Result<Self, Error> {
+        slots
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(|_| PoolSlot { slots, kept: false })
+            .map_err(|_| Error::LimitExceeded {
+                message: format!("At most {max} user pools can be created."),
+            })
+    }
+}
+
+impl Drop for PoolSlot<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.slots.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// CreateUserPool: a new pool with its signing keys (two fresh RSA-2048 keys by default, one for ID
+/// tokens and one for access tokens, as Cognito does; see [`Signing`]) and a fresh refresh-token key.
 fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
     let name = required("PoolName", req.pool_name.as_deref())?;
     if name.chars().count() > 128 || !name.chars().all(|c| !c.is_control()) {
@@ -528,9 +915,28 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
             r.iter().map(|b| format!("{b:02x}")).collect::<String>()
         ))
     };
-    let id_key = SigningKey::generate(Algorithm::ES256, kid("id")?)?;
-    let access_key = SigningKey::generate(Algorithm::ES256, kid("access")?)?;
-    let signer = TokenSigner::with_keys(Arc::new(id_key), Arc::new(access_key))?;
+    // The limit is decided before the keys are made: RSA key generation is the expensive part of
+    // CreateUserPool, and a caller over the limit must not be able to make the service do it (R-SRV-9).
+    let mut slot = PoolSlot::take(&state.pool_slots, state.config.max_pools)?;
+    let (id_key, access_key) = match &state.config.signing {
+        Signing::Keys { id, access } => (Arc::clone(id), Arc::clone(access)),
+        Signing::Generate(alg) => {
+            let (id_kid, access_kid) = (kid("id")?, kid("access")?);
+            // The two keys in parallel: an RSA-2048 key takes tenths of a second.
+            let (id_key, access_key) = std::thread::scope(|s| {
+                let id = s.spawn(|| generate_signing_key(*alg, id_kid));
+                let access = generate_signing_key(*alg, access_kid);
+                (id.join(), access)
+            });
+            let id_key = id_key.map_err(|_| Error::Internal {
+                detail: "key generation panicked",
+            })??;
+            let access_key = access_key?;
+            state.keys_generated.fetch_add(2, Ordering::Relaxed);
+            (Arc::new(id_key), Arc::new(access_key))
+        }
+    };
+    let signer = TokenSigner::with_keys(id_key, access_key)?;
     let refresh_keys = RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*state.rng)?);
     let registry = Arc::new(ClientRegistry::new(
         id.as_str(),
@@ -565,15 +971,12 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
             &*state.rng,
         )?,
     });
-    {
-        let mut pools = state.pools.write().unwrap_or_else(PoisonError::into_inner);
-        if pools.len() >= MAX_POOLS {
-            return Err(Error::LimitExceeded {
-                message: format!("At most {MAX_POOLS} user pools can be created."),
-            });
-        }
-        pools.insert(id, pool.clone());
-    }
+    state
+        .pools
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id, pool.clone());
+    slot.kept = true;
     wire::to_json(&CreateUserPoolResponse {
         user_pool: UserPoolType {
             id: &pool.id,

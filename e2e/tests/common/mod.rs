@@ -266,12 +266,24 @@ pub async fn rotate(c: &cip::Client, client_id: &str, token: &str) -> String {
         .expect("a rotating refresh returns a refresh token")
 }
 
-/// Verifies a JWT with jsonwebtoken against the JWKS the service serves for `pool`; returns the claims.
+/// Verifies a JWT with jsonwebtoken against the JWKS the service serves for `pool`, pinned to RS256 as
+/// most resource servers are (the service's default, R-SRV-5); returns the claims.
 pub async fn verify_jwt(
     srv: &RunningServer,
     pool: &str,
     token: &str,
     audience: Option<&str>,
+) -> Value {
+    verify_jwt_with(srv, pool, token, audience, jsonwebtoken::Algorithm::RS256).await
+}
+
+/// [`verify_jwt`] with the verifier pinned to `alg`.
+pub async fn verify_jwt_with(
+    srv: &RunningServer,
+    pool: &str,
+    token: &str,
+    audience: Option<&str>,
+    alg: jsonwebtoken::Algorithm,
 ) -> Value {
     let (status, jwks) = get(srv, &format!("/{pool}/.well-known/jwks.json")).await;
     assert_eq!(status, 200, "{jwks}");
@@ -282,8 +294,8 @@ pub async fn verify_jwt(
         .find(&kid)
         .expect("the token's kid is in the served JWKS");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    // The algorithm is pinned (the service signs with ES256), never taken from the token.
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    // The algorithm is pinned by the verifier, never taken from the token.
+    let mut v = jsonwebtoken::Validation::new(alg);
     v.set_issuer(&[format!(
         "https://cognito-idp.us-east-1.amazonaws.com/{pool}"
     )]);
@@ -292,6 +304,43 @@ pub async fn verify_jwt(
         None => v.validate_aud = false,
     }
     jsonwebtoken::decode::<Value>(token, &key, &v)
-        .unwrap_or_else(|e| panic!("jsonwebtoken refused the token: {e}"))
+        .unwrap_or_else(|e| panic!("jsonwebtoken ({alg:?} pinned) refused the token: {e}"))
         .claims
+}
+
+/// A raw HTTP/1.1 exchange that keeps the response's head: `(status, head, body)`, the head with its
+/// header names lower-cased.
+pub async fn raw_with_head(srv: &RunningServer, request: &[u8]) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let head = head
+        .lines()
+        .map(|l| match l.split_once(':') {
+            Some((n, v)) => format!("{}:{v}", n.to_ascii_lowercase()),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (status, head, body.to_owned())
+}
+
+/// `POST /` with a target and a body, `Connection: close`, as bytes for [`raw_with_head`].
+pub fn post_request(srv: &RunningServer, target: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.{target}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        srv.addr(),
+        body.len()
+    )
+    .into_bytes()
 }

@@ -3,13 +3,21 @@
 //! Two classes: [`StoreError::Unavailable`] when the database could not be reached, dropped the
 //! connection, refused new sessions or cancelled the statement (a timeout) — the things a retry later may
 //! cure — and [`StoreError::Backend`] for everything else (a missing table, a constraint, a corrupt row).
-//! Either way the statement did not commit: every operation is one autocommitted statement (or a read), so
-//! an error leaves the table as it was.
+//!
+//! An error does not always mean that nothing was written. Every operation is one autocommitted statement
+//! (or a read), so an error the server reports for the statement itself (a constraint, a timeout, a
+//! trigger) leaves the table as it was. But a reply can be lost *after* the server committed: the
+//! connection drops, the server crashes between the commit and the reply. The client then sees
+//! `Unavailable` although the write took effect, and cannot tell the two apart (see the crate's README,
+//! "When an operation fails").
+//!
+//! The SQLSTATE comes from the server, or from whatever proxy sits in front of it, and is classified
+//! without trusting its shape: a code that is empty, short, not ASCII or otherwise not five characters of
+//! `[0-9A-Z]` is an ordinary [`StoreError::Backend`], never a panic (R-SAFE-9).
 //!
 //! Messages never contain the connection password. The driver does not put it in its messages, but the
 //! text of an I/O or server error is not under our control, so [`Redactor`] removes it if it ever appears.
 
-use postgres::error::SqlState;
 use refresh_rotation::StoreError;
 
 /// Scrubs the connection password out of error text.
@@ -75,30 +83,71 @@ fn describe(e: &postgres::Error) -> String {
     text
 }
 
+/// What a SQLSTATE says about the failed statement and its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// The session is gone or going (class 08, admin/crash shutdown): drop the connection; the database
+    /// may be reachable again later.
+    ConnectionLost,
+    /// The statement's transaction was rolled back because of a concurrent one (serialization failure,
+    /// deadlock): it wrote nothing, and running the same autocommitted statement again is safe.
+    Conflict,
+    /// The database cannot serve now (insufficient resources, operator intervention, statement
+    /// timeout, other transaction rollbacks): a retry later may cure it.
+    Unavailable,
+    /// Anything else, including a code that is not a well-formed SQLSTATE.
+    Other,
+}
+
+/// Classifies a SQLSTATE as sent by the server (or a proxy). Pure and total: any string is accepted.
+pub(crate) fn classify(code: &str) -> Class {
+    let b = code.as_bytes();
+    // A SQLSTATE is exactly five characters of [0-9A-Z]. Anything else is not classified at all: there is
+    // no class to read from a malformed code, and guessing from a prefix could turn garbage into a
+    // "retry later".
+    let well_formed = b.len() == 5
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+    if !well_formed {
+        return Class::Other;
+    }
+    match (code, [b[0], b[1]]) {
+        // 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
+        (_, [b'0', b'8']) | ("57P01" | "57P02" | "57P03", _) => Class::ConnectionLost,
+        // 40001 serialization failure, 40P01 deadlock detected.
+        ("40001" | "40P01", _) => Class::Conflict,
+        // 53: insufficient resources (too many connections, disk full). 57: operator intervention
+        // (statement timeout, query cancelled). 40: the other transaction rollbacks, among them 40003
+        // "statement completion unknown", which is exactly the ambiguous case the README describes.
+        (_, [b'5', b'3'] | [b'5', b'7'] | [b'4', b'0']) => Class::Unavailable,
+        _ => Class::Other,
+    }
+}
+
 /// Whether `e` means that the connection it came from can no longer be trusted: the server closed it,
 /// the socket failed, or the server is shutting the session down. Such a connection is dropped from the
 /// pool at once rather than handed to the next operation.
 pub(crate) fn breaks_connection(e: &postgres::Error) -> bool {
     match e.code() {
         None => true,
-        Some(code) => {
-            let c = code.code();
-            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
-        }
+        Some(code) => classify(code.code()) == Class::ConnectionLost,
     }
+}
+
+/// Whether `e` is a conflict with a concurrent transaction that rolled the statement back (see
+/// [`Class::Conflict`]): the store runs such a statement again.
+pub(crate) fn is_conflict(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|code| classify(code.code()) == Class::Conflict)
 }
 
 /// Whether `e` means "the database is not there right now" rather than "this statement is wrong".
 fn is_unavailable(e: &postgres::Error) -> bool {
-    let Some(code) = e.code() else {
+    match e.code() {
         // No SQLSTATE: an I/O error, a closed connection, a connect timeout, a protocol failure.
-        return true;
-    };
-    // Class 08: connection exception. 53: insufficient resources (too many connections, disk full).
-    // 57: operator intervention (admin shutdown, crash shutdown, cannot connect now, statement
-    // timeout / query cancelled). 40: transaction rollback (serialization failure, deadlock).
-    let class = &code.code()[..2];
-    matches!(class, "08" | "53" | "57" | "40") || *code == SqlState::TOO_MANY_CONNECTIONS
+        None => true,
+        Some(code) => classify(code.code()) != Class::Other,
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +165,48 @@ mod tests {
         assert!(!format!("{r:?}").contains("hunter22"));
         assert_eq!(Redactor::new(Some(b"x")).clean("x y".into()), "x y");
         assert_eq!(Redactor::new(None).clean("x y".into()), "x y");
+    }
+
+    /// R-SAFE-9: whatever a server or a proxy puts in the SQLSTATE field, classifying it never panics,
+    /// and only a well-formed code is given a class.
+    #[test]
+    fn r_safe_9_sqlstate_of_any_shape_is_classified_without_panicking() {
+        use postgres::error::SqlState;
+        for odd in [
+            "",
+            "0",
+            "08",
+            "4",
+            "é",
+            "0é",
+            "08é",
+            "\u{1F600}",
+            "€0001",
+            "57P0",
+            "080000",
+            "08 01",
+            "40p01",
+            "4000",
+            "\0\0\0\0\0",
+            "ä08006",
+        ] {
+            // As the driver builds it from the server's ErrorResponse.
+            let code = SqlState::from_code(odd);
+            assert_eq!(classify(code.code()), Class::Other, "{odd:?}");
+        }
+        assert_eq!(classify("08006"), Class::ConnectionLost);
+        assert_eq!(classify("57P01"), Class::ConnectionLost);
+        assert_eq!(classify("57P03"), Class::ConnectionLost);
+        assert_eq!(classify("40001"), Class::Conflict);
+        assert_eq!(classify("40P01"), Class::Conflict);
+        assert_eq!(classify("40003"), Class::Unavailable);
+        assert_eq!(classify("57014"), Class::Unavailable);
+        assert_eq!(classify("53300"), Class::Unavailable);
+        assert_eq!(classify("42P01"), Class::Other);
+        assert_eq!(classify("23505"), Class::Other);
+        assert_eq!(
+            classify(SqlState::TOO_MANY_CONNECTIONS.code()),
+            Class::Unavailable
+        );
     }
 }

@@ -28,9 +28,13 @@
 //!
 //! Every error is a [`StoreError`](refresh_rotation::StoreError): `Unavailable` when the server cannot be
 //! reached, dropped the connection or timed out, `Backend` otherwise, `AlreadyExists` for a colliding
-//! `create`. An error after the server received a write is ambiguous: the write may have committed before
-//! the reply was lost (see the store contract of `RefreshTokenStore`). Error messages never contain the
-//! password.
+//! `create`. Error messages never contain the password. An error is ambiguous when the reply was lost
+//! after the server committed (a dropped connection, a crashed server): a failed `advance` may then have
+//! advanced the family, and the client's retry inside the grace window gets the successor it missed
+//! (R-ROT-2). The README's "When an operation fails" has the table for every operation.
+//!
+//! The store's sessions run at READ COMMITTED whatever the server's or role's default, which the
+//! conditional `UPDATE` needs to answer the loser of a race (R-ROT-5).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -145,9 +145,12 @@ impl Statements {
                 "SELECT {c}, now_s FROM (SELECT {DB_TIME} AS now_s) AS clock \
                  LEFT JOIN {t} ON family_id = $1"
             ),
-            // The compare-and-set of R-SAFE-5. Under READ COMMITTED a concurrent UPDATE of the same row
-            // blocks on the row lock; when the holder commits, PostgreSQL re-evaluates this WHERE clause
-            // against the committed row, so the loser matches nothing. `generation < max` keeps the
+            // The compare-and-set of R-SAFE-5. Under READ COMMITTED (which the store pins for its
+            // sessions, whatever the server's default) a concurrent UPDATE of the same row blocks on the
+            // row lock; when the holder commits, PostgreSQL re-evaluates this WHERE clause against the
+            // committed row, so the loser matches nothing. (Under REPEATABLE READ it would fail with a
+            // serialization error instead, which the store also survives by sending it again.)
+            // `generation < max` keeps the
             // column within u32 (the CHECK constraint would otherwise turn the overflow into an error).
             format!(
                 "UPDATE {t} SET generation = generation + 1, grace_deadline = $3, key_id = $4 \

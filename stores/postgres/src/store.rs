@@ -2,7 +2,13 @@
 //!
 //! Every operation is a single autocommitted statement, or a statement followed by a plain read, on one
 //! pooled connection. No operation holds a transaction open across round trips, so a crash or a dropped
-//! connection at any point leaves each row either as it was or as one complete statement left it.
+//! connection at any point leaves each row either as it was or as one complete statement left it; which
+//! of the two the caller cannot always tell (an error after the commit, see the README).
+//!
+//! The sessions run at READ COMMITTED whatever the server's or the role's default: the compare-and-set
+//! relies on it (see [`Statements`](crate::schema::Statements)). A statement that a concurrent
+//! transaction rolled back all the same (a serialization failure or a deadlock, possible behind a proxy
+//! that drops the session setting) wrote nothing, and is sent again a bounded number of times.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +25,15 @@ use refresh_rotation::{
 use crate::error::Redactor;
 use crate::pool::{Conn, Manager};
 use crate::schema::{self, Statements, Stmt, TableName};
+
+/// The startup option that pins the session's isolation level. The server splits `options` on spaces,
+/// so the space inside the value is escaped.
+const SESSION_ISOLATION: &str = "-c default_transaction_isolation=read\\ committed";
+
+/// How many times a statement is sent when a concurrent transaction rolled it back (serialization failure
+/// or deadlock). Each attempt is a new autocommitted transaction with a fresh snapshot, so the second one
+/// normally sees the committed state; the bound keeps a pathological conflict from looping.
+const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// Opens a client from a configuration; boxed so the TLS connector's type stays out of the store's.
 type TlsConnectFn = Arc<dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync>;
@@ -166,14 +181,22 @@ impl PgStoreBuilder {
         if config.get_application_name().is_none() {
             config.application_name("refresh-rotation");
         }
+        // Appended after any `options` of the connection string, so these win. Settings from the
+        // connection request also override `ALTER DATABASE/ROLE ... SET` and postgresql.conf.
+        let mut opts: Vec<String> = config
+            .get_options()
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        // The rotation is a compare-and-set that must see the committed row when it waited on the row
+        // lock (SPEC R-ROT-5). Under REPEATABLE READ or SERIALIZABLE, the loser of a race would instead
+        // fail with a serialization error; pin READ COMMITTED so that it gets its answer.
+        opts.push(SESSION_ISOLATION.to_owned());
         if let Some(t) = self.statement_timeout {
-            let opt = format!("-c statement_timeout={}", t.as_millis().max(1));
-            let options = match config.get_options() {
-                Some(o) if !o.is_empty() => format!("{o} {opt}"),
-                _ => opt,
-            };
-            config.options(&options);
+            opts.push(format!("-c statement_timeout={}", t.as_millis().max(1)));
         }
+        config.options(&opts.join(" "));
         let statements = Arc::new(Statements::new(&table));
         let tls = self.tls;
         let manager = Manager::new(Box::new(move || tls(&config)), Arc::clone(&statements));
@@ -280,25 +303,37 @@ impl PgRefreshTokenStore {
     fn with<T>(
         &self,
         s: Stmt,
-        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         self.run(&mut conn, s, f)
     }
 
+    /// Runs `f` (one autocommitted statement) with statement `s` on `conn`, mapping errors. A conflict
+    /// with a concurrent transaction rolled the statement back, so it is sent again, at most
+    /// [`CONFLICT_ATTEMPTS`] times in all.
     fn run<T>(
         &self,
         conn: &mut Conn,
         s: Stmt,
-        f: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
-        result.map_err(|e| {
-            if crate::error::breaks_connection(&e) {
-                conn.mark_broken();
+        let mut attempt = 1;
+        loop {
+            let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
+                    attempt += 1;
+                }
+                Err(e) => {
+                    if crate::error::breaks_connection(&e) {
+                        conn.mark_broken();
+                    }
+                    return Err(self.redactor.pg(&e));
+                }
             }
-            self.redactor.pg(&e)
-        })
+        }
     }
 }
 
@@ -370,14 +405,14 @@ impl RefreshTokenStore for PgRefreshTokenStore {
             c.execute(
                 st,
                 &[
-                    &&family.id.as_bytes()[..],
+                    &family.id.as_bytes().as_slice(),
                     &&*i.client_id,
                     &&*i.subject,
                     &&*i.username,
                     &i.device_key.as_deref(),
                     &&*i.scopes,
                     &i.auth_time.unix_seconds(),
-                    &&i.event_id[..],
+                    &i.event_id.as_slice(),
                     &i.expires_at.unix_seconds(),
                     &generation_param(s.generation),
                     &s.grace_deadline.unix_seconds(),
@@ -395,7 +430,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     }
 
     fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
-        let row = self.with(Stmt::Get, |c, st| c.query_one(st, &[&&id.as_bytes()[..]]))?;
+        let row = self.with(Stmt::Get, |c, st| {
+            c.query_one(st, &[&id.as_bytes().as_slice()])
+        })?;
         // One row always: the database time, and the family's columns (NULL when there is none).
         let time: i64 = row.try_get(14).map_err(|_| corrupt("database time"))?;
         let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
@@ -414,7 +451,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         grace_deadline: Timestamp,
         key_id: u32,
     ) -> Result<Advance, StoreError> {
-        let key = &id.as_bytes()[..];
+        let key = id.as_bytes().as_slice();
         let mut conn = self.conn()?;
         let won = self.run(&mut conn, Stmt::Advance, |c, st| {
             c.query_opt(
@@ -448,7 +485,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     }
 
     fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
-        let key = &id.as_bytes()[..];
+        let key = id.as_bytes().as_slice();
         let mut conn = self.conn()?;
         let bound = self.run(&mut conn, Stmt::BindDevice, |c, st| {
             c.query_opt(st, &[&key, &device_key])
@@ -468,7 +505,7 @@ impl RefreshTokenStore for PgRefreshTokenStore {
 
     fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
         let n = self.with(Stmt::ConfirmDevice, |c, st| {
-            c.execute(st, &[&&id.as_bytes()[..], &device_key])
+            c.execute(st, &[&id.as_bytes().as_slice(), &device_key])
         })?;
         Ok(n > 0)
     }
@@ -476,7 +513,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
         // Autocommit with the server's default synchronous_commit: the revocation is durable when the
         // reply arrives. An advance queued on the row lock re-checks `NOT revoked` after this commits.
-        let n = self.with(Stmt::Revoke, |c, st| c.execute(st, &[&&id.as_bytes()[..]]))?;
+        let n = self.with(Stmt::Revoke, |c, st| {
+            c.execute(st, &[&id.as_bytes().as_slice()])
+        })?;
         Ok(n > 0)
     }
 

@@ -80,6 +80,101 @@ fn unreachable_database_fails_every_operation_promptly_without_leaking_the_passw
     assert!(!format!("{s:?}").contains(PASSWORD));
 }
 
+// ---- A server (or proxy) that sends malformed error codes ----------------------------------------------
+
+/// Reads one length-prefixed protocol message body (after its type byte, if any).
+fn read_body(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len)?;
+    let len = usize::try_from(u32::from_be_bytes(len)).unwrap();
+    let mut body = vec![0u8; len.saturating_sub(4)];
+    s.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// A loopback "server" that accepts any startup without authentication and answers every statement
+/// with an ErrorResponse whose SQLSTATE field is `code`, as a buggy proxy or a hostile server might.
+fn server_sending_sqlstate(code: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            std::thread::spawn(move || -> std::io::Result<()> {
+                read_body(&mut s)?; // StartupMessage (NoTls sends no SSLRequest)
+                let mut hello = message(b'R', &0u32.to_be_bytes()); // AuthenticationOk
+                hello.extend(message(b'Z', b"I")); // ReadyForQuery
+                s.write_all(&hello)?;
+                loop {
+                    let mut kind = [0u8; 1];
+                    s.read_exact(&mut kind)?;
+                    read_body(&mut s)?;
+                    match kind[0] {
+                        b'X' => return Ok(()),
+                        // Sync, or a simple Query: answer the whole exchange with the error.
+                        b'S' | b'Q' => {
+                            let mut fields = Vec::new();
+                            for (tag, value) in [
+                                (b'S', "ERROR"),
+                                (b'V', "ERROR"),
+                                (b'C', code),
+                                (b'M', "malformed"),
+                            ] {
+                                fields.push(tag);
+                                fields.extend_from_slice(value.as_bytes());
+                                fields.push(0);
+                            }
+                            fields.push(0);
+                            let mut reply = message(b'E', &fields);
+                            reply.extend(message(b'Z', b"I"));
+                            s.write_all(&reply)?;
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn r_safe_9_a_malformed_sqlstate_from_the_server_is_an_error_not_a_panic() {
+    for code in ["", "0", "é", "0é", "08\u{1F600}", "4000000"] {
+        let port = server_sending_sqlstate(code);
+        let s = PgRefreshTokenStore::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .min_idle(Some(0))
+            .connect(&format!("postgresql://rr:{PASSWORD}@127.0.0.1:{port}/fake"))
+            .unwrap_or_else(|e| panic!("{code:?}: the fake server accepts sessions: {e:?}"));
+        let f = family("a", FAR);
+        let results = [
+            ("get", s.get(&f.id).map(|_| ())),
+            ("create", s.create(f.clone())),
+            ("advance", s.advance(&f.id, 0, ts(1), 1).map(|_| ())),
+            ("revoke", s.revoke(&f.id).map(|_| ())),
+        ];
+        for (op, r) in results {
+            let e = r.unwrap_err();
+            // Not a SQLSTATE at all: nothing to classify it by, so not "retry later".
+            assert!(
+                matches!(&e, StoreError::Backend(m) if m.contains("malformed")),
+                "{code:?} {op}: {e:?}"
+            );
+            assert_safe(&e);
+        }
+    }
+}
+
 #[test]
 fn malformed_connection_string_is_an_error_that_does_not_echo_it() {
     let e = PgRefreshTokenStore::builder()
