@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::future::{ready, BoxFuture};
 use crate::Error;
 
 /// A user as the directory knows them now.
@@ -73,6 +74,37 @@ impl<D: UserDirectory + ?Sized> UserDirectory for Arc<D> {
     }
     fn user_by_username(&self, username: &str) -> Result<Option<Arc<UserRecord>>, Error> {
         (**self).user_by_username(username)
+    }
+}
+
+/// The asynchronous form of [`UserDirectory`] (R-ENG-2), for directories that await I/O. The contract
+/// is [`UserDirectory`]'s; every synchronous directory is also an asynchronous one.
+pub trait AsyncUserDirectory: Send + Sync {
+    /// As [`UserDirectory::user_by_subject`].
+    fn user_by_subject<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<UserRecord>>, Error>>;
+
+    /// As [`UserDirectory::user_by_username`].
+    fn user_by_username<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<UserRecord>>, Error>>;
+}
+
+impl<D: UserDirectory + ?Sized> AsyncUserDirectory for D {
+    fn user_by_subject<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<UserRecord>>, Error>> {
+        ready(UserDirectory::user_by_subject(self, subject))
+    }
+    fn user_by_username<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<UserRecord>>, Error>> {
+        ready(UserDirectory::user_by_username(self, username))
     }
 }
 

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::future::{ready, BoxFuture};
+
 /// Why the hook is being called, as Cognito's `triggerSource` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,5 +83,25 @@ where
         event: &PreTokenGenerationEvent<'_>,
     ) -> Result<ClaimsOverride, String> {
         self(event)
+    }
+}
+
+/// The asynchronous form of [`PreTokenGenerationHook`] (R-ENG-2), for a hook that awaits I/O (a call to
+/// a function service, say). The contract is [`PreTokenGenerationHook`]'s; every synchronous hook is also
+/// an asynchronous one.
+pub trait AsyncPreTokenGenerationHook: Send + Sync {
+    /// As [`PreTokenGenerationHook::pre_token_generation`].
+    fn pre_token_generation<'a>(
+        &'a self,
+        event: &'a PreTokenGenerationEvent<'a>,
+    ) -> BoxFuture<'a, Result<ClaimsOverride, String>>;
+}
+
+impl<H: PreTokenGenerationHook + ?Sized> AsyncPreTokenGenerationHook for H {
+    fn pre_token_generation<'a>(
+        &'a self,
+        event: &'a PreTokenGenerationEvent<'a>,
+    ) -> BoxFuture<'a, Result<ClaimsOverride, String>> {
+        ready(PreTokenGenerationHook::pre_token_generation(self, event))
     }
 }

@@ -72,16 +72,17 @@
 mod clock;
 mod config;
 mod directory;
-mod driver;
+pub mod driver;
 pub mod engine;
 mod error;
+mod future;
 pub mod hook;
 pub mod jwt;
 mod password;
 mod random;
 mod registry;
 mod secret;
-mod store;
+pub mod store;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
 mod token;
@@ -98,7 +99,7 @@ pub use config::{
     TokenValidityUnits, ValidationErrors, Violation,
 };
 pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
-pub use driver::{TokenIssuer, TokenIssuerBuilder};
+pub use driver::{AsyncTokenIssuer, TokenIssuer, TokenIssuerBuilder};
 pub use engine::{
     LegacyRefreshRequest, NewDevice, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
     API_SIGN_IN_SCOPE,

@@ -1,7 +1,12 @@
 //! Drivers: they perform the I/O the [engine](crate::engine) asks for. [`TokenIssuer`] is the
 //! synchronous driver, for hosts that call the stores, the user directory and the hook on the calling
-//! thread.
+//! thread; [`AsyncTokenIssuer`] awaits them, for async services (a tokio handler awaits a refresh
+//! directly, with no `spawn_blocking`). Both run the same flows: no rule lives in a driver.
 
+mod builder;
+mod nonblocking;
 mod sync;
 
-pub use sync::{TokenIssuer, TokenIssuerBuilder};
+pub use builder::IssuerBuilder;
+pub use nonblocking::{AsyncParts, AsyncTokenIssuer, AsyncTokenIssuerBuilder};
+pub use sync::{SyncParts, TokenIssuer, TokenIssuerBuilder};

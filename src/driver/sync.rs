@@ -6,111 +6,48 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::directory::UserDirectory;
 use crate::engine::{
-    Engine, EngineSettings, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, ReusePolicy,
-    SignInRequest, TokenSet,
+    Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
 };
 use crate::error::Error;
 use crate::hook::PreTokenGenerationHook;
 use crate::jwt::TokenSigner;
-use crate::random::RandomSource;
 use crate::registry::ClientRegistry;
 use crate::secret::RefreshToken;
 use crate::store::RefreshTokenStore;
 use crate::token::RefreshTokenKeys;
 
-/// Everything an issuer needs, with the defaults of SPEC 1. Build with [`TokenIssuer::builder`].
-pub struct TokenIssuerBuilder {
-    region: String,
-    issuer_url: Option<String>,
-    signer: TokenSigner,
-    refresh_keys: RefreshTokenKeys,
-    registry: Arc<ClientRegistry>,
+use super::builder::IssuerBuilder;
+
+/// The synchronous collaborators of a [`TokenIssuer`].
+pub struct SyncParts {
     store: Arc<dyn RefreshTokenStore>,
     directory: Arc<dyn UserDirectory>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn RandomSource>,
-    device_tracking: bool,
-    reuse_policy: ReusePolicy,
     hook: Option<Arc<dyn PreTokenGenerationHook>>,
 }
 
-impl std::fmt::Debug for TokenIssuerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenIssuerBuilder")
-            .field("region", &self.region)
-            .field("issuer_url", &self.issuer_url)
-            .field("device_tracking", &self.device_tracking)
-            .field("reuse_policy", &self.reuse_policy)
-            .field("hook", &self.hook.is_some())
-            .finish_non_exhaustive()
-    }
-}
+/// The builder of a [`TokenIssuer`]: start from [`TokenIssuer::builder`].
+pub type TokenIssuerBuilder = IssuerBuilder<SyncParts>;
 
-impl TokenIssuerBuilder {
-    /// The issuer URL (`iss`). Defaults to `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`
-    /// (R-JWT-4).
-    pub fn issuer_url(mut self, url: impl Into<String>) -> Self {
-        self.issuer_url = Some(url.into());
-        self
-    }
-
-    /// Whether the pool tracks devices (R-REF-9). Defaults to `false`.
-    pub fn device_tracking(mut self, on: bool) -> Self {
-        self.device_tracking = on;
-        self
-    }
-
-    /// The reuse policy (R-ROT-4). Defaults to [`ReusePolicy::Reject`].
-    pub fn reuse_policy(mut self, policy: ReusePolicy) -> Self {
-        self.reuse_policy = policy;
-        self
-    }
-
+impl IssuerBuilder<SyncParts> {
     /// Installs a pre-token-generation hook (R-REF-11). Defaults to none.
     pub fn pre_token_generation(mut self, hook: Arc<dyn PreTokenGenerationHook>) -> Self {
-        self.hook = Some(hook);
-        self
-    }
-
-    /// The clock. Defaults to [`SystemClock`](crate::SystemClock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The random source. Defaults to [`SystemRandom`](crate::SystemRandom).
-    pub fn random(mut self, rng: Arc<dyn RandomSource>) -> Self {
-        self.rng = rng;
+        self.parts.hook = Some(hook);
         self
     }
 
     /// Finishes the issuer, and links the registry to the family store so that deleting a client revokes
     /// its families (R-REV-7).
     pub fn build(self) -> TokenIssuer {
-        self.registry.link_family_store(&self.store);
-        let issuer_url = self.issuer_url.unwrap_or_else(|| {
-            format!(
-                "https://cognito-idp.{}.amazonaws.com/{}",
-                self.region,
-                self.registry.user_pool_id()
-            )
-        });
+        self.registry.link_family_store(&self.parts.store);
+        let hook = self.parts.hook.is_some();
+        let (engine, registry, clock, parts) = self.into_engine(hook);
         TokenIssuer {
-            engine: Engine::new(EngineSettings {
-                region: self.region,
-                issuer_url,
-                signer: self.signer,
-                refresh_keys: self.refresh_keys,
-                rng: self.rng,
-                device_tracking: self.device_tracking,
-                reuse_policy: self.reuse_policy,
-                hook: self.hook.is_some(),
-            }),
-            registry: self.registry,
-            store: self.store,
-            directory: self.directory,
-            clock: self.clock,
-            hook: self.hook,
+            engine,
+            registry,
+            store: parts.store,
+            directory: parts.directory,
+            clock,
+            hook: parts.hook,
         }
     }
 }
@@ -142,7 +79,7 @@ impl std::fmt::Debug for TokenIssuer {
 impl TokenIssuer {
     /// Starts an issuer for the pool of `registry` in `region`, with the given keys, store and
     /// directory; everything else takes its default (system clock, system randomness, no device
-    /// tracking, [`ReusePolicy::Reject`], no hook).
+    /// tracking, [`ReusePolicy::Reject`](crate::ReusePolicy::Reject), no hook).
     pub fn builder(
         region: impl Into<String>,
         signer: TokenSigner,
@@ -151,20 +88,17 @@ impl TokenIssuer {
         store: Arc<dyn RefreshTokenStore>,
         directory: Arc<dyn UserDirectory>,
     ) -> TokenIssuerBuilder {
-        TokenIssuerBuilder {
-            region: region.into(),
-            issuer_url: None,
+        IssuerBuilder::new(
+            region.into(),
             signer,
             refresh_keys,
             registry,
-            store,
-            directory,
-            clock: Arc::new(crate::SystemClock),
-            rng: Arc::new(crate::SystemRandom::new()),
-            device_tracking: false,
-            reuse_policy: ReusePolicy::Reject,
-            hook: None,
-        }
+            SyncParts {
+                store,
+                directory,
+                hook: None,
+            },
+        )
     }
 
     /// The engine this issuer drives: its keys and settings.

@@ -6,20 +6,23 @@
 //! `UPDATE families SET generation = $2 + 1, grace_deadline = $3 WHERE family_id = $1 AND generation = $2
 //! AND NOT revoked` in SQL, a Lua script in Redis, a conditional put in DynamoDB.
 //!
-//! The trait is synchronous and object-safe. An async service that uses a store which blocks (a database
-//! client with a blocking driver) calls the issuer from `tokio::task::spawn_blocking` or a dedicated
-//! thread pool, never directly on an executor thread; the in-memory store never blocks for long (its
-//! critical sections are a few hash-map operations) and can be called from async code directly.
+//! The trait is synchronous and object-safe; [`AsyncRefreshTokenStore`] is its asynchronous form, for
+//! stores that await I/O and for the asynchronous driver. Every synchronous store is also an
+//! asynchronous one.
 
 mod memory;
+mod nonblocking;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use memory::InMemoryRefreshTokenStore;
+pub use nonblocking::AsyncRefreshTokenStore;
+
+pub use crate::error::StoreError;
+pub use crate::future::BoxFuture;
 
 use crate::clock::Timestamp;
-use crate::error::StoreError;
 
 /// A family id: 128 random bits (R-FAM-1). Public: it is the `origin_jti` of the family's JWTs.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

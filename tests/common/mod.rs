@@ -291,6 +291,12 @@ impl Fixture {
         .build()
     }
 
+    /// The pool's refresh-token key ring, for another driver over the same pool.
+    #[allow(dead_code)]
+    pub fn refresh_keys(&self) -> RefreshTokenKeys {
+        self.keys.clone()
+    }
+
     /// The same pool served by an issuer that does not track devices.
     pub fn issuer_without_device_tracking(&self) -> TokenIssuer {
         Self::build_issuer(

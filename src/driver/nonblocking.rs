@@ -1,0 +1,259 @@
+//! The asynchronous driver: [`AsyncTokenIssuer`] runs the engine's flows against asynchronous
+//! collaborators, awaiting each step (R-ENG-2). Its operations are those of
+//! [`TokenIssuer`](crate::TokenIssuer), with the same answers.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::directory::AsyncUserDirectory;
+use crate::engine::{
+    Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
+};
+use crate::error::Error;
+use crate::hook::AsyncPreTokenGenerationHook;
+use crate::jwt::TokenSigner;
+use crate::registry::ClientRegistry;
+use crate::secret::RefreshToken;
+use crate::store::AsyncRefreshTokenStore;
+use crate::token::RefreshTokenKeys;
+
+use super::builder::IssuerBuilder;
+
+/// The asynchronous collaborators of an [`AsyncTokenIssuer`].
+pub struct AsyncParts {
+    store: Arc<dyn AsyncRefreshTokenStore>,
+    directory: Arc<dyn AsyncUserDirectory>,
+    hook: Option<Arc<dyn AsyncPreTokenGenerationHook>>,
+}
+
+/// The builder of an [`AsyncTokenIssuer`]: start from [`AsyncTokenIssuer::builder`].
+pub type AsyncTokenIssuerBuilder = IssuerBuilder<AsyncParts>;
+
+impl IssuerBuilder<AsyncParts> {
+    /// Installs a pre-token-generation hook (R-REF-11). Defaults to none.
+    pub fn pre_token_generation(mut self, hook: Arc<dyn AsyncPreTokenGenerationHook>) -> Self {
+        self.parts.hook = Some(hook);
+        self
+    }
+
+    /// Finishes the issuer.
+    ///
+    /// Deleting a client through the registry revokes its families in the stores of synchronous issuers
+    /// built over the same registry (R-REV-7); with an asynchronous store, revoke them with
+    /// [`AsyncTokenIssuer::delete_client`].
+    pub fn build(self) -> AsyncTokenIssuer {
+        let hook = self.parts.hook.is_some();
+        let (engine, registry, clock, parts) = self.into_engine(hook);
+        AsyncTokenIssuer {
+            engine,
+            registry,
+            store: parts.store,
+            directory: parts.directory,
+            clock,
+            hook: parts.hook,
+        }
+    }
+}
+
+/// Issues and refreshes tokens for one user pool, awaiting its collaborators: the asynchronous driver
+/// of the [engine](crate::engine).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+/// # use refresh_rotation::*;
+/// # async fn example(registry: Arc<ClientRegistry>, client_id: &str) -> Result<(), Error> {
+/// let users = Arc::new(InMemoryUserDirectory::new());
+/// users.put(UserRecord::new("0f6c3a4e-0000-4000-8000-000000000001", "alice"))?;
+/// let issuer = AsyncTokenIssuer::builder(
+///     "us-east-1",
+///     TokenSigner::new(Arc::new(SigningKey::generate(Algorithm::EdDSA, "key-1")?)),
+///     RefreshTokenKeys::new(RefreshTokenKey::generate(1, &SystemRandom::new())?),
+///     registry,
+///     Arc::new(InMemoryRefreshTokenStore::new()),
+///     users,
+/// )
+/// .build();
+/// let first = issuer.sign_in(&SignInRequest::new(client_id, "alice")).await?;
+/// let t0 = first.refresh_token.expect("sign-in returns a refresh token");
+/// let next = issuer
+///     .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client_id))
+///     .await?;
+/// # let _ = next; Ok(()) }
+/// ```
+pub struct AsyncTokenIssuer {
+    engine: Engine,
+    registry: Arc<ClientRegistry>,
+    store: Arc<dyn AsyncRefreshTokenStore>,
+    directory: Arc<dyn AsyncUserDirectory>,
+    clock: Arc<dyn Clock>,
+    hook: Option<Arc<dyn AsyncPreTokenGenerationHook>>,
+}
+
+impl std::fmt::Debug for AsyncTokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncTokenIssuer")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncTokenIssuer {
+    /// Starts an issuer for the pool of `registry` in `region`, with the given keys, store and
+    /// directory; everything else takes its default, as for [`TokenIssuer::builder`](crate::TokenIssuer::builder).
+    pub fn builder(
+        region: impl Into<String>,
+        signer: TokenSigner,
+        refresh_keys: RefreshTokenKeys,
+        registry: Arc<ClientRegistry>,
+        store: Arc<dyn AsyncRefreshTokenStore>,
+        directory: Arc<dyn AsyncUserDirectory>,
+    ) -> AsyncTokenIssuerBuilder {
+        IssuerBuilder::new(
+            region.into(),
+            signer,
+            refresh_keys,
+            registry,
+            AsyncParts {
+                store,
+                directory,
+                hook: None,
+            },
+        )
+    }
+
+    /// The engine this issuer drives: its keys and settings.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The issuer URL (`iss`).
+    pub fn issuer_url(&self) -> &str {
+        self.engine.issuer_url()
+    }
+
+    /// The pool's client registry.
+    pub fn registry(&self) -> &Arc<ClientRegistry> {
+        &self.registry
+    }
+
+    /// The family store.
+    pub fn store(&self) -> &Arc<dyn AsyncRefreshTokenStore> {
+        &self.store
+    }
+
+    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> &TokenSigner {
+        self.engine.signer()
+    }
+
+    /// The clock the issuer reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// As [`TokenIssuer::sign_in`](crate::TokenIssuer::sign_in).
+    pub async fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.sign_in(req, self.clock.now()))
+            .await
+    }
+
+    /// As [`TokenIssuer::get_tokens_from_refresh_token`](crate::TokenIssuer::get_tokens_from_refresh_token).
+    pub async fn get_tokens_from_refresh_token(
+        &self,
+        req: &RefreshRequest<'_>,
+    ) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.refresh(req)).await
+    }
+
+    /// As [`TokenIssuer::legacy_refresh`](crate::TokenIssuer::legacy_refresh).
+    pub async fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
+        self.run(&mut self.engine.legacy_refresh(req)).await
+    }
+
+    /// As [`TokenIssuer::revoke_token`](crate::TokenIssuer::revoke_token).
+    pub async fn revoke_token(
+        &self,
+        token: &RefreshToken,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<(), Error> {
+        self.run(&mut self.engine.revoke(token, client_id, client_secret))
+            .await
+    }
+
+    /// As [`TokenIssuer::global_sign_out`](crate::TokenIssuer::global_sign_out).
+    pub async fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {
+        Ok(self.store.revoke_subject(subject).await?)
+    }
+
+    /// As [`TokenIssuer::global_sign_out_username`](crate::TokenIssuer::global_sign_out_username).
+    pub async fn global_sign_out_username(&self, username: &str) -> Result<usize, Error> {
+        let user = self
+            .directory
+            .user_by_username(username)
+            .await?
+            .ok_or(Error::UserNotFound)?;
+        self.global_sign_out(&user.subject).await
+    }
+
+    /// Deletes client `client_id` from the registry and revokes its families in this issuer's store
+    /// (R-CLI-6, R-REV-7). Unknown client: `ResourceNotFoundException`.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
+        self.registry.delete_client(client_id)?;
+        self.store.revoke_client(client_id).await?;
+        Ok(())
+    }
+
+    /// As [`TokenIssuer::purge_expired`](crate::TokenIssuer::purge_expired).
+    pub async fn purge_expired(&self, max: usize) -> Result<usize, Error> {
+        let cutoff = self.engine.purge_cutoff(self.clock.now())?;
+        Ok(self.store.purge_expired(cutoff, max).await?)
+    }
+
+    /// Runs a flow to its end, awaiting each step it asks for.
+    async fn run<F: Flow + Send>(&self, flow: &mut F) -> Result<F::Output, Error> {
+        let mut input = Input::Start;
+        loop {
+            input = match flow.next(input) {
+                Need::Client(id) => Input::Client(self.registry.get(id)),
+                Need::Family(id) => {
+                    let read = self.store.read(&id).await?;
+                    // R-ROT-9: the host's clock is read after the store read.
+                    let host_time = self.clock.now();
+                    Input::Family { read, host_time }
+                }
+                Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub).await?),
+                Need::UserByUsername(name) => {
+                    Input::User(self.directory.user_by_username(name).await?)
+                }
+                Need::Hook(event) => Input::Hook(match &self.hook {
+                    Some(hook) => hook.pre_token_generation(&event).await,
+                    None => Ok(Default::default()),
+                }),
+                Need::CreateFamily(family) => {
+                    self.store.create(family).await?;
+                    Input::Created
+                }
+                Need::Advance {
+                    family,
+                    expected,
+                    grace_deadline,
+                    key_id,
+                } => Input::Advanced(
+                    self.store
+                        .advance(&family, expected, grace_deadline, key_id)
+                        .await?,
+                ),
+                Need::BindDevice { family, device_key } => {
+                    Input::DeviceBound(self.store.bind_device(&family, device_key).await?)
+                }
+                Need::ConfirmDevice { family, device_key } => {
+                    Input::DeviceConfirmed(self.store.confirm_device(&family, device_key).await?)
+                }
+                Need::Revoke(family) => Input::Revoked(self.store.revoke(&family).await?),
+                Need::Done(result) => return result,
+            };
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The asynchronous driver (R-ENG-1, R-ENG-2): the same flows as the synchronous one, awaited, with
+//! collaborators that really await (a store whose every call yields to the executor first).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Fixture, Opts};
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::store::AsyncRefreshTokenStore;
+use refresh_rotation::store::BoxFuture;
+use refresh_rotation::{
+    Advance, AsyncTokenIssuer, Error, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore,
+    PurgeCutoff, RefreshRequest, RefreshTokenStore, SignInRequest, StoreError, Timestamp,
+};
+
+/// The in-memory store behind futures that yield to the executor before answering, so that requests
+/// interleave at every store call as they would against a database.
+#[derive(Default)]
+struct YieldingStore(InMemoryRefreshTokenStore);
+
+async fn yielded<T>(value: T) -> T {
+    tokio::task::yield_now().await;
+    value
+}
+
+impl AsyncRefreshTokenStore for YieldingStore {
+    fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::create(&self.0, family)).await })
+    }
+    fn read<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<FamilyRead, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::read(&self.0, id)).await })
+    }
+    fn advance<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            RefreshTokenStore::advance(&self.0, id, expected, deadline, key_id)
+        })
+    }
+    fn bind_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::bind_device(&self.0, id, key)).await })
+    }
+    fn confirm_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::confirm_device(&self.0, id, key)).await })
+    }
+    fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::revoke(&self.0, id)).await })
+    }
+    fn revoke_subject<'a>(&'a self, s: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::revoke_subject(&self.0, s)).await })
+    }
+    fn revoke_client<'a>(&'a self, c: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move { yielded(RefreshTokenStore::revoke_client(&self.0, c)).await })
+    }
+    fn purge_expired(
+        &self,
+        cutoff: PurgeCutoff,
+        max: usize,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(
+            async move { yielded(RefreshTokenStore::purge_expired(&self.0, cutoff, max)).await },
+        )
+    }
+}
+
+fn async_issuer(f: &Fixture, store: Arc<dyn AsyncRefreshTokenStore>) -> AsyncTokenIssuer {
+    AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "async-key").unwrap(),
+        )),
+        f.refresh_keys(),
+        f.registry.clone(),
+        store,
+        f.directory.clone(),
+    )
+    .clock(f.clock.clone())
+    .build()
+}
+
+#[tokio::test]
+async fn r_eng_2_rotation_grace_reuse_and_revocation_through_the_async_driver() {
+    let f = Fixture::new(Opts::rotating(10));
+    let issuer = async_issuer(&f, Arc::new(YieldingStore::default()));
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let req = RefreshRequest::new(&t0, &f.client_id);
+    let t1 = issuer
+        .get_tokens_from_refresh_token(&req)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    // R-ROT-2: a retry gets the same successor.
+    let retry = issuer.get_tokens_from_refresh_token(&req).await.unwrap();
+    assert_eq!(retry.refresh_token.as_ref(), Some(&t1));
+    // R-ROT-4: after the window, reuse.
+    f.clock.advance(10);
+    assert_eq!(
+        issuer
+            .get_tokens_from_refresh_token(&req)
+            .await
+            .unwrap_err(),
+        Error::RefreshTokenReused
+    );
+    // R-REV-2: revoked.
+    issuer.revoke_token(&t1, &f.client_id, None).await.unwrap();
+    assert_eq!(
+        issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+            .await
+            .unwrap_err(),
+        Error::RefreshTokenRevoked
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_rot_5_sixteen_tasks_presenting_one_token_advance_once_through_the_async_driver() {
+    let f = Fixture::new(Opts::rotating(0));
+    let issuer = Arc::new(async_issuer(&f, Arc::new(YieldingStore::default())));
+    for round in 0..10 {
+        let t0 = issuer
+            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        // Spawned tasks: the driver's futures are `Send`, as a tokio service needs.
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (issuer, t0, client) = (issuer.clone(), t0.clone(), f.client_id.clone());
+                tokio::spawn(async move {
+                    issuer
+                        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &client))
+                        .await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(r) => {
+                    assert!(r.refresh_token.is_some());
+                    wins += 1;
+                }
+                Err(e) => assert_eq!(e, Error::RefreshTokenReused, "round {round}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}: grace 0, exactly one advance");
+    }
+}
+
+#[tokio::test]
+async fn r_eng_1_both_drivers_give_the_same_answers_over_one_store() {
+    // One pool, one in-memory store, a synchronous and an asynchronous issuer: a token rotated by one is
+    // retried and reused through the other with the same answers.
+    let f = Fixture::new(Opts::rotating(10));
+    let store: Arc<InMemoryRefreshTokenStore> = f.store.clone();
+    let issuer = async_issuer(&f, store);
+    let t0 = f.sign_in();
+    let first = f.refresh(&t0).unwrap().refresh_token.unwrap();
+    let t0 = refresh_rotation::RefreshToken::new(t0);
+    let retry = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .await
+        .unwrap();
+    assert_eq!(retry.refresh_token.unwrap().expose_secret(), first);
+    assert_eq!(
+        issuer.global_sign_out_username("alice").await.unwrap(),
+        1,
+        "R-REV-3 through the async driver"
+    );
+    assert_eq!(f.refresh(&first).unwrap_err(), Error::RefreshTokenRevoked);
+}
+
+#[tokio::test]
+async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families() {
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(YieldingStore::default());
+    let issuer = async_issuer(&f, store.clone());
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    issuer.delete_client(&f.client_id).await.unwrap();
+    let d = f.refresh_keys().decode(t0.expose_secret()).unwrap();
+    let family = RefreshTokenStore::get(&store.0, &d.family())
+        .unwrap()
+        .unwrap();
+    assert!(family.state.revoked);
+}
