@@ -210,7 +210,7 @@ impl UserDirectory for InMemoryUserDirectory {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{InMemoryUserDirectory, UserDirectory, UserRecord};
 
     #[test]
     fn r_ref_8_directory_reflects_disable_and_delete() {

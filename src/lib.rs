@@ -98,7 +98,7 @@ pub use config::{
     PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
     TokenValidityUnits, ValidationErrors, Violation,
 };
-pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
+pub use directory::{AsyncUserDirectory, InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use driver::{AsyncTokenIssuer, TokenIssuer, TokenIssuerBuilder};
 pub use engine::{
     LegacyRefreshRequest, NewDevice, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
