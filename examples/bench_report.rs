@@ -22,6 +22,9 @@
 //!
 //! `--svg PATH` also writes a bar chart of each algorithm's throughputs relative to its bound.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../benches/support/mod.rs"]
 mod support;
 

@@ -6,6 +6,9 @@
 //!
 //! Run with `cargo run --example quickstart`.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};

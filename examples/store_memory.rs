@@ -9,6 +9,9 @@
 //! hash tables at whatever load factor they happen to have, and the allocator's own overhead.
 //! Linux only (it needs `/proc`).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use refresh_rotation::{

@@ -8,6 +8,9 @@
 //! All arithmetic on [`Timestamp`] is checked (R-SAFE-4): an overflow is an error value, never a wrap or a
 //! panic.
 
+// Time, generation and counter arithmetic here is checked (R-SAFE-4): no silent wrap.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 

@@ -31,6 +31,9 @@
 //! This module is test code: a check reports a broken contract by panicking, and it calls `expect` on the
 //! store's results, since a store error fails the check.
 
+// Test code: a check reports a broken contract by panicking.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;

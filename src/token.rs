@@ -23,6 +23,9 @@
 //! MAC (in constant time, with [`ring::hmac::verify`]) before returning anything, so no caller can consult
 //! the store for an unauthenticated family id (R-FAM-4). It works on a stack buffer and allocates nothing.
 
+// Time, generation and counter arithmetic here is checked (R-SAFE-4): no silent wrap.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};

@@ -5,6 +5,9 @@
 //! cleanly with the expected error, and that the error does not copy the input (every message stays
 //! short).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,9 @@
 //! R-CFG: the configuration validation table, boundary values on both sides in every time unit, all
 //! violations at once, exception kinds and defaults (SPEC 2.1, 2.2).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use refresh_rotation::wire::{from_json, CreateUserPoolClientRequest, UserPoolClientType};

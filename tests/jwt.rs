@@ -2,6 +2,9 @@
 //! (jsonwebtoken with its RustCrypto backend) against the served JWKS, and the crate's own verifier
 //! checked against forged, tampered, expired, misdirected and revoked tokens.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 

@@ -5,6 +5,9 @@
 //! The default run is short. Set `REFRESH_ROTATION_LONG_PROPTEST=1` (and `PROPTEST_CASES=N`) for a long
 //! run; CI does so with a bounded case count.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Fixture, Opts};

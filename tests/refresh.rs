@@ -1,6 +1,9 @@
 //! GetTokensFromRefreshToken: one scenario per check of SPEC section 5 (R-REF-1..12), plus the family
 //! rules of section 3 and sign-in of section 4 that they rely on.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,5 +1,8 @@
 //! RevokeToken, global sign-out and purging: SPEC section 7 (R-REV-1..5).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Fixture, Opts};

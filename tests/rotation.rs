@@ -1,6 +1,9 @@
 //! Rotation and the grace window: one scenario per rule of section 6 of the behaviour contract
 //! (R-ROT-1..11).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,6 +8,9 @@
 //! - Failing requests carrying recognisable secret strings, through every operation: no error message,
 //!   wire body or `Debug` output contains them.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,9 @@
 //! The store conformance suite (`refresh_rotation::testkit`) run against the in-memory store, plus what
 //! only the in-memory store promises (its size bound, `len`).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use refresh_rotation::testkit::{cutoff_for, random_family_id, sample_family, CHECKS, KEY_ID, T0};

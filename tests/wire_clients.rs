@@ -1,6 +1,9 @@
 //! R-WIRE-1, R-CFG-16: the client operations' JSON exactly as AWS SDKs send and read it, and property
 //! tests of the round trip and of validation on arbitrary input.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

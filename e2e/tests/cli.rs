@@ -1,5 +1,8 @@
 //! The example's command line (R-SRV-1, R-SRV-4) and readiness line.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../../examples/cognito_server/cli.rs"]
 mod cli;
 

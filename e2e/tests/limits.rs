@@ -2,6 +2,9 @@
 //! cap on requests in flight with the excess answered 503 at once, the pool limit decided before any key
 //! is generated, and `Cache-Control: no-store` on every response that carries a token.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};

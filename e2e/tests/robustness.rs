@@ -2,6 +2,9 @@
 //! X-Amz-Target, an oversized body refused without reading it, unknown members, unknown routes; each a
 //! clean 4xx with an R-WIRE-2 body, and the service keeps serving.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

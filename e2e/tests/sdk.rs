@@ -2,6 +2,9 @@
 //! (`aws-sdk-cognitoidentityprovider`), over plain HTTP on loopback. Each test starts its own service
 //! in-process on a free port and stops it at the end.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashSet;

@@ -2,6 +2,9 @@
 //! RS256 (most are) accepts its tokens unchanged; `--algorithm` picks ES256 or EdDSA, and
 //! `--signing-keys` signs every pool with the keys of a PEM file.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use aws_sdk_cognitoidentityprovider::types::AuthenticationResultType;

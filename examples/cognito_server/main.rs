@@ -7,6 +7,9 @@
 //! See `README.md` beside this file, `--help`, and `server.rs` for the operations. It performs no SigV4
 //! check and is for local use only.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cli;
 mod server;
 

@@ -3,6 +3,9 @@
 //! thread; [`AsyncTokenIssuer`] awaits them, for async services (a tokio handler awaits a refresh
 //! directly, with no `spawn_blocking`). Both run the same flows: no rule lives in a driver.
 
+// Time, generation and counter arithmetic here is checked (R-SAFE-4): no silent wrap.
+#![deny(clippy::arithmetic_side_effects)]
+
 mod builder;
 mod nonblocking;
 mod sync;

@@ -20,6 +20,7 @@ use crate::token::RefreshTokenKeys;
 use super::builder::IssuerBuilder;
 
 /// The asynchronous collaborators of an [`AsyncTokenIssuer`].
+#[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
 pub struct AsyncParts {
     store: Arc<dyn AsyncRefreshTokenStore>,
     directory: Arc<dyn AsyncUserDirectory>,

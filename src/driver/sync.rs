@@ -19,6 +19,7 @@ use crate::token::RefreshTokenKeys;
 use super::builder::IssuerBuilder;
 
 /// The synchronous collaborators of a [`TokenIssuer`].
+#[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
 pub struct SyncParts {
     store: Arc<dyn RefreshTokenStore>,
     directory: Arc<dyn UserDirectory>,

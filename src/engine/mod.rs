@@ -24,6 +24,9 @@
 //! A store error ends the operation in the driver. Every refusal the engine decides happens before the
 //! first write, except where a rule says otherwise (the reuse policy's revocation, R-ROT-4).
 
+// Time, generation and counter arithmetic here is checked (R-SAFE-4): no silent wrap.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::sync::Arc;
 
 use crate::clock::Timestamp;

@@ -379,12 +379,9 @@ impl<'r> RefreshFlow<'r> {
                 self.device()
             }
             Decision::Advance { current } => {
-                if self.attempts == 0 {
-                    return Err(Error::Internal {
-                        detail: "rotation did not settle",
-                    });
-                }
-                self.attempts -= 1;
+                self.attempts = self.attempts.checked_sub(1).ok_or(Error::Internal {
+                    detail: "rotation did not settle",
+                })?;
                 let grace = self.grace()?;
                 let grace_deadline =
                     self.now

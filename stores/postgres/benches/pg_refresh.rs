@@ -14,6 +14,9 @@
 //! refresh-rotation-postgres`); without it only the in-process figures are measured, after a loud
 //! notice.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //! The shared conformance suite (`refresh_rotation::testkit`, the one every store runs) comes first;
 //! the tests after it check PostgreSQL-specific edges (extreme values, long strings, Unicode).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! `RefreshTokenReuseException` with grace 0) and never an internal error. And a statement that a
 //! concurrent transaction rolls back anyway (serialization failure, deadlock) is sent again.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::{Arc, Barrier};

@@ -1,6 +1,9 @@
 //! The `TokenIssuer` on PostgreSQL: rotation end to end, a race between two issuers (two service
 //! instances sharing one database), and the issuer's answer when the database is down (issue 6, item 4).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::net::TcpListener;

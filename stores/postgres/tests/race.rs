@@ -1,6 +1,9 @@
 //! R-ROT-5 / R-SAFE-5 across connections and processes: however many present the same generation at
 //! once, the family advances exactly once; and a revoke wins against concurrent advances.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;
