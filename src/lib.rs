@@ -94,10 +94,10 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
     AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
     PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
-    TokenValidityUnits, ValidationErrors, Violation,
+    TokenValidityUnits,
 };
 pub use directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
-pub use error::{Error, ExceptionKind, StoreError};
+pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
 pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
 };

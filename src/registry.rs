@@ -23,9 +23,9 @@ use crate::clock::{Clock, Timestamp};
 use crate::config::{
     check_client_id, check_client_type, check_list_sizes, check_max_results, check_next_token,
     check_secret_request, check_user_pool_id, patterns, validate_config, AppClientConfig,
-    AppClientConfigBuilder, RawConfig, ValidationContext, ValidationErrors, Violation,
+    AppClientConfigBuilder, RawConfig, ValidationContext,
 };
-use crate::error::Error;
+use crate::error::{Error, ValidationErrors, Violation};
 use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
 use crate::store::RefreshTokenStore;

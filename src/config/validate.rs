@@ -12,14 +12,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::error::ExceptionKind;
+use crate::error::{ExceptionKind, Violation};
 use crate::secret::ClientSecret;
 
 use super::patterns;
 use super::{
     AnalyticsConfiguration, AppClientConfig, ExplicitAuthFlow, OAuthFlow,
     PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
-    TokenValidityUnits, Violation,
+    TokenValidityUnits,
 };
 
 /// `TokenValidityUnits` before validation.

@@ -145,7 +145,7 @@ pub fn user_pool_id(id: Option<&str>) -> Result<&str, Error> {
     match id {
         Some(id) if well_formed && out.is_empty() => Ok(id),
         _ => Err(Error::InvalidParameter {
-            message: crate::config::ValidationErrors::new(out).to_string(),
+            message: crate::error::ValidationErrors::new(out).to_string(),
         }),
     }
 }
