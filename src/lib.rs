@@ -76,7 +76,6 @@ mod error;
 pub mod hook;
 mod issuer;
 pub mod jwt;
-mod password;
 mod random;
 mod registry;
 mod secret;
@@ -101,7 +100,7 @@ pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
 pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
 };
-pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
+pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
     AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
