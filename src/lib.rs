@@ -100,7 +100,6 @@ pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
 pub use issuer::{
     RefreshRequest, ReusePolicy, SignInRequest, TokenIssuer, TokenIssuerBuilder, API_SIGN_IN_SCOPE,
 };
-pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
     AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
@@ -112,6 +111,7 @@ pub use store::{
     PurgeCutoff, RefreshTokenStore,
 };
 pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};
+pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -13,11 +13,13 @@
 
 mod auth;
 mod clients;
+mod json;
 mod ops;
 pub mod password;
 mod tokens;
 
 pub use auth::AuthCall;
 pub use clients::*;
+pub use json::{from_json, to_json, MAX_REQUEST_BYTES};
 pub use ops::{user_pool_id, Operation, RefreshCall, RevokeCall, TARGET_PREFIX};
 pub use tokens::*;

@@ -16,8 +16,8 @@ use std::num::NonZeroU32;
 
 use ring::pbkdf2;
 
-use crate::random::{random_array, RandomSource};
 use crate::error::Error;
+use crate::random::{random_array, RandomSource};
 
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
