@@ -178,6 +178,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// Violations of the configuration rules (R-CFG), reported together: the exception is that of the
+    /// lowest-numbered rule violated.
+    pub(crate) fn invalid_config(violations: Vec<Violation>) -> Self {
+        Error::InvalidConfig(ValidationErrors::new(violations))
+    }
+
+    /// Violations of a request's own members (ids, paging), reported together as one
+    /// `InvalidParameterException` in AWS's words.
+    pub(crate) fn invalid_request(violations: Vec<Violation>) -> Self {
+        Error::InvalidParameter {
+            message: ValidationErrors::new(violations).to_string(),
+        }
+    }
+
     /// The Cognito exception this error answers as.
     pub fn exception(&self) -> ExceptionKind {
         use ExceptionKind as K;

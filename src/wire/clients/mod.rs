@@ -9,14 +9,19 @@
 //! which also bounds their size. The secret member `ClientSecret` is a [`WireClientSecret`], whose
 //! `Debug` is redacted.
 //!
+//! The operations themselves are [`UserPoolClientOperations`], an extension trait of the
+//! [`ClientRegistry`](crate::ClientRegistry): the registry speaks typed Rust and never imports this
+//! adapter (R-ENG-3).
+//!
 //! One file per operation holds its input and output; `shapes` the shapes they share; `convert` the
-//! conversions to and from the core's types.
+//! conversions to and from the core's types; `operations` the operations over the registry.
 
 mod convert;
 mod create;
 mod delete;
 mod describe;
 mod list;
+mod operations;
 mod shapes;
 mod update;
 
@@ -26,6 +31,7 @@ pub use describe::{DescribeUserPoolClientRequest, DescribeUserPoolClientResponse
 pub use list::{
     ListUserPoolClientsRequest, ListUserPoolClientsResponse, UserPoolClientDescription,
 };
+pub use operations::{ToWire, UserPoolClientOperations};
 pub use shapes::{
     AnalyticsConfigurationType, RefreshTokenRotationType, TokenValidityUnitsType,
     UserPoolClientType, WireClientSecret,
