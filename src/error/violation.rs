@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::ExceptionKind;
+use super::kind::ExceptionKind;
 
 /// One R-CFG violation: which rule, which field (wire name) and what is wrong, in plain words.
 #[derive(Debug, Clone, PartialEq, Eq)]

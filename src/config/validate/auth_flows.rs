@@ -6,7 +6,7 @@ use crate::config::{ExplicitAuthFlow, RefreshTokenRotation, RotationFeature};
 use crate::error::{ExceptionKind, Violation};
 
 use super::check::{check_enum, check_int, missing, parse_enum_list, push, At, EnumType};
-use super::RawConfig;
+use super::input::RawConfig;
 
 /// ExplicitAuthFlowsType.
 const FLOWS: EnumType<ExplicitAuthFlow> = (

@@ -7,7 +7,7 @@
 
 use crate::error::{ExceptionKind, Violation};
 
-use super::super::patterns;
+use crate::config::patterns;
 
 /// Longest echo of a value in a message, in characters.
 pub(super) const MAX_SHOWN: usize = 256;

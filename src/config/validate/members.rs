@@ -9,7 +9,7 @@ use super::check::{
     check_each, check_enum, check_int, check_string, missing, At, EnumType, ARN_TYPE, ATTRIBUTE,
     CLIENT_NAME_TYPE, EXTERNAL_ID, HEX_STRING, PROVIDER_NAME_TYPE,
 };
-use super::{RawAnalytics, RawConfig, ValidationContext};
+use super::input::{RawAnalytics, RawConfig, ValidationContext};
 
 /// PreventUserExistenceErrorTypes.
 const PREVENT: EnumType<PreventUserExistenceErrors> = (

@@ -16,9 +16,7 @@
 //! (R-CFG-2/11/12/13), `members` (analytics, PreventUserExistenceErrors), `secrets` (R-CFG-14; its
 //! R-CFG-5 part checks the Create-only secret members, before this validator runs) and `members`
 //! (R-CFG-15). `check` holds the model-constraint checks they are written with; `request` the members
-//! of a request that are not configuration (ids, paging); `raw` the unchecked input.
-
-use std::collections::BTreeSet;
+//! of a request that are not configuration (ids, paging); `input` the unchecked input and its context.
 
 use crate::error::Violation;
 
@@ -26,32 +24,20 @@ use super::{AppClientConfig, TokenValidityUnits};
 
 mod auth_flows;
 mod check;
+mod input;
 mod members;
 mod oauth;
-mod raw;
 mod redirect;
 mod request;
 mod secrets;
 mod validity;
 
 pub(crate) use check::check_list_sizes;
-pub(crate) use raw::{RawAnalytics, RawConfig, RawRotation, RawUnits};
+pub(crate) use input::{RawAnalytics, RawConfig, RawRotation, RawUnits, ValidationContext};
 pub(crate) use request::{
     check_client_id, check_client_type, check_max_results, check_next_token, check_user_pool_id,
 };
 pub(crate) use secrets::check_secret_request;
-
-/// What the validator needs to know beyond the request itself.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ValidationContext<'a> {
-    /// Whether the client has (or will have) a secret; `None` when unknown (the client could not be
-    /// identified), in which case the rules that depend on it (R-CFG-11, R-CFG-14) are not checked.
-    pub has_secret: Option<bool>,
-    /// Custom scopes declared to the registry (R-CFG-13); `None` means none.
-    pub custom_scopes: Option<&'a BTreeSet<String>>,
-    /// Whether a missing ClientName is an R-CFG-1 violation.
-    pub require_client_name: bool,
-}
 
 /// Validates `raw` against R-CFG-1..15 (the secret members of R-CFG-5 are checked by
 /// [`check_secret_request`]). Appends every violation to `out`; returns the configuration only when

@@ -8,7 +8,7 @@ use crate::error::{ExceptionKind, Violation};
 use super::check::{
     check_each, check_list_len, parse_enum_list, push, shown, At, EnumType, SCOPE_TYPE,
 };
-use super::{RawConfig, ValidationContext};
+use super::input::{RawConfig, ValidationContext};
 
 /// The standard scopes every pool knows (R-CFG-13).
 const STANDARD_SCOPES: [&str; 5] = [

@@ -4,7 +4,7 @@
 use crate::error::{ExceptionKind, Violation};
 
 use super::check::{check_each, check_list_len, check_string, push, shown, At, REDIRECT_URL_TYPE};
-use super::RawConfig;
+use super::input::RawConfig;
 
 /// The URL members after their checks. The lists are the members as given (empty when absent).
 pub(super) struct Urls<'a> {

@@ -5,7 +5,7 @@ use crate::error::{ExceptionKind, Violation};
 use crate::secret::ClientSecret;
 
 use super::check::{check_secret_string, push, At, CLIENT_SECRET_TYPE};
-use super::{RawConfig, ValidationContext};
+use super::input::{RawConfig, ValidationContext};
 
 /// The Create-only secret members (R-CFG-5): GenerateSecret and ClientSecret are exclusive, a custom
 /// secret must be a ClientSecretType, and PublishSecretsInAWSSecretsManager cannot be honoured.

@@ -5,7 +5,7 @@ use crate::config::{TimeUnit, TokenValidityUnits};
 use crate::error::{ExceptionKind, Violation};
 
 use super::check::{check_enum, check_int, push, At, EnumType};
-use super::{RawConfig, RawUnits};
+use super::input::{RawConfig, RawUnits};
 
 const HOUR: u64 = 3_600;
 const DAY: u64 = 86_400;

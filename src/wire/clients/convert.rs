@@ -6,11 +6,13 @@
 use crate::config::{AppClientConfig, RawAnalytics, RawConfig, RawRotation, RawUnits};
 use crate::registry::AppClient;
 
-use super::{
-    AnalyticsConfigurationType, CreateUserPoolClientRequest, RefreshTokenRotationType,
-    TokenValidityUnitsType, UpdateUserPoolClientRequest, UserPoolClientDescription,
+use super::create::CreateUserPoolClientRequest;
+use super::list::UserPoolClientDescription;
+use super::shapes::{
+    AnalyticsConfigurationType, RefreshTokenRotationType, TokenValidityUnitsType,
     UserPoolClientType, WireClientSecret,
 };
+use super::update::UpdateUserPoolClientRequest;
 
 impl From<&TokenValidityUnitsType> for RawUnits {
     fn from(u: &TokenValidityUnitsType) -> Self {

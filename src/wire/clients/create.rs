@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::shapes::{
     AnalyticsConfigurationType, RefreshTokenRotationType, TokenValidityUnitsType,
     UserPoolClientType, WireClientSecret,
 };

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserPoolClientType;
+use super::shapes::UserPoolClientType;
 
 /// DescribeUserPoolClient input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

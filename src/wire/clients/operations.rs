@@ -16,12 +16,14 @@ use crate::config::{
 use crate::error::{Error, Violation};
 use crate::registry::{AppClient, ClientRegistry};
 
-use super::{
-    CreateUserPoolClientRequest, CreateUserPoolClientResponse, DeleteUserPoolClientRequest,
-    DescribeUserPoolClientRequest, DescribeUserPoolClientResponse, ListUserPoolClientsRequest,
-    ListUserPoolClientsResponse, UpdateUserPoolClientRequest, UpdateUserPoolClientResponse,
-    UserPoolClientDescription, UserPoolClientType,
+use super::create::{CreateUserPoolClientRequest, CreateUserPoolClientResponse};
+use super::delete::DeleteUserPoolClientRequest;
+use super::describe::{DescribeUserPoolClientRequest, DescribeUserPoolClientResponse};
+use super::list::{
+    ListUserPoolClientsRequest, ListUserPoolClientsResponse, UserPoolClientDescription,
 };
+use super::shapes::UserPoolClientType;
+use super::update::{UpdateUserPoolClientRequest, UpdateUserPoolClientResponse};
 
 /// Page size of ListUserPoolClients when MaxResults is absent.
 const DEFAULT_PAGE: usize = 60;

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserPoolClientType;
-use super::{AnalyticsConfigurationType, RefreshTokenRotationType, TokenValidityUnitsType};
+use super::shapes::{
+    AnalyticsConfigurationType, RefreshTokenRotationType, TokenValidityUnitsType,
+    UserPoolClientType,
+};
 
 /// UpdateUserPoolClient input: a full replacement; absent members take their defaults (R-CLI-3), except
 /// `ClientName`, which has no default and is kept. The secret cannot be changed here.

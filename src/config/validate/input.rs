@@ -1,7 +1,10 @@
-//! The validator's input: a configuration as a request or the builder gave it, before any check.
+//! The validator's input: a configuration as a request or the builder gave it, before any check, and
+//! what the validator needs to know beyond it ([`ValidationContext`]).
 //!
 //! Enum members are still strings and numbers still `i64`, so that every wrong value can be reported
 //! with the others instead of failing at deserialisation.
+
+use std::collections::BTreeSet;
 
 use crate::config::AppClientConfig;
 
@@ -120,4 +123,16 @@ impl RawConfig {
             }),
         }
     }
+}
+
+/// What the validator needs to know beyond the request itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValidationContext<'a> {
+    /// Whether the client has (or will have) a secret; `None` when unknown (the client could not be
+    /// identified), in which case the rules that depend on it (R-CFG-11, R-CFG-14) are not checked.
+    pub has_secret: Option<bool>,
+    /// Custom scopes declared to the registry (R-CFG-13); `None` means none.
+    pub custom_scopes: Option<&'a BTreeSet<String>>,
+    /// Whether a missing ClientName is an R-CFG-1 violation.
+    pub require_client_name: bool,
 }
