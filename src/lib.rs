@@ -14,7 +14,9 @@
 //! - [`RefreshTokenKeys`]: the opaque, HMAC-authenticated `(family, generation)` token format.
 //! - [`TokenIssuer`]: sign-in, GetTokensFromRefreshToken, the legacy refresh flow, RevokeToken and global
 //!   sign-out. [`jwt`] holds the keys, claim sets, JWKS and a verifier.
-//! - [`wire`]: serde types for Cognito's JSON bodies; [`Error::to_wire_body`] renders errors.
+//! - [`wire`]: the Cognito JSON adapter at the edge: serde types for Cognito's bodies, the client
+//!   operations over a registry ([`wire::UserPoolClientOperations`]), InitiateAuth's password flow;
+//!   [`Error::to_wire_body`] renders errors. The core never imports it.
 //!
 //! # Getting started
 //! ```
