@@ -14,7 +14,9 @@
 //! - [`RefreshTokenKeys`]: the opaque, HMAC-authenticated `(family, generation)` token format.
 //! - [`TokenIssuer`]: sign-in, GetTokensFromRefreshToken, the legacy refresh flow, RevokeToken and global
 //!   sign-out. [`jwt`] holds the keys, claim sets, JWKS and a verifier.
-//! - [`wire`]: serde types for Cognito's JSON bodies; [`Error::to_wire_body`] renders errors.
+//! - [`wire`]: the Cognito JSON adapter at the edge: serde types for Cognito's bodies, the client
+//!   operations over a registry ([`wire::UserPoolClientOperations`]), InitiateAuth's password flow;
+//!   [`Error::to_wire_body`] renders errors. The core never imports it.
 //!
 //! # Getting started
 //! ```
@@ -78,7 +80,6 @@ mod error;
 mod future;
 pub mod hook;
 pub mod jwt;
-mod password;
 mod random;
 mod registry;
 mod secret;
@@ -96,7 +97,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
     AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
     PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
-    TokenValidityUnits, ValidationErrors, Violation,
+    TokenValidityUnits,
 };
 pub use directory::{AsyncUserDirectory, InMemoryUserDirectory, UserDirectory, UserRecord};
 pub use driver::{AsyncTokenIssuer, TokenIssuer, TokenIssuerBuilder};
@@ -104,8 +105,7 @@ pub use engine::{
     LegacyRefreshRequest, NewDevice, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
     API_SIGN_IN_SCOPE,
 };
-pub use error::{Error, ExceptionKind, StoreError};
-pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
+pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
     AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
@@ -117,6 +117,7 @@ pub use store::{
     PurgeCutoff, RefreshTokenStore,
 };
 pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};
+pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -7,9 +7,10 @@
 //! Every operation validates first and changes nothing when validation fails. Client ids and secrets come
 //! from the injected [`RandomSource`], dates from the injected [`Clock`].
 //!
-//! Two surfaces share one core: typed Rust methods ([`ClientRegistry::create_client`],
-//! [`ClientRegistry::update_client_with`], ...) and the wire operations
-//! ([`ClientRegistry::create_user_pool_client`], ...) that take and return the [`crate::wire`] types.
+//! The registry speaks typed Rust ([`ClientRegistry::create_client`],
+//! [`ClientRegistry::update_client_with`], ...) and knows nothing of Cognito's JSON shapes (R-ENG-3):
+//! the wire adapter implements CreateUserPoolClient and the other client operations over it
+//! ([`wire::UserPoolClientOperations`](crate::wire::UserPoolClientOperations)).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,20 +22,13 @@ use parking_lot::RwLock;
 
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    check_client_id, check_client_type, check_list_sizes, check_max_results, check_next_token,
-    check_secret_request, check_user_pool_id, patterns, validate_config, AppClientConfig,
-    AppClientConfigBuilder, RawConfig, ValidationContext, ValidationErrors, Violation,
+    check_max_results, check_next_token, check_secret_request, patterns, validate_config,
+    AppClientConfig, AppClientConfigBuilder, RawConfig, ValidationContext,
 };
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
 use crate::store::RefreshTokenStore;
-use crate::wire::{
-    CreateUserPoolClientRequest, CreateUserPoolClientResponse, DeleteUserPoolClientRequest,
-    DescribeUserPoolClientRequest, DescribeUserPoolClientResponse, ListUserPoolClientsRequest,
-    ListUserPoolClientsResponse, UpdateUserPoolClientRequest, UpdateUserPoolClientResponse,
-    UserPoolClientDescription, UserPoolClientType,
-};
 
 /// Alphabet of client ids and generated secrets (R-CLI-1).
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,8 +41,6 @@ pub const CLIENT_SECRET_LEN: usize = 51;
 pub const DEFAULT_MAX_CLIENTS: usize = 1_000;
 /// Bound on the number of declared custom scopes (Cognito: 25 resource servers of 100 scopes each).
 pub const MAX_CUSTOM_SCOPES: usize = 2_500;
-/// Page size of ListUserPoolClients when MaxResults is absent.
-const DEFAULT_PAGE: usize = 60;
 /// Attempts at a compare-and-swap update, or at drawing a fresh client id, before giving up.
 const ATTEMPTS: usize = 8;
 
@@ -89,10 +81,6 @@ impl AppClient {
     /// LastModifiedDate (R-CLI-2).
     pub fn last_modified_date(&self) -> Timestamp {
         self.last_modified_date
-    }
-    /// The client as Describe returns it.
-    pub fn to_wire(&self) -> UserPoolClientType {
-        UserPoolClientType::from(self)
     }
 }
 
@@ -137,16 +125,6 @@ impl fmt::Debug for ClientRegistry {
             .field("clients", &self.len())
             .field("max_clients", &self.max_clients)
             .finish_non_exhaustive()
-    }
-}
-
-fn invalid(violations: Vec<Violation>) -> Error {
-    Error::InvalidConfig(ValidationErrors::new(violations))
-}
-
-fn invalid_parameter(violations: Vec<Violation>) -> Error {
-    Error::InvalidParameter {
-        message: ValidationErrors::new(violations).to_string(),
     }
 }
 
@@ -250,7 +228,10 @@ impl ClientRegistry {
         self.custom_scopes.read().contains(scope)
     }
 
-    fn validate(
+    /// Validates `raw` in this pool's context (its declared custom scopes), appending violations to
+    /// `out`. Crate-internal so that the wire adapter can report a request's own violations and the
+    /// configuration's in one list; `has_secret` is `None` when the client could not be identified.
+    pub(crate) fn validate_in_pool(
         &self,
         raw: &RawConfig,
         has_secret: Option<bool>,
@@ -286,46 +267,16 @@ impl ClientRegistry {
         };
         check_secret_request(&mut out, false, provided.as_ref(), false);
         let has_secret = generate || provided.is_some();
-        let config = self.validate(&config.raw, Some(has_secret), true, &mut out);
+        let config = self.validate_in_pool(&config.raw, Some(has_secret), true, &mut out);
         match config {
             Some(config) if out.is_empty() => self.insert_new(config, generate, provided),
-            _ => Err(invalid(out)),
+            _ => Err(Error::invalid_config(out)),
         }
     }
 
-    /// CreateUserPoolClient. Reports every violation at once; a wrong pool is `ResourceNotFoundException`.
-    pub fn create_user_pool_client(
-        &self,
-        req: &CreateUserPoolClientRequest,
-    ) -> Result<CreateUserPoolClientResponse, Error> {
-        let mut out = Vec::new();
-        // R-SAFE-1: an absurdly long list is refused before the request is copied or validated.
-        if !check_list_sizes(&mut out, req.lists()) {
-            return Err(invalid(out));
-        }
-        if check_user_pool_id(&mut out, req.user_pool_id.as_deref()) {
-            self.check_pool(req.user_pool_id.as_deref())?;
-        }
-        let generate = req.generate_secret.unwrap_or(false);
-        let provided = req.client_secret.as_ref().map(|s| s.0.clone());
-        check_secret_request(
-            &mut out,
-            generate,
-            provided.as_ref(),
-            req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
-        );
-        let has_secret = generate || provided.is_some();
-        let config = self.validate(&req.raw_config(), Some(has_secret), true, &mut out);
-        let client = match config {
-            Some(config) if out.is_empty() => self.insert_new(config, generate, provided)?,
-            _ => return Err(invalid(out)),
-        };
-        Ok(CreateUserPoolClientResponse {
-            user_pool_client: Some(client.to_wire()),
-        })
-    }
-
-    fn insert_new(
+    /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
+    /// none. The wire adapter's Create validates itself and then calls this, as `create_client` does.
+    pub(crate) fn insert_new(
         &self,
         config: AppClientConfig,
         generate: bool,
@@ -378,56 +329,11 @@ impl ClientRegistry {
         Ok(())
     }
 
-    fn check_pool(&self, user_pool_id: Option<&str>) -> Result<(), Error> {
-        match user_pool_id {
-            Some(id) if id == &*self.user_pool_id => Ok(()),
-            other => Err(Error::UserPoolNotFound {
-                user_pool_id: other.unwrap_or_default().to_owned(),
-            }),
-        }
-    }
-
     // ---------------------------------------------------------------- Describe
 
     /// The client with this id, or `ResourceNotFoundException` (R-CLI-5).
     pub fn describe_client(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
         self.get(client_id).ok_or_else(|| not_found(client_id))
-    }
-
-    /// Checks the ids of a Describe/Update/Delete request and finds the client. `Ok(None)` when the ids are
-    /// malformed (the violations are in `out`).
-    fn locate(
-        &self,
-        user_pool_id: Option<&str>,
-        client_id: Option<&str>,
-        out: &mut Vec<Violation>,
-    ) -> Result<Option<Arc<AppClient>>, Error> {
-        let pool_ok = check_user_pool_id(out, user_pool_id);
-        let client_ok = check_client_id(out, client_id);
-        if !(pool_ok && client_ok) {
-            return Ok(None);
-        }
-        self.check_pool(user_pool_id)?;
-        let id = client_id.unwrap_or_default();
-        self.describe_client(id).map(Some)
-    }
-
-    /// DescribeUserPoolClient.
-    pub fn describe_user_pool_client(
-        &self,
-        req: &DescribeUserPoolClientRequest,
-    ) -> Result<DescribeUserPoolClientResponse, Error> {
-        let mut out = Vec::new();
-        match self.locate(
-            req.user_pool_id.as_deref(),
-            req.client_id.as_deref(),
-            &mut out,
-        )? {
-            Some(client) => Ok(DescribeUserPoolClientResponse {
-                user_pool_client: Some(client.to_wire()),
-            }),
-            None => Err(invalid_parameter(out)),
-        }
     }
 
     // ---------------------------------------------------------------- Update
@@ -442,12 +348,11 @@ impl ClientRegistry {
     ) -> Result<Arc<AppClient>, Error> {
         let current = self.describe_client(client_id)?;
         let mut out = Vec::new();
-        let config = self.validate(&config.raw, Some(current.secret.is_some()), true, &mut out);
+        let config =
+            self.validate_in_pool(&config.raw, Some(current.secret.is_some()), true, &mut out);
         match config {
-            Some(config) if out.is_empty() => self
-                .store_update(client_id, config, None)?
-                .ok_or_else(|| not_found(client_id)),
-            _ => Err(invalid(out)),
+            Some(config) if out.is_empty() => self.store_replacement(client_id, config),
+            _ => Err(Error::invalid_config(out)),
         }
     }
 
@@ -467,10 +372,10 @@ impl ClientRegistry {
             let builder = change(current.config.to_builder());
             let mut out = Vec::new();
             let config =
-                self.validate(&builder.raw, Some(current.secret.is_some()), true, &mut out);
+                self.validate_in_pool(&builder.raw, Some(current.secret.is_some()), true, &mut out);
             let config = match config {
                 Some(c) if out.is_empty() => c,
-                _ => return Err(invalid(out)),
+                _ => return Err(Error::invalid_config(out)),
             };
             if let Some(client) = self.store_update(client_id, config, Some(&current))? {
                 return Ok(client);
@@ -481,45 +386,15 @@ impl ClientRegistry {
         })
     }
 
-    /// UpdateUserPoolClient: full replacement (R-CLI-3). Absent members take their defaults, including
-    /// RefreshTokenRotation; an absent ClientName keeps the current name, as it has no default.
-    pub fn update_user_pool_client(
+    /// Stores a validated `config` for `client_id` whatever its current configuration (a full
+    /// replacement, R-CLI-3), keeping id, secret and CreationDate.
+    pub(crate) fn store_replacement(
         &self,
-        req: &UpdateUserPoolClientRequest,
-    ) -> Result<UpdateUserPoolClientResponse, Error> {
-        let mut out = Vec::new();
-        // R-SAFE-1: an absurdly long list is refused before the request is copied or validated.
-        if !check_list_sizes(&mut out, req.lists()) {
-            return Err(invalid(out));
-        }
-        let current = self.locate(
-            req.user_pool_id.as_deref(),
-            req.client_id.as_deref(),
-            &mut out,
-        )?;
-        let mut raw = req.raw_config();
-        if raw.client_name.is_none() {
-            raw.client_name = current.as_ref().map(|c| c.config.client_name().to_owned());
-        }
-        check_secret_request(
-            &mut out,
-            false,
-            None,
-            req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
-        );
-        let has_secret = current.as_ref().map(|c| c.secret.is_some());
-        let config = self.validate(&raw, has_secret, current.is_some(), &mut out);
-        match (config, current) {
-            (Some(config), Some(current)) if out.is_empty() => {
-                let client = self
-                    .store_update(current.client_id(), config, None)?
-                    .ok_or_else(|| not_found(current.client_id()))?;
-                Ok(UpdateUserPoolClientResponse {
-                    user_pool_client: Some(client.to_wire()),
-                })
-            }
-            _ => Err(invalid(out)),
-        }
+        client_id: &str,
+        config: AppClientConfig,
+    ) -> Result<Arc<AppClient>, Error> {
+        self.store_update(client_id, config, None)?
+            .ok_or_else(|| not_found(client_id))
     }
 
     /// Stores `config` for `client_id`, keeping id, secret and CreationDate. With `expected`, only if the
@@ -570,19 +445,6 @@ impl ClientRegistry {
         Ok(())
     }
 
-    /// DeleteUserPoolClient.
-    pub fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
-        let mut out = Vec::new();
-        match self.locate(
-            req.user_pool_id.as_deref(),
-            req.client_id.as_deref(),
-            &mut out,
-        )? {
-            Some(client) => self.delete_client(client.client_id()),
-            None => Err(invalid_parameter(out)),
-        }
-    }
-
     // ---------------------------------------------------------------- List
 
     /// One page of at most `max_results` (1..=60) clients in client-id order, starting after the position
@@ -599,7 +461,7 @@ impl ClientRegistry {
         }
         let limit = match limit {
             Some(l) if out.is_empty() => l,
-            _ => return Err(invalid_parameter(out)),
+            _ => return Err(Error::invalid_request(out)),
         };
         let after = next_token.map(|t| self.decode_token(t)).transpose()?;
         let clients = self.clients.read();
@@ -621,45 +483,6 @@ impl ClientRegistry {
         Ok(ClientPage {
             clients: page,
             next_token,
-        })
-    }
-
-    /// ListUserPoolClients.
-    pub fn list_user_pool_clients(
-        &self,
-        req: &ListUserPoolClientsRequest,
-    ) -> Result<ListUserPoolClientsResponse, Error> {
-        let mut out = Vec::new();
-        let pool_ok = check_user_pool_id(&mut out, req.user_pool_id.as_deref());
-        let limit = check_max_results(&mut out, req.max_results.unwrap_or(DEFAULT_PAGE as i64));
-        if let Some(t) = &req.next_token {
-            check_next_token(&mut out, t);
-        }
-        let dcr_only = req
-            .client_type
-            .as_deref()
-            .map(|t| check_client_type(&mut out, t));
-        let limit = match limit {
-            Some(l) if out.is_empty() && pool_ok => l,
-            _ => return Err(invalid_parameter(out)),
-        };
-        self.check_pool(req.user_pool_id.as_deref())?;
-        if dcr_only == Some(Some(true)) {
-            // This crate creates no dynamic-client-registration clients.
-            return Ok(ListUserPoolClientsResponse {
-                user_pool_clients: Some(Vec::new()),
-                next_token: None,
-            });
-        }
-        let page = self.list_clients(limit, req.next_token.as_deref())?;
-        Ok(ListUserPoolClientsResponse {
-            user_pool_clients: Some(
-                page.clients
-                    .iter()
-                    .map(|c| UserPoolClientDescription::from(&**c))
-                    .collect(),
-            ),
-            next_token: page.next_token,
         })
     }
 

@@ -18,6 +18,7 @@ use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
     ListUserPoolClientsRequest, RevokeTokenRequest, UpdateUserPoolClientRequest,
+    UserPoolClientOperations as _,
 };
 use refresh_rotation::{
     AppClientConfig, Error, ExceptionKind, NewClientSecret, RefreshRequest, RefreshToken,

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use refresh_rotation::wire::{from_json, CreateUserPoolClientRequest, UserPoolClientType};
+use refresh_rotation::wire::{
+    from_json, CreateUserPoolClientRequest, UserPoolClientOperations as _, UserPoolClientType,
+};
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, Error, ExceptionKind, ExplicitAuthFlow, ManualClock,
     OAuthFlow, PreventUserExistenceErrors, RefreshTokenRotation, SystemRandom, TimeUnit, Timestamp,

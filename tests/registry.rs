@@ -10,6 +10,7 @@ use std::sync::Arc;
 use refresh_rotation::wire::{
     from_json, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, ListUserPoolClientsRequest, UpdateUserPoolClientRequest,
+    UserPoolClientOperations as _,
 };
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, ClientSecret, Error, ExplicitAuthFlow, ManualClock,

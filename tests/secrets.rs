@@ -22,8 +22,8 @@ use refresh_rotation::jwt::{Algorithm, NoRevocationCheck, SigningKey, TokenSigne
 use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, AuthCall, AuthParameters, AuthenticationResult,
     CreateUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
-    RefreshCall, RevokeCall, RevokeTokenRequest, SensitiveString, UpdateUserPoolClientRequest,
-    WireClientSecret,
+    RefreshCall, RevokeCall, RevokeTokenRequest, SensitiveString, ToWire as _,
+    UpdateUserPoolClientRequest, UserPoolClientOperations as _, WireClientSecret,
 };
 use refresh_rotation::{
     AppClient, ClientSecret, Error, RefreshRequest, RefreshToken, RefreshTokenKey,

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use refresh_rotation::wire::{
     from_json, to_json, CreateUserPoolClientRequest, DescribeUserPoolClientRequest,
     DescribeUserPoolClientResponse, ListUserPoolClientsRequest, UpdateUserPoolClientRequest,
-    UserPoolClientType,
+    UserPoolClientOperations as _, UserPoolClientType,
 };
 use refresh_rotation::{
     AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ClientRegistry, Error,

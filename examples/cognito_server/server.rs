@@ -49,7 +49,8 @@ use refresh_rotation::wire::{
     self, AuthCall, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
     GetTokensFromRefreshTokenResponse, ListUserPoolClientsRequest, Operation, RevokeTokenRequest,
-    RevokeTokenResponse, SensitiveString, UpdateUserPoolClientRequest, MAX_REQUEST_BYTES,
+    RevokeTokenResponse, SensitiveString, UpdateUserPoolClientRequest,
+    UserPoolClientOperations as _, MAX_REQUEST_BYTES,
 };
 use refresh_rotation::{
     ClientRegistry, Clock, Error, InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock,

@@ -34,7 +34,7 @@ use refresh_rotation::wire::{
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
     GetTokensFromRefreshTokenResponse, InitiateAuthRequest, InitiateAuthResponse,
     ListUserPoolClientsRequest, RevokeTokenRequest, RevokeTokenResponse,
-    UpdateUserPoolClientRequest,
+    UpdateUserPoolClientRequest, UserPoolClientOperations as _,
 };
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, ClientSecret, Error, InMemoryRefreshTokenStore,

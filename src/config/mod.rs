@@ -8,9 +8,7 @@
 //! (SPEC 2.1), `RefreshTokenValidity` 0 replaced by 30 days, the grace period cleared when rotation is
 //! off and duplicate flows folded, so that the issuer never re-derives a default.
 
-use std::fmt;
-
-use crate::error::ExceptionKind;
+use crate::error::ValidationErrors;
 
 pub(crate) mod patterns;
 mod validate;
@@ -318,81 +316,6 @@ pub struct AnalyticsConfiguration {
     /// `UserDataShared`. Defaults to false.
     pub user_data_shared: bool,
 }
-
-/// One R-CFG violation: which rule, which field (wire name) and what is wrong, in plain words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// The SPEC rule number, for example `3` for R-CFG-3.
-    pub rule: u8,
-    /// The wire member name, for example `AccessTokenValidity` or `RefreshTokenRotation.Feature`.
-    pub field: String,
-    /// The message; never contains a secret value.
-    pub message: String,
-    /// The exception this violation alone would raise.
-    pub kind: ExceptionKind,
-}
-
-/// Every violation found in one Create or Update (R-CFG): never only the first.
-///
-/// `Display` follows AWS: a single violation of a rule of its own (R-CFG-3, say) prints its message
-/// alone; otherwise the messages are joined as `N validation errors detected: <first>; <second>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationErrors {
-    violations: Vec<Violation>,
-}
-
-impl ValidationErrors {
-    /// Wraps a non-empty list of violations.
-    pub(crate) fn new(violations: Vec<Violation>) -> Self {
-        ValidationErrors { violations }
-    }
-
-    /// The violations, in the order they were found.
-    pub fn violations(&self) -> &[Violation] {
-        &self.violations
-    }
-
-    /// The exception of the lowest-numbered rule violated (SPEC 2.2).
-    pub fn exception(&self) -> ExceptionKind {
-        self.violations
-            .iter()
-            .min_by_key(|v| v.rule)
-            .map_or(ExceptionKind::InvalidParameter, |v| v.kind)
-    }
-
-    /// Whether a violation of rule `rule` (R-CFG-`rule`) on `field` is among them.
-    pub fn has(&self, rule: u8, field: &str) -> bool {
-        self.violations
-            .iter()
-            .any(|v| v.rule == rule && v.field == field)
-    }
-}
-
-impl fmt::Display for ValidationErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.violations.as_slice() {
-            [] => f.write_str("Invalid configuration."),
-            [only] if !only.message.starts_with("Value ") => f.write_str(&only.message),
-            all => {
-                let n = all.len();
-                write!(
-                    f,
-                    "{n} validation error{} detected: ",
-                    if n == 1 { "" } else { "s" }
-                )?;
-                for (i, v) in all.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("; ")?;
-                    }
-                    f.write_str(&v.message)?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ValidationErrors {}
 
 /// A validated app client configuration: every CreateUserPoolClient field except the pool id and the
 /// secret, with effective values (SPEC 2.1).

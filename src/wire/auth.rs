@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
 use crate::engine::{checks, LegacyRefreshRequest, SignInRequest};
 use crate::error::Error;
-use crate::password::{PasswordCheck, PasswordVerifier};
 use crate::secret::{RefreshToken, SecretString};
 use crate::wire::ops::required;
+use crate::wire::password::{PasswordCheck, PasswordVerifier};
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
 };

@@ -144,9 +144,7 @@ pub fn user_pool_id(id: Option<&str>) -> Result<&str, Error> {
     let well_formed = crate::config::check_user_pool_id(&mut out, id);
     match id {
         Some(id) if well_formed && out.is_empty() => Ok(id),
-        _ => Err(Error::InvalidParameter {
-            message: crate::config::ValidationErrors::new(out).to_string(),
-        }),
+        _ => Err(Error::invalid_request(out)),
     }
 }
 

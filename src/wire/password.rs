@@ -6,14 +6,18 @@
 //! constant time through ring's `pbkdf2::verify`. [`PasswordCheck`] and [`PasswordVerifier`] let the
 //! wire-level sign-in ([`TokenIssuer::initiate_auth`](crate::TokenIssuer::initiate_auth)) ask the host
 //! whether a password is right without knowing how the host stores it.
+//!
+//! Only the wire adapter's password flows use this module, so it sits in `wire`, at the edge; the core
+//! (issuer, stores, configuration) never sees a password. The three types are also re-exported at the
+//! crate root.
 
 use std::fmt;
 use std::num::NonZeroU32;
 
 use ring::pbkdf2;
 
+use crate::error::Error;
 use crate::random::{random_array, RandomSource};
-use crate::Error;
 
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;

@@ -7,86 +7,16 @@
 //!
 //! Messages never carry secrets: no client secret, refresh token or key material is ever formatted into
 //! one (R-SAFE-2). Reasons a presented token was refused stay as coarse as Cognito's own messages.
+//!
+//! The leaves an [`Error`] is built from, [`ExceptionKind`] and the configuration violations
+//! ([`Violation`], [`ValidationErrors`]), live in submodules that import nothing else of the crate: the
+//! validator in `config` produces violations and this module never imports `config` back (R-ENG-3).
 
-use std::fmt;
+mod kind;
+mod violation;
 
-use crate::config::ValidationErrors;
-
-/// A Cognito exception name, as it appears in the `__type` member of an error body (R-WIRE-2).
-///
-/// Only the exceptions this crate can raise are listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum ExceptionKind {
-    /// `InvalidParameterException`.
-    InvalidParameter,
-    /// `InvalidOAuthFlowException`.
-    InvalidOAuthFlow,
-    /// `ScopeDoesNotExistException`.
-    ScopeDoesNotExist,
-    /// `ResourceNotFoundException`.
-    ResourceNotFound,
-    /// `NotAuthorizedException`.
-    NotAuthorized,
-    /// `RefreshTokenReuseException`.
-    RefreshTokenReuse,
-    /// `UserNotFoundException`.
-    UserNotFound,
-    /// `UserLambdaValidationException`.
-    UserLambdaValidation,
-    /// `UnsupportedOperationException`.
-    UnsupportedOperation,
-    /// `UnsupportedTokenTypeException`.
-    UnsupportedTokenType,
-    /// `UnauthorizedException`.
-    Unauthorized,
-    /// `LimitExceededException`.
-    LimitExceeded,
-    /// `UsernameExistsException`.
-    UsernameExists,
-    /// `UnknownOperationException`: the `X-Amz-Target` names no operation (R-SRV-2).
-    UnknownOperation,
-    /// `InternalErrorException`.
-    InternalError,
-}
-
-impl ExceptionKind {
-    /// The exception name exactly as Cognito spells it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::InvalidParameter => "InvalidParameterException",
-            Self::InvalidOAuthFlow => "InvalidOAuthFlowException",
-            Self::ScopeDoesNotExist => "ScopeDoesNotExistException",
-            Self::ResourceNotFound => "ResourceNotFoundException",
-            Self::NotAuthorized => "NotAuthorizedException",
-            Self::RefreshTokenReuse => "RefreshTokenReuseException",
-            Self::UserNotFound => "UserNotFoundException",
-            Self::UserLambdaValidation => "UserLambdaValidationException",
-            Self::UnsupportedOperation => "UnsupportedOperationException",
-            Self::UnsupportedTokenType => "UnsupportedTokenTypeException",
-            Self::Unauthorized => "UnauthorizedException",
-            Self::LimitExceeded => "LimitExceededException",
-            Self::UsernameExists => "UsernameExistsException",
-            Self::UnknownOperation => "UnknownOperationException",
-            Self::InternalError => "InternalErrorException",
-        }
-    }
-
-    /// The HTTP status an endpoint answers with: 500 for `InternalErrorException`, 400 for every client
-    /// error (R-WIRE-2).
-    pub const fn http_status(self) -> u16 {
-        match self {
-            Self::InternalError => 500,
-            _ => 400,
-        }
-    }
-}
-
-impl fmt::Display for ExceptionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use kind::ExceptionKind;
+pub use violation::{ValidationErrors, Violation};
 
 /// Why a request failed.
 ///
@@ -248,6 +178,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// Violations of the configuration rules (R-CFG), reported together: the exception is that of the
+    /// lowest-numbered rule violated.
+    pub(crate) fn invalid_config(violations: Vec<Violation>) -> Self {
+        Error::InvalidConfig(ValidationErrors::new(violations))
+    }
+
+    /// Violations of a request's own members (ids, paging), reported together as one
+    /// `InvalidParameterException` in AWS's words.
+    pub(crate) fn invalid_request(violations: Vec<Violation>) -> Self {
+        Error::InvalidParameter {
+            message: ValidationErrors::new(violations).to_string(),
+        }
+    }
+
     /// The Cognito exception this error answers as.
     pub fn exception(&self) -> ExceptionKind {
         use ExceptionKind as K;
