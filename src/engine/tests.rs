@@ -48,3 +48,346 @@ fn r_rot_9_with_grace_0_nothing_is_a_retry_whatever_the_clocks_say() {
         Decision::Retry { successor: 3 }
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+// Flows driven by hand: each test feeds the inputs a driver would, from plain values, and checks what
+// the engine asks for next. No store, no directory, no clock.
+
+use std::sync::Arc;
+
+use crate::clock::ManualClock;
+use crate::config::{AppClientConfig, RefreshTokenRotation};
+use crate::directory::UserRecord;
+use crate::jwt::{Algorithm, SigningKey, TokenSigner};
+use crate::random::SystemRandom;
+use crate::registry::{AppClient, ClientRegistry, NewClientSecret};
+use crate::secret::RefreshToken;
+use crate::store::{Advance, Family, FamilyId, FamilyInfo, FamilyRead};
+use crate::token::{RefreshTokenKey, RefreshTokenKeys};
+
+const T: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+fn at(secs: u64) -> Timestamp {
+    T.checked_add_secs(secs).unwrap()
+}
+
+struct World {
+    engine: Engine,
+    client: Arc<AppClient>,
+    user: Arc<UserRecord>,
+    keys: RefreshTokenKeys,
+}
+
+fn world(grace: Option<u8>, policy: ReusePolicy) -> World {
+    let registry = ClientRegistry::new(
+        "us-east-1_Engine",
+        Arc::new(ManualClock::new(T)),
+        Arc::new(SystemRandom::new()),
+    );
+    let rotation = match grace {
+        Some(g) => RefreshTokenRotation::enabled(g).unwrap(),
+        None => RefreshTokenRotation::DISABLED,
+    };
+    let client = registry
+        .create_client(
+            AppClientConfig::builder("engine").refresh_token_rotation(rotation),
+            NewClientSecret::None,
+        )
+        .unwrap();
+    let keys = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap());
+    let engine = Engine::new(EngineSettings {
+        region: "us-east-1".into(),
+        issuer_url: "https://issuer.example".into(),
+        signer: TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        refresh_keys: keys.clone(),
+        rng: Arc::new(SystemRandom::new()),
+        device_tracking: false,
+        reuse_policy: policy,
+        hook: false,
+    });
+    World {
+        engine,
+        client,
+        user: Arc::new(UserRecord::new("sub-1", "alice")),
+        keys,
+    }
+}
+
+fn family(w: &World, generation: u32, grace_deadline: Timestamp) -> Family {
+    Family {
+        id: FamilyId::from_bytes([5; 16]),
+        info: Arc::new(FamilyInfo {
+            client_id: Arc::clone(w.client.client_id()),
+            subject: "sub-1".into(),
+            username: "alice".into(),
+            device_key: None,
+            scopes: "aws.cognito.signin.user.admin".into(),
+            auth_time: T,
+            event_id: [1; 16],
+            expires_at: at(30 * 86_400),
+        }),
+        state: FamilyState {
+            generation,
+            grace_deadline,
+            ..FamilyState::new(1)
+        },
+    }
+}
+
+fn read(f: Family, host_time: Timestamp) -> Input {
+    Input::Family {
+        read: FamilyRead {
+            family: Some(f),
+            time: None,
+        },
+        host_time,
+    }
+}
+
+/// Drives a refresh of `presented` through client, family and user, and returns the flow and its
+/// fourth step.
+fn refresh_until_write<'r>(
+    w: &'r World,
+    req: &RefreshRequest<'r>,
+    f: Family,
+    host_time: Timestamp,
+) -> (RefreshFlow<'r>, String) {
+    let mut flow = w.engine.refresh(req);
+    assert!(matches!(flow.next(Input::Start), Need::Client(id) if id == &**w.client.client_id()));
+    assert!(
+        matches!(flow.next(Input::Client(Some(w.client.clone()))), Need::Family(id) if id == f.id)
+    );
+    assert!(matches!(
+        flow.next(read(f, host_time)),
+        Need::UserBySubject("sub-1")
+    ));
+    let step = format!("{:?}", flow.next(Input::User(Some(w.user.clone()))));
+    (flow, step)
+}
+
+#[test]
+fn r_eng_1_r_rot_1_a_refresh_asks_for_client_family_user_then_one_compare_and_set() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    flow.next(Input::Client(Some(w.client.clone())));
+    flow.next(read(f.clone(), at(5)));
+    match flow.next(Input::User(Some(w.user.clone()))) {
+        Need::Advance {
+            family,
+            expected,
+            grace_deadline,
+            key_id,
+        } => {
+            assert_eq!((family, expected, key_id), (f.id, 0, 1));
+            assert_eq!(grace_deadline, at(15), "decision time + grace");
+        }
+        other => panic!("expected the compare-and-set, got {other:?}"),
+    }
+    let advanced = FamilyState {
+        generation: 1,
+        grace_deadline: at(15),
+        ..FamilyState::new(1)
+    };
+    match flow.next(Input::Advanced(Advance::Advanced(advanced))) {
+        Need::Done(Ok(tokens)) => {
+            assert_eq!(tokens.refresh_token, Some(w.keys.encode(&f.id, 1)));
+            assert!(!tokens.access_token.is_empty() && !tokens.id_token.is_empty());
+        }
+        other => panic!("expected the answer, got {other:?}"),
+    }
+}
+
+#[test]
+fn r_rot_2_a_retry_writes_nothing_and_gets_the_recorded_successor() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 1, at(10));
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let (_, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+    assert!(step.starts_with("Done(Ok("), "{step}");
+    let (mut flow, _) = refresh_until_write(&w, &req, f.clone(), at(5));
+    // The flow is over: anything more is out of order.
+    assert!(matches!(
+        flow.next(Input::Created),
+        Need::Done(Err(Error::Internal { .. }))
+    ));
+}
+
+#[test]
+fn r_rot_5_and_r_rot_9_a_lost_race_rereads_and_decides_on_the_new_time() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let winner = FamilyState {
+        generation: 1,
+        grace_deadline: at(11),
+        ..FamilyState::new(1)
+    };
+    for (reread_at, retry) in [(at(10), true), (at(11), false)] {
+        let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(0));
+        assert!(step.starts_with("Advance"), "{step}");
+        assert!(matches!(
+            flow.next(Input::Advanced(Advance::Unchanged(winner))),
+            Need::Family(id) if id == f.id
+        ));
+        let mut after = f.clone();
+        after.state = winner;
+        match flow.next(read(after, reread_at)) {
+            Need::Done(Ok(tokens)) if retry => {
+                assert_eq!(tokens.refresh_token, Some(w.keys.encode(&f.id, 1)));
+            }
+            Need::Done(Err(Error::RefreshTokenReused)) if !retry => {}
+            other => panic!("reread at {reread_at:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn r_rot_4_reuse_under_the_revoke_family_policy_asks_for_the_revocation_first() {
+    let w = world(Some(10), ReusePolicy::RevokeFamily);
+    let f = family(&w, 2, at(10));
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(1));
+    assert_eq!(step, format!("Revoke({:?})", f.id));
+    assert!(matches!(
+        flow.next(Input::Revoked(true)),
+        Need::Done(Err(Error::RefreshTokenReused))
+    ));
+}
+
+#[test]
+fn r_rot_11_the_stores_time_decides_when_it_gives_one() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 1, at(10));
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    flow.next(Input::Client(Some(w.client.clone())));
+    // The host's clock says the window is open; the store's says it closed.
+    let input = Input::Family {
+        read: FamilyRead {
+            family: Some(f),
+            time: Some(at(10)),
+        },
+        host_time: at(1),
+    };
+    flow.next(input);
+    assert!(matches!(
+        flow.next(Input::User(Some(w.user.clone()))),
+        Need::Done(Err(Error::RefreshTokenReused))
+    ));
+}
+
+#[test]
+fn r_rot_6_without_rotation_the_answer_has_no_refresh_token_and_nothing_is_written() {
+    let w = world(None, ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    flow.next(Input::Client(Some(w.client.clone())));
+    flow.next(read(f, at(1)));
+    match flow.next(Input::User(Some(w.user.clone()))) {
+        Need::Done(Ok(tokens)) => assert!(tokens.refresh_token.is_none()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn r_ref_4_a_forged_token_is_refused_before_the_store_is_asked() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let other = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[8; 32]).unwrap());
+    let forged = other.encode(&FamilyId::from_bytes([5; 16]), 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&forged, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(Input::Client(Some(w.client.clone()))),
+        Need::Done(Err(Error::InvalidRefreshToken))
+    ));
+}
+
+#[test]
+fn r_sign_2_a_sign_in_creates_the_family_then_checks_the_client_is_still_there() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let client_id = w.client.client_id().to_string();
+    for client_still_there in [true, false] {
+        let req = SignInRequest::new(&client_id, "alice");
+        let mut flow = w.engine.sign_in(&req, T);
+        assert!(matches!(flow.next(Input::Start), Need::Client(_)));
+        assert!(matches!(
+            flow.next(Input::Client(Some(w.client.clone()))),
+            Need::UserByUsername("alice")
+        ));
+        let family = match flow.next(Input::User(Some(w.user.clone()))) {
+            Need::CreateFamily(f) => f,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            family.state,
+            FamilyState::new(1),
+            "R-ROT-10: key of generation 0"
+        );
+        assert_eq!(family.info.auth_time, T);
+        assert!(matches!(flow.next(Input::Created), Need::Client(_)));
+        let recheck = Input::Client(client_still_there.then(|| w.client.clone()));
+        match flow.next(recheck) {
+            Need::Done(Ok(tokens)) if client_still_there => {
+                assert_eq!(tokens.refresh_token, Some(w.keys.encode(&family.id, 0)));
+            }
+            Need::Revoke(id) if !client_still_there => {
+                assert_eq!(id, family.id);
+                assert!(matches!(
+                    flow.next(Input::Revoked(true)),
+                    Need::Done(Err(Error::ClientNotFound { .. }))
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let t = w.keys.encode(&FamilyId::from_bytes([9; 16]), 0);
+    let client_id = w.client.client_id().to_string();
+    let mut flow = w.engine.revoke(&t, &client_id, None);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(Input::Client(Some(w.client.clone()))),
+        Need::Family(_)
+    ));
+    let none = Input::Family {
+        read: FamilyRead {
+            family: None,
+            time: None,
+        },
+        host_time: T,
+    };
+    assert!(matches!(flow.next(none), Need::Done(Ok(()))));
+    let not_ours = RefreshToken::new("not-a-token");
+    let mut flow = w.engine.revoke(&not_ours, &client_id, None);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(Input::Client(Some(w.client.clone()))),
+        Need::Done(Err(Error::UnsupportedTokenType))
+    ));
+}

@@ -23,7 +23,6 @@ use ring::signature::{
 use serde_json::{Map, Value};
 
 use super::{Algorithm, Jwk, JwkSet};
-use crate::store::{FamilyId, RefreshTokenStore};
 use crate::{Error, Timestamp};
 
 /// Tokens longer than this many bytes are refused before any decoding (R-SAFE-1).
@@ -104,28 +103,6 @@ impl TokenUse {
 pub trait RevocationCheck {
     /// Whether tokens with this `origin_jti` are revoked.
     fn is_revoked(&self, origin_jti: &str) -> bool;
-}
-
-/// Every [`RefreshTokenStore`] answers revocation from its family records:
-/// - `origin_jti` that is not a UUID string: revoked (no token of this crate has one);
-/// - family found: its `revoked` flag;
-/// - family not found: **not** revoked. Families are purged only after their absolute expiry
-///   (R-REV-4), by which time every JWT of the family has long expired too;
-/// - store error: revoked (fails closed).
-///
-/// `origin_jti` is mapped back to its family with [`FamilyId::from_uuid_str`], the inverse of
-/// [`FamilyId::to_uuid_string`].
-impl<S: RefreshTokenStore + ?Sized> RevocationCheck for S {
-    fn is_revoked(&self, origin_jti: &str) -> bool {
-        let Some(family) = FamilyId::from_uuid_str(origin_jti) else {
-            return true;
-        };
-        match self.get(&family) {
-            Ok(Some(family)) => family.state.revoked,
-            Ok(None) => false,
-            Err(_) => true,
-        }
-    }
 }
 
 /// A [`RevocationCheck`] that never reports a revocation, for resource servers that have no view of the
@@ -574,40 +551,5 @@ impl JwtVerifier {
         }
         let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
         serde_json::from_slice::<Map<String, Value>>(&payload).ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_uuid_round_trips_family_ids() {
-        let id = FamilyId::from_bytes([
-            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 0x01, 0x02, 0x03, 0x04, 0x05,
-            0x06, 0x07,
-        ]);
-        assert_eq!(
-            FamilyId::from_uuid_str(&id.to_uuid_string()).map(|f| *f.as_bytes()),
-            Some(*id.as_bytes())
-        );
-        assert_eq!(
-            FamilyId::from_uuid_str("12345678-9ABC-4DEF-8001-020304050607").map(|f| *f.as_bytes()),
-            Some(*id.as_bytes())
-        );
-        // Every bit survives the round trip, including those a v4 UUID would fix.
-        let all = FamilyId::from_bytes([0xff; 16]);
-        assert_eq!(FamilyId::from_uuid_str(&all.to_uuid_string()), Some(all));
-        for bad in [
-            "",
-            "12345678-9abc-4def-8001-02030405060",
-            "12345678-9abc-4def-8001-0203040506070",
-            "12345678x9abc-4def-8001-020304050607",
-            "1234567g-9abc-4def-8001-020304050607",
-            "+2345678-9abc-4def-8001-020304050607",
-            "é2345678-9abc-4def-8001-02030405060",
-        ] {
-            assert_eq!(FamilyId::from_uuid_str(bad), None, "{bad}");
-        }
     }
 }
