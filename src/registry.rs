@@ -172,6 +172,16 @@ impl ClientRegistry {
         self
     }
 
+    /// The pool's clock: dates of clients, and the default clock of the issuers built over the registry.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The pool's random source: client ids and secrets, and the default of the issuers built over it.
+    pub(crate) fn random(&self) -> &Arc<dyn RandomSource> {
+        &self.rng
+    }
+
     /// The pool this registry serves.
     pub fn user_pool_id(&self) -> &str {
         &self.user_pool_id

@@ -45,14 +45,16 @@ impl<C> IssuerBuilder<C> {
         registry: Arc<ClientRegistry>,
         parts: C,
     ) -> Self {
+        // The pool's clock and randomness are given once, to the registry.
+        let (clock, rng) = (Arc::clone(registry.clock()), Arc::clone(registry.random()));
         IssuerBuilder {
             region,
             issuer_url: None,
             signer,
             refresh_keys,
             registry,
-            clock: Arc::new(crate::SystemClock),
-            rng: Arc::new(crate::SystemRandom::new()),
+            clock,
+            rng,
             device_tracking: false,
             reuse_policy: ReusePolicy::Reject,
             parts,
@@ -78,13 +80,14 @@ impl<C> IssuerBuilder<C> {
         self
     }
 
-    /// The clock. Defaults to [`SystemClock`](crate::SystemClock).
+    /// The clock. Defaults to the registry's: a pool has one clock. Override it only to give one host
+    /// of a pool another view of time (tests of clock skew).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
-    /// The random source. Defaults to [`SystemRandom`](crate::SystemRandom).
+    /// The random source. Defaults to the registry's.
     pub fn random(mut self, rng: Arc<dyn RandomSource>) -> Self {
         self.rng = rng;
         self

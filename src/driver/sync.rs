@@ -79,7 +79,7 @@ impl std::fmt::Debug for TokenIssuer {
 
 impl TokenIssuer {
     /// Starts an issuer for the pool of `registry` in `region`, with the given keys, store and
-    /// directory; everything else takes its default (system clock, system randomness, no device
+    /// directory; everything else takes its default (the registry's clock and randomness, no device
     /// tracking, [`ReusePolicy::Reject`](crate::ReusePolicy::Reject), no hook).
     pub fn builder(
         region: impl Into<String>,
