@@ -15,6 +15,7 @@
 //! - [`TokenIssuer`]: sign-in, GetTokensFromRefreshToken, the legacy refresh flow, RevokeToken and global
 //!   sign-out. [`jwt`] holds the keys, claim sets, JWKS and a verifier.
 //! - [`wire`]: serde types for Cognito's JSON bodies; [`Error::to_wire_body`] renders errors.
+//! - [`oauth`]: the OAuth 2.0 token, revocation, discovery and introspection endpoints, framework-agnostic.
 //!
 //! # Getting started
 //! ```
@@ -77,6 +78,7 @@ pub mod engine;
 mod error;
 pub mod hook;
 pub mod jwt;
+pub mod oauth;
 mod password;
 mod random;
 mod registry;
