@@ -23,7 +23,8 @@
 //! # Mounting it in axum
 //! ```no_run
 //! use std::sync::Arc;
-//! use axum::{body::Bytes, extract::State, http::{HeaderMap, Method, StatusCode}, response::IntoResponse};
+//! use axum::{body::Bytes, extract::State, http::{HeaderMap, HeaderValue, Method, StatusCode}};
+//! use axum::response::{IntoResponse, Response};
 //! use refresh_rotation::{oauth, TokenIssuer};
 //!
 //! /// `POST /oauth2/token`.
@@ -32,7 +33,7 @@
 //!     method: Method,
 //!     headers: HeaderMap,
 //!     body: Bytes,
-//! ) -> impl IntoResponse {
+//! ) -> Response {
 //!     // The synchronous issuer may block on its store: keep it off the I/O threads.
 //!     let resp = tokio::task::spawn_blocking(move || {
 //!         let req = oauth::OAuthRequest::new(method.as_str(), &body)
@@ -40,9 +41,15 @@
 //!         oauth::token_endpoint(&issuer, &req)
 //!     })
 //!     .await
-//!     .expect("the handler does not panic");
+//!     .unwrap_or_else(|_| oauth::OAuthError::server_error().to_response());
 //!     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-//!     (status, resp.headers.iter().map(|(n, v)| (*n, v.clone())).collect::<Vec<_>>(), resp.body)
+//!     let mut out = (status, resp.body).into_response();
+//!     for (name, value) in resp.headers {
+//!         if let Ok(value) = HeaderValue::from_str(&value) {
+//!             out.headers_mut().insert(name, value);
+//!         }
+//!     }
+//!     out
 //! }
 //!
 //! # fn app(issuer: Arc<TokenIssuer>) -> axum::Router {

@@ -121,8 +121,16 @@ impl OAuthError {
         }
     }
 
-    pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+    /// `invalid_request` (400) with this description, for what the host itself refuses before the
+    /// adapter sees the request (a body over its limit or too slow to arrive). The description must not
+    /// contain a secret or a token.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description, 400)
+    }
+
+    /// `server_error` (500), `Internal error.`, for a failure of the host's own (a handler that panicked).
+    pub fn server_error() -> Self {
+        Self::new(ErrorCode::ServerError, "Internal error.", 500)
     }
 
     /// `invalid_client`: 401 with `WWW-Authenticate: Basic` when the client used the `Authorization`

@@ -58,7 +58,7 @@ impl<'a> Slot<'a> {
 ///     .header("Content-Type", b"application/x-www-form-urlencoded");
 /// assert_eq!(
 ///     format!("{request:?}"),
-///     "OAuthRequest { method: \"POST\", authorization: None, content_type: Some(\"application/x-www-form-urlencoded\"), body: \"[REDACTED; 57 bytes]\" }"
+///     "OAuthRequest { method: \"POST\", authorization: None, content_type: Some(\"application/x-www-form-urlencoded\"), body: \"[REDACTED; 56 bytes]\" }"
 /// );
 /// ```
 #[derive(Clone, Copy)]
