@@ -17,6 +17,8 @@
 //! - [`wire`]: the Cognito JSON adapter at the edge: serde types for Cognito's bodies, the client
 //!   operations over a registry ([`wire::UserPoolClientOperations`]), InitiateAuth's password flow;
 //!   [`Error::to_wire_body`] renders errors. The core never imports it.
+//! - [`oauth`]: the OAuth 2.0 adapter: the token, revocation, discovery and introspection endpoints,
+//!   framework-agnostic.
 //!
 //! # Getting started
 //! ```
@@ -80,6 +82,7 @@ mod error;
 mod future;
 pub mod hook;
 pub mod jwt;
+pub mod oauth;
 mod random;
 mod registry;
 mod secret;

@@ -20,6 +20,10 @@ Speaks the AWS JSON 1.1 protocol of Amazon Cognito user pools (POST / with X-Amz
 AWSCognitoIdentityProviderService.<Operation>), so AWS SDK clients can be pointed at it with
 an endpoint URL. Serves the JWKS of each pool at GET /<userPoolId>/.well-known/jwks.json.
 
+Also speaks OAuth 2.0 for every pool: POST /oauth2/token (grant_type=refresh_token, with
+client_secret_basic, client_secret_post or a public client), POST /oauth2/revoke (RFC 7009),
+and the discovery document GET /<userPoolId>/.well-known/openid-configuration.
+
 THIS SERVICE PERFORMS NO SigV4 CHECK: any caller can run any operation, admin operations
 included. It is for local development and tests only, and binds to loopback by default.
 All state (pools, clients, users, tokens) is lost when it stops.
@@ -44,6 +48,8 @@ OPTIONS:
                                 The first signs ID tokens, the second access tokens; one key
                                 signs both. Every pool uses them. Make one with
                                 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+    --introspection             Also serve POST /oauth2/introspect (RFC 7662; not part of
+                                Cognito) and name it in the discovery documents
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
@@ -66,6 +72,8 @@ pub struct Cli {
     pub algorithm: Algorithm,
     /// `--signing-keys`.
     pub signing_keys: Option<PathBuf>,
+    /// `--introspection`.
+    pub introspection: bool,
 }
 
 /// What the command line asks for.
@@ -88,6 +96,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut allow_non_loopback = false;
     let mut algorithm = Algorithm::RS256;
     let mut signing_keys = None;
+    let mut introspection = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -124,6 +133,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             }
             "--manual-clock" if inline.is_none() => manual_clock = true,
             "--allow-non-loopback" if inline.is_none() => allow_non_loopback = true,
+            "--introspection" if inline.is_none() => introspection = true,
             "--reuse-policy" => {
                 reuse_policy = match value("reject|revoke-family")?.as_str() {
                     "reject" => ReusePolicy::Reject,
@@ -170,6 +180,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         reuse_policy,
         algorithm,
         signing_keys,
+        introspection,
     }))
 }
 

@@ -64,6 +64,7 @@ async fn run(cli: cli::Cli) -> std::io::Result<()> {
         manual_clock: cli.manual_clock,
         reuse_policy: cli.reuse_policy,
         signing,
+        introspection: cli.introspection,
         ..server::ServerConfig::default()
     };
     // Printed after the bind, so a reader of this line can connect at once (R-SRV-1).

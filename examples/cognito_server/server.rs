@@ -1,5 +1,6 @@
-//! The service: AWS JSON 1.1 over HTTP (R-WIRE-3), every operation of R-SRV-2, the JWKS route, and the
-//! manual clock route of R-SRV-3.
+//! The service: AWS JSON 1.1 over HTTP (R-WIRE-3), every operation of R-SRV-2, the JWKS route, the
+//! manual clock route of R-SRV-3, and the OAuth 2.0 routes of R-SRV-7 (`/oauth2/token`, `/oauth2/revoke`,
+//! the discovery document of each pool, and `/oauth2/introspect` when enabled).
 //!
 //! Each handler parses the body into the crate's wire types, makes one call into the crate and renders
 //! the answer or the R-WIRE-2 error. What is here and not in the crate is what a host owns: user pools
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
@@ -45,6 +46,7 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::oauth::{self, OAuthError, OAuthRequest, OAuthResponse};
 use refresh_rotation::wire::{
     self, AuthCall, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
@@ -101,6 +103,8 @@ pub struct ServerConfig {
     /// Time a client has to send a request's body once its headers arrived; then 408. Defaults to
     /// [`BODY_READ_TIMEOUT`].
     pub body_read_timeout: Duration,
+    /// Whether `POST /oauth2/introspect` is served (R-SRV-7, R-OAUTH-7). Defaults to `false`.
+    pub introspection: bool,
 }
 
 impl Default for ServerConfig {
@@ -115,6 +119,7 @@ impl Default for ServerConfig {
             max_in_flight: MAX_IN_FLIGHT,
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            introspection: false,
         }
     }
 }
@@ -351,6 +356,8 @@ pub struct AppState {
     keys_generated: AtomicUsize,
     /// One permit per request in flight (R-SRV-9).
     in_flight: Arc<Semaphore>,
+    /// `http://<addr>` once the listener is bound: the discovery documents name the endpoints on it.
+    base_url: OnceLock<String>,
 }
 
 impl AppState {
@@ -371,6 +378,7 @@ impl AppState {
             pool_slots: AtomicUsize::new(0),
             keys_generated: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            base_url: OnceLock::new(),
             config,
         }
     }
@@ -407,12 +415,21 @@ impl AppState {
     }
 }
 
-/// The router: `POST /` for every operation, the JWKS route, and `POST /_clock` with a manual clock;
-/// every route behind the cap on requests in flight.
+/// The router: `POST /` for every operation, the JWKS route, the OAuth 2.0 routes (R-SRV-7), and
+/// `POST /_clock` with a manual clock; every route behind the cap on requests in flight.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .route("/", post(dispatch))
-        .route("/{pool}/.well-known/jwks.json", get(jwks));
+        .route("/{pool}/.well-known/jwks.json", get(jwks))
+        .route(
+            "/{pool}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/oauth2/token", post(oauth_token))
+        .route("/oauth2/revoke", post(oauth_revoke));
+    if state.config.introspection {
+        app = app.route("/oauth2/introspect", post(oauth_introspect));
+    }
     if state.manual.is_some() {
         app = app.route("/_clock", post(advance_clock));
     }
@@ -516,6 +533,9 @@ async fn serve_state(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        let _ = state.base_url.set(format!("http://{addr}"));
+    }
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout);
@@ -695,6 +715,153 @@ async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> R
         }
         Err(e) => error_response(&e, Some(StatusCode::NOT_FOUND)),
     }
+}
+
+// ------------------------------------------------------------------------------- OAuth 2.0 (R-SRV-7)
+
+/// The crate's framework-agnostic response as an axum response.
+fn from_oauth(resp: OAuthResponse) -> Response {
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = (status, resp.body).into_response();
+    for (name, value) in resp.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            out.headers_mut().insert(name, v);
+        }
+    }
+    out
+}
+
+/// Which OAuth endpoint a request is for.
+#[derive(Clone, Copy)]
+enum OAuthEndpoint {
+    Token,
+    Revoke,
+    Introspect,
+}
+
+/// One OAuth endpoint: the body read within the service's bounds (at most the adapter's own limit,
+/// R-SAFE-1, R-SRV-9), parsed by the crate, routed to the pool that has the client, answered by that
+/// pool's issuer and rendered by the crate. Every pool is served from the same routes: the client id
+/// finds the pool.
+async fn oauth_endpoint(
+    state: Arc<AppState>,
+    endpoint: OAuthEndpoint,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let read = tokio::time::timeout(
+        state.config.body_read_timeout,
+        to_bytes(body, oauth::MAX_FORM_BYTES),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return from_oauth(
+                OAuthError::invalid_request(format!(
+                    "The request body is larger than {} bytes.",
+                    oauth::MAX_FORM_BYTES
+                ))
+                .to_response(),
+            )
+        }
+        Err(_) => {
+            let mut resp = from_oauth(
+                OAuthError::invalid_request("The request body was not received in time.")
+                    .to_response(),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+    };
+    // The issuer's calls are synchronous (the store, RSA signing): keep them off the I/O threads.
+    let handled = tokio::task::spawn_blocking(move || {
+        let req = OAuthRequest::new(method.as_str(), &bytes)
+            .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+        oauth_handle(&state, endpoint, &req)
+    })
+    .await;
+    from_oauth(handled.unwrap_or_else(|_| OAuthError::server_error().to_response()))
+}
+
+fn oauth_handle(
+    state: &AppState,
+    endpoint: OAuthEndpoint,
+    req: &OAuthRequest<'_>,
+) -> OAuthResponse {
+    match endpoint {
+        OAuthEndpoint::Token => match oauth::TokenRequest::parse(req) {
+            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
+                pool.issuer
+                    .get_tokens_from_refresh_token(&r.refresh_request())
+            })),
+            Err(e) => e.to_response(),
+        },
+        OAuthEndpoint::Revoke => match oauth::RevocationRequest::parse(req) {
+            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
+                pool.issuer
+                    .revoke_token(r.token(), r.client_id(), r.expose_client_secret())
+            })),
+            Err(e) => e.to_response(),
+        },
+        OAuthEndpoint::Introspect => match oauth::IntrospectionRequest::parse(req) {
+            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
+                pool.issuer
+                    .introspect(r.expose_token(), r.client_id(), r.expose_client_secret())
+            })),
+            Err(e) => e.to_response(),
+        },
+    }
+}
+
+/// `POST /oauth2/token` (R-OAUTH-1 to R-OAUTH-4).
+async fn oauth_token(
+    State(state): State<Arc<AppState>>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    oauth_endpoint(state, OAuthEndpoint::Token, method, headers, body).await
+}
+
+/// `POST /oauth2/revoke` (R-OAUTH-5).
+async fn oauth_revoke(
+    State(state): State<Arc<AppState>>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    oauth_endpoint(state, OAuthEndpoint::Revoke, method, headers, body).await
+}
+
+/// `POST /oauth2/introspect` (R-OAUTH-7), with `--introspection` only.
+async fn oauth_introspect(
+    State(state): State<Arc<AppState>>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    oauth_endpoint(state, OAuthEndpoint::Introspect, method, headers, body).await
+}
+
+/// `GET /<userPoolId>/.well-known/openid-configuration` (R-OAUTH-6): the endpoints as absolute URLs on
+/// the service's own address.
+async fn openid_configuration(
+    State(state): State<Arc<AppState>>,
+    Path(pool): Path<String>,
+) -> Response {
+    let pool = match state.pool(Some(&pool)) {
+        Ok(p) => p,
+        Err(e) => return error_response(&e, Some(StatusCode::NOT_FOUND)),
+    };
+    let base = state.base_url.get().map_or("", String::as_str);
+    let mut endpoints = oauth::Endpoints::at(base, &pool.id);
+    if state.config.introspection {
+        endpoints = endpoints.with_introspection(format!("{base}/oauth2/introspect"));
+    }
+    from_oauth(oauth::discovery_endpoint(&pool.issuer, &endpoints))
 }
 
 #[derive(Deserialize)]

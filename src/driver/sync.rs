@@ -162,6 +162,18 @@ impl TokenIssuer {
         self.run(&mut self.engine.revoke(token, client_id, client_secret))
     }
 
+    /// Token introspection (R-OAUTH-7, RFC 7662): whether `token` (refresh, access or ID) is active for
+    /// the client `client_id`, which authenticates as for a refresh. Reads, never writes.
+    pub fn introspect(
+        &self,
+        token: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<crate::engine::Introspection, Error> {
+        let now = self.clock.now();
+        self.run(&mut self.engine.introspect(token, client_id, client_secret, now))
+    }
+
     /// Global sign-out of the user with this `sub`: revokes every family of theirs (R-REV-3). Returns how
     /// many live families were revoked.
     pub fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {

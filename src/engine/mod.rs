@@ -1,5 +1,6 @@
-//! The engine: every rule of sign-in, GetTokensFromRefreshToken, the legacy refresh flow and RevokeToken
-//! (sections 4 to 7 of the behaviour contract), decided without any I/O (R-ENG-1).
+//! The engine: every rule of sign-in, GetTokensFromRefreshToken, the legacy refresh flow, RevokeToken
+//! (sections 4 to 7 of the behaviour contract) and introspection (R-OAUTH-7), decided without any I/O
+//! (R-ENG-1).
 //!
 //! An operation is a small state machine, after the manner of rustls and quinn-proto: the engine says
 //! what it needs next ([`Need`]: a client, a family as stored, a user, the hook's answer, a
@@ -43,6 +44,7 @@ use crate::token::RefreshTokenKeys;
 pub(crate) mod checks;
 mod client_auth;
 mod device;
+mod introspect;
 mod mint;
 mod refresh;
 mod requests;
@@ -50,6 +52,7 @@ mod revoke;
 mod sign_in;
 
 pub use device::NewDevice;
+pub use introspect::{ActiveToken, IntrospectFlow, IntrospectedTokenType, Introspection};
 pub use refresh::RefreshFlow;
 pub use requests::{LegacyRefreshRequest, RefreshRequest, SignInRequest};
 pub use revoke::RevokeFlow;
@@ -302,6 +305,19 @@ impl Engine {
         client_secret: Option<&'r str>,
     ) -> RevokeFlow<'r> {
         RevokeFlow::new(self, token, client_id, client_secret)
+    }
+
+    /// Starts an introspection of `token` (any token: refresh, access or ID) by the client `client_id`
+    /// at `now` (R-OAUTH-7). The client authenticates as for a refresh (R-REF-3); the token's state is
+    /// then read, never written.
+    pub fn introspect<'r>(
+        &'r self,
+        token: &'r str,
+        client_id: &'r str,
+        client_secret: Option<&'r str>,
+        now: Timestamp,
+    ) -> IntrospectFlow<'r> {
+        IntrospectFlow::new(self, token, client_id, client_secret, now)
     }
 
     /// The cutoff of a purge run at `now` (R-REV-6).

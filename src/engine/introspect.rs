@@ -1,0 +1,311 @@
+//! Token introspection (R-OAUTH-7, RFC 7662) as a state machine: is this token active, and for whom?
+//!
+//! Beyond Cognito, whose resource servers can only trust a JWT until it expires, this answers from the
+//! family's state. A refresh token is active exactly when a refresh presenting it would pass the
+//! rotation decision of SPEC 6 (the current generation, or its predecessor inside an open grace window,
+//! [`decide`]) and its family is neither revoked nor expired. An ID or access token is active when it
+//! verifies (signature, issuer, use, client, expiry: R-JWT-6) and its family (`origin_jti`) is not
+//! revoked. Anything else, a token of another client included, is inactive: introspection never says
+//! why, so it cannot be used to probe tokens (RFC 7662 §2.2).
+//!
+//! The caller authenticates as a client first (R-OAUTH-1): unknown client and wrong or missing secret are
+//! errors, not inactive answers. The flow reads the client, then at most one family; it never writes.
+
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::jwt::{NoRevocationCheck, TokenUse};
+use crate::registry::AppClient;
+use crate::store::{Family, FamilyId};
+use crate::token::TokenRejection;
+
+use super::checks;
+use super::client_auth::{authenticate, Credential};
+use super::refresh::{decide, Decision};
+use super::{out_of_order, Engine, Flow, Input, Need};
+
+/// Which kind of token an introspection found, named as RFC 7009's token type hints name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IntrospectedTokenType {
+    /// One of this crate's refresh tokens.
+    RefreshToken,
+    /// An access token (`token_use` = `access`).
+    AccessToken,
+    /// An ID token (`token_use` = `id`).
+    IdToken,
+}
+
+impl IntrospectedTokenType {
+    /// `refresh_token`, `access_token` or `id_token`: the value of an introspection's `token_type`, so
+    /// that a resource server can refuse an ID or refresh token presented as an access token.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RefreshToken => "refresh_token",
+            Self::AccessToken => "access_token",
+            Self::IdToken => "id_token",
+        }
+    }
+}
+
+/// What an active token is (R-OAUTH-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveToken {
+    /// The kind of token.
+    pub token_type: IntrospectedTokenType,
+    /// The app client it was issued to.
+    pub client_id: Arc<str>,
+    /// The user's username.
+    pub username: Box<str>,
+    /// The user's `sub`.
+    pub subject: Box<str>,
+    /// The family's scopes, space-separated.
+    pub scope: Arc<str>,
+    /// When it expires: the JWT's `exp`, or the family's absolute expiry for a refresh token (R-FAM-5).
+    pub expires_at: Timestamp,
+    /// When it was issued: the JWT's `iat`, or the sign-in that started the family (`auth_time`) for a
+    /// refresh token, since the family keeps no time per generation.
+    pub issued_at: Timestamp,
+}
+
+/// The answer to an introspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Introspection {
+    /// The token is active.
+    Active(ActiveToken),
+    /// The token is not active, or not one this pool issued to this client: `{"active": false}`.
+    Inactive,
+}
+
+enum State {
+    Start,
+    AwaitClient,
+    AwaitRefreshFamily {
+        generation: u32,
+    },
+    AwaitJwtFamily {
+        token_type: IntrospectedTokenType,
+        iat: Timestamp,
+        exp: Timestamp,
+    },
+    Finished,
+}
+
+/// An introspection in progress: drive it through [`Flow`] (see the [engine](super)).
+pub struct IntrospectFlow<'r> {
+    engine: &'r Engine,
+    token: &'r str,
+    client_id: &'r str,
+    client_secret: Option<&'r str>,
+    now: Timestamp,
+    client: Option<Arc<AppClient>>,
+    state: State,
+}
+
+impl std::fmt::Debug for IntrospectFlow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectFlow")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+type Step<'f> = Need<'f, Introspection>;
+
+impl Flow for IntrospectFlow<'_> {
+    type Output = Introspection;
+
+    fn next(&mut self, input: Input) -> Step<'_> {
+        // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
+        self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
+    }
+}
+
+const INACTIVE: Result<Introspection, Error> = Ok(Introspection::Inactive);
+
+impl<'r> IntrospectFlow<'r> {
+    pub(crate) fn new(
+        engine: &'r Engine,
+        token: &'r str,
+        client_id: &'r str,
+        client_secret: Option<&'r str>,
+        now: Timestamp,
+    ) -> Self {
+        IntrospectFlow {
+            engine,
+            token,
+            client_id,
+            client_secret,
+            now,
+            client: None,
+            state: State::Start,
+        }
+    }
+
+    fn step(&mut self, input: Input) -> Result<Step<'_>, Error> {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        match (state, input) {
+            (State::Start, Input::Start) => {
+                checks::check_client_id(self.client_id)?;
+                if let Some(s) = self.client_secret {
+                    checks::check_client_secret(s)?;
+                }
+                self.state = State::AwaitClient;
+                Ok(Need::Client(self.client_id))
+            }
+            (State::AwaitClient, Input::Client(client)) => self.on_client(client),
+            (State::AwaitRefreshFamily { generation }, Input::Family { read, host_time }) => {
+                // R-ROT-11: the store's time when it keeps one, else the host's, read after the read.
+                let now = read.time.unwrap_or(host_time);
+                Ok(Need::Done(Ok(self.refresh_answer(
+                    read.family,
+                    generation,
+                    now,
+                ))))
+            }
+            (
+                State::AwaitJwtFamily {
+                    token_type,
+                    iat,
+                    exp,
+                },
+                Input::Family { read, .. },
+            ) => {
+                // As the store-backed revocation check answers (R-REV-2): a family that is gone is not
+                // revoked; it is purged only long after every JWT it minted has expired (R-REV-6).
+                let Some(family) = read.family else {
+                    return Ok(Need::Done(INACTIVE));
+                };
+                if family.state.revoked || *family.info.client_id != *self.client_id {
+                    return Ok(Need::Done(INACTIVE));
+                }
+                Ok(Need::Done(Ok(active(&family, token_type, iat, exp))))
+            }
+            _ => Ok(out_of_order()),
+        }
+    }
+
+    fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
+        let client = client.ok_or_else(|| Error::ClientNotFound {
+            client_id: self.client_id.to_owned(),
+        })?;
+        authenticate(
+            &client,
+            Credential {
+                secret: self.client_secret,
+                secret_hash: None,
+            },
+            &[],
+        )?;
+        self.client = Some(client);
+        // R-SAFE-1: nothing longer than a token can be is decoded or verified.
+        if self.token.is_empty() || self.token.len() > crate::jwt::MAX_TOKEN_LEN {
+            return Ok(Need::Done(INACTIVE));
+        }
+        match self.engine.refresh_keys.decode(self.token) {
+            Ok(decoded) => {
+                self.state = State::AwaitRefreshFamily {
+                    generation: decoded.generation(),
+                };
+                Ok(Need::Family(decoded.family()))
+            }
+            // The right shape under no key of ours, or a bad MAC: a forged refresh token.
+            Err(TokenRejection::Unauthenticated) => Ok(Need::Done(INACTIVE)),
+            // Not a refresh token at all: perhaps an ID or access token.
+            Err(TokenRejection::Malformed) => self.jwt(),
+        }
+    }
+
+    /// An ID or access token: verified by the pool's own keys for this client, then its family is read
+    /// for revocation.
+    fn jwt(&mut self) -> Result<Step<'_>, Error> {
+        let verifier = self.engine.signer.verifier(self.engine.issuer_url())?;
+        let verified = [
+            (TokenUse::Access, IntrospectedTokenType::AccessToken),
+            (TokenUse::Id, IntrospectedTokenType::IdToken),
+        ]
+        .into_iter()
+        .find_map(|(use_, kind)| {
+            verifier
+                .verify(
+                    self.token,
+                    use_,
+                    self.client_id,
+                    self.now,
+                    &NoRevocationCheck,
+                )
+                .ok()
+                .map(|claims| (kind, claims))
+        });
+        let Some((token_type, claims)) = verified else {
+            return Ok(Need::Done(INACTIVE));
+        };
+        let Some(family) = FamilyId::from_uuid_str(claims.origin_jti()) else {
+            return Ok(Need::Done(INACTIVE));
+        };
+        self.state = State::AwaitJwtFamily {
+            token_type,
+            iat: claims.issued_at(),
+            exp: claims.expires_at(),
+        };
+        Ok(Need::Family(family))
+    }
+
+    /// The rule on family state for a refresh token of generation `generation` at `now`.
+    fn refresh_answer(
+        &self,
+        family: Option<Family>,
+        generation: u32,
+        now: Timestamp,
+    ) -> Introspection {
+        let Some(family) = family else {
+            return Introspection::Inactive;
+        };
+        let Some(client) = self.client.as_deref() else {
+            return Introspection::Inactive;
+        };
+        if *family.info.client_id != *self.client_id
+            || generation > family.state.generation
+            || family.state.revoked
+            || now >= family.info.expires_at
+        {
+            return Introspection::Inactive;
+        }
+        let rotation = client.config().refresh_token_rotation();
+        let decision = decide(
+            generation,
+            &family.state,
+            rotation.is_enabled(),
+            rotation.retry_grace_period_seconds(),
+            now,
+        );
+        if decision == Decision::Reuse {
+            return Introspection::Inactive;
+        }
+        active(
+            &family,
+            IntrospectedTokenType::RefreshToken,
+            family.info.auth_time,
+            family.info.expires_at,
+        )
+    }
+}
+
+fn active(
+    family: &Family,
+    token_type: IntrospectedTokenType,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+) -> Introspection {
+    let info = &family.info;
+    Introspection::Active(ActiveToken {
+        token_type,
+        client_id: info.client_id.clone(),
+        username: info.username.clone(),
+        subject: info.subject.clone(),
+        scope: info.scopes.clone(),
+        expires_at,
+        issued_at,
+    })
+}

@@ -1,0 +1,642 @@
+//! The OAuth 2.0 adapter in process (SPEC 14, R-OAUTH-1..7): requests as bytes into
+//! `refresh_rotation::oauth` over a `TokenIssuer` fixture, responses checked as bytes.
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine as _;
+use common::{Fixture, Opts};
+use refresh_rotation::oauth::{self, Endpoints, OAuthRequest, OAuthResponse};
+use refresh_rotation::ReusePolicy;
+use serde_json::Value;
+
+const FORM: &[u8] = b"application/x-www-form-urlencoded";
+
+/// How a test request authenticates its client.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    /// `client_secret_basic` with this id and secret.
+    Basic(&'a str, &'a str),
+    /// `client_id` (and `client_secret`, if the fixture has one) in the body.
+    Body,
+    /// Nothing added.
+    Nothing,
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+type Endpoint = fn(&refresh_rotation::TokenIssuer, &OAuthRequest<'_>) -> OAuthResponse;
+
+fn call(f: &Fixture, endpoint: Endpoint, auth: Auth<'_>, params: &[(&str, &str)]) -> OAuthResponse {
+    let mut pairs: Vec<(&str, &str)> = params.to_vec();
+    let header;
+    let mut req_header: Option<&[u8]> = None;
+    match auth {
+        Auth::Basic(id, secret) => {
+            header = basic(id, secret);
+            req_header = Some(header.as_bytes());
+        }
+        Auth::Body => {
+            pairs.push(("client_id", &f.client_id));
+            if let Some(s) = &f.secret {
+                pairs.push(("client_secret", s));
+            }
+        }
+        Auth::Nothing => {}
+    }
+    let body = form(&pairs);
+    let mut req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+    if let Some(h) = req_header {
+        req = req.header("Authorization", h);
+    }
+    endpoint(&f.issuer, &req)
+}
+
+fn refresh(f: &Fixture, auth: Auth<'_>, token: &str) -> OAuthResponse {
+    call(
+        f,
+        oauth::token_endpoint,
+        auth,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+}
+
+fn json(r: &OAuthResponse) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("JSON body: {r:?}"))
+}
+
+/// Asserts an RFC 6749 §5.2 error and returns its description.
+fn assert_error(r: &OAuthResponse, status: u16, code: &str) -> String {
+    let v = json(r);
+    assert_eq!((r.status, v["error"].as_str()), (status, Some(code)), "{v}");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    v["error_description"].as_str().unwrap().to_owned()
+}
+
+fn refresh_token_of(r: &OAuthResponse) -> Option<String> {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    json(r)["refresh_token"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn r_oauth_1_client_authentication_methods_and_ambiguity() {
+    // client_secret_basic and client_secret_post on a confidential client.
+    let f = Fixture::new(Opts::non_rotating().with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t = f.sign_in();
+    assert_eq!(
+        refresh(&f, Auth::Basic(&f.client_id, &secret), &t).status,
+        200
+    );
+    assert_eq!(refresh(&f, Auth::Body, &t).status, 200);
+
+    // Two methods at once.
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Basic(&f.client_id, &secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &t),
+            ("client_secret", &secret),
+        ],
+    );
+    assert_error(&r, 400, "invalid_request");
+    // A client_id in the body that differs from the header's; the same one is fine.
+    let mismatch = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &t),
+        ("client_id", "other"),
+    ];
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Basic(&f.client_id, &secret),
+        &mismatch,
+    );
+    assert_error(&r, 400, "invalid_request");
+    let same = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &t),
+        ("client_id", &f.client_id),
+    ];
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Basic(&f.client_id, &secret),
+        &same,
+    );
+    assert_eq!(r.status, 200);
+    // A repeated parameter, a missing one, no client at all.
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Body,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &t),
+            ("refresh_token", &t),
+        ],
+    );
+    assert_error(&r, 400, "invalid_request");
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Body,
+        &[("grant_type", "refresh_token")],
+    );
+    assert_eq!(
+        assert_error(&r, 400, "invalid_request"),
+        "The parameter refresh_token is missing."
+    );
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Body,
+        &[("refresh_token", &t)],
+    );
+    assert_eq!(
+        assert_error(&r, 400, "invalid_request"),
+        "The parameter grant_type is missing."
+    );
+    let r = refresh(&f, Auth::Nothing, &t);
+    assert_eq!(
+        assert_error(&r, 400, "invalid_request"),
+        "The parameter client_id is missing."
+    );
+    // Not a form, not a POST.
+    let body = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &t),
+        ("client_id", &f.client_id),
+    ]);
+    let r = oauth::token_endpoint(
+        &f.issuer,
+        &OAuthRequest::new("POST", body.as_bytes()).header("content-type", b"application/json"),
+    );
+    assert_error(&r, 400, "invalid_request");
+    let r = oauth::token_endpoint(
+        &f.issuer,
+        &OAuthRequest::new("GET", b"").header("content-type", FORM),
+    );
+    assert_error(&r, 405, "invalid_request");
+    assert_eq!(r.header("allow"), Some("POST"));
+
+    // A public client: client_id alone.
+    let p = Fixture::new(Opts::rotating(0));
+    let t = p.sign_in();
+    assert!(refresh_token_of(&refresh(&p, Auth::Body, &t)).is_some());
+}
+
+#[test]
+fn r_oauth_2_success_rotates_exactly_as_get_tokens_from_refresh_token() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t0 = f.sign_in();
+    let r = refresh(&f, Auth::Basic(&f.client_id, &secret), &t0);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+    let v = json(&r);
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_in",
+            "id_token",
+            "refresh_token",
+            "token_type"
+        ]
+    );
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 3600);
+    let t1 = v["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(t1, t0);
+    // R-ROT-2: a retry in the grace window gets the very same successor, through either adapter.
+    let retry = refresh(&f, Auth::Body, &t0);
+    assert_eq!(refresh_token_of(&retry).as_deref(), Some(t1.as_str()));
+    assert_eq!(
+        f.refresh(&t0).unwrap().refresh_token.as_deref(),
+        Some(t1.as_str())
+    );
+    // `scope` is accepted and ignored: the tokens carry the family's scopes.
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Body,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &t1),
+            ("scope", "openid admin"),
+        ],
+    );
+    let t2 = refresh_token_of(&r).unwrap();
+    let claims = f
+        .verify_access(&f.verifier(), json(&r)["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        claims.get_str("scope"),
+        Some("aws.cognito.signin.user.admin")
+    );
+    assert_ne!(t2, t1);
+
+    // R-ROT-6: no refresh token from a client that does not rotate, and the token keeps working.
+    let n = Fixture::new(Opts::non_rotating());
+    let t = n.sign_in();
+    for _ in 0..2 {
+        let r = refresh(&n, Auth::Body, &t);
+        assert_eq!(refresh_token_of(&r), None);
+        assert!(json(&r)["id_token"].is_string());
+    }
+}
+
+#[test]
+fn r_oauth_3_errors_codes_statuses_and_descriptions() {
+    let f = Fixture::new(Opts::rotating(5).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t0 = f.sign_in();
+
+    // invalid_client: 401 with a Basic challenge over the header, 400 without it.
+    let wrong = "x".repeat(51);
+    let r = refresh(&f, Auth::Basic(&f.client_id, &wrong), &t0);
+    let d = assert_error(&r, 401, "invalid_client");
+    assert_eq!(r.header("www-authenticate"), Some("Basic"));
+    assert!(!d.contains(&wrong));
+    let r = refresh(&f, Auth::Basic("nosuchclient", &wrong), &t0);
+    assert_error(&r, 401, "invalid_client");
+    let r = oauth::token_endpoint(
+        &f.issuer,
+        &OAuthRequest::new(
+            "POST",
+            form(&[("grant_type", "refresh_token"), ("refresh_token", &t0)]).as_bytes(),
+        )
+        .header("content-type", FORM)
+        .header("authorization", b"Bearer abc"),
+    );
+    assert_error(&r, 401, "invalid_client");
+    let body_wrong = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", t0.as_str()),
+        ("client_id", f.client_id.as_str()),
+        ("client_secret", wrong.as_str()),
+    ];
+    let r = call(&f, oauth::token_endpoint, Auth::Nothing, &body_wrong);
+    assert_error(&r, 400, "invalid_client");
+    assert_eq!(r.header("www-authenticate"), None);
+    // Missing secret for a confidential client.
+    let no_secret = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", t0.as_str()),
+        ("client_id", f.client_id.as_str()),
+    ];
+    let r = call(&f, oauth::token_endpoint, Auth::Nothing, &no_secret);
+    assert_error(&r, 400, "invalid_client");
+    // A malformed secret is an authentication failure too, not a malformed request.
+    let r = refresh(&f, Auth::Basic(&f.client_id, "short"), &t0);
+    assert_error(&r, 401, "invalid_client");
+
+    // unsupported_grant_type.
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Body,
+        &[("grant_type", "client_credentials")],
+    );
+    assert_error(&r, 400, "unsupported_grant_type");
+
+    // invalid_grant for every refused token; descriptions never echo a token.
+    let t1 = refresh_token_of(&refresh(&f, Auth::Body, &t0)).unwrap();
+    f.clock.advance(5);
+    let d = assert_error(&refresh(&f, Auth::Body, &t0), 400, "invalid_grant");
+    assert_eq!(d, "Refresh token has been invalidated by rotation.");
+    let d = assert_error(
+        &refresh(&f, Auth::Body, "not a token!"),
+        400,
+        "invalid_grant",
+    );
+    assert_eq!(d, "Invalid Refresh Token.");
+    assert_error(
+        &refresh(&f, Auth::Body, &"a".repeat(20_000)),
+        400,
+        "invalid_grant",
+    );
+    assert_error(
+        &refresh(&f, Auth::Body, &f.token_with_wrong_mac(&t1)),
+        400,
+        "invalid_grant",
+    );
+    f.directory.set_enabled(&f.subject, false);
+    let d = assert_error(&refresh(&f, Auth::Body, &t1), 400, "invalid_grant");
+    assert_eq!(d, "User is disabled.");
+    f.directory.set_enabled(&f.subject, true);
+    f.revoke(&t1).unwrap();
+    let d = assert_error(&refresh(&f, Auth::Body, &t1), 400, "invalid_grant");
+    assert_eq!(d, "Refresh Token has been revoked");
+    for r in [
+        refresh(&f, Auth::Body, &t1),
+        refresh(&f, Auth::Basic(&f.client_id, &wrong), &t1),
+    ] {
+        let body = String::from_utf8(r.body).unwrap();
+        assert!(
+            !body.contains(&t1) && !body.contains(&secret) && !body.contains(&wrong),
+            "{body}"
+        );
+    }
+
+    // Expired family, deleted user.
+    let e = Fixture::new(Opts::non_rotating().refresh_validity_minutes(60));
+    let t = e.sign_in();
+    e.clock.advance(3600);
+    assert_eq!(
+        assert_error(&refresh(&e, Auth::Body, &t), 400, "invalid_grant"),
+        "Refresh Token has expired"
+    );
+    let u = Fixture::new(Opts::non_rotating());
+    let t = u.sign_in();
+    u.directory.remove(&u.subject);
+    assert_error(&refresh(&u, Auth::Body, &t), 400, "invalid_grant");
+
+    // The reuse policy applies unchanged: reuse after the window revokes the family.
+    let p = Fixture::new(Opts::rotating(0).reuse_policy(ReusePolicy::RevokeFamily));
+    let t0 = p.sign_in();
+    let t1 = refresh_token_of(&refresh(&p, Auth::Body, &t0)).unwrap();
+    assert_error(&refresh(&p, Auth::Body, &t0), 400, "invalid_grant");
+    let d = assert_error(&refresh(&p, Auth::Body, &t1), 400, "invalid_grant");
+    assert_eq!(d, "Refresh Token has been revoked");
+}
+
+#[test]
+fn r_oauth_4_a_family_bound_to_a_device_is_refused() {
+    let f = Fixture::new(Opts::rotating(10).device_tracking());
+    let signed = f.sign_in_full();
+    assert!(
+        signed.new_device_metadata.is_some(),
+        "sign-in bound a device"
+    );
+    let t = signed.refresh_token.unwrap();
+    let d = assert_error(&refresh(&f, Auth::Body, &t), 400, "invalid_grant");
+    assert_eq!(d, "Invalid Refresh Token.");
+    // GetTokensFromRefreshToken with the DeviceKey still works: nothing was changed.
+    assert_eq!(f.generation_of(&t), 0);
+}
+
+fn revoke(f: &Fixture, auth: Auth<'_>, token: &str) -> OAuthResponse {
+    call(
+        f,
+        oauth::revocation_endpoint,
+        auth,
+        &[("token", token), ("token_type_hint", "access_token")],
+    )
+}
+
+#[test]
+fn r_oauth_5_revocation_follows_rfc_7009() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t0 = f.sign_in();
+    let access = f.sign_in_full().access_token;
+
+    // Revoked: 200, empty body; the family is gone for every token of it (R-REV-2).
+    let r = revoke(&f, Auth::Basic(&f.client_id, &secret), &t0);
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_error(&refresh(&f, Auth::Body, &t0), 400, "invalid_grant");
+    // Already revoked, unknown family, forged: 200 as well.
+    for t in [
+        t0.clone(),
+        f.token_of_unknown_family(),
+        f.token_with_wrong_mac(&t0),
+    ] {
+        let r = revoke(&f, Auth::Body, &t);
+        assert_eq!((r.status, r.body.len()), (200, 0));
+    }
+    // Not a refresh token of this crate: an access token, or text that cannot be a token.
+    assert_error(
+        &revoke(&f, Auth::Body, &access),
+        400,
+        "unsupported_token_type",
+    );
+    assert_error(
+        &revoke(&f, Auth::Body, "not a token!"),
+        400,
+        "unsupported_token_type",
+    );
+    // Missing token; bad client credentials.
+    let r = call(&f, oauth::revocation_endpoint, Auth::Body, &[]);
+    assert_eq!(
+        assert_error(&r, 400, "invalid_request"),
+        "The parameter token is missing."
+    );
+    let r = revoke(&f, Auth::Basic(&f.client_id, &"y".repeat(51)), &t0);
+    assert_error(&r, 401, "invalid_client");
+    assert_eq!(r.header("www-authenticate"), Some("Basic"));
+    // Another client's refresh token.
+    let other = f.create_client(Opts::rotating(0));
+    let t = f.sign_in();
+    let r = call(
+        &f,
+        oauth::revocation_endpoint,
+        Auth::Nothing,
+        &[("token", &t), ("client_id", &other)],
+    );
+    assert_error(&r, 400, "unauthorized_client");
+    assert_eq!(refresh(&f, Auth::Body, &t).status, 200, "not revoked");
+
+    // A client with EnableTokenRevocation=false.
+    let d = Fixture::new(Opts::rotating(0).revocation_disabled());
+    let t = d.sign_in();
+    assert_error(&revoke(&d, Auth::Body, &t), 400, "invalid_request");
+}
+
+#[test]
+fn r_oauth_6_discovery_document() {
+    let f = Fixture::new(Opts::rotating(0));
+    let base = "http://127.0.0.1:9229";
+    let endpoints = Endpoints::at(base, "us-east-1_TestPool");
+    let r = oauth::discovery_endpoint(&f.issuer, &endpoints);
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("application/json"))
+    );
+    let v = json(&r);
+    assert_eq!(
+        v["issuer"],
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool"
+    );
+    assert_eq!(
+        v["jwks_uri"],
+        format!("{base}/us-east-1_TestPool/.well-known/jwks.json")
+    );
+    assert_eq!(v["token_endpoint"], format!("{base}/oauth2/token"));
+    assert_eq!(v["revocation_endpoint"], format!("{base}/oauth2/revoke"));
+    assert_eq!(
+        v["id_token_signing_alg_values_supported"],
+        serde_json::json!(["EdDSA"])
+    );
+    assert_eq!(
+        v["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        v["grant_types_supported"],
+        serde_json::json!(["refresh_token"])
+    );
+    assert_eq!(
+        v["response_types_supported"],
+        serde_json::json!(["code", "token"])
+    );
+    assert_eq!(v["subject_types_supported"], serde_json::json!(["public"]));
+    assert!(v.get("introspection_endpoint").is_none());
+    let with = endpoints.with_introspection(format!("{base}/oauth2/introspect"));
+    let v = json(&oauth::discovery_endpoint(&f.issuer, &with));
+    assert_eq!(
+        v["introspection_endpoint"],
+        format!("{base}/oauth2/introspect")
+    );
+}
+
+fn introspect(f: &Fixture, token: &str) -> Value {
+    let r = call(
+        f,
+        oauth::introspection_endpoint,
+        Auth::Body,
+        &[("token", token)],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    json(&r)
+}
+
+#[test]
+fn r_oauth_7_introspection_answers_from_the_family_state() {
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let signed = f.sign_in_full();
+    let t0 = signed.refresh_token.clone().unwrap();
+    let v = introspect(&f, &t0);
+    assert_eq!(v["active"], true);
+    assert_eq!(v["token_type"], "refresh_token");
+    assert_eq!(v["client_id"], f.client_id.as_str());
+    assert_eq!(v["username"], "alice");
+    assert_eq!(v["sub"], f.subject.as_str());
+    assert_eq!(v["scope"], "aws.cognito.signin.user.admin");
+    assert_eq!(v["iat"], f.clock_now());
+    assert_eq!(v["exp"], f.clock_now() + 30 * 86_400);
+    for (token, kind) in [
+        (&signed.access_token, "access_token"),
+        (&signed.id_token, "id_token"),
+    ] {
+        let v = introspect(&f, token);
+        assert_eq!(
+            (v["active"].as_bool(), v["token_type"].as_str()),
+            (Some(true), Some(kind)),
+            "{v}"
+        );
+        assert_eq!(v["sub"], f.subject.as_str());
+    }
+
+    // Rotation: the predecessor is active inside its grace window only; the successor is.
+    let t1 = f.refresh(&t0).unwrap().refresh_token.unwrap();
+    assert_eq!(introspect(&f, &t0)["active"], true);
+    assert_eq!(introspect(&f, &t1)["active"], true);
+    f.clock.advance(10);
+    assert_eq!(introspect(&f, &t0), serde_json::json!({"active": false}));
+    assert_eq!(introspect(&f, &t1)["active"], true);
+    // A generation the family never reached, a forged token, garbage: inactive.
+    assert_eq!(
+        introspect(&f, &f.token_of_generation(&t1, 9))["active"],
+        false
+    );
+    assert_eq!(
+        introspect(&f, &f.token_with_wrong_mac(&t1))["active"],
+        false
+    );
+    assert_eq!(introspect(&f, "garbage")["active"], false);
+
+    // Revocation makes the refresh token and the family's JWTs inactive (R-REV-2).
+    f.revoke(&t1).unwrap();
+    for t in [&t1, &signed.access_token, &signed.id_token] {
+        assert_eq!(introspect(&f, t), serde_json::json!({"active": false}));
+    }
+
+    // Another client's tokens are inactive for this one; bad credentials are an error, not inactive.
+    let other = f.create_client(Opts::rotating(0));
+    let t = f.sign_in();
+    let r = call(
+        &f,
+        oauth::introspection_endpoint,
+        Auth::Nothing,
+        &[("token", &t), ("client_id", &other)],
+    );
+    assert_eq!(json(&r), serde_json::json!({"active": false}));
+    let r = call(
+        &f,
+        oauth::introspection_endpoint,
+        Auth::Basic(&f.client_id, &"z".repeat(51)),
+        &[("token", &t)],
+    );
+    assert_error(&r, 401, "invalid_client");
+
+    // An expired family is inactive; an expired access token too.
+    let e = Fixture::new(Opts::non_rotating().refresh_validity_minutes(60));
+    let s = e.sign_in_full();
+    let rt = s.refresh_token.unwrap();
+    assert_eq!(introspect(&e, &rt)["active"], true);
+    e.clock.advance(3600);
+    assert_eq!(introspect(&e, &rt)["active"], false);
+    assert_eq!(introspect(&e, &s.access_token)["active"], false);
+}
+
+#[test]
+fn r_safe_2_oauth_requests_never_print_secrets() {
+    let body = form(&[
+        ("token", "secret-token-value"),
+        ("client_id", "client1"),
+        ("client_secret", "abcdefghijklmnopqrstuvwxyz"),
+    ]);
+    let req = OAuthRequest::new("POST", body.as_bytes()).header("content-type", FORM);
+    let revocation = oauth::RevocationRequest::parse(&req).unwrap();
+    assert_eq!(
+        format!("{revocation:?}"),
+        "RevocationRequest { client: ClientCredentials { method: ClientSecretPost, client_id: \"client1\", \
+         secret: Some(SecretString([REDACTED])) }, token: RefreshToken([REDACTED]) }"
+    );
+    let introspection = oauth::IntrospectionRequest::parse(&req).unwrap();
+    assert_eq!(
+        format!("{introspection:?}"),
+        "IntrospectionRequest { client: ClientCredentials { method: ClientSecretPost, client_id: \"client1\", \
+         secret: Some(SecretString([REDACTED])) }, token: SecretString([REDACTED]) }"
+    );
+    let header = basic("client1", "abcdefghijklmnopqrstuvwxyz");
+    let body = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "secret-token-value"),
+    ]);
+    let req = OAuthRequest::new("POST", body.as_bytes())
+        .header("content-type", FORM)
+        .header("authorization", header.as_bytes());
+    let token = oauth::TokenRequest::parse(&req).unwrap();
+    assert_eq!(
+        format!("{token:?}"),
+        "TokenRequest { client: ClientCredentials { method: ClientSecretBasic, client_id: \"client1\", \
+         secret: Some(SecretString([REDACTED])) }, refresh_token: RefreshToken([REDACTED]) }"
+    );
+    assert!(!format!("{req:?}").contains("secret-token-value"));
+}
