@@ -100,7 +100,7 @@ fn r_cli_1_client_ids_stay_unique_even_with_a_broken_random_source() {
         .create_client(AppClientConfig::builder("b"), NewClientSecret::None)
         .unwrap_err();
     assert_eq!(e.exception_name(), "InternalErrorException");
-    assert_eq!(r.len(), 1);
+    assert_eq!(r.len().unwrap(), 1);
 }
 
 #[test]
@@ -135,12 +135,12 @@ fn r_cli_3_update_resets_omitted_fields_to_defaults_and_keeps_the_secret() {
         }),
     )
     .unwrap();
-    let before = r.get(&id).unwrap();
+    let before = r.get(&id).unwrap().unwrap();
     assert!(before.config().refresh_token_rotation().is_enabled());
     clock.advance(60);
 
     update_json(&r, json!({"UserPoolId": POOL, "ClientId": id})).unwrap();
-    let after = r.get(&id).unwrap();
+    let after = r.get(&id).unwrap().unwrap();
     let c = after.config();
     assert_eq!(
         c.client_name(),
@@ -194,7 +194,7 @@ fn r_cli_3_update_cannot_touch_the_secret() {
         let e = update_json(&r, body).unwrap_err();
         assert_eq!(e.exception_name(), "InvalidParameterException");
     }
-    assert!(r.get(&id).unwrap().secret().is_some());
+    assert!(r.get(&id).unwrap().unwrap().secret().is_some());
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn r_cli_4_merge_update_changes_named_fields_only() {
         panic!("{e:?}")
     };
     assert!(v.has(15, "AuthSessionValidity") && v.has(3, "AccessTokenValidity"));
-    assert!(Arc::ptr_eq(&r.get(c.client_id()).unwrap(), &u));
+    assert!(Arc::ptr_eq(&r.get(c.client_id()).unwrap().unwrap(), &u));
 }
 
 #[test]
@@ -341,21 +341,21 @@ fn failed_create_and_update_change_nothing() {
     )
     .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
-    assert!(r.is_empty());
+    assert!(r.is_empty().unwrap());
     assert!(r
         .create_client(
             AppClientConfig::builder("a").auth_session_validity(1),
             NewClientSecret::Generate
         )
         .is_err());
-    assert!(r.is_empty());
+    assert!(r.is_empty().unwrap());
 
     let id = create_json(
         &r,
         json!({"UserPoolId": POOL, "ClientName": "a", "AccessTokenValidity": 2}),
     )
     .unwrap();
-    let before = r.get(&id).unwrap();
+    let before = r.get(&id).unwrap().unwrap();
     let e = update_json(
         &r,
         json!({"UserPoolId": POOL, "ClientId": id, "ClientName": "b", "AccessTokenValidity": 99}),
@@ -363,28 +363,28 @@ fn failed_create_and_update_change_nothing() {
     .unwrap_err();
     assert!(matches!(e, Error::InvalidConfig(_)));
     assert!(
-        Arc::ptr_eq(&before, &r.get(&id).unwrap()),
+        Arc::ptr_eq(&before, &r.get(&id).unwrap().unwrap()),
         "stored client untouched"
     );
     assert!(r
         .replace_client(&id, AppClientConfig::builder("c").auth_session_validity(0))
         .is_err());
-    assert!(Arc::ptr_eq(&before, &r.get(&id).unwrap()));
-    assert_eq!(r.len(), 1);
+    assert!(Arc::ptr_eq(&before, &r.get(&id).unwrap().unwrap()));
+    assert_eq!(r.len().unwrap(), 1);
 }
 
 #[test]
 fn r_cli_6_deleted_client_is_gone() {
     let (r, _) = setup();
     let id = create_json(&r, json!({"UserPoolId": POOL, "ClientName": "a"})).unwrap();
-    let held = r.get(&id).unwrap();
+    let held = r.get(&id).unwrap().unwrap();
     r.delete_user_pool_client(&DeleteUserPoolClientRequest {
         user_pool_id: Some(POOL.into()),
         client_id: Some(id.clone()),
     })
     .unwrap();
     assert!(
-        r.get(&id).is_none(),
+        r.get(&id).unwrap().is_none(),
         "the issuer's lookup fails from now on"
     );
     assert_eq!(held.client_id().as_ref(), id, "snapshots stay readable");
@@ -544,7 +544,7 @@ fn registry_size_is_bounded() {
         .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
         .unwrap_err();
     assert_eq!(e.exception_name(), "LimitExceededException");
-    assert_eq!(r.len(), 3);
+    assert_eq!(r.len().unwrap(), 3);
 }
 
 #[test]
@@ -554,7 +554,9 @@ fn r_cfg_13_custom_scopes_are_declared_with_checks() {
         .unwrap();
     r.declare_custom_scope("https://api.example.com/read")
         .unwrap();
-    assert!(r.is_custom_scope_declared("https://api.example.com/read"));
+    assert!(r
+        .is_custom_scope_declared("https://api.example.com/read")
+        .unwrap());
     for bad in ["noslash", "/name", "id/", "has space/x", "a\"b/c", ""] {
         assert_eq!(
             r.declare_custom_scope(bad).unwrap_err().exception_name(),
@@ -640,7 +642,13 @@ fn concurrent_merge_updates_are_not_lost() {
         })
         .collect();
     let successes: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
-    let n = r.get(&id).unwrap().config().read_attributes().len();
+    let n = r
+        .get(&id)
+        .unwrap()
+        .unwrap()
+        .config()
+        .read_attributes()
+        .len();
     assert!(successes > 0);
     assert_eq!(n, successes, "every successful merge is kept");
 
@@ -658,13 +666,13 @@ fn r_cli_8_get_sees_a_changed_rotation_setting_at_once() {
     let c = r
         .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
         .unwrap();
-    let before = r.get(c.client_id()).unwrap();
+    let before = r.get(c.client_id()).unwrap().unwrap();
     r.update_client_with(c.client_id(), |b| {
         b.refresh_token_rotation(RefreshTokenRotation::enabled(20).unwrap())
             .access_token_validity(10, TimeUnit::Minutes)
     })
     .unwrap();
-    let now = r.get(c.client_id()).unwrap();
+    let now = r.get(c.client_id()).unwrap().unwrap();
     assert!(
         !before.config().refresh_token_rotation().is_enabled(),
         "old snapshot unchanged"

@@ -9,7 +9,11 @@
 //! The trait is synchronous and object-safe; [`AsyncRefreshTokenStore`] is its asynchronous form, for
 //! stores that await I/O and for the asynchronous driver. Every synchronous store is also an
 //! asynchronous one.
+//!
+//! App clients and declared custom scopes have a store of their own, [`ClientStore`] and
+//! [`AsyncClientStore`] (R-PER-1), built the same way.
 
+mod clients;
 mod memory;
 mod nonblocking;
 
@@ -18,6 +22,10 @@ use std::sync::Arc;
 
 pub use memory::InMemoryRefreshTokenStore;
 pub use nonblocking::AsyncRefreshTokenStore;
+
+pub use clients::{AsyncClientStore, ClientStore, InMemoryClientStore, Replace};
+
+pub use crate::client::{AppClient, AppClientParts};
 
 pub use crate::error::StoreError;
 pub use crate::future::BoxFuture;
