@@ -11,7 +11,7 @@
 //! Listing is keyset pagination on the client id (`WHERE client_id > $after ORDER BY client_id LIMIT n`).
 //!
 //! A store that persists clients must not write a client secret in the clear: seal it with a
-//! a `SecretSealer`, so that a dump of the database alone does not hand out the
+//! [`SecretSealer`](super::SecretSealer), so that a dump of the database alone does not hand out the
 //! secrets, while Describe can still return them (R-PER-1) and SECRET_HASH, which uses the secret as its
 //! HMAC key, keeps working.
 
@@ -65,7 +65,7 @@ pub enum Replace {
 /// ambiguous: the write may have been committed before the answer was lost.
 ///
 /// Secrets: a persistent store keeps [`AppClient::secret`] sealed
-/// (a `SecretSealer`) and gives it back on read, so that Describe returns it as
+/// ([`SecretSealer`](super::SecretSealer)) and gives it back on read, so that Describe returns it as
 /// Cognito does (R-PER-1) and SECRET_HASH can be checked (it needs the secret itself as HMAC key).
 ///
 /// The conformance suite (`testkit::clients`, behind the `test-kit` feature) checks all of this and

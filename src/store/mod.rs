@@ -11,11 +11,13 @@
 //! asynchronous one.
 //!
 //! App clients and declared custom scopes have a store of their own, [`ClientStore`] and
-//! [`AsyncClientStore`] (R-PER-1), built the same way.
+//! [`AsyncClientStore`] (R-PER-1), built the same way; a persistent one seals client secrets with a
+//! [`SecretSealer`].
 
 mod clients;
 mod memory;
 mod nonblocking;
+mod sealing;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ pub use memory::InMemoryRefreshTokenStore;
 pub use nonblocking::AsyncRefreshTokenStore;
 
 pub use clients::{AsyncClientStore, ClientStore, InMemoryClientStore, Replace};
+pub use sealing::SecretSealer;
 
 pub use crate::client::{AppClient, AppClientParts};
 
