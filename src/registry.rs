@@ -9,14 +9,8 @@
 //! operation validates first and changes nothing when validation fails. Client ids and secrets come from
 //! the injected [`RandomSource`], dates from the injected [`Clock`].
 //!
-//! # Synchronous and asynchronous calls
-//! Each operation is written once, as an `async fn` (`create_client_async`, `get_async`, ...). The
-//! synchronous methods of the same names without `_async` poll that future once: with a synchronous
-//! store (the in-memory store, any [`ClientStore`](crate::store::ClientStore)) it always completes
-//! there. With a store that awaits I/O (the PostgreSQL store) the future is still pending after one
-//! poll; the synchronous method then drops it and returns [`Error::Internal`] saying to call the
-//! `_async` method. It never blocks and never panics. An asynchronous host calls the `_async` methods;
-//! the asynchronous driver does.
+//! Every operation is written once, as an `async fn`; the synchronous methods poll it once (see
+//! [`ClientRegistry`]).
 //!
 //! The registry speaks typed Rust ([`ClientRegistry::create_client`],
 //! [`ClientRegistry::update_client_with`], ...) and knows nothing of Cognito's JSON shapes (R-ENG-3):
@@ -119,6 +113,15 @@ pub struct RestoreClient {
 
 /// The app clients of one user pool, kept in a client store (in memory unless
 /// [`with_store`](ClientRegistry::with_store) says otherwise).
+///
+/// # Synchronous and asynchronous calls
+/// Each operation is written once, as an `async fn` (`create_client_async`, `get_async`, ...). The
+/// synchronous methods of the same names without `_async` poll that future once: with a synchronous
+/// store (the in-memory store, any [`ClientStore`](crate::store::ClientStore)) it always completes
+/// there. With a store that awaits I/O (the PostgreSQL store) the future is still pending after one
+/// poll; the synchronous method then drops it and returns [`Error::Internal`] saying to call the
+/// `_async` method. It never blocks and never panics. An asynchronous host calls the `_async` methods;
+/// the asynchronous driver does.
 pub struct ClientRegistry {
     user_pool_id: Arc<str>,
     clock: Arc<dyn Clock>,
@@ -188,7 +191,8 @@ impl ClientRegistry {
     /// database, R-PER-4). Any [`ClientStore`](crate::store::ClientStore) converts:
     /// `Arc::new(my_store)`.
     ///
-    /// With a store that awaits I/O, call the `_async` methods (see the [module docs](self)).
+    /// With a store that awaits I/O, call the `_async` methods (see
+    /// [Synchronous and asynchronous calls](ClientRegistry#synchronous-and-asynchronous-calls)).
     pub fn with_store(mut self, store: Arc<dyn AsyncClientStore>) -> Self {
         self.store = store;
         self
