@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 mod clock;
 mod config;
 mod directory;
@@ -96,6 +97,7 @@ pub mod wire;
 #[doc = include_str!("../docs/behaviour.md")]
 pub mod behaviour {}
 
+pub use client::AppClient;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{
     AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
@@ -111,7 +113,7 @@ pub use engine::{
 pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
-    AppClient, ClientPage, ClientRegistry, NewClientSecret, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
+    ClientPage, ClientRegistry, NewClientSecret, RestoreClient, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
     DEFAULT_MAX_CLIENTS, MAX_CUSTOM_SCOPES,
 };
 pub use secret::{ClientSecret, RefreshToken};

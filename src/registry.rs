@@ -1,34 +1,42 @@
 //! The client registry: CreateUserPoolClient / DescribeUserPoolClient / UpdateUserPoolClient /
-//! DeleteUserPoolClient / ListUserPoolClients semantics for one user pool (SPEC 2.3).
+//! DeleteUserPoolClient / ListUserPoolClients semantics for one user pool (SPEC 2.3), and the restore of
+//! a client known from elsewhere (R-PER-2).
 //!
-//! A [`ClientRegistry`] holds the app clients of one pool behind a read-write lock. Clients are immutable
-//! [`AppClient`] values behind `Arc`s: a refresh takes one read lock and one `Arc` clone
-//! ([`ClientRegistry::get`]) and then works on a snapshot, while Create/Update/Delete swap whole values.
-//! Every operation validates first and changes nothing when validation fails. Client ids and secrets come
-//! from the injected [`RandomSource`], dates from the injected [`Clock`].
+//! A [`ClientRegistry`] decides; a client store keeps ([`AsyncClientStore`], R-PER-1). Clients are
+//! immutable [`AppClient`] values behind `Arc`s: a refresh reads one ([`ClientRegistry::get`]) and works on
+//! that snapshot, while Create/Update/Delete write whole values through the store's conditional writes
+//! (an insert that refuses a taken id or a full pool, a compare-and-set on the client's revision). Every
+//! operation validates first and changes nothing when validation fails. Client ids and secrets come from
+//! the injected [`RandomSource`], dates from the injected [`Clock`].
+//!
+//! Every operation is written once, as an `async fn`; the synchronous methods poll it once (see
+//! [`ClientRegistry`]).
 //!
 //! The registry speaks typed Rust ([`ClientRegistry::create_client`],
 //! [`ClientRegistry::update_client_with`], ...) and knows nothing of Cognito's JSON shapes (R-ENG-3):
 //! the wire adapter implements CreateUserPoolClient and the other client operations over it
 //! ([`wire::UserPoolClientOperations`](crate::wire::UserPoolClientOperations)).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::Bound;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
 use parking_lot::RwLock;
 
+use crate::client::AppClient;
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
     check_max_results, check_next_token, check_secret_request, patterns, validate_config,
     AppClientConfig, AppClientConfigBuilder, RawConfig, ValidationContext,
 };
-use crate::error::{Error, Violation};
+use crate::error::{Error, ExceptionKind, StoreError, Violation};
 use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
-use crate::store::RefreshTokenStore;
+use crate::store::{AsyncClientStore, InMemoryClientStore, RefreshTokenStore, Replace};
 
 /// Alphabet of client ids and generated secrets (R-CLI-1).
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -41,46 +49,26 @@ pub const CLIENT_SECRET_LEN: usize = 51;
 pub const DEFAULT_MAX_CLIENTS: usize = 1_000;
 /// Bound on the number of declared custom scopes (Cognito: 25 resource servers of 100 scopes each).
 pub const MAX_CUSTOM_SCOPES: usize = 2_500;
-/// Attempts at a compare-and-swap update, or at drawing a fresh client id, before giving up.
+/// Attempts at a compare-and-swap update, or at drawing a fresh client id, before giving up. Each
+/// failed compare-and-swap means another update succeeded, so up to this many concurrent updaters of
+/// one client all get through.
 const ATTEMPTS: usize = 8;
 
-/// A registered app client: its id, secret, configuration and dates.
-///
-/// `Debug` shows the secret as `ClientSecret([REDACTED])`.
-#[derive(Debug, Clone)]
-pub struct AppClient {
-    client_id: Arc<str>,
-    user_pool_id: Arc<str>,
-    secret: Option<ClientSecret>,
-    config: AppClientConfig,
-    creation_date: Timestamp,
-    last_modified_date: Timestamp,
-}
+/// What a synchronous method answers when the store did not complete on the first poll.
+const NEEDS_ASYNC: Error = Error::Internal {
+    detail: "the client store is asynchronous: call the registry's `_async` method instead",
+};
 
-impl AppClient {
-    /// The 26-character client id (R-CLI-1). Shared, so families can hold it without a copy.
-    pub fn client_id(&self) -> &Arc<str> {
-        &self.client_id
-    }
-    /// The pool the client belongs to.
-    pub fn user_pool_id(&self) -> &str {
-        &self.user_pool_id
-    }
-    /// The client secret, if the client has one.
-    pub fn secret(&self) -> Option<&ClientSecret> {
-        self.secret.as_ref()
-    }
-    /// The validated configuration.
-    pub fn config(&self) -> &AppClientConfig {
-        &self.config
-    }
-    /// CreationDate (R-CLI-2).
-    pub fn creation_date(&self) -> Timestamp {
-        self.creation_date
-    }
-    /// LastModifiedDate (R-CLI-2).
-    pub fn last_modified_date(&self) -> Timestamp {
-        self.last_modified_date
+/// Runs `future` to completion if it completes on its first poll, as every future over a synchronous
+/// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks.
+fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(NEEDS_ASYNC),
     }
 }
 
@@ -105,24 +93,51 @@ pub struct ClientPage {
     pub next_token: Option<String>,
 }
 
-/// The app clients of one user pool.
+/// A client to bring into the pool with a known id, secret and dates (R-PER-2):
+/// [`ClientRegistry::restore_client`].
+///
+/// `Debug` shows the secret as `ClientSecret([REDACTED])`.
+#[derive(Debug, Clone)]
+pub struct RestoreClient {
+    /// The client id: 26 characters of `[a-z0-9]`, as every id Create assigns (R-CLI-1) and Cognito's.
+    pub client_id: String,
+    /// The client secret, if the client has one: a ClientSecretType (24..=64 characters of `[\w+]`).
+    pub secret: Option<ClientSecret>,
+    /// CreationDate.
+    pub creation_date: Timestamp,
+    /// LastModifiedDate; not before `creation_date`.
+    pub last_modified_date: Timestamp,
+    /// The configuration, validated as Create validates it.
+    pub config: AppClientConfigBuilder,
+}
+
+/// The app clients of one user pool, kept in a client store (in memory unless
+/// [`with_store`](ClientRegistry::with_store) says otherwise).
+///
+/// # Synchronous and asynchronous calls
+/// Each operation is written once, as an `async fn` (`create_client_async`, `get_async`, ...). The
+/// synchronous methods of the same names without `_async` poll that future once: with a synchronous
+/// store (the in-memory store, any [`ClientStore`](crate::store::ClientStore)) it always completes
+/// there. With a store that awaits I/O (the PostgreSQL store) the future is still pending after one
+/// poll; the synchronous method then drops it and returns [`Error::Internal`] saying to call the
+/// `_async` method. It never blocks and never panics. An asynchronous host calls the `_async` methods;
+/// the asynchronous driver does.
 pub struct ClientRegistry {
     user_pool_id: Arc<str>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
     max_clients: usize,
-    clients: RwLock<BTreeMap<Arc<str>, Arc<AppClient>>>,
-    custom_scopes: RwLock<BTreeSet<String>>,
+    store: Arc<dyn AsyncClientStore>,
     /// The family stores of the issuers built over this registry (one, in any sensible set-up), so that
     /// deleting a client revokes its families (R-REV-7).
     families: RwLock<Vec<Arc<dyn RefreshTokenStore>>>,
 }
 
 impl fmt::Debug for ClientRegistry {
+    // No store call here: a Debug line must not do I/O, nor fail.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientRegistry")
             .field("user_pool_id", &self.user_pool_id)
-            .field("clients", &self.len())
             .field("max_clients", &self.max_clients)
             .finish_non_exhaustive()
     }
@@ -136,9 +151,24 @@ fn not_found(client_id: &str) -> Error {
     }
 }
 
+/// Whether `id` has the shape of the ids Create assigns: 26 characters of `[a-z0-9]` (R-CLI-1).
+fn is_client_id_shape(id: &str) -> bool {
+    id.len() == CLIENT_ID_LEN && id.bytes().all(|b| ID_ALPHABET.contains(&b))
+}
+
+fn violation(field: &str, message: String) -> Violation {
+    Violation {
+        rule: 2,
+        field: field.to_owned(),
+        message,
+        kind: ExceptionKind::InvalidParameter,
+    }
+}
+
 impl ClientRegistry {
     /// An empty registry for pool `user_pool_id` (a UserPoolIdType such as `us-east-1_Example`), taking
-    /// dates from `clock` and ids and secrets from `rng`.
+    /// dates from `clock` and ids and secrets from `rng`, keeping its clients in an
+    /// [`InMemoryClientStore`].
     ///
     /// Holds at most [`DEFAULT_MAX_CLIENTS`] clients unless changed with [`with_max_clients`](Self::with_max_clients).
     pub fn new(
@@ -151,10 +181,26 @@ impl ClientRegistry {
             clock,
             rng,
             max_clients: DEFAULT_MAX_CLIENTS,
-            clients: RwLock::new(BTreeMap::new()),
-            custom_scopes: RwLock::new(BTreeSet::new()),
+            store: Arc::new(InMemoryClientStore::new()),
             families: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Keeps the clients and custom scopes in `store` instead of in memory. The store serves this pool
+    /// only; it may already hold the pool's clients (a restart, or a second instance over the same
+    /// database, R-PER-4). Any [`ClientStore`](crate::store::ClientStore) converts:
+    /// `Arc::new(my_store)`.
+    ///
+    /// With a store that awaits I/O, call the `_async` methods (see
+    /// [Synchronous and asynchronous calls](ClientRegistry#synchronous-and-asynchronous-calls)).
+    pub fn with_store(mut self, store: Arc<dyn AsyncClientStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The store the clients are kept in.
+    pub fn store(&self) -> &Arc<dyn AsyncClientStore> {
+        &self.store
     }
 
     /// Links a family store, so that deleting a client revokes its families there (R-REV-7).
@@ -187,19 +233,40 @@ impl ClientRegistry {
         &self.user_pool_id
     }
 
-    /// The client with this id, as it is now. Cheap: one read lock and an `Arc` clone.
-    pub fn get(&self, client_id: &str) -> Option<Arc<AppClient>> {
-        self.clients.read().get(client_id).cloned()
+    // ---------------------------------------------------------------- Reads
+
+    /// The client with this id, as it is now (synchronous form of [`get_async`](Self::get_async)).
+    /// With the in-memory store: one read lock and an `Arc` clone.
+    pub fn get(&self, client_id: &str) -> Result<Option<Arc<AppClient>>, Error> {
+        poll_once(self.get_async(client_id))
+    }
+
+    /// The client with this id, as it is now, or `None`.
+    pub async fn get_async(&self, client_id: &str) -> Result<Option<Arc<AppClient>>, Error> {
+        Ok(self.store.get(client_id).await?)
+    }
+
+    /// How many clients the pool has (synchronous form of [`len_async`](Self::len_async)).
+    pub fn len(&self) -> Result<usize, Error> {
+        poll_once(self.len_async())
     }
 
     /// How many clients the pool has.
-    pub fn len(&self) -> usize {
-        self.clients.read().len()
+    pub async fn len_async(&self) -> Result<usize, Error> {
+        Ok(self.store.count().await?)
     }
 
     /// Whether the pool has no client.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn is_empty(&self) -> Result<bool, Error> {
+        Ok(self.len()? == 0)
+    }
+
+    // ---------------------------------------------------------------- Custom scopes
+
+    /// Declares a custom scope (synchronous form of
+    /// [`declare_custom_scope_async`](Self::declare_custom_scope_async)).
+    pub fn declare_custom_scope(&self, scope: &str) -> Result<(), Error> {
+        poll_once(self.declare_custom_scope_async(scope))
     }
 
     /// Declares a custom scope `<resource-server-identifier>/<name>` so that clients may list it in
@@ -208,7 +275,7 @@ impl ClientRegistry {
     /// The scope must be a ScopeType (1..=256 characters of `[\x21\x23-\x5B\x5D-\x7E]`) with a non-empty
     /// identifier and name around its last `/`. Declaring a scope twice is harmless; at most
     /// [`MAX_CUSTOM_SCOPES`] can be declared.
-    pub fn declare_custom_scope(&self, scope: &str) -> Result<(), Error> {
+    pub async fn declare_custom_scope_async(&self, scope: &str) -> Result<(), Error> {
         let well_formed = scope.len() <= 256
             && patterns::scope(scope)
             && scope
@@ -223,35 +290,61 @@ impl ClientRegistry {
                 ),
             });
         }
-        let mut scopes = self.custom_scopes.write();
-        if !scopes.contains(scope) && scopes.len() >= MAX_CUSTOM_SCOPES {
-            return Err(Error::LimitExceeded {
+        match self.store.declare_scope(scope, MAX_CUSTOM_SCOPES).await {
+            Err(StoreError::Full) => Err(Error::LimitExceeded {
                 message: format!("At most {MAX_CUSTOM_SCOPES} custom scopes can be declared."),
-            });
+            }),
+            other => Ok(other?),
         }
-        scopes.insert(scope.to_owned());
-        Ok(())
+    }
+
+    /// Whether `scope` has been declared (synchronous form of
+    /// [`is_custom_scope_declared_async`](Self::is_custom_scope_declared_async)).
+    pub fn is_custom_scope_declared(&self, scope: &str) -> Result<bool, Error> {
+        poll_once(self.is_custom_scope_declared_async(scope))
     }
 
     /// Whether `scope` has been declared with [`declare_custom_scope`](Self::declare_custom_scope).
-    pub fn is_custom_scope_declared(&self, scope: &str) -> bool {
-        self.custom_scopes.read().contains(scope)
+    pub async fn is_custom_scope_declared_async(&self, scope: &str) -> Result<bool, Error> {
+        Ok(self.store.is_scope_declared(scope).await?)
     }
 
-    /// Validates `raw` in this pool's context (its declared custom scopes), appending violations to
-    /// `out`. Crate-internal so that the wire adapter can report a request's own violations and the
-    /// configuration's in one list; `has_secret` is `None` when the client could not be identified.
-    pub(crate) fn validate_in_pool(
+    /// The declared custom scopes that validating `raw` may ask about: all of them when `raw` names a
+    /// custom scope (one with a `/`), none otherwise, so a configuration without custom scopes costs
+    /// no store call.
+    pub(crate) async fn scopes_for_async(
         &self,
         raw: &RawConfig,
+    ) -> Result<BTreeSet<String>, Error> {
+        let names_custom = raw
+            .allowed_oauth_scopes
+            .as_ref()
+            .is_some_and(|scopes| scopes.iter().any(|s| s.contains('/')));
+        if !names_custom {
+            return Ok(BTreeSet::new());
+        }
+        Ok(self.store.scopes().await?.into_iter().collect())
+    }
+
+    /// Synchronous form of [`scopes_for_async`](Self::scopes_for_async), for the wire adapter.
+    pub(crate) fn scopes_for(&self, raw: &RawConfig) -> Result<BTreeSet<String>, Error> {
+        poll_once(self.scopes_for_async(raw))
+    }
+
+    /// Validates `raw` in this pool's context (`scopes`: its declared custom scopes, from
+    /// [`scopes_for`](Self::scopes_for)), appending violations to `out`. Crate-internal so that the wire
+    /// adapter can report a request's own violations and the configuration's in one list; `has_secret`
+    /// is `None` when the client could not be identified.
+    pub(crate) fn validate_in_pool(
+        raw: &RawConfig,
+        scopes: &BTreeSet<String>,
         has_secret: Option<bool>,
         require_client_name: bool,
         out: &mut Vec<Violation>,
     ) -> Option<AppClientConfig> {
-        let scopes = self.custom_scopes.read();
         let ctx = ValidationContext {
             has_secret,
-            custom_scopes: Some(&scopes),
+            custom_scopes: Some(scopes),
             require_client_name,
         };
         validate_config(raw, &ctx, out)
@@ -259,12 +352,21 @@ impl ClientRegistry {
 
     // ---------------------------------------------------------------- Create
 
+    /// Creates a client (synchronous form of [`create_client_async`](Self::create_client_async)).
+    pub fn create_client(
+        &self,
+        config: AppClientConfigBuilder,
+        secret: NewClientSecret,
+    ) -> Result<Arc<AppClient>, Error> {
+        poll_once(self.create_client_async(config, secret))
+    }
+
     /// Creates a client with `config` and `secret` (CreateUserPoolClient for Rust callers).
     ///
     /// Validation is that of a wire request, in this pool's context (R-CFG); on any violation nothing is
     /// stored. The client gets a fresh 26-character id and, with [`NewClientSecret::Generate`], a
     /// 51-character secret (R-CLI-1); both dates are now (R-CLI-2).
-    pub fn create_client(
+    pub async fn create_client_async(
         &self,
         config: AppClientConfigBuilder,
         secret: NewClientSecret,
@@ -277,22 +379,34 @@ impl ClientRegistry {
         };
         check_secret_request(&mut out, false, provided.as_ref(), false);
         let has_secret = generate || provided.is_some();
-        let config = self.validate_in_pool(&config.raw, Some(has_secret), true, &mut out);
+        let scopes = self.scopes_for_async(&config.raw).await?;
+        let config = Self::validate_in_pool(&config.raw, &scopes, Some(has_secret), true, &mut out);
         match config {
-            Some(config) if out.is_empty() => self.insert_new(config, generate, provided),
+            Some(config) if out.is_empty() => {
+                self.insert_new_async(config, generate, provided).await
+            }
             _ => Err(Error::invalid_config(out)),
         }
     }
 
-    /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
-    /// none. The wire adapter's Create validates itself and then calls this, as `create_client` does.
+    /// Synchronous form of [`insert_new_async`](Self::insert_new_async), for the wire adapter.
     pub(crate) fn insert_new(
         &self,
         config: AppClientConfig,
         generate: bool,
         provided: Option<ClientSecret>,
     ) -> Result<Arc<AppClient>, Error> {
-        self.check_capacity(self.len())?;
+        poll_once(self.insert_new_async(config, generate, provided))
+    }
+
+    /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
+    /// none. The wire adapter's Create validates itself and then calls this, as `create_client` does.
+    pub(crate) async fn insert_new_async(
+        &self,
+        config: AppClientConfig,
+        generate: bool,
+        provided: Option<ClientSecret>,
+    ) -> Result<Arc<AppClient>, Error> {
         let secret = if generate {
             Some(ClientSecret::new(random_string(
                 &*self.rng,
@@ -305,21 +419,21 @@ impl ClientRegistry {
         for _ in 0..ATTEMPTS {
             let id: Arc<str> = random_string(&*self.rng, ID_ALPHABET, CLIENT_ID_LEN)?.into();
             let now = self.clock.now();
-            let mut clients = self.clients.write();
-            self.check_capacity(clients.len())?;
-            if clients.contains_key(&id) {
-                continue;
-            }
-            let client = Arc::new(AppClient {
-                client_id: id.clone(),
+            let client = Arc::new(AppClient::from_parts(crate::client::AppClientParts {
+                client_id: id,
                 user_pool_id: self.user_pool_id.clone(),
                 secret: secret.clone(),
                 config: config.clone(),
                 creation_date: now,
                 last_modified_date: now,
-            });
-            clients.insert(id, client.clone());
-            return Ok(client);
+                revision: 0,
+            }));
+            match self.store.insert(client.clone(), self.max_clients).await {
+                Ok(()) => return Ok(client),
+                Err(StoreError::AlreadyExists) => continue,
+                Err(StoreError::Full) => return Err(self.limit_exceeded()),
+                Err(e) => return Err(e.into()),
+            }
         }
         // 36^26 ids: repeated collisions mean the random source is broken.
         Err(Error::Internal {
@@ -327,67 +441,173 @@ impl ClientRegistry {
         })
     }
 
-    fn check_capacity(&self, len: usize) -> Result<(), Error> {
-        if len >= self.max_clients {
-            return Err(Error::LimitExceeded {
-                message: format!(
-                    "User pool {} already has the maximum number of app clients ({}).",
-                    self.user_pool_id, self.max_clients
-                ),
-            });
+    fn limit_exceeded(&self) -> Error {
+        Error::LimitExceeded {
+            message: format!(
+                "User pool {} already has the maximum number of app clients ({}).",
+                self.user_pool_id, self.max_clients
+            ),
         }
-        Ok(())
+    }
+
+    // ---------------------------------------------------------------- Restore
+
+    /// Restores a client (synchronous form of [`restore_client_async`](Self::restore_client_async)).
+    pub fn restore_client(&self, client: RestoreClient) -> Result<Arc<AppClient>, Error> {
+        poll_once(self.restore_client_async(client))
+    }
+
+    /// Brings in a client with a known id, secret, CreationDate and LastModifiedDate (R-PER-2): a client
+    /// imported from Cognito or another deployment, with the id its users' apps already hold.
+    ///
+    /// Validated as Create validates (R-CFG, in this pool's context, the secret a ClientSecretType), plus
+    /// the shape of the id (26 characters of `[a-z0-9]`, R-CLI-1) and the order of the dates
+    /// (LastModifiedDate not before CreationDate); every violation is reported together and nothing is
+    /// stored when there is any. An id the pool already has is refused (`InvalidParameterException`),
+    /// never overwritten; the pool's bound applies as for Create.
+    pub async fn restore_client_async(
+        &self,
+        client: RestoreClient,
+    ) -> Result<Arc<AppClient>, Error> {
+        let mut out = Vec::new();
+        if !is_client_id_shape(&client.client_id) {
+            let shown: String = client.client_id.chars().take(128).collect();
+            out.push(violation(
+                "ClientId",
+                format!(
+                    "Value '{shown}' at 'clientId' failed to satisfy constraint: Member must be \
+                     {CLIENT_ID_LEN} characters of [a-z0-9]"
+                ),
+            ));
+        }
+        check_secret_request(&mut out, false, client.secret.as_ref(), false);
+        if client.last_modified_date < client.creation_date {
+            out.push(violation(
+                "LastModifiedDate",
+                "LastModifiedDate must not be before CreationDate.".to_owned(),
+            ));
+        }
+        let scopes = self.scopes_for_async(&client.config.raw).await?;
+        let config = Self::validate_in_pool(
+            &client.config.raw,
+            &scopes,
+            Some(client.secret.is_some()),
+            true,
+            &mut out,
+        );
+        let config = match config {
+            Some(config) if out.is_empty() => config,
+            _ => return Err(Error::invalid_config(out)),
+        };
+        let restored = Arc::new(AppClient::from_parts(crate::client::AppClientParts {
+            client_id: client.client_id.into(),
+            user_pool_id: self.user_pool_id.clone(),
+            secret: client.secret,
+            config,
+            creation_date: client.creation_date,
+            last_modified_date: client.last_modified_date,
+            revision: 0,
+        }));
+        match self.store.insert(restored.clone(), self.max_clients).await {
+            Ok(()) => Ok(restored),
+            Err(StoreError::AlreadyExists) => Err(Error::InvalidParameter {
+                message: format!("User pool client {} already exists.", restored.client_id()),
+            }),
+            Err(StoreError::Full) => Err(self.limit_exceeded()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     // ---------------------------------------------------------------- Describe
 
-    /// The client with this id, or `ResourceNotFoundException` (R-CLI-5).
+    /// The client, or `ResourceNotFoundException` (synchronous form of
+    /// [`describe_client_async`](Self::describe_client_async)).
     pub fn describe_client(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
-        self.get(client_id).ok_or_else(|| not_found(client_id))
+        poll_once(self.describe_client_async(client_id))
+    }
+
+    /// The client with this id, or `ResourceNotFoundException` (R-CLI-5).
+    pub async fn describe_client_async(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
+        self.get_async(client_id)
+            .await?
+            .ok_or_else(|| not_found(client_id))
     }
 
     // ---------------------------------------------------------------- Update
 
-    /// Replaces the configuration of client `client_id` with `config` (UpdateUserPoolClient for Rust
-    /// callers, R-CLI-3): every field not set in `config` takes its default. The secret and CreationDate
-    /// are kept; LastModifiedDate is now (R-CLI-2).
+    /// Replaces a client's configuration (synchronous form of
+    /// [`replace_client_async`](Self::replace_client_async)).
     pub fn replace_client(
         &self,
         client_id: &str,
         config: AppClientConfigBuilder,
     ) -> Result<Arc<AppClient>, Error> {
-        let current = self.describe_client(client_id)?;
+        poll_once(self.replace_client_async(client_id, config))
+    }
+
+    /// Replaces the configuration of client `client_id` with `config` (UpdateUserPoolClient for Rust
+    /// callers, R-CLI-3): every field not set in `config` takes its default. The secret and CreationDate
+    /// are kept; LastModifiedDate is now (R-CLI-2).
+    pub async fn replace_client_async(
+        &self,
+        client_id: &str,
+        config: AppClientConfigBuilder,
+    ) -> Result<Arc<AppClient>, Error> {
+        let current = self.describe_client_async(client_id).await?;
         let mut out = Vec::new();
-        let config =
-            self.validate_in_pool(&config.raw, Some(current.secret.is_some()), true, &mut out);
+        let scopes = self.scopes_for_async(&config.raw).await?;
+        let config = Self::validate_in_pool(
+            &config.raw,
+            &scopes,
+            Some(current.secret().is_some()),
+            true,
+            &mut out,
+        );
         match config {
-            Some(config) if out.is_empty() => self.store_replacement(client_id, config),
+            Some(config) if out.is_empty() => self.store_replacement_async(client_id, config).await,
             _ => Err(Error::invalid_config(out)),
         }
+    }
+
+    /// Changes some fields of a client (synchronous form of
+    /// [`update_client_with_async`](Self::update_client_with_async)).
+    pub fn update_client_with(
+        &self,
+        client_id: &str,
+        change: impl FnMut(AppClientConfigBuilder) -> AppClientConfigBuilder,
+    ) -> Result<Arc<AppClient>, Error> {
+        poll_once(self.update_client_with_async(client_id, change))
     }
 
     /// Changes some fields of client `client_id` and keeps the rest (R-CLI-4): `change` receives a builder
     /// holding the current configuration and returns the new one, which is validated like any Update.
     ///
-    /// The change applies to the configuration it was computed from: if another update lands in between,
-    /// `change` runs again on the newer configuration (a few times at most; then the update fails with an
-    /// internal error rather than overwrite the other update).
-    pub fn update_client_with(
+    /// The change applies to the configuration it was computed from: the store replaces the client only
+    /// at the revision that configuration had, and if another update lands in between, `change` runs
+    /// again on the newer configuration (a few times at most; then the update fails with an internal
+    /// error rather than overwrite the other update). No update is ever lost.
+    pub async fn update_client_with_async(
         &self,
         client_id: &str,
         mut change: impl FnMut(AppClientConfigBuilder) -> AppClientConfigBuilder,
     ) -> Result<Arc<AppClient>, Error> {
         for _ in 0..ATTEMPTS {
-            let current = self.describe_client(client_id)?;
-            let builder = change(current.config.to_builder());
+            let current = self.describe_client_async(client_id).await?;
+            let builder = change(current.config().to_builder());
             let mut out = Vec::new();
-            let config =
-                self.validate_in_pool(&builder.raw, Some(current.secret.is_some()), true, &mut out);
+            let scopes = self.scopes_for_async(&builder.raw).await?;
+            let config = Self::validate_in_pool(
+                &builder.raw,
+                &scopes,
+                Some(current.secret().is_some()),
+                true,
+                &mut out,
+            );
             let config = match config {
                 Some(c) if out.is_empty() => c,
                 _ => return Err(Error::invalid_config(out)),
             };
-            if let Some(client) = self.store_update(client_id, config, Some(&current))? {
+            if let Some(client) = self.store_update_async(&current, config).await? {
                 return Ok(client);
             }
         }
@@ -396,44 +616,61 @@ impl ClientRegistry {
         })
     }
 
-    /// Stores a validated `config` for `client_id` whatever its current configuration (a full
-    /// replacement, R-CLI-3), keeping id, secret and CreationDate.
+    /// Synchronous form of [`store_replacement_async`](Self::store_replacement_async), for the wire
+    /// adapter.
     pub(crate) fn store_replacement(
         &self,
         client_id: &str,
         config: AppClientConfig,
     ) -> Result<Arc<AppClient>, Error> {
-        self.store_update(client_id, config, None)?
-            .ok_or_else(|| not_found(client_id))
+        poll_once(self.store_replacement_async(client_id, config))
     }
 
-    /// Stores `config` for `client_id`, keeping id, secret and CreationDate. With `expected`, only if the
-    /// stored client is still that one: `Ok(None)` means another update came first (callers retry).
-    fn store_update(
+    /// Stores a validated `config` for `client_id` whatever its current configuration (a full
+    /// replacement, R-CLI-3), keeping id, secret and CreationDate. A concurrent update in between only
+    /// means reading the client again: the result does not depend on the configuration it replaces.
+    pub(crate) async fn store_replacement_async(
         &self,
         client_id: &str,
         config: AppClientConfig,
-        expected: Option<&Arc<AppClient>>,
-    ) -> Result<Option<Arc<AppClient>>, Error> {
-        let now = self.clock.now();
-        let mut clients = self.clients.write();
-        let stored = clients.get(client_id).ok_or_else(|| not_found(client_id))?;
-        if expected.is_some_and(|e| !Arc::ptr_eq(e, stored)) {
-            return Ok(None);
+    ) -> Result<Arc<AppClient>, Error> {
+        for _ in 0..ATTEMPTS {
+            let current = self.describe_client_async(client_id).await?;
+            if let Some(client) = self.store_update_async(&current, config.clone()).await? {
+                return Ok(client);
+            }
         }
-        let client = Arc::new(AppClient {
-            client_id: stored.client_id.clone(),
-            user_pool_id: stored.user_pool_id.clone(),
-            secret: stored.secret.clone(),
-            config,
-            creation_date: stored.creation_date,
-            last_modified_date: now,
-        });
-        clients.insert(client.client_id.clone(), client.clone());
-        Ok(Some(client))
+        Err(Error::Internal {
+            detail: "too many concurrent updates of one client",
+        })
+    }
+
+    /// Stores `config` as the next revision of `current`, only if the store still holds `current`'s
+    /// revision: `Ok(None)` means another update came first (callers read again and retry).
+    async fn store_update_async(
+        &self,
+        current: &AppClient,
+        config: AppClientConfig,
+    ) -> Result<Option<Arc<AppClient>>, Error> {
+        let next = current
+            .updated(config, self.clock.now())
+            .ok_or(Error::Internal {
+                detail: "client revision counter exhausted",
+            })?;
+        let next = Arc::new(next);
+        match self.store.replace(next.clone(), current.revision()).await? {
+            Replace::Replaced => Ok(Some(next)),
+            Replace::Conflict => Ok(None),
+            Replace::NotFound => Err(not_found(current.client_id())),
+        }
     }
 
     // ---------------------------------------------------------------- Delete
+
+    /// Deletes a client (synchronous form of [`delete_client_async`](Self::delete_client_async)).
+    pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
+        poll_once(self.delete_client_async(client_id))
+    }
 
     /// Deletes client `client_id`; its refresh tokens stop working, as the issuer no longer finds the
     /// client (R-CLI-6), and once an issuer has been built over this registry every family of the client
@@ -444,8 +681,8 @@ impl ClientRegistry {
     /// client before and creates its family after the revocation revokes that family itself. If the
     /// store fails to revoke, the error is returned and the client stays deleted: its families can no
     /// longer refresh, and [`RefreshTokenStore::revoke_client`] finishes the revocation of their JWTs.
-    pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        if self.clients.write().remove(client_id).is_none() {
+    pub async fn delete_client_async(&self, client_id: &str) -> Result<(), Error> {
+        if !self.store.delete(client_id).await? {
             return Err(not_found(client_id));
         }
         let stores = self.families.read().clone();
@@ -457,9 +694,18 @@ impl ClientRegistry {
 
     // ---------------------------------------------------------------- List
 
+    /// One page of clients (synchronous form of [`list_clients_async`](Self::list_clients_async)).
+    pub fn list_clients(
+        &self,
+        max_results: usize,
+        next_token: Option<&str>,
+    ) -> Result<ClientPage, Error> {
+        poll_once(self.list_clients_async(max_results, next_token))
+    }
+
     /// One page of at most `max_results` (1..=60) clients in client-id order, starting after the position
     /// `next_token` names (R-CLI-7). Clients created or deleted between pages do not disturb the walk.
-    pub fn list_clients(
+    pub async fn list_clients_async(
         &self,
         max_results: usize,
         next_token: Option<&str>,
@@ -474,16 +720,10 @@ impl ClientRegistry {
             _ => return Err(Error::invalid_request(out)),
         };
         let after = next_token.map(|t| self.decode_token(t)).transpose()?;
-        let clients = self.clients.read();
-        let lower = match &after {
-            Some(id) => Bound::Excluded(id.as_str()),
-            None => Bound::Unbounded,
-        };
-        let mut page: Vec<Arc<AppClient>> = clients
-            .range::<str, _>((lower, Bound::Unbounded))
-            .take(limit.saturating_add(1))
-            .map(|(_, c)| c.clone())
-            .collect();
+        let mut page = self
+            .store
+            .list(after.as_deref(), limit.saturating_add(1))
+            .await?;
         let next_token = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|c| self.encode_token(c.client_id()))
@@ -561,6 +801,98 @@ mod tests {
         assert_eq!(r.decode_token(&t).unwrap(), "abc123");
         for bad in ["", "!!!", "djEKdXMtZWFzdC0xX090aGVyCmFiYw", "dj"] {
             assert!(r.decode_token(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A store whose every answer is still pending after any number of polls: a store that awaits I/O.
+    struct PendingStore;
+
+    fn pending<'a, T: Send + 'a>() -> crate::future::BoxFuture<'a, T> {
+        Box::pin(std::future::pending())
+    }
+
+    impl AsyncClientStore for PendingStore {
+        fn get<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> crate::future::BoxFuture<'a, Result<Option<Arc<AppClient>>, StoreError>> {
+            pending()
+        }
+        fn insert(
+            &self,
+            _: Arc<AppClient>,
+            _: usize,
+        ) -> crate::future::BoxFuture<'_, Result<(), StoreError>> {
+            pending()
+        }
+        fn replace(
+            &self,
+            _: Arc<AppClient>,
+            _: u64,
+        ) -> crate::future::BoxFuture<'_, Result<Replace, StoreError>> {
+            pending()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> crate::future::BoxFuture<'a, Result<bool, StoreError>> {
+            pending()
+        }
+        fn list<'a>(
+            &'a self,
+            _: Option<&'a str>,
+            _: usize,
+        ) -> crate::future::BoxFuture<'a, Result<Vec<Arc<AppClient>>, StoreError>> {
+            pending()
+        }
+        fn count(&self) -> crate::future::BoxFuture<'_, Result<usize, StoreError>> {
+            pending()
+        }
+        fn declare_scope<'a>(
+            &'a self,
+            _: &'a str,
+            _: usize,
+        ) -> crate::future::BoxFuture<'a, Result<(), StoreError>> {
+            pending()
+        }
+        fn is_scope_declared<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> crate::future::BoxFuture<'a, Result<bool, StoreError>> {
+            pending()
+        }
+        fn scopes(&self) -> crate::future::BoxFuture<'_, Result<Vec<String>, StoreError>> {
+            pending()
+        }
+    }
+
+    #[test]
+    fn r_eng_2_sync_methods_over_an_async_store_say_to_use_async_and_never_block() {
+        let r = registry().with_store(Arc::new(PendingStore));
+        let needs_async =
+            |e: Error| matches!(e, Error::Internal { detail } if detail.contains("_async"));
+        assert!(needs_async(r.get("abc").unwrap_err()));
+        assert!(needs_async(r.len().unwrap_err()));
+        assert!(needs_async(
+            r.create_client(AppClientConfig::builder("app"), NewClientSecret::None)
+                .unwrap_err()
+        ));
+        assert!(needs_async(r.delete_client("abc").unwrap_err()));
+        assert!(needs_async(r.list_clients(10, None).unwrap_err()));
+        assert!(needs_async(r.declare_custom_scope("api/read").unwrap_err()));
+        assert!(needs_async(r.update_client_with("abc", |b| b).unwrap_err()));
+    }
+
+    #[test]
+    fn r_cli_1_restore_accepts_only_ids_of_the_create_shape() {
+        assert!(is_client_id_shape("abcdefghijklmnopqrstuvwxy0"));
+        for bad in [
+            "",
+            "ABCDEFGHIJKLMNOPQRSTUVWXY0",
+            "abcdefghijklmnopqrstuvwxy",
+            "abcdefghijklmnopqrstuvwxy_",
+        ] {
+            assert!(!is_client_id_shape(bad), "{bad}");
         }
     }
 }

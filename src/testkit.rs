@@ -28,11 +28,16 @@
 //! The checks use random family ids and unique subjects, and timestamps near [`T0`]. The concurrency checks
 //! start 8 threads; they pass a `&dyn RefreshTokenStore` to scoped threads, so a store that blocks is fine.
 //!
+//! Client stores have a suite of their own, [`clients`] (R-PER-3), with
+//! [`client_store_conformance_tests!`](crate::client_store_conformance_tests).
+//!
 //! This module is test code: a check reports a broken contract by panicking, and it calls `expect` on the
 //! store's results, since a store error fails the check.
 
 // Test code: a check reports a broken contract by panicking.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+pub mod clients;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};

@@ -14,7 +14,8 @@ use refresh_rotation::wire::{
 };
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, ClientSecret, Error, ExplicitAuthFlow, ManualClock,
-    NewClientSecret, RandomSource, RefreshTokenRotation, SystemRandom, TimeUnit, Timestamp,
+    NewClientSecret, OAuthFlow, RandomSource, RefreshTokenRotation, RestoreClient, SystemRandom,
+    TimeUnit, Timestamp,
 };
 use serde_json::json;
 
@@ -100,7 +101,7 @@ fn r_cli_1_client_ids_stay_unique_even_with_a_broken_random_source() {
         .create_client(AppClientConfig::builder("b"), NewClientSecret::None)
         .unwrap_err();
     assert_eq!(e.exception_name(), "InternalErrorException");
-    assert_eq!(r.len(), 1);
+    assert_eq!(r.len().unwrap(), 1);
 }
 
 #[test]
@@ -135,12 +136,12 @@ fn r_cli_3_update_resets_omitted_fields_to_defaults_and_keeps_the_secret() {
         }),
     )
     .unwrap();
-    let before = r.get(&id).unwrap();
+    let before = r.get(&id).unwrap().unwrap();
     assert!(before.config().refresh_token_rotation().is_enabled());
     clock.advance(60);
 
     update_json(&r, json!({"UserPoolId": POOL, "ClientId": id})).unwrap();
-    let after = r.get(&id).unwrap();
+    let after = r.get(&id).unwrap().unwrap();
     let c = after.config();
     assert_eq!(
         c.client_name(),
@@ -194,7 +195,7 @@ fn r_cli_3_update_cannot_touch_the_secret() {
         let e = update_json(&r, body).unwrap_err();
         assert_eq!(e.exception_name(), "InvalidParameterException");
     }
-    assert!(r.get(&id).unwrap().secret().is_some());
+    assert!(r.get(&id).unwrap().unwrap().secret().is_some());
 }
 
 #[test]
@@ -252,7 +253,7 @@ fn r_cli_4_merge_update_changes_named_fields_only() {
         panic!("{e:?}")
     };
     assert!(v.has(15, "AuthSessionValidity") && v.has(3, "AccessTokenValidity"));
-    assert!(Arc::ptr_eq(&r.get(c.client_id()).unwrap(), &u));
+    assert!(Arc::ptr_eq(&r.get(c.client_id()).unwrap().unwrap(), &u));
 }
 
 #[test]
@@ -341,21 +342,21 @@ fn failed_create_and_update_change_nothing() {
     )
     .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
-    assert!(r.is_empty());
+    assert!(r.is_empty().unwrap());
     assert!(r
         .create_client(
             AppClientConfig::builder("a").auth_session_validity(1),
             NewClientSecret::Generate
         )
         .is_err());
-    assert!(r.is_empty());
+    assert!(r.is_empty().unwrap());
 
     let id = create_json(
         &r,
         json!({"UserPoolId": POOL, "ClientName": "a", "AccessTokenValidity": 2}),
     )
     .unwrap();
-    let before = r.get(&id).unwrap();
+    let before = r.get(&id).unwrap().unwrap();
     let e = update_json(
         &r,
         json!({"UserPoolId": POOL, "ClientId": id, "ClientName": "b", "AccessTokenValidity": 99}),
@@ -363,28 +364,28 @@ fn failed_create_and_update_change_nothing() {
     .unwrap_err();
     assert!(matches!(e, Error::InvalidConfig(_)));
     assert!(
-        Arc::ptr_eq(&before, &r.get(&id).unwrap()),
+        Arc::ptr_eq(&before, &r.get(&id).unwrap().unwrap()),
         "stored client untouched"
     );
     assert!(r
         .replace_client(&id, AppClientConfig::builder("c").auth_session_validity(0))
         .is_err());
-    assert!(Arc::ptr_eq(&before, &r.get(&id).unwrap()));
-    assert_eq!(r.len(), 1);
+    assert!(Arc::ptr_eq(&before, &r.get(&id).unwrap().unwrap()));
+    assert_eq!(r.len().unwrap(), 1);
 }
 
 #[test]
 fn r_cli_6_deleted_client_is_gone() {
     let (r, _) = setup();
     let id = create_json(&r, json!({"UserPoolId": POOL, "ClientName": "a"})).unwrap();
-    let held = r.get(&id).unwrap();
+    let held = r.get(&id).unwrap().unwrap();
     r.delete_user_pool_client(&DeleteUserPoolClientRequest {
         user_pool_id: Some(POOL.into()),
         client_id: Some(id.clone()),
     })
     .unwrap();
     assert!(
-        r.get(&id).is_none(),
+        r.get(&id).unwrap().is_none(),
         "the issuer's lookup fails from now on"
     );
     assert_eq!(held.client_id().as_ref(), id, "snapshots stay readable");
@@ -544,7 +545,7 @@ fn registry_size_is_bounded() {
         .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
         .unwrap_err();
     assert_eq!(e.exception_name(), "LimitExceededException");
-    assert_eq!(r.len(), 3);
+    assert_eq!(r.len().unwrap(), 3);
 }
 
 #[test]
@@ -554,7 +555,9 @@ fn r_cfg_13_custom_scopes_are_declared_with_checks() {
         .unwrap();
     r.declare_custom_scope("https://api.example.com/read")
         .unwrap();
-    assert!(r.is_custom_scope_declared("https://api.example.com/read"));
+    assert!(r
+        .is_custom_scope_declared("https://api.example.com/read")
+        .unwrap());
     for bad in ["noslash", "/name", "id/", "has space/x", "a\"b/c", ""] {
         assert_eq!(
             r.declare_custom_scope(bad).unwrap_err().exception_name(),
@@ -640,7 +643,13 @@ fn concurrent_merge_updates_are_not_lost() {
         })
         .collect();
     let successes: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
-    let n = r.get(&id).unwrap().config().read_attributes().len();
+    let n = r
+        .get(&id)
+        .unwrap()
+        .unwrap()
+        .config()
+        .read_attributes()
+        .len();
     assert!(successes > 0);
     assert_eq!(n, successes, "every successful merge is kept");
 
@@ -658,13 +667,13 @@ fn r_cli_8_get_sees_a_changed_rotation_setting_at_once() {
     let c = r
         .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
         .unwrap();
-    let before = r.get(c.client_id()).unwrap();
+    let before = r.get(c.client_id()).unwrap().unwrap();
     r.update_client_with(c.client_id(), |b| {
         b.refresh_token_rotation(RefreshTokenRotation::enabled(20).unwrap())
             .access_token_validity(10, TimeUnit::Minutes)
     })
     .unwrap();
-    let now = r.get(c.client_id()).unwrap();
+    let now = r.get(c.client_id()).unwrap().unwrap();
     assert!(
         !before.config().refresh_token_rotation().is_enabled(),
         "old snapshot unchanged"
@@ -676,4 +685,149 @@ fn r_cli_8_get_sees_a_changed_rotation_setting_at_once() {
         20
     );
     assert_eq!(now.config().access_token_validity_secs(), 600);
+}
+
+// ---------------------------------------------------------------- Restore (R-PER-2)
+
+const KNOWN_ID: &str = "1example23456789abcdefghij";
+
+fn restore_request(id: &str, secret: Option<&str>) -> RestoreClient {
+    RestoreClient {
+        client_id: id.to_owned(),
+        secret: secret.map(ClientSecret::new),
+        creation_date: Timestamp::from_unix_seconds(1_600_000_000),
+        last_modified_date: Timestamp::from_unix_seconds(1_650_000_000),
+        config: AppClientConfig::builder("imported")
+            .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap()),
+    }
+}
+
+#[test]
+fn r_per_2_restore_keeps_id_secret_and_dates() {
+    let (r, _) = setup();
+    let secret = "restoredsecret0123456789abcdef";
+    let c = r
+        .restore_client(restore_request(KNOWN_ID, Some(secret)))
+        .unwrap();
+    let stored = r.describe_client(KNOWN_ID).unwrap();
+    assert!(Arc::ptr_eq(&c, &stored));
+    assert_eq!(stored.secret().unwrap().expose_secret(), secret);
+    assert_eq!(
+        stored.creation_date(),
+        Timestamp::from_unix_seconds(1_600_000_000)
+    );
+    assert_eq!(
+        stored.last_modified_date(),
+        Timestamp::from_unix_seconds(1_650_000_000)
+    );
+    assert_eq!(stored.revision(), 0);
+    assert_eq!(
+        stored
+            .config()
+            .refresh_token_rotation()
+            .retry_grace_period_seconds(),
+        10
+    );
+    // The restored client is a client like any other: updates keep its id, secret and CreationDate.
+    let u = r
+        .update_client_with(KNOWN_ID, |b| b.client_name("renamed"))
+        .unwrap();
+    assert_eq!(
+        u.creation_date(),
+        Timestamp::from_unix_seconds(1_600_000_000)
+    );
+    assert_eq!(u.secret().unwrap().expose_secret(), secret);
+}
+
+#[test]
+fn r_per_2_restore_refuses_an_existing_id_and_keeps_the_original() {
+    let (r, _) = setup();
+    r.restore_client(restore_request(KNOWN_ID, None)).unwrap();
+    let mut again = restore_request(KNOWN_ID, Some("anothersecret0123456789abcdef"));
+    again.config = AppClientConfig::builder("intruder");
+    let e = r.restore_client(again).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("already exists"), "{}", e.message());
+    let kept = r.describe_client(KNOWN_ID).unwrap();
+    assert_eq!(kept.config().client_name(), "imported");
+    assert!(kept.secret().is_none());
+}
+
+#[test]
+fn r_per_2_restore_checks_id_secret_dates_and_config_together() {
+    let (r, _) = setup();
+    let mut bad = restore_request("Not-An-Id", Some("short"));
+    bad.last_modified_date = Timestamp::from_unix_seconds(1_500_000_000);
+    bad.config = AppClientConfig::builder("imported").access_token_validity(2, TimeUnit::Days);
+    let e = r.restore_client(bad).unwrap_err();
+    let Error::InvalidConfig(v) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(v.has(2, "ClientId"), "{e}");
+    assert!(v.has(5, "ClientSecret"), "{e}");
+    assert!(v.has(2, "LastModifiedDate"), "{e}");
+    assert!(v.has(3, "AccessTokenValidity"), "{e}");
+    assert!(
+        !e.message().contains("short"),
+        "secrets are never echoed: {e}"
+    );
+    assert!(r.is_empty().unwrap(), "nothing stored");
+    for id in [
+        "",
+        "abcdefghijklmnopqrstuvwxyz0",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    ] {
+        assert!(
+            r.restore_client(restore_request(id, None)).is_err(),
+            "{id:?}"
+        );
+    }
+}
+
+#[test]
+fn r_per_2_restore_validates_in_the_pool_context() {
+    let (r, _) = setup();
+    // client_credentials needs a secret (R-CFG-11) and a custom scope must be declared (R-CFG-13).
+    let mut req = restore_request(KNOWN_ID, None);
+    req.config = AppClientConfig::builder("m2m")
+        .allowed_oauth_flows_user_pool_client(true)
+        .allowed_oauth_flows([OAuthFlow::ClientCredentials])
+        .allowed_oauth_scopes(["api/read"]);
+    assert!(r.restore_client(req.clone()).is_err());
+    req.secret = Some(ClientSecret::new("machinesecret0123456789abcdef"));
+    assert_eq!(
+        r.restore_client(req.clone()).unwrap_err().exception_name(),
+        "ScopeDoesNotExistException"
+    );
+    r.declare_custom_scope("api/read").unwrap();
+    r.restore_client(req).unwrap();
+}
+
+#[test]
+fn r_per_2_restore_respects_the_pool_bound() {
+    let (r, _) = setup();
+    let r = r.with_max_clients(1);
+    r.create_client(AppClientConfig::builder("first"), NewClientSecret::None)
+        .unwrap();
+    let e = r
+        .restore_client(restore_request(KNOWN_ID, None))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "LimitExceededException");
+}
+
+#[test]
+fn r_cli_4_updates_advance_the_revision() {
+    let (r, _) = setup();
+    let c = r
+        .create_client(AppClientConfig::builder("rev"), NewClientSecret::None)
+        .unwrap();
+    assert_eq!(c.revision(), 0);
+    let u = r
+        .update_client_with(c.client_id(), |b| b.client_name("rev1"))
+        .unwrap();
+    assert_eq!(u.revision(), 1);
+    let u = r
+        .replace_client(c.client_id(), AppClientConfig::builder("rev2"))
+        .unwrap();
+    assert_eq!(u.revision(), 2);
 }

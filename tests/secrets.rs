@@ -142,7 +142,7 @@ fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
     let f = Fixture::new(Opts::rotating(0).with_secret());
     let secret = f.secret.clone().unwrap();
     let token = f.sign_in();
-    let client = f.registry.get(&f.client_id).unwrap();
+    let client = f.registry.get(&f.client_id).unwrap().unwrap();
     let t = RefreshToken::new(token.clone());
     let mut req = RefreshRequest::new(&t, &f.client_id);
     req.client_secret = Some(&secret);

@@ -403,15 +403,22 @@ impl AppState {
     /// The pool that has this app client (InitiateAuth, GetTokensFromRefreshToken and RevokeToken name
     /// only the client).
     fn pool_of_client(&self, client_id: &str) -> Result<Arc<Pool>, Error> {
-        self.pools
+        // Copied out of the lock first: a store failure is reported, not taken for "no such client".
+        let pools: Vec<Arc<Pool>> = self
+            .pools
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
-            .find(|p| p.issuer.registry().get(client_id).is_some())
             .cloned()
-            .ok_or_else(|| Error::ClientNotFound {
-                client_id: client_id.to_owned(),
-            })
+            .collect();
+        for pool in pools {
+            if pool.issuer.registry().get(client_id)?.is_some() {
+                return Ok(pool);
+            }
+        }
+        Err(Error::ClientNotFound {
+            client_id: client_id.to_owned(),
+        })
     }
 }
 

@@ -698,13 +698,13 @@ fn revalidate(world: &World, client: Option<&wire::UserPoolClientType>) {
     let client_id = client
         .and_then(|c| c.client_id.as_deref())
         .expect("Create/Update return the client");
-    let stored = world.registry.get(client_id).expect("client was stored");
+    let stored = world.registry.get(client_id).expect("store answers").expect("client was stored");
     let req = UpdateUserPoolClientRequest::from_config(POOL, client_id, stored.config());
     let again = world
         .registry
         .update_user_pool_client(&req)
         .expect("a stored configuration validates again");
-    let now = world.registry.get(client_id).expect("client still stored");
+    let now = world.registry.get(client_id).expect("store answers").expect("client still stored");
     assert_eq!(
         now.config(),
         stored.config(),

@@ -201,7 +201,7 @@ impl AsyncTokenIssuer {
     /// Deletes client `client_id` from the registry and revokes its families in this issuer's store
     /// (R-CLI-6, R-REV-7). Unknown client: `ResourceNotFoundException`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        self.registry.delete_client(client_id)?;
+        self.registry.delete_client_async(client_id).await?;
         self.store.revoke_client(client_id).await?;
         Ok(())
     }
@@ -217,7 +217,7 @@ impl AsyncTokenIssuer {
         let mut input = Input::Start;
         loop {
             input = match flow.next(input) {
-                Need::Client(id) => Input::Client(self.registry.get(id)),
+                Need::Client(id) => Input::Client(self.registry.get_async(id).await?),
                 Need::Family(id) => {
                     let read = self.store.read(&id).await?;
                     // R-ROT-9: the host's clock is read after the store read.

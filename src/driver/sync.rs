@@ -209,7 +209,7 @@ impl TokenIssuer {
         let mut input = Input::Start;
         loop {
             input = match flow.next(input) {
-                Need::Client(id) => Input::Client(self.registry.get(id)),
+                Need::Client(id) => Input::Client(self.registry.get(id)?),
                 Need::Family(id) => {
                     let read = self.store.read(&id)?;
                     // R-ROT-9: the host's clock is read after the store read.

@@ -1,8 +1,8 @@
 //! Client authentication, one rule for every operation: R-SIGN-1 (sign-in), R-REF-3 (refresh, revoke)
 //! and the legacy flow's SECRET_HASH (R-ROT-8). Comparisons are constant-time (R-SAFE-3).
 
+use crate::client::AppClient;
 use crate::error::Error;
-use crate::registry::AppClient;
 
 /// What a caller presented to prove it holds the client's secret.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,12 +1,12 @@
 //! Minting the ID and access tokens of an answer (R-REF-12, R-JWT-2, R-JWT-3).
 
+use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::ClaimsOverride;
 use crate::jwt::{AccessTokenClaims, IdTokenClaims};
 use crate::random::{hyphenated_text, random_array, uuid_text};
-use crate::registry::AppClient;
 use crate::store::Family;
 
 use super::{Engine, NewDevice, TokenSet};

@@ -30,13 +30,13 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use crate::jwt::TokenSigner;
 use crate::random::{BufferedRandom, RandomSource};
-use crate::registry::AppClient;
 use crate::secret::RefreshToken;
 use crate::store::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff};
 use crate::token::RefreshTokenKeys;

@@ -12,11 +12,11 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, TriggerSource};
-use crate::registry::AppClient;
 use crate::store::{Advance, Family, FamilyState};
 use crate::token::DecodedRefreshToken;
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::error::Error;
-use crate::registry::AppClient;
 use crate::secret::RefreshToken;
 use crate::token::TokenRejection;
 

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, TriggerSource};
 use crate::random::random_array;
-use crate::registry::AppClient;
 use crate::store::{Family, FamilyId, FamilyInfo, FamilyState};
 
 use super::checks;

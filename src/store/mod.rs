@@ -9,15 +9,26 @@
 //! The trait is synchronous and object-safe; [`AsyncRefreshTokenStore`] is its asynchronous form, for
 //! stores that await I/O and for the asynchronous driver. Every synchronous store is also an
 //! asynchronous one.
+//!
+//! App clients and declared custom scopes have a store of their own, [`ClientStore`] and
+//! [`AsyncClientStore`] (R-PER-1), built the same way; a persistent one seals client secrets with a
+//! [`SecretSealer`].
 
+mod clients;
 mod memory;
 mod nonblocking;
+mod sealing;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use memory::InMemoryRefreshTokenStore;
 pub use nonblocking::AsyncRefreshTokenStore;
+
+pub use clients::{AsyncClientStore, ClientStore, InMemoryClientStore, Replace};
+pub use sealing::SecretSealer;
+
+pub use crate::client::{AppClient, AppClientParts};
 
 pub use crate::error::StoreError;
 pub use crate::future::BoxFuture;

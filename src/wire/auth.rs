@@ -281,12 +281,12 @@ impl TokenIssuer {
         secret_hash: Option<&str>,
         passwords: &dyn PasswordVerifier,
     ) -> Result<(), Error> {
-        let client = self
-            .registry()
-            .get(&call.client_id)
-            .ok_or_else(|| Error::ClientNotFound {
-                client_id: call.client_id.clone(),
-            })?;
+        let client =
+            self.registry()
+                .get(&call.client_id)?
+                .ok_or_else(|| Error::ClientNotFound {
+                    client_id: call.client_id.clone(),
+                })?;
         let config = client.config();
         let (allow, legacy, name) = match call.api {
             Api::InitiateAuth => (

@@ -3,8 +3,8 @@
 //!
 //! The core knows nothing of these shapes (R-ENG-3); every conversion lives here, on the adapter's side.
 
+use crate::client::AppClient;
 use crate::config::{AppClientConfig, RawAnalytics, RawConfig, RawRotation, RawUnits};
-use crate::registry::AppClient;
 
 use super::create::CreateUserPoolClientRequest;
 use super::list::UserPoolClientDescription;

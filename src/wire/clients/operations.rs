@@ -9,12 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::config::{
     check_client_id, check_client_type, check_list_sizes, check_max_results, check_next_token,
     check_secret_request, check_user_pool_id,
 };
 use crate::error::{Error, Violation};
-use crate::registry::{AppClient, ClientRegistry};
+use crate::registry::ClientRegistry;
 
 use super::create::{CreateUserPoolClientRequest, CreateUserPoolClientResponse};
 use super::delete::DeleteUserPoolClientRequest;
@@ -31,7 +32,7 @@ const DEFAULT_PAGE: usize = 60;
 mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::registry::ClientRegistry {}
-    impl Sealed for crate::registry::AppClient {}
+    impl Sealed for crate::client::AppClient {}
 }
 
 /// CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient, DeleteUserPoolClient and
@@ -167,7 +168,10 @@ impl UserPoolClientOperations for ClientRegistry {
             req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
         );
         let has_secret = generate || provided.is_some();
-        let config = self.validate_in_pool(&req.raw_config(), Some(has_secret), true, &mut out);
+        let raw = req.raw_config();
+        let scopes = self.scopes_for(&raw)?;
+        let config =
+            ClientRegistry::validate_in_pool(&raw, &scopes, Some(has_secret), true, &mut out);
         let client = match config {
             Some(config) if out.is_empty() => self.insert_new(config, generate, provided)?,
             _ => return Err(Error::invalid_config(out)),
@@ -223,7 +227,14 @@ impl UserPoolClientOperations for ClientRegistry {
             req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
         );
         let has_secret = current.as_ref().map(|c| c.secret().is_some());
-        let config = self.validate_in_pool(&raw, has_secret, current.is_some(), &mut out);
+        let scopes = self.scopes_for(&raw)?;
+        let config = ClientRegistry::validate_in_pool(
+            &raw,
+            &scopes,
+            has_secret,
+            current.is_some(),
+            &mut out,
+        );
         match (config, current) {
             (Some(config), Some(current)) if out.is_empty() => {
                 let client = self.store_replacement(current.client_id(), config)?;
