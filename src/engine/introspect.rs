@@ -13,10 +13,10 @@
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::jwt::{NoRevocationCheck, TokenUse};
-use crate::registry::AppClient;
 use crate::store::{Family, FamilyId};
 use crate::token::TokenRejection;
 

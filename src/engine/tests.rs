@@ -55,12 +55,13 @@ fn r_rot_9_with_grace_0_nothing_is_a_retry_whatever_the_clocks_say() {
 
 use std::sync::Arc;
 
+use crate::client::AppClient;
 use crate::clock::ManualClock;
 use crate::config::{AppClientConfig, RefreshTokenRotation};
 use crate::directory::UserRecord;
 use crate::jwt::{Algorithm, SigningKey, TokenSigner};
 use crate::random::SystemRandom;
-use crate::registry::{AppClient, ClientRegistry, NewClientSecret};
+use crate::registry::{ClientRegistry, NewClientSecret};
 use crate::secret::RefreshToken;
 use crate::store::{Advance, Family, FamilyId, FamilyInfo, FamilyRead};
 use crate::token::{RefreshTokenKey, RefreshTokenKeys};
