@@ -152,10 +152,11 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let down = PgRefreshTokenStore::builder()
-        .connect_timeout(Duration::from_millis(300))
-        .connect_lazy(&format!("postgresql://rr:pw@127.0.0.1:{port}/nowhere"))
-        .unwrap();
+    let down = common::connect_lazy(
+        PgRefreshTokenStore::builder().connect_timeout(Duration::from_millis(300)),
+        &format!("postgresql://rr:pw@127.0.0.1:{port}/nowhere"),
+    )
+    .unwrap();
     let p = pool(10);
     let issuer = issuer(&p, Arc::new(down));
     let e = issuer
