@@ -155,3 +155,24 @@ impl RefreshTokenStore for BlockingPgStore {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_current_thread_runtime_is_refused_a_multi_thread_one_accepted() {
+        let current = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(matches!(
+            check_flavor(current.handle()),
+            Err(StoreError::Backend(m)) if m.contains("multi-thread")
+        ));
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert!(check_flavor(multi.handle()).is_ok());
+    }
+}

@@ -162,14 +162,15 @@ pub fn with_param(url: &str, key: &str, value: &str) -> String {
     }
 }
 
-/// An asynchronous store on a fresh, migrated table, connected on the calling task's runtime, or `None`
-/// when no database is configured.
-pub async fn try_async_store() -> Option<PgRefreshTokenStore> {
+/// An asynchronous store on a fresh, migrated table, connected on the calling task's runtime, deciding on
+/// the database clock or on the issuer's (R-ROT-11), or `None` when no database is configured.
+pub async fn try_async_store(database_clock: bool) -> Option<PgRefreshTokenStore> {
     let url = pg_url()?;
     let store = PgRefreshTokenStore::builder()
         .table(&unique_table())
         .max_connections(4)
         .min_idle(Some(0))
+        .database_clock(database_clock)
         .connect(&url)
         .await
         .expect("connect to the test database");
