@@ -130,10 +130,12 @@ fn r_safe_9_a_server_certificate_from_another_ca_is_refused_with_a_clear_error()
             .tls(PgTls::from_pem(&wrong).unwrap())
     };
     let e = builder().connect_blocking(&url, common::rt()).unwrap_err();
+    eprintln!("refused at connect: {e}");
     assert_refused(&e, &password);
     // A lazily connected store fails each operation the same way.
     let s = common::connect_lazy(builder(), &url).unwrap();
     let e = s.get(&common::new_id()).unwrap_err();
+    eprintln!("refused on use: {e}");
     assert_refused(&e, &password);
 }
 
