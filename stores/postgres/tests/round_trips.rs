@@ -7,6 +7,9 @@
 //! number of round trips. `Parse` messages show statements being prepared; there must be none once the
 //! connection has served its first refresh.
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

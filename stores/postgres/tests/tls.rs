@@ -6,6 +6,9 @@
 //! `ci.sh` serves TLS with a CA made for the run and names it in `REFRESH_ROTATION_PG_CA` (and an
 //! unrelated one in `REFRESH_ROTATION_PG_WRONG_CA`).
 
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::net::TcpListener;
