@@ -29,13 +29,19 @@ pub(crate) type Connector = Arc<
 pub(crate) struct Manager {
     connect: Connector,
     statements: Arc<Statements>,
+    last_error: LastError,
 }
 
 impl Manager {
-    pub(crate) fn new(connect: Connector, statements: Arc<Statements>) -> Self {
+    pub(crate) fn new(
+        connect: Connector,
+        statements: Arc<Statements>,
+        last_error: LastError,
+    ) -> Self {
         Manager {
             connect,
             statements,
+            last_error,
         }
     }
 }
@@ -90,8 +96,12 @@ impl bb8::ManageConnection for Manager {
     type Error = tokio_postgres::Error;
 
     async fn connect(&self) -> Result<Conn, tokio_postgres::Error> {
+        let client = (self.connect)().await?;
+        // The server is reachable again: an older failure no longer explains a later timeout (which
+        // would then be a pool exhausted by load).
+        self.last_error.clear();
         Ok(Conn {
-            client: (self.connect)().await?,
+            client,
             statements: Arc::clone(&self.statements),
             prepared: Default::default(),
             broken: false,
@@ -137,11 +147,15 @@ impl LastError {
         }
     }
 
-    fn set(&self, text: String) {
+    fn set(&self, text: Option<String>) {
         match self.text.lock() {
-            Ok(mut g) => *g = Some(text),
-            Err(p) => *p.into_inner() = Some(text),
+            Ok(mut g) => *g = text,
+            Err(p) => *p.into_inner() = text,
         }
+    }
+
+    fn clear(&self) {
+        self.set(None);
     }
 }
 
@@ -153,7 +167,7 @@ impl std::fmt::Debug for LastError {
 
 impl bb8::ErrorSink<tokio_postgres::Error> for LastError {
     fn sink(&self, error: tokio_postgres::Error) {
-        self.set(self.redact.text(&error));
+        self.set(Some(self.redact.text(&error)));
     }
 
     fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<tokio_postgres::Error>> {

@@ -242,12 +242,13 @@ impl PgStoreBuilder {
             }
         };
         let statements = Arc::new(Statements::new(&table));
-        let manager = Manager::new(connect, statements);
         let last_error = LastError::new(redactor.clone());
+        let manager = Manager::new(connect, statements, last_error.clone());
         let max = self.max_connections.max(1);
         let builder = bb8::Pool::builder()
             .max_size(max)
-            .min_idle(self.min_idle.map(|n| n.min(max)))
+            // bb8 reads `None` as "no minimum"; this builder documents it as "keep them all".
+            .min_idle(Some(self.min_idle.unwrap_or(max).min(max)))
             // bb8 panics on a zero timeout; a millisecond is as good as "fail at once".
             .connection_timeout(self.connect_timeout.max(Duration::from_millis(1)))
             .test_on_check_out(self.test_on_check_out)
