@@ -10,6 +10,11 @@
 #   stores/postgres/ci.sh                       # cargo test -p refresh-rotation-postgres
 #   stores/postgres/ci.sh cargo bench -p refresh-rotation-postgres
 #
+# The server also accepts TLS (ssl=on) with a certificate for `localhost` and 127.0.0.1 issued by a CA made
+# for this run with the openssl command-line tool; REFRESH_ROTATION_PG_CA names that CA's PEM file, and
+# REFRESH_ROTATION_PG_WRONG_CA a second, unrelated CA's, for the tests of verified TLS (R-SAFE-9).
+# Plain connections keep working: the tests choose per connection.
+#
 # Environment: RR_PG_FSYNC=on to keep fsync on (the default turns it off: the data is thrown away
 # anyway, and it makes the test server faster; turn it on for benchmark figures).
 set -euo pipefail
@@ -47,6 +52,13 @@ echo "ci.sh: using $("$bindir/postgres" --version) from $bindir"
 
 as_pg() { runuser -u postgres -- "$@"; }
 
+if ! command -v openssl >/dev/null 2>&1; then
+    echo "ci.sh: installing the openssl command-line tool (test certificates)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends openssl
+fi
+
 work="$(mktemp -d /tmp/rr-pg.XXXXXX)"
 data="$work/data"
 chown postgres: "$work"
@@ -77,6 +89,29 @@ rm -f "$work/pwfile"
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Test certificates: a CA, a server certificate it issues for localhost and 127.0.0.1 (P-256 keys: quick
+# to make), and a second CA that issued nothing, to be refused with. Valid for two days.
+tls="$work/tls"
+mkdir "$tls"
+ca_ext="basicConstraints=critical,CA:TRUE"
+for ca in ca wrong_ca; do
+    openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -keyout "$tls/$ca.key" -out "$tls/$ca.pem" -days 2 -subj "/CN=refresh-rotation test $ca" \
+        -addext "$ca_ext" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>"$work/openssl.log" ||
+        { cat "$work/openssl.log" >&2; exit 1; }
+done
+openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost" 2>"$work/openssl.log" ||
+    { cat "$work/openssl.log" >&2; exit 1; }
+printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+    -out "$tls/server.pem" -days 2 -extfile "$tls/server.ext" 2>"$work/openssl.log" ||
+    { cat "$work/openssl.log" >&2; exit 1; }
+chown -R postgres: "$tls"
+# The server refuses a private key that others can read.
+chmod 600 "$tls/server.key"
+
 fsync="${RR_PG_FSYNC:-off}"
 port=""
 for _ in 1 2 3 4 5 6 7 8; do
@@ -84,7 +119,7 @@ for _ in 1 2 3 4 5 6 7 8; do
     port_is_free "$candidate" || continue
     # The port may be taken between the check and the bind; then pg_ctl fails and we try another.
     if as_pg "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w -t 60 -o \
-        "-c listen_addresses=127.0.0.1 -p $candidate -c unix_socket_directories=$work -c fsync=$fsync -c max_connections=200" \
+        "-c listen_addresses=127.0.0.1 -p $candidate -c unix_socket_directories=$work -c fsync=$fsync -c max_connections=200 -c ssl=on -c ssl_cert_file=$tls/server.pem -c ssl_key_file=$tls/server.key" \
         start >/dev/null; then
         port="$candidate"
         started=1
@@ -100,6 +135,8 @@ echo "ci.sh: PostgreSQL listening on 127.0.0.1:$port (data in $data)"
 
 as_pg "$bindir/createdb" -h "$work" -p "$port" -U postgres refresh_rotation_test
 export REFRESH_ROTATION_PG_URL="postgresql://postgres:$password@127.0.0.1:$port/refresh_rotation_test"
+export REFRESH_ROTATION_PG_CA="$tls/ca.pem"
+export REFRESH_ROTATION_PG_WRONG_CA="$tls/wrong_ca.pem"
 
 cd "$root"
 if [ "$#" -eq 0 ]; then

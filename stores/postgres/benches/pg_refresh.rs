@@ -5,6 +5,11 @@
 //! - `refresh`: a whole rotating GetTokensFromRefreshToken through `TokenIssuer` (EdDSA JWTs), so the
 //!   store's share of a refresh is visible next to the signatures.
 //!
+//! The PostgreSQL store is asynchronous; these figures go through its blocking adapter
+//! (`BlockingPgStore`, a `Handle::block_on` per operation on a one-worker runtime), which adds a thread
+//! hand-off per operation to the round trips. `refresh_async/postgres` is the same refresh through
+//! `AsyncTokenIssuer` awaiting the store natively.
+//!
 //! Bound compared against: the in-memory store (`InMemoryRefreshTokenStore`), whose cost is a lock and a
 //! hash-map probe. The
 //! PostgreSQL figures are dominated by round trips (one for `advance`, two for `get_advance`), so on
@@ -23,11 +28,13 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::store::AsyncRefreshTokenStore;
 use refresh_rotation::{
-    Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyInfo, FamilyState,
-    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, RandomSource,
-    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore,
-    SignInRequest, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    Advance, AppClientConfig, AsyncTokenIssuer, ClientRegistry, Clock, Family, FamilyId,
+    FamilyInfo, FamilyState, InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock,
+    NewClientSecret, RandomSource, RefreshRequest, RefreshTokenKey, RefreshTokenKeys,
+    RefreshTokenRotation, RefreshTokenStore, SignInRequest, SystemClock, SystemRandom, Timestamp,
+    TokenIssuer, UserRecord,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
@@ -102,11 +109,19 @@ fn bench_store(c: &mut Criterion, name: &str, store: &dyn RefreshTokenStore) {
     });
 }
 
-/// A whole rotating refresh through the issuer on `store`, one family rotated again and again.
-fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore>) {
-    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
-        1_750_000_000,
-    )));
+/// What both drivers need: a registry with one rotating client (grace 0), one user, keys and a clock.
+struct Fixture {
+    clock: Arc<ManualClock>,
+    rng: Arc<SystemRandom>,
+    registry: Arc<ClientRegistry>,
+    users: Arc<InMemoryUserDirectory>,
+    client_id: String,
+}
+
+fn fixture() -> Fixture {
+    // Starts at the real time: the PostgreSQL store decides on the database clock (R-ROT-11), so a
+    // family signed in at a made-up date would already have expired by it.
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let rng = Arc::new(SystemRandom::new());
     let registry = Arc::new(ClientRegistry::new(
         "us-east-1_Bench",
@@ -127,26 +142,79 @@ fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore
             "bench-user",
         ))
         .expect("user");
+    Fixture {
+        clock,
+        rng,
+        registry,
+        users,
+        client_id: client.client_id().to_string(),
+    }
+}
+
+fn signer() -> TokenSigner {
+    TokenSigner::new(Arc::new(
+        SigningKey::generate(Algorithm::EdDSA, "bench").expect("key"),
+    ))
+}
+
+/// A whole rotating refresh through the issuer on `store`, one family rotated again and again.
+fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore>) {
+    let f = fixture();
     let issuer = TokenIssuer::builder(
         "us-east-1",
-        TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "bench").expect("key"),
-        )),
-        RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*rng).expect("refresh key")),
-        registry,
+        signer(),
+        RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*f.rng).expect("refresh key")),
+        f.registry,
         store,
-        users,
+        f.users,
     )
-    .clock(clock)
+    .clock(f.clock)
     .build();
     let first = issuer
-        .sign_in(&SignInRequest::new(client.client_id(), "bench-user"))
+        .sign_in(&SignInRequest::new(&f.client_id, "bench-user"))
         .expect("sign-in");
     let mut token = first.refresh_token.expect("refresh token");
     c.bench_function(&format!("refresh/{name}"), |b| {
         b.iter(|| {
             let r = issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(&token, client.client_id()))
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &f.client_id))
+                .expect("refresh");
+            token = r.refresh_token.expect("rotated");
+            black_box(r.access_token.len())
+        })
+    });
+}
+
+/// The same refresh through `AsyncTokenIssuer`, awaiting `store` natively; each iteration is one
+/// `block_on` of the whole refresh.
+fn bench_refresh_async(
+    c: &mut Criterion,
+    name: &str,
+    runtime: &tokio::runtime::Runtime,
+    store: Arc<dyn AsyncRefreshTokenStore>,
+) {
+    let f = fixture();
+    let issuer = AsyncTokenIssuer::builder(
+        "us-east-1",
+        signer(),
+        RefreshTokenKeys::new(RefreshTokenKey::generate(1, &*f.rng).expect("refresh key")),
+        f.registry,
+        store,
+        f.users,
+    )
+    .clock(f.clock)
+    .build();
+    let first = runtime
+        .block_on(issuer.sign_in(&SignInRequest::new(&f.client_id, "bench-user")))
+        .expect("sign-in");
+    let mut token = first.refresh_token.expect("refresh token");
+    c.bench_function(&format!("refresh_async/{name}"), |b| {
+        b.iter(|| {
+            let r = runtime
+                .block_on(
+                    issuer
+                        .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &f.client_id)),
+                )
                 .expect("refresh");
             token = r.refresh_token.expect("rotated");
             black_box(r.access_token.len())
@@ -170,13 +238,20 @@ fn benches(c: &mut Criterion) {
         }
     };
     let table = format!("rr_bench_{}", std::process::id());
+    // The synchronous host's runtime: the blocking adapter runs each operation on it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let pg = PgRefreshTokenStore::builder()
         .table(&table)
         .max_connections(2)
-        .connect(&url)
+        .connect_blocking(&url, runtime.handle())
         .expect("connect to the benchmark database");
     pg.migrate().expect("migrate");
     bench_store(c, "postgres", &pg);
+    bench_refresh_async(c, "postgres", &runtime, Arc::new(pg.as_async().clone()));
     bench_refresh(c, "postgres", Arc::new(pg));
 }
 

@@ -51,9 +51,14 @@ impl Redactor {
         }
     }
 
+    /// The redacted one-line description of a driver error.
+    pub(crate) fn text(&self, e: &tokio_postgres::Error) -> String {
+        self.clean(describe(e))
+    }
+
     /// Maps a driver error.
-    pub(crate) fn pg(&self, e: &postgres::Error) -> StoreError {
-        let text = self.clean(describe(e));
+    pub(crate) fn pg(&self, e: &tokio_postgres::Error) -> StoreError {
+        let text = self.text(e);
         if is_unavailable(e) {
             StoreError::Unavailable(text)
         } else {
@@ -61,15 +66,26 @@ impl Redactor {
         }
     }
 
-    /// Maps a pool error: r2d2 gives one only when no connection could be had within the timeout.
-    pub(crate) fn pool(&self, e: &r2d2::Error) -> StoreError {
-        StoreError::Unavailable(self.clean(format!("postgres pool: {e}")))
+    /// Maps a pool error. bb8 returns its own error only when no connection could be had within the
+    /// timeout; `last` is the last error met while opening one in the background, which says why.
+    pub(crate) fn pool(
+        &self,
+        e: &bb8::RunError<tokio_postgres::Error>,
+        last: Option<String>,
+    ) -> StoreError {
+        match e {
+            bb8::RunError::User(e) => self.pg(e),
+            bb8::RunError::TimedOut => StoreError::Unavailable(match last {
+                Some(why) => format!("postgres pool: no connection in time; last attempt: {why}"),
+                None => "postgres pool: no connection in time".to_owned(),
+            }),
+        }
     }
 }
 
 /// A one-line description: the SQLSTATE and primary message of a server error (not its DETAIL, which
 /// may quote row values), or the driver's error and its causes.
-fn describe(e: &postgres::Error) -> String {
+fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return format!("postgres: {} {}", db.code().code(), db.message());
     }
@@ -127,7 +143,7 @@ pub(crate) fn classify(code: &str) -> Class {
 /// Whether `e` means that the connection it came from can no longer be trusted: the server closed it,
 /// the socket failed, or the server is shutting the session down. Such a connection is dropped from the
 /// pool at once rather than handed to the next operation.
-pub(crate) fn breaks_connection(e: &postgres::Error) -> bool {
+pub(crate) fn breaks_connection(e: &tokio_postgres::Error) -> bool {
     match e.code() {
         None => true,
         Some(code) => classify(code.code()) == Class::ConnectionLost,
@@ -136,13 +152,13 @@ pub(crate) fn breaks_connection(e: &postgres::Error) -> bool {
 
 /// Whether `e` is a conflict with a concurrent transaction that rolled the statement back (see
 /// [`Class::Conflict`]): the store runs such a statement again.
-pub(crate) fn is_conflict(e: &postgres::Error) -> bool {
+pub(crate) fn is_conflict(e: &tokio_postgres::Error) -> bool {
     e.code()
         .is_some_and(|code| classify(code.code()) == Class::Conflict)
 }
 
 /// Whether `e` means "the database is not there right now" rather than "this statement is wrong".
-fn is_unavailable(e: &postgres::Error) -> bool {
+fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     match e.code() {
         // No SQLSTATE: an I/O error, a closed connection, a connect timeout, a protocol failure.
         None => true,
@@ -171,7 +187,7 @@ mod tests {
     /// and only a well-formed code is given a class.
     #[test]
     fn r_safe_9_sqlstate_of_any_shape_is_classified_without_panicking() {
-        use postgres::error::SqlState;
+        use tokio_postgres::error::SqlState;
         for odd in [
             "",
             "0",

@@ -1,4 +1,5 @@
-//! [`PgRefreshTokenStore`]: the [`RefreshTokenStore`] contract on one PostgreSQL table, and its builder.
+//! [`PgRefreshTokenStore`]: the family-store contract on one PostgreSQL table, awaited
+//! ([`AsyncRefreshTokenStore`]), and its builder.
 //!
 //! Every operation is a single autocommitted statement, or a statement followed by a plain read, on one
 //! pooled connection. No operation holds a transaction open across round trips, so a crash or a dropped
@@ -15,16 +16,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::tls::{MakeTlsConnect, TlsConnect};
-use postgres::{Client, Config, NoTls, Row, Socket};
+use refresh_rotation::store::{AsyncRefreshTokenStore, BoxFuture};
 use refresh_rotation::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, RefreshTokenStore,
-    StoreError, Timestamp,
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, StoreError,
+    Timestamp,
 };
+use tokio_postgres::config::SslMode;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Config, NoTls, Row};
 
 use crate::error::Redactor;
-use crate::pool::{Conn, Manager};
+use crate::pool::{Conn, Connector, LastError, Manager};
 use crate::schema::{self, Statements, Stmt, TableName};
+use crate::tls::PgTls;
 
 /// The startup option that pins the session's isolation level. The server splits `options` on spaces,
 /// so the space inside the value is escaped.
@@ -35,8 +39,8 @@ const SESSION_ISOLATION: &str = "-c default_transaction_isolation=read\\ committ
 /// normally sees the committed state; the bound keeps a pathological conflict from looping.
 const CONFLICT_ATTEMPTS: u32 = 4;
 
-/// Opens a client from a configuration; boxed so the TLS connector's type stays out of the store's.
-type TlsConnectFn = Arc<dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync>;
+/// The parameters of one statement.
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Settings for a [`PgRefreshTokenStore`]; start from [`PgRefreshTokenStore::builder`].
 ///
@@ -51,7 +55,7 @@ pub struct PgStoreBuilder {
     statement_timeout: Option<Duration>,
     test_on_check_out: bool,
     database_clock: bool,
-    tls: TlsConnectFn,
+    tls: Option<PgTls>,
 }
 
 impl fmt::Debug for PgStoreBuilder {
@@ -64,7 +68,8 @@ impl fmt::Debug for PgStoreBuilder {
             .field("statement_timeout", &self.statement_timeout)
             .field("test_on_check_out", &self.test_on_check_out)
             .field("database_clock", &self.database_clock)
-            .finish_non_exhaustive()
+            .field("tls", &self.tls.is_some())
+            .finish()
     }
 }
 
@@ -78,7 +83,7 @@ impl Default for PgStoreBuilder {
             statement_timeout: Some(Duration::from_secs(5)),
             test_on_check_out: false,
             database_clock: true,
-            tls: Arc::new(|c: &Config| c.connect(NoTls)),
+            tls: None,
         }
     }
 }
@@ -125,7 +130,8 @@ impl PgStoreBuilder {
     /// Whether the pool pings a connection (an empty query, one round trip) before handing it out.
     /// Defaults to `false`: a connection the server closed is noticed on use instead, that one operation
     /// fails with [`StoreError::Unavailable`] (changing nothing) and the pool replaces the connection. Turn
-    /// it on to trade a round trip per operation for not failing that one operation after a restart.
+    /// it on to trade a round trip per operation (a refresh then costs four) for not failing that one
+    /// operation after a restart.
     pub fn test_on_check_out(mut self, on: bool) -> Self {
         self.test_on_check_out = on;
         self
@@ -140,17 +146,12 @@ impl PgStoreBuilder {
         self
     }
 
-    /// Connects through TLS with `tls`, for example a `postgres_openssl::MakeTlsConnector` or a
-    /// `postgres_native_tls::MakeTlsConnector`. Defaults to `postgres::NoTls` (no encryption): fine on
-    /// loopback or a private network, not across an untrusted one.
-    pub fn tls<T>(mut self, tls: T) -> Self
-    where
-        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
-        T::TlsConnect: Send,
-        T::Stream: Send,
-        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
-    {
-        self.tls = Arc::new(move |c: &Config| c.connect(tls.clone()));
+    /// Connects through TLS, verifying the server's certificate (R-SAFE-9). TLS is then required: a
+    /// server that does not offer it is refused, whatever `sslmode` the connection string gives.
+    /// Defaults to no TLS (plain text): fine on loopback or a private network, not across an untrusted
+    /// one.
+    pub fn tls(mut self, tls: PgTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -158,17 +159,33 @@ impl PgStoreBuilder {
     /// an unreachable server or wrong credentials are reported here (as [`StoreError::Unavailable`])
     /// rather than on the first request. `url` is a libpq-style connection string or
     /// `postgresql://` URL. Does not create the table: call [`PgRefreshTokenStore::migrate`].
-    pub fn connect(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
-        self.build(url, true)
+    ///
+    /// Await it on the tokio runtime that is to run the store's connections: each connection's
+    /// background task is spawned there, and they stop if that runtime shuts down.
+    pub async fn connect(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
+        self.build(url, true).await
     }
 
     /// Builds the store without opening any connection now; connections are opened on first use. An
-    /// unreachable server then shows as [`StoreError::Unavailable`] from each operation.
-    pub fn connect_lazy(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
-        self.build(url, false)
+    /// unreachable server then shows as [`StoreError::Unavailable`] from each operation. Await it on
+    /// the runtime that is to run the store's connections, as [`connect`](Self::connect).
+    pub async fn connect_lazy(self, url: &str) -> Result<PgRefreshTokenStore, StoreError> {
+        self.build(url, false).await
     }
 
-    fn build(self, url: &str, eager: bool) -> Result<PgRefreshTokenStore, StoreError> {
+    /// For a synchronous host: connects on the multi-thread runtime of `handle` and wraps the store in
+    /// the [`BlockingPgStore`](crate::BlockingPgStore) adapter; see
+    /// [`PgRefreshTokenStore::blocking`]. Must not be called from inside an asynchronous context.
+    pub fn connect_blocking(
+        self,
+        url: &str,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<crate::BlockingPgStore, StoreError> {
+        crate::blocking::check_flavor(handle)?;
+        handle.block_on(self.connect(url))?.blocking(handle.clone())
+    }
+
+    async fn build(self, url: &str, eager: bool) -> Result<PgRefreshTokenStore, StoreError> {
         let table = TableName::parse(&self.table)?;
         // The parse error text could quote the connection string, password included: say only where.
         let mut config = Config::from_str(url).map_err(|_| {
@@ -196,20 +213,49 @@ impl PgStoreBuilder {
         if let Some(t) = self.statement_timeout {
             opts.push(format!("-c statement_timeout={}", t.as_millis().max(1)));
         }
-        config.options(&opts.join(" "));
+        config.options(opts.join(" "));
+        let connect: Connector = match self.tls {
+            Some(tls) => {
+                // `prefer` (the default) would fall back to plain text when the server declines TLS,
+                // which an attacker in the middle can make it do.
+                config.ssl_mode(SslMode::Require);
+                let config = Arc::new(config);
+                Arc::new(move || {
+                    let (config, tls) = (Arc::clone(&config), tls.connector.clone());
+                    Box::pin(async move {
+                        let (client, connection) = config.connect(tls).await?;
+                        tokio::spawn(connection);
+                        Ok(client)
+                    })
+                })
+            }
+            None => {
+                let config = Arc::new(config);
+                Arc::new(move || {
+                    let config = Arc::clone(&config);
+                    Box::pin(async move {
+                        let (client, connection) = config.connect(NoTls).await?;
+                        tokio::spawn(connection);
+                        Ok(client)
+                    })
+                })
+            }
+        };
         let statements = Arc::new(Statements::new(&table));
-        let tls = self.tls;
-        let manager = Manager::new(Box::new(move || tls(&config)), Arc::clone(&statements));
-        let builder = r2d2::Pool::builder()
-            .max_size(self.max_connections.max(1))
-            .min_idle(self.min_idle)
-            .connection_timeout(self.connect_timeout)
+        let last_error = LastError::new(redactor.clone());
+        let manager = Manager::new(connect, statements, last_error.clone());
+        let max = self.max_connections.max(1);
+        let builder = bb8::Pool::builder()
+            .max_size(max)
+            // bb8 reads `None` as "no minimum"; this builder documents it as "keep them all".
+            .min_idle(Some(self.min_idle.unwrap_or(max).min(max)))
+            // bb8 panics on a zero timeout; a millisecond is as good as "fail at once".
+            .connection_timeout(self.connect_timeout.max(Duration::from_millis(1)))
             .test_on_check_out(self.test_on_check_out)
-            // r2d2 logs connection errors through `log`, which this crate does not install; our own
-            // errors carry the reason to the caller instead.
-            .error_handler(Box::new(r2d2::NopErrorHandler));
+            // The reason a background connection attempt failed, for the caller's error message.
+            .error_sink(Box::new(last_error.clone()));
         let pool = if eager {
-            builder.build(manager).map_err(|e| redactor.pool(&e))?
+            builder.build(manager).await.map_err(|e| redactor.pg(&e))?
         } else {
             builder.build_unchecked(manager)
         };
@@ -218,25 +264,29 @@ impl PgStoreBuilder {
             table: Arc::new(table),
             redactor,
             database_clock: self.database_clock,
+            last_error,
         })
     }
 }
 
-/// A [`RefreshTokenStore`] on PostgreSQL: one row per family, shared by every process that points at the
-/// same table (SPEC R-FAM-2, R-SAFE-5).
+/// An asynchronous family store on PostgreSQL: one row per family, shared by every process that points
+/// at the same table (SPEC R-FAM-2, R-SAFE-5, R-PER-5). It implements
+/// [`AsyncRefreshTokenStore`], for [`AsyncTokenIssuer`](refresh_rotation::AsyncTokenIssuer); a
+/// synchronous host uses it through [`blocking`](Self::blocking).
 ///
 /// Cheap to clone: clones share the pool. Create it with [`PgRefreshTokenStore::builder`] (or
 /// [`PgRefreshTokenStore::connect`] for the defaults), then call [`migrate`](Self::migrate) once at
 /// deployment or start-up: the store never creates its table by itself.
 ///
-/// Operations block the calling thread for a network round trip or two; from async code, call the issuer
-/// inside `spawn_blocking` (see the trait's documentation).
+/// A successful refresh costs two round trips: the read, and the conditional `UPDATE` (each statement
+/// is prepared once per connection, which costs one more round trip the first time).
 #[derive(Clone)]
 pub struct PgRefreshTokenStore {
-    pool: r2d2::Pool<Manager>,
+    pool: bb8::Pool<Manager>,
     table: Arc<TableName>,
     redactor: Redactor,
     database_clock: bool,
+    last_error: LastError,
 }
 
 impl fmt::Debug for PgRefreshTokenStore {
@@ -257,8 +307,8 @@ impl PgRefreshTokenStore {
     }
 
     /// `PgRefreshTokenStore::builder().connect(url)`: the default table and pool settings.
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::builder().connect(url)
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::builder().connect(url).await
     }
 
     /// The quoted, qualified table name the store uses.
@@ -276,17 +326,19 @@ impl PgRefreshTokenStore {
     /// table may take long. Needs the `CREATE` privilege on the schema.
     ///
     /// The schema (version 1) is documented in the crate's README.
-    pub fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
         let key = format!("refresh-rotation-postgres migrate {}", self.table);
         let ddl = schema::migration_sql(&self.table);
-        let result = (|| {
-            let mut tx = conn.client().transaction()?;
-            tx.batch_execute("SET LOCAL statement_timeout = 0")?;
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])?;
-            tx.batch_execute(&ddl)?;
-            tx.commit()
-        })();
+        let result = async {
+            let tx = conn.client().transaction().await?;
+            tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])
+                .await?;
+            tx.batch_execute(&ddl).await?;
+            tx.commit().await
+        }
+        .await;
         result.map_err(|e| {
             if crate::error::breaks_connection(&e) {
                 conn.mark_broken();
@@ -295,45 +347,209 @@ impl PgRefreshTokenStore {
         })
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        self.pool.get().map_err(|e| self.redactor.pool(&e))
+    async fn conn(&self) -> Result<bb8::PooledConnection<'_, Manager>, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| self.redactor.pool(&e, self.last_error.get()))
     }
 
-    /// Runs `f` on a pooled connection with statement `s`, mapping errors.
-    fn with<T>(
+    /// What to do after statement `e` failed on attempt `attempt`: `None` to send it again (a conflict
+    /// with a concurrent transaction rolled it back), or the error to return.
+    fn failed(
         &self,
-        s: Stmt,
-        f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        self.run(&mut conn, s, f)
+        conn: &mut Conn,
+        e: &tokio_postgres::Error,
+        attempt: u32,
+    ) -> Option<StoreError> {
+        if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(e) {
+            return None;
+        }
+        if crate::error::breaks_connection(e) {
+            conn.mark_broken();
+        }
+        Some(self.redactor.pg(e))
     }
 
-    /// Runs `f` (one autocommitted statement) with statement `s` on `conn`, mapping errors. A conflict
-    /// with a concurrent transaction rolled the statement back, so it is sent again, at most
-    /// [`CONFLICT_ATTEMPTS`] times in all.
-    fn run<T>(
+    /// Runs statement `s` (one autocommitted statement, one round trip once prepared) on `conn` and
+    /// returns its row, if any. Sent again, at most [`CONFLICT_ATTEMPTS`] times in all, when a concurrent
+    /// transaction rolled it back.
+    async fn query_opt(
         &self,
         conn: &mut Conn,
         s: Stmt,
-        mut f: impl FnMut(&mut Client, &postgres::Statement) -> Result<T, postgres::Error>,
-    ) -> Result<T, StoreError> {
+        params: Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
         let mut attempt = 1;
         loop {
-            let result = conn.prepared(s).and_then(|(client, stmt)| f(client, &stmt));
+            let result = match conn.prepared(s).await {
+                Ok((client, st)) => client.query_opt(&st, params).await,
+                Err(e) => Err(e),
+            };
             match result {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
-                    attempt += 1;
-                }
-                Err(e) => {
-                    if crate::error::breaks_connection(&e) {
-                        conn.mark_broken();
-                    }
-                    return Err(self.redactor.pg(&e));
-                }
+                Ok(row) => return Ok(row),
+                Err(e) => match self.failed(conn, &e, attempt) {
+                    None => attempt += 1,
+                    Some(err) => return Err(err),
+                },
             }
         }
+    }
+
+    /// As [`query_opt`](Self::query_opt), for a statement whose answer is the number of rows it changed.
+    async fn execute(
+        &self,
+        conn: &mut Conn,
+        s: Stmt,
+        params: Params<'_>,
+    ) -> Result<u64, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = match conn.prepared(s).await {
+                Ok((client, st)) => client.execute(&st, params).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(n) => return Ok(n),
+                Err(e) => match self.failed(conn, &e, attempt) {
+                    None => attempt += 1,
+                    Some(err) => return Err(err),
+                },
+            }
+        }
+    }
+
+    /// Runs one statement that changes rows on a pooled connection and returns how many.
+    async fn execute_one(&self, s: Stmt, params: Params<'_>) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        self.execute(&mut conn, s, params).await
+    }
+
+    /// The family-reading statement [`Stmt::Get`]: the family (or `None`) and the database time.
+    async fn get_row(&self, conn: &mut Conn, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        let key = id.as_bytes().as_slice();
+        let row = self
+            .query_opt(conn, Stmt::Get, &[&key])
+            .await?
+            .ok_or_else(|| corrupt("no row from the read"))?;
+        // One row always: the database time, and the family's columns (NULL when there is none).
+        let time: i64 = row.try_get(14).map_err(|_| corrupt("database time"))?;
+        let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
+        Ok(FamilyRead {
+            family: present.map(|_| decode_family(&row)).transpose()?,
+            time: self
+                .database_clock
+                .then_some(Timestamp::from_unix_seconds(time)),
+        })
+    }
+
+    async fn create_family(&self, family: Family) -> Result<(), StoreError> {
+        let i = &family.info;
+        let s = &family.state;
+        let inserted = self
+            .execute_one(
+                Stmt::Insert,
+                &[
+                    &family.id.as_bytes().as_slice(),
+                    &&*i.client_id,
+                    &&*i.subject,
+                    &&*i.username,
+                    &i.device_key.as_deref(),
+                    &&*i.scopes,
+                    &i.auth_time.unix_seconds(),
+                    &i.event_id.as_slice(),
+                    &i.expires_at.unix_seconds(),
+                    &generation_param(s.generation),
+                    &s.grace_deadline.unix_seconds(),
+                    &i64::from(s.key_id),
+                    &s.revoked,
+                    &s.device_confirmed,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            Err(StoreError::AlreadyExists)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn read_family(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        let mut conn = self.conn().await?;
+        self.get_row(&mut conn, id).await
+    }
+
+    async fn advance_family(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        let key = id.as_bytes().as_slice();
+        let mut conn = self.conn().await?;
+        let won = self
+            .query_opt(
+                &mut conn,
+                Stmt::Advance,
+                &[
+                    &key,
+                    &generation_param(expected),
+                    &grace_deadline.unix_seconds(),
+                    &i64::from(key_id),
+                ],
+            )
+            .await?;
+        if let Some(row) = won {
+            return Ok(Advance::Advanced(decode_state(&row, 0)?));
+        }
+        // The UPDATE matched nothing: at its instant the family was missing, revoked, at u32::MAX, or at
+        // another generation. This second statement takes a fresh snapshot, so it sees that state or a
+        // later one — and every later state is at least as far from "advance now" as the one the UPDATE
+        // saw: generations only grow, `revoked` is never cleared, and a row is deleted only once expired.
+        // The caller uses the answer to serve the loser of a race (grace retry or reuse, R-ROT-5), and
+        // answering from a later state is exactly what it would have done had the request arrived a
+        // moment later. Nothing is written here, so no interleaving can turn this read into a second
+        // successor. (If `expected` was *above* the generation, which the issuer never sends because it
+        // rejects such tokens first, this read may see the family since advanced to `expected`; it is
+        // still reported `Unchanged`, truthfully: this call wrote nothing.)
+        let now = self.query_opt(&mut conn, Stmt::ReadState, &[&key]).await?;
+        match now {
+            Some(row) => Ok(Advance::Unchanged(decode_state(&row, 0)?)),
+            None => Ok(Advance::NotFound),
+        }
+    }
+
+    async fn bind_family_device(
+        &self,
+        id: &FamilyId,
+        device_key: &str,
+    ) -> Result<Option<Family>, StoreError> {
+        let key = id.as_bytes().as_slice();
+        let mut conn = self.conn().await?;
+        let bound = self
+            .query_opt(&mut conn, Stmt::BindDevice, &[&key, &device_key])
+            .await?;
+        match bound {
+            Some(row) => decode_family(&row).map(Some),
+            // Already bound (to this device or another), or no such family: read what is there. The
+            // binding is write-once, so what this read sees is final.
+            None => Ok(self.get_row(&mut conn, id).await?.family),
+        }
+    }
+
+    async fn count(&self, s: Stmt, params: Params<'_>) -> Result<usize, StoreError> {
+        let n = self.execute_one(s, params).await?;
+        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    }
+
+    async fn purge(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let cutoff = cutoff.expired_at_or_before().unix_seconds();
+        self.count(Stmt::Purge, &[&cutoff, &limit]).await
     }
 }
 
@@ -397,145 +613,73 @@ fn decode_family(row: &Row) -> Result<Family, StoreError> {
     })
 }
 
-impl RefreshTokenStore for PgRefreshTokenStore {
-    fn create(&self, family: Family) -> Result<(), StoreError> {
-        let i = &family.info;
-        let s = &family.state;
-        let inserted = self.with(Stmt::Insert, |c, st| {
-            c.execute(
-                st,
-                &[
-                    &family.id.as_bytes().as_slice(),
-                    &&*i.client_id,
-                    &&*i.subject,
-                    &&*i.username,
-                    &i.device_key.as_deref(),
-                    &&*i.scopes,
-                    &i.auth_time.unix_seconds(),
-                    &i.event_id.as_slice(),
-                    &i.expires_at.unix_seconds(),
-                    &generation_param(s.generation),
-                    &s.grace_deadline.unix_seconds(),
-                    &i64::from(s.key_id),
-                    &s.revoked,
-                    &s.device_confirmed,
-                ],
-            )
-        })?;
-        if inserted == 0 {
-            Err(StoreError::AlreadyExists)
-        } else {
-            Ok(())
-        }
+impl AsyncRefreshTokenStore for PgRefreshTokenStore {
+    fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.create_family(family))
     }
 
-    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
-        let row = self.with(Stmt::Get, |c, st| {
-            c.query_one(st, &[&id.as_bytes().as_slice()])
-        })?;
-        // One row always: the database time, and the family's columns (NULL when there is none).
-        let time: i64 = row.try_get(14).map_err(|_| corrupt("database time"))?;
-        let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
-        Ok(FamilyRead {
-            family: present.map(|_| decode_family(&row)).transpose()?,
-            time: self
-                .database_clock
-                .then_some(Timestamp::from_unix_seconds(time)),
-        })
+    fn read<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<FamilyRead, StoreError>> {
+        Box::pin(self.read_family(id))
     }
 
-    fn advance(
-        &self,
-        id: &FamilyId,
+    fn advance<'a>(
+        &'a self,
+        id: &'a FamilyId,
         expected: u32,
         grace_deadline: Timestamp,
         key_id: u32,
-    ) -> Result<Advance, StoreError> {
-        let key = id.as_bytes().as_slice();
-        let mut conn = self.conn()?;
-        let won = self.run(&mut conn, Stmt::Advance, |c, st| {
-            c.query_opt(
-                st,
-                &[
-                    &key,
-                    &generation_param(expected),
-                    &grace_deadline.unix_seconds(),
-                    &i64::from(key_id),
-                ],
-            )
-        })?;
-        if let Some(row) = won {
-            return Ok(Advance::Advanced(decode_state(&row, 0)?));
-        }
-        // The UPDATE matched nothing: at its instant the family was missing, revoked, at u32::MAX, or at
-        // another generation. This second statement takes a fresh snapshot, so it sees that state or a
-        // later one — and every later state is at least as far from "advance now" as the one the UPDATE
-        // saw: generations only grow, `revoked` is never cleared, and a row is deleted only once expired.
-        // The caller uses the answer to serve the loser of a race (grace retry or reuse, R-ROT-5), and
-        // answering from a later state is exactly what it would have done had the request arrived a
-        // moment later. Nothing is written here, so no interleaving can turn this read into a second
-        // successor. (If `expected` was *above* the generation, which the issuer never sends because it
-        // rejects such tokens first, this read may see the family since advanced to `expected`; it is
-        // still reported `Unchanged`, truthfully: this call wrote nothing.)
-        let now = self.run(&mut conn, Stmt::ReadState, |c, st| c.query_opt(st, &[&key]))?;
-        match now {
-            Some(row) => Ok(Advance::Unchanged(decode_state(&row, 0)?)),
-            None => Ok(Advance::NotFound),
-        }
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        Box::pin(self.advance_family(id, expected, grace_deadline, key_id))
     }
 
-    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
-        let key = id.as_bytes().as_slice();
-        let mut conn = self.conn()?;
-        let bound = self.run(&mut conn, Stmt::BindDevice, |c, st| {
-            c.query_opt(st, &[&key, &device_key])
-        })?;
-        let row = match bound {
-            Some(row) => Some(row),
-            // Already bound (to this device or another), or no such family: read what is there. The
-            // binding is write-once, so what this read sees is final.
-            None => {
-                let row = self.run(&mut conn, Stmt::Get, |c, st| c.query_one(st, &[&key]))?;
-                let present: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
-                present.is_some().then_some(row)
-            }
-        };
-        row.as_ref().map(decode_family).transpose()
+    fn bind_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        device_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
+        Box::pin(self.bind_family_device(id, device_key))
     }
 
-    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
-        let n = self.with(Stmt::ConfirmDevice, |c, st| {
-            c.execute(st, &[&id.as_bytes().as_slice(), &device_key])
-        })?;
-        Ok(n > 0)
+    fn confirm_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        device_key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let n = self
+                .execute_one(
+                    Stmt::ConfirmDevice,
+                    &[&id.as_bytes().as_slice(), &device_key],
+                )
+                .await?;
+            Ok(n > 0)
+        })
     }
 
-    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+    fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
         // Autocommit with the server's default synchronous_commit: the revocation is durable when the
         // reply arrives. An advance queued on the row lock re-checks `NOT revoked` after this commits.
-        let n = self.with(Stmt::Revoke, |c, st| {
-            c.execute(st, &[&id.as_bytes().as_slice()])
-        })?;
-        Ok(n > 0)
+        Box::pin(async move {
+            let n = self
+                .execute_one(Stmt::Revoke, &[&id.as_bytes().as_slice()])
+                .await?;
+            Ok(n > 0)
+        })
     }
 
-    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
-        let n = self.with(Stmt::RevokeSubject, |c, st| c.execute(st, &[&subject]))?;
-        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move { self.count(Stmt::RevokeSubject, &[&subject]).await })
     }
 
-    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
-        let n = self.with(Stmt::RevokeClient, |c, st| c.execute(st, &[&client_id]))?;
-        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move { self.count(Stmt::RevokeClient, &[&client_id]).await })
     }
 
-    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
-        if max == 0 {
-            return Ok(0);
-        }
-        let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let cutoff = cutoff.expired_at_or_before().unix_seconds();
-        let n = self.with(Stmt::Purge, |c, st| c.execute(st, &[&cutoff, &limit]))?;
-        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+    fn purge_expired(
+        &self,
+        cutoff: PurgeCutoff,
+        max: usize,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(self.purge(cutoff, max))
     }
 }

@@ -43,7 +43,7 @@ fn unreachable_database_fails_every_operation_promptly_without_leaking_the_passw
     let started = Instant::now();
     let eager = PgRefreshTokenStore::builder()
         .connect_timeout(Duration::from_millis(500))
-        .connect(&url)
+        .connect_blocking(&url, common::rt())
         .unwrap_err();
     assert!(matches!(eager, StoreError::Unavailable(_)), "{eager:?}");
     assert_safe(&eager);
@@ -53,10 +53,11 @@ fn unreachable_database_fails_every_operation_promptly_without_leaking_the_passw
         started.elapsed()
     );
 
-    let s = PgRefreshTokenStore::builder()
-        .connect_timeout(Duration::from_millis(500))
-        .connect_lazy(&url)
-        .unwrap();
+    let s = common::connect_lazy(
+        PgRefreshTokenStore::builder().connect_timeout(Duration::from_millis(500)),
+        &url,
+    )
+    .unwrap();
     let f = family("a", FAR);
     let results: Vec<(&str, StoreError)> = vec![
         ("migrate", s.migrate().unwrap_err()),
@@ -157,7 +158,10 @@ fn r_safe_9_a_malformed_sqlstate_from_the_server_is_an_error_not_a_panic() {
         let s = PgRefreshTokenStore::builder()
             .connect_timeout(Duration::from_secs(2))
             .min_idle(Some(0))
-            .connect(&format!("postgresql://rr:{PASSWORD}@127.0.0.1:{port}/fake"))
+            .connect_blocking(
+                &format!("postgresql://rr:{PASSWORD}@127.0.0.1:{port}/fake"),
+                common::rt(),
+            )
             .unwrap_or_else(|e| panic!("{code:?}: the fake server accepts sessions: {e:?}"));
         let f = family("a", FAR);
         let results = [
@@ -180,17 +184,18 @@ fn r_safe_9_a_malformed_sqlstate_from_the_server_is_an_error_not_a_panic() {
 
 #[test]
 fn malformed_connection_string_is_an_error_that_does_not_echo_it() {
-    let e = PgRefreshTokenStore::builder()
-        .connect_lazy(&format!(
-            "postgresql://u:{PASSWORD}@[bad/x?connect_timeout=nope"
-        ))
-        .unwrap_err();
+    let e = common::connect_lazy(
+        PgRefreshTokenStore::builder(),
+        &format!("postgresql://u:{PASSWORD}@[bad/x?connect_timeout=nope"),
+    )
+    .unwrap_err();
     assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
     assert_safe(&e);
-    let e = PgRefreshTokenStore::builder()
-        .table("Robert'); DROP TABLE students;--")
-        .connect_lazy("host=127.0.0.1")
-        .unwrap_err();
+    let e = common::connect_lazy(
+        PgRefreshTokenStore::builder().table("Robert'); DROP TABLE students;--"),
+        "host=127.0.0.1",
+    )
+    .unwrap_err();
     assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
 }
 
@@ -209,7 +214,7 @@ fn wrong_password_is_an_error_without_the_password() {
         cfg.get_user().unwrap_or("postgres"),
         cfg.get_dbname().unwrap_or("postgres"),
     );
-    match PgRefreshTokenStore::connect(&bad) {
+    match PgRefreshTokenStore::builder().connect_blocking(&bad, common::rt()) {
         // The server may trust loopback connections; then there is nothing to check.
         Ok(_) => {}
         Err(e) => assert_safe(&e),
@@ -221,7 +226,7 @@ fn missing_table_is_a_backend_error_not_a_panic() {
     let Some(url) = common::pg_url() else { return };
     let s = PgRefreshTokenStore::builder()
         .table(&common::unique_table())
-        .connect(&url)
+        .connect_blocking(&url, common::rt())
         .unwrap();
     // migrate() deliberately not called: the store never creates its table implicitly.
     let e = s.get(&new_id()).unwrap_err();
@@ -239,7 +244,7 @@ fn statement_timeout_behind_a_row_lock_fails_promptly_and_changes_nothing() {
     let s = PgRefreshTokenStore::builder()
         .table(&common::unique_table())
         .statement_timeout(Some(Duration::from_millis(300)))
-        .connect(&url)
+        .connect_blocking(&url, common::rt())
         .unwrap();
     s.migrate().unwrap();
     let f = family("a", FAR);

@@ -18,7 +18,7 @@ use refresh_rotation::{
     RefreshTokenRotation, RefreshTokenStore, SignInRequest, StoreError, SystemRandom, Timestamp,
     TokenIssuer, UserRecord,
 };
-use refresh_rotation_postgres::PgRefreshTokenStore;
+use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore};
 
 const KEY: &[u8] = b"test-only refresh token key, 32 bytes or more";
 const THREADS: usize = 8;
@@ -48,14 +48,14 @@ fn repeatable_read_database(url: &str) -> String {
 }
 
 /// A store whose pool holds `n` open connections, so that `n` threads each race on their own.
-fn warm_store(url: &str, n: u32) -> PgRefreshTokenStore {
+fn warm_store(url: &str, n: u32) -> BlockingPgStore {
     let s = PgRefreshTokenStore::builder()
         .table(&common::unique_table())
         .max_connections(n)
         .min_idle(Some(n))
         // The issuers run on a manual clock (R-ROT-11 lets tests choose the host's clock).
         .database_clock(false)
-        .connect(url)
+        .connect_blocking(url, common::rt())
         .expect("connect");
     s.migrate().expect("migrate");
     s
@@ -174,7 +174,7 @@ fn r_rot_5_race_losers_get_their_answer_under_a_repeatable_read_default() {
 }
 
 /// Makes the next `n` updates of the store's table fail with SQLSTATE `code` (before any row changes).
-fn inject_failures(url: &str, store: &PgRefreshTokenStore, code: &str, n: i64) {
+fn inject_failures(url: &str, store: &BlockingPgStore, code: &str, n: i64) {
     let t = store.table_name();
     let base = t.trim_matches('"');
     let (seq, fun) = (format!("{base}_seq"), format!("{base}_conflict"));

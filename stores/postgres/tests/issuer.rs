@@ -1,5 +1,7 @@
-//! The `TokenIssuer` on PostgreSQL: rotation end to end, a race between two issuers (two service
-//! instances sharing one database), and the issuer's answer when the database is down (issue 6, item 4).
+//! The issuers on PostgreSQL: rotation end to end, a race between two issuers (two service instances
+//! sharing one database), the issuer's answer when the database is down (issue 6, item 4), and the
+//! database clock (R-ROT-11). `TokenIssuer` runs over the blocking adapter, `AsyncTokenIssuer` awaits
+//! the store natively.
 
 // Test and tool code: a panic here is the test (or the tool) failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,9 +13,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::store::AsyncRefreshTokenStore;
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Clock, Error, InMemoryUserDirectory, ManualClock,
-    NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys,
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Clock, Error, InMemoryUserDirectory,
+    ManualClock, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys,
     RefreshTokenRotation, RefreshTokenStore, SignInRequest, SystemRandom, Timestamp, TokenIssuer,
     UserRecord,
 };
@@ -155,10 +158,11 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let down = PgRefreshTokenStore::builder()
-        .connect_timeout(Duration::from_millis(300))
-        .connect_lazy(&format!("postgresql://rr:pw@127.0.0.1:{port}/nowhere"))
-        .unwrap();
+    let down = common::connect_lazy(
+        PgRefreshTokenStore::builder().connect_timeout(Duration::from_millis(300)),
+        &format!("postgresql://rr:pw@127.0.0.1:{port}/nowhere"),
+    )
+    .unwrap();
     let p = pool(10);
     let issuer = issuer(&p, Arc::new(down));
     let e = issuer
@@ -223,4 +227,135 @@ fn r_rot_11_two_instances_with_skewed_clocks_decide_on_the_database_clock() {
     // After the window by the database clock; the lagging host's own clock would still be inside it.
     std::thread::sleep(std::time::Duration::from_millis(3_100));
     assert_eq!(refresh(&lagging, &p, &t0), Err(Error::RefreshTokenReused));
+}
+
+// ---- The same through AsyncTokenIssuer, awaiting the store natively --------------------------------------
+
+/// An asynchronous issuer of `pool` on `store`, deciding on `clock` when the store does not keep time.
+fn async_issuer(
+    pool: &Pool,
+    store: Arc<dyn AsyncRefreshTokenStore>,
+    clock: Arc<dyn Clock>,
+) -> AsyncTokenIssuer {
+    AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "pg-key").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap()),
+        pool.registry.clone(),
+        store,
+        pool.users.clone(),
+    )
+    .clock(clock)
+    .build()
+}
+
+async fn refresh_async(
+    issuer: &AsyncTokenIssuer,
+    pool: &Pool,
+    token: &RefreshToken,
+) -> Result<Option<RefreshToken>, Error> {
+    issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(token, &pool.client_id))
+        .await
+        .map(|r| r.refresh_token)
+}
+
+#[tokio::test]
+async fn rotation_grace_and_reuse_through_postgres_async() {
+    let Some(store) = common::try_async_store(false).await else {
+        return;
+    };
+    let p = pool(10);
+    let issuer = async_issuer(&p, Arc::new(store), p.clock.clone());
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let t1 = refresh_async(&issuer, &p, &t0).await.unwrap().unwrap();
+    assert_eq!(
+        refresh_async(&issuer, &p, &t0).await.unwrap().unwrap(),
+        t1,
+        "R-ROT-2"
+    );
+    p.clock.advance(10);
+    assert_eq!(
+        refresh_async(&issuer, &p, &t0).await,
+        Err(Error::RefreshTokenReused)
+    );
+    let t2 = refresh_async(&issuer, &p, &t1).await.unwrap().unwrap();
+    issuer.revoke_token(&t2, &p.client_id, None).await.unwrap();
+    assert_eq!(
+        refresh_async(&issuer, &p, &t2).await,
+        Err(Error::RefreshTokenRevoked)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_rot_5_two_async_instances_racing_on_one_token_advance_once() {
+    let Some(store) = common::try_async_store(false).await else {
+        return;
+    };
+    let store: Arc<dyn AsyncRefreshTokenStore> = Arc::new(store);
+    let p = Arc::new(pool(0));
+    let a = Arc::new(async_issuer(&p, store.clone(), p.clock.clone()));
+    let b = Arc::new(async_issuer(&p, store, p.clock.clone()));
+    for _ in 0..5 {
+        let t0 = a
+            .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let issuer = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                let (barrier, p, t0) = (Arc::clone(&barrier), Arc::clone(&p), t0.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    refresh_async(&issuer, &p, &t0).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            wins, 1,
+            "grace 0: exactly one instance advances: {results:?}"
+        );
+        assert!(results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| *e == Error::RefreshTokenReused));
+    }
+}
+
+#[tokio::test]
+async fn r_rot_11_two_async_instances_with_skewed_clocks_decide_on_the_database_clock() {
+    let Some(store) = common::try_async_store(true).await else {
+        return;
+    };
+    let store: Arc<dyn AsyncRefreshTokenStore> = Arc::new(store);
+    let p = pool(2);
+    let ahead = async_issuer(&p, store.clone(), Arc::new(refresh_rotation::SystemClock));
+    let lagging = async_issuer(&p, store, Arc::new(LaggingClock { behind: 5 }));
+    let t0 = ahead
+        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    refresh_async(&ahead, &p, &t0).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    assert_eq!(
+        refresh_async(&lagging, &p, &t0).await,
+        Err(Error::RefreshTokenReused)
+    );
 }

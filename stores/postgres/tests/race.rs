@@ -14,18 +14,18 @@ use std::time::{Duration, Instant};
 
 use common::{family, ts};
 use refresh_rotation::{Advance, FamilyId, FamilyState, RefreshTokenStore};
-use refresh_rotation_postgres::PgRefreshTokenStore;
+use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore};
 
 const FAR: i64 = 4_000_000_000;
 const THREADS: usize = 8;
 
 /// A store whose pool holds `n` open connections, so that `n` threads each run on their own.
-fn warm_store(url: &str, n: u32) -> PgRefreshTokenStore {
+fn warm_store(url: &str, n: u32) -> BlockingPgStore {
     let s = PgRefreshTokenStore::builder()
         .table(&common::unique_table())
         .max_connections(n)
         .min_idle(Some(n))
-        .connect(url)
+        .connect_blocking(url, common::rt())
         .expect("connect");
     s.migrate().expect("migrate");
     s
@@ -257,7 +257,7 @@ fn cross_process_child() {
         .table(table)
         .max_connections(1)
         .min_idle(Some(1))
-        .connect(&url)
+        .connect_blocking(&url, common::rt())
         .unwrap();
     let mut gate = common::raw_client(&url);
     for r in 0..PROC_ROUNDS {

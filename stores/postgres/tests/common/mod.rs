@@ -7,12 +7,14 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use refresh_rotation::StoreError;
 use refresh_rotation::{
     Family, FamilyId, FamilyInfo, FamilyState, RandomSource, SystemRandom, Timestamp,
 };
-use refresh_rotation_postgres::PgRefreshTokenStore;
+use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore, PgStoreBuilder};
+use tokio::runtime::{Handle, Runtime};
 
 /// The environment variable that holds the connection string of the test database.
 pub const URL_VAR: &str = "REFRESH_ROTATION_PG_URL";
@@ -63,34 +65,54 @@ pub fn unique_table() -> String {
     )
 }
 
+/// The multi-thread runtime that runs the connections of every blocking store the tests make (the
+/// synchronous host's runtime).
+pub fn rt() -> &'static Handle {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+    .handle()
+}
+
+/// `builder.connect_lazy(url)` on [`rt`], as a blocking store.
+pub fn connect_lazy(builder: PgStoreBuilder, url: &str) -> Result<BlockingPgStore, StoreError> {
+    rt().block_on(builder.connect_lazy(url))?
+        .blocking(rt().clone())
+}
+
 /// A store on a fresh, migrated table with a small pool, or `None` when no database is configured.
-pub fn try_store() -> Option<PgRefreshTokenStore> {
+pub fn try_store() -> Option<BlockingPgStore> {
     let url = pg_url()?;
     Some(store_on(&url, &unique_table(), 4))
 }
 
 /// Like [`try_store`], but deciding on the issuer's injected clock instead of the database's
 /// (R-ROT-11), for tests that drive time with a manual clock.
-pub fn try_store_on_host_clock() -> Option<PgRefreshTokenStore> {
+pub fn try_store_on_host_clock() -> Option<BlockingPgStore> {
     let url = pg_url()?;
     let store = PgRefreshTokenStore::builder()
         .table(&unique_table())
         .max_connections(4)
         .min_idle(Some(0))
         .database_clock(false)
-        .connect(&url)
+        .connect_blocking(&url, rt())
         .expect("connect to the test database");
     store.migrate().expect("migrate");
     Some(store)
 }
 
 /// A store on `table` (migrated) with at most `max_connections` connections.
-pub fn store_on(url: &str, table: &str, max_connections: u32) -> PgRefreshTokenStore {
+pub fn store_on(url: &str, table: &str, max_connections: u32) -> BlockingPgStore {
     let store = PgRefreshTokenStore::builder()
         .table(table)
         .max_connections(max_connections)
         .min_idle(Some(0))
-        .connect(url)
+        .connect_blocking(url, rt())
         .expect("connect to the test database");
     store.migrate().expect("migrate");
     store
@@ -98,7 +120,7 @@ pub fn store_on(url: &str, table: &str, max_connections: u32) -> PgRefreshTokenS
 
 /// A fresh, isolated store for the shared conformance suite (`refresh_rotation::testkit`). Panics when
 /// no database is configured: the suite's tests have no way to skip.
-pub fn make_store() -> PgRefreshTokenStore {
+pub fn make_store() -> BlockingPgStore {
     try_store().unwrap_or_else(|| panic!("{URL_VAR} is not set"))
 }
 
@@ -138,6 +160,22 @@ pub fn with_param(url: &str, key: &str, value: &str) -> String {
     } else {
         format!("{url} {key}={value}")
     }
+}
+
+/// An asynchronous store on a fresh, migrated table, connected on the calling task's runtime, deciding on
+/// the database clock or on the issuer's (R-ROT-11), or `None` when no database is configured.
+pub async fn try_async_store(database_clock: bool) -> Option<PgRefreshTokenStore> {
+    let url = pg_url()?;
+    let store = PgRefreshTokenStore::builder()
+        .table(&unique_table())
+        .max_connections(4)
+        .min_idle(Some(0))
+        .database_clock(database_clock)
+        .connect(&url)
+        .await
+        .expect("connect to the test database");
+    store.migrate().await.expect("migrate");
+    Some(store)
 }
 
 /// A plain client on the test database, for setting up what the store cannot (locks, triggers).

@@ -1,0 +1,197 @@
+//! R-PER-5: a refresh that succeeds costs at most two database round trips, the read and the
+//! conditional update.
+//!
+//! Counted on the wire, not inside the store: the store talks to the server through a loopback proxy
+//! that reads the frontend messages it forwards. In PostgreSQL's protocol a client waits for the server
+//! only at a `Sync` (the end of an extended-query exchange) or a simple `Query`, so their number is the
+//! number of round trips. `Parse` messages show statements being prepared; there must be none once the
+//! connection has served its first refresh.
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::{
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, InMemoryUserDirectory, NewClientSecret,
+    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest,
+    SystemClock, SystemRandom, UserRecord,
+};
+use refresh_rotation_postgres::PgRefreshTokenStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How many frontend messages of each type went through the proxy.
+struct Counts([AtomicUsize; 256]);
+
+impl Counts {
+    fn new() -> Self {
+        Counts(std::array::from_fn(|_| AtomicUsize::new(0)))
+    }
+    fn get(&self, kind: u8) -> usize {
+        self.0[usize::from(kind)].load(Ordering::SeqCst)
+    }
+    fn reset(&self) {
+        for c in &self.0 {
+            c.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Forwards the client's messages to the server, counting them by type.
+async fn pump_frontend(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counts: Arc<Counts>,
+) -> std::io::Result<()> {
+    // The StartupMessage has a length but no type byte (the store sends no SSLRequest in plain text).
+    let mut len = [0u8; 4];
+    from.read_exact(&mut len).await?;
+    let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+    from.read_exact(&mut body).await?;
+    to.write_all(&len).await?;
+    to.write_all(&body).await?;
+    loop {
+        let mut head = [0u8; 5];
+        from.read_exact(&mut head).await?;
+        let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut body = vec![0u8; n.saturating_sub(4)];
+        from.read_exact(&mut body).await?;
+        counts.0[usize::from(head[0])].fetch_add(1, Ordering::SeqCst);
+        to.write_all(&head).await?;
+        to.write_all(&body).await?;
+    }
+}
+
+/// A counting proxy in front of the test database; returns a connection string that goes through it.
+async fn proxy(url: &str) -> (String, Arc<Counts>) {
+    let cfg: postgres::Config = url.parse().unwrap();
+    let host = match &cfg.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        #[allow(unreachable_patterns)]
+        _ => panic!("the test database must be reached over TCP"),
+    };
+    let upstream = format!(
+        "{host}:{}",
+        cfg.get_ports().first().copied().unwrap_or(5432)
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counts = Arc::new(Counts::new());
+    let c = Arc::clone(&counts);
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let server = TcpStream::connect(&upstream).await.unwrap();
+            let (cr, cw) = client.into_split();
+            let (mut sr, sw) = server.into_split();
+            tokio::spawn(pump_frontend(cr, sw, Arc::clone(&c)));
+            tokio::spawn(async move {
+                let mut cw = cw;
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            });
+        }
+    });
+    let proxied = format!(
+        "host=127.0.0.1 port={port} user={} dbname={} password={}",
+        cfg.get_user().unwrap(),
+        cfg.get_dbname().unwrap(),
+        String::from_utf8(cfg.get_password().unwrap().to_vec()).unwrap(),
+    );
+    (proxied, counts)
+}
+
+#[tokio::test]
+async fn r_per_5_a_refresh_is_two_round_trips() {
+    let Some(url) = common::pg_url() else { return };
+    let (proxied, counts) = proxy(&url).await;
+    // One connection, so that the warm-up refresh prepares the statements the measured ones use.
+    let store = PgRefreshTokenStore::builder()
+        .table(&common::unique_table())
+        .max_connections(1)
+        .min_idle(Some(1))
+        .connect(&proxied)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    // An issuer deciding on the database clock (the default), as in production.
+    let registry = Arc::new(ClientRegistry::new(
+        "us-east-1_PgTrips",
+        Arc::new(SystemClock),
+        Arc::new(SystemRandom::new()),
+    ));
+    let client = registry
+        .create_client(
+            AppClientConfig::builder("trips")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap()),
+            NewClientSecret::None,
+        )
+        .unwrap();
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users
+        .put(UserRecord::new(
+            "3a0c6f1e-0000-4000-8000-00000000000c",
+            "alice",
+        ))
+        .unwrap();
+    let issuer = AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "trips").unwrap(),
+        )),
+        RefreshTokenKeys::new(
+            RefreshTokenKey::new(1, b"test-only refresh token key, 32 bytes").unwrap(),
+        ),
+        registry,
+        Arc::new(store),
+        users,
+    )
+    .build();
+    let client_id = client.client_id().to_string();
+    let mut token = issuer
+        .sign_in(&SignInRequest::new(&client_id, "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let refresh = |t: refresh_rotation::RefreshToken| {
+        let issuer = &issuer;
+        let client_id = &client_id;
+        async move {
+            issuer
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&t, client_id))
+                .await
+                .unwrap()
+                .refresh_token
+                .expect("rotated")
+        }
+    };
+    // Warm-up: the first refresh on the connection prepares the read and the update.
+    token = refresh(token).await;
+    assert!(counts.get(b'P') >= 2, "the warm-up prepared statements");
+
+    counts.reset();
+    const N: usize = 10;
+    for _ in 0..N {
+        token = refresh(token).await;
+    }
+    let (syncs, queries) = (counts.get(b'S'), counts.get(b'Q'));
+    let (parses, executes) = (counts.get(b'P'), counts.get(b'E'));
+    eprintln!("{N} refreshes: {syncs} Sync, {queries} Query, {parses} Parse, {executes} Execute");
+    assert_eq!(
+        syncs + queries,
+        2 * N,
+        "round trips per refresh: {}",
+        (syncs + queries) as f64 / N as f64
+    );
+    assert_eq!(queries, 0, "no statement sent as text");
+    assert_eq!(parses, 0, "nothing prepared again");
+    assert_eq!(executes, 2 * N, "one read and one update per refresh");
+}
