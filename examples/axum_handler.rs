@@ -15,12 +15,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use refresh_rotation::clock::SystemClock;
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::InMemoryRefreshTokenStore;
 use refresh_rotation::wire::{self, GetTokensFromRefreshTokenRequest};
 use refresh_rotation::{
-    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, NewClientSecret, RefreshTokenKey, RefreshTokenKeys,
-    RefreshTokenRotation, SignInRequest, SystemClock, SystemRandom, UserRecord,
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshTokenKey,
+    RefreshTokenKeys, SignInRequest,
 };
 
 /// The handler: Cognito JSON in, Cognito JSON out.

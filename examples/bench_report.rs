@@ -34,7 +34,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use refresh_rotation::jwt::Algorithm;
-use refresh_rotation::RefreshTokenStore;
+use refresh_rotation::store::RefreshTokenStore;
 use support::{
     alg_name, naive_key, signing_key, Advancer, NonRotating, Pool, Representative, Rotating, ALGS,
 };
@@ -231,13 +231,14 @@ fn resident_bytes() -> Res<u64> {
 /// The child process of `bytes_per_family`: fills a fresh store exactly as `examples/store_memory.rs`
 /// does (shared client id and scope, 36-character subject, 12-character username, no device).
 fn memory_child(families: usize) -> Res<()> {
-    use refresh_rotation::{Family, FamilyId, FamilyInfo, FamilyState, Timestamp};
+    use refresh_rotation::clock::Timestamp;
+    use refresh_rotation::store::{Family, FamilyId, FamilyInfo, FamilyState};
     let client_id: Arc<str> = Arc::from("4j2k9c1m5n7p3q8r0s6t2v4w1x");
     let scopes: Arc<str> = Arc::from("aws.cognito.signin.user.admin");
     let auth_time = Timestamp::from_unix_seconds(support::NOW);
     let expires_at = Timestamp::from_unix_seconds(support::NOW + 30 * 86_400);
     let mut rng = support::SplitMix(0x5eed);
-    let store = refresh_rotation::InMemoryRefreshTokenStore::new();
+    let store = refresh_rotation::store::InMemoryRefreshTokenStore::new();
     let before = resident_bytes()?;
     for i in 0..families {
         let id = FamilyId::from_bytes(rng.bytes16());

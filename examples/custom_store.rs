@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use refresh_rotation::clock::Timestamp;
 use refresh_rotation::store::{
     Advance, Family, FamilyId, FamilyRead, PurgeCutoff, RefreshTokenStore, StoreError,
 };
-use refresh_rotation::Timestamp;
 
 /// Every family in one map behind one lock: correct, if not fast.
 #[derive(Debug, Default)]

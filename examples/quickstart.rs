@@ -11,12 +11,15 @@
 
 use std::sync::Arc;
 
+use refresh_rotation::clock::{Clock, ManualClock};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::InMemoryRefreshTokenStore;
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Clock, Error, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, ManualClock, NewClientSecret, RefreshRequest, RefreshToken,
-    RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest, SystemRandom,
-    TokenIssuer, TokenSet, UserRecord,
+    AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer, TokenSet,
 };
 
 fn short(token: &str) -> String {

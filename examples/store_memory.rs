@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
-use refresh_rotation::{
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::store::{
     Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore, RefreshTokenStore,
-    Timestamp,
 };
 
 /// Resident set size in bytes, from `/proc/self/statm` (second field, in pages).

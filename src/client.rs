@@ -50,6 +50,12 @@ pub struct AppClientParts {
 }
 
 impl AppClient {
+    /// The length of a client id the registry assigns: 26 characters of `[a-z0-9]` (R-CLI-1).
+    pub const ID_LEN: usize = crate::registry::CLIENT_ID_LEN;
+
+    /// The length of a client secret the registry generates: 51 characters of `[a-z0-9]` (R-CLI-1).
+    pub const SECRET_LEN: usize = crate::registry::CLIENT_SECRET_LEN;
+
     /// Rebuilds a client from its parts, as a store does after reading one it persisted.
     ///
     /// No check is made beyond what the types guarantee (the configuration is validated by

@@ -6,24 +6,32 @@
 //! ES256 / EdDSA JWTs signed with ring. It performs no I/O: the clock, randomness, the family store and
 //! the user directory are traits, so every behaviour can be tested deterministically.
 //!
-//! # The pieces
-//! - [`AppClientConfig`] and the [`ClientRegistry`]: CreateUserPoolClient / Describe / Update / Delete /
-//!   List semantics, every violation reported at once ([`ValidationErrors`]).
-//! - [`RefreshTokenStore`]: one small record per family, never a token; rotation is one compare-and-set
-//!   on the generation. [`InMemoryRefreshTokenStore`] is sharded and about 230 bytes per family.
-//! - [`RefreshTokenKeys`]: the opaque, HMAC-authenticated `(family, generation)` token format.
-//! - [`TokenIssuer`]: sign-in, GetTokensFromRefreshToken, the legacy refresh flow, RevokeToken and global
-//!   sign-out. [`jwt`] holds the keys, claim sets, JWKS and a verifier.
-//! - [`wire`]: the Cognito JSON adapter at the edge: serde types for Cognito's bodies, the client
-//!   operations over a registry ([`wire::UserPoolClientOperations`]), InitiateAuth's password flow;
-//!   [`Error::to_wire_body`] renders errors. The core never imports it.
-//! - [`oauth`]: the OAuth 2.0 adapter: the token, revocation, discovery and introspection endpoints,
-//!   framework-agnostic.
+//! # The surface, by audience
+//! A host that issues tokens needs the root items: [`ClientRegistry`] with [`AppClientConfig`] (Cognito's
+//! client management, every violation reported at once), [`TokenIssuer`] or [`AsyncTokenIssuer`] with
+//! [`SignInRequest`], [`RefreshRequest`], [`LegacyRefreshRequest`] and [`TokenSet`], the secret types
+//! [`RefreshToken`] and [`ClientSecret`], the refresh-token key ring [`RefreshTokenKeys`], and [`Error`].
+//! Everything else lives in a module for its audience:
+//! - [`store`]: for store implementers: the family store ([`store::RefreshTokenStore`] and its async
+//!   form), the client store, their in-memory implementations, the family types and errors;
+//! - [`config`], [`directory`] (the user directory), [`hook`] (pre-token generation), [`clock`],
+//!   [`random`], [`token`] (the refresh-token format), [`jwt`] (keys, claims, JWKS, a verifier);
+//! - the adapters at the edge: [`wire`] (Cognito's JSON, the client operations, InitiateAuth's password
+//!   flow) and [`oauth`] (the OAuth 2.0 token, revocation, discovery and introspection endpoints); the
+//!   core never imports them;
+//! - the machinery: [`engine`] (every rule, without I/O) and [`driver`] (the loops that run it);
+//! - `testkit` (feature `test-kit`): the conformance suites for store implementations;
+//! - [`behaviour`]: the behaviour contract, with the rule ids the tests are named after.
 //!
 //! # Getting started
 //! ```
 //! use std::sync::Arc;
+//! use refresh_rotation::clock::ManualClock;
+//! use refresh_rotation::config::RefreshTokenRotation;
+//! use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 //! use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+//! use refresh_rotation::random::SystemRandom;
+//! use refresh_rotation::store::InMemoryRefreshTokenStore;
 //! use refresh_rotation::*;
 //!
 //! # fn main() -> Result<(), Error> {
@@ -74,55 +82,40 @@
 #![warn(missing_docs)]
 
 mod client;
-mod clock;
-mod config;
-mod directory;
+pub mod clock;
+pub mod config;
+pub mod directory;
 pub mod driver;
 pub mod engine;
-mod error;
+pub mod error;
 mod future;
 pub mod hook;
 pub mod jwt;
 pub mod oauth;
-mod random;
-mod registry;
+pub mod random;
+pub mod registry;
 mod secret;
 pub mod store;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
-mod token;
+pub mod token;
 pub mod wire;
 
 /// The behaviour contract: every rule the crate implements, with the ids its tests are named after.
 #[doc = include_str!("../docs/behaviour.md")]
 pub mod behaviour {}
 
+// The items a host that issues tokens needs; everything else lives in the modules by audience:
+// `store` for store implementers, `config`, `jwt`, `hook`, `directory`, `clock`, `random`, `token`,
+// the adapters `wire` and `oauth`, `engine` and `driver` for the machinery, `testkit`.
 pub use client::AppClient;
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use config::{
-    AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
-    PreventUserExistenceErrors, RefreshTokenRotation, RotationFeature, TimeUnit,
-    TokenValidityUnits,
-};
-pub use directory::{AsyncUserDirectory, InMemoryUserDirectory, UserDirectory, UserRecord};
-pub use driver::{AsyncTokenIssuer, TokenIssuer, TokenIssuerBuilder};
-pub use engine::{
-    LegacyRefreshRequest, NewDevice, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
-    API_SIGN_IN_SCOPE,
-};
-pub use error::{Error, ExceptionKind, StoreError, ValidationErrors, Violation};
-pub use random::{RandomSource, SystemRandom};
-pub use registry::{
-    ClientPage, ClientRegistry, NewClientSecret, RestoreClient, CLIENT_ID_LEN, CLIENT_SECRET_LEN,
-    DEFAULT_MAX_CLIENTS, MAX_CUSTOM_SCOPES,
-};
+pub use config::AppClientConfig;
+pub use driver::{AsyncTokenIssuer, TokenIssuer};
+pub use engine::{LegacyRefreshRequest, RefreshRequest, ReusePolicy, SignInRequest, TokenSet};
+pub use error::Error;
+pub use registry::{ClientRegistry, NewClientSecret};
 pub use secret::{ClientSecret, RefreshToken};
-pub use store::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, InMemoryRefreshTokenStore,
-    PurgeCutoff, RefreshTokenStore,
-};
-pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};
-pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
+pub use token::{RefreshTokenKey, RefreshTokenKeys};
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -4,7 +4,7 @@
 //! Production uses [`SystemRandom`] (ring's operating-system CSPRNG). ring's own `SecureRandom` trait is
 //! sealed, so the crate defines this small trait to let tests plug in a deterministic source.
 //!
-//! The issuer draws through [`BufferedRandom`], which batches system calls and is fork-safe (R-SAFE-7).
+//! The issuer draws through a buffered source, which batches system calls and is fork-safe (R-SAFE-7).
 
 use std::sync::Arc;
 

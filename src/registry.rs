@@ -41,14 +41,14 @@ use crate::store::{AsyncClientStore, InMemoryClientStore, RefreshTokenStore, Rep
 /// Alphabet of client ids and generated secrets (R-CLI-1).
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// Length of a client id (R-CLI-1).
-pub const CLIENT_ID_LEN: usize = 26;
+pub(crate) const CLIENT_ID_LEN: usize = 26;
 /// Length of a generated client secret (R-CLI-1).
-pub const CLIENT_SECRET_LEN: usize = 51;
+pub(crate) const CLIENT_SECRET_LEN: usize = 51;
 /// Default bound on the number of clients in one registry ([`ClientRegistry::with_max_clients`]); Cognito's
 /// default quota of app clients per user pool.
-pub const DEFAULT_MAX_CLIENTS: usize = 1_000;
+pub(crate) const DEFAULT_MAX_CLIENTS: usize = 1_000;
 /// Bound on the number of declared custom scopes (Cognito: 25 resource servers of 100 scopes each).
-pub const MAX_CUSTOM_SCOPES: usize = 2_500;
+pub(crate) const MAX_CUSTOM_SCOPES: usize = 2_500;
 /// Attempts at a compare-and-swap update, or at drawing a fresh client id, before giving up. Each
 /// failed compare-and-swap means another update succeeded, so up to this many concurrent updaters of
 /// one client all get through.
@@ -166,11 +166,18 @@ fn violation(field: &str, message: String) -> Violation {
 }
 
 impl ClientRegistry {
+    /// The default bound on a pool's clients (Cognito's quota); change it with
+    /// [`with_max_clients`](Self::with_max_clients).
+    pub const DEFAULT_MAX_CLIENTS: usize = DEFAULT_MAX_CLIENTS;
+
+    /// The most custom scopes a pool can declare.
+    pub const MAX_CUSTOM_SCOPES: usize = MAX_CUSTOM_SCOPES;
+
     /// An empty registry for pool `user_pool_id` (a UserPoolIdType such as `us-east-1_Example`), taking
     /// dates from `clock` and ids and secrets from `rng`, keeping its clients in an
     /// [`InMemoryClientStore`].
     ///
-    /// Holds at most [`DEFAULT_MAX_CLIENTS`] clients unless changed with [`with_max_clients`](Self::with_max_clients).
+    /// Holds at most [`DEFAULT_MAX_CLIENTS`](Self::DEFAULT_MAX_CLIENTS) clients unless changed with [`with_max_clients`](Self::with_max_clients).
     pub fn new(
         user_pool_id: impl Into<Arc<str>>,
         clock: Arc<dyn Clock>,
@@ -204,7 +211,7 @@ impl ClientRegistry {
     }
 
     /// Links a family store, so that deleting a client revokes its families there (R-REV-7).
-    /// [`TokenIssuerBuilder::build`](crate::TokenIssuerBuilder::build) does this for its store.
+    /// [`TokenIssuerBuilder::build`](crate::driver::TokenIssuerBuilder::build) does this for its store.
     pub(crate) fn link_family_store(&self, store: &Arc<dyn RefreshTokenStore>) {
         let mut stores = self.families.write();
         if !stores.iter().any(|s| Arc::ptr_eq(s, store)) {
@@ -274,7 +281,7 @@ impl ClientRegistry {
     ///
     /// The scope must be a ScopeType (1..=256 characters of `[\x21\x23-\x5B\x5D-\x7E]`) with a non-empty
     /// identifier and name around its last `/`. Declaring a scope twice is harmless; at most
-    /// [`MAX_CUSTOM_SCOPES`] can be declared.
+    /// [`MAX_CUSTOM_SCOPES`](Self::MAX_CUSTOM_SCOPES) can be declared.
     pub async fn declare_custom_scope_async(&self, scope: &str) -> Result<(), Error> {
         let well_formed = scope.len() <= 256
             && patterns::scope(scope)

@@ -43,10 +43,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use crate::clock::Timestamp;
+use crate::error::StoreError;
 use crate::random::{random_array, SystemRandom};
-use crate::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, PurgeCutoff, RefreshTokenStore, StoreError,
-    Timestamp,
+use crate::store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, PurgeCutoff, RefreshTokenStore,
 };
 
 /// A conformance check: panics if the store breaks the contract.
@@ -715,7 +716,7 @@ macro_rules! __store_conformance_each {
 /// from `$factory` (a closure or function returning a store, or an `Arc` of one).
 ///
 /// ```
-/// refresh_rotation::store_conformance_tests!(in_memory, refresh_rotation::InMemoryRefreshTokenStore::new);
+/// refresh_rotation::store_conformance_tests!(in_memory, refresh_rotation::store::InMemoryRefreshTokenStore::new);
 /// # fn main() {}
 /// ```
 ///
@@ -727,7 +728,7 @@ macro_rules! store_conformance_tests {
             #[allow(unused_imports)]
             use super::*;
 
-            fn __conformance_store() -> impl $crate::RefreshTokenStore {
+            fn __conformance_store() -> impl $crate::store::RefreshTokenStore {
                 ($factory)()
             }
 

@@ -9,13 +9,16 @@ mod common;
 use std::sync::Arc;
 
 use common::{Fixture, Opts};
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::store::AsyncRefreshTokenStore;
 use refresh_rotation::store::BoxFuture;
-use refresh_rotation::{
-    Advance, AsyncTokenIssuer, Error, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore,
-    PurgeCutoff, RefreshRequest, RefreshTokenStore, SignInRequest, StoreError, Timestamp,
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
+    RefreshTokenStore,
 };
+use refresh_rotation::{AsyncTokenIssuer, Error, RefreshRequest, SignInRequest};
 
 /// The in-memory store behind futures that yield to the executor before answering, so that requests
 /// interleave at every store call as they would against a database.

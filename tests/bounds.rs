@@ -13,7 +13,10 @@ mod common;
 use std::collections::HashMap;
 
 use common::{Fixture, Opts};
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::ExceptionKind;
 use refresh_rotation::jwt::{NoRevocationCheck, TokenUse};
+use refresh_rotation::token::TokenRejection;
 use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
@@ -21,8 +24,8 @@ use refresh_rotation::wire::{
     UserPoolClientOperations as _,
 };
 use refresh_rotation::{
-    AppClientConfig, Error, ExceptionKind, NewClientSecret, RefreshRequest, RefreshToken,
-    RefreshTokenKey, RefreshTokenKeys, SignInRequest, Timestamp, TokenRejection,
+    AppClientConfig, Error, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey,
+    RefreshTokenKeys, SignInRequest,
 };
 
 const TEN_MIB: usize = 10 << 20;

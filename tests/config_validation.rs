@@ -6,13 +6,16 @@
 
 use std::sync::Arc;
 
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{
+    ExplicitAuthFlow, OAuthFlow, PreventUserExistenceErrors, RefreshTokenRotation, TimeUnit,
+};
+use refresh_rotation::error::ExceptionKind;
+use refresh_rotation::random::SystemRandom;
 use refresh_rotation::wire::{
     from_json, CreateUserPoolClientRequest, UserPoolClientOperations as _, UserPoolClientType,
 };
-use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Error, ExceptionKind, ExplicitAuthFlow, ManualClock,
-    OAuthFlow, PreventUserExistenceErrors, RefreshTokenRotation, SystemRandom, TimeUnit, Timestamp,
-};
+use refresh_rotation::{AppClientConfig, ClientRegistry, Error};
 use serde_json::{json, Value};
 
 const POOL: &str = "us-east-1_Example";

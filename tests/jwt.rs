@@ -11,15 +11,17 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use proptest::prelude::*;
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{
     AccessTokenClaims, Algorithm, IdTokenClaims, Jwk, JwkSet, JwtVerifier, NoRevocationCheck,
     RevocationCheck, SigningKey, TokenSigner, TokenUse, DEFAULT_LEEWAY_SECS, MAX_JWKS_JSON_LEN,
     MAX_JWKS_KEYS, MAX_JWK_MEMBER_LEN, MAX_LEEWAY_SECS, MAX_TOKEN_LEN, PROTECTED_CLAIMS,
 };
-use refresh_rotation::{
-    Advance, Error, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff,
-    RefreshTokenStore, StoreError, Timestamp,
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, RefreshTokenStore,
 };
+use refresh_rotation::Error;
 use serde_json::{json, Map, Value};
 
 const RSA_A: &str = include_str!("fixtures/test-only-rsa-2048.pk8.pem");
@@ -1314,10 +1316,11 @@ fn r_jwt_6_id_token_aud_must_be_the_client_id_itself() {
 
 #[test]
 fn r_jwt_4_issuer_url_defaults_to_cognitos_and_can_be_set() {
-    use refresh_rotation::{
-        ClientRegistry, InMemoryRefreshTokenStore, InMemoryUserDirectory, RefreshTokenKey,
-        RefreshTokenKeys, SystemClock, SystemRandom, TokenIssuer,
-    };
+    use refresh_rotation::clock::SystemClock;
+    use refresh_rotation::directory::InMemoryUserDirectory;
+    use refresh_rotation::random::SystemRandom;
+    use refresh_rotation::store::InMemoryRefreshTokenStore;
+    use refresh_rotation::{ClientRegistry, RefreshTokenKey, RefreshTokenKeys, TokenIssuer};
     use std::sync::Arc;
     let build = || {
         TokenIssuer::builder(

@@ -12,7 +12,8 @@ mod common;
 
 use common::{Fixture, Opts};
 use proptest::prelude::*;
-use refresh_rotation::{Error, PurgeCutoff, ReusePolicy};
+use refresh_rotation::store::PurgeCutoff;
+use refresh_rotation::{Error, ReusePolicy};
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -9,9 +9,8 @@ mod common;
 use std::collections::HashMap;
 
 use common::{claims_of, Fixture, Opts};
-use refresh_rotation::{
-    ClientSecret, Error, RefreshRequest, RefreshToken, SignInRequest, UserRecord,
-};
+use refresh_rotation::directory::UserRecord;
+use refresh_rotation::{ClientSecret, Error, RefreshRequest, RefreshToken, SignInRequest};
 
 #[test]
 fn r_ref_1_request_shape_is_checked_first() {
@@ -420,7 +419,7 @@ fn r_sign_2_and_r_sign_3_first_token_set() {
     assert_eq!(access["auth_time"], f.clock_now());
     let origin = access["origin_jti"].as_str().unwrap();
     // origin_jti is the family id as a UUID string, and maps back to it.
-    let family = refresh_rotation::FamilyId::from_uuid_str(origin).expect("UUID format");
+    let family = refresh_rotation::store::FamilyId::from_uuid_str(origin).expect("UUID format");
     assert_eq!(family.to_uuid_string(), origin);
     assert_eq!(f.generation_of(r.refresh_token.as_ref().unwrap()), 0);
 }

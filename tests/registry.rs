@@ -7,16 +7,16 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{ExplicitAuthFlow, OAuthFlow, RefreshTokenRotation, TimeUnit};
+use refresh_rotation::random::{RandomSource, SystemRandom};
+use refresh_rotation::registry::RestoreClient;
 use refresh_rotation::wire::{
     from_json, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, ListUserPoolClientsRequest, UpdateUserPoolClientRequest,
     UserPoolClientOperations as _,
 };
-use refresh_rotation::{
-    AppClientConfig, ClientRegistry, ClientSecret, Error, ExplicitAuthFlow, ManualClock,
-    NewClientSecret, OAuthFlow, RandomSource, RefreshTokenRotation, RestoreClient, SystemRandom,
-    TimeUnit, Timestamp,
-};
+use refresh_rotation::{AppClientConfig, ClientRegistry, ClientSecret, Error, NewClientSecret};
 use serde_json::json;
 
 const POOL: &str = "us-east-1_Example";
@@ -567,7 +567,7 @@ fn r_cfg_13_custom_scopes_are_declared_with_checks() {
     }
     let cfg = AppClientConfig::builder("a")
         .allowed_oauth_flows_user_pool_client(true)
-        .allowed_oauth_flows([refresh_rotation::OAuthFlow::ClientCredentials])
+        .allowed_oauth_flows([refresh_rotation::config::OAuthFlow::ClientCredentials])
         .allowed_oauth_scopes(["https://api.example.com/read"]);
     r.create_client(cfg, NewClientSecret::Generate).unwrap();
 }
@@ -653,7 +653,7 @@ fn concurrent_merge_updates_are_not_lost() {
     assert!(successes > 0);
     assert_eq!(n, successes, "every successful merge is kept");
 
-    fn r_attrs(b: &refresh_rotation::AppClientConfigBuilder) -> Vec<String> {
+    fn r_attrs(b: &refresh_rotation::config::AppClientConfigBuilder) -> Vec<String> {
         b.clone()
             .build()
             .map(|c| c.read_attributes().to_vec())

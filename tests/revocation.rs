@@ -6,7 +6,8 @@
 mod common;
 
 use common::{Fixture, Opts};
-use refresh_rotation::{Error, PurgeCutoff, RefreshToken};
+use refresh_rotation::store::PurgeCutoff;
+use refresh_rotation::{Error, RefreshToken};
 
 #[test]
 fn r_rev_1_revoke_token_error_cases() {
@@ -184,9 +185,9 @@ fn r_rev_6_no_public_purge_path_un_revokes_a_jwt() {
     let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(24 * 60));
     f.registry
         .update_client_with(&f.client_id, |b| {
-            b.access_token_validity(24, refresh_rotation::TimeUnit::Hours)
-                .id_token_validity(24, refresh_rotation::TimeUnit::Hours)
-                .refresh_token_validity(24 * 60, refresh_rotation::TimeUnit::Minutes)
+            b.access_token_validity(24, refresh_rotation::config::TimeUnit::Hours)
+                .id_token_validity(24, refresh_rotation::config::TimeUnit::Hours)
+                .refresh_token_validity(24 * 60, refresh_rotation::config::TimeUnit::Minutes)
         })
         .unwrap();
     let t0 = f.sign_in();
@@ -202,8 +203,8 @@ fn r_rev_6_no_public_purge_path_un_revokes_a_jwt() {
     // Purge through every public path, as documented: the issuer, and the store with the only cutoff
     // there is.
     assert_eq!(f.issuer.purge_expired(usize::MAX).unwrap(), 0);
-    let now = refresh_rotation::Clock::now(&*f.clock);
-    use refresh_rotation::RefreshTokenStore;
+    let now = refresh_rotation::clock::Clock::now(&*f.clock);
+    use refresh_rotation::store::RefreshTokenStore;
     let cutoff = PurgeCutoff::at(now).unwrap();
     assert_eq!(f.store.purge_expired(cutoff, usize::MAX).unwrap(), 0);
     let e = f.verify_access(&v, &late.access_token).unwrap_err();
@@ -256,7 +257,7 @@ fn r_rev_7_deleting_a_client_revokes_its_families_and_their_jwts() {
         .verify_access_token(
             &other.access_token,
             other_client.client_id(),
-            refresh_rotation::Clock::now(&*f.clock),
+            refresh_rotation::clock::Clock::now(&*f.clock),
             &*f.store,
         )
         .unwrap();

@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
 use common::{Fixture, Opts};
-use refresh_rotation::{
-    Advance, Clock, Error, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, ManualClock,
-    PurgeCutoff, RefreshRequest, RefreshToken, RefreshTokenStore, ReusePolicy, SignInRequest,
-    StoreError, Timestamp,
+use refresh_rotation::clock::{Clock, ManualClock, Timestamp};
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
+    RefreshTokenStore,
 };
+use refresh_rotation::{Error, RefreshRequest, RefreshToken, ReusePolicy, SignInRequest};
 
 #[test]
 fn r_rot_1_first_use_advances_and_returns_a_new_token() {
@@ -188,7 +190,7 @@ fn r_rot_8_legacy_refresh_flow() {
 
 #[test]
 fn r_rot_8_a_client_with_only_legacy_flow_names_allows_refresh_implicitly() {
-    use refresh_rotation::ExplicitAuthFlow::{AllowUserSrpAuth, UserPasswordAuth};
+    use refresh_rotation::config::ExplicitAuthFlow::{AllowUserSrpAuth, UserPasswordAuth};
     let f = Fixture::new(Opts::non_rotating());
     let t0 = f.sign_in();
     // Legacy names only: such a client cannot also carry ALLOW_REFRESH_TOKEN_AUTH (R-CFG-6), and

@@ -18,6 +18,7 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use common::{Fixture, Opts};
+use refresh_rotation::clock::Timestamp;
 use refresh_rotation::jwt::{Algorithm, NoRevocationCheck, SigningKey, TokenSigner, TokenUse};
 use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, AuthCall, AuthParameters, AuthenticationResult,
@@ -27,7 +28,7 @@ use refresh_rotation::wire::{
 };
 use refresh_rotation::{
     AppClient, ClientSecret, Error, RefreshRequest, RefreshToken, RefreshTokenKey,
-    RefreshTokenKeys, SignInRequest, Timestamp, TokenIssuer,
+    RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 use serde::Serialize;
 use static_assertions::{assert_impl_all, assert_not_impl_any};

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{InMemoryRefreshTokenStore, RefreshTokenStore};
 use refresh_rotation::testkit::{cutoff_for, random_family_id, sample_family, CHECKS, KEY_ID, T0};
-use refresh_rotation::{InMemoryRefreshTokenStore, RefreshTokenStore, StoreError};
 
 refresh_rotation::store_conformance_tests!(in_memory, InMemoryRefreshTokenStore::new);
 
@@ -96,7 +97,7 @@ fn debug_shows_no_family_data() {
 
 #[test]
 fn r_fam_2_one_record_per_family_however_often_it_rotates() {
-    use refresh_rotation::{Advance, RefreshTokenStore};
+    use refresh_rotation::store::{Advance, RefreshTokenStore};
     let store = InMemoryRefreshTokenStore::new();
     let id = random_family_id();
     let original = sample_family(id, "s", T0.checked_add_secs(86_400).unwrap());

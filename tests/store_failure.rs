@@ -7,12 +7,19 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
+    RefreshTokenStore,
+};
 use refresh_rotation::{
-    Advance, AppClientConfig, ClientRegistry, Family, FamilyId, FamilyRead,
-    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, PurgeCutoff,
-    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore,
-    SignInRequest, StoreError, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    AppClientConfig, ClientRegistry, NewClientSecret, RefreshRequest, RefreshTokenKey,
+    RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 
 const NONE: u8 = 0;

@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
-use refresh_rotation::{FamilyId, RefreshTokenKey, RefreshTokenKeys, SystemRandom, TokenRejection};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::FamilyId;
+use refresh_rotation::token::TokenRejection;
+use refresh_rotation::{RefreshTokenKey, RefreshTokenKeys};
 
 fn key(id: u32, fill: u8) -> RefreshTokenKey {
     RefreshTokenKey::new(id, &[fill; 32]).unwrap()

@@ -7,13 +7,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{
+    ExplicitAuthFlow, PreventUserExistenceErrors, RefreshTokenRotation,
+};
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::InMemoryRefreshTokenStore;
+use refresh_rotation::wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 use refresh_rotation::wire::{from_json, AuthCall, InitiateAuthResponse};
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Error, ExplicitAuthFlow, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, ManualClock, NewClientSecret, PasswordCheck, PasswordHash,
-    PasswordVerifier, PreventUserExistenceErrors, RefreshTokenKey, RefreshTokenKeys,
-    RefreshTokenRotation, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshTokenKey, RefreshTokenKeys,
+    TokenIssuer,
 };
 
 const POOL: &str = "us-east-1_AuthPool";

@@ -8,16 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{
+    AnalyticsConfiguration, AppClientConfigBuilder, ExplicitAuthFlow, OAuthFlow,
+    PreventUserExistenceErrors, RefreshTokenRotation, TimeUnit,
+};
+use refresh_rotation::random::RandomSource;
 use refresh_rotation::wire::{
     from_json, to_json, CreateUserPoolClientRequest, DescribeUserPoolClientRequest,
     DescribeUserPoolClientResponse, ListUserPoolClientsRequest, UpdateUserPoolClientRequest,
     UserPoolClientOperations as _, UserPoolClientType,
 };
-use refresh_rotation::{
-    AnalyticsConfiguration, AppClientConfig, AppClientConfigBuilder, ClientRegistry, Error,
-    ExplicitAuthFlow, ManualClock, OAuthFlow, PreventUserExistenceErrors, RandomSource,
-    RefreshTokenRotation, TimeUnit, Timestamp,
-};
+use refresh_rotation::{AppClientConfig, ClientRegistry, Error};
 use serde_json::{json, Value};
 
 const POOL: &str = "us-east-1_Example";

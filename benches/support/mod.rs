@@ -15,12 +15,17 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{AccessTokenClaims, Algorithm, IdTokenClaims, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{
+    Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore, RefreshTokenStore,
+};
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Family, FamilyId, FamilyInfo, FamilyState,
-    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, RefreshRequest,
-    RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, RefreshTokenStore,
-    SignInRequest, SystemRandom, Timestamp, TokenIssuer, UserRecord,
+    AppClientConfig, ClientRegistry, NewClientSecret, RefreshRequest, RefreshToken,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 
 /// The benchmarks' fixed "now".
@@ -188,7 +193,7 @@ impl Pool {
                 .expect("distinct users");
         }
         let store = Arc::new(InMemoryRefreshTokenStore::with_capacity(families + 1));
-        let scopes: Arc<str> = Arc::from(refresh_rotation::API_SIGN_IN_SCOPE);
+        let scopes: Arc<str> = Arc::from(refresh_rotation::SignInRequest::API_SCOPE);
         let expires_at = Timestamp::from_unix_seconds(NOW + 30 * 86_400);
         let mut ids = SplitMix(0x5eed ^ families as u64);
         let (mut rotating_ids, mut non_rotating_ids) = (Vec::new(), Vec::new());
@@ -380,7 +385,7 @@ impl Advancer {
         let (id, generation) = &mut self.ids[i];
         let deadline = Timestamp::from_unix_seconds(NOW + i64::from(GRACE_SECS));
         match pool.store.advance(id, *generation, deadline, 1) {
-            Ok(refresh_rotation::Advance::Advanced(s)) => *generation = s.generation,
+            Ok(refresh_rotation::store::Advance::Advanced(s)) => *generation = s.generation,
             other => panic!("advance failed: {other:?}"),
         }
     }
@@ -415,7 +420,7 @@ impl OwnedClaims {
             client_id: &self.client_id,
             origin_jti: &self.origin_jti,
             event_id: &self.event_id,
-            scope: refresh_rotation::API_SIGN_IN_SCOPE,
+            scope: refresh_rotation::SignInRequest::API_SCOPE,
             auth_time: NOW - 600,
             exp: NOW + 3600,
             iat: NOW,
@@ -512,7 +517,7 @@ impl Representative {
 pub fn expired_store(families: usize) -> InMemoryRefreshTokenStore {
     let store = InMemoryRefreshTokenStore::with_capacity(families);
     let client: Arc<str> = Arc::from("4j2k9c1m5n7p3q8r0s6t2v4w1x");
-    let scopes: Arc<str> = Arc::from(refresh_rotation::API_SIGN_IN_SCOPE);
+    let scopes: Arc<str> = Arc::from(refresh_rotation::SignInRequest::API_SCOPE);
     let mut rng = SplitMix(0xdead);
     for i in 0..families {
         let f = family(
@@ -532,7 +537,7 @@ pub fn purge_all(store: &InMemoryRefreshTokenStore) -> usize {
     const BATCH: usize = 10_000;
     // Every family of the benches has expired by then, margin included (R-REV-6).
     let cutoff =
-        refresh_rotation::PurgeCutoff::at(Timestamp::from_unix_seconds(i64::from(i32::MAX)))
+        refresh_rotation::store::PurgeCutoff::at(Timestamp::from_unix_seconds(i64::from(i32::MAX)))
             .expect("in range");
     let mut total = 0;
     loop {

@@ -45,8 +45,13 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
+use refresh_rotation::clock::{Clock, ManualClock, SystemClock, Timestamp};
+use refresh_rotation::directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::oauth::{self, OAuthError, OAuthRequest, OAuthResponse};
+use refresh_rotation::random::{RandomSource, SystemRandom};
+use refresh_rotation::store::InMemoryRefreshTokenStore;
+use refresh_rotation::wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
 use refresh_rotation::wire::{
     self, AuthCall, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
@@ -55,9 +60,7 @@ use refresh_rotation::wire::{
     UserPoolClientOperations as _, MAX_REQUEST_BYTES,
 };
 use refresh_rotation::{
-    ClientRegistry, Clock, Error, InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock,
-    PasswordCheck, PasswordHash, PasswordVerifier, RandomSource, RefreshTokenKey, RefreshTokenKeys,
-    ReusePolicy, SystemClock, SystemRandom, Timestamp, TokenIssuer, UserDirectory, UserRecord,
+    ClientRegistry, Error, RefreshTokenKey, RefreshTokenKeys, ReusePolicy, TokenIssuer,
 };
 
 /// The content type of AWS JSON 1.1 (R-WIRE-3).

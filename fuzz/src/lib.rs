@@ -36,12 +36,12 @@ use refresh_rotation::wire::{
     ListUserPoolClientsRequest, RevokeTokenRequest, RevokeTokenResponse,
     UpdateUserPoolClientRequest, UserPoolClientOperations as _,
 };
-use refresh_rotation::{
-    AppClientConfig, ClientRegistry, ClientSecret, Error, InMemoryRefreshTokenStore,
-    InMemoryUserDirectory, ManualClock, NewClientSecret, OAuthFlow, RandomSource, RefreshRequest,
-    RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest,
-    Timestamp, TokenIssuer, UserRecord,
-};
+use refresh_rotation::{AppClientConfig, ClientRegistry, ClientSecret, Error, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer};
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{OAuthFlow, RefreshTokenRotation};
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::random::RandomSource;
+use refresh_rotation::store::InMemoryRefreshTokenStore;
 use serde_json::Value;
 
 /// The pool every fuzz world serves.

@@ -8,7 +8,7 @@
 //! (SPEC 2.1), `RefreshTokenValidity` 0 replaced by 30 days, the grace period cleared when rotation is
 //! off and duplicate flows folded, so that the issuer never re-derives a default.
 
-use crate::error::ValidationErrors;
+pub use crate::error::{ValidationErrors, Violation};
 
 pub(crate) mod patterns;
 mod validate;
@@ -486,7 +486,8 @@ impl AppClientConfig {
 /// checked by [`build`](Self::build), which reports every violation at once.
 ///
 /// ```
-/// use refresh_rotation::{AppClientConfig, RefreshTokenRotation, TimeUnit};
+/// use refresh_rotation::AppClientConfig;
+/// use refresh_rotation::config::{RefreshTokenRotation, TimeUnit};
 ///
 /// let config = AppClientConfig::builder("web")
 ///     .access_token_validity(15, TimeUnit::Minutes)

@@ -61,7 +61,10 @@ impl IssuerBuilder<AsyncParts> {
 ///
 /// ```
 /// # use std::sync::Arc;
+/// # use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 /// # use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+/// # use refresh_rotation::random::SystemRandom;
+/// # use refresh_rotation::store::InMemoryRefreshTokenStore;
 /// # use refresh_rotation::*;
 /// # async fn example(registry: Arc<ClientRegistry>, client_id: &str) -> Result<(), Error> {
 /// let users = Arc::new(InMemoryUserDirectory::new());

@@ -191,7 +191,7 @@ impl TokenIssuer {
     }
 
     /// Deletes up to `max` families whose absolute expiry is at least
-    /// [`PurgeCutoff::MARGIN_SECS`](crate::PurgeCutoff::MARGIN_SECS) in the past (R-REV-4, R-REV-5,
+    /// [`PurgeCutoff::MARGIN_SECS`](crate::store::PurgeCutoff::MARGIN_SECS) in the past (R-REV-4, R-REV-5,
     /// R-REV-6); call it until it returns less than `max`.
     ///
     /// The margin exists because the verifier learns that a JWT was revoked from its family's record

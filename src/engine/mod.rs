@@ -59,7 +59,7 @@ pub use revoke::RevokeFlow;
 pub use sign_in::SignInFlow;
 
 /// The scope of tokens issued to API sign-ins (R-JWT-2).
-pub const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
+pub(crate) const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
 /// What happens, besides the RefreshTokenReuseException, when a rotated-out refresh token is presented
 /// after its grace window (R-ROT-4, R-ROT-7).
@@ -209,7 +209,7 @@ fn out_of_order<'f, T>() -> Need<'f, T> {
 
 /// One user pool's keys and settings, and every rule of its token operations (R-ENG-1).
 ///
-/// Build one through a driver's builder ([`TokenIssuerBuilder`](crate::TokenIssuerBuilder)); a driver
+/// Build one through a driver's builder ([`TokenIssuerBuilder`](crate::driver::TokenIssuerBuilder)); a driver
 /// holds it and runs its flows.
 pub struct Engine {
     region: Box<str>,

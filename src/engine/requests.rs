@@ -34,6 +34,12 @@ pub struct SignInRequest<'a> {
     pub client_metadata: Option<&'a HashMap<String, String>>,
 }
 
+impl SignInRequest<'_> {
+    /// The scope of tokens issued to API sign-ins, and the default of [`scopes`](Self::scopes):
+    /// `aws.cognito.signin.user.admin` (R-JWT-2).
+    pub const API_SCOPE: &'static str = super::API_SIGN_IN_SCOPE;
+}
+
 impl<'a> SignInRequest<'a> {
     /// A sign-in of `username` at `client_id`, with nothing else set.
     pub fn new(client_id: &'a str, username: &'a str) -> Self {

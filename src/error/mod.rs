@@ -259,7 +259,7 @@ impl Error {
     }
 }
 
-/// A failure reported by a [`RefreshTokenStore`](crate::RefreshTokenStore) implementation.
+/// A failure reported by a [`RefreshTokenStore`](crate::store::RefreshTokenStore) implementation.
 ///
 /// The issuer turns it into [`Error::Store`] (`InternalErrorException`, HTTP 500). The description is for
 /// the host's logs and must not contain secrets.

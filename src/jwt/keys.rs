@@ -188,7 +188,7 @@ impl SigningKey {
     /// tokens need not survive a restart. ring cannot generate RSA keys, so RS256 fails with
     /// [`Error::InvalidParameter`]; load one with [`SigningKey::from_pkcs8_pem`] instead.
     ///
-    /// This takes no [`RandomSource`](crate::RandomSource): ring's key generation accepts only its own
+    /// This takes no [`RandomSource`](crate::random::RandomSource): ring's key generation accepts only its own
     /// sealed `SecureRandom`, so a deterministic test source could not be honoured.
     pub fn generate(alg: Algorithm, kid: impl Into<String>) -> Result<Self, Error> {
         let rng = ring::rand::SystemRandom::new();

@@ -14,7 +14,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use refresh_rotation::jwt::{AccessTokenClaims, Algorithm, NoRevocationCheck, SigningKey, TokenSigner};
-//! use refresh_rotation::Timestamp;
+//! use refresh_rotation::clock::Timestamp;
 //!
 //! let key = Arc::new(SigningKey::generate(Algorithm::ES256, "key-1")?);
 //! let signer = TokenSigner::new(key);

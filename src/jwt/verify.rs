@@ -23,7 +23,8 @@ use ring::signature::{
 use serde_json::{Map, Value};
 
 use super::{Algorithm, Jwk, JwkSet};
-use crate::{Error, Timestamp};
+use crate::clock::Timestamp;
+use crate::Error;
 
 /// Tokens longer than this many bytes are refused before any decoding (R-SAFE-1).
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;

@@ -205,7 +205,8 @@ struct Shard(Mutex<ShardData>);
 /// are kept until purged, revoked ones included (R-REV-4): a host calls `purge_expired` periodically.
 ///
 /// ```
-/// use refresh_rotation::{InMemoryRefreshTokenStore, PurgeCutoff, RefreshTokenStore, Timestamp};
+/// use refresh_rotation::clock::Timestamp;
+/// use refresh_rotation::store::{InMemoryRefreshTokenStore, PurgeCutoff, RefreshTokenStore};
 ///
 /// let store = InMemoryRefreshTokenStore::new().with_max_families(1_000_000);
 /// assert!(store.is_empty());

@@ -28,12 +28,12 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
 use crate::client::{AppClient, AppClientParts};
+use crate::clock::ManualClock;
+use crate::error::StoreError;
 use crate::random::{random_string, SystemRandom};
+use crate::store::RefreshTokenStore;
 use crate::store::{AsyncClientStore, InMemoryRefreshTokenStore, Replace};
-use crate::{
-    AppClientConfig, ClientRegistry, ClientSecret, ManualClock, NewClientSecret, RefreshTokenStore,
-    StoreError,
-};
+use crate::{AppClientConfig, ClientRegistry, ClientSecret, NewClientSecret};
 
 use super::{random_family_id, sample_family, T0};
 
@@ -90,7 +90,7 @@ pub fn random_client_id() -> String {
     random_string(
         &SystemRandom::new(),
         b"abcdefghijklmnopqrstuvwxyz0123456789",
-        crate::CLIENT_ID_LEN,
+        crate::AppClient::ID_LEN,
     )
     .expect("system random")
 }

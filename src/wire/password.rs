@@ -109,7 +109,7 @@ pub trait PasswordVerifier: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SystemRandom;
+    use crate::random::SystemRandom;
 
     #[test]
     fn verifies_the_right_password_only() {

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Barrier};
 
 use base64::Engine as _;
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{ExplicitAuthFlow, RefreshTokenRotation, TimeUnit};
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use refresh_rotation::jwt::{Algorithm, JwtVerifier, SigningKey, TokenSigner, VerifiedClaims};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{FamilyId, InMemoryRefreshTokenStore};
 use refresh_rotation::wire::AuthenticationResult;
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, ClientSecret, Error, ExplicitAuthFlow, FamilyId,
-    InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock, NewClientSecret, RefreshRequest,
-    RefreshToken, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, ReusePolicy,
-    SignInRequest, SystemRandom, TimeUnit, Timestamp, TokenIssuer, UserRecord,
+    AppClientConfig, ClientRegistry, ClientSecret, Error, NewClientSecret, RefreshRequest,
+    RefreshToken, RefreshTokenKey, RefreshTokenKeys, ReusePolicy, SignInRequest, TokenIssuer,
 };
 
 pub const START: i64 = 1_700_000_000;
@@ -87,7 +90,7 @@ impl Opts {
         }
     }
 
-    fn builder(&self) -> refresh_rotation::AppClientConfigBuilder {
+    fn builder(&self) -> refresh_rotation::config::AppClientConfigBuilder {
         let mut b = AppClientConfig::builder("test-app")
             .refresh_token_rotation(self.rotation_setting())
             .enable_token_revocation(self.revocation);
@@ -275,8 +278,8 @@ impl Fixture {
     /// family store and clock, for tests that interpose on the store or move a host's clock.
     pub fn issuer_over(
         &self,
-        store: Arc<dyn refresh_rotation::RefreshTokenStore>,
-        clock: Arc<dyn refresh_rotation::Clock>,
+        store: Arc<dyn refresh_rotation::store::RefreshTokenStore>,
+        clock: Arc<dyn refresh_rotation::clock::Clock>,
     ) -> TokenIssuer {
         TokenIssuer::builder(
             "us-east-1",
@@ -311,7 +314,7 @@ impl Fixture {
     }
 
     pub fn clock_now(&self) -> i64 {
-        refresh_rotation::Clock::now(&*self.clock).unix_seconds()
+        refresh_rotation::clock::Clock::now(&*self.clock).unix_seconds()
     }
 
     pub fn try_sign_in(
@@ -438,7 +441,7 @@ impl Fixture {
     /// The family's current generation, read from the store.
     pub fn generation_of(&self, token: &str) -> u32 {
         let d = self.keys.decode(token).unwrap();
-        use refresh_rotation::RefreshTokenStore;
+        use refresh_rotation::store::RefreshTokenStore;
         self.store
             .get(&d.family())
             .unwrap()

@@ -47,7 +47,9 @@ mod sealed {
 /// use refresh_rotation::wire::{
 ///     CreateUserPoolClientRequest, DescribeUserPoolClientRequest, UserPoolClientOperations as _,
 /// };
-/// use refresh_rotation::{ClientRegistry, SystemClock, SystemRandom};
+/// use refresh_rotation::ClientRegistry;
+/// use refresh_rotation::clock::SystemClock;
+/// use refresh_rotation::random::SystemRandom;
 ///
 /// # fn main() -> Result<(), refresh_rotation::Error> {
 /// let registry = ClientRegistry::new(

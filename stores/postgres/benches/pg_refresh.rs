@@ -27,14 +27,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use refresh_rotation::clock::{Clock, ManualClock, SystemClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::{RandomSource, SystemRandom};
 use refresh_rotation::store::AsyncRefreshTokenStore;
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
+    RefreshTokenStore,
+};
 use refresh_rotation::{
-    Advance, AppClientConfig, AsyncTokenIssuer, ClientRegistry, Clock, Family, FamilyId,
-    FamilyInfo, FamilyState, InMemoryRefreshTokenStore, InMemoryUserDirectory, ManualClock,
-    NewClientSecret, RandomSource, RefreshRequest, RefreshTokenKey, RefreshTokenKeys,
-    RefreshTokenRotation, RefreshTokenStore, SignInRequest, SystemClock, SystemRandom, Timestamp,
-    TokenIssuer, UserRecord,
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, NewClientSecret, RefreshRequest,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 

@@ -9,9 +9,11 @@
 
 use std::fmt;
 
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
 use refresh_rotation::store::AsyncRefreshTokenStore;
-use refresh_rotation::{
-    Advance, Family, FamilyId, FamilyRead, PurgeCutoff, RefreshTokenStore, StoreError, Timestamp,
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, PurgeCutoff, RefreshTokenStore,
 };
 use tokio::runtime::{Handle, RuntimeFlavor};
 

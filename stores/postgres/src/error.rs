@@ -18,7 +18,7 @@
 //! Messages never contain the connection password. The driver does not put it in its messages, but the
 //! text of an I/O or server error is not under our control, so [`Redactor`] removes it if it ever appears.
 
-use refresh_rotation::StoreError;
+use refresh_rotation::error::StoreError;
 
 /// Scrubs the connection password out of error text.
 #[derive(Clone, Default)]

@@ -15,7 +15,7 @@
 //! use std::sync::Arc;
 //! use refresh_rotation_postgres::{PgRefreshTokenStore, PgTls};
 //!
-//! # async fn start() -> Result<(), refresh_rotation::StoreError> {
+//! # async fn start() -> Result<(), refresh_rotation::error::StoreError> {
 //! let ca = std::fs::read("/etc/auth/db-ca.pem").expect("the database's CA");
 //! let store = PgRefreshTokenStore::builder()
 //!     .table("refresh_token_families")
@@ -34,10 +34,10 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use refresh_rotation::RefreshTokenStore;
+//! use refresh_rotation::store::RefreshTokenStore;
 //! use refresh_rotation_postgres::PgRefreshTokenStore;
 //!
-//! # fn main() -> Result<(), refresh_rotation::StoreError> {
+//! # fn main() -> Result<(), refresh_rotation::error::StoreError> {
 //! let runtime = tokio::runtime::Builder::new_multi_thread()
 //!     .worker_threads(2)
 //!     .enable_all()
@@ -51,7 +51,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every error is a [`StoreError`](refresh_rotation::StoreError): `Unavailable` when the server cannot be
+//! Every error is a [`StoreError`](refresh_rotation::error::StoreError): `Unavailable` when the server cannot be
 //! reached, dropped the connection or timed out, `Backend` otherwise, `AlreadyExists` for a colliding
 //! `create`. Error messages never contain the password. An error is ambiguous when the reply was lost
 //! after the server committed (a dropped connection, a crashed server): a failed `advance` may then have

@@ -7,9 +7,9 @@
 
 use std::fmt;
 
-use refresh_rotation::StoreError;
+use refresh_rotation::error::StoreError;
 
-/// The largest generation a row may hold: `u32::MAX`, the range of [`refresh_rotation::FamilyState`].
+/// The largest generation a row may hold: `u32::MAX`, the range of [`refresh_rotation::store::FamilyState`].
 pub(crate) const MAX_GENERATION: i64 = u32::MAX as i64;
 
 /// The default table name.

@@ -16,11 +16,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use refresh_rotation::store::{AsyncRefreshTokenStore, BoxFuture};
-use refresh_rotation::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff, StoreError,
-    Timestamp,
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState, PurgeCutoff,
 };
+use refresh_rotation::store::{AsyncRefreshTokenStore, BoxFuture};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use refresh_rotation::StoreError;
+use refresh_rotation::error::StoreError;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};

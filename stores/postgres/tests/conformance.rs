@@ -11,8 +11,10 @@ mod common;
 use std::sync::Arc;
 
 use common::{family, new_id, ts};
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{Advance, Family, FamilyState, RefreshTokenStore};
 use refresh_rotation::testkit::cutoff_for;
-use refresh_rotation::{Advance, Family, FamilyState, RefreshTokenStore, StoreError, Timestamp};
 
 /// Skips the test (loudly) when no database is configured.
 macro_rules! store {

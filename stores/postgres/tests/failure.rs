@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{family, new_id, ts};
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{Advance, RefreshTokenStore};
 use refresh_rotation::testkit::cutoff_for;
-use refresh_rotation::{Advance, Error, RefreshTokenStore, StoreError};
+use refresh_rotation::Error;
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
 const FAR: i64 = 4_000_000_000;

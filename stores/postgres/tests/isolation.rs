@@ -11,12 +11,16 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{Advance, RefreshTokenStore};
 use refresh_rotation::{
-    Advance, AppClientConfig, ClientRegistry, Error, InMemoryUserDirectory, ManualClock,
-    NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys,
-    RefreshTokenRotation, RefreshTokenStore, SignInRequest, StoreError, SystemRandom, Timestamp,
-    TokenIssuer, UserRecord,
+    AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore};
 

@@ -12,13 +12,16 @@ use std::net::TcpListener;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use refresh_rotation::clock::{Clock, ManualClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::AsyncRefreshTokenStore;
+use refresh_rotation::store::RefreshTokenStore;
 use refresh_rotation::{
-    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Clock, Error, InMemoryUserDirectory,
-    ManualClock, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys,
-    RefreshTokenRotation, RefreshTokenStore, SignInRequest, SystemRandom, Timestamp, TokenIssuer,
-    UserRecord,
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshRequest,
+    RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 
@@ -173,7 +176,7 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
     assert!(!e.message().contains("pw"), "{e}");
     // A well-formed token of this issuer's key: the store is consulted, fails, and the answer is a 500.
     let token = RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap())
-        .encode(&refresh_rotation::FamilyId::from_bytes([9; 16]), 0);
+        .encode(&refresh_rotation::store::FamilyId::from_bytes([9; 16]), 0);
     let e = issuer
         .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &p.client_id))
         .unwrap_err();
@@ -187,7 +190,7 @@ struct LaggingClock {
 
 impl Clock for LaggingClock {
     fn now(&self) -> Timestamp {
-        refresh_rotation::SystemClock
+        refresh_rotation::clock::SystemClock
             .now()
             .checked_sub_secs(self.behind)
             .expect("in range")
@@ -216,7 +219,7 @@ fn r_rot_11_two_instances_with_skewed_clocks_decide_on_the_database_clock() {
         .clock(clock)
         .build()
     };
-    let ahead = on(Arc::new(refresh_rotation::SystemClock));
+    let ahead = on(Arc::new(refresh_rotation::clock::SystemClock));
     let lagging = on(Arc::new(LaggingClock { behind: 5 }));
     let t0 = ahead
         .sign_in(&SignInRequest::new(&p.client_id, "alice"))
@@ -344,7 +347,11 @@ async fn r_rot_11_two_async_instances_with_skewed_clocks_decide_on_the_database_
     };
     let store: Arc<dyn AsyncRefreshTokenStore> = Arc::new(store);
     let p = pool(2);
-    let ahead = async_issuer(&p, store.clone(), Arc::new(refresh_rotation::SystemClock));
+    let ahead = async_issuer(
+        &p,
+        store.clone(),
+        Arc::new(refresh_rotation::clock::SystemClock),
+    );
     let lagging = async_issuer(&p, store, Arc::new(LaggingClock { behind: 5 }));
     let t0 = ahead
         .sign_in(&SignInRequest::new(&p.client_id, "alice"))

@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::{family, ts};
-use refresh_rotation::{Advance, FamilyId, FamilyState, RefreshTokenStore};
+use refresh_rotation::store::{Advance, FamilyId, FamilyState, RefreshTokenStore};
 use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore};
 
 const FAR: i64 = 4_000_000_000;

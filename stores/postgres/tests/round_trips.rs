@@ -15,11 +15,14 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use refresh_rotation::clock::SystemClock;
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
 use refresh_rotation::{
-    AppClientConfig, AsyncTokenIssuer, ClientRegistry, InMemoryUserDirectory, NewClientSecret,
-    RefreshRequest, RefreshTokenKey, RefreshTokenKeys, RefreshTokenRotation, SignInRequest,
-    SystemClock, SystemRandom, UserRecord,
+    AppClientConfig, AsyncTokenIssuer, ClientRegistry, NewClientSecret, RefreshRequest,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest,
 };
 use refresh_rotation_postgres::PgRefreshTokenStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -15,7 +15,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::{family, ts};
-use refresh_rotation::{Advance, RefreshTokenStore, StoreError};
+use refresh_rotation::error::StoreError;
+use refresh_rotation::store::{Advance, RefreshTokenStore};
 use refresh_rotation_postgres::{PgRefreshTokenStore, PgTls};
 
 const FAR: i64 = 4_000_000_000;

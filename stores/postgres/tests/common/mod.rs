@@ -9,10 +9,10 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use refresh_rotation::StoreError;
-use refresh_rotation::{
-    Family, FamilyId, FamilyInfo, FamilyState, RandomSource, SystemRandom, Timestamp,
-};
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::error::StoreError;
+use refresh_rotation::random::{RandomSource, SystemRandom};
+use refresh_rotation::store::{Family, FamilyId, FamilyInfo, FamilyState};
 use refresh_rotation_postgres::{BlockingPgStore, PgRefreshTokenStore, PgStoreBuilder};
 use tokio::runtime::{Handle, Runtime};
 
