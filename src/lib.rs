@@ -75,9 +75,11 @@ mod directory;
 pub mod driver;
 pub mod engine;
 mod error;
+pub mod events;
 mod future;
 pub mod hook;
 pub mod jwt;
+mod keyring;
 mod password;
 mod random;
 mod registry;
@@ -105,6 +107,8 @@ pub use engine::{
     API_SIGN_IN_SCOPE,
 };
 pub use error::{Error, ExceptionKind, StoreError};
+pub use events::{AsyncSecurityEventSink, SecurityEvent, SecurityEventSink};
+pub use keyring::{KeyRing, KeySet};
 pub use password::{PasswordCheck, PasswordHash, PasswordVerifier};
 pub use random::{RandomSource, SystemRandom};
 pub use registry::{
