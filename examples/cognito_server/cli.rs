@@ -44,11 +44,15 @@ OPTIONS:
                                 The first signs ID tokens, the second access tokens; one key
                                 signs both. Every pool uses them. Make one with
                                 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+    --metrics                   Serve the metrics of the token operations at GET /metrics in the
+                                Prometheus text format (refresh outcomes, sign-ins, revocations,
+                                reuse detections, refresh latency)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
 
-Once ready it prints a line containing `listening on http://<addr>`.
+Logs go to stderr through tracing-subscriber, filtered by RUST_LOG [default: info]; for example
+RUST_LOG=refresh_rotation=debug. Once ready it prints a line containing `listening on http://<addr>`.
 ";
 
 /// The parsed command line.
@@ -66,6 +70,8 @@ pub struct Cli {
     pub algorithm: Algorithm,
     /// `--signing-keys`.
     pub signing_keys: Option<PathBuf>,
+    /// `--metrics`.
+    pub metrics: bool,
 }
 
 /// What the command line asks for.
@@ -88,6 +94,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut allow_non_loopback = false;
     let mut algorithm = Algorithm::RS256;
     let mut signing_keys = None;
+    let mut metrics = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -103,6 +110,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--metrics" => metrics = true,
             "--listen" => {
                 let v = value("ADDR:PORT")?;
                 listen = v.parse().map_err(|_| {
@@ -164,6 +172,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         ));
     }
     Ok(Command::Run(Cli {
+        metrics,
         listen,
         region,
         manual_clock,
