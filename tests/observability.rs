@@ -339,8 +339,11 @@ fn r_ops_1_every_operation_has_a_span_with_its_outcome_and_no_secret() {
 
 // ---------------------------------------------------------------------------------------------------
 
+/// A metric's name, labels and value.
+type Sample = (String, Vec<(String, String)>, DebugValue);
+
 fn metric<'s>(
-    snapshot: &'s [(String, Vec<(String, String)>, DebugValue)],
+    snapshot: &'s [Sample],
     name: &str,
     labels: &[(&str, &str)],
 ) -> Option<&'s DebugValue> {
@@ -356,11 +359,7 @@ fn metric<'s>(
         .map(|(_, _, v)| v)
 }
 
-fn counter(
-    snapshot: &[(String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(snapshot: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
     match metric(snapshot, name, labels) {
         Some(DebugValue::Counter(n)) => *n,
         None => 0,
@@ -399,7 +398,7 @@ fn r_ops_2_metrics_count_outcomes_without_identifiers() {
             1
         );
     });
-    let snapshot: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+    let snapshot: Vec<Sample> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()

@@ -25,7 +25,7 @@
 //! family, the security events it caused), for the driver to trace, count and hand to the host's sink
 //! (R-OPS-1 to R-OPS-3): the classification is the engine's, the emitting the driver's.
 //!
-//! Keys live in a [`KeyRing`](crate::KeyRing) that can change while the engine serves (R-OPS-4); each flow
+//! Keys live in a [`KeyRing`] that can change while the engine serves (R-OPS-4); each flow
 //! takes one snapshot when it starts and uses it to the end.
 //!
 //! A store error ends the operation in the driver. Every refusal the engine decides happens before the
