@@ -167,6 +167,35 @@ impl RefreshTokenKeys {
         Ok(())
     }
 
+    /// Adds a verify-only key (R-OPS-4): tokens under it are accepted, none is issued under it until it
+    /// is [`promote`](Self::promote)d. Fails with [`Error::InvalidParameter`], changing nothing, if its
+    /// id is already in the ring.
+    pub fn add(&mut self, key: RefreshTokenKey) -> Result<(), Error> {
+        self.check_unused(key.key_id)?;
+        self.previous.push(key);
+        Ok(())
+    }
+
+    /// Makes the ring's key `key_id` the signing key (R-OPS-4); the old signing key stays as verify-only.
+    /// Promoting the signing key is a no-op. Fails with [`Error::InvalidParameter`], changing nothing, if
+    /// the ring has no key `key_id`.
+    pub fn promote(&mut self, key_id: u32) -> Result<(), Error> {
+        if key_id == self.current.key_id {
+            return Ok(());
+        }
+        let i = self
+            .previous
+            .iter()
+            .position(|k| k.key_id == key_id)
+            .ok_or_else(|| Error::InvalidParameter {
+                message: format!("refresh token key id {key_id} is not configured; add it first"),
+            })?;
+        let new = self.previous.remove(i);
+        let old = std::mem::replace(&mut self.current, new);
+        self.previous.push(old);
+        Ok(())
+    }
+
     /// Removes a verify-only key: every token under it becomes invalid (R-FAM-6). Returns whether the
     /// key was in the ring. The signing key cannot be removed ([`Error::InvalidParameter`]): rotate first.
     pub fn remove(&mut self, key_id: u32) -> Result<bool, Error> {

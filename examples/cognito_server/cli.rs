@@ -50,11 +50,15 @@ OPTIONS:
                                 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048
     --introspection             Also serve POST /oauth2/introspect (RFC 7662; not part of
                                 Cognito) and name it in the discovery documents
+    --metrics                   Serve the metrics of the token operations at GET /metrics in the
+                                Prometheus text format (refresh outcomes, sign-ins, revocations,
+                                reuse detections, refresh latency)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
 
-Once ready it prints a line containing `listening on http://<addr>`.
+Logs go to stderr through tracing-subscriber, filtered by RUST_LOG [default: info]; for example
+RUST_LOG=refresh_rotation=debug. Once ready it prints a line containing `listening on http://<addr>`.
 ";
 
 /// The parsed command line.
@@ -74,6 +78,8 @@ pub struct Cli {
     pub signing_keys: Option<PathBuf>,
     /// `--introspection`.
     pub introspection: bool,
+    /// `--metrics`.
+    pub metrics: bool,
 }
 
 /// What the command line asks for.
@@ -97,6 +103,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut algorithm = Algorithm::RS256;
     let mut signing_keys = None;
     let mut introspection = false;
+    let mut metrics = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -112,6 +119,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--metrics" => metrics = true,
             "--listen" => {
                 let v = value("ADDR:PORT")?;
                 listen = v.parse().map_err(|_| {
@@ -174,6 +182,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         ));
     }
     Ok(Command::Run(Cli {
+        metrics,
         listen,
         region,
         manual_clock,

@@ -54,7 +54,36 @@ fn signing(cli: &cli::Cli) -> Result<server::Signing, String> {
     }
 }
 
+/// Logs through `tracing-subscriber` to stderr, filtered by `RUST_LOG` (default `info`): the crate's
+/// spans and its reuse warnings (R-OPS-1).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// With `--metrics`, installs the Prometheus recorder (R-SRV-8): the one process-wide recorder, which the
+/// crate's `metrics` calls reach from then on.
+fn init_metrics(
+    cli: &cli::Cli,
+) -> std::io::Result<Option<metrics_exporter_prometheus::PrometheusHandle>> {
+    if !cli.metrics {
+        return Ok(None);
+    }
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(std::io::Error::other)?;
+    refresh_rotation::driver::telemetry::describe_metrics();
+    Ok(Some(handle))
+}
+
 async fn run(cli: cli::Cli) -> std::io::Result<()> {
+    init_logging();
+    let metrics = init_metrics(&cli)?;
     // Keys first: a bad key file is reported before the port is taken.
     let signing = signing(&cli).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
@@ -65,6 +94,7 @@ async fn run(cli: cli::Cli) -> std::io::Result<()> {
         reuse_policy: cli.reuse_policy,
         signing,
         introspection: cli.introspection,
+        metrics,
         ..server::ServerConfig::default()
     };
     // Printed after the bind, so a reader of this line can connect at once (R-SRV-1).

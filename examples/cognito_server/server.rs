@@ -108,6 +108,9 @@ pub struct ServerConfig {
     pub body_read_timeout: Duration,
     /// Whether `POST /oauth2/introspect` is served (R-SRV-7, R-OAUTH-7). Defaults to `false`.
     pub introspection: bool,
+    /// With `--metrics`: the Prometheus exporter's handle, rendered at `GET /metrics` (R-SRV-8).
+    /// Defaults to none (no route).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Default for ServerConfig {
@@ -123,6 +126,7 @@ impl Default for ServerConfig {
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
             introspection: false,
+            metrics: None,
         }
     }
 }
@@ -443,6 +447,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.manual.is_some() {
         app = app.route("/_clock", post(advance_clock));
     }
+    if state.config.metrics.is_some() {
+        app = app.route("/metrics", get(metrics));
+    }
     app.fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -710,6 +717,19 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `GET /metrics` (R-SRV-8): the metrics of SPEC 15 in the Prometheus text format.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let Some(handle) = &state.config.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut resp = (StatusCode::OK, handle.render()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
     resp
 }
 

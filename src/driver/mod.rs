@@ -9,6 +9,7 @@
 mod builder;
 mod nonblocking;
 mod sync;
+pub mod telemetry;
 
 pub use builder::IssuerBuilder;
 pub use nonblocking::{AsyncParts, AsyncTokenIssuer, AsyncTokenIssuerBuilder};

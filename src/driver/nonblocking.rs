@@ -4,20 +4,25 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::clock::Clock;
 use crate::directory::AsyncUserDirectory;
 use crate::engine::{
     Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
 };
 use crate::error::Error;
+use crate::events::AsyncSecurityEventSink;
 use crate::hook::AsyncPreTokenGenerationHook;
 use crate::jwt::TokenSigner;
+use crate::keyring::KeyRing;
 use crate::registry::ClientRegistry;
 use crate::secret::RefreshToken;
 use crate::store::AsyncRefreshTokenStore;
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
+use super::telemetry::Observation;
 
 /// The asynchronous collaborators of an [`AsyncTokenIssuer`].
 #[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
@@ -25,6 +30,7 @@ pub struct AsyncParts {
     store: Arc<dyn AsyncRefreshTokenStore>,
     directory: Arc<dyn AsyncUserDirectory>,
     hook: Option<Arc<dyn AsyncPreTokenGenerationHook>>,
+    events: Option<Arc<dyn AsyncSecurityEventSink>>,
 }
 
 /// The builder of an [`AsyncTokenIssuer`]: start from [`AsyncTokenIssuer::builder`].
@@ -34,6 +40,14 @@ impl IssuerBuilder<AsyncParts> {
     /// Installs a pre-token-generation hook (R-REF-11). Defaults to none.
     pub fn pre_token_generation(mut self, hook: Arc<dyn AsyncPreTokenGenerationHook>) -> Self {
         self.parts.hook = Some(hook);
+        self
+    }
+
+    /// Installs a security-event sink (R-OPS-3): called once per reuse detection, family revocation and
+    /// global sign-out, after the store write. Defaults to none (the events are still traced and
+    /// counted).
+    pub fn security_events(mut self, sink: Arc<dyn AsyncSecurityEventSink>) -> Self {
+        self.parts.events = Some(sink);
         self
     }
 
@@ -52,6 +66,7 @@ impl IssuerBuilder<AsyncParts> {
             directory: parts.directory,
             clock,
             hook: parts.hook,
+            events: parts.events,
         }
     }
 }
@@ -92,6 +107,7 @@ pub struct AsyncTokenIssuer {
     directory: Arc<dyn AsyncUserDirectory>,
     clock: Arc<dyn Clock>,
     hook: Option<Arc<dyn AsyncPreTokenGenerationHook>>,
+    events: Option<Arc<dyn AsyncSecurityEventSink>>,
 }
 
 impl std::fmt::Debug for AsyncTokenIssuer {
@@ -122,6 +138,7 @@ impl AsyncTokenIssuer {
                 store,
                 directory,
                 hook: None,
+                events: None,
             },
         )
     }
@@ -146,9 +163,15 @@ impl AsyncTokenIssuer {
         &self.store
     }
 
-    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
-    pub fn signer(&self) -> &TokenSigner {
+    /// The signer now, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> Arc<TokenSigner> {
         self.engine.signer()
+    }
+
+    /// The live keys (R-OPS-4): add, promote, retire and remove signing keys and refresh-token keys
+    /// while the issuer serves. The JWKS ([`KeyRing::jwks_json`]) reflects each change at once.
+    pub fn keys(&self) -> &KeyRing {
+        self.engine.keys()
     }
 
     /// The clock the issuer reads.
@@ -158,8 +181,11 @@ impl AsyncTokenIssuer {
 
     /// As [`TokenIssuer::sign_in`](crate::TokenIssuer::sign_in).
     pub async fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.sign_in(req, self.clock.now()))
-            .await
+        self.run(
+            &mut self.engine.sign_in(req, self.clock.now()),
+            Some(req.client_id),
+        )
+        .await
     }
 
     /// As [`TokenIssuer::get_tokens_from_refresh_token`](crate::TokenIssuer::get_tokens_from_refresh_token).
@@ -167,12 +193,14 @@ impl AsyncTokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.refresh(req)).await
+        self.run(&mut self.engine.refresh(req), Some(req.client_id))
+            .await
     }
 
     /// As [`TokenIssuer::legacy_refresh`](crate::TokenIssuer::legacy_refresh).
     pub async fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.legacy_refresh(req)).await
+        self.run(&mut self.engine.legacy_refresh(req), Some(req.client_id))
+            .await
     }
 
     /// As [`TokenIssuer::revoke_token`](crate::TokenIssuer::revoke_token).
@@ -182,23 +210,31 @@ impl AsyncTokenIssuer {
         client_id: &str,
         client_secret: Option<&str>,
     ) -> Result<(), Error> {
-        self.run(&mut self.engine.revoke(token, client_id, client_secret))
-            .await
+        self.run(
+            &mut self.engine.revoke(token, client_id, client_secret),
+            Some(client_id),
+        )
+        .await
     }
 
     /// As [`TokenIssuer::global_sign_out`](crate::TokenIssuer::global_sign_out).
     pub async fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {
-        Ok(self.store.revoke_subject(subject).await?)
+        self.run(
+            &mut self.engine.global_sign_out(subject, self.clock.now()),
+            None,
+        )
+        .await
     }
 
     /// As [`TokenIssuer::global_sign_out_username`](crate::TokenIssuer::global_sign_out_username).
     pub async fn global_sign_out_username(&self, username: &str) -> Result<usize, Error> {
-        let user = self
-            .directory
-            .user_by_username(username)
-            .await?
-            .ok_or(Error::UserNotFound)?;
-        self.global_sign_out(&user.subject).await
+        self.run(
+            &mut self
+                .engine
+                .global_sign_out_username(username, self.clock.now()),
+            None,
+        )
+        .await
     }
 
     /// Deletes client `client_id` from the registry and revokes its families in this issuer's store
@@ -215,8 +251,31 @@ impl AsyncTokenIssuer {
         Ok(self.store.purge_expired(cutoff, max).await?)
     }
 
-    /// Runs a flow to its end, awaiting each step it asks for.
-    async fn run<F: Flow + Send>(&self, flow: &mut F) -> Result<F::Output, Error> {
+    /// Runs a flow to its end inside its span, then records what it came to and hands its security
+    /// events to the sink (R-OPS-1 to R-OPS-3), after every store write it made.
+    async fn run<F: Flow + Send>(
+        &self,
+        flow: &mut F,
+        client_id: Option<&str>,
+    ) -> Result<F::Output, Error> {
+        let observation = Observation::start(flow.report().operation(), client_id);
+        let result = self
+            .drive(flow)
+            .instrument(observation.span().clone())
+            .await;
+        let events = observation.finish(flow.report(), &result);
+        if let Some(sink) = &self.events {
+            for event in &events {
+                sink.security_event(event)
+                    .instrument(observation.span().clone())
+                    .await;
+            }
+        }
+        result
+    }
+
+    /// Awaits each step a flow asks for, until it is done.
+    async fn drive<F: Flow + Send>(&self, flow: &mut F) -> Result<F::Output, Error> {
         let mut input = Input::Start;
         loop {
             input = match flow.next(input) {
@@ -256,6 +315,9 @@ impl AsyncTokenIssuer {
                     Input::DeviceConfirmed(self.store.confirm_device(&family, device_key).await?)
                 }
                 Need::Revoke(family) => Input::Revoked(self.store.revoke(&family).await?),
+                Need::RevokeSubject(subject) => {
+                    Input::RevokedSubject(self.store.revoke_subject(subject).await?)
+                }
                 Need::Done(result) => return result,
             };
         }

@@ -9,14 +9,17 @@ use crate::engine::{
     Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
 };
 use crate::error::Error;
+use crate::events::SecurityEventSink;
 use crate::hook::PreTokenGenerationHook;
 use crate::jwt::TokenSigner;
+use crate::keyring::KeyRing;
 use crate::registry::ClientRegistry;
 use crate::secret::RefreshToken;
 use crate::store::RefreshTokenStore;
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
+use super::telemetry::Observation;
 
 /// The synchronous collaborators of a [`TokenIssuer`].
 #[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
@@ -24,6 +27,7 @@ pub struct SyncParts {
     store: Arc<dyn RefreshTokenStore>,
     directory: Arc<dyn UserDirectory>,
     hook: Option<Arc<dyn PreTokenGenerationHook>>,
+    events: Option<Arc<dyn SecurityEventSink>>,
 }
 
 /// The builder of a [`TokenIssuer`]: start from [`TokenIssuer::builder`].
@@ -33,6 +37,14 @@ impl IssuerBuilder<SyncParts> {
     /// Installs a pre-token-generation hook (R-REF-11). Defaults to none.
     pub fn pre_token_generation(mut self, hook: Arc<dyn PreTokenGenerationHook>) -> Self {
         self.parts.hook = Some(hook);
+        self
+    }
+
+    /// Installs a security-event sink (R-OPS-3): called once per reuse detection, family revocation and
+    /// global sign-out, after the store write. Defaults to none (the events are still traced and
+    /// counted).
+    pub fn security_events(mut self, sink: Arc<dyn SecurityEventSink>) -> Self {
+        self.parts.events = Some(sink);
         self
     }
 
@@ -49,17 +61,17 @@ impl IssuerBuilder<SyncParts> {
             directory: parts.directory,
             clock,
             hook: parts.hook,
+            events: parts.events,
         }
     }
 }
 
 /// Issues and refreshes tokens for one user pool: the synchronous driver of the [engine](crate::engine).
 ///
-/// Keys are fixed for the life of an issuer. To rotate the refresh-token key (R-FAM-6) or a signing key
-/// (R-JWT-5), build a new issuer from the same registry, store and directory with the new key ring or
-/// signer (the old refresh key kept for verification, the old signing key retired into the JWKS) and
-/// swap it in, for example behind an `ArcSwap` or a `RwLock<Arc<TokenIssuer>>`; issuers are cheap to
-/// build because everything shared is behind an `Arc`.
+/// Keys rotate while it serves, through [`TokenIssuer::keys`] (R-OPS-4). Every operation runs in a
+/// `tracing` span and is counted through the `metrics` facade; security events go to the sink installed
+/// with [`security_events`](IssuerBuilder::security_events) (R-OPS-1 to R-OPS-3, see
+/// [`telemetry`](crate::driver::telemetry)).
 pub struct TokenIssuer {
     engine: Engine,
     registry: Arc<ClientRegistry>,
@@ -67,6 +79,7 @@ pub struct TokenIssuer {
     directory: Arc<dyn UserDirectory>,
     clock: Arc<dyn Clock>,
     hook: Option<Arc<dyn PreTokenGenerationHook>>,
+    events: Option<Arc<dyn SecurityEventSink>>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -98,6 +111,7 @@ impl TokenIssuer {
                 store,
                 directory,
                 hook: None,
+                events: None,
             },
         )
     }
@@ -122,9 +136,15 @@ impl TokenIssuer {
         &self.store
     }
 
-    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
-    pub fn signer(&self) -> &TokenSigner {
+    /// The signer now, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> Arc<TokenSigner> {
         self.engine.signer()
+    }
+
+    /// The live keys (R-OPS-4): add, promote, retire and remove signing keys and refresh-token keys
+    /// while the issuer serves. The JWKS ([`KeyRing::jwks_json`]) reflects each change at once.
+    pub fn keys(&self) -> &KeyRing {
+        self.engine.keys()
     }
 
     /// The clock the issuer reads.
@@ -134,7 +154,10 @@ impl TokenIssuer {
 
     /// Issues the first token set of a new family after the host authenticated the user (SPEC 4).
     pub fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.sign_in(req, self.clock.now()))
+        self.run(
+            &mut self.engine.sign_in(req, self.clock.now()),
+            Some(req.client_id),
+        )
     }
 
     /// GetTokensFromRefreshToken (SPEC 5 and 6): the checks of R-REF-1 to R-REF-12, in that order.
@@ -142,14 +165,14 @@ impl TokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.refresh(req))
+        self.run(&mut self.engine.refresh(req), Some(req.client_id))
     }
 
     /// The legacy refresh flow: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` or
     /// `REFRESH_TOKEN` (R-ROT-8). Needs `ALLOW_REFRESH_TOKEN_AUTH` (or only legacy flow names);
     /// refused on a client with rotation enabled; otherwise behaves as R-ROT-6 and R-ROT-7.
     pub fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.legacy_refresh(req))
+        self.run(&mut self.engine.legacy_refresh(req), Some(req.client_id))
     }
 
     /// RevokeToken (R-REV-1, R-REV-2).
@@ -159,7 +182,10 @@ impl TokenIssuer {
         client_id: &str,
         client_secret: Option<&str>,
     ) -> Result<(), Error> {
-        self.run(&mut self.engine.revoke(token, client_id, client_secret))
+        self.run(
+            &mut self.engine.revoke(token, client_id, client_secret),
+            Some(client_id),
+        )
     }
 
     /// Token introspection (R-OAUTH-7, RFC 7662): whether `token` (refresh, access or ID) is active for
@@ -171,23 +197,30 @@ impl TokenIssuer {
         client_secret: Option<&str>,
     ) -> Result<crate::engine::Introspection, Error> {
         let now = self.clock.now();
-        self.run(&mut self.engine.introspect(token, client_id, client_secret, now))
+        self.run(
+            &mut self.engine.introspect(token, client_id, client_secret, now),
+            Some(client_id),
+        )
     }
 
     /// Global sign-out of the user with this `sub`: revokes every family of theirs (R-REV-3). Returns how
     /// many live families were revoked.
     pub fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {
-        Ok(self.store.revoke_subject(subject)?)
+        self.run(
+            &mut self.engine.global_sign_out(subject, self.clock.now()),
+            None,
+        )
     }
 
     /// Global sign-out by username (AdminUserGlobalSignOut). `UserNotFoundException` if there is no such
     /// user.
     pub fn global_sign_out_username(&self, username: &str) -> Result<usize, Error> {
-        let user = self
-            .directory
-            .user_by_username(username)?
-            .ok_or(Error::UserNotFound)?;
-        self.global_sign_out(&user.subject)
+        self.run(
+            &mut self
+                .engine
+                .global_sign_out_username(username, self.clock.now()),
+            None,
+        )
     }
 
     /// Deletes up to `max` families whose absolute expiry is at least
@@ -204,8 +237,23 @@ impl TokenIssuer {
         Ok(self.store.purge_expired(cutoff, max)?)
     }
 
-    /// Runs a flow to its end, performing each step it asks for on the calling thread.
-    fn run<F: Flow>(&self, flow: &mut F) -> Result<F::Output, Error> {
+    /// Runs a flow to its end inside its span, then records what it came to and hands its security
+    /// events to the sink (R-OPS-1 to R-OPS-3), after every store write it made.
+    fn run<F: Flow>(&self, flow: &mut F, client_id: Option<&str>) -> Result<F::Output, Error> {
+        let observation = Observation::start(flow.report().operation(), client_id);
+        let _span = observation.span().enter();
+        let result = self.drive(flow);
+        let events = observation.finish(flow.report(), &result);
+        if let Some(sink) = &self.events {
+            for event in &events {
+                sink.security_event(event);
+            }
+        }
+        result
+    }
+
+    /// Performs each step a flow asks for, on the calling thread, until it is done.
+    fn drive<F: Flow>(&self, flow: &mut F) -> Result<F::Output, Error> {
         let mut input = Input::Start;
         loop {
             input = match flow.next(input) {
@@ -244,6 +292,9 @@ impl TokenIssuer {
                     Input::DeviceConfirmed(self.store.confirm_device(&family, device_key)?)
                 }
                 Need::Revoke(family) => Input::Revoked(self.store.revoke(&family)?),
+                Need::RevokeSubject(subject) => {
+                    Input::RevokedSubject(self.store.revoke_subject(subject)?)
+                }
                 Need::Done(result) => return result,
             };
         }

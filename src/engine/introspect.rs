@@ -23,6 +23,7 @@ use crate::token::TokenRejection;
 use super::checks;
 use super::client_auth::{authenticate, Credential};
 use super::refresh::{decide, Decision};
+use super::report::{Operation, Outcome, Report};
 use super::{out_of_order, Engine, Flow, Input, Need};
 
 /// Which kind of token an introspection found, named as RFC 7009's token type hints name them.
@@ -101,6 +102,7 @@ pub struct IntrospectFlow<'r> {
     now: Timestamp,
     client: Option<Arc<AppClient>>,
     state: State,
+    report: Report,
 }
 
 impl std::fmt::Debug for IntrospectFlow<'_> {
@@ -116,6 +118,10 @@ type Step<'f> = Need<'f, Introspection>;
 impl Flow for IntrospectFlow<'_> {
     type Output = Introspection;
 
+    fn report(&mut self) -> &mut Report {
+        &mut self.report
+    }
+
     fn next(&mut self, input: Input) -> Step<'_> {
         // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
         self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
@@ -125,6 +131,17 @@ impl Flow for IntrospectFlow<'_> {
 const INACTIVE: Result<Introspection, Error> = Ok(Introspection::Inactive);
 
 impl<'r> IntrospectFlow<'r> {
+    /// The answer, with its outcome recorded for the driver (R-OPS-1).
+    fn done(&mut self, answer: Result<Introspection, Error>) -> Step<'static> {
+        if let Ok(a) = &answer {
+            self.report.succeeded(match a {
+                Introspection::Inactive => Outcome::Inactive,
+                Introspection::Active(_) => Outcome::Active,
+            });
+        }
+        Need::Done(answer)
+    }
+
     pub(crate) fn new(
         engine: &'r Engine,
         token: &'r str,
@@ -140,6 +157,7 @@ impl<'r> IntrospectFlow<'r> {
             now,
             client: None,
             state: State::Start,
+            report: Report::new(Operation::Introspect),
         }
     }
 
@@ -158,11 +176,7 @@ impl<'r> IntrospectFlow<'r> {
             (State::AwaitRefreshFamily { generation }, Input::Family { read, host_time }) => {
                 // R-ROT-11: the store's time when it keeps one, else the host's, read after the read.
                 let now = read.time.unwrap_or(host_time);
-                Ok(Need::Done(Ok(self.refresh_answer(
-                    read.family,
-                    generation,
-                    now,
-                ))))
+                Ok(self.done(Ok(self.refresh_answer(read.family, generation, now))))
             }
             (
                 State::AwaitJwtFamily {
@@ -175,12 +189,12 @@ impl<'r> IntrospectFlow<'r> {
                 // As the store-backed revocation check answers (R-REV-2): a family that is gone is not
                 // revoked; it is purged only long after every JWT it minted has expired (R-REV-6).
                 let Some(family) = read.family else {
-                    return Ok(Need::Done(INACTIVE));
+                    return Ok(self.done(INACTIVE));
                 };
                 if family.state.revoked || *family.info.client_id != *self.client_id {
-                    return Ok(Need::Done(INACTIVE));
+                    return Ok(self.done(INACTIVE));
                 }
-                Ok(Need::Done(Ok(active(&family, token_type, iat, exp))))
+                Ok(self.done(Ok(active(&family, token_type, iat, exp))))
             }
             _ => Ok(out_of_order()),
         }
@@ -201,9 +215,9 @@ impl<'r> IntrospectFlow<'r> {
         self.client = Some(client);
         // R-SAFE-1: nothing longer than a token can be is decoded or verified.
         if self.token.is_empty() || self.token.len() > crate::jwt::MAX_TOKEN_LEN {
-            return Ok(Need::Done(INACTIVE));
+            return Ok(self.done(INACTIVE));
         }
-        match self.engine.refresh_keys.decode(self.token) {
+        match self.engine.keys.load().refresh_keys().decode(self.token) {
             Ok(decoded) => {
                 self.state = State::AwaitRefreshFamily {
                     generation: decoded.generation(),
@@ -211,7 +225,7 @@ impl<'r> IntrospectFlow<'r> {
                 Ok(Need::Family(decoded.family()))
             }
             // The right shape under no key of ours, or a bad MAC: a forged refresh token.
-            Err(TokenRejection::Unauthenticated) => Ok(Need::Done(INACTIVE)),
+            Err(TokenRejection::Unauthenticated) => Ok(self.done(INACTIVE)),
             // Not a refresh token at all: perhaps an ID or access token.
             Err(TokenRejection::Malformed) => self.jwt(),
         }
@@ -220,7 +234,12 @@ impl<'r> IntrospectFlow<'r> {
     /// An ID or access token: verified by the pool's own keys for this client, then its family is read
     /// for revocation.
     fn jwt(&mut self) -> Result<Step<'_>, Error> {
-        let verifier = self.engine.signer.verifier(self.engine.issuer_url())?;
+        let verifier = self
+            .engine
+            .keys
+            .load()
+            .signer()
+            .verifier(self.engine.issuer_url())?;
         let verified = [
             (TokenUse::Access, IntrospectedTokenType::AccessToken),
             (TokenUse::Id, IntrospectedTokenType::IdToken),
@@ -239,10 +258,10 @@ impl<'r> IntrospectFlow<'r> {
                 .map(|claims| (kind, claims))
         });
         let Some((token_type, claims)) = verified else {
-            return Ok(Need::Done(INACTIVE));
+            return Ok(self.done(INACTIVE));
         };
         let Some(family) = FamilyId::from_uuid_str(claims.origin_jti()) else {
-            return Ok(Need::Done(INACTIVE));
+            return Ok(self.done(INACTIVE));
         };
         self.state = State::AwaitJwtFamily {
             token_type,

@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::ClaimsOverride;
-use crate::jwt::{AccessTokenClaims, IdTokenClaims};
+use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner};
 use crate::random::{hyphenated_text, random_array, uuid_text};
 use crate::store::Family;
 
@@ -30,6 +30,7 @@ impl Engine {
     /// `event_id` are the sign-in's (R-REF-12).
     pub(crate) fn mint(
         &self,
+        signer: &TokenSigner,
         client: &AppClient,
         family: &Family,
         input: &MintInput<'_>,
@@ -106,8 +107,8 @@ impl Engine {
             extra,
         };
         Ok(TokenSet {
-            access_token: self.signer.sign_access_token(&access)?,
-            id_token: self.signer.sign_id_token(&id)?,
+            access_token: signer.sign_access_token(&access)?,
+            id_token: signer.sign_id_token(&id)?,
             refresh_token: None,
             expires_in: access_secs,
             new_device,

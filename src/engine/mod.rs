@@ -22,6 +22,13 @@
 //! }
 //! ```
 //!
+//! After [`Need::Done`] the flow's [`Report`] says what the operation came to (its [`Outcome`], the
+//! family, the security events it caused), for the driver to trace, count and hand to the host's sink
+//! (R-OPS-1 to R-OPS-3): the classification is the engine's, the emitting the driver's.
+//!
+//! Keys live in a [`KeyRing`] that can change while the engine serves (R-OPS-4); each flow
+//! takes one snapshot when it starts and uses it to the end.
+//!
 //! A store error ends the operation in the driver. Every refusal the engine decides happens before the
 //! first write, except where a rule says otherwise (the reuse policy's revocation, R-ROT-4).
 
@@ -36,6 +43,7 @@ use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use crate::jwt::TokenSigner;
+use crate::keyring::KeyRing;
 use crate::random::{BufferedRandom, RandomSource};
 use crate::secret::RefreshToken;
 use crate::store::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff};
@@ -44,16 +52,20 @@ use crate::token::RefreshTokenKeys;
 pub(crate) mod checks;
 mod client_auth;
 mod device;
+mod global_sign_out;
 mod introspect;
 mod mint;
 mod refresh;
+mod report;
 mod requests;
 mod revoke;
 mod sign_in;
 
 pub use device::NewDevice;
+pub use global_sign_out::GlobalSignOutFlow;
 pub use introspect::{ActiveToken, IntrospectFlow, IntrospectedTokenType, Introspection};
 pub use refresh::RefreshFlow;
+pub use report::{Operation, Outcome, Report};
 pub use requests::{LegacyRefreshRequest, RefreshRequest, SignInRequest};
 pub use revoke::RevokeFlow;
 pub use sign_in::SignInFlow;
@@ -156,6 +168,8 @@ pub enum Need<'f, T> {
     /// Revoke this family (R-REV-2, R-ROT-4 with [`ReusePolicy::RevokeFamily`], R-REV-7): answer
     /// [`Input::Revoked`].
     Revoke(FamilyId),
+    /// Revoke every family of the user with this `sub` (R-REV-3): answer [`Input::RevokedSubject`].
+    RevokeSubject(&'f str),
     /// The operation is over.
     Done(Result<T, Error>),
 }
@@ -188,6 +202,8 @@ pub enum Input {
     DeviceConfirmed(bool),
     /// Whether the family was live before the revocation.
     Revoked(bool),
+    /// How many live families the revocation of a user's families revoked.
+    RevokedSubject(usize),
 }
 
 /// An operation in progress. Drivers run any flow with one loop: feed [`Input::Start`], then the answer
@@ -198,6 +214,10 @@ pub trait Flow {
 
     /// Feeds the answer to the previous [`Need`] (or [`Input::Start`]) and returns the next one.
     fn next(&mut self, input: Input) -> Need<'_, Self::Output>;
+
+    /// What the operation came to (R-OPS-1 to R-OPS-3): complete once the flow answered [`Need::Done`],
+    /// or once the driver stopped it on an error of its own.
+    fn report(&mut self) -> &mut Report;
 }
 
 /// The error a flow answers to an input it did not ask for: a bug in the driver.
@@ -214,8 +234,7 @@ fn out_of_order<'f, T>() -> Need<'f, T> {
 pub struct Engine {
     region: Box<str>,
     issuer_url: Box<str>,
-    signer: TokenSigner,
-    refresh_keys: RefreshTokenKeys,
+    keys: KeyRing,
     rng: BufferedRandom,
     device_tracking: bool,
     reuse_policy: ReusePolicy,
@@ -251,8 +270,7 @@ impl Engine {
         Engine {
             region: s.region.into_boxed_str(),
             issuer_url: s.issuer_url.into_boxed_str(),
-            signer: s.signer,
-            refresh_keys: s.refresh_keys,
+            keys: KeyRing::new(s.signer, s.refresh_keys),
             // One `getrandom` per 16 token sets instead of two per token set: see `BufferedRandom`.
             rng: BufferedRandom::new(s.rng),
             device_tracking: s.device_tracking,
@@ -267,14 +285,19 @@ impl Engine {
         &self.issuer_url
     }
 
-    /// The signer, for the JWKS (R-JWT-5) and for building a verifier.
-    pub fn signer(&self) -> &TokenSigner {
-        &self.signer
+    /// The live keys (R-OPS-4): rotate them here while the engine serves.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
-    /// The refresh-token key ring (R-FAM-6).
-    pub fn refresh_keys(&self) -> &RefreshTokenKeys {
-        &self.refresh_keys
+    /// The signer now, for the JWKS (R-JWT-5) and for building a verifier.
+    pub fn signer(&self) -> Arc<TokenSigner> {
+        self.keys.signer()
+    }
+
+    /// The refresh-token key ring now (R-FAM-6).
+    pub fn refresh_keys(&self) -> Arc<RefreshTokenKeys> {
+        self.keys.refresh_keys()
     }
 
     /// The reuse policy (R-ROT-4).
@@ -318,6 +341,24 @@ impl Engine {
         now: Timestamp,
     ) -> IntrospectFlow<'r> {
         IntrospectFlow::new(self, token, client_id, client_secret, now)
+    }
+
+    /// Starts a global sign-out of the user with this `sub` (R-REV-3) at `now`.
+    pub fn global_sign_out<'r>(
+        &'r self,
+        subject: &'r str,
+        now: Timestamp,
+    ) -> GlobalSignOutFlow<'r> {
+        GlobalSignOutFlow::by_subject(subject, now)
+    }
+
+    /// Starts a global sign-out of the user with this username (AdminUserGlobalSignOut) at `now`.
+    pub fn global_sign_out_username<'r>(
+        &'r self,
+        username: &'r str,
+        now: Timestamp,
+    ) -> GlobalSignOutFlow<'r> {
+        GlobalSignOutFlow::by_username(username, now)
     }
 
     /// The cutoff of a purge run at `now` (R-REV-6).

@@ -16,7 +16,9 @@ use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
+use crate::events::{RevocationCause, SecurityEvent};
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, TriggerSource};
+use crate::keyring::KeySet;
 use crate::store::{Advance, Family, FamilyState};
 use crate::token::DecodedRefreshToken;
 
@@ -24,7 +26,10 @@ use super::checks;
 use super::client_auth::{authenticate, Credential};
 use super::device::{device_step, DeviceStep, NewDevice};
 use super::mint::MintInput;
-use super::{out_of_order, Engine, Flow, Input, Need, RefreshRequest, ReusePolicy, TokenSet};
+use super::{
+    out_of_order, Engine, Flow, Input, Need, Operation, Outcome, RefreshRequest, Report,
+    ReusePolicy, TokenSet,
+};
 
 /// The outcome of the rotation decision for one presented generation (SPEC 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +102,8 @@ enum State {
 /// A refresh in progress: drive it through [`Flow`] (see the [module docs](super)).
 pub struct RefreshFlow<'r> {
     engine: &'r Engine,
+    /// The keys of this request, from start to end (R-OPS-4).
+    keys: Arc<KeySet>,
     req: RefreshRequest<'r>,
     /// `Some` on the legacy path: the SECRET_HASH, checked against the family's username.
     legacy: Option<Option<&'r str>>,
@@ -115,6 +122,7 @@ pub struct RefreshFlow<'r> {
     /// Compare-and-set attempts left: a lost race moves the family past the presented generation, so a
     /// second loss cannot happen to a correct store.
     attempts: u8,
+    report: Report,
 }
 
 impl std::fmt::Debug for RefreshFlow<'_> {
@@ -135,6 +143,10 @@ impl Flow for RefreshFlow<'_> {
         // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
         self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
     }
+
+    fn report(&mut self) -> &mut Report {
+        &mut self.report
+    }
 }
 
 impl<'r> RefreshFlow<'r> {
@@ -145,6 +157,7 @@ impl<'r> RefreshFlow<'r> {
     ) -> Self {
         RefreshFlow {
             engine,
+            keys: engine.keys.load(),
             req,
             legacy,
             state: State::Start,
@@ -160,6 +173,11 @@ impl<'r> RefreshFlow<'r> {
             new_device_key: None,
             new_device: None,
             attempts: 2,
+            report: Report::new(if legacy.is_some() {
+                Operation::LegacyRefresh
+            } else {
+                Operation::Refresh
+            }),
         }
     }
 
@@ -196,7 +214,22 @@ impl<'r> RefreshFlow<'r> {
                 self.family = Some(family);
                 self.write()
             }
-            (State::AwaitReuseRevoke, Input::Revoked(_)) => Err(Error::RefreshTokenReused),
+            (State::AwaitReuseRevoke, Input::Revoked(was_live)) => {
+                // After the write (R-OPS-3): the reuse, and the revocation if this request made it.
+                self.reuse_detected()?;
+                if was_live {
+                    let family = self.family()?;
+                    let event = SecurityEvent::FamilyRevoked {
+                        family: family.id.to_uuid_string(),
+                        client_id: self.req.client_id.to_owned(),
+                        subject: family.info.subject.to_string(),
+                        cause: RevocationCause::Reuse,
+                        time: self.now,
+                    };
+                    self.report.event(event);
+                }
+                Err(Error::RefreshTokenReused)
+            }
             (State::AwaitConfirm, Input::DeviceConfirmed(_)) => self.finish(),
             (State::AwaitBind, Input::DeviceBound(bound)) => {
                 let bound = bound.ok_or(Error::InvalidRefreshToken)?;
@@ -268,10 +301,11 @@ impl<'r> RefreshFlow<'r> {
         }
         // R-REF-4: format and MAC, before any store access.
         let decoded = self
-            .engine
-            .refresh_keys
+            .keys
+            .refresh_keys()
             .decode(self.req.refresh_token.expose_secret())
             .map_err(|_| Error::InvalidRefreshToken)?;
+        self.report.family_is(decoded.family());
         self.client = Some(client);
         self.decoded = Some(decoded);
         self.state = State::AwaitFamily;
@@ -359,7 +393,25 @@ impl<'r> RefreshFlow<'r> {
             self.state = State::AwaitReuseRevoke;
             return Ok(Need::Revoke(self.family()?.id));
         }
+        // Nothing to write: the event follows the decision.
+        self.reuse_detected()?;
         Err(Error::RefreshTokenReused)
+    }
+
+    /// R-OPS-3: one event per request answered with the reuse exception.
+    fn reuse_detected(&mut self) -> Result<(), Error> {
+        let family = self.family()?;
+        let event = SecurityEvent::ReuseDetected {
+            family: family.id.to_uuid_string(),
+            client_id: self.req.client_id.to_owned(),
+            subject: family.info.subject.to_string(),
+            presented_generation: self.presented()?,
+            current_generation: family.state.generation,
+            policy: self.engine.reuse_policy,
+            time: self.now,
+        };
+        self.report.event(event);
+        Ok(())
     }
 
     /// The one write of a rotation, or the token a retry gets, per the decision.
@@ -371,8 +423,8 @@ impl<'r> RefreshFlow<'r> {
                 let family = self.family()?;
                 // The successor as the advance issued it, under the key it recorded (R-ROT-10).
                 self.refresh_token = Some(
-                    self.engine
-                        .refresh_keys
+                    self.keys
+                        .refresh_keys()
                         .encode_with_key(family.state.key_id, &family.id, successor)
                         .ok_or(Error::InvalidRefreshToken)?,
                 );
@@ -394,7 +446,7 @@ impl<'r> RefreshFlow<'r> {
                     family: self.family()?.id,
                     expected: current,
                     grace_deadline,
-                    key_id: self.engine.refresh_keys.current_key_id(),
+                    key_id: self.keys.refresh_keys().current_key_id(),
                 })
             }
         }
@@ -405,10 +457,14 @@ impl<'r> RefreshFlow<'r> {
             Advance::Advanced(state) => {
                 let family = self.family.as_mut().ok_or(MISSING)?;
                 family.state = state;
+                // Under the key recorded at the advance (R-ROT-10): this request's current key.
                 self.refresh_token = Some(
-                    self.engine
-                        .refresh_keys
-                        .encode(&family.id, state.generation),
+                    self.keys
+                        .refresh_keys()
+                        .encode_with_key(state.key_id, &family.id, state.generation)
+                        .ok_or(Error::Internal {
+                            detail: "store recorded a refresh token key the request did not name",
+                        })?,
                 );
                 self.device()
             }
@@ -468,6 +524,7 @@ impl<'r> RefreshFlow<'r> {
         let family = self.family.as_ref().ok_or(MISSING)?;
         let user = self.user.as_deref().ok_or(MISSING)?;
         let mut tokens = self.engine.mint(
+            self.keys.signer(),
             client,
             family,
             &MintInput {
@@ -478,6 +535,12 @@ impl<'r> RefreshFlow<'r> {
             self.new_device.take(),
         )?;
         tokens.refresh_token = self.refresh_token.take();
+        self.report.succeeded(match self.decision {
+            Decision::Advance { .. } => Outcome::Advanced,
+            Decision::Retry { .. } => Outcome::Retry,
+            Decision::NoRotation => Outcome::NoRotation,
+            Decision::Reuse => Outcome::Reuse,
+        });
         Ok(Need::Done(Ok(tokens)))
     }
 

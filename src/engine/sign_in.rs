@@ -6,7 +6,9 @@ use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
+use crate::events::{RevocationCause, SecurityEvent};
 use crate::hook::{ClaimsOverride, TriggerSource};
+use crate::keyring::KeySet;
 use crate::random::random_array;
 use crate::store::{Family, FamilyId, FamilyInfo, FamilyState};
 
@@ -15,7 +17,10 @@ use super::client_auth::{authenticate, Credential};
 use super::device::NewDevice;
 use super::mint::{split_halves, MintInput};
 use super::refresh::hook_event;
-use super::{out_of_order, Engine, Flow, Input, Need, SignInRequest, TokenSet, API_SIGN_IN_SCOPE};
+use super::{
+    out_of_order, Engine, Flow, Input, Need, Operation, Outcome, Report, SignInRequest, TokenSet,
+    API_SIGN_IN_SCOPE,
+};
 
 enum State {
     Start,
@@ -31,6 +36,8 @@ enum State {
 /// A sign-in in progress: drive it through [`Flow`] (see the [engine](super)).
 pub struct SignInFlow<'r> {
     engine: &'r Engine,
+    /// The keys of this request, from start to end (R-OPS-4).
+    keys: Arc<KeySet>,
     req: SignInRequest<'r>,
     now: Timestamp,
     state: State,
@@ -38,6 +45,7 @@ pub struct SignInFlow<'r> {
     user: Option<Arc<UserRecord>>,
     family_id: Option<FamilyId>,
     tokens: Option<TokenSet>,
+    report: Report,
 }
 
 impl std::fmt::Debug for SignInFlow<'_> {
@@ -61,12 +69,17 @@ impl Flow for SignInFlow<'_> {
         // `step` leaves the state `Finished` unless it asks for something, so an error ends the flow.
         self.step(input).unwrap_or_else(|e| Need::Done(Err(e)))
     }
+
+    fn report(&mut self) -> &mut Report {
+        &mut self.report
+    }
 }
 
 impl<'r> SignInFlow<'r> {
     pub(crate) fn new(engine: &'r Engine, req: SignInRequest<'r>, now: Timestamp) -> Self {
         SignInFlow {
             engine,
+            keys: engine.keys.load(),
             req,
             now,
             state: State::Start,
@@ -74,6 +87,7 @@ impl<'r> SignInFlow<'r> {
             user: None,
             family_id: None,
             tokens: None,
+            report: Report::new(Operation::SignIn),
         }
     }
 
@@ -144,15 +158,28 @@ impl<'r> SignInFlow<'r> {
             }
             (State::AwaitRecheck, Input::Client(Some(_))) => {
                 self.state = State::Finished;
+                self.report.succeeded(Outcome::Issued);
                 Ok(Need::Done(self.tokens.take().ok_or(MISSING)))
             }
             (State::AwaitRecheck, Input::Client(None)) => {
                 self.state = State::AwaitDeletedRevoke;
                 Ok(Need::Revoke(self.family_id.ok_or(MISSING)?))
             }
-            (State::AwaitDeletedRevoke, Input::Revoked(_)) => Err(Error::ClientNotFound {
-                client_id: self.req.client_id.to_owned(),
-            }),
+            (State::AwaitDeletedRevoke, Input::Revoked(was_live)) => {
+                if was_live {
+                    let event = SecurityEvent::FamilyRevoked {
+                        family: self.family_id.ok_or(MISSING)?.to_uuid_string(),
+                        client_id: self.req.client_id.to_owned(),
+                        subject: self.user.as_deref().ok_or(MISSING)?.subject.clone(),
+                        cause: RevocationCause::ClientDeleted,
+                        time: self.now,
+                    };
+                    self.report.event(event);
+                }
+                Err(Error::ClientNotFound {
+                    client_id: self.req.client_id.to_owned(),
+                })
+            }
             _ => Ok(out_of_order()),
         }
     }
@@ -216,9 +243,10 @@ impl<'r> SignInFlow<'r> {
                 event_id,
                 expires_at,
             }),
-            state: FamilyState::new(engine.refresh_keys.current_key_id()),
+            state: FamilyState::new(self.keys.refresh_keys().current_key_id()),
         };
         let mut tokens = engine.mint(
+            self.keys.signer(),
             client,
             &family,
             &MintInput {
@@ -228,9 +256,10 @@ impl<'r> SignInFlow<'r> {
             self.now,
             new_device,
         )?;
-        tokens.refresh_token = Some(engine.refresh_keys.encode(&family_id, 0));
+        tokens.refresh_token = Some(self.keys.refresh_keys().encode(&family_id, 0));
         self.tokens = Some(tokens);
         self.family_id = Some(family_id);
+        self.report.family_is(family_id);
         self.state = State::AwaitCreated;
         Ok(Need::CreateFamily(family))
     }

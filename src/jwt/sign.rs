@@ -3,6 +3,10 @@
 //! Cognito signs ID and access tokens with different keys and publishes both. Rotating a key moves its
 //! public half to the retired list, so tokens it signed keep verifying until the host removes it (once the
 //! longest token validity has passed since the rotation).
+//!
+//! A key can also be staged before it is used (R-OPS-4): [`TokenSigner::add_key`] publishes it in the
+//! JWKS without signing with it, so that verifiers that cache the JWKS learn it before the first token it
+//! signs; [`TokenSigner::promote`] then makes it the signing key.
 
 use std::sync::Arc;
 
@@ -20,12 +24,14 @@ fn serialise_failed() -> Error {
 
 /// Signs a pool's ID and access tokens and publishes the keys that verify them.
 ///
-/// Cloning is cheap (keys are shared). Rotation takes `&mut self`; a host that rotates while serving keeps
-/// the signer behind its own lock or swaps a new one in.
+/// Cloning is cheap (keys are shared). Rotation takes `&mut self`; an issuer rotates its signer while
+/// serving through its [`KeyRing`](crate::keyring::KeyRing), which swaps in a changed copy.
 #[derive(Debug, Clone)]
 pub struct TokenSigner {
     id_key: Arc<SigningKey>,
     access_key: Arc<SigningKey>,
+    /// Published in the JWKS, not yet signing (R-OPS-4).
+    staged: Vec<Arc<SigningKey>>,
     retired: Vec<Jwk>,
 }
 
@@ -39,6 +45,7 @@ impl TokenSigner {
         TokenSigner {
             id_key: Arc::clone(&key),
             access_key: key,
+            staged: Vec::new(),
             retired: Vec::new(),
         }
     }
@@ -50,6 +57,7 @@ impl TokenSigner {
         let signer = TokenSigner {
             id_key,
             access_key,
+            staged: Vec::new(),
             retired: Vec::new(),
         };
         signer.check_kid_free(signer.access_key.public_jwk(), &[&signer.id_key])?;
@@ -71,11 +79,18 @@ impl TokenSigner {
         &self.retired
     }
 
-    /// Fails if `jwk`'s kid is taken by a different key among `current` and the retired keys.
+    /// Keys published in the JWKS but not signing yet (R-OPS-4).
+    pub fn staged_keys(&self) -> &[Arc<SigningKey>] {
+        &self.staged
+    }
+
+    /// Fails if `jwk`'s kid is taken by a different key among `current`, the staged and the retired keys.
     fn check_kid_free(&self, jwk: &Jwk, current: &[&Arc<SigningKey>]) -> Result<(), Error> {
         let kid = kid_of(jwk);
         let clash = current
             .iter()
+            .copied()
+            .chain(self.staged.iter())
             .map(|k| k.public_jwk())
             .chain(self.retired.iter())
             .any(|other| kid_of(other) == kid && other != jwk);
@@ -88,7 +103,7 @@ impl TokenSigner {
         }
     }
 
-    fn retire(&mut self, jwk: Jwk) {
+    fn retire_jwk(&mut self, jwk: Jwk) {
         if !self.retired.iter().any(|r| kid_of(r) == kid_of(&jwk)) {
             self.retired.push(jwk);
         }
@@ -103,7 +118,7 @@ impl TokenSigner {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         let old = std::mem::replace(&mut self.id_key, new);
         if old.kid() != self.id_key.kid() {
-            self.retire(old.public_jwk().clone());
+            self.retire_jwk(old.public_jwk().clone());
         }
         Ok(())
     }
@@ -116,7 +131,7 @@ impl TokenSigner {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         let old = std::mem::replace(&mut self.access_key, new);
         if old.kid() != self.access_key.kid() {
-            self.retire(old.public_jwk().clone());
+            self.retire_jwk(old.public_jwk().clone());
         }
         Ok(())
     }
@@ -129,7 +144,7 @@ impl TokenSigner {
     pub fn add_retired_key(&mut self, jwk: Jwk) -> Result<(), Error> {
         check_jwk(&jwk)?;
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
-        self.retire(jwk);
+        self.retire_jwk(jwk);
         Ok(())
     }
 
@@ -139,6 +154,105 @@ impl TokenSigner {
         let before = self.retired.len();
         self.retired.retain(|r| kid_of(r) != kid);
         self.retired.len() != before
+    }
+
+    /// Stages `key` (R-OPS-4): it is published in the JWKS at once but signs nothing until
+    /// [`promote`](Self::promote)d.
+    ///
+    /// Fails with [`Error::InvalidParameter`], changing nothing, if its kid is already known to this
+    /// signer (current, staged or retired), even for the same key: a kid names one key for its life.
+    pub fn add_key(&mut self, key: Arc<SigningKey>) -> Result<(), Error> {
+        if self.knows_kid(key.kid()) {
+            return Err(Error::InvalidParameter {
+                message: format!("signing key id {} is already known", key.kid()),
+            });
+        }
+        self.staged.push(key);
+        Ok(())
+    }
+
+    fn knows_kid(&self, kid: &str) -> bool {
+        self.id_key.kid() == kid
+            || self.access_key.kid() == kid
+            || self.staged.iter().any(|k| k.kid() == kid)
+            || self.retired.iter().any(|r| kid_of(r) == kid)
+    }
+
+    /// Makes the key `kid` sign both ID and access tokens (R-OPS-4); the keys it replaces are retired:
+    /// still published, so the tokens they signed keep verifying. `kid` is a staged key (or a current
+    /// one); promoting the key that already signs both is a no-op.
+    ///
+    /// Fails with [`Error::InvalidParameter`], changing nothing, if no staged or current key has that kid
+    /// (a retired key has only its public half and cannot sign again).
+    pub fn promote(&mut self, kid: &str) -> Result<(), Error> {
+        let key = if let Some(i) = self.staged.iter().position(|k| k.kid() == kid) {
+            self.staged.remove(i)
+        } else if self.id_key.kid() == kid {
+            Arc::clone(&self.id_key)
+        } else if self.access_key.kid() == kid {
+            Arc::clone(&self.access_key)
+        } else {
+            let why = if self.retired.iter().any(|r| kid_of(r) == kid) {
+                "is retired and cannot sign again; add a new key"
+            } else {
+                "is not a staged signing key; add it first"
+            };
+            return Err(Error::InvalidParameter {
+                message: format!("signing key id {kid} {why}"),
+            });
+        };
+        let old_id = std::mem::replace(&mut self.id_key, Arc::clone(&key));
+        let old_access = std::mem::replace(&mut self.access_key, key);
+        for old in [old_id, old_access] {
+            if old.kid() != kid {
+                self.retire_jwk(old.public_jwk().clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Retires the staged key `kid` without ever signing with it: its public half stays published until
+    /// removed. Retiring a retired key is a no-op.
+    ///
+    /// Fails with [`Error::InvalidParameter`] if `kid` signs tokens now (promote another key first) or is
+    /// unknown.
+    pub fn retire(&mut self, kid: &str) -> Result<(), Error> {
+        if self.id_key.kid() == kid || self.access_key.kid() == kid {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "signing key id {kid} signs tokens now; promote another key first"
+                ),
+            });
+        }
+        if let Some(i) = self.staged.iter().position(|k| k.kid() == kid) {
+            let key = self.staged.remove(i);
+            self.retire_jwk(key.public_jwk().clone());
+            return Ok(());
+        }
+        if self.retired.iter().any(|r| kid_of(r) == kid) {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            message: format!("no signing key has id {kid}"),
+        })
+    }
+
+    /// Removes the staged or retired key `kid` from the JWKS: tokens it signed no longer verify.
+    /// Returns whether it was there.
+    ///
+    /// Fails with [`Error::InvalidParameter`], changing nothing, if `kid` signs tokens now.
+    pub fn remove_key(&mut self, kid: &str) -> Result<bool, Error> {
+        if self.id_key.kid() == kid || self.access_key.kid() == kid {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "signing key id {kid} signs tokens now and cannot be removed; promote another key first"
+                ),
+            });
+        }
+        let before = self.staged.len() + self.retired.len();
+        self.staged.retain(|k| k.kid() != kid);
+        self.retired.retain(|r| kid_of(r) != kid);
+        Ok(self.staged.len() + self.retired.len() != before)
     }
 
     /// Signs an ID token with the ID-token key.
@@ -163,11 +277,13 @@ impl TokenSigner {
         self.access_key.sign_json_payload(&json)
     }
 
-    /// The JWKS (R-JWT-5): the current ID key, the current access key and every retired key, each once.
+    /// The JWKS (R-JWT-5): the current ID key, the current access key, every staged key and every
+    /// retired key, each once.
     pub fn jwks(&self) -> JwkSet {
-        let mut keys: Vec<Jwk> = Vec::with_capacity(2 + self.retired.len());
+        let mut keys: Vec<Jwk> = Vec::with_capacity(2 + self.staged.len() + self.retired.len());
         for jwk in [self.id_key.public_jwk(), self.access_key.public_jwk()]
             .into_iter()
+            .chain(self.staged.iter().map(|k| k.public_jwk()))
             .chain(self.retired.iter())
         {
             if !keys.iter().any(|k| kid_of(k) == kid_of(jwk)) {

@@ -1,0 +1,312 @@
+//! Traces, metrics and security events of every operation (R-OPS-1 to R-OPS-3), emitted by both drivers
+//! through one helper from what the engine decided ([`Report`]).
+//!
+//! # Traces (R-OPS-1)
+//! Each operation runs in one `tracing` span, target `refresh_rotation`, named after the operation
+//! (`sign_in`, `refresh`, `legacy_refresh`, `revoke`, `global_sign_out`), with the fields `client_id`,
+//! `outcome` (see [`Outcome`]), `family` (the family's `origin_jti`, once its token was authenticated)
+//! and `error` (the Cognito exception name, on failure). A reuse detection is also a `WARN` event, a
+//! family revocation and a global sign-out `INFO` events, inside that span. No secret and no token is ever
+//! recorded: not the client secret, the SECRET_HASH, the refresh token, the device key, nor a JWT.
+//!
+//! # Metrics (R-OPS-2)
+//! Through the `metrics` facade: nothing is recorded until the host installs a recorder (for example
+//! `metrics-exporter-prometheus`). No label carries a user or client identifier.
+//!
+//! | Name | Type | Labels | What |
+//! |---|---|---|---|
+//! | [`refresh_rotation_refresh_total`](REFRESH_TOTAL) | counter | `operation` (`refresh`, `legacy_refresh`), `outcome` | refresh requests by outcome |
+//! | [`refresh_rotation_refresh_duration_seconds`](REFRESH_DURATION_SECONDS) | histogram | `operation` | time to answer a refresh, store I/O included |
+//! | [`refresh_rotation_sign_in_total`](SIGN_IN_TOTAL) | counter | `outcome` (`issued`, `client_error`, `internal`) | sign-ins |
+//! | [`refresh_rotation_revoke_total`](REVOKE_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`) | RevokeToken requests |
+//! | [`refresh_rotation_global_sign_out_total`](GLOBAL_SIGN_OUT_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`) | global sign-outs |
+//! | [`refresh_rotation_introspect_total`](INTROSPECT_TOTAL) | counter | `outcome` (`active`, `inactive`, `client_error`, `internal`) | introspection requests |
+//! | [`refresh_rotation_revocations_total`](REVOCATIONS_TOTAL) | counter | `cause` (`revoke_token`, `reuse`, `client_deleted`, `global_sign_out`) | families revoked |
+//! | [`refresh_rotation_reuse_detected_total`](REUSE_DETECTED_TOTAL) | counter | `policy` (`reject`, `revoke_family`) | reuse detections, one per [`SecurityEvent::ReuseDetected`] |
+//!
+//! The refresh outcomes are `advanced`, `retry`, `no_rotation`, `reuse`, `revoked`, `expired`,
+//! `invalid`, `client_error` and `internal` ([`Outcome`]). [`describe_metrics`] gives a recorder the
+//! help text of each.
+//!
+//! # Security events (R-OPS-3)
+//! After the flow is over, and so after every store write it made, the driver hands each
+//! [`SecurityEvent`] of the report to the host's sink, once.
+
+use std::time::Instant;
+
+use metrics::{Key, Label, Level, Metadata};
+use tracing::Span;
+
+use crate::engine::{Operation, Outcome, Report, ReusePolicy};
+use crate::error::Error;
+use crate::events::{RevocationCause, SecurityEvent};
+
+/// Counter: refresh requests (GetTokensFromRefreshToken and the legacy flow), labelled `operation` and
+/// `outcome`.
+pub const REFRESH_TOTAL: &str = "refresh_rotation_refresh_total";
+/// Histogram, in seconds: the time to answer a refresh, store I/O included; labelled `operation`.
+pub const REFRESH_DURATION_SECONDS: &str = "refresh_rotation_refresh_duration_seconds";
+/// Counter: sign-ins, labelled `outcome`.
+pub const SIGN_IN_TOTAL: &str = "refresh_rotation_sign_in_total";
+/// Counter: RevokeToken requests, labelled `outcome`.
+pub const REVOKE_TOTAL: &str = "refresh_rotation_revoke_total";
+/// Counter: global sign-outs, labelled `outcome`.
+pub const GLOBAL_SIGN_OUT_TOTAL: &str = "refresh_rotation_global_sign_out_total";
+/// Counter: introspection requests (R-OAUTH-7), labelled `outcome`.
+pub const INTROSPECT_TOTAL: &str = "refresh_rotation_introspect_total";
+/// Counter: families revoked, labelled `cause`.
+pub const REVOCATIONS_TOTAL: &str = "refresh_rotation_revocations_total";
+/// Counter: reuse detections (R-ROT-4, R-ROT-7), labelled `policy`.
+pub const REUSE_DETECTED_TOTAL: &str = "refresh_rotation_reuse_detected_total";
+
+/// Describes every metric to the installed recorder (units and help text, the `# HELP` lines of a
+/// Prometheus exporter). Call it once after installing the recorder; without one it does nothing.
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_histogram, Unit};
+    describe_counter!(
+        REFRESH_TOTAL,
+        Unit::Count,
+        "Refresh requests by operation and outcome"
+    );
+    describe_histogram!(
+        REFRESH_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to answer a refresh, store I/O included"
+    );
+    describe_counter!(SIGN_IN_TOTAL, Unit::Count, "Sign-ins by outcome");
+    describe_counter!(REVOKE_TOTAL, Unit::Count, "RevokeToken requests by outcome");
+    describe_counter!(
+        GLOBAL_SIGN_OUT_TOTAL,
+        Unit::Count,
+        "Global sign-outs by outcome"
+    );
+    describe_counter!(
+        INTROSPECT_TOTAL,
+        Unit::Count,
+        "Introspection requests by outcome"
+    );
+    describe_counter!(REVOCATIONS_TOTAL, Unit::Count, "Families revoked, by cause");
+    describe_counter!(
+        REUSE_DETECTED_TOTAL,
+        Unit::Count,
+        "Refresh token reuse detections, by reuse policy"
+    );
+}
+
+const METADATA: Metadata<'static> =
+    Metadata::new("refresh_rotation", Level::INFO, Some(module_path!()));
+
+// Every key is a static built from static labels, so recording allocates nothing and hashes nothing at
+// run time: the hot path pays one recorder lookup per metric.
+macro_rules! static_key {
+    ($name:expr, [$($k:literal => $v:literal),*]) => {{
+        static LABELS: [Label; 0 $(+ { let _ = $k; 1 })*] = [$(Label::from_static_parts($k, $v)),*];
+        static KEY: Key = Key::from_static_parts($name, &LABELS);
+        &KEY
+    }};
+}
+
+macro_rules! outcome_key {
+    ($outcome:expr, $name:expr, [$($k:literal => $v:literal),*]) => {
+        match $outcome {
+            Outcome::Issued => static_key!($name, [$($k => $v,)* "outcome" => "issued"]),
+            Outcome::Advanced => static_key!($name, [$($k => $v,)* "outcome" => "advanced"]),
+            Outcome::Retry => static_key!($name, [$($k => $v,)* "outcome" => "retry"]),
+            Outcome::NoRotation => static_key!($name, [$($k => $v,)* "outcome" => "no_rotation"]),
+            Outcome::Reuse => static_key!($name, [$($k => $v,)* "outcome" => "reuse"]),
+            Outcome::Revoked => static_key!($name, [$($k => $v,)* "outcome" => "revoked"]),
+            Outcome::Expired => static_key!($name, [$($k => $v,)* "outcome" => "expired"]),
+            Outcome::Invalid => static_key!($name, [$($k => $v,)* "outcome" => "invalid"]),
+            Outcome::Unchanged => static_key!($name, [$($k => $v,)* "outcome" => "unchanged"]),
+            Outcome::ClientError => static_key!($name, [$($k => $v,)* "outcome" => "client_error"]),
+            Outcome::Internal => static_key!($name, [$($k => $v,)* "outcome" => "internal"]),
+            Outcome::Active => static_key!($name, [$($k => $v,)* "outcome" => "active"]),
+            Outcome::Inactive => static_key!($name, [$($k => $v,)* "outcome" => "inactive"]),
+        }
+    };
+}
+
+fn outcome_key(operation: Operation, outcome: Outcome) -> &'static Key {
+    match operation {
+        Operation::Refresh => outcome_key!(outcome, REFRESH_TOTAL, ["operation" => "refresh"]),
+        Operation::LegacyRefresh => {
+            outcome_key!(outcome, REFRESH_TOTAL, ["operation" => "legacy_refresh"])
+        }
+        Operation::SignIn => outcome_key!(outcome, SIGN_IN_TOTAL, []),
+        Operation::Revoke => outcome_key!(outcome, REVOKE_TOTAL, []),
+        Operation::GlobalSignOut => outcome_key!(outcome, GLOBAL_SIGN_OUT_TOTAL, []),
+        Operation::Introspect => outcome_key!(outcome, INTROSPECT_TOTAL, []),
+    }
+}
+
+fn duration_key(operation: Operation) -> &'static Key {
+    if operation == Operation::LegacyRefresh {
+        static_key!(REFRESH_DURATION_SECONDS, ["operation" => "legacy_refresh"])
+    } else {
+        static_key!(REFRESH_DURATION_SECONDS, ["operation" => "refresh"])
+    }
+}
+
+fn revocation_key(cause: RevocationCause) -> &'static Key {
+    match cause {
+        RevocationCause::RevokeToken => static_key!(REVOCATIONS_TOTAL, ["cause" => "revoke_token"]),
+        RevocationCause::Reuse => static_key!(REVOCATIONS_TOTAL, ["cause" => "reuse"]),
+        RevocationCause::ClientDeleted => {
+            static_key!(REVOCATIONS_TOTAL, ["cause" => "client_deleted"])
+        }
+        RevocationCause::GlobalSignOut => {
+            static_key!(REVOCATIONS_TOTAL, ["cause" => "global_sign_out"])
+        }
+    }
+}
+
+fn reuse_key(policy: ReusePolicy) -> &'static Key {
+    match policy {
+        ReusePolicy::Reject => static_key!(REUSE_DETECTED_TOTAL, ["policy" => "reject"]),
+        ReusePolicy::RevokeFamily => {
+            static_key!(REUSE_DETECTED_TOTAL, ["policy" => "revoke_family"])
+        }
+    }
+}
+
+fn count(key: &Key, n: u64) {
+    metrics::with_recorder(|r| r.register_counter(key, &METADATA)).increment(n);
+}
+
+/// The policy's snake-case name, for traces.
+fn policy_name(policy: ReusePolicy) -> &'static str {
+    match policy {
+        ReusePolicy::Reject => "reject",
+        ReusePolicy::RevokeFamily => "revoke_family",
+    }
+}
+
+/// One operation being observed: its span and its start.
+pub(crate) struct Observation {
+    span: Span,
+    started: Instant,
+}
+
+impl Observation {
+    /// Opens the operation's span. `client_id` is the client named by the request (not a secret).
+    pub(crate) fn start(operation: Operation, client_id: Option<&str>) -> Observation {
+        macro_rules! span {
+            ($name:literal) => {
+                tracing::info_span!(
+                    target: "refresh_rotation",
+                    $name,
+                    client_id = client_id,
+                    outcome = tracing::field::Empty,
+                    family = tracing::field::Empty,
+                    error = tracing::field::Empty,
+                )
+            };
+        }
+        let span = match operation {
+            Operation::SignIn => span!("sign_in"),
+            Operation::Refresh => span!("refresh"),
+            Operation::LegacyRefresh => span!("legacy_refresh"),
+            Operation::Revoke => span!("revoke"),
+            Operation::GlobalSignOut => span!("global_sign_out"),
+            Operation::Introspect => span!("introspect"),
+        };
+        Observation {
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// The span, for the driver to run the operation in.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Records how the operation ended, from the engine's report: the span's fields, the metrics, the
+    /// events' traces. Returns the security events, for the driver to hand to the sink.
+    pub(crate) fn finish<T>(
+        &self,
+        report: &mut Report,
+        result: &Result<T, Error>,
+    ) -> Vec<SecurityEvent> {
+        let error = result.as_ref().err();
+        let operation = report.operation();
+        let outcome = report.outcome(error);
+        if operation.is_refresh() {
+            let elapsed = self.started.elapsed();
+            metrics::with_recorder(|r| r.register_histogram(duration_key(operation), &METADATA))
+                .record(elapsed);
+        }
+        count(outcome_key(operation, outcome), 1);
+        let span = &self.span;
+        if !span.is_disabled() {
+            span.record("outcome", outcome.as_str());
+            if let Some(family) = report.family() {
+                span.record("family", family.to_uuid_string());
+            }
+            if let Some(e) = error {
+                span.record("error", e.exception_name());
+            }
+        }
+        let events = report.take_events();
+        for event in &events {
+            emit(span, event);
+        }
+        events
+    }
+}
+
+/// The metrics and the trace of one security event.
+fn emit(span: &Span, event: &SecurityEvent) {
+    match event {
+        SecurityEvent::ReuseDetected {
+            family,
+            client_id,
+            presented_generation,
+            current_generation,
+            policy,
+            ..
+        } => {
+            count(reuse_key(*policy), 1);
+            tracing::warn!(
+                target: "refresh_rotation",
+                parent: span,
+                family = family.as_str(),
+                client_id = client_id.as_str(),
+                presented_generation,
+                current_generation,
+                policy = policy_name(*policy),
+                "refresh token reuse detected"
+            );
+        }
+        SecurityEvent::FamilyRevoked {
+            family,
+            client_id,
+            cause,
+            ..
+        } => {
+            count(revocation_key(*cause), 1);
+            tracing::info!(
+                target: "refresh_rotation",
+                parent: span,
+                family = family.as_str(),
+                client_id = client_id.as_str(),
+                cause = cause.as_str(),
+                "refresh token family revoked"
+            );
+        }
+        SecurityEvent::GlobalSignOut {
+            families_revoked, ..
+        } => {
+            let n = u64::try_from(*families_revoked).unwrap_or(u64::MAX);
+            if n > 0 {
+                count(revocation_key(RevocationCause::GlobalSignOut), n);
+            }
+            tracing::info!(
+                target: "refresh_rotation",
+                parent: span,
+                families_revoked = n,
+                "global sign-out"
+            );
+        }
+    }
+}

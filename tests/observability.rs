@@ -1,0 +1,843 @@
+//! Operations (SPEC 15): traces without secrets (R-OPS-1), metrics (R-OPS-2), security events
+//! (R-OPS-3) and live key rotation (R-OPS-4), through the public API of both drivers.
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::fmt::{Debug, Write as _};
+use std::sync::{Arc, Barrier, Mutex};
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::driver::telemetry;
+use refresh_rotation::events::RevocationCause;
+use refresh_rotation::events::SecurityEvent;
+use refresh_rotation::jwt::{Algorithm, JwtVerifier, NoRevocationCheck, SigningKey, TokenSigner};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{FamilyId, InMemoryRefreshTokenStore, RefreshTokenStore};
+use refresh_rotation::*;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, Registry};
+
+const SECRET: &str = "MarkerClientSecret000000000000000000000001";
+const WRONG_SECRET: &str = "MarkerWrongSecret0000000000000000000000002";
+const START: i64 = 1_700_000_000;
+
+/// Every security event the sink received, with whether the store already showed the family revoked
+/// when the sink was called.
+type Received = Arc<Mutex<Vec<(SecurityEvent, Option<bool>)>>>;
+
+struct Pool {
+    issuer: TokenIssuer,
+    clock: Arc<ManualClock>,
+    store: Arc<InMemoryRefreshTokenStore>,
+    users: Arc<InMemoryUserDirectory>,
+    registry: Arc<ClientRegistry>,
+    rotating: String,
+    legacy: String,
+    events: Received,
+}
+
+fn signing_key(kid: &str) -> Arc<SigningKey> {
+    Arc::new(SigningKey::generate(Algorithm::EdDSA, kid).unwrap())
+}
+
+fn pool(grace: u8, policy: ReusePolicy, device_tracking: bool) -> Pool {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(START)));
+    let rng = Arc::new(SystemRandom::new());
+    let registry = Arc::new(ClientRegistry::new(
+        "us-east-1_Ops",
+        clock.clone(),
+        rng.clone(),
+    ));
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users
+        .put(UserRecord::new(
+            "0f6c3a4e-0000-4000-8000-000000000001",
+            "alice",
+        ))
+        .unwrap();
+    let rotating = registry
+        .create_client(
+            AppClientConfig::builder("rotating")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(grace).unwrap()),
+            NewClientSecret::Provided(ClientSecret::new(SECRET)),
+        )
+        .unwrap()
+        .client_id()
+        .to_string();
+    let legacy = registry
+        .create_client(
+            AppClientConfig::builder("legacy"),
+            NewClientSecret::Provided(ClientSecret::new(SECRET)),
+        )
+        .unwrap()
+        .client_id()
+        .to_string();
+    let store = Arc::new(InMemoryRefreshTokenStore::new());
+    let events: Received = Arc::default();
+    let sink = {
+        let (events, store) = (events.clone(), store.clone());
+        move |e: &SecurityEvent| {
+            // What the store says at the moment of the call: the event must follow the write.
+            let revoked = match e {
+                SecurityEvent::FamilyRevoked { family, .. }
+                | SecurityEvent::ReuseDetected { family, .. } => {
+                    let id = FamilyId::from_uuid_str(family).unwrap();
+                    RefreshTokenStore::read(&*store, &id)
+                        .unwrap()
+                        .family
+                        .map(|f| f.state.revoked)
+                }
+                _ => None,
+            };
+            events.lock().unwrap().push((e.clone(), revoked));
+        }
+    };
+    let issuer = TokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(signing_key("k1")),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap()),
+        registry.clone(),
+        store.clone(),
+        users.clone(),
+    )
+    .clock(clock.clone())
+    .reuse_policy(policy)
+    .device_tracking(device_tracking)
+    .security_events(Arc::new(sink))
+    .build();
+    Pool {
+        issuer,
+        clock,
+        store,
+        users,
+        registry,
+        rotating,
+        legacy,
+        events,
+    }
+}
+
+impl Pool {
+    fn sign_in(&self, client_id: &str) -> TokenSet {
+        let mut req = SignInRequest::new(client_id, "alice");
+        req.client_secret = Some(SECRET);
+        self.issuer.sign_in(&req).unwrap()
+    }
+
+    fn refresh(&self, token: &RefreshToken) -> Result<TokenSet, Error> {
+        let mut req = RefreshRequest::new(token, &self.rotating);
+        req.client_secret = Some(SECRET);
+        self.issuer.get_tokens_from_refresh_token(&req)
+    }
+
+    fn events(&self) -> Vec<(SecurityEvent, Option<bool>)> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn verifier(&self) -> JwtVerifier {
+        JwtVerifier::new(self.issuer.issuer_url(), &self.issuer.keys().jwks()).unwrap()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A capturing subscriber: every span, every recorded field, every event, as text.
+
+/// Lines captured on each thread.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<(std::thread::ThreadId, String)>>>);
+
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={}", field.name(), value);
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        let _ = write!(self.0, " {}={:?}", field.name(), value);
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
+        let m = attrs.metadata();
+        let mut line = format!("span {} target={}", m.name(), m.target());
+        attrs.record(&mut Fields(&mut line));
+        self.push(line);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let name = ctx.span(id).map(|s| s.name()).unwrap_or("?");
+        let mut line = format!("record {name}");
+        values.record(&mut Fields(&mut line));
+        self.push(line);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let parent = ctx.event_span(event).map(|s| s.name()).unwrap_or("-");
+        let mut line = format!("event {} in {parent}", event.metadata().level());
+        event.record(&mut Fields(&mut line));
+        self.push(line);
+    }
+}
+
+/// One global subscriber for the whole test binary, installed once; each test reads the lines of its own
+/// thread. (Scoped subscribers that come and go on parallel test threads race `tracing`'s per-call-site
+/// cache of whether anyone is interested, and can miss spans.)
+fn capture() -> Capture {
+    static GLOBAL: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    GLOBAL
+        .get_or_init(|| {
+            let capture = Capture::default();
+            tracing::subscriber::set_global_default(Registry::default().with(capture.clone()))
+                .expect("the only global subscriber");
+            capture
+        })
+        .clone()
+}
+
+impl Capture {
+    fn push(&self, line: String) {
+        let me = std::thread::current().id();
+        self.0.lock().unwrap().push((me, line));
+    }
+
+    /// Everything captured on this thread.
+    fn text(&self) -> String {
+        let me = std::thread::current().id();
+        let lines = self.0.lock().unwrap();
+        let mine: Vec<&str> = lines
+            .iter()
+            .filter(|(t, _)| *t == me)
+            .map(|(_, l)| l.as_str())
+            .collect();
+        mine.join("\n")
+    }
+}
+
+#[test]
+fn r_ops_1_every_operation_has_a_span_with_its_outcome_and_no_secret() {
+    let p = pool(5, ReusePolicy::RevokeFamily, true);
+    let capture = capture();
+    let mut markers: Vec<String> = vec![SECRET.into(), WRONG_SECRET.into()];
+    {
+        // Sign-in with the client secret; the pool issues a device.
+        let first = p.sign_in(&p.rotating);
+        let t0 = first.refresh_token.clone().unwrap();
+        let device = first.new_device.clone().unwrap().device_key;
+        markers.extend([
+            t0.expose_secret().to_owned(),
+            device.clone(),
+            first.access_token.clone(),
+            first.id_token.clone(),
+        ]);
+        // Refresh with the device key: advanced, then a retry.
+        let mut req = RefreshRequest::new(&t0, &p.rotating);
+        req.client_secret = Some(SECRET);
+        req.device_key = Some(&device);
+        let r1 = p.issuer.get_tokens_from_refresh_token(&req).unwrap();
+        let t1 = r1.refresh_token.clone().unwrap();
+        markers.extend([t1.expose_secret().to_owned(), r1.access_token.clone()]);
+        p.issuer.get_tokens_from_refresh_token(&req).unwrap();
+        // Failures: a wrong secret, a garbage token, reuse after the window.
+        let mut bad = RefreshRequest::new(&t1, &p.rotating);
+        bad.client_secret = Some(WRONG_SECRET);
+        bad.device_key = Some(&device);
+        assert!(p.issuer.get_tokens_from_refresh_token(&bad).is_err());
+        let garbage = RefreshToken::new("MarkerGarbageRefreshToken");
+        markers.push(garbage.expose_secret().to_owned());
+        assert!(p.refresh(&garbage).is_err());
+        p.clock.advance(10);
+        assert_eq!(
+            p.issuer.get_tokens_from_refresh_token(&req).unwrap_err(),
+            Error::RefreshTokenReused
+        );
+        // The legacy flow with a SECRET_HASH.
+        let legacy = p.sign_in(&p.legacy);
+        let lt = legacy.refresh_token.clone().unwrap();
+        let hash = ClientSecret::new(SECRET).secret_hash("alice", &p.legacy);
+        markers.extend([lt.expose_secret().to_owned(), hash.clone()]);
+        let mut lreq = LegacyRefreshRequest::new(&lt, &p.legacy);
+        lreq.secret_hash = Some(&hash);
+        lreq.device_key = legacy.new_device.as_ref().map(|d| d.device_key.as_str());
+        p.issuer.legacy_refresh(&lreq).unwrap();
+        // RevokeToken and global sign-out.
+        p.issuer.revoke_token(&lt, &p.legacy, Some(SECRET)).unwrap();
+        let again = p.sign_in(&p.rotating);
+        markers.push(again.refresh_token.unwrap().expose_secret().to_owned());
+        assert_eq!(p.issuer.global_sign_out_username("alice").unwrap(), 1);
+        // The asynchronous driver, with the same subscriber.
+        let async_issuer = AsyncTokenIssuer::builder(
+            "us-east-1",
+            TokenSigner::new(signing_key("k9")),
+            RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap()),
+            p.registry.clone(),
+            p.store.clone(),
+            p.users.clone(),
+        )
+        .clock(p.clock.clone())
+        .build();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut req = SignInRequest::new(&p.rotating, "alice");
+            req.client_secret = Some(SECRET);
+            let a = async_issuer.sign_in(&req).await.unwrap();
+            let at = a.refresh_token.unwrap();
+            markers.push(at.expose_secret().to_owned());
+            let mut r = RefreshRequest::new(&at, &p.rotating);
+            r.client_secret = Some(SECRET);
+            let next = async_issuer
+                .get_tokens_from_refresh_token(&r)
+                .await
+                .unwrap();
+            markers.push(next.refresh_token.unwrap().expose_secret().to_owned());
+            async_issuer
+                .revoke_token(&at, &p.rotating, Some(SECRET))
+                .await
+                .unwrap();
+        });
+    }
+    let text = capture.text();
+    for m in &markers {
+        assert!(
+            !text.contains(m.as_str()),
+            "{m} appears in the traces:\n{text}"
+        );
+        // Nor any long piece of one (a prefix, a suffix).
+        for piece in [&m[..20], &m[m.len() - 20..]] {
+            assert!(!text.contains(piece), "{piece} appears in the traces");
+        }
+    }
+    for line in [
+        "span sign_in target=refresh_rotation client_id=",
+        "record sign_in outcome=issued",
+        "record refresh outcome=advanced",
+        "record refresh outcome=retry",
+        "record refresh outcome=client_error",
+        "record refresh outcome=invalid",
+        "record refresh outcome=reuse",
+        "record legacy_refresh outcome=no_rotation",
+        "record revoke outcome=revoked",
+        "record global_sign_out outcome=revoked",
+        "event WARN in refresh",
+        "refresh token reuse detected",
+        "record refresh error=RefreshTokenReuseException",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+    // The family appears as its origin_jti, a UUID.
+    let family_line = text
+        .lines()
+        .find(|l| l.starts_with("record refresh family="))
+        .unwrap();
+    let jti = family_line.trim_start_matches("record refresh family=");
+    assert!(FamilyId::from_uuid_str(jti).is_some(), "{family_line}");
+    // Two spans of the async driver are there too (sign_in, refresh, revoke).
+    assert!(text.matches("span sign_in").count() >= 4);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/// A metric's name, labels and value.
+type Sample = (String, Vec<(String, String)>, DebugValue);
+
+fn metric<'s>(
+    snapshot: &'s [Sample],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'s DebugValue> {
+    snapshot
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && l.len() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, _, v)| v)
+}
+
+fn counter(snapshot: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
+    match metric(snapshot, name, labels) {
+        Some(DebugValue::Counter(n)) => *n,
+        None => 0,
+        Some(other) => panic!("{name} is not a counter: {other:?}"),
+    }
+}
+
+#[test]
+fn r_ops_2_metrics_count_outcomes_without_identifiers() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        telemetry::describe_metrics();
+        let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+        p.refresh(&t0).unwrap();
+        p.refresh(&t0).unwrap();
+        p.clock.advance(10);
+        assert_eq!(p.refresh(&t0).unwrap_err(), Error::RefreshTokenReused);
+        assert!(p.refresh(&RefreshToken::new("nope")).is_err());
+        let legacy = p.sign_in(&p.legacy).refresh_token.unwrap();
+        let hash = ClientSecret::new(SECRET).secret_hash("alice", &p.legacy);
+        let mut lreq = LegacyRefreshRequest::new(&legacy, &p.legacy);
+        lreq.secret_hash = Some(&hash);
+        p.issuer.legacy_refresh(&lreq).unwrap();
+        p.issuer
+            .revoke_token(&legacy, &p.legacy, Some(SECRET))
+            .unwrap();
+        p.issuer
+            .revoke_token(&legacy, &p.legacy, Some(SECRET))
+            .unwrap();
+        assert_eq!(
+            p.issuer
+                .global_sign_out("0f6c3a4e-0000-4000-8000-000000000001")
+                .unwrap(),
+            1
+        );
+    });
+    let snapshot: Vec<Sample> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(k, _, _, v)| {
+            let key = k.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, v)
+        })
+        .collect();
+    let s = &snapshot[..];
+    let refresh = |outcome| {
+        counter(
+            s,
+            telemetry::REFRESH_TOTAL,
+            &[("operation", "refresh"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(refresh("advanced"), 1);
+    assert_eq!(refresh("retry"), 1);
+    assert_eq!(refresh("reuse"), 1);
+    assert_eq!(refresh("invalid"), 1);
+    assert_eq!(
+        counter(
+            s,
+            telemetry::REFRESH_TOTAL,
+            &[("operation", "legacy_refresh"), ("outcome", "no_rotation")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(s, telemetry::SIGN_IN_TOTAL, &[("outcome", "issued")]),
+        2
+    );
+    assert_eq!(
+        counter(s, telemetry::REVOKE_TOTAL, &[("outcome", "revoked")]),
+        1
+    );
+    assert_eq!(
+        counter(s, telemetry::REVOKE_TOTAL, &[("outcome", "unchanged")]),
+        1
+    );
+    assert_eq!(
+        counter(
+            s,
+            telemetry::GLOBAL_SIGN_OUT_TOTAL,
+            &[("outcome", "revoked")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            s,
+            telemetry::REVOCATIONS_TOTAL,
+            &[("cause", "revoke_token")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            s,
+            telemetry::REVOCATIONS_TOTAL,
+            &[("cause", "global_sign_out")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(s, telemetry::REUSE_DETECTED_TOTAL, &[("policy", "reject")]),
+        1
+    );
+    match metric(
+        s,
+        telemetry::REFRESH_DURATION_SECONDS,
+        &[("operation", "refresh")],
+    ) {
+        Some(DebugValue::Histogram(v)) => assert_eq!(v.len(), 4, "one sample per refresh"),
+        other => panic!("no refresh histogram: {other:?}"),
+    }
+    // Every metric is one of the documented names, and no label carries a client id or a user.
+    let names = [
+        telemetry::REFRESH_TOTAL,
+        telemetry::REFRESH_DURATION_SECONDS,
+        telemetry::SIGN_IN_TOTAL,
+        telemetry::REVOKE_TOTAL,
+        telemetry::GLOBAL_SIGN_OUT_TOTAL,
+        telemetry::REVOCATIONS_TOTAL,
+        telemetry::REUSE_DETECTED_TOTAL,
+    ];
+    for (name, labels, _) in s {
+        assert!(names.contains(&name.as_str()), "undocumented metric {name}");
+        for (k, v) in labels {
+            assert!(
+                ["operation", "outcome", "cause", "policy"].contains(&k.as_str()),
+                "{k}"
+            );
+            for id in [
+                &p.rotating,
+                &p.legacy,
+                "alice",
+                "0f6c3a4e-0000-4000-8000-000000000001",
+            ] {
+                assert_ne!(v, id, "{name} carries an identifier");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn r_ops_3_reuse_under_reject_is_one_event_and_revokes_nothing() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+    p.refresh(&t0).unwrap();
+    p.clock.advance(10);
+    assert_eq!(p.refresh(&t0).unwrap_err(), Error::RefreshTokenReused);
+    let events = p.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    match &events[0] {
+        (
+            SecurityEvent::ReuseDetected {
+                client_id,
+                subject,
+                presented_generation: 0,
+                current_generation: 1,
+                policy: ReusePolicy::Reject,
+                ..
+            },
+            Some(false),
+        ) => {
+            assert_eq!(client_id, &p.rotating);
+            assert_eq!(subject, "0f6c3a4e-0000-4000-8000-000000000001");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn r_ops_3_sixteen_concurrent_reuses_revoke_the_family_once() {
+    let p = Arc::new(pool(5, ReusePolicy::RevokeFamily, false));
+    let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+    p.refresh(&t0).unwrap();
+    p.clock.advance(10);
+    let barrier = Arc::new(Barrier::new(16));
+    let answers: Vec<Error> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (p, t0, barrier) = (p.clone(), t0.clone(), barrier.clone());
+                s.spawn(move || {
+                    barrier.wait();
+                    p.refresh(&t0).unwrap_err()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let reused = answers
+        .iter()
+        .filter(|e| **e == Error::RefreshTokenReused)
+        .count();
+    let revoked = answers
+        .iter()
+        .filter(|e| **e == Error::RefreshTokenRevoked)
+        .count();
+    assert_eq!(reused + revoked, 16, "{answers:?}");
+    assert!(reused >= 1);
+    let events = p.events();
+    let reuse_events = events
+        .iter()
+        .filter(|(e, _)| matches!(e, SecurityEvent::ReuseDetected { .. }))
+        .count();
+    let revocations: Vec<_> = events
+        .iter()
+        .filter(|(e, _)| matches!(e, SecurityEvent::FamilyRevoked { .. }))
+        .collect();
+    // One reuse event per request answered RefreshTokenReuseException; one revocation.
+    assert_eq!(reuse_events, reused, "{events:?}");
+    assert_eq!(revocations.len(), 1, "{events:?}");
+    assert!(matches!(
+        revocations[0],
+        (
+            SecurityEvent::FamilyRevoked {
+                cause: RevocationCause::Reuse,
+                ..
+            },
+            Some(true)
+        )
+    ));
+    // Every event was delivered after the revocation was written.
+    assert!(
+        events.iter().all(|(_, revoked)| *revoked == Some(true)),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn r_ops_3_revoke_token_and_global_sign_out_are_events_after_the_write() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+    p.issuer
+        .revoke_token(&t0, &p.rotating, Some(SECRET))
+        .unwrap();
+    p.issuer
+        .revoke_token(&t0, &p.rotating, Some(SECRET))
+        .unwrap();
+    p.sign_in(&p.rotating);
+    p.sign_in(&p.legacy);
+    assert_eq!(p.issuer.global_sign_out_username("alice").unwrap(), 2);
+    assert_eq!(p.issuer.global_sign_out_username("alice").unwrap(), 0);
+    let events = p.events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(matches!(
+        &events[0],
+        (
+            SecurityEvent::FamilyRevoked {
+                cause: RevocationCause::RevokeToken,
+                ..
+            },
+            Some(true)
+        )
+    ));
+    assert!(matches!(
+        &events[1].0,
+        SecurityEvent::GlobalSignOut {
+            families_revoked: 2,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &events[2].0,
+        SecurityEvent::GlobalSignOut {
+            families_revoked: 0,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn r_ops_3_the_async_driver_delivers_the_same_events() {
+    let p = pool(5, ReusePolicy::RevokeFamily, false);
+    let received: Received = Arc::default();
+    let sink = {
+        let received = received.clone();
+        move |e: &SecurityEvent| received.lock().unwrap().push((e.clone(), None))
+    };
+    let issuer = AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(signing_key("k1")),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap()),
+        p.registry.clone(),
+        p.store.clone(),
+        p.users.clone(),
+    )
+    .clock(p.clock.clone())
+    .reuse_policy(ReusePolicy::RevokeFamily)
+    .security_events(Arc::new(sink))
+    .build();
+    let mut req = SignInRequest::new(&p.rotating, "alice");
+    req.client_secret = Some(SECRET);
+    let t0 = issuer.sign_in(&req).await.unwrap().refresh_token.unwrap();
+    let mut r = RefreshRequest::new(&t0, &p.rotating);
+    r.client_secret = Some(SECRET);
+    issuer.get_tokens_from_refresh_token(&r).await.unwrap();
+    p.clock.advance(10);
+    assert_eq!(
+        issuer.get_tokens_from_refresh_token(&r).await.unwrap_err(),
+        Error::RefreshTokenReused
+    );
+    let names: Vec<_> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.name())
+        .collect();
+    assert_eq!(names, ["reuse_detected", "family_revoked"]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn r_ops_4_rotation_under_concurrent_refreshes_loses_no_request() {
+    let p = Arc::new(pool(5, ReusePolicy::Reject, false));
+    const WORKERS: usize = 4;
+    const ROUNDS: usize = 40;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let p = p.clone();
+                s.spawn(move || {
+                    let mut t = p.sign_in(&p.rotating).refresh_token.unwrap();
+                    for _ in 0..ROUNDS {
+                        let answer = p.refresh(&t).expect("no request fails during rotation");
+                        // The JWKS of its time (fetched after the answer) verifies both tokens.
+                        let v = p.verifier();
+                        let now = Timestamp::from_unix_seconds(START);
+                        v.verify_access_token(
+                            &answer.access_token,
+                            &p.rotating,
+                            now,
+                            &NoRevocationCheck,
+                        )
+                        .expect("access token verifies");
+                        v.verify_id_token(&answer.id_token, &p.rotating, now, &NoRevocationCheck)
+                            .expect("ID token verifies");
+                        t = answer.refresh_token.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let rotator = {
+            let (p, stop) = (p.clone(), stop.clone());
+            s.spawn(move || {
+                // A dozen full rotations (signing key and refresh-token key) while the workers run: the
+                // JWKS keeps every retired key, and a verifier accepts at most 100.
+                let mut rotations = 0;
+                for n in 2u32..14 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let kid = format!("k{n}");
+                    let keys = p.issuer.keys();
+                    keys.add_signing_key(signing_key(&kid)).unwrap();
+                    keys.promote_signing_key(&kid).unwrap();
+                    keys.add_refresh_key(RefreshTokenKey::new(n, &[n as u8; 32]).unwrap())
+                        .unwrap();
+                    keys.promote_refresh_key(n).unwrap();
+                    rotations += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                rotations
+            })
+        };
+        for w in workers {
+            w.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let rotations = rotator.join().unwrap();
+        assert!(rotations > 0);
+    });
+}
+
+#[test]
+fn r_ops_4_retired_signing_keys_verify_until_removed_and_jwks_follows_at_once() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let old = p.sign_in(&p.rotating);
+    let keys = p.issuer.keys();
+    let now = Timestamp::from_unix_seconds(START);
+    keys.add_signing_key(signing_key("k2")).unwrap();
+    assert!(
+        p.issuer.keys().jwks_json().contains("\"k2\""),
+        "published at once"
+    );
+    let staged = p.sign_in(&p.rotating);
+    assert!(p
+        .verifier()
+        .verify_access_token(&staged.access_token, &p.rotating, now, &NoRevocationCheck)
+        .is_ok());
+    let header = |t: &str| t.split('.').next().unwrap().to_owned();
+    assert_eq!(
+        header(&staged.access_token),
+        header(&old.access_token),
+        "k1 still signs"
+    );
+    keys.promote_signing_key("k2").unwrap();
+    let new = p.sign_in(&p.rotating);
+    assert_ne!(
+        header(&new.access_token),
+        header(&old.access_token),
+        "k2 signs now"
+    );
+    let v = p.verifier();
+    assert!(v
+        .verify_access_token(&old.access_token, &p.rotating, now, &NoRevocationCheck)
+        .is_ok());
+    assert!(v
+        .verify_access_token(&new.access_token, &p.rotating, now, &NoRevocationCheck)
+        .is_ok());
+    // Refused changes change nothing.
+    assert!(keys.remove_signing_key("k2").is_err());
+    assert!(keys.add_signing_key(signing_key("k1")).is_err());
+    assert!(keys.promote_signing_key("k1").is_err());
+    assert_eq!(keys.remove_signing_key("k1"), Ok(true));
+    assert!(!p.issuer.keys().jwks_json().contains("\"k1\""));
+    assert!(p
+        .verifier()
+        .verify_access_token(&old.access_token, &p.rotating, now, &NoRevocationCheck)
+        .is_err());
+}
+
+#[test]
+fn r_ops_4_r_rot_10_holds_across_a_refresh_key_rotation() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+    let t1 = p.refresh(&t0).unwrap().refresh_token.unwrap();
+    let keys = p.issuer.keys();
+    keys.add_refresh_key(RefreshTokenKey::new(2, &[2; 32]).unwrap())
+        .unwrap();
+    keys.promote_refresh_key(2).unwrap();
+    assert!(keys.remove_refresh_key(2).is_err(), "the current key stays");
+    // A retry inside the window gets the byte-identical successor, under the key of the advance.
+    let retry = p.refresh(&t0).unwrap().refresh_token.unwrap();
+    assert_eq!(retry.expose_secret(), t1.expose_secret());
+    let ring = keys.refresh_keys();
+    assert_eq!(ring.decode(retry.expose_secret()).unwrap().key_id(), 1);
+    // The next advance uses the promoted key.
+    let t2 = p.refresh(&t1).unwrap().refresh_token.unwrap();
+    assert_eq!(ring.decode(t2.expose_secret()).unwrap().key_id(), 2);
+    // Removing the old key invalidates tokens under it (R-FAM-6), and only them.
+    assert_eq!(keys.remove_refresh_key(1), Ok(true));
+    assert_eq!(p.refresh(&t1).unwrap_err(), Error::InvalidRefreshToken);
+    p.refresh(&t2).unwrap();
+}
+
+#[test]
+fn r_ops_1_client_metadata_is_never_traced() {
+    // ClientMetadata is not traced either: a marker in it never reaches a span.
+    let p = pool(5, ReusePolicy::Reject, false);
+    let capture = capture();
+    {
+        let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+        let meta: HashMap<String, String> = [("k".into(), "MarkerMetadataValue".into())].into();
+        let mut req = RefreshRequest::new(&t0, &p.rotating);
+        req.client_secret = Some(SECRET);
+        req.client_metadata = Some(&meta);
+        p.issuer.get_tokens_from_refresh_token(&req).unwrap();
+    }
+    let text = capture.text();
+    assert!(text.contains("record refresh outcome=advanced"), "{text}");
+    assert!(!text.contains("MarkerMetadataValue"));
+}
