@@ -61,7 +61,7 @@ const NEEDS_ASYNC: Error = Error::Internal {
 
 /// Runs `future` to completion if it completes on its first poll, as every future over a synchronous
 /// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks.
-fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub(crate) fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let mut future = pin!(future);
     match future
         .as_mut()
@@ -326,13 +326,8 @@ impl ClientRegistry {
         Ok(self.store.scopes().await?.into_iter().collect())
     }
 
-    /// Synchronous form of [`scopes_for_async`](Self::scopes_for_async), for the wire adapter.
-    pub(crate) fn scopes_for(&self, raw: &RawConfig) -> Result<BTreeSet<String>, Error> {
-        poll_once(self.scopes_for_async(raw))
-    }
-
     /// Validates `raw` in this pool's context (`scopes`: its declared custom scopes, from
-    /// [`scopes_for`](Self::scopes_for)), appending violations to `out`. Crate-internal so that the wire
+    /// [`scopes_for_async`](Self::scopes_for_async)), appending violations to `out`. Crate-internal so that the wire
     /// adapter can report a request's own violations and the configuration's in one list; `has_secret`
     /// is `None` when the client could not be identified.
     pub(crate) fn validate_in_pool(
@@ -387,16 +382,6 @@ impl ClientRegistry {
             }
             _ => Err(Error::invalid_config(out)),
         }
-    }
-
-    /// Synchronous form of [`insert_new_async`](Self::insert_new_async), for the wire adapter.
-    pub(crate) fn insert_new(
-        &self,
-        config: AppClientConfig,
-        generate: bool,
-        provided: Option<ClientSecret>,
-    ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.insert_new_async(config, generate, provided))
     }
 
     /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
@@ -614,16 +599,6 @@ impl ClientRegistry {
         Err(Error::Internal {
             detail: "too many concurrent updates of one client",
         })
-    }
-
-    /// Synchronous form of [`store_replacement_async`](Self::store_replacement_async), for the wire
-    /// adapter.
-    pub(crate) fn store_replacement(
-        &self,
-        client_id: &str,
-        config: AppClientConfig,
-    ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.store_replacement_async(client_id, config))
     }
 
     /// Stores a validated `config` for `client_id` whatever its current configuration (a full

@@ -515,9 +515,7 @@ impl AppClientConfig {
             Some(c) if violations.is_empty() => Ok(c),
             _ => Err(StoreError::Backend(format!(
                 "stored client configuration invalid: {}",
-                violations
-                    .first()
-                    .map_or("unknown", |v| v.message.as_str())
+                violations.first().map_or("unknown", |v| v.message.as_str())
             ))),
         }
     }
@@ -734,7 +732,6 @@ impl AppClientConfigBuilder {
         config.unwrap()
     }
 
-
     /// Validates the configuration on its own: as for a client **without** a secret, with only the
     /// standard OAuth scopes known. The client registry validates again in its own context (the client's
     /// secret, the pool's declared custom scopes).
@@ -775,15 +772,15 @@ mod stored_form_tests {
         assert!(AppClientConfig::from_stored_json(&json, false, []).is_err());
         // A defaulted ExplicitAuthFlows stays defaulted (a later merge update re-derives it).
         let plain = AppClientConfig::builder("p").build().unwrap();
-        let back = AppClientConfig::from_stored_json(&plain.to_stored_json().unwrap(), false, [])
-            .unwrap();
+        let back =
+            AppClientConfig::from_stored_json(&plain.to_stored_json().unwrap(), false, []).unwrap();
         assert_eq!(back, plain);
         assert!(back.explicit_auth_flows_defaulted);
         // A row altered by hand is refused, not trusted.
-        let tampered = plain
-            .to_stored_json()
-            .unwrap()
-            .replace("\"auth_session_validity\":3", "\"auth_session_validity\":99");
+        let tampered = plain.to_stored_json().unwrap().replace(
+            "\"auth_session_validity\":3",
+            "\"auth_session_validity\":99",
+        );
         assert!(AppClientConfig::from_stored_json(&tampered, false, []).is_err());
         assert!(AppClientConfig::from_stored_json("{\"nope\":1}", false, []).is_err());
         assert!(AppClientConfig::from_stored_json("not json", false, []).is_err());
