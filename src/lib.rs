@@ -122,7 +122,7 @@ pub use store::{
     PurgeCutoff, RefreshTokenStore,
 };
 pub use token::{DecodedRefreshToken, RefreshTokenKey, RefreshTokenKeys, TokenRejection};
-pub use wire::password::{PasswordCheck, PasswordHash, PasswordVerifier};
+pub use wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordHash, PasswordVerifier};
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift from the API.
 #[cfg(doctest)]
