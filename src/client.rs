@@ -4,6 +4,11 @@
 //! all three: the registry creates and replaces clients, a [`ClientStore`](crate::store::ClientStore)
 //! keeps them, and the engine decides with a snapshot of one. Nothing here does I/O.
 
+/// Length of a client id (R-CLI-1).
+pub(crate) const CLIENT_ID_LEN: usize = 26;
+/// Length of a generated client secret (R-CLI-1).
+pub(crate) const CLIENT_SECRET_LEN: usize = 51;
+
 use std::sync::Arc;
 
 use crate::clock::Timestamp;
@@ -51,10 +56,10 @@ pub struct AppClientParts {
 
 impl AppClient {
     /// The length of a client id the registry assigns: 26 characters of `[a-z0-9]` (R-CLI-1).
-    pub const ID_LEN: usize = crate::registry::CLIENT_ID_LEN;
+    pub const ID_LEN: usize = CLIENT_ID_LEN;
 
     /// The length of a client secret the registry generates: 51 characters of `[a-z0-9]` (R-CLI-1).
-    pub const SECRET_LEN: usize = crate::registry::CLIENT_SECRET_LEN;
+    pub const SECRET_LEN: usize = CLIENT_SECRET_LEN;
 
     /// Rebuilds a client from its parts, as a store does after reading one it persisted.
     ///

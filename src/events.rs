@@ -16,8 +16,8 @@
 //! ([`FamilyId::to_uuid_string`](crate::store::FamilyId::to_uuid_string)), the user as their `sub`.
 
 use crate::clock::Timestamp;
-use crate::engine::ReusePolicy;
 use crate::future::{ready, BoxFuture};
+use crate::policy::ReusePolicy;
 
 /// Why a family was revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -94,6 +94,7 @@ pub mod hook;
 pub mod jwt;
 pub mod keyring;
 pub mod oauth;
+mod policy;
 pub mod random;
 pub mod registry;
 mod secret;

@@ -28,6 +28,7 @@ use base64::Engine as _;
 use parking_lot::RwLock;
 
 use crate::client::AppClient;
+use crate::client::{CLIENT_ID_LEN, CLIENT_SECRET_LEN};
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
     check_max_results, check_next_token, check_secret_request, patterns, validate_config,
@@ -40,10 +41,6 @@ use crate::store::{AsyncClientStore, InMemoryClientStore, RefreshTokenStore, Rep
 
 /// Alphabet of client ids and generated secrets (R-CLI-1).
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-/// Length of a client id (R-CLI-1).
-pub(crate) const CLIENT_ID_LEN: usize = 26;
-/// Length of a generated client secret (R-CLI-1).
-pub(crate) const CLIENT_SECRET_LEN: usize = 51;
 /// Default bound on the number of clients in one registry ([`ClientRegistry::with_max_clients`]); Cognito's
 /// default quota of app clients per user pool.
 pub(crate) const DEFAULT_MAX_CLIENTS: usize = 1_000;
@@ -61,7 +58,7 @@ const NEEDS_ASYNC: Error = Error::Internal {
 
 /// Runs `future` to completion if it completes on its first poll, as every future over a synchronous
 /// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks.
-fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub(crate) fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let mut future = pin!(future);
     match future
         .as_mut()
@@ -333,13 +330,8 @@ impl ClientRegistry {
         Ok(self.store.scopes().await?.into_iter().collect())
     }
 
-    /// Synchronous form of [`scopes_for_async`](Self::scopes_for_async), for the wire adapter.
-    pub(crate) fn scopes_for(&self, raw: &RawConfig) -> Result<BTreeSet<String>, Error> {
-        poll_once(self.scopes_for_async(raw))
-    }
-
     /// Validates `raw` in this pool's context (`scopes`: its declared custom scopes, from
-    /// [`scopes_for`](Self::scopes_for)), appending violations to `out`. Crate-internal so that the wire
+    /// [`scopes_for_async`](Self::scopes_for_async)), appending violations to `out`. Crate-internal so that the wire
     /// adapter can report a request's own violations and the configuration's in one list; `has_secret`
     /// is `None` when the client could not be identified.
     pub(crate) fn validate_in_pool(
@@ -394,16 +386,6 @@ impl ClientRegistry {
             }
             _ => Err(Error::invalid_config(out)),
         }
-    }
-
-    /// Synchronous form of [`insert_new_async`](Self::insert_new_async), for the wire adapter.
-    pub(crate) fn insert_new(
-        &self,
-        config: AppClientConfig,
-        generate: bool,
-        provided: Option<ClientSecret>,
-    ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.insert_new_async(config, generate, provided))
     }
 
     /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
@@ -621,16 +603,6 @@ impl ClientRegistry {
         Err(Error::Internal {
             detail: "too many concurrent updates of one client",
         })
-    }
-
-    /// Synchronous form of [`store_replacement_async`](Self::store_replacement_async), for the wire
-    /// adapter.
-    pub(crate) fn store_replacement(
-        &self,
-        client_id: &str,
-        config: AppClientConfig,
-    ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.store_replacement_async(client_id, config))
     }
 
     /// Stores a validated `config` for `client_id` whatever its current configuration (a full

@@ -111,7 +111,9 @@ impl Model {
                 fam.deadline = now + i64::from(grace);
                 Expect::Ok(Some(c + 1))
             }
-            Some(_) if g + 1 == c && now < fam.deadline => Expect::Ok(Some(c)),
+            // R-ROT-2, with R-ROT-9: with the client's grace now 0, nothing is a retry, whatever
+            // deadline an earlier grace period left.
+            Some(grace) if grace > 0 && g + 1 == c && now < fam.deadline => Expect::Ok(Some(c)),
             None if g == c => Expect::Ok(None),
             _ => {
                 if policy == ReusePolicy::RevokeFamily {

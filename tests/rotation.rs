@@ -209,6 +209,17 @@ fn r_rot_8_a_client_with_only_legacy_flow_names_allows_refresh_implicitly() {
 }
 
 #[test]
+fn r_rot_9_a_grace_period_turned_to_0_ends_an_open_window_at_once() {
+    // Found by the reference model: the window opened under grace 1; the client's grace is now 0, so
+    // the old token is reuse although its deadline has not passed.
+    let f = Fixture::new(Opts::rotating(1));
+    let t0 = f.sign_in();
+    f.refresh(&t0).unwrap();
+    f.set_rotation(Some(0));
+    assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenReused);
+}
+
+#[test]
 fn r_cli_8_grace_change_applies_to_the_next_refresh() {
     let f = Fixture::new(Opts::rotating(0));
     let t0 = f.sign_in();

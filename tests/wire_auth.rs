@@ -285,3 +285,54 @@ fn admin_initiate_auth_for_another_pool_is_not_found() {
         .unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
 }
+
+/// R-ENG-2: the asynchronous driver answers InitiateAuth with the same checks (one implementation):
+/// a wrong password, then a sign-in, then the legacy refresh flow.
+#[test]
+fn r_eng_2_async_issuer_answers_initiate_auth_as_the_sync_one() {
+    use refresh_rotation::testkit::clients::block_on;
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], false, LEGACY);
+    let issuer = refresh_rotation::AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k2").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::generate(1, &SystemRandom::new()).unwrap()),
+        p.registry.clone(),
+        Arc::new(InMemoryRefreshTokenStore::new()),
+        p.directory.clone(),
+    )
+    .build();
+    let call =
+        |json: &str| AuthCall::from_initiate_auth(from_json(json.as_bytes()).unwrap()).unwrap();
+    let wrong = block_on(issuer.initiate_auth(
+        &call(&password_body(&client, "alice", "nope")),
+        &p.passwords,
+    ))
+    .unwrap_err();
+    let wrong_sync = p
+        .initiate(&password_body(&client, "alice", "nope"))
+        .unwrap_err();
+    assert_eq!(wrong.exception_name(), wrong_sync.exception_name());
+    assert_eq!(wrong.message(), wrong_sync.message());
+    let signed_in = block_on(issuer.initiate_auth(
+        &call(&password_body(&client, "alice", "Passw0rd!")),
+        &p.passwords,
+    ))
+    .unwrap();
+    let token = signed_in
+        .authentication_result
+        .refresh_token
+        .clone()
+        .unwrap();
+    let refreshed = block_on(issuer.initiate_auth(
+        &call(&format!(
+            r#"{{"ClientId":"{client}","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"{}"}}}}"#,
+            token
+        )),
+        &p.passwords,
+    ))
+    .unwrap();
+    assert!(!refreshed.authentication_result.access_token.is_empty());
+}

@@ -626,3 +626,177 @@ fn r_safe_2_a_value_of_the_wrong_type_is_not_echoed() {
         .unwrap_err();
     assert!(e.message().contains("UserPoolId"), "{e}");
 }
+
+/// An asynchronous client store whose every answer comes after one `Pending`: what a database store
+/// looks like to the registry. Wraps the in-memory store.
+struct Slow(refresh_rotation::store::InMemoryClientStore);
+
+/// The answer of `op`, run only at the second poll, as a database answers after a round trip.
+fn later<'a, T: Send + 'a>(
+    op: impl FnOnce() -> T + Send + 'a,
+) -> refresh_rotation::store::BoxFuture<'a, T> {
+    let mut op = Some(op);
+    let mut polled = false;
+    Box::pin(std::future::poll_fn(move |cx| {
+        if polled {
+            std::task::Poll::Ready((op.take().expect("polled after completion"))())
+        } else {
+            polled = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }))
+}
+
+impl refresh_rotation::store::AsyncClientStore for Slow {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> refresh_rotation::store::BoxFuture<
+        'a,
+        Result<
+            Option<Arc<refresh_rotation::store::AppClient>>,
+            refresh_rotation::error::StoreError,
+        >,
+    > {
+        later(move || refresh_rotation::store::ClientStore::get(&self.0, id))
+    }
+    fn insert(
+        &self,
+        c: Arc<refresh_rotation::store::AppClient>,
+        max: usize,
+    ) -> refresh_rotation::store::BoxFuture<'_, Result<(), refresh_rotation::error::StoreError>>
+    {
+        later(move || refresh_rotation::store::ClientStore::insert(&self.0, c, max))
+    }
+    fn replace(
+        &self,
+        c: Arc<refresh_rotation::store::AppClient>,
+        rev: u64,
+    ) -> refresh_rotation::store::BoxFuture<
+        '_,
+        Result<refresh_rotation::store::Replace, refresh_rotation::error::StoreError>,
+    > {
+        later(move || refresh_rotation::store::ClientStore::replace(&self.0, c, rev))
+    }
+    fn delete<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> refresh_rotation::store::BoxFuture<'a, Result<bool, refresh_rotation::error::StoreError>>
+    {
+        later(move || refresh_rotation::store::ClientStore::delete(&self.0, id))
+    }
+    fn list<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> refresh_rotation::store::BoxFuture<
+        'a,
+        Result<Vec<Arc<refresh_rotation::store::AppClient>>, refresh_rotation::error::StoreError>,
+    > {
+        later(move || refresh_rotation::store::ClientStore::list(&self.0, after, limit))
+    }
+    fn count(
+        &self,
+    ) -> refresh_rotation::store::BoxFuture<'_, Result<usize, refresh_rotation::error::StoreError>>
+    {
+        later(move || refresh_rotation::store::ClientStore::count(&self.0))
+    }
+    fn declare_scope<'a>(
+        &'a self,
+        scope: &'a str,
+        max: usize,
+    ) -> refresh_rotation::store::BoxFuture<'a, Result<(), refresh_rotation::error::StoreError>>
+    {
+        later(move || refresh_rotation::store::ClientStore::declare_scope(&self.0, scope, max))
+    }
+    fn is_scope_declared<'a>(
+        &'a self,
+        scope: &'a str,
+    ) -> refresh_rotation::store::BoxFuture<'a, Result<bool, refresh_rotation::error::StoreError>>
+    {
+        later(move || refresh_rotation::store::ClientStore::is_scope_declared(&self.0, scope))
+    }
+    fn scopes(
+        &self,
+    ) -> refresh_rotation::store::BoxFuture<
+        '_,
+        Result<Vec<String>, refresh_rotation::error::StoreError>,
+    > {
+        later(move || refresh_rotation::store::ClientStore::scopes(&self.0))
+    }
+}
+
+/// R-ENG-2: the five client operations in Cognito's JSON run over a store that awaits I/O through
+/// their `_async` forms, with the answers of the synchronous forms; the synchronous forms say to use
+/// the `_async` ones instead of blocking.
+#[test]
+fn r_eng_2_wire_client_operations_await_an_asynchronous_store() {
+    use refresh_rotation::testkit::clients::block_on;
+    use refresh_rotation::wire::{DeleteUserPoolClientRequest, ListUserPoolClientsRequest};
+    let registry = ClientRegistry::new(
+        POOL,
+        Arc::new(ManualClock::new(Timestamp::from_unix_seconds(T0))),
+        Arc::new(Counter(AtomicU64::new(1))),
+    )
+    .with_store(Arc::new(Slow(Default::default())));
+    let create: CreateUserPoolClientRequest = from_json(
+        json!({"UserPoolId": POOL, "ClientName": "web", "GenerateSecret": true})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let e = registry.create_user_pool_client(&create).unwrap_err();
+    assert!(
+        matches!(e, Error::Internal { detail } if detail.contains("_async")),
+        "{e:?}"
+    );
+    let created = block_on(registry.create_user_pool_client_async(&create)).unwrap();
+    let client = created.user_pool_client.unwrap();
+    let id = client.client_id.clone().unwrap();
+    let described = block_on(registry.describe_user_pool_client_async(
+        &DescribeUserPoolClientRequest {
+            user_pool_id: Some(POOL.into()),
+            client_id: Some(id.clone()),
+        },
+    ))
+    .unwrap()
+    .user_pool_client
+    .unwrap();
+    assert_eq!(to_json(&described).unwrap(), to_json(&client).unwrap());
+    let update: UpdateUserPoolClientRequest = from_json(
+        json!({"UserPoolId": POOL, "ClientId": id, "ClientName": "renamed",
+               "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 20}})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let updated = block_on(registry.update_user_pool_client_async(&update))
+        .unwrap()
+        .user_pool_client
+        .unwrap();
+    assert_eq!(updated.client_name.as_deref(), Some("renamed"));
+    let listed = block_on(
+        registry.list_user_pool_clients_async(&ListUserPoolClientsRequest {
+            user_pool_id: Some(POOL.into()),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    assert_eq!(listed.user_pool_clients.unwrap().len(), 1);
+    block_on(
+        registry.delete_user_pool_client_async(&DeleteUserPoolClientRequest {
+            user_pool_id: Some(POOL.into()),
+            client_id: Some(id.clone()),
+        }),
+    )
+    .unwrap();
+    let e = block_on(
+        registry.describe_user_pool_client_async(&DescribeUserPoolClientRequest {
+            user_pool_id: Some(POOL.into()),
+            client_id: Some(id),
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
+}

@@ -8,6 +8,9 @@
 //! (SPEC 2.1), `RefreshTokenValidity` 0 replaced by 30 days, the grace period cleared when rotation is
 //! off and duplicate flows folded, so that the issuer never re-derives a default.
 
+use std::collections::BTreeSet;
+
+use crate::error::StoreError;
 pub use crate::error::{ValidationErrors, Violation};
 
 pub(crate) mod patterns;
@@ -478,6 +481,45 @@ impl AppClientConfig {
     pub fn refresh_token_rotation(&self) -> RefreshTokenRotation {
         self.rotation
     }
+
+    /// This configuration in its stored form, for a client store that persists clients (R-PER-1): a
+    /// JSON object of the configuration's members (the validator's input, not Cognito's wire shape, so
+    /// the core stays free of the wire adapter). [`from_stored_json`](Self::from_stored_json) reads it
+    /// back. The form holds no secret.
+    pub fn to_stored_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(&RawConfig::from_config(self))
+            .map_err(|_| StoreError::Backend("client configuration not encodable".to_owned()))
+    }
+
+    /// Reads a configuration written by [`to_stored_json`](Self::to_stored_json), validating it again
+    /// as Create does (R-CFG-1..15) in the context the store knows: whether the client has a secret,
+    /// and which of the scopes it names are declared custom scopes of its pool. A stored form that does
+    /// not parse or no longer validates (a row altered by hand, or written by another program) is a
+    /// [`StoreError::Backend`] naming the first violation, never a configuration the validator would
+    /// refuse.
+    pub fn from_stored_json<'a>(
+        json: &str,
+        has_secret: bool,
+        declared_scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<AppClientConfig, StoreError> {
+        let raw: RawConfig = serde_json::from_str(json).map_err(|e| {
+            StoreError::Backend(format!("stored client configuration unreadable: {e}"))
+        })?;
+        let scopes: BTreeSet<String> = declared_scopes.into_iter().map(str::to_owned).collect();
+        let ctx = ValidationContext {
+            has_secret: Some(has_secret),
+            custom_scopes: Some(&scopes),
+            require_client_name: true,
+        };
+        let mut violations = Vec::new();
+        match validate::validate_config(&raw, &ctx, &mut violations) {
+            Some(c) if violations.is_empty() => Ok(c),
+            _ => Err(StoreError::Backend(format!(
+                "stored client configuration invalid: {}",
+                violations.first().map_or("unknown", |v| v.message.as_str())
+            ))),
+        }
+    }
 }
 
 /// Builds an [`AppClientConfig`] from Rust, with the same validation as a wire request.
@@ -678,6 +720,20 @@ impl AppClientConfigBuilder {
         self
     }
 
+    #[cfg(test)]
+    fn build_in_context_for_tests(self, scopes: &[&str]) -> AppClientConfig {
+        let scopes: BTreeSet<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let ctx = ValidationContext {
+            has_secret: Some(false),
+            custom_scopes: Some(&scopes),
+            require_client_name: true,
+        };
+        let mut violations = Vec::new();
+        let config = validate::validate_config(&self.raw, &ctx, &mut violations);
+        assert!(violations.is_empty(), "{violations:?}");
+        config.unwrap()
+    }
+
     /// Validates the configuration on its own: as for a client **without** a secret, with only the
     /// standard OAuth scopes known. The client registry validates again in its own context (the client's
     /// secret, the pool's declared custom scopes).
@@ -693,5 +749,42 @@ impl AppClientConfigBuilder {
             Some(c) if violations.is_empty() => Ok(c),
             _ => Err(ValidationErrors::new(violations)),
         }
+    }
+}
+
+#[cfg(test)]
+mod stored_form_tests {
+    use super::*;
+
+    #[test]
+    fn r_per_1_stored_form_round_trips_and_is_revalidated() {
+        let config = AppClientConfig::builder("web")
+            .access_token_validity(15, TimeUnit::Minutes)
+            .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap())
+            .allowed_oauth_flows([OAuthFlow::Code])
+            .allowed_oauth_flows_user_pool_client(true)
+            .callback_urls(["https://example.com/cb"])
+            .allowed_oauth_scopes(["openid", "api/read"])
+            .build_in_context_for_tests(&["api/read"]);
+        let json = config.to_stored_json().unwrap();
+        assert!(!json.contains("secret\":"), "{json}");
+        let back = AppClientConfig::from_stored_json(&json, false, ["api/read"]).unwrap();
+        assert_eq!(back, config);
+        // The declared scope is part of the context: without it, the stored form no longer validates.
+        assert!(AppClientConfig::from_stored_json(&json, false, []).is_err());
+        // A defaulted ExplicitAuthFlows stays defaulted (a later merge update re-derives it).
+        let plain = AppClientConfig::builder("p").build().unwrap();
+        let back =
+            AppClientConfig::from_stored_json(&plain.to_stored_json().unwrap(), false, []).unwrap();
+        assert_eq!(back, plain);
+        assert!(back.explicit_auth_flows_defaulted);
+        // A row altered by hand is refused, not trusted.
+        let tampered = plain.to_stored_json().unwrap().replace(
+            "\"auth_session_validity\":3",
+            "\"auth_session_validity\":99",
+        );
+        assert!(AppClientConfig::from_stored_json(&tampered, false, []).is_err());
+        assert!(AppClientConfig::from_stored_json("{\"nope\":1}", false, []).is_err());
+        assert!(AppClientConfig::from_stored_json("not json", false, []).is_err());
     }
 }

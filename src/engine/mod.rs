@@ -61,6 +61,7 @@ mod requests;
 mod revoke;
 mod sign_in;
 
+pub use crate::policy::ReusePolicy;
 pub use device::NewDevice;
 pub use global_sign_out::GlobalSignOutFlow;
 pub use introspect::{ActiveToken, IntrospectFlow, IntrospectedTokenType, Introspection};
@@ -72,22 +73,6 @@ pub use sign_in::SignInFlow;
 
 /// The scope of tokens issued to API sign-ins (R-JWT-2).
 pub(crate) const API_SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
-
-/// What happens, besides the RefreshTokenReuseException, when a rotated-out refresh token is presented
-/// after its grace window (R-ROT-4, R-ROT-7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReusePolicy {
-    /// Nothing else changes: Cognito parity. The default.
-    #[default]
-    Reject,
-    /// The whole family is revoked, signing out both a thief and the victim (OAuth 2.0 Security BCP,
-    /// RFC 9700 §4.14.2).
-    ///
-    /// Combined with a grace period of 0 this also signs out a benign client that submits the same
-    /// refresh twice at once: the second request is reuse (R-ROT-5). Give such clients a few seconds of
-    /// grace.
-    RevokeFamily,
-}
 
 /// The answer to a sign-in or a refresh (R-SIGN-3, R-REF-12): the crate's own result type, which the
 /// adapters render (Cognito's `AuthenticationResult`, an OAuth 2.0 token response).

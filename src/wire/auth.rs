@@ -12,13 +12,14 @@ use std::collections::HashMap;
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
 use crate::engine::{checks, LegacyRefreshRequest, SignInRequest};
 use crate::error::Error;
+use crate::future::BoxFuture;
 use crate::secret::{RefreshToken, SecretString};
 use crate::wire::ops::required;
-use crate::wire::password::{PasswordCheck, PasswordVerifier};
+use crate::wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordVerifier};
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
 };
-use crate::TokenIssuer;
+use crate::{AsyncTokenIssuer, TokenIssuer};
 
 /// The AuthFlow values of the model (AuthFlowType), for the enum check of R-CFG-2.
 const AUTH_FLOW_VALUES: [&str; 9] = [
@@ -208,6 +209,56 @@ impl AuthCall {
     }
 }
 
+/// What the one implementation of InitiateAuth needs from a driver: the sync [`TokenIssuer`] and the
+/// [`AsyncTokenIssuer`] answer the same calls, so the flow checks below are written once.
+trait AuthDriver: Sync {
+    fn registry(&self) -> &crate::ClientRegistry;
+    fn sign_in<'a>(
+        &'a self,
+        req: &'a SignInRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>>;
+    fn legacy_refresh<'a>(
+        &'a self,
+        req: &'a LegacyRefreshRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>>;
+}
+
+impl AuthDriver for TokenIssuer {
+    fn registry(&self) -> &crate::ClientRegistry {
+        TokenIssuer::registry(self)
+    }
+    fn sign_in<'a>(
+        &'a self,
+        req: &'a SignInRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>> {
+        crate::future::ready(TokenIssuer::sign_in(self, req))
+    }
+    fn legacy_refresh<'a>(
+        &'a self,
+        req: &'a LegacyRefreshRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>> {
+        crate::future::ready(TokenIssuer::legacy_refresh(self, req))
+    }
+}
+
+impl AuthDriver for AsyncTokenIssuer {
+    fn registry(&self) -> &crate::ClientRegistry {
+        AsyncTokenIssuer::registry(self)
+    }
+    fn sign_in<'a>(
+        &'a self,
+        req: &'a SignInRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>> {
+        Box::pin(AsyncTokenIssuer::sign_in(self, req))
+    }
+    fn legacy_refresh<'a>(
+        &'a self,
+        req: &'a LegacyRefreshRequest<'a>,
+    ) -> BoxFuture<'a, Result<crate::engine::TokenSet, Error>> {
+        Box::pin(AsyncTokenIssuer::legacy_refresh(self, req))
+    }
+}
+
 impl TokenIssuer {
     /// Answers an InitiateAuth or AdminInitiateAuth call.
     ///
@@ -227,111 +278,146 @@ impl TokenIssuer {
         call: &AuthCall,
         passwords: &dyn PasswordVerifier,
     ) -> Result<InitiateAuthResponse, Error> {
-        if let Some(pool) = call.user_pool_id() {
-            if pool != self.registry().user_pool_id() {
-                return Err(Error::UserPoolNotFound {
-                    user_pool_id: pool.to_owned(),
+        crate::registry::poll_once(initiate_auth(self, call, &SyncVerifier(passwords)))
+    }
+}
+
+/// A synchronous verifier behind a reference, as the asynchronous one the shared flow takes.
+struct SyncVerifier<'a>(&'a dyn PasswordVerifier);
+
+impl PasswordVerifier for SyncVerifier<'_> {
+    fn check_password(&self, username: &str, password: &str) -> Result<PasswordCheck, Error> {
+        self.0.check_password(username, password)
+    }
+}
+
+impl AsyncTokenIssuer {
+    /// Answers an InitiateAuth or AdminInitiateAuth call, awaiting the stores, the user directory and
+    /// `passwords` (R-ENG-2). The same checks, in the same order, as
+    /// [`TokenIssuer::initiate_auth`].
+    pub async fn initiate_auth(
+        &self,
+        call: &AuthCall,
+        passwords: &dyn AsyncPasswordVerifier,
+    ) -> Result<InitiateAuthResponse, Error> {
+        initiate_auth(self, call, passwords).await
+    }
+}
+
+/// InitiateAuth and AdminInitiateAuth, once for both drivers.
+async fn initiate_auth<D: AuthDriver + ?Sized>(
+    driver: &D,
+    call: &AuthCall,
+    passwords: &(dyn AsyncPasswordVerifier + '_),
+) -> Result<InitiateAuthResponse, Error> {
+    if let Some(pool) = call.user_pool_id() {
+        if pool != driver.registry().user_pool_id() {
+            return Err(Error::UserPoolNotFound {
+                user_pool_id: pool.to_owned(),
+            });
+        }
+    }
+    let result = match &call.flow {
+        Flow::Refresh {
+            token,
+            secret_hash,
+            device_key,
+        } => driver
+            .legacy_refresh(&LegacyRefreshRequest {
+                refresh_token: token,
+                client_id: &call.client_id,
+                secret_hash: secret_hash.as_ref().map(SecretString::expose_secret),
+                device_key: device_key.as_ref().map(SecretString::expose_secret),
+                client_metadata: call.client_metadata.as_ref(),
+            })
+            .await?
+            .into(),
+        Flow::Password {
+            username,
+            password,
+            secret_hash,
+        } => {
+            let secret_hash = secret_hash.as_ref().map(SecretString::expose_secret);
+            check_password_flow(
+                driver,
+                call,
+                username,
+                password.expose_secret(),
+                secret_hash,
+                passwords,
+            )
+            .await?;
+            let mut req = SignInRequest::new(&call.client_id, username);
+            req.secret_hash = secret_hash;
+            req.client_metadata = call.client_metadata.as_ref();
+            driver.sign_in(&req).await?.into()
+        }
+    };
+    Ok(InitiateAuthResponse {
+        challenge_parameters: HashMap::new(),
+        authentication_result: result,
+    })
+}
+
+async fn check_password_flow<D: AuthDriver + ?Sized>(
+    driver: &D,
+    call: &AuthCall,
+    username: &str,
+    password: &str,
+    secret_hash: Option<&str>,
+    passwords: &(dyn AsyncPasswordVerifier + '_),
+) -> Result<(), Error> {
+    let client = driver
+        .registry()
+        .get_async(&call.client_id)
+        .await?
+        .ok_or_else(|| Error::ClientNotFound {
+            client_id: call.client_id.clone(),
+        })?;
+    let config = client.config();
+    let (allow, legacy, name) = match call.api {
+        Api::InitiateAuth => (
+            ExplicitAuthFlow::AllowUserPasswordAuth,
+            ExplicitAuthFlow::UserPasswordAuth,
+            "USER_PASSWORD_AUTH",
+        ),
+        Api::AdminInitiateAuth => (
+            ExplicitAuthFlow::AllowAdminUserPasswordAuth,
+            ExplicitAuthFlow::AdminNoSrpAuth,
+            "ADMIN_USER_PASSWORD_AUTH",
+        ),
+    };
+    if !config.allows_flow(allow) && !config.allows_flow(legacy) {
+        return Err(Error::AuthFlowNotEnabled { flow: name.into() });
+    }
+    // R-SIGN-1 before the password: a caller without the client's secret learns nothing about users.
+    match (client.secret(), secret_hash) {
+        (None, None) => {}
+        (None, Some(_)) => {
+            return Err(Error::ClientHasNoSecret {
+                client_id: call.client_id.clone(),
+            })
+        }
+        (Some(_), None) => {
+            return Err(Error::ClientSecretMissing {
+                client_id: call.client_id.clone(),
+            })
+        }
+        (Some(secret), Some(h)) => {
+            if !secret.verify_secret_hash(username, &call.client_id, h) {
+                return Err(Error::ClientSecretMismatch {
+                    client_id: call.client_id.clone(),
                 });
             }
         }
-        let result = match &call.flow {
-            Flow::Refresh {
-                token,
-                secret_hash,
-                device_key,
-            } => self
-                .legacy_refresh(&LegacyRefreshRequest {
-                    refresh_token: token,
-                    client_id: &call.client_id,
-                    secret_hash: secret_hash.as_ref().map(SecretString::expose_secret),
-                    device_key: device_key.as_ref().map(SecretString::expose_secret),
-                    client_metadata: call.client_metadata.as_ref(),
-                })?
-                .into(),
-            Flow::Password {
-                username,
-                password,
-                secret_hash,
-            } => {
-                let secret_hash = secret_hash.as_ref().map(SecretString::expose_secret);
-                self.check_password_flow(
-                    call,
-                    username,
-                    password.expose_secret(),
-                    secret_hash,
-                    passwords,
-                )?;
-                let mut req = SignInRequest::new(&call.client_id, username);
-                req.secret_hash = secret_hash;
-                req.client_metadata = call.client_metadata.as_ref();
-                self.sign_in(&req)?.into()
-            }
-        };
-        Ok(InitiateAuthResponse {
-            challenge_parameters: HashMap::new(),
-            authentication_result: result,
-        })
     }
-
-    fn check_password_flow(
-        &self,
-        call: &AuthCall,
-        username: &str,
-        password: &str,
-        secret_hash: Option<&str>,
-        passwords: &dyn PasswordVerifier,
-    ) -> Result<(), Error> {
-        let client =
-            self.registry()
-                .get(&call.client_id)?
-                .ok_or_else(|| Error::ClientNotFound {
-                    client_id: call.client_id.clone(),
-                })?;
-        let config = client.config();
-        let (allow, legacy, name) = match call.api {
-            Api::InitiateAuth => (
-                ExplicitAuthFlow::AllowUserPasswordAuth,
-                ExplicitAuthFlow::UserPasswordAuth,
-                "USER_PASSWORD_AUTH",
-            ),
-            Api::AdminInitiateAuth => (
-                ExplicitAuthFlow::AllowAdminUserPasswordAuth,
-                ExplicitAuthFlow::AdminNoSrpAuth,
-                "ADMIN_USER_PASSWORD_AUTH",
-            ),
-        };
-        if !config.allows_flow(allow) && !config.allows_flow(legacy) {
-            return Err(Error::AuthFlowNotEnabled { flow: name.into() });
-        }
-        // R-SIGN-1 before the password: a caller without the client's secret learns nothing about users.
-        match (client.secret(), secret_hash) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                return Err(Error::ClientHasNoSecret {
-                    client_id: call.client_id.clone(),
-                })
-            }
-            (Some(_), None) => {
-                return Err(Error::ClientSecretMissing {
-                    client_id: call.client_id.clone(),
-                })
-            }
-            (Some(secret), Some(h)) => {
-                if !secret.verify_secret_hash(username, &call.client_id, h) {
-                    return Err(Error::ClientSecretMismatch {
-                        client_id: call.client_id.clone(),
-                    });
-                }
-            }
-        }
-        match passwords.check_password(username, password)? {
-            PasswordCheck::Valid => Ok(()),
-            PasswordCheck::Invalid => Err(Error::IncorrectUsernameOrPassword),
-            PasswordCheck::NoSuchUser => match config.prevent_user_existence_errors() {
-                PreventUserExistenceErrors::Enabled => Err(Error::IncorrectUsernameOrPassword),
-                PreventUserExistenceErrors::Legacy => Err(Error::UserNotFound),
-            },
-        }
+    match passwords.check_password(username, password).await? {
+        PasswordCheck::Valid => Ok(()),
+        PasswordCheck::Invalid => Err(Error::IncorrectUsernameOrPassword),
+        PasswordCheck::NoSuchUser => match config.prevent_user_existence_errors() {
+            PreventUserExistenceErrors::Enabled => Err(Error::IncorrectUsernameOrPassword),
+            PreventUserExistenceErrors::Legacy => Err(Error::UserNotFound),
+        },
     }
 }
 

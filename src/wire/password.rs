@@ -106,6 +106,27 @@ pub trait PasswordVerifier: Send + Sync {
     fn check_password(&self, username: &str, password: &str) -> Result<PasswordCheck, Error>;
 }
 
+/// [`PasswordVerifier`], awaited (R-ENG-2): for a host whose users live in a database. The contract
+/// is [`PasswordVerifier`]'s. Every synchronous verifier is also an asynchronous one.
+pub trait AsyncPasswordVerifier: Send + Sync {
+    /// As [`PasswordVerifier::check_password`].
+    fn check_password<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+    ) -> crate::future::BoxFuture<'a, Result<PasswordCheck, Error>>;
+}
+
+impl<V: PasswordVerifier + ?Sized> AsyncPasswordVerifier for V {
+    fn check_password<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+    ) -> crate::future::BoxFuture<'a, Result<PasswordCheck, Error>> {
+        crate::future::ready(PasswordVerifier::check_password(self, username, password))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

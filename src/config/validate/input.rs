@@ -6,10 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::AppClientConfig;
 
 /// `TokenValidityUnits` before validation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct RawUnits {
     pub access_token: Option<String>,
     pub id_token: Option<String>,
@@ -17,14 +20,16 @@ pub(crate) struct RawUnits {
 }
 
 /// `RefreshTokenRotation` before validation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct RawRotation {
     pub feature: Option<String>,
     pub retry_grace_period_seconds: Option<i64>,
 }
 
 /// `AnalyticsConfiguration` before validation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct RawAnalytics {
     pub application_id: Option<String>,
     pub application_arn: Option<String>,
@@ -34,7 +39,8 @@ pub(crate) struct RawAnalytics {
 }
 
 /// The configuration members of CreateUserPoolClient / UpdateUserPoolClient, unchecked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct RawConfig {
     pub client_name: Option<String>,
     pub refresh_token_validity: Option<i64>,

@@ -15,7 +15,8 @@ use crate::config::{
     check_secret_request, check_user_pool_id,
 };
 use crate::error::{Error, Violation};
-use crate::registry::ClientRegistry;
+use crate::future::BoxFuture;
+use crate::registry::{poll_once, ClientRegistry};
 
 use super::create::{CreateUserPoolClientRequest, CreateUserPoolClientResponse};
 use super::delete::DeleteUserPoolClientRequest;
@@ -104,6 +105,40 @@ pub trait UserPoolClientOperations: sealed::Sealed {
         &self,
         req: &ListUserPoolClientsRequest,
     ) -> Result<ListUserPoolClientsResponse, Error>;
+
+    /// CreateUserPoolClient, awaiting the client store (R-ENG-2): the one implementation, which
+    /// [`create_user_pool_client`](Self::create_user_pool_client) polls once.
+    fn create_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a CreateUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<CreateUserPoolClientResponse, Error>>;
+
+    /// DescribeUserPoolClient, awaiting the client store.
+    fn describe_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a DescribeUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<DescribeUserPoolClientResponse, Error>>;
+
+    /// UpdateUserPoolClient, awaiting the client store.
+    fn update_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a UpdateUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<UpdateUserPoolClientResponse, Error>>;
+
+    /// DeleteUserPoolClient, awaiting the client store. As the synchronous form, it revokes the
+    /// client's families only in the family stores of synchronous issuers over the registry; an
+    /// asynchronous host revokes them with
+    /// [`AsyncTokenIssuer::delete_client`](crate::AsyncTokenIssuer::delete_client) instead.
+    fn delete_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a DeleteUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// ListUserPoolClients, awaiting the client store.
+    fn list_user_pool_clients_async<'a>(
+        &'a self,
+        req: &'a ListUserPoolClientsRequest,
+    ) -> BoxFuture<'a, Result<ListUserPoolClientsResponse, Error>>;
 }
 
 /// A registered client in Cognito's JSON shape: [`AppClient::to_wire`](ToWire::to_wire).
@@ -132,7 +167,7 @@ fn check_pool(registry: &ClientRegistry, user_pool_id: Option<&str>) -> Result<(
 
 /// Checks the ids of a Describe/Update/Delete request and finds the client. `Ok(None)` when the ids are
 /// malformed (the violations are in `out`).
-fn locate(
+async fn locate(
     registry: &ClientRegistry,
     user_pool_id: Option<&str>,
     client_id: Option<&str>,
@@ -145,11 +180,12 @@ fn locate(
     }
     check_pool(registry, user_pool_id)?;
     let id = client_id.unwrap_or_default();
-    registry.describe_client(id).map(Some)
+    registry.describe_client_async(id).await.map(Some)
 }
 
-impl UserPoolClientOperations for ClientRegistry {
-    fn create_user_pool_client(
+/// The operations, each written once as an `async fn` over the registry's asynchronous methods.
+impl ClientRegistry {
+    async fn wire_create_user_pool_client(
         &self,
         req: &CreateUserPoolClientRequest,
     ) -> Result<CreateUserPoolClientResponse, Error> {
@@ -171,11 +207,13 @@ impl UserPoolClientOperations for ClientRegistry {
         );
         let has_secret = generate || provided.is_some();
         let raw = req.raw_config();
-        let scopes = self.scopes_for(&raw)?;
+        let scopes = self.scopes_for_async(&raw).await?;
         let config =
             ClientRegistry::validate_in_pool(&raw, &scopes, Some(has_secret), true, &mut out);
         let client = match config {
-            Some(config) if out.is_empty() => self.insert_new(config, generate, provided)?,
+            Some(config) if out.is_empty() => {
+                self.insert_new_async(config, generate, provided).await?
+            }
             _ => return Err(Error::invalid_config(out)),
         };
         Ok(CreateUserPoolClientResponse {
@@ -183,7 +221,7 @@ impl UserPoolClientOperations for ClientRegistry {
         })
     }
 
-    fn describe_user_pool_client(
+    async fn wire_describe_user_pool_client(
         &self,
         req: &DescribeUserPoolClientRequest,
     ) -> Result<DescribeUserPoolClientResponse, Error> {
@@ -193,7 +231,9 @@ impl UserPoolClientOperations for ClientRegistry {
             req.user_pool_id.as_deref(),
             req.client_id.as_deref(),
             &mut out,
-        )? {
+        )
+        .await?
+        {
             Some(client) => Ok(DescribeUserPoolClientResponse {
                 user_pool_client: Some(client.to_wire()),
             }),
@@ -201,7 +241,7 @@ impl UserPoolClientOperations for ClientRegistry {
         }
     }
 
-    fn update_user_pool_client(
+    async fn wire_update_user_pool_client(
         &self,
         req: &UpdateUserPoolClientRequest,
     ) -> Result<UpdateUserPoolClientResponse, Error> {
@@ -215,7 +255,8 @@ impl UserPoolClientOperations for ClientRegistry {
             req.user_pool_id.as_deref(),
             req.client_id.as_deref(),
             &mut out,
-        )?;
+        )
+        .await?;
         let mut raw = req.raw_config();
         if raw.client_name.is_none() {
             raw.client_name = current
@@ -229,7 +270,7 @@ impl UserPoolClientOperations for ClientRegistry {
             req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
         );
         let has_secret = current.as_ref().map(|c| c.secret().is_some());
-        let scopes = self.scopes_for(&raw)?;
+        let scopes = self.scopes_for_async(&raw).await?;
         let config = ClientRegistry::validate_in_pool(
             &raw,
             &scopes,
@@ -239,7 +280,9 @@ impl UserPoolClientOperations for ClientRegistry {
         );
         match (config, current) {
             (Some(config), Some(current)) if out.is_empty() => {
-                let client = self.store_replacement(current.client_id(), config)?;
+                let client = self
+                    .store_replacement_async(current.client_id(), config)
+                    .await?;
                 Ok(UpdateUserPoolClientResponse {
                     user_pool_client: Some(client.to_wire()),
                 })
@@ -248,20 +291,25 @@ impl UserPoolClientOperations for ClientRegistry {
         }
     }
 
-    fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
+    async fn wire_delete_user_pool_client(
+        &self,
+        req: &DeleteUserPoolClientRequest,
+    ) -> Result<(), Error> {
         let mut out = Vec::new();
         match locate(
             self,
             req.user_pool_id.as_deref(),
             req.client_id.as_deref(),
             &mut out,
-        )? {
-            Some(client) => self.delete_client(client.client_id()),
+        )
+        .await?
+        {
+            Some(client) => self.delete_client_async(client.client_id()).await,
             None => Err(Error::invalid_request(out)),
         }
     }
 
-    fn list_user_pool_clients(
+    async fn wire_list_user_pool_clients(
         &self,
         req: &ListUserPoolClientsRequest,
     ) -> Result<ListUserPoolClientsResponse, Error> {
@@ -287,7 +335,9 @@ impl UserPoolClientOperations for ClientRegistry {
                 next_token: None,
             });
         }
-        let page = self.list_clients(limit, req.next_token.as_deref())?;
+        let page = self
+            .list_clients_async(limit, req.next_token.as_deref())
+            .await?;
         Ok(ListUserPoolClientsResponse {
             user_pool_clients: Some(
                 page.clients
@@ -297,5 +347,74 @@ impl UserPoolClientOperations for ClientRegistry {
             ),
             next_token: page.next_token,
         })
+    }
+}
+
+impl UserPoolClientOperations for ClientRegistry {
+    fn create_user_pool_client(
+        &self,
+        req: &CreateUserPoolClientRequest,
+    ) -> Result<CreateUserPoolClientResponse, Error> {
+        poll_once(self.wire_create_user_pool_client(req))
+    }
+
+    fn describe_user_pool_client(
+        &self,
+        req: &DescribeUserPoolClientRequest,
+    ) -> Result<DescribeUserPoolClientResponse, Error> {
+        poll_once(self.wire_describe_user_pool_client(req))
+    }
+
+    fn update_user_pool_client(
+        &self,
+        req: &UpdateUserPoolClientRequest,
+    ) -> Result<UpdateUserPoolClientResponse, Error> {
+        poll_once(self.wire_update_user_pool_client(req))
+    }
+
+    fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
+        poll_once(self.wire_delete_user_pool_client(req))
+    }
+
+    fn list_user_pool_clients(
+        &self,
+        req: &ListUserPoolClientsRequest,
+    ) -> Result<ListUserPoolClientsResponse, Error> {
+        poll_once(self.wire_list_user_pool_clients(req))
+    }
+
+    fn create_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a CreateUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<CreateUserPoolClientResponse, Error>> {
+        Box::pin(self.wire_create_user_pool_client(req))
+    }
+
+    fn describe_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a DescribeUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<DescribeUserPoolClientResponse, Error>> {
+        Box::pin(self.wire_describe_user_pool_client(req))
+    }
+
+    fn update_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a UpdateUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<UpdateUserPoolClientResponse, Error>> {
+        Box::pin(self.wire_update_user_pool_client(req))
+    }
+
+    fn delete_user_pool_client_async<'a>(
+        &'a self,
+        req: &'a DeleteUserPoolClientRequest,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.wire_delete_user_pool_client(req))
+    }
+
+    fn list_user_pool_clients_async<'a>(
+        &'a self,
+        req: &'a ListUserPoolClientsRequest,
+    ) -> BoxFuture<'a, Result<ListUserPoolClientsResponse, Error>> {
+        Box::pin(self.wire_list_user_pool_clients(req))
     }
 }

@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+mod clients;
 mod error;
 mod pool;
 mod schema;
@@ -73,6 +74,7 @@ mod store;
 mod tls;
 
 pub use blocking::BlockingPgStore;
+pub use clients::PgClientStore;
 pub use store::{PgRefreshTokenStore, PgStoreBuilder};
 pub use tls::PgTls;
 

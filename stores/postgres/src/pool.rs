@@ -9,6 +9,7 @@
 //! spawned here on the runtime that opens the connection. It ends when the client is dropped or the
 //! server goes away.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,9 @@ pub(crate) struct Conn {
     client: Client,
     statements: Arc<Statements>,
     prepared: [Option<Statement>; Stmt::COUNT],
+    /// Statements of the other stores sharing this pool (the client store), by SQL text: a fixed,
+    /// small set per store, so the map stays bounded.
+    others: HashMap<Arc<str>, Statement>,
     /// Set when an operation failed in a way that leaves the session unusable; the pool then drops it.
     broken: bool,
 }
@@ -91,6 +95,22 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Statement `sql` of another store sharing the pool (the client store), prepared on first use on
+    /// this connection, so that its reads cost one round trip as the family store's do.
+    pub(crate) async fn prepared_sql(
+        &mut self,
+        sql: &Arc<str>,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(st) = self.others.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).await?;
+        self.others.insert(Arc::clone(sql), st.clone());
+        Ok(st)
+    }
+}
+
 impl bb8::ManageConnection for Manager {
     type Connection = Conn;
     type Error = tokio_postgres::Error;
@@ -104,6 +124,7 @@ impl bb8::ManageConnection for Manager {
             client,
             statements: Arc::clone(&self.statements),
             prepared: Default::default(),
+            others: HashMap::new(),
             broken: false,
         })
     }

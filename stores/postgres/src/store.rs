@@ -348,6 +348,15 @@ impl PgRefreshTokenStore {
         })
     }
 
+    /// The connection pool and what maps its errors, for the client store that shares them.
+    pub(crate) fn shared(&self) -> (bb8::Pool<Manager>, Redactor, LastError) {
+        (
+            self.pool.clone(),
+            self.redactor.clone(),
+            self.last_error.clone(),
+        )
+    }
+
     async fn conn(&self) -> Result<bb8::PooledConnection<'_, Manager>, StoreError> {
         self.pool
             .get()

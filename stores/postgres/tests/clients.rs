@@ -1,0 +1,209 @@
+//! The client store on PostgreSQL (R-PER-1..4): the shared client-store conformance suite, each check
+//! against fresh tables, then what only a database shows: secrets sealed at rest, rows validated on
+//! read, pools kept apart, and two independent connection pools (two "instances") seeing each other's
+//! writes at once.
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use refresh_rotation::clock::ManualClock;
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::error::StoreError;
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{AsyncClientStore, Replace, SecretSealer};
+use refresh_rotation::testkit::clients::{block_on, random_client_id, sample_client, POOL};
+use refresh_rotation::{AppClientConfig, ClientRegistry, NewClientSecret};
+use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore};
+
+const KEY: [u8; 32] = [7; 32];
+
+fn sealer() -> Arc<SecretSealer> {
+    Arc::new(SecretSealer::new(1, &KEY, Arc::new(SystemRandom::new())).unwrap())
+}
+
+/// Connections to the test database (an "instance"), on the tests' multi-thread runtime.
+fn connections(url: &str) -> PgRefreshTokenStore {
+    common::rt().block_on(async {
+        PgRefreshTokenStore::builder()
+            .table(&common::unique_table())
+            .max_connections(8)
+            .min_idle(Some(0))
+            .connect(url)
+            .await
+            .expect("connect to the test database")
+    })
+}
+
+/// A client store of [`POOL`] on fresh tables (a unique prefix), migrated.
+fn fresh_on(conns: &PgRefreshTokenStore, prefix: &str) -> PgClientStore {
+    let store = PgClientStore::with_table_prefix(conns, POOL, sealer(), prefix)
+        .unwrap()
+        .runtime(common::rt().clone());
+    common::rt().block_on(store.migrate()).expect("migrate");
+    store
+}
+
+fn prefix() -> String {
+    format!("{}_", common::unique_table())
+}
+
+fn try_fresh() -> Option<(String, PgRefreshTokenStore, PgClientStore, String)> {
+    let url = common::pg_url()?;
+    let conns = connections(&url);
+    let p = prefix();
+    let store = fresh_on(&conns, &p);
+    Some((url, conns, store, p))
+}
+
+/// Every check of the public client-store suite (R-PER-3), each against fresh tables.
+#[test]
+fn r_per_3_client_store_conformance_suite() {
+    let Some(url) = common::pg_url() else { return };
+    let conns = connections(&url);
+    refresh_rotation::testkit::clients::run_all(|| fresh_on(&conns, &prefix()));
+}
+
+#[test]
+fn r_per_1_migrate_is_idempotent() {
+    let Some((_, _, store, _)) = try_fresh() else {
+        return;
+    };
+    for _ in 0..3 {
+        common::rt()
+            .block_on(store.migrate())
+            .expect("migrate again");
+    }
+}
+
+#[test]
+fn r_per_1_secret_is_sealed_at_rest_and_given_back() {
+    let Some((url, _, store, p)) = try_fresh() else {
+        return;
+    };
+    let client = sample_client(&random_client_id(), "web");
+    let secret = client.secret().unwrap().expose_secret().to_owned();
+    block_on(AsyncClientStore::insert(&store, client.clone(), 10)).unwrap();
+    let mut raw = common::raw_client(&url);
+    let row = raw
+        .query_one(
+            &format!("SELECT secret_sealed, config::text FROM {p}app_clients WHERE client_id = $1"),
+            &[&&**client.client_id()],
+        )
+        .unwrap();
+    let sealed: Vec<u8> = row.get(0);
+    let config: String = row.get(1);
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    assert!(!config.contains(&secret));
+    let read = block_on(AsyncClientStore::get(&store, client.client_id()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.secret().unwrap().expose_secret(), secret);
+    // Another key cannot open it: the secret is not readable from the database alone.
+    let other = Arc::new(SecretSealer::new(2, &[9; 32], Arc::new(SystemRandom::new())).unwrap());
+    let conns = connections(&url);
+    let thief = PgClientStore::with_table_prefix(&conns, POOL, other, &p)
+        .unwrap()
+        .runtime(common::rt().clone());
+    assert!(block_on(AsyncClientStore::get(&thief, client.client_id())).is_err());
+}
+
+#[test]
+fn r_per_1_a_row_altered_by_hand_is_refused_not_trusted() {
+    let Some((url, _, store, p)) = try_fresh() else {
+        return;
+    };
+    let client = sample_client(&random_client_id(), "web");
+    block_on(AsyncClientStore::insert(&store, client.clone(), 10)).unwrap();
+    let mut raw = common::raw_client(&url);
+    raw.execute(
+        &format!(
+            "UPDATE {p}app_clients SET config = jsonb_set(config, '{{access_token_validity}}', '999999') \
+             WHERE client_id = $1"
+        ),
+        &[&&**client.client_id()],
+    )
+    .unwrap();
+    let e = block_on(AsyncClientStore::get(&store, client.client_id())).unwrap_err();
+    assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+}
+
+#[test]
+fn r_per_1_pools_are_kept_apart() {
+    let Some((_, _, store, _)) = try_fresh() else {
+        return;
+    };
+    let other = store.for_pool("us-east-1_Other");
+    let client = sample_client(&random_client_id(), "web");
+    block_on(AsyncClientStore::insert(&store, client.clone(), 10)).unwrap();
+    assert!(block_on(AsyncClientStore::get(&other, client.client_id()))
+        .unwrap()
+        .is_none());
+    assert_eq!(block_on(AsyncClientStore::count(&other)).unwrap(), 0);
+    // A client of one pool handed to another pool's store is refused, not written under the wrong pool.
+    assert!(block_on(AsyncClientStore::replace(&other, client.clone(), 0)).is_err());
+    assert!(block_on(AsyncClientStore::insert(&other, client.clone(), 10)).is_err());
+    assert_eq!(
+        block_on(AsyncClientStore::replace(&store, client.clone(), 7)).unwrap(),
+        Replace::Conflict
+    );
+    block_on(AsyncClientStore::declare_scope(&store, "api/read", 1)).unwrap();
+    assert!(!block_on(AsyncClientStore::is_scope_declared(&other, "api/read")).unwrap());
+}
+
+/// R-PER-4 at the store level: two independent connection pools (two instances) over one database; a
+/// client created through one is read by the other at once, with its secret and declared scope, and an
+/// update through one is what the other reads next.
+#[test]
+fn r_per_4_two_instances_see_each_others_clients_at_once() {
+    let Some((url, _, a, p)) = try_fresh() else {
+        return;
+    };
+    let conns_b = connections(&url);
+    let b = PgClientStore::with_table_prefix(&conns_b, POOL, sealer(), &p)
+        .unwrap()
+        .runtime(common::rt().clone());
+    let clock = Arc::new(ManualClock::starting_now());
+    let registry_a = ClientRegistry::new(POOL, clock.clone(), Arc::new(SystemRandom::new()))
+        .with_store(Arc::new(a));
+    let registry_b =
+        ClientRegistry::new(POOL, clock, Arc::new(SystemRandom::new())).with_store(Arc::new(b));
+    block_on(registry_a.declare_custom_scope_async("api/read")).unwrap();
+    let created = block_on(
+        registry_a.create_client_async(
+            AppClientConfig::builder("web")
+                .allowed_oauth_flows([refresh_rotation::config::OAuthFlow::ClientCredentials])
+                .allowed_oauth_flows_user_pool_client(true)
+                .allowed_oauth_scopes(["api/read"]),
+            NewClientSecret::Generate,
+        ),
+    )
+    .unwrap();
+    let seen = block_on(registry_b.get_async(created.client_id()))
+        .unwrap()
+        .expect("created through A, visible through B at once");
+    assert_eq!(seen.config(), created.config());
+    assert_eq!(
+        seen.secret().unwrap().expose_secret(),
+        created.secret().unwrap().expose_secret()
+    );
+    let updated = block_on(
+        registry_b.update_client_with_async(created.client_id(), |b| {
+            b.refresh_token_rotation(RefreshTokenRotation::enabled(30).unwrap())
+        }),
+    )
+    .unwrap();
+    let seen = block_on(registry_a.get_async(created.client_id()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.revision(), updated.revision());
+    assert_eq!(
+        seen.config()
+            .refresh_token_rotation()
+            .retry_grace_period_seconds(),
+        30
+    );
+}
