@@ -57,3 +57,24 @@ pub(crate) fn authenticate(
         })
     }
 }
+
+/// R-REF-2 and R-REF-3 for the operations a client authenticates with its secret alone (refresh,
+/// revoke, introspection): the client must exist, and the presented secret must be right.
+pub(crate) fn client_with_secret(
+    client: Option<std::sync::Arc<AppClient>>,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<std::sync::Arc<AppClient>, Error> {
+    let client = client.ok_or_else(|| Error::ClientNotFound {
+        client_id: client_id.to_owned(),
+    })?;
+    authenticate(
+        &client,
+        Credential {
+            secret,
+            secret_hash: None,
+        },
+        &[],
+    )?;
+    Ok(client)
+}

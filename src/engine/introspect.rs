@@ -21,7 +21,7 @@ use crate::store::{Family, FamilyId};
 use crate::token::TokenRejection;
 
 use super::checks;
-use super::client_auth::{authenticate, Credential};
+use super::client_auth::client_with_secret;
 use super::refresh::{decide, Decision};
 use super::report::{Operation, Outcome, Report};
 use super::{out_of_order, Engine, Flow, Input, Need};
@@ -201,17 +201,7 @@ impl<'r> IntrospectFlow<'r> {
     }
 
     fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
-        let client = client.ok_or_else(|| Error::ClientNotFound {
-            client_id: self.client_id.to_owned(),
-        })?;
-        authenticate(
-            &client,
-            Credential {
-                secret: self.client_secret,
-                secret_hash: None,
-            },
-            &[],
-        )?;
+        let client = client_with_secret(client, self.client_id, self.client_secret)?;
         self.client = Some(client);
         // R-SAFE-1: nothing longer than a token can be is decoded or verified.
         if self.token.is_empty() || self.token.len() > crate::jwt::MAX_TOKEN_LEN {

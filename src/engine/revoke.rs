@@ -10,7 +10,7 @@ use crate::secret::RefreshToken;
 use crate::token::TokenRejection;
 
 use super::checks;
-use super::client_auth::{authenticate, Credential};
+use super::client_auth::client_with_secret;
 use super::{out_of_order, Engine, Flow, Input, Need, Operation, Outcome, Report};
 
 enum State {
@@ -144,17 +144,7 @@ impl<'r> RevokeFlow<'r> {
     }
 
     fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
-        let client = client.ok_or_else(|| Error::ClientNotFound {
-            client_id: self.client_id.to_owned(),
-        })?;
-        authenticate(
-            &client,
-            Credential {
-                secret: self.client_secret,
-                secret_hash: None,
-            },
-            &[],
-        )?;
+        let client = client_with_secret(client, self.client_id, self.client_secret)?;
         if !client.config().enable_token_revocation() {
             return Err(Error::RevocationDisabled);
         }
