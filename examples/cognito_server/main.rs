@@ -1,4 +1,5 @@
-//! A Cognito-compatible identity provider service, in memory, built on `refresh-rotation` (SPEC 11).
+//! A Cognito-compatible identity provider service, in memory or in PostgreSQL (`--database-url`), built
+//! on `refresh-rotation` (SPEC 11).
 //!
 //! ```text
 //! cargo run --release --example cognito_server -- --listen 127.0.0.1:9229

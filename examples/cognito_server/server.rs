@@ -7,8 +7,9 @@
 //! (one [`TokenIssuer`] each, with its own keys, client registry, family store and user directory), the
 //! users themselves, and their passwords, kept only as salted PBKDF2 hashes ([`PasswordHash`]).
 //!
-//! Everything is in memory. No request is authenticated (no SigV4 check): the service is for local use
-//! and binds to loopback unless told otherwise (see `cli.rs`).
+//! Everything is in memory, or with `--database-url` in PostgreSQL (see `pg.rs`). No request is
+//! authenticated (no SigV4 check): the service is for local use and binds to loopback unless told
+//! otherwise (see `cli.rs`).
 //!
 //! Tokens are signed RS256 by default, as Cognito's are (R-SRV-5): each pool gets two fresh RSA-2048 keys.
 //! ring signs but cannot generate RSA keys, so the `rsa` crate generates them here and hands them to ring
