@@ -77,8 +77,16 @@ impl Instance {
     /// Starts the binary on a free loopback port with `--database-url url` and waits for its
     /// readiness line. The sealing key is the one the database keeps (none is given).
     fn start(url: &str) -> Instance {
+        Self::start_with(url, &["--algorithm", "es256"])
+    }
+
+    /// [`start`](Self::start) with more arguments. A cheap PBKDF2 keeps debug builds quick; the pools
+    /// are made with whatever signs (`--algorithm`) the instance that creates them has.
+    fn start_with(url: &str, args: &[&str]) -> Instance {
         let mut child = Command::new(binary())
             .args(["--listen", "127.0.0.1:0", "--database-url", url])
+            .args(["--pbkdf2-iterations", "1000"])
+            .args(args)
             .env_remove("COGNITO_SERVER_SECRET_KEY")
             .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
@@ -379,7 +387,12 @@ async fn r_per_4_one_token_presented_to_both_advances_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn r_srv_6_a_restart_loses_nothing() {
     let Some(url) = database_url() else { return };
-    let (a, b) = (Instance::start(&url), Instance::start(&url));
+    // RS256 here, as Cognito: the pool's two RSA keys are what must survive.
+    let rs256 = ["--algorithm", "rs256"];
+    let (a, b) = (
+        Instance::start_with(&url, &rs256),
+        Instance::start_with(&url, &rs256),
+    );
     let (pool, client) = pool_with_client(&a, 0).await;
     let t0 = sign_in(&a, &client).await;
     let t1 = rotate(&b, &client, &t0).await;

@@ -64,6 +64,8 @@ OPTIONS:
                                 digits); also from env COGNITO_SERVER_SECRET_KEY (hex). Without
                                 either, one is generated at first start and kept in the
                                 database itself (for local use only; a warning says so)
+    --pbkdf2-iterations <N>     PBKDF2-HMAC-SHA256 rounds of new password hashes [default:
+                                600000]; lower it only for tests (debug builds hash slowly)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
@@ -95,6 +97,8 @@ pub struct Cli {
     pub database_url: Option<String>,
     /// `--secret-key-file`.
     pub secret_key_file: Option<PathBuf>,
+    /// `--pbkdf2-iterations`.
+    pub pbkdf2_iterations: u32,
 }
 
 /// What the command line asks for.
@@ -121,6 +125,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut metrics = false;
     let mut database_url = None;
     let mut secret_key_file = None;
+    let mut pbkdf2_iterations = 600_000;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -199,6 +204,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 }
                 database_url = Some(v);
             }
+            "--pbkdf2-iterations" => {
+                let v = value("N")?;
+                pbkdf2_iterations = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    format!("--pbkdf2-iterations: '{v}' is not a count of at least 1")
+                })?;
+            }
             "--secret-key-file" => {
                 let v = value("FILE")?;
                 if v.is_empty() {
@@ -226,6 +237,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     Ok(Command::Run(Cli {
         database_url,
         secret_key_file,
+        pbkdf2_iterations,
         metrics,
         listen,
         region,

@@ -114,6 +114,7 @@ async fn run(cli: cli::Cli) -> std::io::Result<()> {
         signing,
         introspection: cli.introspection,
         metrics,
+        pbkdf2_iterations: cli.pbkdf2_iterations,
         database_url: cli.database_url.clone(),
         sealing_key,
         ..server::ServerConfig::default()
