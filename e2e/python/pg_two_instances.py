@@ -76,11 +76,11 @@ def main():
             AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD},
         )["AuthenticationResult"]
         t0 = signed_in["RefreshToken"]
-        print(f"process 1: signed in, refresh token {t0[:16]}...")
+        print(f"process 1: signed in, refresh token ...{t0[-12:]}")
         t1 = two.get_tokens_from_refresh_token(ClientId=client, RefreshToken=t0)[
             "AuthenticationResult"
         ]["RefreshToken"]
-        print(f"process 2: refreshed it, new refresh token {t1[:16]}...")
+        print(f"process 2: refreshed it, new refresh token ...{t1[-12:]}")
         p1.terminate()
         p1.wait()
         print("process 1: stopped")
@@ -89,7 +89,7 @@ def main():
         t2 = one.get_tokens_from_refresh_token(ClientId=client, RefreshToken=t1)[
             "AuthenticationResult"
         ]["RefreshToken"]
-        print(f"process 1 (restarted): refreshed the token from process 2: {t2[:16]}...")
+        print(f"process 1 (restarted): refreshed the token from process 2: ...{t2[-12:]}")
         try:
             two.get_tokens_from_refresh_token(ClientId=client, RefreshToken=t0)
             raise SystemExit("the rotated-out token was accepted")

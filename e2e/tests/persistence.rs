@@ -279,6 +279,20 @@ async fn r_per_4_a_client_created_on_one_instance_is_used_on_the_other() {
     let t2 = rotate(&a, &client, &t1).await;
     assert_ne!(t1, t2);
 
+    // The OAuth 2.0 token endpoint of B rotates a token issued through A (R-SRV-7 over the database).
+    let form = format!("grant_type=refresh_token&client_id={client}&refresh_token={t2}");
+    let req = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        b.addr,
+        form.len()
+    );
+    let (status, body) = b.raw(req.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let t3 = v["refresh_token"].as_str().unwrap().to_owned();
+    let t2 = rotate(&a, &client, &t3).await;
+
     // A client created on B signs in on A.
     let c2 = b
         .ok("CreateUserPoolClient", client_config(&pool, None, 0))

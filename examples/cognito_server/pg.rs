@@ -160,13 +160,16 @@ struct Db {
 
 impl Db {
     async fn client(&self) -> Result<Arc<Client>, Error> {
+        self.open().await.map_err(store_err)
+    }
+
+    /// The connection, opened again if it dropped; the driver's own error if it cannot be.
+    async fn open(&self) -> Result<Arc<Client>, tokio_postgres::Error> {
         let mut slot = self.client.lock().await;
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(Arc::clone(c));
         }
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls)
-            .await
-            .map_err(store_err)?;
+        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -211,7 +214,12 @@ impl PgBackend {
             url: url.to_owned(),
             client: tokio::sync::Mutex::new(None),
         });
-        let client = db.client().await.map_err(|e| io_err("cannot connect", e))?;
+        let client = db.open().await.map_err(|e| {
+            // The driver's message and its cause ("Connection refused"); neither names the password.
+            let cause =
+                std::error::Error::source(&e).map_or_else(String::new, |c| format!(": {c}"));
+            io_err("cannot connect", format!("{e}{cause}"))
+        })?;
         client
             .batch_execute(MIGRATE)
             .await
