@@ -117,3 +117,41 @@ fn r_srv_5_algorithm_and_signing_keys_options() {
     let line = readiness_line("127.0.0.1:9229".parse().unwrap(), &run(&[]));
     assert!(line.contains("RS256"), "{line}");
 }
+
+#[test]
+fn r_srv_6_database_url_and_its_options() {
+    let c = run(&[]);
+    assert_eq!(c.database_url, None);
+    assert!(!readiness_line("127.0.0.1:9229".parse().unwrap(), &c).contains("PostgreSQL"));
+
+    let c = run(&[
+        "--database-url",
+        "postgres://u:p@127.0.0.1/db",
+        "--secret-key-file",
+        "key.hex",
+        "--pbkdf2-iterations",
+        "1000",
+    ]);
+    assert_eq!(
+        c.database_url.as_deref(),
+        Some("postgres://u:p@127.0.0.1/db")
+    );
+    assert_eq!(c.secret_key_file, Some("key.hex".into()));
+    assert_eq!(c.pbkdf2_iterations, 1000);
+    let line = readiness_line("127.0.0.1:9229".parse().unwrap(), &c);
+    assert!(line.contains("state in PostgreSQL"), "{line}");
+    assert!(
+        !line.contains("u:p@"),
+        "the URL (and its password) is not printed: {line}"
+    );
+
+    for bad in [
+        &["--database-url", "mysql://x"][..],
+        &["--database-url", "postgres://x/db", "--introspection"],
+        &["--secret-key-file", "key.hex"],
+        &["--pbkdf2-iterations", "0"],
+    ] {
+        assert!(parse(args(bad)).is_err(), "{bad:?}");
+    }
+    assert!(HELP.contains("--database-url") && HELP.contains("--secret-key-file"));
+}

@@ -14,7 +14,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9229";
 
 /// What `--help` prints.
 pub const HELP: &str = "\
-cognito_server: a Cognito-compatible identity provider service for local use, in memory.
+cognito_server: a Cognito-compatible identity provider service for local use, in memory
+or (with --database-url) in PostgreSQL.
 
 Speaks the AWS JSON 1.1 protocol of Amazon Cognito user pools (POST / with X-Amz-Target
 AWSCognitoIdentityProviderService.<Operation>), so AWS SDK clients can be pointed at it with
@@ -26,7 +27,7 @@ and the discovery document GET /<userPoolId>/.well-known/openid-configuration.
 
 THIS SERVICE PERFORMS NO SigV4 CHECK: any caller can run any operation, admin operations
 included. It is for local development and tests only, and binds to loopback by default.
-All state (pools, clients, users, tokens) is lost when it stops.
+Without --database-url all state (pools, clients, users, tokens) is lost when it stops.
 
 USAGE:
     cargo run --release --example cognito_server -- [OPTIONS]
@@ -53,6 +54,18 @@ OPTIONS:
     --metrics                   Serve the metrics of the token operations at GET /metrics in the
                                 Prometheus text format (refresh outcomes, sign-ins, revocations,
                                 reuse detections, refresh latency)
+    --database-url <URL>        Keep pools, users, app clients, refresh-token families and keys
+                                in this PostgreSQL database (postgres://user:pass@host/db; no
+                                TLS): a restart loses nothing, and every instance started with
+                                the same URL serves the same pools. Tables (srv_*) are created
+                                at start. Not with --introspection (memory only for now)
+    --secret-key-file <FILE>    With --database-url: the key that seals client secrets and
+                                signing keys in the database (32 bytes, raw or as 64 hex
+                                digits); also from env COGNITO_SERVER_SECRET_KEY (hex). Without
+                                either, one is generated at first start and kept in the
+                                database itself (for local use only; a warning says so)
+    --pbkdf2-iterations <N>     PBKDF2-HMAC-SHA256 rounds of new password hashes [default:
+                                600000]; lower it only for tests (debug builds hash slowly)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
                                 there is no authentication)
     -h, --help                  Print this help
@@ -80,6 +93,12 @@ pub struct Cli {
     pub introspection: bool,
     /// `--metrics`.
     pub metrics: bool,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--secret-key-file`.
+    pub secret_key_file: Option<PathBuf>,
+    /// `--pbkdf2-iterations`.
+    pub pbkdf2_iterations: u32,
 }
 
 /// What the command line asks for.
@@ -104,6 +123,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut signing_keys = None;
     let mut introspection = false;
     let mut metrics = false;
+    let mut database_url = None;
+    let mut secret_key_file = None;
+    let mut pbkdf2_iterations = 600_000;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -172,6 +194,29 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 }
                 signing_keys = Some(PathBuf::from(v));
             }
+            "--database-url" => {
+                let v = value("URL")?;
+                if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                    return Err(
+                        "--database-url: expected a URL such as postgres://user:password@127.0.0.1/db"
+                            .into(),
+                    );
+                }
+                database_url = Some(v);
+            }
+            "--pbkdf2-iterations" => {
+                let v = value("N")?;
+                pbkdf2_iterations = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    format!("--pbkdf2-iterations: '{v}' is not a count of at least 1")
+                })?;
+            }
+            "--secret-key-file" => {
+                let v = value("FILE")?;
+                if v.is_empty() {
+                    return Err("--secret-key-file needs a file name".into());
+                }
+                secret_key_file = Some(PathBuf::from(v));
+            }
             other => return Err(format!("unknown argument '{other}' (see --help)")),
         }
     }
@@ -181,7 +226,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
              Pass --allow-non-loopback if you really mean it."
         ));
     }
+    if database_url.is_some() && introspection {
+        return Err(
+            "--introspection is served in memory only for now; drop it or --database-url".into(),
+        );
+    }
+    if database_url.is_none() && secret_key_file.is_some() {
+        return Err("--secret-key-file is for --database-url".into());
+    }
     Ok(Command::Run(Cli {
+        database_url,
+        secret_key_file,
+        pbkdf2_iterations,
         metrics,
         listen,
         region,
@@ -196,13 +252,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
 /// The line printed once the service accepts connections (R-SRV-1).
 pub fn readiness_line(addr: SocketAddr, cli: &Cli) -> String {
     format!(
-        "cognito_server: listening on http://{addr} (region {}, {} tokens, {} clock, reuse policy {}; no SigV4 check, local use only)",
+        "cognito_server: listening on http://{addr} (region {}, {} tokens, {} clock, reuse policy {}{}; no SigV4 check, local use only)",
         cli.region,
         cli.algorithm,
         if cli.manual_clock { "manual" } else { "system" },
         match cli.reuse_policy {
             ReusePolicy::RevokeFamily => "revoke-family",
             _ => "reject",
+        },
+        if cli.database_url.is_some() {
+            ", state in PostgreSQL"
+        } else {
+            ""
         }
     )
 }

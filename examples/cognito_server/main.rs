@@ -1,4 +1,5 @@
-//! A Cognito-compatible identity provider service, in memory, built on `refresh-rotation` (SPEC 11).
+//! A Cognito-compatible identity provider service, in memory or in PostgreSQL (`--database-url`), built
+//! on `refresh-rotation` (SPEC 11).
 //!
 //! ```text
 //! cargo run --release --example cognito_server -- --listen 127.0.0.1:9229
@@ -81,11 +82,29 @@ fn init_metrics(
     Ok(Some(handle))
 }
 
+/// With `--database-url`, the sealing key: from `--secret-key-file`, else from the environment
+/// variable `COGNITO_SERVER_SECRET_KEY`, else none (the backend keeps one in the database).
+fn sealing_key(cli: &cli::Cli) -> Result<Option<server::pg::SealingKey>, String> {
+    if cli.database_url.is_none() {
+        return Ok(None);
+    }
+    if let Some(path) = &cli.secret_key_file {
+        return server::pg::SealingKey::from_file(path).map(Some);
+    }
+    match std::env::var("COGNITO_SERVER_SECRET_KEY") {
+        Ok(hex) => server::pg::SealingKey::parse(hex.as_bytes())
+            .map(Some)
+            .map_err(|e| format!("COGNITO_SERVER_SECRET_KEY: {e}")),
+        Err(_) => Ok(None),
+    }
+}
+
 async fn run(cli: cli::Cli) -> std::io::Result<()> {
     init_logging();
     let metrics = init_metrics(&cli)?;
     // Keys first: a bad key file is reported before the port is taken.
     let signing = signing(&cli).map_err(std::io::Error::other)?;
+    let sealing_key = sealing_key(&cli).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let addr = listener.local_addr()?;
     let config = server::ServerConfig {
@@ -95,11 +114,16 @@ async fn run(cli: cli::Cli) -> std::io::Result<()> {
         signing,
         introspection: cli.introspection,
         metrics,
+        pbkdf2_iterations: cli.pbkdf2_iterations,
+        database_url: cli.database_url.clone(),
+        sealing_key,
         ..server::ServerConfig::default()
     };
+    // With a database, connect (and create the tables) before announcing readiness.
+    let state = server::AppState::connect(config).await?;
     // Printed after the bind, so a reader of this line can connect at once (R-SRV-1).
     println!("{}", cli::readiness_line(addr, &cli));
-    server::serve(listener, config, async {
+    server::serve_with(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("cognito_server: shutting down");
     })

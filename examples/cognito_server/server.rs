@@ -7,8 +7,9 @@
 //! (one [`TokenIssuer`] each, with its own keys, client registry, family store and user directory), the
 //! users themselves, and their passwords, kept only as salted PBKDF2 hashes ([`PasswordHash`]).
 //!
-//! Everything is in memory. No request is authenticated (no SigV4 check): the service is for local use
-//! and binds to loopback unless told otherwise (see `cli.rs`).
+//! Everything is in memory, or with `--database-url` in PostgreSQL (see `pg.rs`). No request is
+//! authenticated (no SigV4 check): the service is for local use and binds to loopback unless told
+//! otherwise (see `cli.rs`).
 //!
 //! Tokens are signed RS256 by default, as Cognito's are (R-SRV-5): each pool gets two fresh RSA-2048 keys.
 //! ring signs but cannot generate RSA keys, so the `rsa` crate generates them here and hands them to ring
@@ -23,6 +24,10 @@
 //! the service in-process with [`start`] and stop it with [`RunningServer::stop`].
 
 #![allow(dead_code)] // Each includer (the example's `main`, the e2e tests) uses a different part.
+
+// `--database-url` (R-SRV-6, R-PER-4). A path relative to this file, so that every includer finds it.
+#[path = "pg.rs"]
+pub mod pg;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -111,6 +116,14 @@ pub struct ServerConfig {
     /// With `--metrics`: the Prometheus exporter's handle, rendered at `GET /metrics` (R-SRV-8).
     /// Defaults to none (no route).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// With `--database-url`: pools, users, app clients, families and keys in this PostgreSQL database
+    /// (R-SRV-6), shared with every other instance started with the same URL (R-PER-4). Defaults to
+    /// none: everything in memory.
+    pub database_url: Option<String>,
+    /// With `--database-url`: the key that seals what the database keeps secret (client secrets,
+    /// signing keys, the refresh-token key). Defaults to none: generated at first start and kept in the
+    /// database itself (see [`pg::SealingKey`]).
+    pub sealing_key: Option<pg::SealingKey>,
 }
 
 impl Default for ServerConfig {
@@ -127,6 +140,8 @@ impl Default for ServerConfig {
             body_read_timeout: BODY_READ_TIMEOUT,
             introspection: false,
             metrics: None,
+            database_url: None,
+            sealing_key: None,
         }
     }
 }
@@ -365,6 +380,8 @@ pub struct AppState {
     in_flight: Arc<Semaphore>,
     /// `http://<addr>` once the listener is bound: the discovery documents name the endpoints on it.
     base_url: OnceLock<String>,
+    /// With `--database-url`: the PostgreSQL backend, which then serves every pool instead of `pools`.
+    pg: Option<pg::PgBackend>,
 }
 
 impl AppState {
@@ -386,8 +403,20 @@ impl AppState {
             keys_generated: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             base_url: OnceLock::new(),
+            pg: None,
             config,
         }
+    }
+
+    /// [`AppState::new`], connected to the database of [`ServerConfig::database_url`] if there is one
+    /// (its tables created if missing).
+    pub async fn connect(config: ServerConfig) -> std::io::Result<Self> {
+        let mut state = AppState::new(config);
+        if let Some(url) = state.config.database_url.clone() {
+            let backend = pg::PgBackend::connect(&url, &state).await?;
+            state.pg = Some(backend);
+        }
+        Ok(state)
     }
 
     /// How many signing keys the service has generated.
@@ -522,7 +551,7 @@ pub async fn start(config: ServerConfig, listen: SocketAddr) -> std::io::Result<
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let state = Arc::new(AppState::new(config));
+    let state = Arc::new(AppState::connect(config).await?);
     let task = tokio::spawn(serve_state(listener, state.clone(), async {
         let _ = rx.await;
     }));
@@ -540,7 +569,21 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_state(listener, Arc::new(AppState::new(config)), shutdown).await
+    serve_state(
+        listener,
+        Arc::new(AppState::connect(config).await?),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with a state already made (and connected) by [`AppState::connect`].
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_state(listener, Arc::new(state), shutdown).await
 }
 
 /// The accept loop. Not `axum::serve`, which gives hyper no timer, so that hyper's header read timeout
@@ -700,6 +743,10 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         }
     };
     let mut resp = match read_body(&headers, body, state.config.body_read_timeout).await {
+        Ok(bytes) if state.pg.is_some() => {
+            // The database path awaits its stores; only password hashing leaves the I/O threads.
+            render(pg::handle(&state, op, &bytes).await)
+        }
         Ok(bytes) => {
             // The handlers are synchronous and a password hash takes a while: keep them off the I/O
             // threads.
@@ -734,9 +781,15 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
-    match state.pool(Some(&pool)) {
-        Ok(p) => {
-            let mut resp = (StatusCode::OK, p.issuer.signer().jwks_json()).into_response();
+    let jwks = match &state.pg {
+        Some(pg) => pg.pool(&state, Some(&pool)).await.map(|p| p.jwks_json()),
+        None => state
+            .pool(Some(&pool))
+            .map(|p| p.issuer.signer().jwks_json()),
+    };
+    match jwks {
+        Ok(jwks) => {
+            let mut resp = (StatusCode::OK, jwks).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -806,6 +859,11 @@ async fn oauth_endpoint(
             return resp;
         }
     };
+    if state.pg.is_some() {
+        let req = OAuthRequest::new(method.as_str(), &bytes)
+            .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+        return from_oauth(pg::oauth_handle(&state, endpoint, &req).await);
+    }
     // The issuer's calls are synchronous (the store, RSA signing): keep them off the I/O threads.
     let handled = tokio::task::spawn_blocking(move || {
         let req = OAuthRequest::new(method.as_str(), &bytes)
@@ -882,16 +940,32 @@ async fn openid_configuration(
     State(state): State<Arc<AppState>>,
     Path(pool): Path<String>,
 ) -> Response {
+    let base = state.base_url.get().map_or("", String::as_str);
+    let endpoints = |id: &str| {
+        let endpoints = oauth::Endpoints::at(base, id);
+        if state.config.introspection {
+            endpoints.with_introspection(format!("{base}/oauth2/introspect"))
+        } else {
+            endpoints
+        }
+    };
+    if let Some(pg) = &state.pg {
+        return match pg.pool(&state, Some(&pool)).await {
+            Ok(p) => from_oauth(oauth::discovery_document(
+                p.issuer.engine(),
+                &endpoints(&p.id),
+            )),
+            Err(e) => error_response(&e, Some(StatusCode::NOT_FOUND)),
+        };
+    }
     let pool = match state.pool(Some(&pool)) {
         Ok(p) => p,
         Err(e) => return error_response(&e, Some(StatusCode::NOT_FOUND)),
     };
-    let base = state.base_url.get().map_or("", String::as_str);
-    let mut endpoints = oauth::Endpoints::at(base, &pool.id);
-    if state.config.introspection {
-        endpoints = endpoints.with_introspection(format!("{base}/oauth2/introspect"));
-    }
-    from_oauth(oauth::discovery_endpoint(&pool.issuer, &endpoints))
+    from_oauth(oauth::discovery_endpoint(
+        &pool.issuer,
+        &endpoints(&pool.id),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -1083,9 +1157,30 @@ impl Drop for PoolSlot<'_> {
     }
 }
 
-/// CreateUserPool: a new pool with its signing keys (two fresh RSA-2048 keys by default, one for ID
-/// tokens and one for access tokens, as Cognito does; see [`Signing`]) and a fresh refresh-token key.
-fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
+/// A fresh pool id: the region, `_`, and 9 characters of [A-Za-z0-9].
+fn new_pool_id(state: &AppState) -> Result<String, Error> {
+    // An identifier, not a secret, so the slight modulo bias is harmless.
+    let mut raw = [0u8; 9];
+    state.rng.fill(&mut raw)?;
+    let suffix: String = raw
+        .iter()
+        .map(|b| POOL_ID_ALPHABET[usize::from(*b) % POOL_ID_ALPHABET.len()] as char)
+        .collect();
+    Ok(format!("{}_{suffix}", state.config.region))
+}
+
+/// A fresh key id for a generated signing key: `<use>-<16 hex digits>`.
+fn new_kid(state: &AppState, use_: &str) -> Result<String, Error> {
+    let mut r = [0u8; 8];
+    state.rng.fill(&mut r)?;
+    Ok(format!(
+        "{use_}-{}",
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// CreateUserPool's checks, both backends: the PoolName.
+fn pool_name(req: &CreateUserPoolRequest) -> Result<&str, Error> {
     let name = required("PoolName", req.pool_name.as_deref())?;
     if name.chars().count() > 128 || !name.chars().all(|c| !c.is_control()) {
         return Err(Error::InvalidParameter {
@@ -1096,23 +1191,15 @@ fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<Stri
                     .into(),
         });
     }
-    // 9 characters of [A-Za-z0-9]: an identifier, not a secret, so the slight modulo bias is harmless.
-    let mut raw = [0u8; 9];
-    state.rng.fill(&mut raw)?;
-    let suffix: String = raw
-        .iter()
-        .map(|b| POOL_ID_ALPHABET[usize::from(*b) % POOL_ID_ALPHABET.len()] as char)
-        .collect();
-    let id = format!("{}_{suffix}", state.config.region);
+    Ok(name)
+}
 
-    let kid = |use_: &str| -> Result<String, Error> {
-        let mut r = [0u8; 8];
-        state.rng.fill(&mut r)?;
-        Ok(format!(
-            "{use_}-{}",
-            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ))
-    };
+/// CreateUserPool: a new pool with its signing keys (two fresh RSA-2048 keys by default, one for ID
+/// tokens and one for access tokens, as Cognito does; see [`Signing`]) and a fresh refresh-token key.
+fn create_user_pool(state: &AppState, req: CreateUserPoolRequest) -> Result<String, Error> {
+    let name = pool_name(&req)?.to_owned();
+    let id = new_pool_id(state)?;
+    let kid = |use_: &str| new_kid(state, use_);
     // The limit is decided before the keys are made: RSA key generation is the expensive part of
     // CreateUserPool, and a caller over the limit must not be able to make the service do it (R-SRV-9).
     let mut slot = PoolSlot::take(&state.pool_slots, state.config.max_pools)?;
@@ -1292,6 +1379,28 @@ fn uuid(rng: &dyn RandomSource) -> Result<String, Error> {
 
 fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<String, Error> {
     let pool = state.pool(req.user_pool_id.as_deref())?;
+    let (user, attributes) = new_user(state, req)?;
+    let username = user.username.as_str();
+    {
+        let _serialised = lock(&pool.passwords);
+        if pool.directory.user_by_username(username)?.is_some() {
+            return Err(Error::UsernameExists);
+        }
+        if pool.directory.len() >= MAX_USERS_PER_POOL {
+            return Err(Error::LimitExceeded {
+                message: format!("At most {MAX_USERS_PER_POOL} users per pool."),
+            });
+        }
+        pool.directory.put(user.clone())?;
+    }
+    created_user(state, &user, attributes)
+}
+
+/// AdminCreateUser's checks, both backends: the new user (a fresh `sub`) and the attributes as given.
+fn new_user(
+    state: &AppState,
+    req: AdminCreateUserRequest,
+) -> Result<(UserRecord, Vec<AttributeType>), Error> {
     let username = required("Username", req.username.as_deref())?;
     check_username(username)?;
     if req.message_action.as_deref() != Some("SUPPRESS") {
@@ -1325,19 +1434,16 @@ fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<St
                 .collect(),
         );
     }
+    Ok((user, attributes))
+}
+
+/// AdminCreateUser's answer for a user just created.
+fn created_user(
+    state: &AppState,
+    user: &UserRecord,
+    attributes: Vec<AttributeType>,
+) -> Result<String, Error> {
     let now = state.clock.now().unix_seconds();
-    {
-        let _serialised = lock(&pool.passwords);
-        if pool.directory.user_by_username(username)?.is_some() {
-            return Err(Error::UsernameExists);
-        }
-        if pool.directory.len() >= MAX_USERS_PER_POOL {
-            return Err(Error::LimitExceeded {
-                message: format!("At most {MAX_USERS_PER_POOL} users per pool."),
-            });
-        }
-        pool.directory.put(user.clone())?;
-    }
     let mut out = vec![AttributeType {
         name: "sub".into(),
         value: Some(user.subject.clone()),
@@ -1345,7 +1451,7 @@ fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<St
     out.extend(attributes);
     wire::to_json(&AdminCreateUserResponse {
         user: UserType {
-            username: username.to_owned(),
+            username: user.username.clone(),
             attributes: out,
             user_create_date: now,
             user_last_modified_date: now,
@@ -1367,6 +1473,22 @@ fn admin_set_user_password(
     req: AdminSetUserPasswordRequest,
 ) -> Result<String, Error> {
     let pool = state.pool(req.user_pool_id.as_deref())?;
+    let password = new_password(&req)?;
+    let user = find_user(&pool, req.username.as_deref())?;
+    // Hash outside the lock: it is the slow part.
+    let hash =
+        PasswordHash::with_iterations(password, state.config.pbkdf2_iterations, &*state.rng)?;
+    let mut passwords = lock(&pool.passwords);
+    // The user may have been deleted while hashing.
+    if pool.directory.user_by_subject(&user.subject)?.is_none() {
+        return Err(Error::UserNotFound);
+    }
+    passwords.insert(user.subject.clone(), hash);
+    Ok("{}".into())
+}
+
+/// AdminSetUserPassword's checks, both backends: the password, which must be permanent.
+fn new_password(req: &AdminSetUserPasswordRequest) -> Result<&str, Error> {
     let password = required("Password", req.password.as_ref().map(|p| p.expose_secret()))?;
     if password.chars().count() > 256 || password.chars().any(char::is_whitespace) {
         return Err(Error::InvalidParameter {
@@ -1383,17 +1505,7 @@ fn admin_set_user_password(
                 .into(),
         });
     }
-    let user = find_user(&pool, req.username.as_deref())?;
-    // Hash outside the lock: it is the slow part.
-    let hash =
-        PasswordHash::with_iterations(password, state.config.pbkdf2_iterations, &*state.rng)?;
-    let mut passwords = lock(&pool.passwords);
-    // The user may have been deleted while hashing.
-    if pool.directory.user_by_subject(&user.subject)?.is_none() {
-        return Err(Error::UserNotFound);
-    }
-    passwords.insert(user.subject.clone(), hash);
-    Ok("{}".into())
+    Ok(password)
 }
 
 fn set_enabled(state: &AppState, req: UserRef, enabled: bool) -> Result<String, Error> {

@@ -1,0 +1,472 @@
+//! R-SRV-6 and R-PER-4: `cognito_server --database-url` run as two separate OS processes over one
+//! PostgreSQL database, driven over raw HTTP with Cognito's JSON protocol. A client created on one is
+//! usable on the other at once, an update through one applies to the other's next refresh, one token
+//! presented to both at once advances its family once, and a restart of both loses nothing.
+//!
+//! The tests need a database: they run when `REFRESH_ROTATION_PG_URL` is set (as
+//! `bash stores/postgres/ci.sh cargo test --workspace` does) and otherwise skip with a note. Each test
+//! makes its own pools, so the tests share the database without interfering. The example binary is
+//! built first with `cargo build --example cognito_server`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const PASSWORD: &str = "Correct-Horse-42";
+
+fn database_url() -> Option<String> {
+    match std::env::var("REFRESH_ROTATION_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "skipped: REFRESH_ROTATION_PG_URL is not set (run under `bash stores/postgres/ci.sh`)"
+            );
+            None
+        }
+    }
+}
+
+/// The example binary, built once per test run so that it is never stale.
+fn binary() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(&root)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "refresh-rotation",
+                "--example",
+                "cognito_server",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --example cognito_server");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let bin = target
+            .join("debug")
+            .join("examples")
+            .join(format!("cognito_server{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} not found", bin.display());
+        bin
+    })
+}
+
+/// One `cognito_server` process; killed when dropped.
+struct Instance {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Instance {
+    /// Starts the binary on a free loopback port with `--database-url url` and waits for its
+    /// readiness line. The sealing key is the one the database keeps (none is given).
+    fn start(url: &str) -> Instance {
+        Self::start_with(url, &["--algorithm", "es256"])
+    }
+
+    /// [`start`](Self::start) with more arguments. A cheap PBKDF2 keeps debug builds quick; the pools
+    /// are made with whatever signs (`--algorithm`) the instance that creates them has.
+    fn start_with(url: &str, args: &[&str]) -> Instance {
+        let mut child = Command::new(binary())
+            .args(["--listen", "127.0.0.1:0", "--database-url", url])
+            .args(["--pbkdf2-iterations", "1000"])
+            .args(args)
+            .env_remove("COGNITO_SERVER_SECRET_KEY")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cognito_server");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("a readiness line")
+            .expect("readable stdout");
+        let addr = line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        assert!(line.contains("state in PostgreSQL"), "{line}");
+        // Keep draining stdout so that the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Instance { child, addr }
+    }
+
+    /// An AWS JSON 1.1 call: `(status, body)`.
+    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        let body = body.to_string();
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: AWSCognitoIdentityProviderService.{op}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let (status, text) = self.raw(req.as_bytes()).await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A call that must succeed.
+    async fn ok(&self, op: &str, body: Value) -> Value {
+        let (status, v) = self.call(op, body).await;
+        assert_eq!(status, 200, "{op}: {v}");
+        v
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        self.raw(req.as_bytes()).await
+    }
+
+    async fn raw(&self, req: &[u8]) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        s.write_all(req).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Stops the process (as a crash or `kill` would: nothing is flushed on the way out).
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A pool with user `alice` (password [`PASSWORD`]) and a client with rotation on and the given grace
+/// period, made through `on`: `(pool id, client id)`.
+async fn pool_with_client(on: &Instance, grace: u32) -> (String, String) {
+    let pool = on
+        .ok("CreateUserPool", json!({"PoolName": "persistence"}))
+        .await["UserPool"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    on.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "alice", "MessageAction": "SUPPRESS"}),
+    )
+    .await;
+    on.ok(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": "alice", "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
+    let client = on
+        .ok("CreateUserPoolClient", client_config(&pool, None, grace))
+        .await["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (pool, client)
+}
+
+/// A Create (without `client`) or Update (with it) request: password sign-in, rotation with `grace`.
+fn client_config(pool: &str, client: Option<&str>, grace: u32) -> Value {
+    let mut v = json!({
+        "UserPoolId": pool,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"],
+        "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": grace},
+    });
+    match client {
+        Some(id) => v["ClientId"] = json!(id),
+        None => v["ClientName"] = json!("app"),
+    }
+    v
+}
+
+async fn sign_in(on: &Instance, client: &str) -> String {
+    let v = on
+        .ok(
+            "InitiateAuth",
+            json!({
+                "ClientId": client,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "alice", "PASSWORD": PASSWORD},
+            }),
+        )
+        .await;
+    v["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn refresh(on: &Instance, client: &str, token: &str) -> (u16, Value) {
+    on.call(
+        "GetTokensFromRefreshToken",
+        json!({"ClientId": client, "RefreshToken": token}),
+    )
+    .await
+}
+
+/// A refresh that must succeed and rotate: the new refresh token.
+async fn rotate(on: &Instance, client: &str, token: &str) -> String {
+    let (status, v) = refresh(on, client, token).await;
+    assert_eq!(status, 200, "{v}");
+    v["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no rotated refresh token in {v}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_per_4_a_client_created_on_one_instance_is_used_on_the_other() {
+    let Some(url) = database_url() else { return };
+    let (a, b) = (Instance::start(&url), Instance::start(&url));
+    let (pool, client) = pool_with_client(&a, 0).await;
+
+    // B sees the client at once: Describe, and the JWKS of a pool it never saw created.
+    let d = b
+        .ok(
+            "DescribeUserPoolClient",
+            json!({"UserPoolId": pool, "ClientId": client}),
+        )
+        .await;
+    assert_eq!(d["UserPoolClient"]["ClientName"], "app");
+    let (status, jwks) = b.get(&format!("/{pool}/.well-known/jwks.json")).await;
+    assert_eq!(status, 200, "{jwks}");
+    assert_eq!(
+        jwks,
+        a.get(&format!("/{pool}/.well-known/jwks.json")).await.1
+    );
+
+    // Signed in on A, refreshed on B, and B's successor refreshes on A.
+    let t0 = sign_in(&a, &client).await;
+    let t1 = rotate(&b, &client, &t0).await;
+    let t2 = rotate(&a, &client, &t1).await;
+    assert_ne!(t1, t2);
+
+    // The OAuth 2.0 token endpoint of B rotates a token issued through A (R-SRV-7 over the database).
+    let form = format!("grant_type=refresh_token&client_id={client}&refresh_token={t2}");
+    let req = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        b.addr,
+        form.len()
+    );
+    let (status, body) = b.raw(req.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let t3 = v["refresh_token"].as_str().unwrap().to_owned();
+    let t2 = rotate(&a, &client, &t3).await;
+
+    // A client created on B signs in on A.
+    let c2 = b
+        .ok("CreateUserPoolClient", client_config(&pool, None, 0))
+        .await["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u0 = sign_in(&a, &c2).await;
+    rotate(&b, &c2, &u0).await;
+
+    // A user disabled through B cannot refresh through A.
+    b.ok(
+        "AdminDisableUser",
+        json!({"UserPoolId": pool, "Username": "alice"}),
+    )
+    .await;
+    let (status, v) = refresh(&a, &client, &t2).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["__type"], "NotAuthorizedException", "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_per_4_an_update_through_one_applies_to_the_others_next_refresh() {
+    let Some(url) = database_url() else { return };
+    let (a, b) = (Instance::start(&url), Instance::start(&url));
+    let (pool, client) = pool_with_client(&a, 0).await;
+
+    // Grace 0: the rotated-out token is refused at once on B.
+    let t0 = sign_in(&a, &client).await;
+    let t1 = rotate(&b, &client, &t0).await;
+    let (status, v) = refresh(&b, &client, &t0).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["__type"], "RefreshTokenReuseException", "{v}");
+
+    // Grace raised through A: B's next rotation opens a window in which the old token is retried.
+    a.ok(
+        "UpdateUserPoolClient",
+        client_config(&pool, Some(&client), 60),
+    )
+    .await;
+    let t2 = rotate(&b, &client, &t1).await;
+    let (status, v) = refresh(&b, &client, &t1).await;
+    assert_eq!(
+        status, 200,
+        "the grace window set through A applies on B: {v}"
+    );
+    let _ = t2;
+
+    // Rotation turned off through A: B's next refresh returns no new refresh token.
+    let mut off = client_config(&pool, Some(&client), 0);
+    off["RefreshTokenRotation"] = json!({"Feature": "DISABLED"});
+    off["ExplicitAuthFlows"] = json!(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]);
+    a.ok("UpdateUserPoolClient", off).await;
+    let u0 = sign_in(&a, &client).await;
+    let (status, v) = b
+        .call(
+            "InitiateAuth",
+            json!({
+                "ClientId": client,
+                "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "AuthParameters": {"REFRESH_TOKEN": u0},
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["AuthenticationResult"]["RefreshToken"].is_null(),
+        "rotation off: no new refresh token: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_per_4_one_token_presented_to_both_advances_once() {
+    let Some(url) = database_url() else { return };
+    let (a, b) = (Instance::start(&url), Instance::start(&url));
+    let (_pool, client) = pool_with_client(&a, 0).await;
+    let mut token = sign_in(&a, &client).await;
+    for round in 0..20 {
+        let (ra, rb) = tokio::join!(refresh(&a, &client, &token), refresh(&b, &client, &token));
+        let winners: Vec<&Value> = [&ra, &rb]
+            .into_iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one of the two advances: {ra:?} {rb:?}"
+        );
+        for (status, v) in [&ra, &rb] {
+            if *status != 200 {
+                assert_eq!(status, &400, "{v}");
+                assert_eq!(v["__type"], "RefreshTokenReuseException", "{v}");
+            }
+        }
+        token = winners[0]["AuthenticationResult"]["RefreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    // The family is alive at its 20th successor, on both.
+    let next = rotate(&b, &client, &token).await;
+    rotate(&a, &client, &next).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_srv_6_a_restart_loses_nothing() {
+    let Some(url) = database_url() else { return };
+    // RS256 here, as Cognito: the pool's two RSA keys are what must survive.
+    let rs256 = ["--algorithm", "rs256"];
+    let (a, b) = (
+        Instance::start_with(&url, &rs256),
+        Instance::start_with(&url, &rs256),
+    );
+    let (pool, client) = pool_with_client(&a, 0).await;
+    let t0 = sign_in(&a, &client).await;
+    let t1 = rotate(&b, &client, &t0).await;
+    let described = a
+        .ok(
+            "DescribeUserPoolClient",
+            json!({"UserPoolId": pool, "ClientId": client}),
+        )
+        .await;
+    let jwks = a.get(&format!("/{pool}/.well-known/jwks.json")).await.1;
+    a.stop();
+    b.stop();
+
+    let (a, b) = (Instance::start(&url), Instance::start(&url));
+    // The token issued before the restart refreshes after it, on either.
+    let t2 = rotate(&a, &client, &t1).await;
+    rotate(&b, &client, &t2).await;
+    // The rotated-out token is still known as rotated out.
+    let (status, v) = refresh(&b, &client, &t0).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["__type"], "RefreshTokenReuseException", "{v}");
+    // The client (its secret-free configuration), the user's password and the signing keys survive.
+    assert_eq!(
+        b.ok(
+            "DescribeUserPoolClient",
+            json!({"UserPoolId": pool, "ClientId": client}),
+        )
+        .await,
+        described
+    );
+    sign_in(&b, &client).await;
+    assert_eq!(
+        b.get(&format!("/{pool}/.well-known/jwks.json")).await.1,
+        jwks
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_srv_6_a_client_secret_survives_a_restart() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    let (pool, _) = pool_with_client(&a, 0).await;
+    let mut req = client_config(&pool, None, 0);
+    req["GenerateSecret"] = json!(true);
+    let created = a.ok("CreateUserPoolClient", req).await;
+    let id = created["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = created["UserPoolClient"]["ClientSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.stop();
+    let b = Instance::start(&url);
+    let d = b
+        .ok(
+            "DescribeUserPoolClient",
+            json!({"UserPoolId": pool, "ClientId": id}),
+        )
+        .await;
+    assert_eq!(d["UserPoolClient"]["ClientSecret"], secret.as_str());
+}
