@@ -385,7 +385,10 @@ pub async fn run(
                 match refresh_once(&mut conn, &client, mode, presented).await {
                     // R-ROT-2: a retry in grace gets the very same successor.
                     Ok(next) if retried.is_some() && next != token => {
-                        fail(&mut st, "a retry in grace returned a different token".into());
+                        fail(
+                            &mut st,
+                            "a retry in grace returned a different token".into(),
+                        );
                         break;
                     }
                     Ok(next) => {
@@ -432,6 +435,9 @@ mod tests {
         let body = br#"{"AuthenticationResult":{"AccessToken":"a.b.c","RefreshToken":"xyz-1"}}"#;
         assert_eq!(json_string(body, "RefreshToken"), Some("xyz-1"));
         assert_eq!(json_string(body, "IdToken"), None);
-        assert_eq!(json_string(br#"{"RefreshToken":"a\"b"}"#, "RefreshToken"), None);
+        assert_eq!(
+            json_string(br#"{"RefreshToken":"a\"b"}"#, "RefreshToken"),
+            None
+        );
     }
 }

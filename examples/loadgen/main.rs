@@ -30,13 +30,18 @@ fn main() -> Res<()> {
         match a.as_str() {
             "--url" => {
                 let v = value()?;
-                addr = v.strip_prefix("http://").unwrap_or(&v).trim_end_matches('/').parse()?;
+                addr = v
+                    .strip_prefix("http://")
+                    .unwrap_or(&v)
+                    .trim_end_matches('/')
+                    .parse()?;
             }
             "--connections" | "-c" => connections = value()?.parse()?,
             "--secs" => secs = value()?.parse()?,
             "--mode" => {
                 let v = value()?;
-                mode = Mode::parse(&v).ok_or(format!("--mode {v}: one of refresh, oauth, retry"))?;
+                mode =
+                    Mode::parse(&v).ok_or(format!("--mode {v}: one of refresh, oauth, retry"))?;
             }
             "-h" | "--help" => {
                 println!("loadgen [--url http://127.0.0.1:9229] [--connections N] [--secs S] [--mode refresh|oauth|retry]");
@@ -48,11 +53,20 @@ fn main() -> Res<()> {
     if connections == 0 || secs <= 0.0 {
         return Err("--connections and --secs must be positive".into());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         eprintln!("loadgen: signing in {connections} families on {addr}");
         let (client, mut tokens) = driver::set_up(addr, connections, 2).await?;
-        let st = driver::run(addr, &client, mode, &mut tokens, Duration::from_secs_f64(secs)).await?;
+        let st = driver::run(
+            addr,
+            &client,
+            mode,
+            &mut tokens,
+            Duration::from_secs_f64(secs),
+        )
+        .await?;
         println!(
             "mode {} connections {} requests {} errors {} rps {:.0} p50_ms {:.3} p99_ms {:.3}",
             mode.name(),
