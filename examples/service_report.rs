@@ -166,17 +166,39 @@ struct Target {
 }
 
 impl Target {
+    /// One run, with the CPU time the service and this process (the load generator) spent in it.
     async fn run(&mut self, mode: Mode, conns: usize, secs: f64) -> Res<Stats> {
         let d = Duration::from_secs_f64(secs);
-        driver::run(
+        let pid = self.service.child.id();
+        let (svc0, gen0) = (cpu_time(pid), cpu_time(std::process::id()));
+        let mut st = driver::run(
             self.service.addr,
             &self.client,
             mode,
             &mut self.tokens[..conns],
             d,
         )
-        .await
+        .await?;
+        if let (Some(s0), Some(g0), Some(s1), Some(g1)) =
+            (svc0, gen0, cpu_time(pid), cpu_time(std::process::id()))
+        {
+            st.service_cpu = s1.saturating_sub(s0);
+            st.client_cpu = g1.saturating_sub(g0);
+        }
+        Ok(st)
     }
+}
+
+/// User and system CPU time of process `pid` so far, all its threads (exited ones included), from
+/// `/proc/<pid>/stat`, in clock ticks of 10 ms (`CLK_TCK` is 100 on Linux); `None` elsewhere.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces: state is field 3,
+    // utime 14 and stime 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 // ------------------------------------------------------------------------------------- PostgreSQL
@@ -331,8 +353,13 @@ async fn floor_run(url: &str, conns: usize, secs: f64) -> Res<Stats> {
 
 // ------------------------------------------------------------------------------------- in process
 
-/// Rotating ES256 refreshes in process on two threads, on distinct families, for `secs`.
-fn inprocess_rate(secs: f64, issuer: &refresh_rotation::TokenIssuer, pool: &support::Pool) -> f64 {
+/// Rotating ES256 refreshes in process on two threads, on distinct families, for `secs`: refreshes per
+/// second (wall clock) and the refreshes made.
+fn inprocess_rate(
+    secs: f64,
+    issuer: &refresh_rotation::TokenIssuer,
+    pool: &support::Pool,
+) -> (f64, u64) {
     let n = pool.rotating_ids.len();
     let mut sets = [
         support::Rotating::new(pool.rotating_tokens(0, n / 2)),
@@ -354,14 +381,14 @@ fn inprocess_rate(secs: f64, issuer: &refresh_rotation::TokenIssuer, pool: &supp
                         set.refresh(issuer, pool);
                         ops += 1;
                     }
-                    ops as f64 / start.elapsed().as_secs_f64()
+                    (ops as f64 / start.elapsed().as_secs_f64(), ops)
                 })
             })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("bench thread"))
-            .sum()
+            .fold((0.0, 0), |(r, n), (r1, n1)| (r + r1, n + n1))
     })
 }
 
@@ -569,6 +596,7 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
     let issuer = sp.issuer(&support::signing_key(Algorithm::ES256));
     let mut per_round: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut merged: BTreeMap<String, Stats> = BTreeMap::new();
+    let (mut inprocess_cpu, mut inprocess_ops) = (Duration::ZERO, 0u64);
     for round in 0..opts.rounds {
         for (_, t) in targets.iter_mut() {
             let st = t.run(Mode::Refresh, 16, opts.secs).await?;
@@ -582,7 +610,12 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
         }
         let secs = opts.secs;
         let (issuer, sp) = (&issuer, &sp);
-        let rate = tokio::task::block_in_place(|| inprocess_rate(secs, issuer, sp));
+        let cpu0 = cpu_time(std::process::id());
+        let (rate, ops) = tokio::task::block_in_place(|| inprocess_rate(secs, issuer, sp));
+        if let (Some(c0), Some(c1)) = (cpu0, cpu_time(std::process::id())) {
+            inprocess_cpu += c1.saturating_sub(c0);
+            inprocess_ops += ops;
+        }
         per_round.entry("inprocess".into()).or_default().push(rate);
         eprintln!(
             "  round {}: {}",
@@ -624,6 +657,36 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
         "inprocess_rotating_rps_es256_2threads".into(),
         median(inprocess.clone()),
     );
+    if inprocess_ops > 0 {
+        results.insert(
+            "inprocess_cpu_us_per_refresh_es256".into(),
+            inprocess_cpu.as_secs_f64() * 1e6 / inprocess_ops as f64,
+        );
+    }
+    for r in rows
+        .iter()
+        .filter(|r| r.mode == Mode::Refresh && r.conns == 16)
+    {
+        let alg = alg_name(r.alg);
+        let (svc, gen) = (r.stats.service_cpu, r.stats.client_cpu);
+        if !svc.is_zero() {
+            let name = format!("http_{}_service_cpu_us_per_refresh_{alg}_c16", r.backend);
+            results.insert(name, r.stats.cpu_us_per_request(svc));
+            let name = format!("http_{}_loadgen_cpu_us_per_refresh_{alg}_c16", r.backend);
+            results.insert(name, r.stats.cpu_us_per_request(gen));
+        }
+    }
+    // The same comparison in CPU time per refresh, which a neighbour's load does not move: what the
+    // ratio of throughputs would be on two otherwise idle cores, where the service and the load
+    // generator split them and the in-process threads have them to themselves.
+    if let (Some(inproc), Some(svc), Some(gen)) = (
+        results.get("inprocess_cpu_us_per_refresh_es256"),
+        results.get("http_memory_service_cpu_us_per_refresh_es256_c16"),
+        results.get("http_memory_loadgen_cpu_us_per_refresh_es256_c16"),
+    ) {
+        let ratio = inproc / (svc + gen);
+        results.insert("ratio_http_memory_to_inprocess_es256_cpu".into(), ratio);
+    }
     let mem = &per_round["memory_es256"];
     results.insert(
         "ratio_http_memory_to_inprocess_es256".into(),
@@ -670,11 +733,13 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
         println!("{n}");
     }
     println!();
-    println!("| backend | alg | mode | conns | req/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| backend | alg | mode | conns | req/s | p50 ms | p99 ms | service CPU µs/req | loadgen CPU µs/req | errors |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {} |",
             r.backend,
             alg_name(r.alg),
             r.mode.name(),
@@ -682,19 +747,21 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
             r.rps,
             r.stats.percentile_ms(50.0),
             r.stats.percentile_ms(99.0),
+            r.stats.cpu_us_per_request(r.stats.service_cpu),
+            r.stats.cpu_us_per_request(r.stats.client_cpu),
             r.stats.errors
         );
     }
     if let Some(floor) = per_round.get("floor") {
         println!(
-            "| pg floor | - | select+update | 16 | {:.0} | {:.2} | {:.2} | 0 |",
+            "| pg floor | - | select+update | 16 | {:.0} | {:.2} | {:.2} | | | 0 |",
             median(floor.clone()),
             merged["floor"].percentile_ms(50.0),
             merged["floor"].percentile_ms(99.0)
         );
     }
     println!(
-        "| in process | es256 | refresh | 2 threads | {:.0} | | | |",
+        "| in process | es256 | refresh | 2 threads | {:.0} | | | | | |",
         median(inprocess.clone())
     );
     for r in rows.iter().filter(|r| r.stats.first_error.is_some()) {
