@@ -676,6 +676,14 @@ async fn read_body(
     }
 }
 
+/// Whether a refresh's two signatures take tens of microseconds (ES256, EdDSA) rather than milliseconds
+/// (RS256). Such a refresh runs on the I/O thread: the hand-off to the blocking pool and back (two thread
+/// wake-ups) cost about as much as the refresh itself, 28 of the service's 91 CPU microseconds per ES256
+/// refresh in `service_report`. RS256 refreshes and the PBKDF2 of sign-ins stay off the I/O threads.
+fn signs_fast(state: &AppState) -> bool {
+    state.config.signing.algorithm() != Algorithm::RS256
+}
+
 async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let target = headers
         .get("x-amz-target")
@@ -713,14 +721,6 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
-}
-
-/// Whether a refresh's two signatures take tens of microseconds (ES256, EdDSA) rather than milliseconds
-/// (RS256). Such a refresh runs on the I/O thread: the hand-off to the blocking pool and back (two thread
-/// wake-ups) cost about as much as the refresh itself, 28 of the service's 91 CPU microseconds per ES256
-/// refresh in `service_report`. RS256 refreshes and the PBKDF2 of sign-ins stay off the I/O threads.
-fn signs_fast(state: &AppState) -> bool {
-    state.config.signing.algorithm() != Algorithm::RS256
 }
 
 async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
