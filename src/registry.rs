@@ -15,7 +15,7 @@
 //! The registry speaks typed Rust ([`ClientRegistry::create_client`],
 //! [`ClientRegistry::update_client_with`], ...) and knows nothing of Cognito's JSON shapes (R-ENG-3):
 //! the wire adapter implements CreateUserPoolClient and the other client operations over it
-//! ([`wire::UserPoolClientOperations`](crate::wire::UserPoolClientOperations)).
+//! (`wire::UserPoolClientOperations`).
 
 use std::collections::BTreeSet;
 use std::fmt;
