@@ -57,7 +57,8 @@ const NEEDS_ASYNC: Error = Error::Internal {
 };
 
 /// Runs `future` to completion if it completes on its first poll, as every future over a synchronous
-/// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks.
+/// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks. Callers check
+/// [`ClientRegistry::answers_at_once`] first, so that nothing is started over a store that awaits I/O.
 pub(crate) fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let mut future = pin!(future);
     match future
@@ -163,6 +164,23 @@ fn violation(field: &str, message: String) -> Violation {
 }
 
 impl ClientRegistry {
+    /// Whether the registry's store answers at once, so that the synchronous methods may serve it.
+    pub(crate) fn answers_at_once(&self) -> bool {
+        self.store.answers_at_once()
+    }
+
+    /// Runs a registry operation synchronously over a store that answers at once; over a store that
+    /// awaits I/O, refuses before starting it (no write is sent and then abandoned).
+    pub(crate) fn poll_now<T>(
+        &self,
+        future: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        if !self.answers_at_once() {
+            return Err(NEEDS_ASYNC);
+        }
+        poll_once(future)
+    }
+
     /// The default bound on a pool's clients (Cognito's quota); change it with
     /// [`with_max_clients`](Self::with_max_clients).
     pub const DEFAULT_MAX_CLIENTS: usize = DEFAULT_MAX_CLIENTS;
@@ -242,7 +260,7 @@ impl ClientRegistry {
     /// The client with this id, as it is now (synchronous form of [`get_async`](Self::get_async)).
     /// With the in-memory store: one read lock and an `Arc` clone.
     pub fn get(&self, client_id: &str) -> Result<Option<Arc<AppClient>>, Error> {
-        poll_once(self.get_async(client_id))
+        self.poll_now(self.get_async(client_id))
     }
 
     /// The client with this id, as it is now, or `None`.
@@ -252,7 +270,7 @@ impl ClientRegistry {
 
     /// How many clients the pool has (synchronous form of [`len_async`](Self::len_async)).
     pub fn len(&self) -> Result<usize, Error> {
-        poll_once(self.len_async())
+        self.poll_now(self.len_async())
     }
 
     /// How many clients the pool has.
@@ -270,7 +288,7 @@ impl ClientRegistry {
     /// Declares a custom scope (synchronous form of
     /// [`declare_custom_scope_async`](Self::declare_custom_scope_async)).
     pub fn declare_custom_scope(&self, scope: &str) -> Result<(), Error> {
-        poll_once(self.declare_custom_scope_async(scope))
+        self.poll_now(self.declare_custom_scope_async(scope))
     }
 
     /// Declares a custom scope `<resource-server-identifier>/<name>` so that clients may list it in
@@ -305,7 +323,7 @@ impl ClientRegistry {
     /// Whether `scope` has been declared (synchronous form of
     /// [`is_custom_scope_declared_async`](Self::is_custom_scope_declared_async)).
     pub fn is_custom_scope_declared(&self, scope: &str) -> Result<bool, Error> {
-        poll_once(self.is_custom_scope_declared_async(scope))
+        self.poll_now(self.is_custom_scope_declared_async(scope))
     }
 
     /// Whether `scope` has been declared with [`declare_custom_scope`](Self::declare_custom_scope).
@@ -357,7 +375,7 @@ impl ClientRegistry {
         config: AppClientConfigBuilder,
         secret: NewClientSecret,
     ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.create_client_async(config, secret))
+        self.poll_now(self.create_client_async(config, secret))
     }
 
     /// Creates a client with `config` and `secret` (CreateUserPoolClient for Rust callers).
@@ -443,7 +461,7 @@ impl ClientRegistry {
 
     /// Restores a client (synchronous form of [`restore_client_async`](Self::restore_client_async)).
     pub fn restore_client(&self, client: RestoreClient) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.restore_client_async(client))
+        self.poll_now(self.restore_client_async(client))
     }
 
     /// Brings in a client with a known id, secret, CreationDate and LastModifiedDate (R-PER-2): a client
@@ -512,7 +530,7 @@ impl ClientRegistry {
     /// The client, or `ResourceNotFoundException` (synchronous form of
     /// [`describe_client_async`](Self::describe_client_async)).
     pub fn describe_client(&self, client_id: &str) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.describe_client_async(client_id))
+        self.poll_now(self.describe_client_async(client_id))
     }
 
     /// The client with this id, or `ResourceNotFoundException` (R-CLI-5).
@@ -531,7 +549,7 @@ impl ClientRegistry {
         client_id: &str,
         config: AppClientConfigBuilder,
     ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.replace_client_async(client_id, config))
+        self.poll_now(self.replace_client_async(client_id, config))
     }
 
     /// Replaces the configuration of client `client_id` with `config` (UpdateUserPoolClient for Rust
@@ -565,7 +583,7 @@ impl ClientRegistry {
         client_id: &str,
         change: impl FnMut(AppClientConfigBuilder) -> AppClientConfigBuilder,
     ) -> Result<Arc<AppClient>, Error> {
-        poll_once(self.update_client_with_async(client_id, change))
+        self.poll_now(self.update_client_with_async(client_id, change))
     }
 
     /// Changes some fields of client `client_id` and keeps the rest (R-CLI-4): `change` receives a builder
@@ -648,7 +666,7 @@ impl ClientRegistry {
 
     /// Deletes a client (synchronous form of [`delete_client_async`](Self::delete_client_async)).
     pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        poll_once(self.delete_client_async(client_id))
+        self.poll_now(self.delete_client_async(client_id))
     }
 
     /// Deletes client `client_id`; its refresh tokens stop working, as the issuer no longer finds the
@@ -679,7 +697,7 @@ impl ClientRegistry {
         max_results: usize,
         next_token: Option<&str>,
     ) -> Result<ClientPage, Error> {
-        poll_once(self.list_clients_async(max_results, next_token))
+        self.poll_now(self.list_clients_async(max_results, next_token))
     }
 
     /// One page of at most `max_results` (1..=60) clients in client-id order, starting after the position
@@ -786,7 +804,13 @@ mod tests {
     /// A store whose every answer is still pending after any number of polls: a store that awaits I/O.
     struct PendingStore;
 
+    thread_local! {
+        /// How many operations this thread started on a `PendingStore`.
+        static STARTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
     fn pending<'a, T: Send + 'a>() -> crate::future::BoxFuture<'a, T> {
+        STARTED.with(|n| n.set(n.get() + 1));
         Box::pin(std::future::pending())
     }
 
@@ -860,6 +884,8 @@ mod tests {
         assert!(needs_async(r.list_clients(10, None).unwrap_err()));
         assert!(needs_async(r.declare_custom_scope("api/read").unwrap_err()));
         assert!(needs_async(r.update_client_with("abc", |b| b).unwrap_err()));
+        // Refused before anything started: no write is sent and then abandoned.
+        assert_eq!(STARTED.with(std::cell::Cell::get), 0);
     }
 
     #[test]

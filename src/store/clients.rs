@@ -153,6 +153,13 @@ impl<S: ClientStore + ?Sized> ClientStore for Arc<S> {
 /// PostgreSQL store) implements this trait natively; the registry then must be driven through its
 /// `_async` methods.
 pub trait AsyncClientStore: Send + Sync {
+    /// Whether every future of this store completes on its first poll, as those of a synchronous store
+    /// do. The registry's synchronous methods serve only such a store: over a store that awaits I/O they
+    /// refuse before starting anything, so no write can be sent and then abandoned. Defaults to `false`.
+    fn answers_at_once(&self) -> bool {
+        false
+    }
+
     /// As [`ClientStore::get`].
     fn get<'a>(
         &'a self,
@@ -201,6 +208,9 @@ pub trait AsyncClientStore: Send + Sync {
 }
 
 impl<S: ClientStore + ?Sized> AsyncClientStore for S {
+    fn answers_at_once(&self) -> bool {
+        true
+    }
     fn get<'a>(
         &'a self,
         client_id: &'a str,

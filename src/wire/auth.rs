@@ -278,7 +278,8 @@ impl TokenIssuer {
         call: &AuthCall,
         passwords: &dyn PasswordVerifier,
     ) -> Result<InitiateAuthResponse, Error> {
-        crate::registry::poll_once(initiate_auth(self, call, &SyncVerifier(passwords)))
+        self.registry()
+            .poll_now(initiate_auth(self, call, &SyncVerifier(passwords)))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::config::{
 };
 use crate::error::{Error, Violation};
 use crate::future::BoxFuture;
-use crate::registry::{poll_once, ClientRegistry};
+use crate::registry::ClientRegistry;
 
 use super::create::{CreateUserPoolClientRequest, CreateUserPoolClientResponse};
 use super::delete::DeleteUserPoolClientRequest;
@@ -355,32 +355,32 @@ impl UserPoolClientOperations for ClientRegistry {
         &self,
         req: &CreateUserPoolClientRequest,
     ) -> Result<CreateUserPoolClientResponse, Error> {
-        poll_once(self.wire_create_user_pool_client(req))
+        self.poll_now(self.wire_create_user_pool_client(req))
     }
 
     fn describe_user_pool_client(
         &self,
         req: &DescribeUserPoolClientRequest,
     ) -> Result<DescribeUserPoolClientResponse, Error> {
-        poll_once(self.wire_describe_user_pool_client(req))
+        self.poll_now(self.wire_describe_user_pool_client(req))
     }
 
     fn update_user_pool_client(
         &self,
         req: &UpdateUserPoolClientRequest,
     ) -> Result<UpdateUserPoolClientResponse, Error> {
-        poll_once(self.wire_update_user_pool_client(req))
+        self.poll_now(self.wire_update_user_pool_client(req))
     }
 
     fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
-        poll_once(self.wire_delete_user_pool_client(req))
+        self.poll_now(self.wire_delete_user_pool_client(req))
     }
 
     fn list_user_pool_clients(
         &self,
         req: &ListUserPoolClientsRequest,
     ) -> Result<ListUserPoolClientsResponse, Error> {
-        poll_once(self.wire_list_user_pool_clients(req))
+        self.poll_now(self.wire_list_user_pool_clients(req))
     }
 
     fn create_user_pool_client_async<'a>(
