@@ -816,43 +816,27 @@ fn backend(state: &AppState) -> Result<&PgBackend, Error> {
 pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error> {
     use Operation as Op;
     let pg = backend(state)?;
+    // A Cognito client operation: the request, its pool, the registry's async form, the answer.
+    macro_rules! client_operation {
+        ($request:ty, $operation:ident) => {{
+            let req: $request = wire::from_json(body)?;
+            let pool = pg
+                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
+                .await?;
+            wire::to_json(&pool.issuer.registry().$operation(&req).await?)
+        }};
+    }
     match op {
         Op::CreateUserPool => pg.create_user_pool(state, wire::from_json(body)?).await,
         Op::CreateUserPoolClient => {
-            let req: CreateUserPoolClientRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
-            let resp = pool
-                .issuer
-                .registry()
-                .create_user_pool_client_async(&req)
-                .await?;
-            wire::to_json(&resp)
+            client_operation!(CreateUserPoolClientRequest, create_user_pool_client_async)
         }
-        Op::DescribeUserPoolClient => {
-            let req: DescribeUserPoolClientRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
-            let resp = pool
-                .issuer
-                .registry()
-                .describe_user_pool_client_async(&req)
-                .await?;
-            wire::to_json(&resp)
-        }
+        Op::DescribeUserPoolClient => client_operation!(
+            DescribeUserPoolClientRequest,
+            describe_user_pool_client_async
+        ),
         Op::UpdateUserPoolClient => {
-            let req: UpdateUserPoolClientRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
-            let resp = pool
-                .issuer
-                .registry()
-                .update_user_pool_client_async(&req)
-                .await?;
-            wire::to_json(&resp)
+            client_operation!(UpdateUserPoolClientRequest, update_user_pool_client_async)
         }
         Op::DeleteUserPoolClient => {
             let req: DeleteUserPoolClientRequest = wire::from_json(body)?;
@@ -870,16 +854,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             Ok("{}".into())
         }
         Op::ListUserPoolClients => {
-            let req: ListUserPoolClientsRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
-            let resp = pool
-                .issuer
-                .registry()
-                .list_user_pool_clients_async(&req)
-                .await?;
-            wire::to_json(&resp)
+            client_operation!(ListUserPoolClientsRequest, list_user_pool_clients_async)
         }
         Op::AdminCreateUser => {
             let req: super::AdminCreateUserRequest = wire::from_json(body)?;

@@ -312,21 +312,7 @@ impl PgClientStore {
         sql: &Arc<str>,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut attempt = 1;
-        loop {
-            let result = match conn.prepared_sql(sql).await {
-                Ok(st) => conn.client().query(&st, params).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(rows) => return Ok(rows),
-                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(self.fail(&mut conn, &e)),
-            }
-        }
+        Ok(self.send(sql, params, Answer::Rows).await?.0)
     }
 
     /// As [`query`](Self::query), for a statement whose answer is the number of rows it changed.
@@ -335,15 +321,33 @@ impl PgClientStore {
         sql: &Arc<str>,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
+        Ok(self.send(sql, params, Answer::Count).await?.1)
+    }
+
+    /// The one retry loop of `query` and `execute`: the rows (for [`Answer::Rows`]) or the count of
+    /// changed rows (for [`Answer::Count`]).
+    async fn send(
+        &self,
+        sql: &Arc<str>,
+        params: &[&(dyn ToSql + Sync)],
+        answer: Answer,
+    ) -> Result<(Vec<Row>, u64), StoreError> {
         let mut conn = self.conn().await?;
         let mut attempt = 1;
         loop {
             let result = match conn.prepared_sql(sql).await {
-                Ok(st) => conn.client().execute(&st, params).await,
+                Ok(st) => match answer {
+                    Answer::Rows => conn.client().query(&st, params).await.map(|r| (r, 0)),
+                    Answer::Count => conn
+                        .client()
+                        .execute(&st, params)
+                        .await
+                        .map(|n| (Vec::new(), n)),
+                },
                 Err(e) => Err(e),
             };
             match result {
-                Ok(n) => return Ok(n),
+                Ok(out) => return Ok(out),
                 Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
                     attempt += 1;
                 }
@@ -647,4 +651,13 @@ impl AsyncClientStore for PgClientStore {
                 .collect()
         })
     }
+}
+
+/// What a statement of [`PgClientStore`] answers with.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// Its rows.
+    Rows,
+    /// The number of rows it changed.
+    Count,
 }
