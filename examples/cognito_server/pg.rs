@@ -27,7 +27,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ring::pbkdf2;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use refresh_rotation::directory::{AsyncUserDirectory, UserRecord};
 use refresh_rotation::error::StoreError;
@@ -45,7 +45,7 @@ use refresh_rotation::wire::{
 use refresh_rotation::{
     AsyncTokenIssuer, ClientRegistry, ClientSecret, Error, RefreshTokenKey, RefreshTokenKeys,
 };
-use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore};
+use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore, PgUserJoin};
 
 use super::{
     created_user, new_kid, new_password, new_pool_id, new_user, pool_name, required, AppState,
@@ -152,10 +152,17 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("--database-url: {what}: {e}"))
 }
 
-/// One connection for the example's own tables, opened again if it drops.
+/// One connection for the example's own tables, opened again if it drops, with the statements of the
+/// hot path prepared on it (a statement sent as text costs a second round trip).
 struct Db {
     url: String,
-    client: tokio::sync::Mutex<Option<Arc<Client>>>,
+    client: tokio::sync::Mutex<Option<Open>>,
+}
+
+/// The open connection and the statements prepared on it so far.
+struct Open {
+    client: Arc<Client>,
+    prepared: HashMap<&'static str, Statement>,
 }
 
 impl Db {
@@ -166,16 +173,42 @@ impl Db {
     /// The connection, opened again if it dropped; the driver's own error if it cannot be.
     async fn open(&self) -> Result<Arc<Client>, tokio_postgres::Error> {
         let mut slot = self.client.lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(Arc::clone(c));
-        }
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let client = Arc::new(client);
-        *slot = Some(Arc::clone(&client));
-        Ok(client)
+        Ok(Arc::clone(&Self::slot(&self.url, &mut slot).await?.client))
+    }
+
+    /// The connection and `sql` prepared on it (prepared on first use after each connect).
+    async fn prepared(&self, sql: &'static str) -> Result<(Arc<Client>, Statement), Error> {
+        let mut slot = self.client.lock().await;
+        let open = Self::slot(&self.url, &mut slot).await.map_err(store_err)?;
+        let statement = match open.prepared.get(sql) {
+            Some(st) => st.clone(),
+            None => {
+                let st = open.client.prepare(sql).await.map_err(store_err)?;
+                open.prepared.insert(sql, st.clone());
+                st
+            }
+        };
+        Ok((Arc::clone(&open.client), statement))
+    }
+
+    async fn slot<'s>(
+        url: &str,
+        slot: &'s mut Option<Open>,
+    ) -> Result<&'s mut Open, tokio_postgres::Error> {
+        let open = match slot.take() {
+            Some(open) if !open.client.is_closed() => open,
+            _ => {
+                let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Open {
+                    client: Arc::new(client),
+                    prepared: HashMap::new(),
+                }
+            }
+        };
+        Ok(slot.insert(open))
     }
 }
 
@@ -188,7 +221,13 @@ pub struct PgBackend {
     refresh_key: [u8; 32],
     /// The immutable parts of the pools seen so far (keys, issuer); clients and users are not cached.
     pools: RwLock<HashMap<String, Arc<PgPool>>>,
+    /// Which pool each app client seen so far belongs to: a route only, never the client itself (see
+    /// [`PgBackend::on_pool_of_client`]).
+    routes: RwLock<HashMap<String, String>>,
 }
+
+/// How many client routes are kept before the cache starts over.
+const MAX_ROUTES: usize = 100_000;
 
 /// One pool served from the database.
 pub struct PgPool {
@@ -256,6 +295,7 @@ impl PgBackend {
             sealer,
             refresh_key,
             pools: RwLock::new(HashMap::new()),
+            routes: RwLock::new(HashMap::new()),
         })
     }
 
@@ -330,9 +370,13 @@ impl PgBackend {
                 })
             }
         };
+        let clients = self.clients.for_pool(id);
+        // The pool's families read with its clients and users: one read and the update per refresh.
+        let families: Arc<dyn AsyncRefreshTokenStore> =
+            Arc::new(clients.families(&self.families)?.with_users(user_join()));
         let registry = Arc::new(
             ClientRegistry::new(id, state.clock.clone(), state.rng.clone())
-                .with_store(Arc::new(self.clients.for_pool(id))),
+                .with_store(Arc::new(clients)),
         );
         let users = Arc::new(PgUsers {
             db: Arc::clone(&self.db),
@@ -340,7 +384,6 @@ impl PgBackend {
             iterations: state.config.pbkdf2_iterations,
             dummy: StoredHash::new("no user has this password", state)?,
         });
-        let families: Arc<dyn AsyncRefreshTokenStore> = self.families.clone();
         let issuer = AsyncTokenIssuer::builder(
             state.config.region.clone(),
             signer,
@@ -384,6 +427,47 @@ impl PgBackend {
                 detail: "corrupt pool row: signing key",
             })?;
         SigningKey::from_pkcs8_der(alg, kid, &der)
+    }
+
+    /// Runs `op` on the pool of app client `client_id`.
+    ///
+    /// The client's pool is remembered: the operations find the client in its pool's registry anyway
+    /// (read fresh from the database), so the route saves a query per request without caching anything
+    /// another process could change. A remembered route that leads to no client (a client deleted, and
+    /// restored with the same id into another pool) is forgotten and looked up again, once; `op` fails
+    /// with `ClientNotFound` before it writes anything.
+    async fn on_pool_of_client<'s, T>(
+        &'s self,
+        state: &'s AppState,
+        client_id: &'s str,
+        op: impl Fn(Arc<PgPool>) -> BoxFuture<'s, Result<T, Error>> + Send + Sync,
+    ) -> Result<T, Error> {
+        let route = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(client_id)
+            .cloned();
+        if let Some(pool_id) = route {
+            match op(self.load_pool(state, &pool_id).await?).await {
+                Err(Error::ClientNotFound { .. }) => {
+                    self.routes
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(client_id);
+                }
+                answer => return answer,
+            }
+        }
+        let pool = self.pool_of_client(state, client_id).await?;
+        {
+            let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+            if routes.len() >= MAX_ROUTES {
+                routes.clear();
+            }
+            routes.insert(client_id.to_owned(), pool.id.clone());
+        }
+        op(pool).await
     }
 
     /// The pool that has app client `client_id`.
@@ -712,7 +796,7 @@ struct PgUsers {
 
 impl PgUsers {
     async fn find(&self, by_subject: bool, key: &str) -> Result<Option<Arc<UserRecord>>, Error> {
-        let client = self.db.client().await?;
+        // `USER_COLUMNS`, spelt out: the statements are prepared once, by their text.
         let sql = if by_subject {
             "SELECT sub, username, enabled, attributes::text FROM srv_users \
              WHERE pool_id = $1 AND sub = $2"
@@ -720,26 +804,40 @@ impl PgUsers {
             "SELECT sub, username, enabled, attributes::text FROM srv_users \
              WHERE pool_id = $1 AND username = $2"
         };
+        let (client, statement) = self.db.prepared(sql).await?;
         let Some(row) = client
-            .query_opt(sql, &[&self.pool_id, &key])
+            .query_opt(&statement, &[&self.pool_id, &key])
             .await
             .map_err(store_err)?
         else {
             return Ok(None);
         };
-        let subject: String = row.try_get(0).map_err(store_err)?;
-        let username: String = row.try_get(1).map_err(store_err)?;
-        let mut user = UserRecord::new(subject, username);
-        user.enabled = row.try_get(2).map_err(store_err)?;
-        let attributes: String = row.try_get(3).map_err(store_err)?;
-        user.attributes =
-            serde_json::from_str::<BTreeMap<String, String>>(&attributes).map_err(|_| {
-                Error::Internal {
-                    detail: "corrupt user row: attributes",
-                }
-            })?;
-        Ok(Some(Arc::new(user)))
+        Ok(Some(Arc::new(decode_user(&row, 0).map_err(Error::from)?)))
     }
+}
+
+/// The columns a user read returns, in the order [`decode_user`] reads them.
+const USER_COLUMNS: &str = "sub, username, enabled, attributes::text";
+
+/// The user in the columns [`USER_COLUMNS`] of `row`, from column `at` on.
+fn decode_user(row: &Row, at: usize) -> Result<UserRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Backend(format!("corrupt user row: {what}"));
+    let subject: String = row.try_get(at).map_err(|_| corrupt("sub"))?;
+    let username: String = row.try_get(at + 1).map_err(|_| corrupt("username"))?;
+    let mut user = UserRecord::new(subject, username);
+    user.enabled = row.try_get(at + 2).map_err(|_| corrupt("enabled"))?;
+    let attributes: String = row.try_get(at + 3).map_err(|_| corrupt("attributes"))?;
+    user.attributes = serde_json::from_str::<BTreeMap<String, String>>(&attributes)
+        .map_err(|_| corrupt("attributes"))?;
+    Ok(user)
+}
+
+/// The users of the family's pool, read with the family (R-PER-5): what [`PgUsers`] answers by `sub`.
+fn user_join() -> PgUserJoin {
+    PgUserJoin::new(
+        &format!("SELECT {USER_COLUMNS} FROM srv_users WHERE pool_id = $2 AND sub = f.subject"),
+        decode_user,
+    )
 }
 
 impl AsyncUserDirectory for PgUsers {
@@ -968,16 +1066,23 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::InitiateAuth => {
             let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
-            let pool = pg.pool_of_client(state, call.client_id()).await?;
-            let resp = pool.issuer.initiate_auth(&call, &*pool.users).await?;
+            let call = &call;
+            let resp = pg
+                .on_pool_of_client(state, call.client_id(), |pool| {
+                    Box::pin(async move { pool.issuer.initiate_auth(call, &*pool.users).await })
+                })
+                .await?;
             wire::to_json(&resp)
         }
         Op::GetTokensFromRefreshToken => {
             let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
-            let pool = pg.pool_of_client(state, call.client_id()).await?;
-            let result = pool
-                .issuer
-                .get_tokens_from_refresh_token(&call.as_request())
+            let request = &call.as_request();
+            let result = pg
+                .on_pool_of_client(state, call.client_id(), |pool| {
+                    Box::pin(
+                        async move { pool.issuer.get_tokens_from_refresh_token(request).await },
+                    )
+                })
                 .await?;
             wire::to_json(&GetTokensFromRefreshTokenResponse {
                 authentication_result: result.into(),
@@ -985,10 +1090,16 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::RevokeToken => {
             let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
-            let pool = pg.pool_of_client(state, call.client_id()).await?;
-            pool.issuer
-                .revoke_token(call.token(), call.client_id(), call.client_secret())
-                .await?;
+            let call = &call;
+            pg.on_pool_of_client(state, call.client_id(), |pool| {
+                Box::pin(async move {
+                    let (token, client_id) = (call.token(), call.client_id());
+                    pool.issuer
+                        .revoke_token(token, client_id, call.client_secret())
+                        .await
+                })
+            })
+            .await?;
             wire::to_json(&RevokeTokenResponse {})
         }
         _ => Err(Error::UnknownOperation {
@@ -1070,28 +1181,30 @@ pub(super) async fn oauth_handle(
     match endpoint {
         OAuthEndpoint::Token => match oauth::TokenRequest::parse(req) {
             Ok(r) => {
-                let result = match pg.pool_of_client(state, r.client_id()).await {
-                    Ok(pool) => {
-                        pool.issuer
-                            .get_tokens_from_refresh_token(&r.refresh_request())
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
+                let request = &r.refresh_request();
+                let result = pg
+                    .on_pool_of_client(state, r.client_id(), |pool| {
+                        Box::pin(
+                            async move { pool.issuer.get_tokens_from_refresh_token(request).await },
+                        )
+                    })
+                    .await;
                 r.respond(result)
             }
             Err(e) => e.to_response(),
         },
         OAuthEndpoint::Revoke => match oauth::RevocationRequest::parse(req) {
             Ok(r) => {
-                let result = match pg.pool_of_client(state, r.client_id()).await {
-                    Ok(pool) => {
-                        pool.issuer
-                            .revoke_token(r.token(), r.client_id(), r.expose_client_secret())
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
+                let r = &r;
+                let result = pg
+                    .on_pool_of_client(state, r.client_id(), |pool| {
+                        Box::pin(async move {
+                            pool.issuer
+                                .revoke_token(r.token(), r.client_id(), r.expose_client_secret())
+                                .await
+                        })
+                    })
+                    .await;
                 r.respond(result)
             }
             Err(e) => e.to_response(),

@@ -286,6 +286,22 @@ impl AsyncTokenIssuer {
                     let host_time = self.clock.now();
                     Input::Family { read, host_time }
                 }
+                Need::ClientAndFamily { client_id, family } => {
+                    // One round trip where the store also keeps the clients (R-PER-5).
+                    let joint = self.store.read_with_client(&family, client_id).await?;
+                    // R-ROT-9: the host's clock is read after the store read.
+                    let host_time = self.clock.now();
+                    let client = match joint.client {
+                        Some(client) => client,
+                        None => self.registry.get_async(client_id).await?,
+                    };
+                    Input::ClientAndFamily {
+                        client,
+                        read: joint.family,
+                        host_time,
+                        user: joint.user,
+                    }
+                }
                 Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub).await?),
                 Need::UserByUsername(name) => {
                     Input::User(self.directory.user_by_username(name).await?)

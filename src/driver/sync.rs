@@ -264,6 +264,18 @@ impl TokenIssuer {
                     let host_time = self.clock.now();
                     Input::Family { read, host_time }
                 }
+                Need::ClientAndFamily { client_id, family } => {
+                    let client = self.registry.get(client_id)?;
+                    let read = self.store.read(&family)?;
+                    // R-ROT-9: the host's clock is read after the store read.
+                    let host_time = self.clock.now();
+                    Input::ClientAndFamily {
+                        client,
+                        read,
+                        host_time,
+                        user: None,
+                    }
+                }
                 Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub)?),
                 Need::UserByUsername(name) => Input::User(self.directory.user_by_username(name)?),
                 Need::Hook(event) => Input::Hook(match &self.hook {

@@ -116,6 +116,15 @@ pub enum Need<'f, T> {
     /// A read of this family: answer [`Input::Family`] with the store's read and the host's clock
     /// read after it (R-ROT-9).
     Family(FamilyId),
+    /// The app client with this id and a read of this family, which a store may answer in one round
+    /// trip (R-PER-5): answer [`Input::ClientAndFamily`]. The family's id comes from a refresh token
+    /// whose MAC has been verified; the engine checks the client before it looks at the family.
+    ClientAndFamily {
+        /// The client's id.
+        client_id: &'f str,
+        /// The family to read.
+        family: FamilyId,
+    },
     /// The user with this `sub`: answer [`Input::User`].
     UserBySubject(&'f str),
     /// The user with this username: answer [`Input::User`].
@@ -172,6 +181,19 @@ pub enum Input {
         read: FamilyRead,
         /// The host's clock, read after the store read.
         host_time: Timestamp,
+    },
+    /// The client and the family asked for together.
+    ClientAndFamily {
+        /// The app client, if it exists.
+        client: Option<Arc<AppClient>>,
+        /// The store's read of the family (with the store's time, if it keeps it, R-ROT-11).
+        read: FamilyRead,
+        /// The host's clock, read after the family read.
+        host_time: Timestamp,
+        /// The family's user, if the store read it with the family (see
+        /// [`FamilyAndClient::user`](crate::store::FamilyAndClient::user)); `None` and the engine asks
+        /// for the user by `sub`.
+        user: Option<Option<Arc<UserRecord>>>,
     },
     /// The user asked for, if the directory knows them.
     User(Option<Arc<UserRecord>>),

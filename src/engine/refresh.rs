@@ -88,7 +88,7 @@ fn check_live(family: &Family, now: Timestamp) -> Result<(), Error> {
 enum State {
     Start,
     AwaitClient,
-    AwaitFamily,
+    AwaitClientAndFamily,
     AwaitUser,
     AwaitHook,
     AwaitAdvance { current: u32 },
@@ -186,14 +186,54 @@ impl<'r> RefreshFlow<'r> {
         match (state, input) {
             (State::Start, Input::Start) => {
                 self.check_shape()?;
-                self.state = State::AwaitClient;
-                Ok(Need::Client(self.req.client_id))
+                // R-REF-4: format and MAC, before any store access. A token that fails is reported
+                // after the client's checks (R-REF-2, R-REF-3), as if it had been decoded after them;
+                // one that passes names the family, read with the client (R-PER-5).
+                self.decoded = self
+                    .keys
+                    .refresh_keys()
+                    .decode(self.req.refresh_token.expose_secret())
+                    .ok();
+                Ok(match self.decoded {
+                    Some(decoded) => {
+                        self.state = State::AwaitClientAndFamily;
+                        Need::ClientAndFamily {
+                            client_id: self.req.client_id,
+                            family: decoded.family(),
+                        }
+                    }
+                    None => {
+                        self.state = State::AwaitClient;
+                        Need::Client(self.req.client_id)
+                    }
+                })
             }
-            (State::AwaitClient, Input::Client(client)) => self.on_client(client),
-            (State::AwaitFamily, Input::Family { read, host_time }) => {
+            (State::AwaitClient, Input::Client(client)) => {
+                self.on_client(client)?;
+                Err(Error::InvalidRefreshToken)
+            }
+            (
+                State::AwaitClientAndFamily,
+                Input::ClientAndFamily {
+                    client,
+                    read,
+                    host_time,
+                    user,
+                },
+            ) => {
+                self.on_client(client)?;
                 let family = self.found(read.family)?;
                 self.now = read.time.unwrap_or(host_time);
-                self.on_family(family)
+                self.on_family(family)?;
+                // The family's user, if the store read it too: used only if it is the family's `sub`.
+                let subject = &*self.family()?.info.subject;
+                match user.filter(|u| u.as_ref().is_none_or(|u| *u.subject == *subject)) {
+                    Some(user) => {
+                        self.state = State::Finished;
+                        self.on_user(user)
+                    }
+                    None => Ok(Need::UserBySubject(&self.family()?.info.subject)),
+                }
             }
             (State::AwaitUser, Input::User(user)) => self.on_user(user),
             (State::AwaitHook, Input::Hook(answer)) => {
@@ -263,7 +303,8 @@ impl<'r> RefreshFlow<'r> {
         Ok(())
     }
 
-    fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
+    /// R-REF-2, R-REF-3 and R-ROT-8: the client, before anything of the family is looked at.
+    fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<(), Error> {
         // R-REF-2.
         let client = client.ok_or_else(|| Error::ClientNotFound {
             client_id: self.req.client_id.to_owned(),
@@ -299,17 +340,11 @@ impl<'r> RefreshFlow<'r> {
                 &[],
             )?,
         }
-        // R-REF-4: format and MAC, before any store access.
-        let decoded = self
-            .keys
-            .refresh_keys()
-            .decode(self.req.refresh_token.expose_secret())
-            .map_err(|_| Error::InvalidRefreshToken)?;
-        self.report.family_is(decoded.family());
+        if let Some(decoded) = self.decoded {
+            self.report.family_is(decoded.family());
+        }
         self.client = Some(client);
-        self.decoded = Some(decoded);
-        self.state = State::AwaitFamily;
-        Ok(Need::Family(decoded.family()))
+        Ok(())
     }
 
     /// A family as read: it must exist and have reached the presented generation (R-FAM-4).
@@ -321,7 +356,8 @@ impl<'r> RefreshFlow<'r> {
         Ok(family)
     }
 
-    fn on_family(&mut self, family: Family) -> Result<Step<'_>, Error> {
+    /// R-REF-5 to R-REF-7; then the user is needed.
+    fn on_family(&mut self, family: Family) -> Result<(), Error> {
         // R-REF-5.
         if *family.info.client_id != *self.req.client_id {
             return Err(Error::RefreshTokenOfOtherClient);
@@ -341,7 +377,7 @@ impl<'r> RefreshFlow<'r> {
         check_live(&family, self.now)?;
         self.family = Some(family);
         self.state = State::AwaitUser;
-        Ok(Need::UserBySubject(&self.family()?.info.subject))
+        Ok(())
     }
 
     fn on_user(&mut self, user: Option<Arc<UserRecord>>) -> Result<Step<'_>, Error> {

@@ -147,6 +147,20 @@ fn read(f: Family, host_time: Timestamp) -> Input {
     }
 }
 
+/// The answer to a refresh's first read: the world's client and `f`, read at `store_time` if the store
+/// keeps the time, and the host's clock after the read.
+fn joint(w: &World, f: Family, store_time: Option<Timestamp>, host_time: Timestamp) -> Input {
+    Input::ClientAndFamily {
+        client: Some(w.client.clone()),
+        read: FamilyRead {
+            family: Some(f),
+            time: store_time,
+        },
+        host_time,
+        user: None,
+    }
+}
+
 /// Drives a refresh of `presented` through client, family and user, and returns the flow and its
 /// fourth step.
 fn refresh_until_write<'r>(
@@ -156,12 +170,13 @@ fn refresh_until_write<'r>(
     host_time: Timestamp,
 ) -> (RefreshFlow<'r>, String) {
     let mut flow = w.engine.refresh(req);
-    assert!(matches!(flow.next(Input::Start), Need::Client(id) if id == &**w.client.client_id()));
-    assert!(
-        matches!(flow.next(Input::Client(Some(w.client.clone()))), Need::Family(id) if id == f.id)
-    );
     assert!(matches!(
-        flow.next(read(f, host_time)),
+        flow.next(Input::Start),
+        Need::ClientAndFamily { client_id, family }
+            if client_id == &**w.client.client_id() && family == f.id
+    ));
+    assert!(matches!(
+        flow.next(joint(w, f, None, host_time)),
         Need::UserBySubject("sub-1")
     ));
     let step = format!("{:?}", flow.next(Input::User(Some(w.user.clone()))));
@@ -177,8 +192,7 @@ fn r_eng_1_r_rot_1_a_refresh_asks_for_client_family_user_then_one_compare_and_se
     let req = RefreshRequest::new(&t0, &client_id);
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
-    flow.next(Input::Client(Some(w.client.clone())));
-    flow.next(read(f.clone(), at(5)));
+    flow.next(joint(&w, f.clone(), None, at(5)));
     match flow.next(Input::User(Some(w.user.clone()))) {
         Need::Advance {
             family,
@@ -277,16 +291,8 @@ fn r_rot_11_the_stores_time_decides_when_it_gives_one() {
     let req = RefreshRequest::new(&t0, &client_id);
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
-    flow.next(Input::Client(Some(w.client.clone())));
     // The host's clock says the window is open; the store's says it closed.
-    let input = Input::Family {
-        read: FamilyRead {
-            family: Some(f),
-            time: Some(at(10)),
-        },
-        host_time: at(1),
-    };
-    flow.next(input);
+    flow.next(joint(&w, f, Some(at(10)), at(1)));
     assert!(matches!(
         flow.next(Input::User(Some(w.user.clone()))),
         Need::Done(Err(Error::RefreshTokenReused))
@@ -302,8 +308,7 @@ fn r_rot_6_without_rotation_the_answer_has_no_refresh_token_and_nothing_is_writt
     let req = RefreshRequest::new(&t0, &client_id);
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
-    flow.next(Input::Client(Some(w.client.clone())));
-    flow.next(read(f, at(1)));
+    flow.next(joint(&w, f, None, at(1)));
     match flow.next(Input::User(Some(w.user.clone()))) {
         Need::Done(Ok(tokens)) => assert!(tokens.refresh_token.is_none()),
         other => panic!("{other:?}"),
@@ -318,10 +323,37 @@ fn r_ref_4_a_forged_token_is_refused_before_the_store_is_asked() {
     let client_id = w.client.client_id().to_string();
     let req = RefreshRequest::new(&forged, &client_id);
     let mut flow = w.engine.refresh(&req);
-    flow.next(Input::Start);
+    // Only the client is asked for, and it is checked first (R-REF-2, R-REF-3).
+    assert!(matches!(flow.next(Input::Start), Need::Client(_)));
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
         Need::Done(Err(Error::InvalidRefreshToken))
+    ));
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(Input::Client(None)),
+        Need::Done(Err(Error::ClientNotFound { .. }))
+    ));
+}
+
+#[test]
+fn r_per_5_a_valid_token_names_its_family_with_the_client_and_the_client_is_checked_first() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let mut req = RefreshRequest::new(&t0, &client_id);
+    req.client_secret = Some("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5");
+    let mut flow = w.engine.refresh(&req);
+    assert!(matches!(
+        flow.next(Input::Start),
+        Need::ClientAndFamily { family, .. } if family == f.id
+    ));
+    // The family is live and the client's: still, a wrong secret is what the answer names.
+    assert!(matches!(
+        flow.next(joint(&w, f, None, at(0))),
+        Need::Done(Err(Error::ClientHasNoSecret { .. }))
     ));
 }
 
@@ -390,5 +422,51 @@ fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
         Need::Done(Err(Error::UnsupportedTokenType))
+    ));
+}
+
+#[test]
+fn r_per_5_a_user_read_with_the_family_is_used_only_if_it_is_the_familys() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let with_user = |user: Option<Option<Arc<UserRecord>>>| {
+        let Input::ClientAndFamily {
+            client,
+            read,
+            host_time,
+            ..
+        } = joint(&w, f.clone(), None, at(1))
+        else {
+            unreachable!("joint answers ClientAndFamily")
+        };
+        Input::ClientAndFamily {
+            client,
+            read,
+            host_time,
+            user,
+        }
+    };
+    // The family's own user: no need to ask the directory; straight to the compare-and-set.
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    let step = format!("{:?}", flow.next(with_user(Some(Some(w.user.clone())))));
+    assert!(step.starts_with("Advance"), "{step}");
+    // The store found no such user: R-REF-8 at once.
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(with_user(Some(None))),
+        Need::Done(Err(Error::UserNotFound))
+    ));
+    // A user of another `sub` is not taken for the family's: the directory is asked.
+    let stranger = Arc::new(UserRecord::new("sub-2", "mallory"));
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(with_user(Some(Some(stranger)))),
+        Need::UserBySubject("sub-1")
     ));
 }

@@ -7,11 +7,30 @@
 //! for long. A store that blocks on I/O must implement this trait natively instead, or be called through
 //! the synchronous driver on a blocking thread.
 
+use std::sync::Arc;
+
+use crate::client::AppClient;
 use crate::clock::Timestamp;
+use crate::directory::UserRecord;
 use crate::error::StoreError;
 use crate::future::{ready, BoxFuture};
 
 use super::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff, RefreshTokenStore};
+
+/// The answer to [`AsyncRefreshTokenStore::read_with_client`]: the family as read and, if the store
+/// read it in the same round trip, the app client.
+#[derive(Debug)]
+pub struct FamilyAndClient {
+    /// The family, as [`AsyncRefreshTokenStore::read`] answers it.
+    pub family: FamilyRead,
+    /// `Some(answer)` if the store read the client (`Some(None)`: there is no such client); `None` if
+    /// it did not, and the driver asks the pool's client registry.
+    pub client: Option<Option<Arc<AppClient>>>,
+    /// `Some(answer)` if the store also read the family's user, the one the issuer's user directory
+    /// would answer for the family's `sub` (`Some(None)`: there is no such user); `None` if it did
+    /// not, and the driver asks the directory. The engine uses it only if its `sub` is the family's.
+    pub user: Option<Option<Arc<UserRecord>>>,
+}
 
 /// Storage for refresh-token families, awaited. The contract is [`RefreshTokenStore`]'s.
 pub trait AsyncRefreshTokenStore: Send + Sync {
@@ -29,6 +48,27 @@ pub trait AsyncRefreshTokenStore: Send + Sync {
         grace_deadline: Timestamp,
         key_id: u32,
     ) -> BoxFuture<'a, Result<Advance, StoreError>>;
+
+    /// Reads family `id` and, if this store also keeps the app clients of the pool it serves, the
+    /// client `client_id`, in one round trip: what lets a refresh cost one read and the
+    /// compare-and-set (R-PER-5). The client read must be the one the pool's registry would give, so
+    /// a store answers it only when it was built over the registry's own client store.
+    ///
+    /// The default reads only the family ([`read`](Self::read)) and leaves the client to the registry.
+    fn read_with_client<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<FamilyAndClient, StoreError>> {
+        let _ = client_id;
+        Box::pin(async move {
+            Ok(FamilyAndClient {
+                family: self.read(id).await?,
+                client: None,
+                user: None,
+            })
+        })
+    }
 
     /// As [`RefreshTokenStore::bind_device`].
     fn bind_device<'a>(

@@ -35,6 +35,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::error::Redactor;
+use crate::joined::PgPoolFamilies;
 use crate::pool::{Conn, LastError, Manager};
 use crate::schema::TableName;
 use crate::PgRefreshTokenStore;
@@ -44,7 +45,7 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// The columns a client-reading statement returns, in the order [`decode`] reads them. The last one is
 /// the declared custom scopes among those the configuration names, for its validation on read.
-fn client_columns(scopes: &TableName) -> String {
+pub(crate) fn client_columns(scopes: &TableName) -> String {
     format!(
         "c.client_id, c.config::text, c.secret_sealed, c.creation_date, c.last_modified_date, \
          c.revision, ARRAY(SELECT s.scope FROM {scopes} s WHERE s.pool_id = c.pool_id \
@@ -152,6 +153,9 @@ struct Shared {
     sealer: Arc<SecretSealer>,
     sql: Sql,
     tables: String,
+    /// The clients and scopes tables, for a statement that joins them with the families.
+    clients: TableName,
+    scopes: TableName,
 }
 
 /// The app clients and declared custom scopes of one user pool, in PostgreSQL (R-PER-1): an
@@ -234,6 +238,8 @@ impl PgClientStore {
                 sealer,
                 sql: Sql::new(&clients, &scopes, &pools),
                 tables: format!("{clients}, {scopes}, {pools}"),
+                clients,
+                scopes,
             }),
             user_pool_id: Arc::from(user_pool_id),
             runtime: Handle::try_current().ok(),
@@ -248,7 +254,7 @@ impl PgClientStore {
         self
     }
 
-    fn run<'a, T: Send + 'a>(
+    pub(crate) fn run<'a, T: Send + 'a>(
         &self,
         future: impl Future<Output = T> + Send + 'a,
     ) -> BoxFuture<'a, T> {
@@ -256,6 +262,27 @@ impl PgClientStore {
             handle: self.runtime.clone(),
             future: Box::pin(future),
         })
+    }
+
+    /// The family store of this store's user pool over `families`, which must be the store this one
+    /// was made with (the same connections): it reads a refresh's client with its family in one
+    /// statement, so that a refresh that succeeds costs one read and the conditional update (R-PER-5).
+    /// Give it to the issuer whose registry holds this store. `Backend` if `families` runs on other
+    /// connections.
+    pub fn families(&self, families: &PgRefreshTokenStore) -> Result<PgPoolFamilies, StoreError> {
+        let (_, _, last_error) = families.shared();
+        if !last_error.same_pool(&self.shared.last_error) {
+            return Err(StoreError::Backend(
+                "the family store runs on other connections than the client store".into(),
+            ));
+        }
+        Ok(PgPoolFamilies::new(families.clone(), self.clone()))
+    }
+
+    /// The columns of a client read (the client table aliased `c`) and the client table, for the
+    /// joined read of [`PgPoolFamilies`].
+    pub(crate) fn joined_read_parts(&self) -> (String, &TableName) {
+        (client_columns(&self.shared.scopes), &self.shared.clients)
     }
 
     /// The store of another user pool on the same tables, connections and sealer.
@@ -307,7 +334,7 @@ impl PgClientStore {
 
     /// Runs one prepared, autocommitted statement and returns its rows; sent again when a concurrent
     /// transaction rolled it back.
-    async fn query(
+    pub(crate) async fn query(
         &self,
         sql: &Arc<str>,
         params: &[&(dyn ToSql + Sync)],
@@ -425,13 +452,21 @@ impl PgClientStore {
 
     /// A client from a row of [`client_columns`]; its secret opened, its configuration validated.
     fn decode(&self, row: &Row) -> Result<Arc<AppClient>, StoreError> {
-        let client_id: String = row.try_get(0).map_err(|_| corrupt("client_id"))?;
-        let config: String = row.try_get(1).map_err(|_| corrupt("config"))?;
-        let sealed: Option<Vec<u8>> = row.try_get(2).map_err(|_| corrupt("secret_sealed"))?;
-        let created: i64 = row.try_get(3).map_err(|_| corrupt("creation_date"))?;
-        let modified: i64 = row.try_get(4).map_err(|_| corrupt("last_modified_date"))?;
-        let revision: i64 = row.try_get(5).map_err(|_| corrupt("revision"))?;
-        let scopes: Vec<String> = row.try_get(6).map_err(|_| corrupt("scopes"))?;
+        self.decode_at(row, 0)
+    }
+
+    /// The client in the columns of [`client_columns`] from column `at` on.
+    pub(crate) fn decode_at(&self, row: &Row, at: usize) -> Result<Arc<AppClient>, StoreError> {
+        let col = |i: usize| at.saturating_add(i);
+        let client_id: String = row.try_get(col(0)).map_err(|_| corrupt("client_id"))?;
+        let config: String = row.try_get(col(1)).map_err(|_| corrupt("config"))?;
+        let sealed: Option<Vec<u8>> = row.try_get(col(2)).map_err(|_| corrupt("secret_sealed"))?;
+        let created: i64 = row.try_get(col(3)).map_err(|_| corrupt("creation_date"))?;
+        let modified: i64 = row
+            .try_get(col(4))
+            .map_err(|_| corrupt("last_modified_date"))?;
+        let revision: i64 = row.try_get(col(5)).map_err(|_| corrupt("revision"))?;
+        let scopes: Vec<String> = row.try_get(col(6)).map_err(|_| corrupt("scopes"))?;
         let secret = sealed
             .map(|b| self.shared.sealer.open(&b, &self.user_pool_id, &client_id))
             .transpose()?;

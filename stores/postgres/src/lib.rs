@@ -68,6 +68,7 @@
 mod blocking;
 mod clients;
 mod error;
+mod joined;
 mod pool;
 mod schema;
 mod store;
@@ -75,6 +76,7 @@ mod tls;
 
 pub use blocking::BlockingPgStore;
 pub use clients::PgClientStore;
+pub use joined::{PgPoolFamilies, PgUserJoin};
 pub use store::{PgRefreshTokenStore, PgStoreBuilder};
 pub use tls::PgTls;
 
@@ -83,6 +85,8 @@ pub use tls::PgTls;
 pub use rustls;
 /// The tokio version the store is built on, for the runtime handle of [`PgRefreshTokenStore::blocking`].
 pub use tokio;
+/// The tokio-postgres version the store is built on, for the rows a [`PgUserJoin`] decodes.
+pub use tokio_postgres;
 
 /// Compiles the README's examples as doctests, so they cannot drift from the API.
 #[cfg(doctest)]

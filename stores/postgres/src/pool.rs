@@ -152,6 +152,11 @@ pub(crate) struct LastError {
 }
 
 impl LastError {
+    /// Whether `other` is this pool's (the two stores run on the same connections).
+    pub(crate) fn same_pool(&self, other: &LastError) -> bool {
+        Arc::ptr_eq(&self.text, &other.text)
+    }
+
     pub(crate) fn new(redact: crate::error::Redactor) -> Self {
         LastError {
             text: Arc::default(),

@@ -72,7 +72,8 @@ impl fmt::Display for TableName {
 }
 
 /// The columns every family-reading statement returns, in the order [`crate::store`] decodes them.
-const FAMILY_COLUMNS: &str = "family_id, client_id, subject, username, device_key, scopes, \
+pub(crate) const FAMILY_COLUMNS: &str =
+    "family_id, client_id, subject, username, device_key, scopes, \
                               auth_time, event_id, expires_at, generation, grace_deadline, key_id, \
                               revoked, device_confirmed";
 
@@ -81,7 +82,7 @@ const STATE_COLUMNS: &str = "generation, grace_deadline, key_id, revoked, device
 
 /// The database clock in whole Unix seconds, read when the statement runs (not at the start of its
 /// transaction, as `now()` would be): the time of a decision (R-ROT-11).
-const DB_TIME: &str = "floor(extract(epoch FROM clock_timestamp()))::bigint";
+pub(crate) const DB_TIME: &str = "floor(extract(epoch FROM clock_timestamp()))::bigint";
 
 /// The statements the store prepares on each connection, indexed by [`Stmt`].
 #[derive(Debug)]

@@ -357,6 +357,11 @@ impl PgRefreshTokenStore {
         )
     }
 
+    /// The table's name, and whether the database's clock decides (R-ROT-11): for the joined read.
+    pub(crate) fn joined_read_parts(&self) -> (&TableName, bool) {
+        (&self.table, self.database_clock)
+    }
+
     async fn conn(&self) -> Result<bb8::PooledConnection<'_, Manager>, StoreError> {
         self.pool
             .get()
@@ -568,7 +573,7 @@ fn generation_param(g: u32) -> i64 {
     i64::from(g)
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt family row: {what}"))
 }
 
@@ -599,7 +604,7 @@ fn bytes16(row: &Row, at: usize, what: &str) -> Result<[u8; 16], StoreError> {
 }
 
 /// Decodes a row of `FAMILY_COLUMNS`.
-fn decode_family(row: &Row) -> Result<Family, StoreError> {
+pub(crate) fn decode_family(row: &Row) -> Result<Family, StoreError> {
     let text = |at: usize, what: &str| -> Result<String, StoreError> {
         row.try_get::<_, String>(at).map_err(|_| corrupt(what))
     };
