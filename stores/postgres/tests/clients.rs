@@ -207,3 +207,18 @@ fn r_per_4_two_instances_see_each_others_clients_at_once() {
         30
     );
 }
+
+#[test]
+fn r_per_5_a_joined_read_needs_the_client_stores_own_connections() {
+    let Some((url, conns, store, _)) = try_fresh() else {
+        return;
+    };
+    assert!(store.families(&conns).is_ok());
+    // Another instance's connections (maybe another database): refused, not read from blindly.
+    let other = connections(&url);
+    let refused = store.families(&other).unwrap_err();
+    assert!(
+        refused.to_string().contains("other connections"),
+        "{refused}"
+    );
+}

@@ -20,11 +20,12 @@ use refresh_rotation::config::RefreshTokenRotation;
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{AsyncRefreshTokenStore, SecretSealer};
 use refresh_rotation::{
     AppClientConfig, AsyncTokenIssuer, ClientRegistry, NewClientSecret, RefreshRequest,
     RefreshTokenKey, RefreshTokenKeys, SignInRequest,
 };
-use refresh_rotation_postgres::PgRefreshTokenStore;
+use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore, PgUserJoin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -110,8 +111,21 @@ async fn proxy(url: &str) -> (String, Arc<Counts>) {
     (proxied, counts)
 }
 
-#[tokio::test]
-async fn r_per_5_a_refresh_is_two_round_trips() {
+/// Where the issuer's clients and users come from in a round-trip count.
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    /// Clients in memory, families in PostgreSQL.
+    FamiliesOnly,
+    /// Clients in PostgreSQL too, read with the family ([`PgClientStore::families`]).
+    Clients,
+    /// Clients and users in PostgreSQL, both read with the family ([`PgUserJoin`]).
+    ClientsAndUsers,
+}
+
+const SUBJECT: &str = "3a0c6f1e-0000-4000-8000-00000000000c";
+
+/// Counts the round trips of ten refreshes after a warm-up, and asserts R-PER-5.
+async fn assert_two_round_trips(setup: Setup) {
     let Some(url) = common::pg_url() else { return };
     let (proxied, counts) = proxy(&url).await;
     // One connection, so that the warm-up refresh prepares the statements the measured ones use.
@@ -123,27 +137,67 @@ async fn r_per_5_a_refresh_is_two_round_trips() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    const POOL: &str = "us-east-1_PgTrips";
 
     // An issuer deciding on the database clock (the default), as in production.
-    let registry = Arc::new(ClientRegistry::new(
-        "us-east-1_PgTrips",
-        Arc::new(SystemClock),
-        Arc::new(SystemRandom::new()),
-    ));
+    let mut registry =
+        ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()));
+    let mut families: Arc<dyn AsyncRefreshTokenStore> = Arc::new(store.clone());
+    let mut user_table = None;
+    if setup != Setup::FamiliesOnly {
+        let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+        let prefix = format!("{}_", common::unique_table());
+        let clients =
+            PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
+        clients.migrate().await.unwrap();
+        let mut joined = clients.families(&store).unwrap();
+        if setup == Setup::ClientsAndUsers {
+            // A host's user table in the same database, read with the family.
+            let users = format!("{prefix}users");
+            let (admin, connection) = refresh_rotation_postgres::tokio_postgres::connect(
+                &url,
+                refresh_rotation_postgres::tokio_postgres::NoTls,
+            )
+            .await
+            .unwrap();
+            tokio::spawn(connection);
+            admin
+                .batch_execute(&format!(
+                    "CREATE TABLE {users} (pool_id TEXT, sub TEXT, username TEXT, enabled BOOLEAN, \
+                     PRIMARY KEY (pool_id, sub)); \
+                     INSERT INTO {users} VALUES ('{POOL}', '{SUBJECT}', 'alice', TRUE)"
+                ))
+                .await
+                .unwrap();
+            user_table = Some((admin, users.clone()));
+            joined = joined.with_users(PgUserJoin::new(
+                &format!(
+                    "SELECT sub, username, enabled FROM {users} WHERE pool_id = $2 AND sub = f.subject"
+                ),
+                |row, at| {
+                    let mut user = UserRecord::new(
+                        row.try_get::<_, String>(at).unwrap(),
+                        row.try_get::<_, String>(at + 1).unwrap(),
+                    );
+                    user.enabled = row.try_get(at + 2).unwrap();
+                    Ok(user)
+                },
+            ));
+        }
+        families = Arc::new(joined);
+        registry = registry.with_store(Arc::new(clients));
+    }
+    let registry = Arc::new(registry);
     let client = registry
-        .create_client(
+        .create_client_async(
             AppClientConfig::builder("trips")
                 .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap()),
             NewClientSecret::None,
         )
+        .await
         .unwrap();
     let users = Arc::new(InMemoryUserDirectory::new());
-    users
-        .put(UserRecord::new(
-            "3a0c6f1e-0000-4000-8000-00000000000c",
-            "alice",
-        ))
-        .unwrap();
+    users.put(UserRecord::new(SUBJECT, "alice")).unwrap();
     let issuer = AsyncTokenIssuer::builder(
         "us-east-1",
         TokenSigner::new(Arc::new(
@@ -153,7 +207,7 @@ async fn r_per_5_a_refresh_is_two_round_trips() {
             RefreshTokenKey::new(1, b"test-only refresh token key, 32 bytes").unwrap(),
         ),
         registry,
-        Arc::new(store),
+        families,
         users,
     )
     .build();
@@ -197,4 +251,35 @@ async fn r_per_5_a_refresh_is_two_round_trips() {
     assert_eq!(queries, 0, "no statement sent as text");
     assert_eq!(parses, 0, "nothing prepared again");
     assert_eq!(executes, 2 * N, "one read and one update per refresh");
+
+    // The user the engine decided on is the one read with the family, not the directory's (which
+    // still says enabled): R-REF-8 on the joined read.
+    if let Some((admin, users)) = user_table {
+        admin
+            .batch_execute(&format!("UPDATE {users} SET enabled = FALSE"))
+            .await
+            .unwrap();
+        let refused = issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &client_id))
+            .await;
+        assert!(
+            matches!(refused, Err(refresh_rotation::Error::UserDisabled)),
+            "{refused:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r_per_5_a_refresh_is_two_round_trips() {
+    assert_two_round_trips(Setup::FamiliesOnly).await;
+}
+
+#[tokio::test]
+async fn r_per_5_with_clients_in_postgresql_a_refresh_is_still_two_round_trips() {
+    assert_two_round_trips(Setup::Clients).await;
+}
+
+#[tokio::test]
+async fn r_per_5_with_clients_and_users_read_with_the_family_a_refresh_is_two_round_trips() {
+    assert_two_round_trips(Setup::ClientsAndUsers).await;
 }
