@@ -18,10 +18,11 @@
 //! wins). A read is one prepared statement on an autocommitted session, so it sees every write that
 //! returned before it, from any process (R-PER-4).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use refresh_rotation::clock::Timestamp;
@@ -156,6 +157,21 @@ struct Shared {
     /// The clients and scopes tables, for a statement that joins them with the families.
     clients: TableName,
     scopes: TableName,
+    /// The clients decoded so far, by pool and id, with the row each came from.
+    decoded: Mutex<HashMap<(Arc<str>, Arc<str>), (StoredClient, Arc<AppClient>)>>,
+}
+
+/// How many decoded clients [`Shared::decoded`] keeps before it starts over.
+const MAX_DECODED: usize = 10_000;
+
+/// A client's columns as read, but for its id: what its decoding is a function of.
+struct StoredClient {
+    config: Box<str>,
+    sealed: Option<Box<[u8]>>,
+    created: i64,
+    modified: i64,
+    revision: i64,
+    scopes: Vec<String>,
 }
 
 /// The app clients and declared custom scopes of one user pool, in PostgreSQL (R-PER-1): an
@@ -240,6 +256,7 @@ impl PgClientStore {
                 tables: format!("{clients}, {scopes}, {pools}"),
                 clients,
                 scopes,
+                decoded: Mutex::new(HashMap::new()),
             }),
             user_pool_id: Arc::from(user_pool_id),
             runtime: Handle::try_current().ok(),
@@ -456,22 +473,80 @@ impl PgClientStore {
     }
 
     /// The client in the columns of [`client_columns`] from column `at` on.
+    ///
+    /// A row equal, column for column, to one decoded before gives the client decoded then: decoding is
+    /// a pure function of the row, and the row is read fresh every time, so nothing another instance
+    /// wrote is missed; only the secret's opening and the configuration's parse and validation are saved.
     pub(crate) fn decode_at(&self, row: &Row, at: usize) -> Result<Arc<AppClient>, StoreError> {
         let col = |i: usize| at.saturating_add(i);
-        let client_id: String = row.try_get(col(0)).map_err(|_| corrupt("client_id"))?;
-        let config: String = row.try_get(col(1)).map_err(|_| corrupt("config"))?;
-        let sealed: Option<Vec<u8>> = row.try_get(col(2)).map_err(|_| corrupt("secret_sealed"))?;
+        let client_id: &str = row.try_get(col(0)).map_err(|_| corrupt("client_id"))?;
+        let config: &str = row.try_get(col(1)).map_err(|_| corrupt("config"))?;
+        let sealed: Option<&[u8]> = row.try_get(col(2)).map_err(|_| corrupt("secret_sealed"))?;
         let created: i64 = row.try_get(col(3)).map_err(|_| corrupt("creation_date"))?;
         let modified: i64 = row
             .try_get(col(4))
             .map_err(|_| corrupt("last_modified_date"))?;
         let revision: i64 = row.try_get(col(5)).map_err(|_| corrupt("revision"))?;
         let scopes: Vec<String> = row.try_get(col(6)).map_err(|_| corrupt("scopes"))?;
+        let key = (Arc::clone(&self.user_pool_id), Arc::<str>::from(client_id));
+        {
+            let decoded = self
+                .shared
+                .decoded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((seen, client)) = decoded.get(&key) {
+                if *seen.config == *config
+                    && seen.sealed.as_deref() == sealed
+                    && (seen.created, seen.modified, seen.revision) == (created, modified, revision)
+                    && seen.scopes == scopes
+                {
+                    return Ok(Arc::clone(client));
+                }
+            }
+        }
+        let row = StoredClient {
+            config: config.into(),
+            sealed: sealed.map(Box::from),
+            created,
+            modified,
+            revision,
+            scopes,
+        };
+        let client = self.decode_stored(client_id, &row)?;
+        let mut decoded = self
+            .shared
+            .decoded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if decoded.len() >= MAX_DECODED {
+            decoded.clear();
+        }
+        decoded.insert(key, (row, Arc::clone(&client)));
+        Ok(client)
+    }
+
+    /// The client of a stored row: its secret opened, its configuration parsed and validated.
+    fn decode_stored(
+        &self,
+        client_id: &str,
+        row: &StoredClient,
+    ) -> Result<Arc<AppClient>, StoreError> {
+        let StoredClient {
+            config,
+            sealed,
+            created,
+            modified,
+            revision,
+            scopes,
+        } = row;
+        let (created, modified, revision) = (*created, *modified, *revision);
         let secret = sealed
-            .map(|b| self.shared.sealer.open(&b, &self.user_pool_id, &client_id))
+            .as_deref()
+            .map(|b| self.shared.sealer.open(b, &self.user_pool_id, client_id))
             .transpose()?;
         let config = AppClientConfig::from_stored_json(
-            &config,
+            config,
             secret.is_some(),
             scopes.iter().map(String::as_str),
         )?;

@@ -118,6 +118,15 @@ fn r_per_1_a_row_altered_by_hand_is_refused_not_trusted() {
     };
     let client = sample_client(&random_client_id(), "web");
     block_on(AsyncClientStore::insert(&store, client.clone(), 10)).unwrap();
+    // Read twice first: an unchanged row gives the client decoded before (the same allocation), and
+    // what is kept of it must not hide the change below, made without a new revision.
+    let first = block_on(AsyncClientStore::get(&store, client.client_id()))
+        .unwrap()
+        .unwrap();
+    let again = block_on(AsyncClientStore::get(&store, client.client_id()))
+        .unwrap()
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
     let mut raw = common::raw_client(&url);
     raw.execute(
         &format!(
