@@ -158,8 +158,11 @@ struct Shared {
     clients: TableName,
     scopes: TableName,
     /// The clients decoded so far, by pool and id, with the row each came from.
-    decoded: Mutex<HashMap<(Arc<str>, Arc<str>), (StoredClient, Arc<AppClient>)>>,
+    decoded: Mutex<HashMap<ClientKey, (StoredClient, Arc<AppClient>)>>,
 }
+
+/// A client's pool and id.
+type ClientKey = (Arc<str>, Arc<str>);
 
 /// How many decoded clients [`Shared::decoded`] keeps before it starts over.
 const MAX_DECODED: usize = 10_000;
