@@ -215,3 +215,129 @@ async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families
         .unwrap();
     assert!(family.state.revoked);
 }
+
+/// A store that answers the client itself with the family (as a store keeping both would, R-PER-5),
+/// with the answer it is given.
+struct JoiningStore {
+    inner: YieldingStore,
+    client: Option<Arc<refresh_rotation::store::AppClient>>,
+}
+
+impl AsyncRefreshTokenStore for JoiningStore {
+    fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.inner.create(family)
+    }
+    fn read<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<FamilyRead, StoreError>> {
+        self.inner.read(id)
+    }
+    fn read_with_client<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        _client_id: &'a str,
+    ) -> BoxFuture<'a, Result<refresh_rotation::store::FamilyAndClient, StoreError>> {
+        Box::pin(async move {
+            Ok(refresh_rotation::store::FamilyAndClient {
+                family: self.inner.read(id).await?,
+                client: Some(self.client.clone()),
+                user: None,
+            })
+        })
+    }
+    fn advance<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        self.inner.advance(id, expected, deadline, key_id)
+    }
+    fn bind_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
+        self.inner.bind_device(id, key)
+    }
+    fn confirm_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.confirm_device(id, key)
+    }
+    fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.revoke(id)
+    }
+    fn revoke_subject<'a>(&'a self, s: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.inner.revoke_subject(s)
+    }
+    fn revoke_client<'a>(&'a self, c: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.inner.revoke_client(c)
+    }
+    fn purge_expired(
+        &self,
+        cutoff: PurgeCutoff,
+        max: usize,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.inner.purge_expired(cutoff, max)
+    }
+}
+
+#[tokio::test]
+async fn r_per_5_a_client_read_with_the_family_is_used_only_if_it_is_the_one_asked_for() {
+    let f = Fixture::new(Opts::rotating(10));
+    let real = f.registry.get(&f.client_id).unwrap().unwrap();
+    let refresh = |client: Option<Arc<refresh_rotation::store::AppClient>>| {
+        let f = &f;
+        async move {
+            let issuer = async_issuer(
+                f,
+                Arc::new(JoiningStore {
+                    inner: YieldingStore::default(),
+                    client,
+                }),
+            );
+            let t0 = issuer
+                .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+                .await
+                .unwrap()
+                .refresh_token
+                .unwrap();
+            issuer
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+                .await
+        }
+    };
+    // The store's answer "no such client" stands, though the registry has it: the store was used.
+    assert!(matches!(
+        refresh(None).await,
+        Err(Error::ClientNotFound { .. })
+    ));
+    // The store's copy of the client, told apart from the registry's by rotation turned off: used
+    // (R-ROT-6: no refresh token in the answer).
+    let mut copy = real.to_parts();
+    copy.config = refresh_rotation::AppClientConfig::builder("copy")
+        .build()
+        .unwrap();
+    let copy = Arc::new(refresh_rotation::store::AppClient::from_parts(copy));
+    assert!(refresh(Some(copy.clone()))
+        .await
+        .unwrap()
+        .refresh_token
+        .is_none());
+    // The same copy under another id, or of another pool: not taken for the one asked for; the
+    // registry's client (rotation on) answers.
+    let mut other_id = copy.to_parts();
+    other_id.client_id = Arc::from("0000000000otherclient00000");
+    let mut other_pool = copy.to_parts();
+    other_pool.user_pool_id = Arc::from("us-east-1_OtherPool");
+    for foreign in [other_id, other_pool] {
+        let foreign = Arc::new(refresh_rotation::store::AppClient::from_parts(foreign));
+        assert!(refresh(Some(foreign))
+            .await
+            .unwrap()
+            .refresh_token
+            .is_some());
+    }
+}

@@ -434,8 +434,10 @@ impl PgBackend {
     /// The client's pool is remembered: the operations find the client in its pool's registry anyway
     /// (read fresh from the database), so the route saves a query per request without caching anything
     /// another process could change. A remembered route that leads to no client (a client deleted, and
-    /// restored with the same id into another pool) is forgotten and looked up again, once; `op` fails
-    /// with `ClientNotFound` before it writes anything.
+    /// restored with the same id into another pool) is forgotten and looked up again, once. A refresh or
+    /// a revocation answers `ClientNotFound` before it writes anything; a sign-in whose client vanished
+    /// while it ran has revoked the family it made before it says so (R-SIGN-2), so trying it again in
+    /// the pool found now is a new sign-in, not a second use of anything.
     async fn on_pool_of_client<'s, T>(
         &'s self,
         state: &'s AppState,

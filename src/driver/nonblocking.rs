@@ -288,18 +288,29 @@ impl AsyncTokenIssuer {
                 }
                 Need::ClientAndFamily { client_id, family } => {
                     // One round trip where the store also keeps the clients (R-PER-5).
-                    let joint = self.store.read_with_client(&family, client_id).await?;
+                    let joint = self.store.read_with_client(&family, client_id).await;
                     // R-ROT-9: the host's clock is read after the store read.
                     let host_time = self.clock.now();
-                    let client = match joint.client {
+                    let (read, client, user) = match joint {
+                        Ok(j) => (Ok(j.family), j.client, j.user),
+                        // The engine reports a failed read after the client's checks.
+                        Err(e) => (Err(Error::from(e)), None, None),
+                    };
+                    // The store's client only if it is the one asked for, of this registry's pool.
+                    let client = match client.filter(|c| {
+                        c.as_ref().is_none_or(|c| {
+                            &**c.client_id() == client_id
+                                && c.user_pool_id() == self.registry.user_pool_id()
+                        })
+                    }) {
                         Some(client) => client,
                         None => self.registry.get_async(client_id).await?,
                     };
                     Input::ClientAndFamily {
                         client,
-                        read: joint.family,
+                        read,
                         host_time,
-                        user: joint.user,
+                        user,
                     }
                 }
                 Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub).await?),

@@ -266,7 +266,8 @@ impl TokenIssuer {
                 }
                 Need::ClientAndFamily { client_id, family } => {
                     let client = self.registry.get(client_id)?;
-                    let read = self.store.read(&family)?;
+                    // A failed read is the engine's to report, after the client's checks.
+                    let read = self.store.read(&family).map_err(Error::from);
                     // R-ROT-9: the host's clock is read after the store read.
                     let host_time = self.clock.now();
                     Input::ClientAndFamily {

@@ -186,8 +186,10 @@ pub enum Input {
     ClientAndFamily {
         /// The app client, if it exists.
         client: Option<Arc<AppClient>>,
-        /// The store's read of the family (with the store's time, if it keeps it, R-ROT-11).
-        read: FamilyRead,
+        /// The store's read of the family (with the store's time, if it keeps it, R-ROT-11), or the
+        /// store's failure: the engine reports it only after the client's checks, so that a request
+        /// from an unknown or unauthenticated client gets the answer it would have got on its own.
+        read: Result<FamilyRead, Error>,
         /// The host's clock, read after the family read.
         host_time: Timestamp,
         /// The family's user, if the store read it with the family (see

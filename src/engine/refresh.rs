@@ -222,6 +222,7 @@ impl<'r> RefreshFlow<'r> {
                 },
             ) => {
                 self.on_client(client)?;
+                let read = read?;
                 let family = self.found(read.family)?;
                 self.now = read.time.unwrap_or(host_time);
                 self.on_family(family)?;

@@ -59,6 +59,7 @@ use crate::client::AppClient;
 use crate::clock::ManualClock;
 use crate::config::{AppClientConfig, RefreshTokenRotation};
 use crate::directory::UserRecord;
+use crate::error::StoreError;
 use crate::jwt::{Algorithm, SigningKey, TokenSigner};
 use crate::random::SystemRandom;
 use crate::registry::{ClientRegistry, NewClientSecret};
@@ -152,10 +153,10 @@ fn read(f: Family, host_time: Timestamp) -> Input {
 fn joint(w: &World, f: Family, store_time: Option<Timestamp>, host_time: Timestamp) -> Input {
     Input::ClientAndFamily {
         client: Some(w.client.clone()),
-        read: FamilyRead {
+        read: Ok(FamilyRead {
             family: Some(f),
             time: store_time,
-        },
+        }),
         host_time,
         user: None,
     }
@@ -468,5 +469,119 @@ fn r_per_5_a_user_read_with_the_family_is_used_only_if_it_is_the_familys() {
     assert!(matches!(
         flow.next(with_user(Some(Some(stranger)))),
         Need::UserBySubject("sub-1")
+    ));
+}
+
+/// The first input of a refresh, with every part given.
+fn first_read(
+    client: Option<Arc<AppClient>>,
+    read: Result<Option<Family>, Error>,
+    user: Option<Option<Arc<UserRecord>>>,
+) -> Input {
+    Input::ClientAndFamily {
+        client,
+        read: read.map(|family| FamilyRead { family, time: None }),
+        host_time: at(1),
+        user,
+    }
+}
+
+#[test]
+fn r_ref_2_r_ref_3_the_clients_answer_comes_before_anything_of_the_family() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let plain = RefreshRequest::new(&t0, &client_id);
+    let mut with_secret = plain;
+    with_secret.client_secret = Some("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5");
+    let mut other_client = f.clone();
+    Arc::make_mut(&mut other_client.info).client_id = Arc::from("someotherclient0000000000");
+    let store_down = || Err(Error::from(StoreError::Unavailable("down".into())));
+    let cases: Vec<(&RefreshRequest<'_>, Input, &str)> = vec![
+        // No such client, though the family is live and the client's.
+        (
+            &plain,
+            first_read(None, Ok(Some(f.clone())), None),
+            "ClientNotFound",
+        ),
+        // No such client, and the family read failed.
+        (
+            &plain,
+            first_read(None, store_down(), None),
+            "ClientNotFound",
+        ),
+        // A secret the client does not have, with no family, another client's family, a failed read.
+        (
+            &with_secret,
+            first_read(Some(w.client.clone()), Ok(None), None),
+            "ClientHasNoSecret",
+        ),
+        (
+            &with_secret,
+            first_read(Some(w.client.clone()), Ok(Some(other_client.clone())), None),
+            "ClientHasNoSecret",
+        ),
+        (
+            &with_secret,
+            first_read(Some(w.client.clone()), store_down(), None),
+            "ClientHasNoSecret",
+        ),
+        // The client passes: then the family's answers, in their order.
+        (
+            &plain,
+            first_read(Some(w.client.clone()), store_down(), None),
+            "Store",
+        ),
+        (
+            &plain,
+            first_read(Some(w.client.clone()), Ok(None), None),
+            "InvalidRefreshToken",
+        ),
+        (
+            &plain,
+            first_read(Some(w.client.clone()), Ok(Some(other_client)), None),
+            "RefreshTokenOfOtherClient",
+        ),
+    ];
+    for (req, input, expected) in cases {
+        let mut flow = w.engine.refresh(req);
+        assert!(matches!(
+            flow.next(Input::Start),
+            Need::ClientAndFamily { .. }
+        ));
+        let answer = format!("{:?}", flow.next(input));
+        assert!(
+            answer.starts_with(&format!("Done(Err({expected}")),
+            "{expected}: {answer}"
+        );
+        // Nothing of the family is reported for a request the client's checks refused.
+        if !matches!(
+            expected,
+            "Store" | "InvalidRefreshToken" | "RefreshTokenOfOtherClient"
+        ) {
+            assert!(flow.report().family().is_none(), "{expected}");
+        }
+    }
+}
+
+#[test]
+fn r_ref_8_a_disabled_user_read_with_the_family_is_refused() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut disabled = UserRecord::new("sub-1", "alice");
+    disabled.enabled = false;
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(first_read(
+            Some(w.client.clone()),
+            Ok(Some(f)),
+            Some(Some(Arc::new(disabled)))
+        )),
+        Need::Done(Err(Error::UserDisabled))
     ));
 }

@@ -147,23 +147,32 @@ impl PgPoolFamilies {
             .clients
             .query(&self.sql, &[&key, &pool_id, &client_id])
             .await?;
+        // One row, or more only if the host's user query answered more than one for the family's
+        // `sub`: its rule is at most one, so such an answer is left to the user directory.
         let row = rows
             .first()
             .ok_or_else(|| corrupt("no row from the read"))?;
         let (_, database_clock) = self.families.joined_read_parts();
         let time: i64 = row.try_get(14).map_err(|_| corrupt("database time"))?;
         let family: Option<&[u8]> = row.try_get(0).map_err(|_| corrupt("family_id"))?;
-        let client: Option<&str> = row.try_get(CLIENT_AT).map_err(|_| corrupt("client_id"))?;
         let family = family.map(|_| decode_family(row)).transpose()?;
+        // A part that does not decode is not answered here: the registry or the directory reads it
+        // again and reports the failure at its own step, after the checks that come first.
+        let client: Option<&str> = row.try_get(CLIENT_AT).map_err(|_| corrupt("client_id"))?;
+        let client = match client {
+            None => Some(None),
+            Some(_) => self.clients.decode_at(row, CLIENT_AT).ok().map(Some),
+        };
         // The user only where there is a family whose `sub` it was looked up by.
         let user = match (&self.users, &family) {
-            (Some(users), Some(_)) => {
-                let found: Option<bool> =
-                    row.try_get(USER_AT).map_err(|_| corrupt("user_found"))?;
-                Some(match found {
-                    Some(_) => Some(Arc::new((users.decode)(row, USER_AT.saturating_add(1))?)),
-                    None => None,
-                })
+            (Some(users), Some(_)) if rows.len() == 1 => {
+                match row.try_get::<_, Option<bool>>(USER_AT) {
+                    Ok(None) => Some(None),
+                    Ok(Some(_)) => (users.decode)(row, USER_AT.saturating_add(1))
+                        .ok()
+                        .map(|u| Some(Arc::new(u))),
+                    Err(_) => None,
+                }
             }
             _ => None,
         };
@@ -172,12 +181,8 @@ impl PgPoolFamilies {
                 family,
                 time: database_clock.then_some(Timestamp::from_unix_seconds(time)),
             },
+            client,
             user,
-            client: Some(
-                client
-                    .map(|_| self.clients.decode_at(row, CLIENT_AT))
-                    .transpose()?,
-            ),
         })
     }
 }
@@ -243,5 +248,27 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         max: usize,
     ) -> BoxFuture<'_, Result<usize, StoreError>> {
         self.families.purge_expired(cutoff, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CLIENT_AT, USER_AT};
+
+    #[test]
+    fn column_offsets_follow_the_column_lists() {
+        let family_columns = crate::schema::FAMILY_COLUMNS.split(',').count();
+        // The family's columns, then the database time.
+        assert_eq!(CLIENT_AT, family_columns + 1);
+        // The client's columns (the last one an ARRAY(...) with commas inside: counted apart).
+        let scopes = crate::schema::TableName::parse("s").unwrap();
+        let client = crate::clients::client_columns(&scopes);
+        let before_array = client.split("ARRAY(").next().unwrap();
+        let client_columns = before_array
+            .split(',')
+            .filter(|c| !c.trim().is_empty())
+            .count()
+            + 1;
+        assert_eq!(USER_AT, CLIENT_AT + client_columns);
     }
 }

@@ -1,0 +1,177 @@
+//! R-PER-5: `PgPoolFamilies`, the read of a refresh's client, family and user in one statement, in
+//! every case of a part missing, and what it leaves to the registry and the user directory.
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use refresh_rotation::clock::SystemClock;
+use refresh_rotation::directory::UserRecord;
+use refresh_rotation::error::StoreError;
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{AsyncRefreshTokenStore, FamilyAndClient, SecretSealer};
+use refresh_rotation::{AppClientConfig, ClientRegistry, NewClientSecret};
+use refresh_rotation_postgres::tokio_postgres::{self, NoTls};
+use refresh_rotation_postgres::{PgClientStore, PgPoolFamilies, PgRefreshTokenStore, PgUserJoin};
+
+const POOL: &str = "us-east-1_PgJoined";
+
+/// A pool on fresh tables: its families joined with its clients and with `users` (a host table of
+/// `(pool_id, sub, username, enabled)`), the id of one client, and a connection for setting up rows.
+struct Setup {
+    store: PgRefreshTokenStore,
+    families: PgPoolFamilies,
+    client_id: String,
+    users: String,
+    admin: tokio_postgres::Client,
+}
+
+async fn set_up(database_clock: bool) -> Option<Setup> {
+    let url = common::pg_url()?;
+    let store = common::try_async_store(database_clock).await?;
+    let prefix = format!("{}_", common::unique_table());
+    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+    let clients =
+        PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
+    clients.migrate().await.unwrap();
+    let registry = ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+        .with_store(Arc::new(clients.clone()));
+    let client = registry
+        .create_client_async(
+            AppClientConfig::builder("joined"),
+            NewClientSecret::Generate,
+        )
+        .await
+        .unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let users = format!("{prefix}users");
+    admin
+        .batch_execute(&format!(
+            "CREATE TABLE {users} (pool_id TEXT, sub TEXT, username TEXT, enabled BOOLEAN)"
+        ))
+        .await
+        .unwrap();
+    // No key on `sub`: the tests below put two rows for one user to see the rule kept.
+    let families = clients
+        .families(&store)
+        .unwrap()
+        .with_users(PgUserJoin::new(
+            &format!(
+                "SELECT sub, username, enabled FROM {users} WHERE pool_id = $2 AND sub = f.subject"
+            ),
+            |row, at| {
+                let enabled: Option<bool> = row.try_get(at + 2).unwrap();
+                let mut user = UserRecord::new(
+                    row.try_get::<_, String>(at).unwrap(),
+                    row.try_get::<_, String>(at + 1).unwrap(),
+                );
+                // A NULL `enabled` is a corrupt row here.
+                user.enabled =
+                    enabled.ok_or_else(|| StoreError::Backend("enabled is NULL".into()))?;
+                Ok(user)
+            },
+        ));
+    Some(Setup {
+        store,
+        families,
+        client_id: client.client_id().to_string(),
+        users,
+        admin,
+    })
+}
+
+impl Setup {
+    async fn add_user(&self, sub: &str, enabled: Option<bool>) {
+        self.admin
+            .execute(
+                &format!("INSERT INTO {} VALUES ($1, $2, 'alice', $3)", self.users),
+                &[&POOL, &sub, &enabled],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn read(
+        &self,
+        family: &refresh_rotation::store::FamilyId,
+        client: &str,
+    ) -> FamilyAndClient {
+        self.families
+            .read_with_client(family, client)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn r_per_5_the_joined_read_answers_each_part_or_leaves_it() {
+    let Some(s) = set_up(true).await else { return };
+    let f = common::family("sub-joined", 4_000_000_000);
+    AsyncRefreshTokenStore::create(&s.store, f.clone())
+        .await
+        .unwrap();
+
+    // Everything there but the user: the family, the database time, the client, and "no such user".
+    let read = s.read(&f.id, &s.client_id).await;
+    assert_eq!(read.family.family.as_ref().map(|x| x.id), Some(f.id));
+    assert!(
+        read.family.time.is_some(),
+        "the database clock decides (R-ROT-11)"
+    );
+    let client = read.client.expect("read").expect("exists");
+    assert_eq!(&**client.client_id(), s.client_id.as_str());
+    assert!(client.secret().is_some(), "the secret opened");
+    assert!(matches!(read.user, Some(None)));
+
+    // The user, enabled or not, as the directory would give it.
+    s.add_user("sub-joined", Some(false)).await;
+    let read = s.read(&f.id, &s.client_id).await;
+    let user = read.user.expect("read").expect("exists");
+    assert_eq!((user.subject.as_str(), user.enabled), ("sub-joined", false));
+
+    // No such client: said; no such family: no user either (there is no `sub` to look it up by).
+    let read = s.read(&f.id, "nosuchclient0000000000000a").await;
+    assert!(matches!(read.client, Some(None)));
+    let missing = common::new_id();
+    let read = s.read(&missing, &s.client_id).await;
+    assert!(read.family.family.is_none());
+    assert!(read.family.time.is_some());
+    assert!(matches!(read.client, Some(Some(_))));
+    assert!(read.user.is_none());
+
+    // Two rows for one user break the host query's rule: left to the directory, not picked from.
+    s.add_user("sub-joined", Some(true)).await;
+    let read = s.read(&f.id, &s.client_id).await;
+    assert!(read.user.is_none());
+    assert_eq!(
+        read.family.family.map(|x| x.id),
+        Some(f.id),
+        "the rest still answered"
+    );
+
+    // A user row the host's decoder refuses: left to the directory too (which reports it in order).
+    let g = common::family("sub-corrupt", 4_000_000_000);
+    AsyncRefreshTokenStore::create(&s.store, g.clone())
+        .await
+        .unwrap();
+    s.add_user("sub-corrupt", None).await;
+    let read = s.read(&g.id, &s.client_id).await;
+    assert!(read.user.is_none());
+    assert!(matches!(read.client, Some(Some(_))));
+}
+
+#[tokio::test]
+async fn r_rot_11_on_the_hosts_clock_the_joined_read_gives_no_time() {
+    let Some(s) = set_up(false).await else { return };
+    let f = common::family("sub-host-clock", 4_000_000_000);
+    AsyncRefreshTokenStore::create(&s.store, f.clone())
+        .await
+        .unwrap();
+    let read = s.read(&f.id, &s.client_id).await;
+    assert!(read.family.family.is_some());
+    assert!(read.family.time.is_none());
+}
