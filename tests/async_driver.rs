@@ -240,6 +240,7 @@ impl AsyncRefreshTokenStore for JoiningStore {
                 family: self.inner.read(id).await?,
                 client: Some(self.client.clone()),
                 user: None,
+                witness: None,
             })
         })
     }

@@ -286,23 +286,36 @@ impl AsyncTokenIssuer {
                     let host_time = self.clock.now();
                     Input::Family { read, host_time }
                 }
-                Need::ClientAndFamily { client_id, family } => {
-                    // One round trip where the store also keeps the clients (R-PER-5).
-                    let joint = self.store.read_with_client(&family, client_id).await;
-                    // R-ROT-9: the host's clock is read after the store read.
-                    let host_time = self.clock.now();
-                    let (read, client, user) = match joint {
-                        Ok(j) => (Ok(j.family), j.client, j.user),
-                        // The engine reports a failed read after the client's checks.
-                        Err(e) => (Err(Error::from(e)), None, None),
-                    };
-                    // The store's client only if it is the one asked for, of this registry's pool.
-                    let client = match client.filter(|c| {
+                Need::ClientAndFamily {
+                    client_id,
+                    family,
+                    fresh,
+                } => {
+                    // The client is the store's only if it is the one asked for, of this pool.
+                    let ours = |c: &Option<Arc<crate::client::AppClient>>| {
                         c.as_ref().is_none_or(|c| {
                             &**c.client_id() == client_id
                                 && c.user_pool_id() == self.registry.user_pool_id()
                         })
-                    }) {
+                    };
+                    // No round trip where the store remembers them and may answer from memory; else
+                    // one where it also keeps the clients (R-PER-5).
+                    let remembered = (!fresh)
+                        .then(|| self.store.remembered(&family, client_id))
+                        .flatten()
+                        .filter(|r| r.client.as_ref().is_some_and(&ours));
+                    let joint = match remembered {
+                        Some(answer) => Ok(answer),
+                        None => self.store.read_with_client(&family, client_id).await,
+                    };
+                    // R-ROT-9: the host's clock is read after the store read.
+                    let host_time = self.clock.now();
+                    let (read, client, user, witness) = match joint {
+                        Ok(j) => (Ok(j.family), j.client, j.user, j.witness),
+                        // The engine reports a failed read after the client's checks.
+                        Err(e) => (Err(Error::from(e)), None, None, None),
+                    };
+                    let client = match client.filter(&ours) {
                         Some(client) => client,
                         None => self.registry.get_async(client_id).await?,
                     };
@@ -311,6 +324,7 @@ impl AsyncTokenIssuer {
                         read,
                         host_time,
                         user,
+                        witness,
                     }
                 }
                 Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub).await?),
@@ -330,11 +344,19 @@ impl AsyncTokenIssuer {
                     expected,
                     grace_deadline,
                     key_id,
-                } => Input::Advanced(
-                    self.store
-                        .advance(&family, expected, grace_deadline, key_id)
-                        .await?,
-                ),
+                    witness,
+                } => Input::Advanced(match &witness {
+                    Some(w) => {
+                        self.store
+                            .advance_witnessed(&family, expected, grace_deadline, key_id, w)
+                            .await?
+                    }
+                    None => {
+                        self.store
+                            .advance(&family, expected, grace_deadline, key_id)
+                            .await?
+                    }
+                }),
                 Need::BindDevice { family, device_key } => {
                     Input::DeviceBound(self.store.bind_device(&family, device_key).await?)
                 }

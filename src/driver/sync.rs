@@ -264,7 +264,10 @@ impl TokenIssuer {
                     let host_time = self.clock.now();
                     Input::Family { read, host_time }
                 }
-                Need::ClientAndFamily { client_id, family } => {
+                // A synchronous store keeps no memory for the engine: every first read is a read.
+                Need::ClientAndFamily {
+                    client_id, family, ..
+                } => {
                     let client = self.registry.get(client_id)?;
                     // A failed read is the engine's to report, after the client's checks.
                     let read = self.store.read(&family).map_err(Error::from);
@@ -275,6 +278,7 @@ impl TokenIssuer {
                         read,
                         host_time,
                         user: None,
+                        witness: None,
                     }
                 }
                 Need::UserBySubject(sub) => Input::User(self.directory.user_by_subject(sub)?),
@@ -292,12 +296,18 @@ impl TokenIssuer {
                     expected,
                     grace_deadline,
                     key_id,
+                    witness: None,
                 } => Input::Advanced(self.store.advance(
                     &family,
                     expected,
                     grace_deadline,
                     key_id,
                 )?),
+                Need::Advance { .. } => {
+                    return Err(Error::Internal {
+                        detail: "a witnessed advance without an answer from memory",
+                    })
+                }
                 Need::BindDevice { family, device_key } => {
                     Input::DeviceBound(self.store.bind_device(&family, device_key)?)
                 }

@@ -46,7 +46,7 @@ use crate::jwt::TokenSigner;
 use crate::keyring::KeyRing;
 use crate::random::{BufferedRandom, RandomSource};
 use crate::secret::RefreshToken;
-use crate::store::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff};
+use crate::store::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff, ReadWitness};
 use crate::token::RefreshTokenKeys;
 
 pub(crate) mod checks;
@@ -124,6 +124,10 @@ pub enum Need<'f, T> {
         client_id: &'f str,
         /// The family to read.
         family: FamilyId,
+        /// `true`: read them; an answer from the store's memory
+        /// ([`remembered`](crate::store::AsyncRefreshTokenStore::remembered)) will not do. Set when an
+        /// answer from memory did not lead to an advance, and for an engine with a hook.
+        fresh: bool,
     },
     /// The user with this `sub`: answer [`Input::User`].
     UserBySubject(&'f str),
@@ -144,6 +148,9 @@ pub enum Need<'f, T> {
         grace_deadline: Timestamp,
         /// The refresh-token key id of the generation it reaches.
         key_id: u32,
+        /// For a decision on an answer from the store's memory, its witness: advance with
+        /// [`advance_witnessed`](crate::store::AsyncRefreshTokenStore::advance_witnessed).
+        witness: Option<ReadWitness>,
     },
     /// Bind this device, unconfirmed, if the family has none (R-REF-9): answer [`Input::DeviceBound`].
     BindDevice {
@@ -196,6 +203,8 @@ pub enum Input {
         /// [`FamilyAndClient::user`](crate::store::FamilyAndClient::user)); `None` and the engine asks
         /// for the user by `sub`.
         user: Option<Option<Arc<UserRecord>>>,
+        /// The witness of an answer from the store's memory, `None` for a read.
+        witness: Option<ReadWitness>,
     },
     /// The user asked for, if the directory knows them.
     User(Option<Arc<UserRecord>>),

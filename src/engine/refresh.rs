@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::events::{RevocationCause, SecurityEvent};
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, TriggerSource};
 use crate::keyring::KeySet;
-use crate::store::{Advance, Family, FamilyState};
+use crate::store::{Advance, Family, FamilyId, FamilyRead, FamilyState, ReadWitness};
 use crate::token::DecodedRefreshToken;
 
 use super::checks;
@@ -122,6 +122,8 @@ pub struct RefreshFlow<'r> {
     /// Compare-and-set attempts left: a lost race moves the family past the presented generation, so a
     /// second loss cannot happen to a correct store.
     attempts: u8,
+    /// The witness of an answer from the store's memory this flow is deciding on (R-PER-5).
+    witness: Option<ReadWitness>,
     report: Report,
 }
 
@@ -173,11 +175,49 @@ impl<'r> RefreshFlow<'r> {
             new_device_key: None,
             new_device: None,
             attempts: 2,
-            report: Report::new(if legacy.is_some() {
-                Operation::LegacyRefresh
-            } else {
-                Operation::Refresh
-            }),
+            witness: None,
+            report: Report::new(Self::operation(legacy.is_some())),
+        }
+    }
+
+    fn operation(legacy: bool) -> Operation {
+        if legacy {
+            Operation::LegacyRefresh
+        } else {
+            Operation::Refresh
+        }
+    }
+
+    /// Back to the first read, which must now be a read: an answer from the store's memory led to
+    /// something other than an advance, or its advance did not happen. Nothing was written and nothing
+    /// reported; the flow starts over from the decoded token.
+    fn read_again(&mut self, family: FamilyId) -> Step<'_> {
+        self.client = None;
+        self.family = None;
+        self.now = Timestamp::EPOCH;
+        self.user = None;
+        self.overrides = None;
+        self.decision = Decision::Reuse;
+        self.device = DeviceStep::Keep;
+        self.refresh_token = None;
+        self.new_device_key = None;
+        self.new_device = None;
+        self.attempts = 2;
+        self.witness = None;
+        self.report = Report::new(Self::operation(self.legacy.is_some()));
+        self.state = State::AwaitClientAndFamily;
+        Need::ClientAndFamily {
+            client_id: self.req.client_id,
+            family,
+            fresh: true,
+        }
+    }
+
+    /// An error on an answer from memory is not the answer: read and decide again. Otherwise `e`.
+    fn or_read_again(&mut self, e: Error) -> Result<Step<'_>, Error> {
+        match (&self.witness, self.decoded) {
+            (Some(_), Some(decoded)) => Ok(self.read_again(decoded.family())),
+            _ => Err(e),
         }
     }
 
@@ -200,6 +240,8 @@ impl<'r> RefreshFlow<'r> {
                         Need::ClientAndFamily {
                             client_id: self.req.client_id,
                             family: decoded.family(),
+                            // The hook sees the client and user the decision is made on.
+                            fresh: self.engine.hook,
                         }
                     }
                     None => {
@@ -219,13 +261,13 @@ impl<'r> RefreshFlow<'r> {
                     read,
                     host_time,
                     user,
+                    witness,
                 },
             ) => {
-                self.on_client(client)?;
-                let read = read?;
-                let family = self.found(read.family)?;
-                self.now = read.time.unwrap_or(host_time);
-                self.on_family(family)?;
+                self.witness = witness;
+                if let Err(e) = self.on_first_read(client, read, host_time) {
+                    return self.or_read_again(e);
+                }
                 // The family's user, if the store read it too: used only if it is the family's `sub`.
                 let subject = &*self.family()?.info.subject;
                 match user.filter(|u| u.as_ref().is_none_or(|u| *u.subject == *subject)) {
@@ -302,6 +344,20 @@ impl<'r> RefreshFlow<'r> {
             checks::check_client_metadata(m)?;
         }
         Ok(())
+    }
+
+    /// The client's checks, then the family's (R-REF-2 to R-REF-7), on the first read.
+    fn on_first_read(
+        &mut self,
+        client: Option<Arc<AppClient>>,
+        read: Result<FamilyRead, Error>,
+        host_time: Timestamp,
+    ) -> Result<(), Error> {
+        self.on_client(client)?;
+        let read = read?;
+        let family = self.found(read.family)?;
+        self.now = read.time.unwrap_or(host_time);
+        self.on_family(family)
     }
 
     /// R-REF-2, R-REF-3 and R-ROT-8: the client, before anything of the family is looked at.
@@ -382,6 +438,35 @@ impl<'r> RefreshFlow<'r> {
     }
 
     fn on_user(&mut self, user: Option<Arc<UserRecord>>) -> Result<Step<'_>, Error> {
+        if let Err(e) = self.decide_with(user) {
+            return self.or_read_again(e);
+        }
+        // On an answer from memory, only an advance (whose compare-and-set verifies the answer) goes on.
+        if self.witness.is_some() && !matches!(self.decision, Decision::Advance { .. }) {
+            return self.or_read_again(Error::Internal {
+                detail: "a remembered answer is only for an advance",
+            });
+        }
+        if self.decision == Decision::Reuse {
+            return self.reuse();
+        }
+        // R-REF-11: the hook may still refuse; nothing has been written yet.
+        if self.engine.hook {
+            self.state = State::AwaitHook;
+            let client = self.client.as_deref().ok_or(MISSING)?;
+            let user = self.user.as_deref().ok_or(MISSING)?;
+            return Ok(Need::Hook(hook_event(
+                TriggerSource::RefreshTokens,
+                client,
+                user,
+                self.req.client_metadata,
+            )));
+        }
+        self.write()
+    }
+
+    /// R-REF-8, then the decision (R-REF-10) and the device step (R-REF-9).
+    fn decide_with(&mut self, user: Option<Arc<UserRecord>>) -> Result<(), Error> {
         // R-REF-8.
         let user = user.ok_or(Error::UserNotFound)?;
         if !user.enabled {
@@ -406,22 +491,7 @@ impl<'r> RefreshFlow<'r> {
         // R-REF-9.
         let device = device_step(self.engine.device_tracking, family, self.req.device_key)?;
         (self.decision, self.device) = (decision, device);
-        if self.decision == Decision::Reuse {
-            return self.reuse();
-        }
-        // R-REF-11: the hook may still refuse; nothing has been written yet.
-        if self.engine.hook {
-            self.state = State::AwaitHook;
-            let client = self.client.as_deref().ok_or(MISSING)?;
-            let user = self.user.as_deref().ok_or(MISSING)?;
-            return Ok(Need::Hook(hook_event(
-                TriggerSource::RefreshTokens,
-                client,
-                user,
-                self.req.client_metadata,
-            )));
-        }
-        self.write()
+        Ok(())
     }
 
     /// R-ROT-4 / R-ROT-7, with the reuse policy.
@@ -484,12 +554,20 @@ impl<'r> RefreshFlow<'r> {
                     expected: current,
                     grace_deadline,
                     key_id: self.keys.refresh_keys().current_key_id(),
+                    witness: self.witness.clone(),
                 })
             }
         }
     }
 
     fn on_advance(&mut self, current: u32, advance: Advance) -> Result<Step<'_>, Error> {
+        // A witnessed advance that did not happen: something the answer from memory said is no longer
+        // true. Read, and decide on what is.
+        if self.witness.is_some() && !matches!(advance, Advance::Advanced(_)) {
+            return self.or_read_again(Error::Internal {
+                detail: "a witnessed advance did not happen",
+            });
+        }
         match advance {
             Advance::Advanced(state) => {
                 let family = self.family.as_mut().ok_or(MISSING)?;

@@ -159,6 +159,7 @@ fn joint(w: &World, f: Family, store_time: Option<Timestamp>, host_time: Timesta
         }),
         host_time,
         user: None,
+        witness: None,
     }
 }
 
@@ -173,7 +174,7 @@ fn refresh_until_write<'r>(
     let mut flow = w.engine.refresh(req);
     assert!(matches!(
         flow.next(Input::Start),
-        Need::ClientAndFamily { client_id, family }
+        Need::ClientAndFamily { client_id, family, fresh: false }
             if client_id == &**w.client.client_id() && family == f.id
     ));
     assert!(matches!(
@@ -200,6 +201,7 @@ fn r_eng_1_r_rot_1_a_refresh_asks_for_client_family_user_then_one_compare_and_se
             expected,
             grace_deadline,
             key_id,
+            ..
         } => {
             assert_eq!((family, expected, key_id), (f.id, 0, 1));
             assert_eq!(grace_deadline, at(15), "decision time + grace");
@@ -448,6 +450,7 @@ fn r_per_5_a_user_read_with_the_family_is_used_only_if_it_is_the_familys() {
             read,
             host_time,
             user,
+            witness: None,
         }
     };
     // The family's own user: no need to ask the directory; straight to the compare-and-set.
@@ -483,6 +486,7 @@ fn first_read(
         read: read.map(|family| FamilyRead { family, time: None }),
         host_time: at(1),
         user,
+        witness: None,
     }
 }
 
@@ -584,4 +588,81 @@ fn r_ref_8_a_disabled_user_read_with_the_family_is_refused() {
         )),
         Need::Done(Err(Error::UserDisabled))
     ));
+}
+
+/// The first input of a refresh, answered from the store's memory.
+fn remembered(w: &World, f: Family, user: Arc<UserRecord>) -> Input {
+    Input::ClientAndFamily {
+        client: Some(w.client.clone()),
+        read: Ok(FamilyRead {
+            family: Some(f),
+            time: Some(at(1)),
+        }),
+        host_time: at(1),
+        user: Some(Some(user)),
+        witness: Some(crate::store::ReadWitness::new(7u8)),
+    }
+}
+
+#[test]
+fn r_per_5_an_answer_from_memory_leads_only_to_a_witnessed_advance() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let client_id = w.client.client_id().to_string();
+
+    // The current token: a witnessed advance.
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    assert!(matches!(
+        flow.next(Input::Start),
+        Need::ClientAndFamily { fresh: false, .. }
+    ));
+    let step = flow.next(remembered(&w, f.clone(), w.user.clone()));
+    assert!(
+        matches!(&step, Need::Advance { witness: Some(w), .. } if w.downcast_ref::<u8>() == Some(&7)),
+        "{step:?}"
+    );
+    // It did not happen: read again, then decide on the read, without the witness.
+    let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
+    assert!(
+        matches!(step, Need::ClientAndFamily { fresh: true, family, .. } if family == f.id),
+        "{step:?}"
+    );
+    assert!(matches!(
+        flow.next(joint(&w, f.clone(), None, at(1))),
+        Need::UserBySubject("sub-1")
+    ));
+    let step = flow.next(Input::User(Some(w.user.clone())));
+    assert!(
+        matches!(step, Need::Advance { witness: None, .. }),
+        "{step:?}"
+    );
+
+    // Anything but an advance on an answer from memory is not answered: a retry in grace (the family
+    // is one ahead), a disabled user, a family of another client. Each reads again first.
+    let mut ahead = f.clone();
+    ahead.state = FamilyState {
+        generation: 1,
+        grace_deadline: at(11),
+        ..FamilyState::new(1)
+    };
+    let mut disabled = UserRecord::new("sub-1", "alice");
+    disabled.enabled = false;
+    let mut foreign = f.clone();
+    Arc::make_mut(&mut foreign.info).client_id = Arc::from("someotherclient0000000000");
+    for (family, user) in [
+        (ahead, w.user.clone()),
+        (f.clone(), Arc::new(disabled)),
+        (foreign, w.user.clone()),
+    ] {
+        let mut flow = w.engine.refresh(&req);
+        flow.next(Input::Start);
+        let step = flow.next(remembered(&w, family, user));
+        assert!(
+            matches!(step, Need::ClientAndFamily { fresh: true, .. }),
+            "{step:?}"
+        );
+        assert!(flow.report().family().is_none(), "nothing reported of it");
+    }
 }

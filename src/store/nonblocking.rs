@@ -7,6 +7,7 @@
 //! for long. A store that blocks on I/O must implement this trait natively instead, or be called through
 //! the synchronous driver on a blocking thread.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::client::AppClient;
@@ -16,6 +17,31 @@ use crate::error::StoreError;
 use crate::future::{ready, BoxFuture};
 
 use super::{Advance, Family, FamilyId, FamilyRead, PurgeCutoff, RefreshTokenStore};
+
+/// What a store gives with an answer from memory ([`AsyncRefreshTokenStore::remembered`]), for the
+/// advance that relies on it ([`AsyncRefreshTokenStore::advance_witnessed`]): whatever the store needs
+/// to verify, in that advance, that everything the answer said is still true. Opaque to the engine and
+/// the drivers; `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct ReadWitness(Arc<dyn Any + Send + Sync>);
+
+impl ReadWitness {
+    /// A witness holding `value`.
+    pub fn new<T: Any + Send + Sync>(value: T) -> ReadWitness {
+        ReadWitness(Arc::new(value))
+    }
+
+    /// The value, if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for ReadWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadWitness(..)")
+    }
+}
 
 /// The answer to [`AsyncRefreshTokenStore::read_with_client`]: the family as read and, if the store
 /// read it in the same round trip, the app client.
@@ -30,6 +56,8 @@ pub struct FamilyAndClient {
     /// would answer for the family's `sub` (`Some(None)`: there is no such user); `None` if it did
     /// not, and the driver asks the directory. The engine uses it only if its `sub` is the family's.
     pub user: Option<Option<Arc<UserRecord>>>,
+    /// `Some` for an answer from memory ([`AsyncRefreshTokenStore::remembered`]); `None` for a read.
+    pub witness: Option<ReadWitness>,
 }
 
 /// Storage for refresh-token families, awaited. The contract is [`RefreshTokenStore`]'s.
@@ -66,8 +94,40 @@ pub trait AsyncRefreshTokenStore: Send + Sync {
                 family: self.read(id).await?,
                 client: None,
                 user: None,
+                witness: None,
             })
         })
+    }
+
+    /// What the store remembers of family `id` and client `client_id` from its last read or write of
+    /// them, without any I/O, or `None` (the default). A refresh decided on such an answer may only
+    /// advance, and only through [`advance_witnessed`](Self::advance_witnessed) with its witness, which
+    /// must verify in the same statement that every part of the answer is still true (the family's
+    /// state, the client, the user); any other decision, and a witnessed advance that does not happen,
+    /// sends the engine back for a read. So a refresh that succeeds costs one round trip (R-PER-5). The
+    /// answer's time is the store's estimate of its clock: the advance verifies the family's expiry on
+    /// the store's clock itself, and sets the grace deadline from it.
+    fn remembered(&self, id: &FamilyId, client_id: &str) -> Option<FamilyAndClient> {
+        let _ = (id, client_id);
+        None
+    }
+
+    /// The compare-and-set of [`advance`](Self::advance) for a refresh decided on an answer from memory:
+    /// it advances only if, besides the generation, everything the witness holds is still true, and
+    /// then answers [`Advance::Advanced`]; otherwise anything else (the engine reads again). A store
+    /// that gives no witness never receives this call; the default refuses it.
+    fn advance_witnessed<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+        witness: &'a ReadWitness,
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        let _ = (id, expected, grace_deadline, key_id, witness);
+        ready(Err(StoreError::Backend(
+            "an advance with a witness this store did not give".into(),
+        )))
     }
 
     /// As [`RefreshTokenStore::bind_device`].

@@ -49,7 +49,15 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 pub(crate) fn client_columns(scopes: &TableName) -> String {
     format!(
         "c.client_id, c.config::text, c.secret_sealed, c.creation_date, c.last_modified_date, \
-         c.revision, ARRAY(SELECT s.scope FROM {scopes} s WHERE s.pool_id = c.pool_id \
+         c.revision, {}",
+        scopes_array(scopes)
+    )
+}
+
+/// The declared custom scopes among those the configuration of client `c` names.
+pub(crate) fn scopes_array(scopes: &TableName) -> String {
+    format!(
+        "ARRAY(SELECT s.scope FROM {scopes} s WHERE s.pool_id = c.pool_id \
          AND jsonb_exists(c.config -> 'allowed_oauth_scopes', s.scope))"
     )
 }
@@ -303,6 +311,11 @@ impl PgClientStore {
     /// joined read of [`PgPoolFamilies`].
     pub(crate) fn joined_read_parts(&self) -> (String, &TableName) {
         (client_columns(&self.shared.scopes), &self.shared.clients)
+    }
+
+    /// The scopes expression of [`client_columns`], for a statement that checks a client is unchanged.
+    pub(crate) fn scopes_expression(&self) -> String {
+        scopes_array(&self.shared.scopes)
     }
 
     /// The store of another user pool on the same tables, connections and sealer.

@@ -1,27 +1,32 @@
 //! The family store of one user pool whose app clients live on the same connections: a refresh's first
 //! read fetches the client and the family in one statement (R-PER-5).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use refresh_rotation::clock::Timestamp;
 use refresh_rotation::directory::UserRecord;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{
     Advance, AsyncRefreshTokenStore, BoxFuture, Family, FamilyAndClient, FamilyId, FamilyRead,
-    PurgeCutoff,
+    PurgeCutoff, ReadWitness,
 };
 
 use tokio_postgres::Row;
 
-use crate::store::{corrupt, decode_family};
+use crate::store::{corrupt, decode_family, decode_state};
 use crate::{PgClientStore, PgRefreshTokenStore};
 
 /// Where the client's columns start in a row of the joined read: after the family's 14 columns and
 /// the database time.
 const CLIENT_AT: usize = 15;
-/// Where the user's columns start: after the client's 7 columns, a flag that says a user was found.
-const USER_AT: usize = 22;
+/// The user row's fingerprint (`md5` of its text), after the client's 7 columns.
+const USER_FP_AT: usize = 22;
+/// Where the user's columns start: after the fingerprint, a flag that says a user was found.
+const USER_AT: usize = 23;
+/// How many families' last answers a store remembers before it starts over.
+const MAX_REMEMBERED: usize = 100_000;
 
 /// The user decoder of a [`PgUserJoin`].
 type DecodeUser = dyn Fn(&Row, usize) -> Result<UserRecord, StoreError> + Send + Sync;
@@ -77,11 +82,8 @@ fn joined_sql(
     let db_time = crate::schema::DB_TIME;
     let (user_columns, user_join) = match user_select {
         Some(select) => (
-            ", u.*",
-            format!(
-                " LEFT JOIN LATERAL (SELECT TRUE AS user_found, q.* FROM ({select}) AS q) AS u \
-                 ON TRUE"
-            ),
+            ", md5(u::text), u.*",
+            format!(" LEFT JOIN LATERAL {} AS u ON TRUE", user_row(select)),
         ),
         None => ("", String::new()),
     };
@@ -91,6 +93,87 @@ fn joined_sql(
          LEFT JOIN {family_table} f ON f.family_id = $1 \
          LEFT JOIN {client_table} c ON c.pool_id = $2 AND c.client_id = $3{user_join}"
     ))
+}
+
+/// The host's user query as the joined read and the witnessed advance use it: a flag, then its columns.
+fn user_row(select: &str) -> String {
+    format!("(SELECT TRUE AS user_found, q.* FROM ({select}) AS q)")
+}
+
+/// The advance of a refresh decided on an answer from memory: the compare-and-set of the family store,
+/// and in the same statement the check that everything the answer said is still true: the family's
+/// device binding, its expiry on the database clock, the client row (revision, configuration, sealed
+/// secret, declared scopes) and, with users, the user row's fingerprint. The new grace deadline is the
+/// database clock plus the grace period.
+///
+/// `$1` family, `$2` pool, `$3` client, `$4` expected generation, `$5` grace period in seconds, `$6` key
+/// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` configuration, `$11` sealed secret,
+/// `$12` declared scopes, `$13` user fingerprint.
+fn witnessed_sql(
+    families: &PgRefreshTokenStore,
+    clients: &PgClientStore,
+    user_select: Option<&str>,
+) -> Arc<str> {
+    let (family_table, _) = families.joined_read_parts();
+    let (_, client_table) = clients.joined_read_parts();
+    let scopes = clients.scopes_expression();
+    let db_time = crate::schema::DB_TIME;
+    let max = crate::schema::MAX_GENERATION;
+    let state = crate::schema::STATE_COLUMNS;
+    let user_check = match user_select {
+        Some(select) => format!(
+            " AND (SELECT md5(u::text) FROM {} AS u) IS NOT DISTINCT FROM $13",
+            user_row(select)
+        ),
+        // No user join: `$13` is not compared (the directory answers the user, read every time).
+        None => " AND $13::text IS NULL".to_owned(),
+    };
+    Arc::from(format!(
+        "UPDATE {family_table} f SET generation = f.generation + 1, \
+         grace_deadline = {db_time} + $5, key_id = $6 \
+         WHERE f.family_id = $1 AND f.client_id = $3 AND f.generation = $4 AND NOT f.revoked \
+         AND f.generation < {max} AND f.expires_at > {db_time} \
+         AND f.device_key IS NOT DISTINCT FROM $7 AND f.device_confirmed = $8 \
+         AND EXISTS (SELECT 1 FROM {client_table} c WHERE c.pool_id = $2 AND c.client_id = $3 \
+         AND c.revision = $9 AND c.config::text = $10 AND c.secret_sealed IS NOT DISTINCT FROM $11 \
+         AND {scopes} = $12){user_check} \
+         RETURNING {state}"
+    ))
+}
+
+/// The client row as read, but for its id: what the witnessed advance checks is unchanged.
+#[derive(Clone)]
+struct ClientRow {
+    revision: i64,
+    config: String,
+    sealed: Option<Vec<u8>>,
+    scopes: Vec<String>,
+}
+
+/// What a store remembers of a family after reading or advancing it, for the next refresh's answer
+/// from memory.
+#[derive(Clone)]
+struct Remembered {
+    family: Family,
+    client: Arc<refresh_rotation::store::AppClient>,
+    client_row: ClientRow,
+    /// With a user join: the user and its row's fingerprint.
+    user: Option<(Arc<UserRecord>, String)>,
+    /// The database clock minus the host's wall clock at the read, in seconds.
+    clock_offset: i64,
+}
+
+/// The witness of an answer from memory: what it said, and the time it gave.
+struct Witness {
+    remembered: Remembered,
+    now: Timestamp,
+}
+
+/// The host's wall clock in whole seconds since the epoch (0 before it).
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The families of one user pool, read with that pool's app clients: [`PgClientStore::families`].
@@ -105,7 +188,9 @@ pub struct PgPoolFamilies {
     families: PgRefreshTokenStore,
     clients: PgClientStore,
     sql: Arc<str>,
+    witnessed: Arc<str>,
     users: Option<PgUserJoin>,
+    memory: Arc<Mutex<HashMap<FamilyId, Remembered>>>,
 }
 
 impl fmt::Debug for PgPoolFamilies {
@@ -121,19 +206,148 @@ impl fmt::Debug for PgPoolFamilies {
 impl PgPoolFamilies {
     pub(crate) fn new(families: PgRefreshTokenStore, clients: PgClientStore) -> PgPoolFamilies {
         let sql = joined_sql(&families, &clients, None);
+        let witnessed = witnessed_sql(&families, &clients, None);
         PgPoolFamilies {
             families,
             clients,
             sql,
+            witnessed,
             users: None,
+            memory: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// Reads each family's user in the same statement too, with `users` (see [`PgUserJoin`]).
     pub fn with_users(mut self, users: PgUserJoin) -> PgPoolFamilies {
         self.sql = joined_sql(&self.families, &self.clients, Some(&users.select));
+        self.witnessed = witnessed_sql(&self.families, &self.clients, Some(&users.select));
         self.users = Some(users);
+        self.forget_all();
         self
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<FamilyId, Remembered>> {
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, id: FamilyId, remembered: Remembered) {
+        let mut memory = self.memory();
+        if memory.len() >= MAX_REMEMBERED {
+            memory.clear();
+        }
+        memory.insert(id, remembered);
+    }
+
+    fn forget(&self, id: &FamilyId) {
+        self.memory().remove(id);
+    }
+
+    fn forget_all(&self) {
+        self.memory().clear();
+    }
+
+    /// What to remember of a joined read: only a complete one (family, client and, with a user join,
+    /// the user, all decoded), on the database clock.
+    fn to_remember(
+        &self,
+        row: &Row,
+        family: &Option<Family>,
+        client: &Option<Option<Arc<refresh_rotation::store::AppClient>>>,
+        user: &Option<Option<Arc<UserRecord>>>,
+        time: i64,
+    ) -> Option<Remembered> {
+        let (_, database_clock) = self.families.joined_read_parts();
+        let (Some(family), Some(Some(client))) = (family, client) else {
+            return None;
+        };
+        if !database_clock {
+            return None;
+        }
+        let at = |i: usize| CLIENT_AT.saturating_add(i);
+        let client_row = ClientRow {
+            revision: row.try_get(at(5)).ok()?,
+            config: row.try_get(at(1)).ok()?,
+            sealed: row.try_get(at(2)).ok()?,
+            scopes: row.try_get(at(6)).ok()?,
+        };
+        let user = match (&self.users, user) {
+            (None, _) => None,
+            (Some(_), Some(Some(user))) => {
+                Some((Arc::clone(user), row.try_get::<_, String>(USER_FP_AT).ok()?))
+            }
+            (Some(_), _) => return None,
+        };
+        Some(Remembered {
+            family: family.clone(),
+            client: Arc::clone(client),
+            client_row,
+            user,
+            clock_offset: time.saturating_sub(wall_clock()),
+        })
+    }
+
+    async fn witnessed_advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+        witness: &Witness,
+    ) -> Result<Advance, StoreError> {
+        let r = &witness.remembered;
+        let grace = grace_deadline
+            .unix_seconds()
+            .checked_sub(witness.now.unix_seconds())
+            .filter(|g| *g >= 0)
+            .ok_or_else(|| corrupt("grace deadline before the decision"))?;
+        let key = id.as_bytes().as_slice();
+        let pool_id = self.clients.user_pool_id();
+        let client_id: &str = r.client.client_id();
+        let device_key: Option<&str> = r.family.info.device_key.as_deref();
+        let fingerprint = r.user.as_ref().map(|(_, fp)| fp.as_str());
+        let rows = self
+            .clients
+            .query(
+                &self.witnessed,
+                &[
+                    &key,
+                    &pool_id,
+                    &client_id,
+                    &i64::from(expected),
+                    &grace,
+                    &i64::from(key_id),
+                    &device_key,
+                    &r.family.state.device_confirmed,
+                    &r.client_row.revision,
+                    &r.client_row.config,
+                    &r.client_row.sealed,
+                    &r.client_row.scopes,
+                    &fingerprint,
+                ],
+            )
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Ambiguous: the advance may have happened. Read next time.
+                self.forget(id);
+                return Err(e);
+            }
+        };
+        match rows.first() {
+            Some(row) => {
+                let state = decode_state(row, 0)?;
+                let mut remembered = r.clone();
+                remembered.family.state = state;
+                self.remember(*id, remembered);
+                Ok(Advance::Advanced(state))
+            }
+            None => {
+                // Something the answer said is no longer true: the engine reads again.
+                self.forget(id);
+                Ok(Advance::Unchanged(r.family.state))
+            }
+        }
     }
 
     async fn joined_read(
@@ -176,6 +390,10 @@ impl PgPoolFamilies {
             }
             _ => None,
         };
+        match self.to_remember(row, &family, &client, &user, time) {
+            Some(remembered) => self.remember(*id, remembered),
+            None => self.forget(id),
+        }
         Ok(FamilyAndClient {
             family: FamilyRead {
                 family,
@@ -183,6 +401,7 @@ impl PgPoolFamilies {
             },
             client,
             user,
+            witness: None,
         })
     }
 }
@@ -204,6 +423,44 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         self.clients.run(self.joined_read(id, client_id))
     }
 
+    fn remembered(&self, id: &FamilyId, client_id: &str) -> Option<FamilyAndClient> {
+        let remembered = self.memory().get(id).cloned()?;
+        if &**remembered.client.client_id() != client_id {
+            return None;
+        }
+        let now =
+            Timestamp::from_unix_seconds(wall_clock().saturating_add(remembered.clock_offset));
+        Some(FamilyAndClient {
+            family: FamilyRead {
+                family: Some(remembered.family.clone()),
+                time: Some(now),
+            },
+            client: Some(Some(Arc::clone(&remembered.client))),
+            user: remembered
+                .user
+                .as_ref()
+                .map(|(user, _)| Some(Arc::clone(user))),
+            witness: Some(ReadWitness::new(Witness { remembered, now })),
+        })
+    }
+
+    fn advance_witnessed<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+        witness: &'a ReadWitness,
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        self.clients.run(async move {
+            let witness = witness
+                .downcast_ref::<Witness>()
+                .ok_or_else(|| corrupt("a witness of another store"))?;
+            self.witnessed_advance(id, expected, grace_deadline, key_id, witness)
+                .await
+        })
+    }
+
     fn advance<'a>(
         &'a self,
         id: &'a FamilyId,
@@ -211,7 +468,26 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         grace_deadline: Timestamp,
         key_id: u32,
     ) -> BoxFuture<'a, Result<Advance, StoreError>> {
-        self.families.advance(id, expected, grace_deadline, key_id)
+        Box::pin(async move {
+            let advance = self
+                .families
+                .advance(id, expected, grace_deadline, key_id)
+                .await;
+            // What is remembered of the family is what the last read saw: move it on with the advance.
+            let mut memory = self.memory();
+            match (&advance, memory.get_mut(id)) {
+                (Ok(Advance::Advanced(state)), Some(r))
+                    if r.family.state.generation == expected =>
+                {
+                    r.family.state = *state;
+                }
+                _ => {
+                    memory.remove(id);
+                }
+            }
+            drop(memory);
+            advance
+        })
     }
 
     fn bind_device<'a>(
@@ -219,6 +495,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         id: &'a FamilyId,
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
+        self.forget(id);
         self.families.bind_device(id, device_key)
     }
 
@@ -227,18 +504,22 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         id: &'a FamilyId,
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.forget(id);
         self.families.confirm_device(id, device_key)
     }
 
     fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.forget(id);
         self.families.revoke(id)
     }
 
     fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.forget_all();
         self.families.revoke_subject(subject)
     }
 
     fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.forget_all();
         self.families.revoke_client(client_id)
     }
 
@@ -247,13 +528,14 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         cutoff: PurgeCutoff,
         max: usize,
     ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.forget_all();
         self.families.purge_expired(cutoff, max)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{CLIENT_AT, USER_AT};
+    use super::{CLIENT_AT, USER_AT, USER_FP_AT};
 
     #[test]
     fn column_offsets_follow_the_column_lists() {
@@ -269,6 +551,8 @@ mod tests {
             .filter(|c| !c.trim().is_empty())
             .count()
             + 1;
-        assert_eq!(USER_AT, CLIENT_AT + client_columns);
+        // Then the user row's fingerprint, then the user (its flag first).
+        assert_eq!(USER_FP_AT, CLIENT_AT + client_columns);
+        assert_eq!(USER_AT, USER_FP_AT + 1);
     }
 }

@@ -78,7 +78,8 @@ pub(crate) const FAMILY_COLUMNS: &str =
                               revoked, device_confirmed";
 
 /// The columns of a family's state, in the order [`crate::store`] decodes them.
-const STATE_COLUMNS: &str = "generation, grace_deadline, key_id, revoked, device_confirmed";
+pub(crate) const STATE_COLUMNS: &str =
+    "generation, grace_deadline, key_id, revoked, device_confirmed";
 
 /// The database clock in whole Unix seconds, read when the statement runs (not at the start of its
 /// transaction, as `now()` would be): the time of a decision (R-ROT-11).

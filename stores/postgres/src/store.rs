@@ -579,7 +579,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 
 /// Decodes the state columns (generation, grace deadline, key id, revoked, device confirmed) from
 /// columns `at` to `at + 4`.
-fn decode_state(row: &Row, at: usize) -> Result<FamilyState, StoreError> {
+pub(crate) fn decode_state(row: &Row, at: usize) -> Result<FamilyState, StoreError> {
     let g: i64 = row.try_get(at).map_err(|_| corrupt("generation"))?;
     let grace: i64 = row.try_get(at + 1).map_err(|_| corrupt("grace_deadline"))?;
     let key_id: i64 = row.try_get(at + 2).map_err(|_| corrupt("key_id"))?;

@@ -9,11 +9,17 @@ mod common;
 use std::sync::Arc;
 
 use refresh_rotation::clock::SystemClock;
+use refresh_rotation::config::RefreshTokenRotation;
+use refresh_rotation::directory::InMemoryUserDirectory;
 use refresh_rotation::directory::UserRecord;
 use refresh_rotation::error::StoreError;
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::{AsyncRefreshTokenStore, FamilyAndClient, SecretSealer};
-use refresh_rotation::{AppClientConfig, ClientRegistry, NewClientSecret};
+use refresh_rotation::{
+    AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest,
+};
 use refresh_rotation_postgres::tokio_postgres::{self, NoTls};
 use refresh_rotation_postgres::{PgClientStore, PgPoolFamilies, PgRefreshTokenStore, PgUserJoin};
 
@@ -174,4 +180,147 @@ async fn r_rot_11_on_the_hosts_clock_the_joined_read_gives_no_time() {
     let read = s.read(&f.id, &s.client_id).await;
     assert!(read.family.family.is_some());
     assert!(read.family.time.is_none());
+}
+
+/// One instance of a service: its own connections, client store, families and issuer, on shared tables.
+struct Instance {
+    issuer: refresh_rotation::AsyncTokenIssuer,
+    registry: Arc<ClientRegistry>,
+    families: PgPoolFamilies,
+}
+
+async fn instance(
+    url: &str,
+    table: &str,
+    prefix: &str,
+    users: &Arc<InMemoryUserDirectory>,
+) -> Instance {
+    let store = PgRefreshTokenStore::builder()
+        .table(table)
+        .max_connections(4)
+        .min_idle(Some(0))
+        .connect(url)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+    let clients = PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
+    clients.migrate().await.unwrap();
+    let families = clients.families(&store).unwrap();
+    let registry = Arc::new(
+        ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+            .with_store(Arc::new(clients)),
+    );
+    let issuer = refresh_rotation::AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
+        registry.clone(),
+        Arc::new(families.clone()),
+        users.clone(),
+    )
+    .build();
+    Instance {
+        issuer,
+        registry,
+        families,
+    }
+}
+
+#[tokio::test]
+async fn r_per_4_an_answer_from_memory_never_outlives_what_another_instance_changed() {
+    let Some(url) = common::pg_url() else { return };
+    let (table, prefix) = (
+        common::unique_table(),
+        format!("{}_", common::unique_table()),
+    );
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users.put(UserRecord::new("sub-mem", "alice")).unwrap();
+    let a = instance(&url, &table, &prefix, &users).await;
+    let b = instance(&url, &table, &prefix, &users).await;
+    let client = a
+        .registry
+        .create_client_async(
+            AppClientConfig::builder("memory")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(60).unwrap()),
+            NewClientSecret::None,
+        )
+        .await
+        .unwrap();
+    let id = client.client_id().to_string();
+    let sign_in = || async {
+        a.issuer
+            .sign_in(&SignInRequest::new(&id, "alice"))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap()
+    };
+    async fn go(
+        i: &Instance,
+        t: &RefreshToken,
+        id: &str,
+    ) -> Result<refresh_rotation::TokenSet, Error> {
+        i.issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(t, id))
+            .await
+    }
+    let next = |r: Result<refresh_rotation::TokenSet, Error>| r.unwrap().refresh_token.unwrap();
+
+    // A remembers the family after its first refresh.
+    let t0 = sign_in().await;
+    let t1 = next(go(&a, &t0, &id).await);
+    assert!(a.families.remembered(&family_of(&a, &t1), &id).is_some());
+
+    // B advances it: A's memory is behind. The token B gave works on A (A reads again)...
+    let t2 = next(go(&b, &t1, &id).await);
+    let t3 = next(go(&a, &t2, &id).await);
+    // ...and t2, presented again on A within the grace period, is a retry, not a second advance.
+    let again = next(go(&a, &t2, &id).await);
+    assert_eq!(again, t3, "R-ROT-2: the same successor");
+
+    // B turns rotation off: A's next refresh follows it (no new refresh token, R-ROT-6).
+    b.registry
+        .update_client_with_async(&id, |c| {
+            c.refresh_token_rotation(RefreshTokenRotation::DISABLED)
+        })
+        .await
+        .unwrap();
+    assert!(go(&a, &t3, &id).await.unwrap().refresh_token.is_none());
+    b.registry
+        .update_client_with_async(&id, |c| {
+            c.refresh_token_rotation(RefreshTokenRotation::enabled(60).unwrap())
+        })
+        .await
+        .unwrap();
+    let t4 = next(go(&a, &t3, &id).await);
+    let t5 = next(go(&a, &t4, &id).await);
+
+    // B revokes the family: A refuses at once.
+    b.issuer.revoke_token(&t5, &id, None).await.unwrap();
+    assert_eq!(
+        go(&a, &t5, &id).await.unwrap_err(),
+        Error::RefreshTokenRevoked
+    );
+
+    // B deletes the client: A refuses at once.
+    let u0 = sign_in().await;
+    let u1 = next(go(&a, &u0, &id).await);
+    b.registry.delete_client_async(&id).await.unwrap();
+    assert!(matches!(
+        go(&a, &u1, &id).await.unwrap_err(),
+        Error::ClientNotFound { .. }
+    ));
+}
+
+/// The family a refresh token names, as the issuer decodes it.
+fn family_of(i: &Instance, t: &RefreshToken) -> refresh_rotation::store::FamilyId {
+    i.issuer
+        .engine()
+        .refresh_keys()
+        .decode(t.expose_secret())
+        .unwrap()
+        .family()
 }
