@@ -70,8 +70,10 @@ OPTIONS:
                                 there is no authentication)
     -h, --help                  Print this help
 
-Logs go to stderr through tracing-subscriber, filtered by RUST_LOG [default: info]; for example
-RUST_LOG=refresh_rotation=debug. Once ready it prints a line containing `listening on http://<addr>`.
+Logs go to stderr through tracing-subscriber, filtered by RUST_LOG [default: info,refresh_rotation=warn:
+the crate's warnings, such as reuse detected, with their fields]; RUST_LOG=info also opens the crate's
+span for every request (its client id and outcome), as context for the lines logged inside it. Once
+ready it prints a line containing `listening on http://<addr>`.
 ";
 
 /// The parsed command line.
