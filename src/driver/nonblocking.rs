@@ -18,7 +18,7 @@ use crate::jwt::TokenSigner;
 use crate::keyring::KeyRing;
 use crate::registry::ClientRegistry;
 use crate::secret::RefreshToken;
-use crate::store::AsyncRefreshTokenStore;
+use crate::store::{AsyncRefreshTokenStore, FamilyAndClient};
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
@@ -306,7 +306,15 @@ impl AsyncTokenIssuer {
                         .filter(|r| r.client.as_ref().is_some_and(&ours));
                     let joint = match remembered {
                         Some(answer) => Ok(answer),
-                        None => self.store.read_with_client(&family, client_id).await,
+                        // A read carries no witness, whatever the store says.
+                        None => self
+                            .store
+                            .read_with_client(&family, client_id)
+                            .await
+                            .map(|read| FamilyAndClient {
+                                witness: None,
+                                ..read
+                            }),
                     };
                     // R-ROT-9: the host's clock is read after the store read.
                     let host_time = self.clock.now();

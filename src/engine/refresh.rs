@@ -124,6 +124,8 @@ pub struct RefreshFlow<'r> {
     attempts: u8,
     /// The witness of an answer from the store's memory this flow is deciding on (R-PER-5).
     witness: Option<ReadWitness>,
+    /// Whether the first read asked for is a read: then a witness that comes with it is ignored.
+    fresh: bool,
     report: Report,
 }
 
@@ -176,6 +178,8 @@ impl<'r> RefreshFlow<'r> {
             new_device: None,
             attempts: 2,
             witness: None,
+            // The hook sees the client and user the decision is made on.
+            fresh: engine.hook,
             report: Report::new(Self::operation(legacy.is_some())),
         }
     }
@@ -204,6 +208,7 @@ impl<'r> RefreshFlow<'r> {
         self.new_device = None;
         self.attempts = 2;
         self.witness = None;
+        self.fresh = true;
         self.report = Report::new(Self::operation(self.legacy.is_some()));
         self.state = State::AwaitClientAndFamily;
         Need::ClientAndFamily {
@@ -240,8 +245,7 @@ impl<'r> RefreshFlow<'r> {
                         Need::ClientAndFamily {
                             client_id: self.req.client_id,
                             family: decoded.family(),
-                            // The hook sees the client and user the decision is made on.
-                            fresh: self.engine.hook,
+                            fresh: self.fresh,
                         }
                     }
                     None => {
@@ -264,7 +268,8 @@ impl<'r> RefreshFlow<'r> {
                     witness,
                 },
             ) => {
-                self.witness = witness;
+                // An answer from memory only where one may be given (not after asking for a read).
+                self.witness = witness.filter(|_| !self.fresh);
                 if let Err(e) = self.on_first_read(client, read, host_time) {
                     return self.or_read_again(e);
                 }

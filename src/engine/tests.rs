@@ -666,3 +666,83 @@ fn r_per_5_an_answer_from_memory_leads_only_to_a_witnessed_advance() {
         assert!(flow.report().family().is_none(), "nothing reported of it");
     }
 }
+
+#[test]
+fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_from_memory() {
+    // Rotation off: the answer would need no write; on memory it is not given, the engine reads.
+    let w = world(None, ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    assert!(matches!(
+        flow.next(remembered(&w, f.clone(), w.user.clone())),
+        Need::ClientAndFamily { fresh: true, .. }
+    ));
+    // The read that follows carries a witness (a store that should not have given one): ignored, the
+    // answer rests on the read.
+    let mut read = remembered(&w, f.clone(), w.user.clone());
+    if let Input::ClientAndFamily { read: r, .. } = &mut read {
+        *r = Ok(FamilyRead {
+            family: Some(f.clone()),
+            time: None,
+        });
+    }
+    assert!(matches!(flow.next(read), Need::Done(Ok(t)) if t.refresh_token.is_none()));
+
+    // A reuse under RevokeFamily: no revocation on memory; read first.
+    let w = world(Some(0), ReusePolicy::RevokeFamily);
+    let mut ahead = family(&w, 1, Timestamp::EPOCH);
+    ahead.state.grace_deadline = Timestamp::EPOCH;
+    let t0 = w.keys.encode(&ahead.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    let step = flow.next(remembered(&w, ahead.clone(), w.user.clone()));
+    assert!(
+        matches!(step, Need::ClientAndFamily { fresh: true, .. }),
+        "{step:?}"
+    );
+    assert!(flow.report().events().is_empty());
+    // On the read: the revocation.
+    assert!(matches!(
+        flow.next(joint(&w, ahead, None, at(1))),
+        Need::UserBySubject(_)
+    ));
+    assert!(matches!(
+        flow.next(Input::User(Some(w.user.clone()))),
+        Need::Revoke(_)
+    ));
+
+    // An engine with a hook asks for a read from the start.
+    let w = world(Some(10), ReusePolicy::Reject);
+    let hooked = Engine::new(EngineSettings {
+        region: "us-east-1".into(),
+        issuer_url: "https://issuer.example".into(),
+        signer: TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        refresh_keys: w.keys.clone(),
+        rng: Arc::new(SystemRandom::new()),
+        device_tracking: false,
+        reuse_policy: ReusePolicy::Reject,
+        hook: true,
+    });
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let client_id = w.client.client_id().to_string();
+    let req = RefreshRequest::new(&t0, &client_id);
+    let mut flow = hooked.refresh(&req);
+    assert!(matches!(
+        flow.next(Input::Start),
+        Need::ClientAndFamily { fresh: true, .. }
+    ));
+    // A witness given anyway is ignored: the hook is asked, on the answer given.
+    assert!(matches!(
+        flow.next(remembered(&w, f, w.user.clone())),
+        Need::Hook(_)
+    ));
+}

@@ -58,7 +58,7 @@ pub(crate) fn client_columns(scopes: &TableName) -> String {
 pub(crate) fn scopes_array(scopes: &TableName) -> String {
     format!(
         "ARRAY(SELECT s.scope FROM {scopes} s WHERE s.pool_id = c.pool_id \
-         AND jsonb_exists(c.config -> 'allowed_oauth_scopes', s.scope))"
+         AND jsonb_exists(c.config -> 'allowed_oauth_scopes', s.scope) ORDER BY s.scope)"
     )
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use refresh_rotation::clock::Timestamp;
 use refresh_rotation::directory::UserRecord;
@@ -13,6 +14,7 @@ use refresh_rotation::store::{
     PurgeCutoff, ReadWitness,
 };
 
+use ring::digest::{digest, SHA256};
 use tokio_postgres::Row;
 
 use crate::store::{corrupt, decode_family, decode_state};
@@ -25,8 +27,11 @@ const CLIENT_AT: usize = 15;
 const USER_FP_AT: usize = 22;
 /// Where the user's columns start: after the fingerprint, a flag that says a user was found.
 const USER_AT: usize = 23;
-/// How many families' last answers a store remembers before it starts over.
-const MAX_REMEMBERED: usize = 100_000;
+/// How many families' last answers a store remembers before it starts over: a few hundred bytes each
+/// (the family, a digest of the client's row, shared client and user).
+const MAX_REMEMBERED: usize = 20_000;
+/// The fingerprint of a user row as the joined read and the witnessed advance compute it.
+const USER_FINGERPRINT: &str = "sha256(convert_to(u::text, 'UTF8'))";
 
 /// The user decoder of a [`PgUserJoin`].
 type DecodeUser = dyn Fn(&Row, usize) -> Result<UserRecord, StoreError> + Send + Sync;
@@ -82,10 +87,10 @@ fn joined_sql(
     let db_time = crate::schema::DB_TIME;
     let (user_columns, user_join) = match user_select {
         Some(select) => (
-            ", md5(u::text), u.*",
+            format!(", {USER_FINGERPRINT}, u.*"),
             format!(" LEFT JOIN LATERAL {} AS u ON TRUE", user_row(select)),
         ),
-        None => ("", String::new()),
+        None => (String::new(), String::new()),
     };
     Arc::from(format!(
         "SELECT {family_columns}, now_s, {client_columns}{user_columns} \
@@ -107,8 +112,10 @@ fn user_row(select: &str) -> String {
 /// database clock plus the grace period.
 ///
 /// `$1` family, `$2` pool, `$3` client, `$4` expected generation, `$5` grace period in seconds, `$6` key
-/// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` configuration, `$11` sealed secret,
-/// `$12` declared scopes, `$13` user fingerprint.
+/// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` SHA-256 of the configuration's text,
+/// `$11` sealed secret, `$12` declared scopes, `$13` user row fingerprint, `$14` the time the answer
+/// gave (the database clock must still read it, give or take the rounding and the request's latency).
+/// Returns the new state and the database time.
 fn witnessed_sql(
     families: &PgRefreshTokenStore,
     clients: &PgClientStore,
@@ -121,31 +128,35 @@ fn witnessed_sql(
     let max = crate::schema::MAX_GENERATION;
     let state = crate::schema::STATE_COLUMNS;
     let user_check = match user_select {
+        // Every row the host's query answers now: exactly the one remembered, or no advance.
         Some(select) => format!(
-            " AND (SELECT md5(u::text) FROM {} AS u) IS NOT DISTINCT FROM $13",
+            " AND (SELECT array_agg({USER_FINGERPRINT}) FROM {} AS u) = ARRAY[$13::bytea]",
             user_row(select)
         ),
         // No user join: `$13` is not compared (the directory answers the user, read every time).
-        None => " AND $13::text IS NULL".to_owned(),
+        None => " AND $13::bytea IS NULL".to_owned(),
     };
     Arc::from(format!(
         "UPDATE {family_table} f SET generation = f.generation + 1, \
          grace_deadline = {db_time} + $5, key_id = $6 \
          WHERE f.family_id = $1 AND f.client_id = $3 AND f.generation = $4 AND NOT f.revoked \
          AND f.generation < {max} AND f.expires_at > {db_time} \
+         AND {db_time} BETWEEN $14::bigint - 1 AND $14::bigint + 2 \
          AND f.device_key IS NOT DISTINCT FROM $7 AND f.device_confirmed = $8 \
          AND EXISTS (SELECT 1 FROM {client_table} c WHERE c.pool_id = $2 AND c.client_id = $3 \
-         AND c.revision = $9 AND c.config::text = $10 AND c.secret_sealed IS NOT DISTINCT FROM $11 \
+         AND c.revision = $9 AND sha256(convert_to(c.config::text, 'UTF8')) = $10 \
+         AND c.secret_sealed IS NOT DISTINCT FROM $11 \
          AND {scopes} = $12){user_check} \
-         RETURNING {state}"
+         RETURNING {state}, {db_time}"
     ))
 }
 
-/// The client row as read, but for its id: what the witnessed advance checks is unchanged.
+/// The client row as read, but for its id (its configuration as a digest): what the witnessed advance
+/// checks is unchanged.
 #[derive(Clone)]
 struct ClientRow {
     revision: i64,
-    config: String,
+    config_sha256: Vec<u8>,
     sealed: Option<Vec<u8>>,
     scopes: Vec<String>,
 }
@@ -158,22 +169,24 @@ struct Remembered {
     client: Arc<refresh_rotation::store::AppClient>,
     client_row: ClientRow,
     /// With a user join: the user and its row's fingerprint.
-    user: Option<(Arc<UserRecord>, String)>,
-    /// The database clock minus the host's wall clock at the read, in seconds.
-    clock_offset: i64,
+    user: Option<(Arc<UserRecord>, Vec<u8>)>,
+    /// The database clock at the last read or write, and when that was on this host's monotonic clock.
+    db_time: i64,
+    at: Instant,
+}
+
+impl Remembered {
+    /// The database clock now, as estimated from the last read or write.
+    fn now(&self) -> Timestamp {
+        let elapsed = i64::try_from(self.at.elapsed().as_secs()).unwrap_or(i64::MAX);
+        Timestamp::from_unix_seconds(self.db_time.saturating_add(elapsed))
+    }
 }
 
 /// The witness of an answer from memory: what it said, and the time it gave.
 struct Witness {
     remembered: Remembered,
     now: Timestamp,
-}
-
-/// The host's wall clock in whole seconds since the epoch (0 before it).
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The families of one user pool, read with that pool's app clients: [`PgClientStore::families`].
@@ -222,7 +235,8 @@ impl PgPoolFamilies {
         self.sql = joined_sql(&self.families, &self.clients, Some(&users.select));
         self.witnessed = witnessed_sql(&self.families, &self.clients, Some(&users.select));
         self.users = Some(users);
-        self.forget_all();
+        // A memory of its own: what a store without the user join remembered holds no user.
+        self.memory = Arc::new(Mutex::new(HashMap::new()));
         self
     }
 
@@ -264,17 +278,19 @@ impl PgPoolFamilies {
             return None;
         }
         let at = |i: usize| CLIENT_AT.saturating_add(i);
+        let config: &str = row.try_get(at(1)).ok()?;
         let client_row = ClientRow {
             revision: row.try_get(at(5)).ok()?,
-            config: row.try_get(at(1)).ok()?,
+            config_sha256: digest(&SHA256, config.as_bytes()).as_ref().to_vec(),
             sealed: row.try_get(at(2)).ok()?,
             scopes: row.try_get(at(6)).ok()?,
         };
         let user = match (&self.users, user) {
             (None, _) => None,
-            (Some(_), Some(Some(user))) => {
-                Some((Arc::clone(user), row.try_get::<_, String>(USER_FP_AT).ok()?))
-            }
+            (Some(_), Some(Some(user))) => Some((
+                Arc::clone(user),
+                row.try_get::<_, Vec<u8>>(USER_FP_AT).ok()?,
+            )),
             (Some(_), _) => return None,
         };
         Some(Remembered {
@@ -282,7 +298,8 @@ impl PgPoolFamilies {
             client: Arc::clone(client),
             client_row,
             user,
-            clock_offset: time.saturating_sub(wall_clock()),
+            db_time: time,
+            at: Instant::now(),
         })
     }
 
@@ -304,7 +321,7 @@ impl PgPoolFamilies {
         let pool_id = self.clients.user_pool_id();
         let client_id: &str = r.client.client_id();
         let device_key: Option<&str> = r.family.info.device_key.as_deref();
-        let fingerprint = r.user.as_ref().map(|(_, fp)| fp.as_str());
+        let fingerprint = r.user.as_ref().map(|(_, fp)| fp.as_slice());
         let rows = self
             .clients
             .query(
@@ -319,17 +336,24 @@ impl PgPoolFamilies {
                     &device_key,
                     &r.family.state.device_confirmed,
                     &r.client_row.revision,
-                    &r.client_row.config,
+                    &r.client_row.config_sha256,
                     &r.client_row.sealed,
                     &r.client_row.scopes,
                     &fingerprint,
+                    &witness.now.unix_seconds(),
                 ],
             )
             .await;
         let rows = match rows {
             Ok(rows) => rows,
+            // The server could not run it (a host user query the statement cannot take, say): nothing
+            // changed; the engine reads, and decides on what it reads.
+            Err(StoreError::Backend(_)) => {
+                self.forget(id);
+                return Ok(Advance::Unchanged(r.family.state));
+            }
+            // Ambiguous: the advance may have happened. Read next time.
             Err(e) => {
-                // Ambiguous: the advance may have happened. Read next time.
                 self.forget(id);
                 return Err(e);
             }
@@ -337,8 +361,10 @@ impl PgPoolFamilies {
         match rows.first() {
             Some(row) => {
                 let state = decode_state(row, 0)?;
+                let db_time: i64 = row.try_get(5).map_err(|_| corrupt("database time"))?;
                 let mut remembered = r.clone();
                 remembered.family.state = state;
+                (remembered.db_time, remembered.at) = (db_time, Instant::now());
                 self.remember(*id, remembered);
                 Ok(Advance::Advanced(state))
             }
@@ -428,8 +454,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         if &**remembered.client.client_id() != client_id {
             return None;
         }
-        let now =
-            Timestamp::from_unix_seconds(wall_clock().saturating_add(remembered.clock_offset));
+        let now = remembered.now();
         Some(FamilyAndClient {
             family: FamilyRead {
                 family: Some(remembered.family.clone()),

@@ -28,6 +28,7 @@ const POOL: &str = "us-east-1_PgJoined";
 /// A pool on fresh tables: its families joined with its clients and with `users` (a host table of
 /// `(pool_id, sub, username, enabled)`), the id of one client, and a connection for setting up rows.
 struct Setup {
+    registry: Arc<ClientRegistry>,
     store: PgRefreshTokenStore,
     families: PgPoolFamilies,
     client_id: String,
@@ -43,8 +44,10 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
     let clients =
         PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
     clients.migrate().await.unwrap();
-    let registry = ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
-        .with_store(Arc::new(clients.clone()));
+    let registry = Arc::new(
+        ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+            .with_store(Arc::new(clients.clone())),
+    );
     let client = registry
         .create_client_async(
             AppClientConfig::builder("joined"),
@@ -82,6 +85,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
             },
         ));
     Some(Setup {
+        registry,
         store,
         families,
         client_id: client.client_id().to_string(),
@@ -323,4 +327,94 @@ fn family_of(i: &Instance, t: &RefreshToken) -> refresh_rotation::store::FamilyI
         .decode(t.expose_secret())
         .unwrap()
         .family()
+}
+
+#[tokio::test]
+async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clock_and_survives_a_broken_user_rule(
+) {
+    let Some(s) = set_up(true).await else { return };
+    s.add_user("sub-wit", Some(true)).await;
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users.put(UserRecord::new("sub-wit", "alice")).unwrap();
+    s.registry
+        .update_client_with_async(&s.client_id, |c| {
+            c.refresh_token_rotation(RefreshTokenRotation::enabled(30).unwrap())
+        })
+        .await
+        .unwrap();
+    let secret = s
+        .registry
+        .get_async(&s.client_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let issuer = refresh_rotation::AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
+        s.registry.clone(),
+        Arc::new(s.families.clone()),
+        users,
+    )
+    .build();
+    let mut sign_in = SignInRequest::new(&s.client_id, "alice");
+    sign_in.client_secret = Some(&secret);
+    let mut token = issuer
+        .sign_in(&sign_in)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let refresh = |t: RefreshToken| {
+        let (issuer, id, secret) = (&issuer, &s.client_id, &secret);
+        async move {
+            let mut req = RefreshRequest::new(&t, id);
+            req.client_secret = Some(secret);
+            issuer.get_tokens_from_refresh_token(&req).await
+        }
+    };
+    // The first refresh reads; the second is answered from memory and advanced with its witness.
+    token = refresh(token).await.unwrap().refresh_token.unwrap();
+    let id = issuer
+        .engine()
+        .refresh_keys()
+        .decode(token.expose_secret())
+        .unwrap()
+        .family();
+    assert!(s.families.remembered(&id, &s.client_id).is_some());
+    token = refresh(token).await.unwrap().refresh_token.unwrap();
+    let (deadline, db_now): (i64, i64) = {
+        let row = s
+            .admin
+            .query_one(
+                &format!(
+                    "SELECT grace_deadline, floor(extract(epoch FROM clock_timestamp()))::bigint \
+                     FROM {} WHERE family_id = $1",
+                    s.store.table_name()
+                ),
+                &[&id.as_bytes().as_slice()],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(
+        (db_now + 30 - 2..=db_now + 30).contains(&deadline),
+        "grace deadline {deadline} = database clock {db_now} + 30"
+    );
+
+    // The host's user query now answers two rows (its rule broken): the witnessed advance does not
+    // happen and does not fail; the read leaves the user to the directory, which answers.
+    s.add_user("sub-wit", Some(true)).await;
+    let answer = refresh(token).await;
+    assert!(
+        answer.as_ref().is_ok_and(|t| t.refresh_token.is_some()),
+        "{answer:?}"
+    );
 }
