@@ -14,7 +14,6 @@ use refresh_rotation::store::{
     PurgeCutoff, ReadWitness,
 };
 
-use ring::digest::{digest, SHA256};
 use tokio_postgres::Row;
 
 use crate::store::{corrupt, decode_family, decode_state};
@@ -23,13 +22,18 @@ use crate::{PgClientStore, PgRefreshTokenStore};
 /// Where the client's columns start in a row of the joined read: after the family's 14 columns and
 /// the database time.
 const CLIENT_AT: usize = 15;
-/// The user row's fingerprint (`md5` of its text), after the client's 7 columns.
-const USER_FP_AT: usize = 22;
+/// The client row version (`xmin`, as a number), after the client's 7 columns.
+const CLIENT_XMIN_AT: usize = 22;
+/// The user row's fingerprint (SHA-256 of its text).
+const USER_FP_AT: usize = 23;
 /// Where the user's columns start: after the fingerprint, a flag that says a user was found.
-const USER_AT: usize = 23;
+const USER_AT: usize = 24;
 /// How many families' last answers a store remembers before it starts over: a few hundred bytes each
-/// (the family, a digest of the client's row, shared client and user).
+/// (the family, the client row's version, shared client and user).
 const MAX_REMEMBERED: usize = 20_000;
+/// The version of client `c`'s row: PostgreSQL's `xmin`, which every write of the row (an update, a
+/// delete and a new insert) changes, as a number.
+const CLIENT_XMIN: &str = "c.xmin::text::bigint";
 /// The fingerprint of a user row as the joined read and the witnessed advance compute it.
 const USER_FINGERPRINT: &str = "sha256(convert_to(u::text, 'UTF8'))";
 
@@ -93,7 +97,7 @@ fn joined_sql(
         None => (String::new(), String::new()),
     };
     Arc::from(format!(
-        "SELECT {family_columns}, now_s, {client_columns}{user_columns} \
+        "SELECT {family_columns}, now_s, {client_columns}, {CLIENT_XMIN}{user_columns} \
          FROM (SELECT {db_time} AS now_s) AS clock \
          LEFT JOIN {family_table} f ON f.family_id = $1 \
          LEFT JOIN {client_table} c ON c.pool_id = $2 AND c.client_id = $3{user_join}"
@@ -112,7 +116,7 @@ fn user_row(select: &str) -> String {
 /// database clock plus the grace period.
 ///
 /// `$1` family, `$2` pool, `$3` client, `$4` expected generation, `$5` grace period in seconds, `$6` key
-/// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` SHA-256 of the configuration's text,
+/// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` the client row's version (`xmin`),
 /// `$11` sealed secret, `$12` declared scopes, `$13` user row fingerprint, `$14` the time the answer
 /// gave (the database clock must still read it, give or take the rounding and the request's latency).
 /// Returns the new state and the database time.
@@ -144,19 +148,19 @@ fn witnessed_sql(
          AND {db_time} BETWEEN $14::bigint - 1 AND $14::bigint + 2 \
          AND f.device_key IS NOT DISTINCT FROM $7 AND f.device_confirmed = $8 \
          AND EXISTS (SELECT 1 FROM {client_table} c WHERE c.pool_id = $2 AND c.client_id = $3 \
-         AND c.revision = $9 AND sha256(convert_to(c.config::text, 'UTF8')) = $10 \
+         AND c.revision = $9 AND {CLIENT_XMIN} = $10 \
          AND c.secret_sealed IS NOT DISTINCT FROM $11 \
          AND {scopes} = $12){user_check} \
          RETURNING {state}, {db_time}"
     ))
 }
 
-/// The client row as read, but for its id (its configuration as a digest): what the witnessed advance
-/// checks is unchanged.
+/// The client row as read (its version rather than its configuration's text): what the witnessed
+/// advance checks is unchanged.
 #[derive(Clone)]
 struct ClientRow {
     revision: i64,
-    config_sha256: Vec<u8>,
+    xmin: i64,
     sealed: Option<Vec<u8>>,
     scopes: Vec<String>,
 }
@@ -278,10 +282,9 @@ impl PgPoolFamilies {
             return None;
         }
         let at = |i: usize| CLIENT_AT.saturating_add(i);
-        let config: &str = row.try_get(at(1)).ok()?;
         let client_row = ClientRow {
             revision: row.try_get(at(5)).ok()?,
-            config_sha256: digest(&SHA256, config.as_bytes()).as_ref().to_vec(),
+            xmin: row.try_get(CLIENT_XMIN_AT).ok()?,
             sealed: row.try_get(at(2)).ok()?,
             scopes: row.try_get(at(6)).ok()?,
         };
@@ -336,7 +339,7 @@ impl PgPoolFamilies {
                     &device_key,
                     &r.family.state.device_confirmed,
                     &r.client_row.revision,
-                    &r.client_row.config_sha256,
+                    &r.client_row.xmin,
                     &r.client_row.sealed,
                     &r.client_row.scopes,
                     &fingerprint,
@@ -560,7 +563,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
 
 #[cfg(test)]
 mod tests {
-    use super::{CLIENT_AT, USER_AT, USER_FP_AT};
+    use super::{CLIENT_AT, CLIENT_XMIN_AT, USER_AT, USER_FP_AT};
 
     #[test]
     fn column_offsets_follow_the_column_lists() {
@@ -576,8 +579,9 @@ mod tests {
             .filter(|c| !c.trim().is_empty())
             .count()
             + 1;
-        // Then the user row's fingerprint, then the user (its flag first).
-        assert_eq!(USER_FP_AT, CLIENT_AT + client_columns);
+        // Then the client row's version, the user row's fingerprint, the user (its flag first).
+        assert_eq!(CLIENT_XMIN_AT, CLIENT_AT + client_columns);
+        assert_eq!(USER_FP_AT, CLIENT_XMIN_AT + 1);
         assert_eq!(USER_AT, USER_FP_AT + 1);
     }
 }

@@ -309,6 +309,34 @@ async fn r_per_4_an_answer_from_memory_never_outlives_what_another_instance_chan
         Error::RefreshTokenRevoked
     );
 
+    // The client's row changed by hand, its revision kept: A does not advance on what it remembers,
+    // it reads, and refuses the row as any read would.
+    let v0 = sign_in().await;
+    let v1 = next(go(&a, &v0, &id).await);
+    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    admin
+        .execute(
+            &format!(
+                "UPDATE {prefix}app_clients SET config = jsonb_set(config, \
+                 '{{access_token_validity}}', '999999') WHERE client_id = $1"
+            ),
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(go(&a, &v1, &id).await, Err(Error::Store(_))));
+    admin
+        .execute(
+            &format!(
+                "UPDATE {prefix}app_clients SET config = jsonb_set(config, \
+                 '{{access_token_validity}}', '1') WHERE client_id = $1"
+            ),
+            &[&id],
+        )
+        .await
+        .unwrap();
+
     // B deletes the client: A refuses at once.
     let u0 = sign_in().await;
     let u1 = next(go(&a, &u0, &id).await);
