@@ -117,7 +117,9 @@ fn user_row(select: &str) -> String {
 ///
 /// `$1` family, `$2` pool, `$3` client, `$4` expected generation, `$5` grace period in seconds, `$6` key
 /// id, `$7` device key, `$8` device confirmed, `$9` revision, `$10` the client row's version (`xmin`),
-/// `$11` sealed secret, `$12` declared scopes, `$13` user row fingerprint, `$14` the time the answer
+/// `$11` sealed secret, `$12` declared scopes (none: the configuration names no custom scope, all of
+/// which must be declared to be read at all, so no declaration can concern it and none is looked up),
+/// `$13` user row fingerprint, `$14` the time the answer
 /// gave (the database clock must still read it, give or take the rounding and the request's latency).
 /// Returns the new state and the database time.
 fn witnessed_sql(
@@ -150,7 +152,7 @@ fn witnessed_sql(
          AND EXISTS (SELECT 1 FROM {client_table} c WHERE c.pool_id = $2 AND c.client_id = $3 \
          AND c.revision = $9 AND {CLIENT_XMIN} = $10 \
          AND c.secret_sealed IS NOT DISTINCT FROM $11 \
-         AND {scopes} = $12){user_check} \
+         AND (cardinality($12::text[]) = 0 OR {scopes} = $12)){user_check} \
          RETURNING {state}, {db_time}"
     ))
 }

@@ -446,3 +446,63 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
         "{answer:?}"
     );
 }
+
+#[tokio::test]
+async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_checked_against_them()
+{
+    let Some(url) = common::pg_url() else { return };
+    let (table, prefix) = (
+        common::unique_table(),
+        format!("{}_", common::unique_table()),
+    );
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users.put(UserRecord::new("sub-scopes", "alice")).unwrap();
+    let a = instance(&url, &table, &prefix, &users).await;
+    a.registry
+        .declare_custom_scope_async("api/read")
+        .await
+        .unwrap();
+    let client = a
+        .registry
+        .create_client_async(
+            AppClientConfig::builder("scoped")
+                .allowed_oauth_flows([refresh_rotation::config::OAuthFlow::ClientCredentials])
+                .allowed_oauth_flows_user_pool_client(true)
+                .allowed_oauth_scopes(["api/read"])
+                .refresh_token_rotation(RefreshTokenRotation::enabled(60).unwrap()),
+            NewClientSecret::Generate,
+        )
+        .await
+        .unwrap();
+    let id = client.client_id().to_string();
+    let secret = client.secret().unwrap().expose_secret().to_owned();
+    let go = |t: RefreshToken| {
+        let (a, id, secret) = (&a, &id, &secret);
+        async move {
+            let mut req = RefreshRequest::new(&t, id);
+            req.client_secret = Some(secret);
+            a.issuer.get_tokens_from_refresh_token(&req).await
+        }
+    };
+    let mut sign_in = SignInRequest::new(&id, "alice");
+    sign_in.client_secret = Some(&secret);
+    let t0 = a
+        .issuer
+        .sign_in(&sign_in)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    // Read, then answered from memory with the declared scope, and advanced on it.
+    let t1 = go(t0).await.unwrap().refresh_token.unwrap();
+    let t2 = go(t1).await.unwrap().refresh_token.unwrap();
+    // The declaration removed by hand: the witnessed advance does not happen; the read refuses the
+    // client, as any read of it would (its configuration names a scope no longer declared).
+    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    admin
+        .execute(&format!("DELETE FROM {prefix}app_client_scopes"), &[])
+        .await
+        .unwrap();
+    assert!(matches!(go(t2).await, Err(Error::Store(_))));
+}
