@@ -173,7 +173,8 @@ struct ClientRow {
 struct Remembered {
     family: Family,
     client: Arc<refresh_rotation::store::AppClient>,
-    client_row: ClientRow,
+    /// Shared by every clone: an answer from memory copies no buffer of it.
+    client_row: Arc<ClientRow>,
     /// With a user join: the user and its row's fingerprint.
     user: Option<(Arc<UserRecord>, Vec<u8>)>,
     /// The database clock at the last read or write, and when that was on this host's monotonic clock.
@@ -284,12 +285,12 @@ impl PgPoolFamilies {
             return None;
         }
         let at = |i: usize| CLIENT_AT.saturating_add(i);
-        let client_row = ClientRow {
+        let client_row = Arc::new(ClientRow {
             revision: row.try_get(at(5)).ok()?,
             xmin: row.try_get(CLIENT_XMIN_AT).ok()?,
             sealed: row.try_get(at(2)).ok()?,
             scopes: row.try_get(at(6)).ok()?,
-        };
+        });
         let user = match (&self.users, user) {
             (None, _) => None,
             (Some(_), Some(Some(user))) => Some((
