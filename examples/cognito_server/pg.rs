@@ -53,6 +53,14 @@ use super::{
     UserPoolType, UserRef, MAX_USERS_PER_POOL, RSA_BITS,
 };
 
+/// The columns a user read returns, in the order [`decode_user`] reads them (a macro, so that the
+/// prepared statements can be `&'static str`s built with `concat!`).
+macro_rules! user_columns {
+    () => {
+        "sub, username, enabled, attributes::text"
+    };
+}
+
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The example's own tables. One transaction behind an advisory lock, so that two instances starting
@@ -798,13 +806,18 @@ struct PgUsers {
 
 impl PgUsers {
     async fn find(&self, by_subject: bool, key: &str) -> Result<Option<Arc<UserRecord>>, Error> {
-        // `USER_COLUMNS`, spelt out: the statements are prepared once, by their text.
         let sql = if by_subject {
-            "SELECT sub, username, enabled, attributes::text FROM srv_users \
-             WHERE pool_id = $1 AND sub = $2"
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM srv_users WHERE pool_id = $1 AND sub = $2"
+            )
         } else {
-            "SELECT sub, username, enabled, attributes::text FROM srv_users \
-             WHERE pool_id = $1 AND username = $2"
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM srv_users WHERE pool_id = $1 AND username = $2"
+            )
         };
         let (client, statement) = self.db.prepared(sql).await?;
         let Some(row) = client
@@ -818,10 +831,7 @@ impl PgUsers {
     }
 }
 
-/// The columns a user read returns, in the order [`decode_user`] reads them.
-const USER_COLUMNS: &str = "sub, username, enabled, attributes::text";
-
-/// The user in the columns [`USER_COLUMNS`] of `row`, from column `at` on.
+/// The user in the columns of `user_columns!` of `row`, from column `at` on.
 fn decode_user(row: &Row, at: usize) -> Result<UserRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Backend(format!("corrupt user row: {what}"));
     let subject: String = row.try_get(at).map_err(|_| corrupt("sub"))?;
@@ -837,7 +847,11 @@ fn decode_user(row: &Row, at: usize) -> Result<UserRecord, StoreError> {
 /// The users of the family's pool, read with the family (R-PER-5): what [`PgUsers`] answers by `sub`.
 fn user_join() -> PgUserJoin {
     PgUserJoin::new(
-        &format!("SELECT {USER_COLUMNS} FROM srv_users WHERE pool_id = $2 AND sub = f.subject"),
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM srv_users WHERE pool_id = $2 AND sub = f.subject"
+        ),
         decode_user,
     )
 }
