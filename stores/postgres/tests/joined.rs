@@ -493,9 +493,44 @@ async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_che
         .unwrap()
         .refresh_token
         .unwrap();
-    // Read, then answered from memory with the declared scope, and advanced on it.
+    // Read, then remembered with the declared scope; its witnessed advance happens (checked here
+    // directly: through the issuer, a witnessed advance that did not happen would still succeed by a read).
     let t1 = go(t0).await.unwrap().refresh_token.unwrap();
-    let t2 = go(t1).await.unwrap().refresh_token.unwrap();
+    let fid = family_of(&a, &t1);
+    let answer = a
+        .families
+        .remembered(&fid, &id)
+        .expect("remembered after the read");
+    let family = answer.family.family.expect("the family");
+    let deadline = answer.family.time.unwrap().checked_add_secs(60).unwrap();
+    let advanced = a
+        .families
+        .advance_witnessed(
+            &fid,
+            family.state.generation,
+            deadline,
+            family.state.key_id,
+            answer.witness.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    let refresh_rotation::store::Advance::Advanced(state) = advanced else {
+        panic!("the witnessed advance with a declared scope did not happen: {advanced:?}")
+    };
+    let t2 = a
+        .issuer
+        .engine()
+        .refresh_keys()
+        .encode(&fid, state.generation);
+    assert!(
+        go(t2.clone()).await.is_ok(),
+        "the advanced family refreshes"
+    );
+    let t2 = a
+        .issuer
+        .engine()
+        .refresh_keys()
+        .encode(&fid, state.generation + 1);
     // The declaration removed by hand: the witnessed advance does not happen; the read refuses the
     // client, as any read of it would (its configuration names a scope no longer declared).
     let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
