@@ -23,8 +23,8 @@ use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::InMemoryRefreshTokenStore;
 use refresh_rotation::wire::{self, GetTokensFromRefreshTokenRequest};
 use refresh_rotation::{
-    AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshTokenKey,
-    RefreshTokenKeys, SignInRequest,
+    AppClientConfig, AsyncTokenIssuer, ClientId, ClientRegistry, Error, NewClientSecret,
+    RefreshTokenKey, RefreshTokenKeys, SignInRequest,
 };
 
 /// The handler: Cognito JSON in, Cognito JSON out.
@@ -85,7 +85,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The host authenticated alice somehow; the issuer starts her session.
     let first = issuer
-        .sign_in(&SignInRequest::new(client.client_id(), "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(client.client_id())?,
+            "alice",
+        ))
         .await?;
     let token = first.refresh_token.ok_or(Error::Internal {
         detail: "sign-in returns a refresh token",

@@ -18,8 +18,8 @@ use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::InMemoryRefreshTokenStore;
 use refresh_rotation::{
-    AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
-    RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer, TokenSet,
+    AppClientConfig, ClientId, ClientRegistry, Error, NewClientSecret, RefreshRequest,
+    RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer, TokenSet,
 };
 
 fn short(token: &str) -> String {
@@ -63,7 +63,8 @@ fn main() -> Result<(), Error> {
         AppClientConfig::builder("quickstart-app").refresh_token_rotation(rotation),
         NewClientSecret::None,
     )?;
-    let client_id = client.client_id().to_string();
+    // A host parses the client id a request names once, at its edge; the issuer does not check it again.
+    let client_id = ClientId::parse(client.client_id())?;
     println!("created client {client_id} with rotation ENABLED, grace 10 s\n");
 
     let signer = TokenSigner::new(Arc::new(SigningKey::generate(
@@ -83,10 +84,10 @@ fn main() -> Result<(), Error> {
     .build();
 
     let refresh = |token: &RefreshToken| {
-        issuer.get_tokens_from_refresh_token(&RefreshRequest::new(token, &client_id))
+        issuer.get_tokens_from_refresh_token(&RefreshRequest::new(token, client_id))
     };
 
-    let signed_in = issuer.sign_in(&SignInRequest::new(&client_id, "alice"));
+    let signed_in = issuer.sign_in(&SignInRequest::new(client_id, "alice"));
     outcome("1. sign in alice", &signed_in);
     let missing = || Error::Internal {
         detail: "no refresh token in the answer",
@@ -110,7 +111,7 @@ fn main() -> Result<(), Error> {
     outcome("5. refresh with T1 (the live token)", &next);
     let t2 = next?.refresh_token.ok_or_else(missing)?;
 
-    issuer.revoke_token(&t1, &client_id, None)?;
+    issuer.revoke_token(&t1, client_id, None)?;
     println!(
         "{:<58} -> ok",
         "6. revoke the session (with any of its tokens)"

@@ -9,7 +9,8 @@
 //! # The surface, by audience
 //! A host that issues tokens needs the root items: [`ClientRegistry`] with [`AppClientConfig`] (Cognito's
 //! client management, every violation reported at once), [`TokenIssuer`] or [`AsyncTokenIssuer`] with
-//! [`SignInRequest`], [`RefreshRequest`], [`LegacyRefreshRequest`] and [`TokenSet`], the secret types
+//! [`SignInRequest`], [`RefreshRequest`], [`LegacyRefreshRequest`] (whose members are parsed once, as
+//! [`ClientId`] and the credential types of [`engine`]) and [`TokenSet`], the secret types
 //! [`RefreshToken`] and [`ClientSecret`], the refresh-token key ring [`RefreshTokenKeys`], and [`Error`].
 //! Everything else lives in a module for its audience:
 //! - [`store`]: for store implementers: the family store ([`store::RefreshTokenStore`] and its async
@@ -59,19 +60,21 @@
 //! .clock(clock.clone())
 //! .build();
 //!
-//! // The host authenticated alice; the issuer starts a family.
-//! let first = issuer.sign_in(&SignInRequest::new(client.client_id(), "alice"))?;
+//! // The host authenticated alice; the issuer starts a family. The client id a request names is
+//! // parsed once, where it enters the host.
+//! let client_id = ClientId::parse(client.client_id())?;
+//! let first = issuer.sign_in(&SignInRequest::new(client_id, "alice"))?;
 //! let t0 = first.refresh_token.expect("sign-in returns a refresh token");
 //!
 //! // First use rotates; a retry inside the grace window gets the very same successor.
-//! let r1 = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client.client_id()))?;
-//! let retry = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client.client_id()))?;
+//! let r1 = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client_id))?;
+//! let retry = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client_id))?;
 //! assert_eq!(r1.refresh_token, retry.refresh_token);
 //!
 //! // After the window, the old token is reuse.
 //! clock.advance(10);
 //! let err = issuer
-//!     .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client.client_id()))
+//!     .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client_id))
 //!     .unwrap_err();
 //! assert_eq!(err.exception_name(), "RefreshTokenReuseException");
 //! # Ok(())
@@ -114,7 +117,9 @@ pub mod behaviour {}
 pub use client::AppClient;
 pub use config::AppClientConfig;
 pub use driver::{AsyncTokenIssuer, TokenIssuer};
-pub use engine::{LegacyRefreshRequest, RefreshRequest, ReusePolicy, SignInRequest, TokenSet};
+pub use engine::{
+    ClientId, LegacyRefreshRequest, RefreshRequest, ReusePolicy, SignInRequest, TokenSet,
+};
 pub use error::Error;
 pub use registry::{ClientRegistry, NewClientSecret};
 pub use secret::{ClientSecret, RefreshToken};

@@ -18,6 +18,7 @@ use refresh_rotation::store::{
     Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
     RefreshTokenStore,
 };
+use refresh_rotation::ClientId;
 use refresh_rotation::{AsyncTokenIssuer, Error, RefreshRequest, SignInRequest};
 
 /// The in-memory store behind futures that yield to the executor before answering, so that requests
@@ -103,12 +104,12 @@ async fn r_eng_2_rotation_grace_reuse_and_revocation_through_the_async_driver() 
     let f = Fixture::new(Opts::rotating(10));
     let issuer = async_issuer(&f, Arc::new(YieldingStore::default()));
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
         .await
         .unwrap()
         .refresh_token
         .unwrap();
-    let req = RefreshRequest::new(&t0, &f.client_id);
+    let req = RefreshRequest::new(&t0, f.id());
     let t1 = issuer
         .get_tokens_from_refresh_token(&req)
         .await
@@ -128,10 +129,10 @@ async fn r_eng_2_rotation_grace_reuse_and_revocation_through_the_async_driver() 
         Error::RefreshTokenReused
     );
     // R-REV-2: revoked.
-    issuer.revoke_token(&t1, &f.client_id, None).await.unwrap();
+    issuer.revoke_token(&t1, f.id(), None).await.unwrap();
     assert_eq!(
         issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &f.client_id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, f.id()))
             .await
             .unwrap_err(),
         Error::RefreshTokenRevoked
@@ -144,7 +145,7 @@ async fn r_rot_5_sixteen_tasks_presenting_one_token_advance_once_through_the_asy
     let issuer = Arc::new(async_issuer(&f, Arc::new(YieldingStore::default())));
     for round in 0..10 {
         let t0 = issuer
-            .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+            .sign_in(&SignInRequest::new(f.id(), "alice"))
             .await
             .unwrap()
             .refresh_token
@@ -155,7 +156,10 @@ async fn r_rot_5_sixteen_tasks_presenting_one_token_advance_once_through_the_asy
                 let (issuer, t0, client) = (issuer.clone(), t0.clone(), f.client_id.clone());
                 tokio::spawn(async move {
                     issuer
-                        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &client))
+                        .get_tokens_from_refresh_token(&RefreshRequest::new(
+                            &t0,
+                            ClientId::parse(&client).unwrap(),
+                        ))
                         .await
                 })
             })
@@ -185,7 +189,7 @@ async fn r_eng_1_both_drivers_give_the_same_answers_over_one_store() {
     let first = f.refresh(&t0).unwrap().refresh_token.unwrap();
     let t0 = refresh_rotation::RefreshToken::new(t0);
     let retry = issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
         .await
         .unwrap();
     assert_eq!(retry.refresh_token.unwrap().expose_secret(), first);
@@ -203,7 +207,7 @@ async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families
     let store = Arc::new(YieldingStore::default());
     let issuer = async_issuer(&f, store.clone());
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
         .await
         .unwrap()
         .refresh_token
@@ -300,13 +304,13 @@ async fn r_per_5_a_client_read_with_the_family_is_used_only_if_it_is_the_one_ask
                 }),
             );
             let t0 = issuer
-                .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+                .sign_in(&SignInRequest::new(f.id(), "alice"))
                 .await
                 .unwrap()
                 .refresh_token
                 .unwrap();
             issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
                 .await
         }
     };

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 use common::{Fixture, Opts};
 use refresh_rotation::clock::Timestamp;
+use refresh_rotation::engine::{DeviceKey, PresentedSecret, SecretHash};
 use refresh_rotation::error::ExceptionKind;
 use refresh_rotation::jwt::{NoRevocationCheck, TokenUse};
 use refresh_rotation::token::TokenRejection;
@@ -23,6 +24,7 @@ use refresh_rotation::wire::{
     ListUserPoolClientsRequest, RevokeTokenRequest, UpdateUserPoolClientRequest,
     UserPoolClientOperations as _,
 };
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, Error, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey,
     RefreshTokenKeys, SignInRequest,
@@ -73,19 +75,19 @@ fn r_safe_1_huge_refresh_token_is_refused_by_the_parser() {
 fn r_safe_1_huge_refresh_token_is_refused_by_every_token_operation() {
     let f = Fixture::new(Opts::non_rotating());
     let t = RefreshToken::new(huge('A'));
-    let refresh = f.get_tokens(&RefreshRequest::new(&t, &f.client_id));
+    let refresh = f.get_tokens(&RefreshRequest::new(&t, f.id()));
     assert_refused(refresh, ExceptionKind::InvalidParameter);
     let legacy = f
         .issuer
         .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
             refresh_token: &t,
-            client_id: &f.client_id,
+            client_id: f.id(),
             secret_hash: None,
             device_key: None,
             client_metadata: None,
         });
     assert_refused(legacy, ExceptionKind::InvalidParameter);
-    let revoke = f.issuer.revoke_token(&t, &f.client_id, None);
+    let revoke = f.issuer.revoke_token(&t, f.id(), None);
     assert_refused(revoke, ExceptionKind::InvalidParameter);
 }
 
@@ -122,7 +124,7 @@ fn r_safe_1_huge_client_metadata_is_refused() {
         f.refresh_with_metadata(&token, &many),
         ExceptionKind::InvalidParameter,
     );
-    let mut req = SignInRequest::new(&f.client_id, "alice");
+    let mut req = SignInRequest::new(f.id(), "alice");
     req.client_metadata = Some(&one_big);
     assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
     // The token is untouched by the refused requests.
@@ -136,29 +138,27 @@ fn r_safe_1_huge_auth_parameters_are_refused() {
     let f = Fixture::new(Opts::non_rotating().with_secret());
     let token = f.sign_in();
     let t = RefreshToken::new(token.clone());
-    // SECRET_HASH: refused by its shape, without being decoded.
-    let r = f
-        .issuer
-        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
-            refresh_token: &t,
-            client_id: &f.client_id,
-            secret_hash: Some(&huge('A')),
-            device_key: None,
-            client_metadata: None,
-        });
-    assert_refused(r, ExceptionKind::InvalidParameter);
-    // DEVICE_KEY.
-    let hash = f.secret_hash();
-    let r = f
-        .issuer
-        .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
-            refresh_token: &t,
-            client_id: &f.client_id,
-            secret_hash: Some(&hash),
-            device_key: Some(&huge('a')),
-            client_metadata: None,
-        });
-    assert_refused(r, ExceptionKind::InvalidParameter);
+    // SECRET_HASH and DEVICE_KEY: refused by their shape when parsed, without being decoded; a
+    // request cannot hold one that was not parsed.
+    assert_refused(
+        SecretHash::parse(&huge('A')),
+        ExceptionKind::InvalidParameter,
+    );
+    assert_refused(
+        DeviceKey::parse(&huge('a')),
+        ExceptionKind::InvalidParameter,
+    );
+    // The same through the wire adapter, which parses them on the way in.
+    for (name, value) in [("SECRET_HASH", huge('A')), ("DEVICE_KEY", huge('a'))] {
+        let body = format!(
+            r#"{{"AuthFlow":"REFRESH_TOKEN_AUTH","ClientId":"{}","AuthParameters":{{"REFRESH_TOKEN":"{}","{name}":"{value}"}}}}"#,
+            f.client_id,
+            t.expose_secret(),
+        );
+        let call = wire::from_json::<InitiateAuthRequest>(body.as_bytes())
+            .and_then(refresh_rotation::wire::AuthCall::from_initiate_auth);
+        assert_refused(call, ExceptionKind::InvalidParameter);
+    }
     // The whole AuthParameters map arrives in a request body, which is bounded.
     let body = format!(
         r#"{{"AuthFlow":"REFRESH_TOKEN_AUTH","ClientId":"{}","AuthParameters":{{"REFRESH_TOKEN":"{}"}}}}"#,
@@ -178,15 +178,28 @@ fn r_safe_1_huge_auth_parameters_are_refused() {
 fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
     let f = Fixture::new(Opts::rotating(0).with_secret());
     let token = f.sign_in();
-    let t = RefreshToken::new(token.clone());
     let big = huge('s');
-    let mut req = RefreshRequest::new(&t, &f.client_id);
-    req.client_secret = Some(&big);
-    assert_refused(f.get_tokens(&req), ExceptionKind::InvalidParameter);
+    // A secret or client id above the model's length is refused by its shape when parsed, unread: a
+    // refresh, revocation or sign-in cannot name one.
     assert_refused(
-        f.issuer.revoke_token(&t, &f.client_id, Some(&big)),
+        PresentedSecret::parse(&big),
         ExceptionKind::InvalidParameter,
     );
+    // The wire adapters parse on the way in.
+    let body = format!(
+        r#"{{"ClientId":"{}","ClientSecret":"{big}","RefreshToken":"{token}"}}"#,
+        f.client_id
+    );
+    let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+        .and_then(GetTokensFromRefreshTokenRequest::into_call);
+    assert_refused(call, ExceptionKind::InvalidParameter);
+    let body = format!(
+        r#"{{"ClientId":"{}","ClientSecret":"{big}","Token":"{token}"}}"#,
+        f.client_id
+    );
+    let call = wire::from_json::<RevokeTokenRequest>(body.as_bytes())
+        .and_then(RevokeTokenRequest::into_call);
+    assert_refused(call, ExceptionKind::InvalidParameter);
     // Sign-in: a secret or SECRET_HASH above the model's length is refused by its shape, unread.
     assert_refused(
         f.try_sign_in(Some(&big), None),
@@ -198,21 +211,18 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
     );
 
     let big_id = huge('c');
-    assert_refused(
-        f.get_tokens(&RefreshRequest::new(&t, &big_id)),
-        ExceptionKind::InvalidParameter,
-    );
-    assert_refused(
-        f.issuer.sign_in(&SignInRequest::new(&big_id, "alice")),
-        ExceptionKind::InvalidParameter,
-    );
+    assert_refused(ClientId::parse(&big_id), ExceptionKind::InvalidParameter);
+    let body = format!(r#"{{"ClientId":"{big_id}","RefreshToken":"{token}"}}"#);
+    let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+        .and_then(GetTokensFromRefreshTokenRequest::into_call);
+    assert_refused(call, ExceptionKind::InvalidParameter);
     assert_refused(
         f.registry.describe_client(&big_id),
         ExceptionKind::ResourceNotFound,
     );
     let big_name = huge('u');
-    let mut req = SignInRequest::new(&f.client_id, &big_name);
-    req.client_secret = f.secret.as_deref();
+    let mut req = SignInRequest::new(f.id(), &big_name);
+    req.client_secret = f.presented();
     assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
     assert!(f.refresh(&token).is_ok());
 }
@@ -221,7 +231,7 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
 fn r_safe_1_huge_sign_in_scope_list_is_refused() {
     let f = Fixture::new(Opts::rotating(0));
     let scopes = huge_list("openid0123");
-    let mut req = SignInRequest::new(&f.client_id, "alice");
+    let mut req = SignInRequest::new(f.id(), "alice");
     req.scopes = Some(&scopes);
     assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
     let one = vec![huge('x')];

@@ -13,6 +13,7 @@ use refresh_rotation::clock::{ManualClock, Timestamp};
 use refresh_rotation::config::RefreshTokenRotation;
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::driver::telemetry;
+use refresh_rotation::engine::{ClientId, DeviceKey, PresentedSecret, SecretHash};
 use refresh_rotation::events::RevocationCause;
 use refresh_rotation::events::SecurityEvent;
 use refresh_rotation::jwt::{Algorithm, JwtVerifier, NoRevocationCheck, SigningKey, TokenSigner};
@@ -128,14 +129,14 @@ fn pool(grace: u8, policy: ReusePolicy, device_tracking: bool) -> Pool {
 
 impl Pool {
     fn sign_in(&self, client_id: &str) -> TokenSet {
-        let mut req = SignInRequest::new(client_id, "alice");
-        req.client_secret = Some(SECRET);
+        let mut req = SignInRequest::new(ClientId::parse(client_id).unwrap(), "alice");
+        req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
         self.issuer.sign_in(&req).unwrap()
     }
 
     fn refresh(&self, token: &RefreshToken) -> Result<TokenSet, Error> {
-        let mut req = RefreshRequest::new(token, &self.rotating);
-        req.client_secret = Some(SECRET);
+        let mut req = RefreshRequest::new(token, ClientId::parse(&self.rotating).unwrap());
+        req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
         self.issuer.get_tokens_from_refresh_token(&req)
     }
 
@@ -240,17 +241,17 @@ fn r_ops_1_every_operation_has_a_span_with_its_outcome_and_no_secret() {
             first.id_token.clone(),
         ]);
         // Refresh with the device key: advanced, then a retry.
-        let mut req = RefreshRequest::new(&t0, &p.rotating);
-        req.client_secret = Some(SECRET);
-        req.device_key = Some(&device);
+        let mut req = RefreshRequest::new(&t0, ClientId::parse(&p.rotating).unwrap());
+        req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
+        req.device_key = Some(DeviceKey::parse(&device).unwrap());
         let r1 = p.issuer.get_tokens_from_refresh_token(&req).unwrap();
         let t1 = r1.refresh_token.clone().unwrap();
         markers.extend([t1.expose_secret().to_owned(), r1.access_token.clone()]);
         p.issuer.get_tokens_from_refresh_token(&req).unwrap();
         // Failures: a wrong secret, a garbage token, reuse after the window.
-        let mut bad = RefreshRequest::new(&t1, &p.rotating);
-        bad.client_secret = Some(WRONG_SECRET);
-        bad.device_key = Some(&device);
+        let mut bad = RefreshRequest::new(&t1, ClientId::parse(&p.rotating).unwrap());
+        bad.client_secret = Some(PresentedSecret::parse(WRONG_SECRET).unwrap());
+        bad.device_key = Some(DeviceKey::parse(&device).unwrap());
         assert!(p.issuer.get_tokens_from_refresh_token(&bad).is_err());
         let garbage = RefreshToken::new("MarkerGarbageRefreshToken");
         markers.push(garbage.expose_secret().to_owned());
@@ -265,12 +266,21 @@ fn r_ops_1_every_operation_has_a_span_with_its_outcome_and_no_secret() {
         let lt = legacy.refresh_token.clone().unwrap();
         let hash = ClientSecret::new(SECRET).secret_hash("alice", &p.legacy);
         markers.extend([lt.expose_secret().to_owned(), hash.clone()]);
-        let mut lreq = LegacyRefreshRequest::new(&lt, &p.legacy);
-        lreq.secret_hash = Some(&hash);
-        lreq.device_key = legacy.new_device.as_ref().map(|d| d.device_key.as_str());
+        let mut lreq = LegacyRefreshRequest::new(&lt, ClientId::parse(&p.legacy).unwrap());
+        lreq.secret_hash = Some(SecretHash::parse(&hash).unwrap());
+        lreq.device_key = legacy
+            .new_device
+            .as_ref()
+            .map(|d| DeviceKey::parse(&d.device_key).unwrap());
         p.issuer.legacy_refresh(&lreq).unwrap();
         // RevokeToken and global sign-out.
-        p.issuer.revoke_token(&lt, &p.legacy, Some(SECRET)).unwrap();
+        p.issuer
+            .revoke_token(
+                &lt,
+                ClientId::parse(&p.legacy).unwrap(),
+                Some(PresentedSecret::parse(SECRET).unwrap()),
+            )
+            .unwrap();
         let again = p.sign_in(&p.rotating);
         markers.push(again.refresh_token.unwrap().expose_secret().to_owned());
         assert_eq!(p.issuer.global_sign_out_username("alice").unwrap(), 1);
@@ -289,20 +299,24 @@ fn r_ops_1_every_operation_has_a_span_with_its_outcome_and_no_secret() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut req = SignInRequest::new(&p.rotating, "alice");
-            req.client_secret = Some(SECRET);
+            let mut req = SignInRequest::new(ClientId::parse(&p.rotating).unwrap(), "alice");
+            req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
             let a = async_issuer.sign_in(&req).await.unwrap();
             let at = a.refresh_token.unwrap();
             markers.push(at.expose_secret().to_owned());
-            let mut r = RefreshRequest::new(&at, &p.rotating);
-            r.client_secret = Some(SECRET);
+            let mut r = RefreshRequest::new(&at, ClientId::parse(&p.rotating).unwrap());
+            r.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
             let next = async_issuer
                 .get_tokens_from_refresh_token(&r)
                 .await
                 .unwrap();
             markers.push(next.refresh_token.unwrap().expose_secret().to_owned());
             async_issuer
-                .revoke_token(&at, &p.rotating, Some(SECRET))
+                .revoke_token(
+                    &at,
+                    ClientId::parse(&p.rotating).unwrap(),
+                    Some(PresentedSecret::parse(SECRET).unwrap()),
+                )
                 .await
                 .unwrap();
         });
@@ -391,14 +405,22 @@ fn r_ops_2_metrics_count_outcomes_without_identifiers() {
         assert!(p.refresh(&RefreshToken::new("nope")).is_err());
         let legacy = p.sign_in(&p.legacy).refresh_token.unwrap();
         let hash = ClientSecret::new(SECRET).secret_hash("alice", &p.legacy);
-        let mut lreq = LegacyRefreshRequest::new(&legacy, &p.legacy);
-        lreq.secret_hash = Some(&hash);
+        let mut lreq = LegacyRefreshRequest::new(&legacy, ClientId::parse(&p.legacy).unwrap());
+        lreq.secret_hash = Some(SecretHash::parse(&hash).unwrap());
         p.issuer.legacy_refresh(&lreq).unwrap();
         p.issuer
-            .revoke_token(&legacy, &p.legacy, Some(SECRET))
+            .revoke_token(
+                &legacy,
+                ClientId::parse(&p.legacy).unwrap(),
+                Some(PresentedSecret::parse(SECRET).unwrap()),
+            )
             .unwrap();
         p.issuer
-            .revoke_token(&legacy, &p.legacy, Some(SECRET))
+            .revoke_token(
+                &legacy,
+                ClientId::parse(&p.legacy).unwrap(),
+                Some(PresentedSecret::parse(SECRET).unwrap()),
+            )
             .unwrap();
         assert_eq!(
             p.issuer
@@ -610,10 +632,18 @@ fn r_ops_3_revoke_token_and_global_sign_out_are_events_after_the_write() {
     let p = pool(5, ReusePolicy::Reject, false);
     let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
     p.issuer
-        .revoke_token(&t0, &p.rotating, Some(SECRET))
+        .revoke_token(
+            &t0,
+            ClientId::parse(&p.rotating).unwrap(),
+            Some(PresentedSecret::parse(SECRET).unwrap()),
+        )
         .unwrap();
     p.issuer
-        .revoke_token(&t0, &p.rotating, Some(SECRET))
+        .revoke_token(
+            &t0,
+            ClientId::parse(&p.rotating).unwrap(),
+            Some(PresentedSecret::parse(SECRET).unwrap()),
+        )
         .unwrap();
     p.sign_in(&p.rotating);
     p.sign_in(&p.legacy);
@@ -667,11 +697,11 @@ async fn r_ops_3_the_async_driver_delivers_the_same_events() {
     .reuse_policy(ReusePolicy::RevokeFamily)
     .security_events(Arc::new(sink))
     .build();
-    let mut req = SignInRequest::new(&p.rotating, "alice");
-    req.client_secret = Some(SECRET);
+    let mut req = SignInRequest::new(ClientId::parse(&p.rotating).unwrap(), "alice");
+    req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
     let t0 = issuer.sign_in(&req).await.unwrap().refresh_token.unwrap();
-    let mut r = RefreshRequest::new(&t0, &p.rotating);
-    r.client_secret = Some(SECRET);
+    let mut r = RefreshRequest::new(&t0, ClientId::parse(&p.rotating).unwrap());
+    r.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
     issuer.get_tokens_from_refresh_token(&r).await.unwrap();
     p.clock.advance(10);
     assert_eq!(
@@ -832,8 +862,8 @@ fn r_ops_1_client_metadata_is_never_traced() {
     {
         let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
         let meta: HashMap<String, String> = [("k".into(), "MarkerMetadataValue".into())].into();
-        let mut req = RefreshRequest::new(&t0, &p.rotating);
-        req.client_secret = Some(SECRET);
+        let mut req = RefreshRequest::new(&t0, ClientId::parse(&p.rotating).unwrap());
+        req.client_secret = Some(PresentedSecret::parse(SECRET).unwrap());
         req.client_metadata = Some(&meta);
         p.issuer.get_tokens_from_refresh_token(&req).unwrap();
     }

@@ -10,43 +10,54 @@ use std::collections::HashMap;
 
 use common::{claims_of, Fixture, Opts};
 use refresh_rotation::directory::UserRecord;
+use refresh_rotation::engine::{DeviceKey, PresentedSecret, SecretHash};
+use refresh_rotation::ClientId;
 use refresh_rotation::{ClientSecret, Error, RefreshRequest, RefreshToken, SignInRequest};
 
 #[test]
 fn r_ref_1_request_shape_is_checked_first() {
     let f = Fixture::new(Opts::rotating(10));
     let t0 = f.sign_in();
-    let bad_client = "not a client id";
-    let tok = RefreshToken::new(t0.clone());
-    let e = f
-        .get_tokens(&RefreshRequest::new(&tok, bad_client))
+    // The client id, client secret and device key are checked when the host parses them: a request
+    // holds only parsed ones.
+    let e = ClientId::parse("not a client id").unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
+    // The wire adapter parses them as the request arrives: a live token does not get past a malformed
+    // client id.
+    use refresh_rotation::wire::{self, GetTokensFromRefreshTokenRequest};
+    let body = format!(r#"{{"ClientId":"not a client id","RefreshToken":"{t0}"}}"#);
+    let e = wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+        .and_then(GetTokensFromRefreshTokenRequest::into_call)
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
     // Pattern of the token itself, before the client is looked up.
     let garbled = RefreshToken::new("has spaces in it");
     let e = f
-        .get_tokens(&RefreshRequest::new(&garbled, "unknownclient"))
+        .get_tokens(&RefreshRequest::new(
+            &garbled,
+            ClientId::parse("unknownclient").unwrap(),
+        ))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
     // Oversized (16 KiB + 1) and 10 MiB tokens are refused early (R-SAFE-1).
     for n in [16 * 1024 + 1, 10 * 1024 * 1024] {
         let big = RefreshToken::new("a".repeat(n));
         let e = f
-            .get_tokens(&RefreshRequest::new(&big, &f.client_id))
+            .get_tokens(&RefreshRequest::new(&big, f.id()))
             .unwrap_err();
         assert_eq!(e.exception_name(), "InvalidParameterException");
     }
     // A malformed DeviceKey and a short ClientSecret.
-    let mut req = RefreshRequest::new(&tok, &f.client_id);
-    req.device_key = Some("no-underscore");
     assert_eq!(
-        f.get_tokens(&req).unwrap_err().exception_name(),
+        DeviceKey::parse("no-underscore")
+            .unwrap_err()
+            .exception_name(),
         "InvalidParameterException"
     );
-    let mut req = RefreshRequest::new(&tok, &f.client_id);
-    req.client_secret = Some("short");
     assert_eq!(
-        f.get_tokens(&req).unwrap_err().exception_name(),
+        PresentedSecret::parse("short")
+            .unwrap_err()
+            .exception_name(),
         "InvalidParameterException"
     );
 }
@@ -56,7 +67,10 @@ fn r_ref_2_unknown_client_is_resource_not_found() {
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
     let e = f
-        .get_tokens(&RefreshRequest::new(&t0, "abcdefghijklmnopqrstuvwxyz"))
+        .get_tokens(&RefreshRequest::new(
+            &t0,
+            ClientId::parse("abcdefghijklmnopqrstuvwxyz").unwrap(),
+        ))
         .unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
     assert_eq!(
@@ -72,8 +86,8 @@ fn r_ref_3_client_secret_rules() {
     let t0 = RefreshToken::new(f.sign_in());
     let id = f.client_id.clone();
     let run = |s: Option<&str>| {
-        let mut req = RefreshRequest::new(&t0, &id);
-        req.client_secret = s;
+        let mut req = RefreshRequest::new(&t0, ClientId::parse(&id).unwrap());
+        req.client_secret = s.map(|s| PresentedSecret::parse(s).unwrap());
         f.get_tokens(&req)
     };
     assert_eq!(
@@ -92,9 +106,9 @@ fn r_ref_3_client_secret_rules() {
     // A secret sent to a client that has none.
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
-    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    let mut req = RefreshRequest::new(&t0, f.id());
     let s = "a".repeat(30);
-    req.client_secret = Some(&s);
+    req.client_secret = Some(PresentedSecret::parse(&s).unwrap());
     assert_eq!(
         f.get_tokens(&req).unwrap_err().message(),
         format!("Client {} has no secret", f.client_id)
@@ -140,7 +154,9 @@ fn r_ref_5_token_of_another_client() {
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
     let other = f.create_client(Opts::rotating(10));
-    let e = f.get_tokens(&RefreshRequest::new(&t0, &other)).unwrap_err();
+    let e = f
+        .get_tokens(&RefreshRequest::new(&t0, ClientId::parse(&other).unwrap()))
+        .unwrap_err();
     assert_eq!(e.message(), "Refresh Token has different Client");
     assert_eq!(e.exception_name(), "NotAuthorizedException");
 }
@@ -204,15 +220,13 @@ fn r_ref_9_device_binding() {
         .device_key;
     assert!(device.starts_with("us-east-1_"));
     let t0 = RefreshToken::new(signed.refresh_token.unwrap());
-    let no_device = f
-        .get_tokens(&RefreshRequest::new(&t0, &f.client_id))
-        .unwrap_err();
+    let no_device = f.get_tokens(&RefreshRequest::new(&t0, f.id())).unwrap_err();
     assert_eq!(no_device, Error::InvalidRefreshToken);
-    let mut req = RefreshRequest::new(&t0, &f.client_id);
+    let mut req = RefreshRequest::new(&t0, f.id());
     let wrong = "us-east-1_0000";
-    req.device_key = Some(wrong);
+    req.device_key = Some(DeviceKey::parse(wrong).unwrap());
     assert_eq!(f.get_tokens(&req).unwrap_err(), Error::InvalidRefreshToken);
-    req.device_key = Some(&device);
+    req.device_key = Some(DeviceKey::parse(&device).unwrap());
     let r = f.get_tokens(&req).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert_eq!(claims_of(&r.access_token)["device_key"], device.as_str());
@@ -220,8 +234,8 @@ fn r_ref_9_device_binding() {
     // A pool without device tracking ignores a DeviceKey.
     let f = Fixture::new(Opts::rotating(10));
     let t0 = RefreshToken::new(f.sign_in());
-    let mut req = RefreshRequest::new(&t0, &f.client_id);
-    req.device_key = Some("us-east-1_abc");
+    let mut req = RefreshRequest::new(&t0, f.id());
+    req.device_key = Some(DeviceKey::parse("us-east-1_abc").unwrap());
     let r = f.get_tokens(&req).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert!(claims_of(&r.access_token).get("device_key").is_none());
@@ -236,7 +250,7 @@ fn r_ref_9_a_family_bound_while_the_pool_tracked_devices_refreshes_without_one_a
     // The same pool, served by an issuer that no longer tracks devices.
     let untracked = f.issuer_without_device_tracking();
     let r = untracked
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
         .unwrap();
     assert!(r.new_device.is_none());
     // The family keeps its device: it is still in the access token.
@@ -253,24 +267,21 @@ fn r_ref_9_family_without_device_gets_one_at_refresh_when_the_pool_tracks_device
     // Until a request presents it, the device is unconfirmed: the client may never have received the
     // answer that announced it, so a request without it gets the same device announced again.
     let t1 = RefreshToken::new(r.refresh_token.unwrap());
-    let again = f
-        .get_tokens(&RefreshRequest::new(&t1, &f.client_id))
-        .unwrap();
+    let again = f.get_tokens(&RefreshRequest::new(&t1, f.id())).unwrap();
     assert_eq!(again.new_device_metadata, Some(announced));
     // The first request that presents it confirms it; from then on the family needs it.
     let t2 = RefreshToken::new(again.refresh_token.unwrap());
-    let mut req = RefreshRequest::new(&t2, &f.client_id);
-    req.device_key = Some(&device);
+    let mut req = RefreshRequest::new(&t2, f.id());
+    req.device_key = Some(DeviceKey::parse(&device).unwrap());
     let confirmed = f.get_tokens(&req).unwrap();
     assert!(confirmed.new_device_metadata.is_none());
     let t3 = RefreshToken::new(confirmed.refresh_token.unwrap());
     assert_eq!(
-        f.get_tokens(&RefreshRequest::new(&t3, &f.client_id))
-            .unwrap_err(),
+        f.get_tokens(&RefreshRequest::new(&t3, f.id())).unwrap_err(),
         Error::InvalidRefreshToken
     );
-    let mut req = RefreshRequest::new(&t3, &f.client_id);
-    req.device_key = Some(&device);
+    let mut req = RefreshRequest::new(&t3, f.id());
+    req.device_key = Some(DeviceKey::parse(&device).unwrap());
     assert!(f.get_tokens(&req).is_ok());
 }
 
@@ -280,14 +291,14 @@ fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confir
     // the client out until the user signed in again.
     let f = Fixture::new(Opts::non_rotating().device_tracking());
     let t0 = RefreshToken::new(f.sign_in_without_device());
-    let plain = RefreshRequest::new(&t0, &f.client_id);
+    let plain = RefreshRequest::new(&t0, f.id());
     let lost = f.get_tokens(&plain).unwrap();
     let device = lost.new_device_metadata.clone().expect("device issued");
     let again = f.get_tokens(&plain).unwrap();
     assert_eq!(again.new_device_metadata, Some(device.clone()));
     assert!(again.refresh_token.is_none(), "R-ROT-6");
-    let mut with_device = RefreshRequest::new(&t0, &f.client_id);
-    with_device.device_key = Some(&device.device_key);
+    let mut with_device = RefreshRequest::new(&t0, f.id());
+    with_device.device_key = Some(DeviceKey::parse(&device.device_key).unwrap());
     let r = f.get_tokens(&with_device).unwrap();
     assert!(r.new_device_metadata.is_none());
     assert_eq!(
@@ -299,8 +310,9 @@ fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confir
         f.get_tokens(&plain).unwrap_err(),
         Error::InvalidRefreshToken
     );
-    let mut wrong = RefreshRequest::new(&t0, &f.client_id);
-    wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
+    let mut wrong = RefreshRequest::new(&t0, f.id());
+    wrong.device_key =
+        Some(DeviceKey::parse("us-east-1_00000000-0000-4000-8000-000000000000").unwrap());
     assert_eq!(
         f.get_tokens(&wrong).unwrap_err(),
         Error::InvalidRefreshToken
@@ -311,10 +323,11 @@ fn r_ref_9_with_rotation_off_a_lost_device_announcement_is_repeated_until_confir
 fn r_ref_9_an_unconfirmed_device_refuses_another_device_key() {
     let f = Fixture::new(Opts::non_rotating().device_tracking());
     let t0 = RefreshToken::new(f.sign_in_without_device());
-    let plain = RefreshRequest::new(&t0, &f.client_id);
+    let plain = RefreshRequest::new(&t0, f.id());
     f.get_tokens(&plain).unwrap();
-    let mut wrong = RefreshRequest::new(&t0, &f.client_id);
-    wrong.device_key = Some("us-east-1_00000000-0000-4000-8000-000000000000");
+    let mut wrong = RefreshRequest::new(&t0, f.id());
+    wrong.device_key =
+        Some(DeviceKey::parse("us-east-1_00000000-0000-4000-8000-000000000000").unwrap());
     assert_eq!(
         f.get_tokens(&wrong).unwrap_err(),
         Error::InvalidRefreshToken
@@ -405,7 +418,12 @@ fn r_sign_1_secret_or_secret_hash_required() {
     assert!(f.try_sign_in(f.secret.as_deref(), None).is_ok());
     let hash = f.secret_hash();
     assert!(f.try_sign_in(None, Some(&hash)).is_ok());
-    assert!(f.try_sign_in(None, Some("AAAA")).is_err());
+    assert_eq!(
+        f.try_sign_in(None, Some("AAAA"))
+            .unwrap_err()
+            .exception_name(),
+        "NotAuthorizedException"
+    );
 }
 
 #[test]
@@ -489,8 +507,8 @@ fn r_ref_3_legacy_secret_hash_rules() {
         .issuer
         .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
             refresh_token: &t0,
-            client_id: &f.client_id,
-            secret_hash: Some("AAAA"),
+            client_id: f.id(),
+            secret_hash: Some(SecretHash::parse("AAAA").unwrap()),
             device_key: None,
             client_metadata: None,
         })
@@ -503,8 +521,8 @@ fn r_ref_3_legacy_secret_hash_rules() {
         f.issuer
             .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
                 refresh_token: &t0,
-                client_id: &f.client_id,
-                secret_hash: h,
+                client_id: f.id(),
+                secret_hash: h.map(|h| SecretHash::parse(h).unwrap()),
                 device_key: None,
                 client_metadata: None,
             })
@@ -520,7 +538,7 @@ fn r_ref_3_legacy_secret_hash_rules() {
     );
     let huge = "A".repeat(8 * 1024 * 1024);
     assert_eq!(
-        legacy(Some(&huge)).unwrap_err().exception_name(),
+        SecretHash::parse(&huge).unwrap_err().exception_name(),
         "InvalidParameterException"
     );
     assert!(legacy(Some(&f.secret_hash())).is_ok());
@@ -538,7 +556,7 @@ fn r_safe_1_sign_in_secrets_and_usernames_are_bounded() {
     let name = "a".repeat(10 * 1024 * 1024);
     let e = f
         .issuer
-        .sign_in(&SignInRequest::new(&f.client_id, &name))
+        .sign_in(&SignInRequest::new(f.id(), &name))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
 }
@@ -554,8 +572,8 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
     assert_eq!(retry.refresh_token, lost.refresh_token);
     // The successor presents the device and confirms it; its own successor then needs it.
     let t1 = RefreshToken::new(retry.refresh_token.unwrap());
-    let mut req = RefreshRequest::new(&t1, &f.client_id);
-    req.device_key = Some(&device.device_key);
+    let mut req = RefreshRequest::new(&t1, f.id());
+    req.device_key = Some(DeviceKey::parse(&device.device_key).unwrap());
     let t2 = f.get_tokens(&req).unwrap();
     assert_eq!(
         f.refresh(&t2.refresh_token.unwrap()).unwrap_err(),
@@ -566,8 +584,8 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
     let signed = f.sign_in_full();
     let device = signed.new_device_metadata.unwrap().device_key;
     let t0 = RefreshToken::new(signed.refresh_token.unwrap());
-    let mut req = RefreshRequest::new(&t0, &f.client_id);
-    req.device_key = Some(&device);
+    let mut req = RefreshRequest::new(&t0, f.id());
+    req.device_key = Some(DeviceKey::parse(&device).unwrap());
     f.get_tokens(&req).unwrap();
     assert_eq!(
         f.refresh(t0.expose_secret()).unwrap_err(),
@@ -579,7 +597,7 @@ fn r_ref_9_a_retry_of_the_refresh_that_issued_the_device_gets_it_again() {
 fn r_sign_3_sign_in_scopes_must_be_allowed_for_the_client() {
     let f = Fixture::new(Opts::rotating(10));
     let scopes = vec!["openid".to_owned()];
-    let mut req = SignInRequest::new(&f.client_id, "alice");
+    let mut req = SignInRequest::new(f.id(), "alice");
     req.scopes = Some(&scopes);
     let e = f.issuer.sign_in(&req).unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");

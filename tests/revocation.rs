@@ -7,6 +7,7 @@ mod common;
 
 use common::{Fixture, Opts};
 use refresh_rotation::store::PurgeCutoff;
+use refresh_rotation::ClientId;
 use refresh_rotation::{Error, RefreshToken};
 
 #[test]
@@ -17,29 +18,33 @@ fn r_rev_1_revoke_token_error_cases() {
     // Unknown client.
     let e = f
         .issuer
-        .revoke_token(&tok, "abcdefghijklmnopqrstuvwxyz", None)
+        .revoke_token(
+            &tok,
+            ClientId::parse("abcdefghijklmnopqrstuvwxyz").unwrap(),
+            None,
+        )
         .unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
     // Something that is not one of our refresh tokens: an access token.
     let access = RefreshToken::new(f.sign_in_full().access_token);
-    let e = f
-        .issuer
-        .revoke_token(&access, &f.client_id, None)
-        .unwrap_err();
+    let e = f.issuer.revoke_token(&access, f.id(), None).unwrap_err();
     assert_eq!(e.exception_name(), "UnsupportedTokenTypeException");
     // A refresh token of another client.
     let other = f.create_client(Opts::rotating(10));
-    let e = f.issuer.revoke_token(&tok, &other, None).unwrap_err();
+    let e = f
+        .issuer
+        .revoke_token(&tok, ClientId::parse(&other).unwrap(), None)
+        .unwrap_err();
     assert_eq!(e.exception_name(), "UnauthorizedException");
     // Wrong MAC / unknown family / already revoked: success, nothing changes (RFC 7009 §2.2).
     let forged = f.token_with_wrong_mac(&t0);
     f.issuer
-        .revoke_token(&RefreshToken::new(forged), &f.client_id, None)
+        .revoke_token(&RefreshToken::new(forged), f.id(), None)
         .unwrap();
     f.issuer
         .revoke_token(
             &RefreshToken::new(f.token_of_unknown_family()),
-            &f.client_id,
+            f.id(),
             None,
         )
         .unwrap();
@@ -59,7 +64,7 @@ fn r_rev_1_revocation_disabled_client() {
 fn r_rev_1_secret_rules_apply_to_revoke() {
     let f = Fixture::new(Opts::rotating(10).with_secret());
     let t0 = RefreshToken::new(f.sign_in());
-    let e = f.issuer.revoke_token(&t0, &f.client_id, None).unwrap_err();
+    let e = f.issuer.revoke_token(&t0, f.id(), None).unwrap_err();
     assert_eq!(
         e.message(),
         format!(
@@ -67,9 +72,7 @@ fn r_rev_1_secret_rules_apply_to_revoke() {
             f.client_id
         )
     );
-    f.issuer
-        .revoke_token(&t0, &f.client_id, f.secret.as_deref())
-        .unwrap();
+    f.issuer.revoke_token(&t0, f.id(), f.presented()).unwrap();
 }
 
 #[test]
@@ -234,7 +237,7 @@ fn r_rev_7_deleting_a_client_revokes_its_families_and_their_jwts() {
     let other = f
         .issuer
         .sign_in(&refresh_rotation::SignInRequest::new(
-            other_client.client_id(),
+            ClientId::parse(other_client.client_id()).unwrap(),
             "alice",
         ))
         .unwrap();

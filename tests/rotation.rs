@@ -243,7 +243,7 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
     let retry = rotated
         .get_tokens_from_refresh_token(&refresh_rotation::RefreshRequest::new(
             &refresh_rotation::RefreshToken::new(t0),
-            &f.client_id,
+            f.id(),
         ))
         .unwrap();
     assert_eq!(
@@ -255,7 +255,7 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
     let next = rotated
         .get_tokens_from_refresh_token(&refresh_rotation::RefreshRequest::new(
             &refresh_rotation::RefreshToken::new(first.clone()),
-            &f.client_id,
+            f.id(),
         ))
         .unwrap()
         .refresh_token
@@ -335,12 +335,12 @@ fn slow_loser(grace: u8, then_wait: u64) -> Result<refresh_rotation::TokenSet, E
     });
     let issuer = f.issuer_over(store, f.clock.clone());
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
         .unwrap()
         .refresh_token
         .unwrap();
     f.clock.set(start);
-    issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &f.client_id))
+    issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
         issuer
             .get_tokens_from_refresh_token(&RefreshRequest::new(
                 &RefreshToken::new(t0.clone()),
-                &f.client_id,
+                f.id(),
             ))
             .unwrap()
             .refresh_token
@@ -390,10 +390,7 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
     assert_eq!(f.generation_of(&t0), 1);
     // The successor was issued under key 2: an issuer that holds only key 1 cannot hand it out again.
     let only_old_key = f
-        .get_tokens(&RefreshRequest::new(
-            &RefreshToken::new(t0.clone()),
-            &f.client_id,
-        ))
+        .get_tokens(&RefreshRequest::new(&RefreshToken::new(t0.clone()), f.id()))
         .unwrap_err();
     assert_eq!(only_old_key, Error::InvalidRefreshToken);
 }
@@ -459,11 +456,11 @@ fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     let host_a = f.issuer_over(store.clone(), ahead.clone());
     let host_b = f.issuer_over(store, behind.clone());
     let t0 = host_a
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
         .unwrap()
         .refresh_token
         .unwrap();
-    let req = RefreshRequest::new(&t0, &f.client_id);
+    let req = RefreshRequest::new(&t0, f.id());
     host_a.get_tokens_from_refresh_token(&req).unwrap();
     // 3 s later by every clock: the window has closed. The lagging host's own clock would still say
     // the window is open (it reads 2 s before the deadline); the store's time decides.
@@ -476,11 +473,11 @@ fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     );
     // And the other way round: inside the store's window, a host whose clock runs ahead still retries.
     let t1 = host_a
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
         .unwrap()
         .refresh_token
         .unwrap();
-    let req = RefreshRequest::new(&t1, &f.client_id);
+    let req = RefreshRequest::new(&t1, f.id());
     let first = host_b.get_tokens_from_refresh_token(&req).unwrap();
     ahead.advance(100);
     let retry = host_a.get_tokens_from_refresh_token(&req).unwrap();

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use common::{Fixture, Opts};
 use refresh_rotation::clock::Timestamp;
+use refresh_rotation::engine::{DeviceKey, PresentedSecret, SecretHash};
 use refresh_rotation::jwt::{Algorithm, NoRevocationCheck, SigningKey, TokenSigner, TokenUse};
 use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, AuthCall, AuthParameters, AuthenticationResult,
@@ -26,6 +27,7 @@ use refresh_rotation::wire::{
     RefreshCall, RevokeCall, RevokeTokenRequest, SensitiveString, ToWire as _,
     UpdateUserPoolClientRequest, UserPoolClientOperations as _, WireClientSecret,
 };
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClient, ClientSecret, Error, RefreshRequest, RefreshToken, RefreshTokenKey,
     RefreshTokenKeys, SignInRequest, TokenIssuer,
@@ -145,14 +147,14 @@ fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
     let token = f.sign_in();
     let client = f.registry.get(&f.client_id).unwrap().unwrap();
     let t = RefreshToken::new(token.clone());
-    let mut req = RefreshRequest::new(&t, &f.client_id);
-    req.client_secret = Some(&secret);
+    let mut req = RefreshRequest::new(&t, f.id());
+    req.client_secret = Some(PresentedSecret::parse(&secret).unwrap());
     let sign_in = SignInRequest {
-        client_secret: Some(&secret),
-        ..SignInRequest::new(&f.client_id, "alice")
+        client_secret: Some(PresentedSecret::parse(&secret).unwrap()),
+        ..SignInRequest::new(f.id(), "alice")
     };
-    // SignInRequest and RefreshRequest hold secrets as plain `&str` for the caller's convenience; their
-    // Debug must still not print them (found by this test, issue 7).
+    // SignInRequest and RefreshRequest hold secrets as borrowed credential types whose Debug is
+    // redacted; the requests' Debug must not print them (found by this test when they were `&str`).
     for dbg in [
         format!("{client:?}"),
         format!("{:?}", f.registry),
@@ -167,7 +169,7 @@ fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
     assert_eq!(
         format!("{req:?}"),
         format!(
-            r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: "{}", client_secret: Some("[REDACTED]"), device_key: None, client_metadata: None }}"#,
+            r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: ClientId("{}"), client_secret: Some(PresentedSecret([REDACTED])), device_key: None, client_metadata: None }}"#,
             f.client_id
         )
     );
@@ -221,13 +223,16 @@ fn r_safe_2_debug_of_get_tokens_from_refresh_token_request_and_call() {
     // The request for the issuer, borrowed from the call.
     assert_debug(
         &call.as_request(),
-        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some("[REDACTED]"), device_key: Some("[REDACTED]"), client_metadata: Some({"k": "v"}) }"#,
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: Some({"k": "v"}) }"#,
     );
     // Nothing is lost by the redaction.
     let r = call.as_request();
     assert_eq!(r.refresh_token.expose_secret(), M_TOKEN);
-    assert_eq!(r.client_secret, Some(M_SECRET));
-    assert_eq!(r.device_key, Some(M_DEVICE));
+    assert_eq!(
+        r.client_secret.map(PresentedSecret::expose_secret),
+        Some(M_SECRET)
+    );
+    assert_eq!(r.device_key.map(DeviceKey::expose_secret), Some(M_DEVICE));
 }
 
 #[test]
@@ -246,7 +251,10 @@ fn r_safe_2_debug_of_revoke_token_request_and_call() {
         r#"RevokeCall { token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some(SecretString([REDACTED])) }"#,
     );
     assert_eq!(call.token().expose_secret(), M_TOKEN);
-    assert_eq!(call.client_secret(), Some(M_SECRET));
+    assert_eq!(
+        call.client_secret().map(PresentedSecret::expose_secret),
+        Some(M_SECRET)
+    );
 }
 
 #[test]
@@ -306,27 +314,27 @@ fn r_safe_2_debug_of_issuer_requests() {
     let metadata = HashMap::from([("k".to_owned(), "v".to_owned())]);
     let scopes = vec!["openid".to_owned()];
     let sign_in = SignInRequest {
-        client_secret: Some(M_SECRET),
-        secret_hash: Some(M_HASH),
-        device_key: Some(M_DEVICE),
+        client_secret: Some(PresentedSecret::parse(M_SECRET).unwrap()),
+        secret_hash: Some(SecretHash::parse(M_HASH).unwrap()),
+        device_key: Some(DeviceKey::parse(M_DEVICE).unwrap()),
         scopes: Some(&scopes),
         client_metadata: Some(&metadata),
-        ..SignInRequest::new("client1", "alice")
+        ..SignInRequest::new(ClientId::parse("client1").unwrap(), "alice")
     };
     assert_debug(
         &sign_in,
-        r#"SignInRequest { client_id: "client1", username: "alice", client_secret: Some("[REDACTED]"), secret_hash: Some("[REDACTED]"), scopes: Some(["openid"]), device_key: Some("[REDACTED]"), client_metadata: Some({"k": "v"}) }"#,
+        r#"SignInRequest { client_id: ClientId("client1"), username: "alice", client_secret: Some(PresentedSecret([REDACTED])), secret_hash: Some(SecretHash([REDACTED])), scopes: Some(["openid"]), device_key: Some(DeviceKey([REDACTED])), client_metadata: Some({"k": "v"}) }"#,
     );
     assert_debug(
-        &SignInRequest::new("client1", "alice"),
-        r#"SignInRequest { client_id: "client1", username: "alice", client_secret: None, secret_hash: None, scopes: None, device_key: None, client_metadata: None }"#,
+        &SignInRequest::new(ClientId::parse("client1").unwrap(), "alice"),
+        r#"SignInRequest { client_id: ClientId("client1"), username: "alice", client_secret: None, secret_hash: None, scopes: None, device_key: None, client_metadata: None }"#,
     );
-    let mut refresh = RefreshRequest::new(&token, "client1");
-    refresh.client_secret = Some(M_SECRET);
-    refresh.device_key = Some(M_DEVICE);
+    let mut refresh = RefreshRequest::new(&token, ClientId::parse("client1").unwrap());
+    refresh.client_secret = Some(PresentedSecret::parse(M_SECRET).unwrap());
+    refresh.device_key = Some(DeviceKey::parse(M_DEVICE).unwrap());
     assert_debug(
         &refresh,
-        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: "client1", client_secret: Some("[REDACTED]"), device_key: Some("[REDACTED]"), client_metadata: None }"#,
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: None }"#,
     );
 }
 
@@ -381,6 +389,13 @@ fn assert_clean(e: &Error, secrets: &[&str]) {
     }
 }
 
+/// A marker parsed as a credential: `None`, after checking that the refusal does not echo it, if it
+/// does not have the credential's shape.
+#[track_caller]
+fn parsed<T>(r: Result<T, Error>, secrets: &[&str]) -> Option<T> {
+    r.inspect_err(|e| assert_clean(e, secrets)).ok()
+}
+
 fn fail<T: std::fmt::Debug>(r: Result<T, Error>) -> Error {
     r.expect_err("the request must fail")
 }
@@ -405,30 +420,39 @@ fn r_safe_2_token_operations_never_echo_presented_secrets() {
             let presented = RefreshToken::new(m);
             let real = RefreshToken::new(real_token.clone());
             // GetTokensFromRefreshToken: marker as token, secret, device key.
-            let r = f.get_tokens(&RefreshRequest::new(&presented, &f.client_id));
+            let r = f.get_tokens(&RefreshRequest::new(&presented, f.id()));
             assert_clean(&fail(r), &pool_secrets);
-            let mut req = RefreshRequest::new(&real, &f.client_id);
-            req.client_secret = Some(m);
-            if let Err(e) = f.get_tokens(&req) {
-                assert_clean(&e, &pool_secrets);
+            // A marker is a secret, a SECRET_HASH or a device key only if it parses as one; the refusal
+            // of one that does not must not echo it either.
+            let secret = parsed(PresentedSecret::parse(m), &pool_secrets);
+            let hash = parsed(SecretHash::parse(m), &pool_secrets);
+            let device = parsed(DeviceKey::parse(m), &pool_secrets);
+            if let Some(secret) = secret {
+                let mut req = RefreshRequest::new(&real, f.id());
+                req.client_secret = Some(secret);
+                if let Err(e) = f.get_tokens(&req) {
+                    assert_clean(&e, &pool_secrets);
+                }
             }
-            let mut req = RefreshRequest::new(&real, &f.client_id);
-            req.client_secret = f.secret.as_deref();
-            req.device_key = Some(m);
-            if let Err(e) = f.get_tokens(&req) {
-                assert_clean(&e, &pool_secrets);
+            if let Some(device) = device {
+                let mut req = RefreshRequest::new(&real, f.id());
+                req.client_secret = f.presented();
+                req.device_key = Some(device);
+                if let Err(e) = f.get_tokens(&req) {
+                    assert_clean(&e, &pool_secrets);
+                }
             }
             // Legacy refresh: marker as token, SECRET_HASH, DEVICE_KEY.
             for (tok, hash, dev) in [
                 (&presented, None, None),
-                (&real, Some(m), None),
-                (&real, f.secret.as_ref().map(|_| m), Some(m)),
+                (&real, hash, None),
+                (&real, f.secret.as_ref().and(hash), device),
             ] {
                 if let Err(e) = f
                     .issuer
                     .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
                         refresh_token: tok,
-                        client_id: &f.client_id,
+                        client_id: f.id(),
                         secret_hash: hash,
                         device_key: dev,
                         client_metadata: None,
@@ -438,14 +462,13 @@ fn r_safe_2_token_operations_never_echo_presented_secrets() {
                 }
             }
             // RevokeToken: marker as token and as secret.
-            if let Err(e) = f
-                .issuer
-                .revoke_token(&presented, &f.client_id, f.secret.as_deref())
-            {
+            if let Err(e) = f.issuer.revoke_token(&presented, f.id(), f.presented()) {
                 assert_clean(&e, &pool_secrets);
             }
-            if let Err(e) = f.issuer.revoke_token(&real, &f.client_id, Some(m)) {
-                assert_clean(&e, &pool_secrets);
+            if let Some(secret) = secret {
+                if let Err(e) = f.issuer.revoke_token(&real, f.id(), Some(secret)) {
+                    assert_clean(&e, &pool_secrets);
+                }
             }
             // Sign-in: marker as secret, as SECRET_HASH, as device key.
             for (s, h) in [(Some(m), None), (None, Some(m))] {
@@ -453,13 +476,15 @@ fn r_safe_2_token_operations_never_echo_presented_secrets() {
                     assert_clean(&e, &pool_secrets);
                 }
             }
-            let req = SignInRequest {
-                device_key: Some(m),
-                client_secret: f.secret.as_deref(),
-                ..SignInRequest::new(&f.client_id, "alice")
-            };
-            if let Err(e) = f.issuer.sign_in(&req) {
-                assert_clean(&e, &pool_secrets);
+            if let Some(device) = device {
+                let req = SignInRequest {
+                    device_key: Some(device),
+                    client_secret: f.presented(),
+                    ..SignInRequest::new(f.id(), "alice")
+                };
+                if let Err(e) = f.issuer.sign_in(&req) {
+                    assert_clean(&e, &pool_secrets);
+                }
             }
             // The JWT verifier.
             let v = f.verifier();
@@ -536,17 +561,17 @@ fn fuzz_regression_device_key_from_auth_parameters_is_not_echoed() {
     let f = Fixture::new(Opts::non_rotating());
     let token = f.sign_in();
     let device = "us-east-1_0a1b2c3d-0000-+000-8000-00000000beef";
-    let e = fail(
-        f.issuer
-            .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
-                refresh_token: &RefreshToken::new(token),
-                client_id: &f.client_id,
-                secret_hash: None,
-                device_key: Some(device),
-                client_metadata: None,
-            }),
-    );
-    assert_eq!(e.exception_name(), "InvalidParameterException");
-    assert!(e.message().contains("'DeviceKey'"), "{}", e.message());
-    assert!(!e.message().contains(device), "{}", e.message());
+    let req: InitiateAuthRequest = json(serde_json::json!({
+        "AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": f.client_id,
+        "AuthParameters": {"REFRESH_TOKEN": token, "DEVICE_KEY": device},
+    }));
+    // Refused where the wire adapter parses it, and by the parse itself, in the same words.
+    for e in [
+        fail(AuthCall::from_initiate_auth(req)),
+        fail(DeviceKey::parse(device)),
+    ] {
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+        assert!(e.message().contains("'DeviceKey'"), "{}", e.message());
+        assert!(!e.message().contains(device), "{}", e.message());
+    }
 }

@@ -17,6 +17,7 @@ use refresh_rotation::store::{
     Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
     RefreshTokenStore,
 };
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, NewClientSecret, RefreshRequest, RefreshTokenKey,
     RefreshTokenKeys, SignInRequest, TokenIssuer,
@@ -124,7 +125,7 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
     // Sign-in whose create fails: a 500 and no family.
     store.failing.store(CREATE, Ordering::SeqCst);
     let e = issuer
-        .sign_in(&SignInRequest::new(&id, "alice"))
+        .sign_in(&SignInRequest::new(ClientId::parse(&id).unwrap(), "alice"))
         .unwrap_err();
     assert_eq!(
         (e.exception_name(), e.http_status()),
@@ -134,14 +135,14 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
     store.failing.store(NONE, Ordering::SeqCst);
 
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&id, "alice"))
+        .sign_in(&SignInRequest::new(ClientId::parse(&id).unwrap(), "alice"))
         .unwrap()
         .refresh_token
         .unwrap();
     for op in [GET, ADVANCE] {
         store.failing.store(op, Ordering::SeqCst);
         let e = issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, ClientId::parse(&id).unwrap()))
             .unwrap_err();
         assert_eq!(e.http_status(), 500, "op {op}");
         assert!(
@@ -152,7 +153,7 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
     }
     // Nothing was applied: with grace 0, t0 is still the live token and rotates now.
     let t1 = issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, &id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, ClientId::parse(&id).unwrap()))
         .unwrap()
         .refresh_token
         .unwrap();
@@ -160,21 +161,23 @@ fn store_failures_are_internal_errors_and_leave_the_family_as_it_was() {
     store.failing.store(REVOKE, Ordering::SeqCst);
     assert_eq!(
         issuer
-            .revoke_token(&t1, &id, None)
+            .revoke_token(&t1, ClientId::parse(&id).unwrap(), None)
             .unwrap_err()
             .http_status(),
         500
     );
     store.failing.store(NONE, Ordering::SeqCst);
     let t2 = issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, &id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t1, ClientId::parse(&id).unwrap()))
         .unwrap()
         .refresh_token
         .unwrap();
-    issuer.revoke_token(&t2, &id, None).unwrap();
+    issuer
+        .revoke_token(&t2, ClientId::parse(&id).unwrap(), None)
+        .unwrap();
     assert_eq!(
         issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&t2, &id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t2, ClientId::parse(&id).unwrap()))
             .unwrap_err()
             .message(),
         "Refresh Token has been revoked"

@@ -18,6 +18,7 @@ use base64::Engine as _;
 use refresh_rotation::clock::{ManualClock, Timestamp};
 use refresh_rotation::config::RefreshTokenRotation;
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::engine::{ClientId, PresentedSecret};
 use refresh_rotation::jwt::{AccessTokenClaims, Algorithm, IdTokenClaims, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::{
@@ -307,8 +308,9 @@ impl Rotating {
     pub fn refresh(&mut self, issuer: &TokenIssuer, pool: &Pool) {
         let i = self.next;
         self.next = (i + 1) % self.tokens.len();
-        let mut req = RefreshRequest::new(&self.tokens[i], &pool.rotating);
-        req.client_secret = Some(&pool.secret_rotating);
+        let mut req =
+            RefreshRequest::new(&self.tokens[i], ClientId::parse(&pool.rotating).unwrap());
+        req.client_secret = Some(PresentedSecret::parse(&pool.secret_rotating).unwrap());
         let out = issuer
             .get_tokens_from_refresh_token(&req)
             .expect("rotating refresh");
@@ -333,8 +335,11 @@ impl NonRotating {
     pub fn refresh(&mut self, issuer: &TokenIssuer, pool: &Pool) {
         let i = self.next;
         self.next = (i + 1) % self.tokens.len();
-        let mut req = RefreshRequest::new(&self.tokens[i], &pool.non_rotating);
-        req.client_secret = Some(&pool.secret_non_rotating);
+        let mut req = RefreshRequest::new(
+            &self.tokens[i],
+            ClientId::parse(&pool.non_rotating).unwrap(),
+        );
+        req.client_secret = Some(PresentedSecret::parse(&pool.secret_non_rotating).unwrap());
         let out = issuer
             .get_tokens_from_refresh_token(&req)
             .expect("non-rotating refresh");
@@ -344,8 +349,8 @@ impl NonRotating {
 
 /// The R-ROT-2 retry: the previous token of a family inside its grace window, again and again.
 pub fn retry_in_grace(issuer: &TokenIssuer, pool: &Pool, token: &RefreshToken) {
-    let mut req = RefreshRequest::new(token, &pool.rotating);
-    req.client_secret = Some(&pool.secret_rotating);
+    let mut req = RefreshRequest::new(token, ClientId::parse(&pool.rotating).unwrap());
+    req.client_secret = Some(PresentedSecret::parse(&pool.secret_rotating).unwrap());
     let out = issuer
         .get_tokens_from_refresh_token(&req)
         .expect("retry in grace");
@@ -355,8 +360,8 @@ pub fn retry_in_grace(issuer: &TokenIssuer, pool: &Pool, token: &RefreshToken) {
 /// A sign-in of one of the pool's users (creates a family each time).
 pub fn sign_in(issuer: &TokenIssuer, pool: &Pool, user: usize) {
     let username = username_of(user % USERS);
-    let mut req = SignInRequest::new(&pool.rotating, &username);
-    req.client_secret = Some(&pool.secret_rotating);
+    let mut req = SignInRequest::new(ClientId::parse(&pool.rotating).unwrap(), &username);
+    req.client_secret = Some(PresentedSecret::parse(&pool.secret_rotating).unwrap());
     issuer.sign_in(&req).expect("sign-in");
 }
 
@@ -455,8 +460,8 @@ impl Representative {
     /// Refreshes one non-rotating family of `pool` through `issuer` and keeps what it signed.
     pub fn new(issuer: &TokenIssuer, pool: &Pool) -> Self {
         let token = pool.keys.encode(&pool.non_rotating_ids[0], 0);
-        let mut req = RefreshRequest::new(&token, &pool.non_rotating);
-        req.client_secret = Some(&pool.secret_non_rotating);
+        let mut req = RefreshRequest::new(&token, ClientId::parse(&pool.non_rotating).unwrap());
+        req.client_secret = Some(PresentedSecret::parse(&pool.secret_non_rotating).unwrap());
         let out = issuer
             .get_tokens_from_refresh_token(&req)
             .expect("representative refresh");

@@ -1084,7 +1084,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
             let call = &call;
             let resp = pg
-                .on_pool_of_client(state, call.client_id(), |pool| {
+                .on_pool_of_client(state, call.client_id().as_str(), |pool| {
                     Box::pin(async move { pool.issuer.initiate_auth(call, &*pool.users).await })
                 })
                 .await?;
@@ -1094,7 +1094,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
             let request = &call.as_request();
             let result = pg
-                .on_pool_of_client(state, call.client_id(), |pool| {
+                .on_pool_of_client(state, call.client_id().as_str(), |pool| {
                     Box::pin(
                         async move { pool.issuer.get_tokens_from_refresh_token(request).await },
                     )
@@ -1107,7 +1107,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         Op::RevokeToken => {
             let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
             let call = &call;
-            pg.on_pool_of_client(state, call.client_id(), |pool| {
+            pg.on_pool_of_client(state, call.client_id().as_str(), |pool| {
                 Box::pin(async move {
                     let (token, client_id) = (call.token(), call.client_id());
                     pool.issuer
@@ -1199,7 +1199,7 @@ pub(super) async fn oauth_handle(
             Ok(r) => {
                 let request = &r.refresh_request();
                 let result = pg
-                    .on_pool_of_client(state, r.client_id(), |pool| {
+                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
                         Box::pin(
                             async move { pool.issuer.get_tokens_from_refresh_token(request).await },
                         )
@@ -1213,10 +1213,10 @@ pub(super) async fn oauth_handle(
             Ok(r) => {
                 let r = &r;
                 let result = pg
-                    .on_pool_of_client(state, r.client_id(), |pool| {
+                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
                         Box::pin(async move {
                             pool.issuer
-                                .revoke_token(r.token(), r.client_id(), r.expose_client_secret())
+                                .revoke_token(r.token(), r.client_id(), r.client_secret())
                                 .await
                         })
                     })

@@ -901,24 +901,36 @@ fn oauth_handle(
 ) -> OAuthResponse {
     match endpoint {
         OAuthEndpoint::Token => match oauth::TokenRequest::parse(req) {
-            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
-                pool.issuer
-                    .get_tokens_from_refresh_token(&r.refresh_request())
-            })),
+            Ok(r) => r.respond(
+                state
+                    .pool_of_client(r.client_id().as_str())
+                    .and_then(|pool| {
+                        pool.issuer
+                            .get_tokens_from_refresh_token(&r.refresh_request())
+                    }),
+            ),
             Err(e) => e.to_response(),
         },
         OAuthEndpoint::Revoke => match oauth::RevocationRequest::parse(req) {
-            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
-                pool.issuer
-                    .revoke_token(r.token(), r.client_id(), r.expose_client_secret())
-            })),
+            Ok(r) => r.respond(
+                state
+                    .pool_of_client(r.client_id().as_str())
+                    .and_then(|pool| {
+                        pool.issuer
+                            .revoke_token(r.token(), r.client_id(), r.client_secret())
+                    }),
+            ),
             Err(e) => e.to_response(),
         },
         OAuthEndpoint::Introspect => match oauth::IntrospectionRequest::parse(req) {
-            Ok(r) => r.respond(state.pool_of_client(r.client_id()).and_then(|pool| {
-                pool.issuer
-                    .introspect(r.expose_token(), r.client_id(), r.expose_client_secret())
-            })),
+            Ok(r) => r.respond(
+                state
+                    .pool_of_client(r.client_id().as_str())
+                    .and_then(|pool| {
+                        pool.issuer
+                            .introspect(r.expose_token(), r.client_id(), r.client_secret())
+                    }),
+            ),
             Err(e) => e.to_response(),
         },
     }
@@ -1071,12 +1083,12 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         }
         Op::InitiateAuth => {
             let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
-            let pool = state.pool_of_client(call.client_id())?;
+            let pool = state.pool_of_client(call.client_id().as_str())?;
             wire::to_json(&pool.issuer.initiate_auth(&call, &*pool)?)
         }
         Op::GetTokensFromRefreshToken => {
             let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
-            let pool = state.pool_of_client(call.client_id())?;
+            let pool = state.pool_of_client(call.client_id().as_str())?;
             let result = pool
                 .issuer
                 .get_tokens_from_refresh_token(&call.as_request())?;
@@ -1086,7 +1098,7 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         }
         Op::RevokeToken => {
             let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
-            let pool = state.pool_of_client(call.client_id())?;
+            let pool = state.pool_of_client(call.client_id().as_str())?;
             pool.issuer
                 .revoke_token(call.token(), call.client_id(), call.client_secret())?;
             wire::to_json(&RevokeTokenResponse {})

@@ -24,11 +24,17 @@ use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use refresh_rotation::clock::{ManualClock, Timestamp};
+use refresh_rotation::config::{OAuthFlow, RefreshTokenRotation};
+use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::engine::{DeviceKey, PresentedSecret, SecretHash};
 use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use refresh_rotation::jwt::{
     AccessTokenClaims, Algorithm, IdTokenClaims, JwtVerifier, RevocationCheck, SigningKey,
     TokenSigner, TokenUse,
 };
+use refresh_rotation::random::RandomSource;
+use refresh_rotation::store::InMemoryRefreshTokenStore;
 use refresh_rotation::wire::{
     self, AdminInitiateAuthRequest, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
     DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
@@ -36,12 +42,10 @@ use refresh_rotation::wire::{
     ListUserPoolClientsRequest, RevokeTokenRequest, RevokeTokenResponse,
     UpdateUserPoolClientRequest, UserPoolClientOperations as _,
 };
-use refresh_rotation::{AppClientConfig, ClientRegistry, ClientSecret, Error, NewClientSecret, RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer};
-use refresh_rotation::clock::{ManualClock, Timestamp};
-use refresh_rotation::config::{OAuthFlow, RefreshTokenRotation};
-use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
-use refresh_rotation::random::RandomSource;
-use refresh_rotation::store::InMemoryRefreshTokenStore;
+use refresh_rotation::{
+    AppClientConfig, ClientId, ClientRegistry, ClientSecret, Error, NewClientSecret,
+    RefreshRequest, RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
+};
 use serde_json::Value;
 
 /// The pool every fuzz world serves.
@@ -259,11 +263,14 @@ impl World {
                 .into_secret()
         };
         // Rotating client: alice at generation 0 then rotated to 1 (0 stays in its grace window).
-        let a0 = sign_in(SignInRequest::new(&clients[0], "alice"));
+        let a0 = sign_in(SignInRequest::new(
+            ClientId::parse(&clients[0]).unwrap(),
+            "alice",
+        ));
         let a1 = issuer
             .get_tokens_from_refresh_token(&RefreshRequest::new(
                 &RefreshToken::new(a0.clone()),
-                &clients[0],
+                ClientId::parse(&clients[0]).unwrap(),
             ))
             .expect("fixture refresh")
             .refresh_token
@@ -272,20 +279,23 @@ impl World {
         // bob at the rotating client, bound to a device.
         let scopes = vec!["openid".to_owned(), "fuzz-api/read".to_owned()];
         let bob = sign_in(SignInRequest {
-            device_key: Some(BOUND_DEVICE),
+            device_key: Some(DeviceKey::parse(BOUND_DEVICE).unwrap()),
             scopes: Some(&scopes),
-            ..SignInRequest::new(&clients[0], "bob")
+            ..SignInRequest::new(ClientId::parse(&clients[0]).unwrap(), "bob")
         });
         let b0 = sign_in(SignInRequest {
-            client_secret: Some(SECRET_B),
-            ..SignInRequest::new(&clients[1], "alice")
+            client_secret: Some(PresentedSecret::parse(SECRET_B).unwrap()),
+            ..SignInRequest::new(ClientId::parse(&clients[1]).unwrap(), "alice")
         });
         let hash = ClientSecret::new(SECRET_C).secret_hash("alice", &clients[2]);
         let c0 = sign_in(SignInRequest {
-            secret_hash: Some(&hash),
-            ..SignInRequest::new(&clients[2], "alice")
+            secret_hash: Some(SecretHash::parse(&hash).unwrap()),
+            ..SignInRequest::new(ClientId::parse(&clients[2]).unwrap(), "alice")
         });
-        let d0 = sign_in(SignInRequest::new(&clients[3], "bob"));
+        let d0 = sign_in(SignInRequest::new(
+            ClientId::parse(&clients[3]).unwrap(),
+            "bob",
+        ));
         // The same family as `d0`, encoded under the previous key (R-FAM-6).
         let keys = refresh_keys();
         let d_family = keys.decode(&d0).expect("own token").family();
@@ -379,10 +389,13 @@ pub fn refresh_token(data: &[u8]) {
             2 => Some(SECRET_C),
             _ => None,
         };
+        let secret =
+            secret.map(|s| PresentedSecret::parse(s).expect("the fixture's secrets parse"));
+        let device = DeviceKey::parse(BOUND_DEVICE).expect("the fixture's device key parses");
         let req = RefreshRequest {
             client_secret: secret,
-            device_key: (mode & 0x20 != 0).then_some(BOUND_DEVICE),
-            ..RefreshRequest::new(&presented, client)
+            device_key: (mode & 0x20 != 0).then_some(device),
+            ..RefreshRequest::new(&presented, ClientId::parse(client).unwrap())
         };
         let outcome = world.issuer.get_tokens_from_refresh_token(&req);
         check_outcome(&world, outcome.as_ref().map(|_| ()), &[&token]);
@@ -393,18 +406,22 @@ pub fn refresh_token(data: &[u8]) {
             );
             check_tokens(&r, client);
         }
-        let hash = secret.map(|s| ClientSecret::new(s).secret_hash("alice", client));
+        let hash =
+            secret.map(|s| ClientSecret::new(s.expose_secret()).secret_hash("alice", client));
         let legacy = world
             .issuer
             .legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
                 refresh_token: &presented,
-                client_id: client,
-                secret_hash: hash.as_deref(),
+                client_id: ClientId::parse(client).unwrap(),
+                secret_hash: hash.as_deref().map(|h| SecretHash::parse(h).unwrap()),
                 device_key: None,
                 client_metadata: None,
             });
         check_outcome(&world, legacy.as_ref().map(|_| ()), &[&token]);
-        let revoked = world.issuer.revoke_token(&presented, client, secret);
+        let revoked =
+            world
+                .issuer
+                .revoke_token(&presented, ClientId::parse(client).unwrap(), secret);
         check_outcome(&world, revoked.as_ref(), &[&token]);
     }
 }
@@ -606,16 +623,25 @@ fn run_op(world: &World, op: usize, body: &[u8]) -> Result<(), Error> {
             let req: GetTokensFromRefreshTokenRequest = wire::from_json(body)?;
             let token =
                 RefreshToken::new(req.refresh_token.as_ref().map_or("", |t| t.expose_secret()));
-            let client_id = req.client_id.as_deref().unwrap_or_default();
+            // As a host maps the request: each member parsed once, on the way in.
+            let client_id = ClientId::parse(req.client_id.as_deref().unwrap_or_default())?;
             let r = RefreshRequest {
                 refresh_token: &token,
                 client_id,
-                client_secret: req.client_secret.as_ref().map(|s| s.expose_secret()),
-                device_key: req.device_key.as_deref(),
+                client_secret: req
+                    .client_secret
+                    .as_ref()
+                    .map(|s| PresentedSecret::parse(s.expose_secret()))
+                    .transpose()?,
+                device_key: req
+                    .device_key
+                    .as_deref()
+                    .map(DeviceKey::parse)
+                    .transpose()?,
                 client_metadata: req.client_metadata.as_ref(),
             };
             let result = issuer.get_tokens_from_refresh_token(&r)?;
-            check_tokens(&result, client_id);
+            check_tokens(&result, client_id.as_str());
             round_trip(&GetTokensFromRefreshTokenResponse {
                 authentication_result: result.into(),
             });
@@ -625,8 +651,11 @@ fn run_op(world: &World, op: usize, body: &[u8]) -> Result<(), Error> {
             let token = RefreshToken::new(req.token.as_ref().map_or("", |t| t.expose_secret()));
             issuer.revoke_token(
                 &token,
-                req.client_id.as_deref().unwrap_or_default(),
-                req.client_secret.as_ref().map(|s| s.expose_secret()),
+                ClientId::parse(req.client_id.as_deref().unwrap_or_default())?,
+                req.client_secret
+                    .as_ref()
+                    .map(|s| PresentedSecret::parse(s.expose_secret()))
+                    .transpose()?,
             )?;
             round_trip(&RevokeTokenResponse {});
         }
@@ -667,15 +696,15 @@ fn legacy(
     }
     let param = |name: &str| params.and_then(|p| p.get(name));
     let token = RefreshToken::new(param("REFRESH_TOKEN").unwrap_or_default());
-    let client_id = client_id.unwrap_or_default();
+    let client_id = ClientId::parse(client_id.unwrap_or_default())?;
     let result = issuer.legacy_refresh(&refresh_rotation::LegacyRefreshRequest {
         refresh_token: &token,
-        client_id: client_id,
-        secret_hash: param("SECRET_HASH"),
-        device_key: param("DEVICE_KEY"),
+        client_id,
+        secret_hash: param("SECRET_HASH").map(SecretHash::parse).transpose()?,
+        device_key: param("DEVICE_KEY").map(DeviceKey::parse).transpose()?,
         client_metadata: metadata,
     })?;
-    check_tokens(&result, client_id);
+    check_tokens(&result, client_id.as_str());
     round_trip(&InitiateAuthResponse {
         challenge_parameters: HashMap::new(),
         authentication_result: result.into(),
@@ -698,13 +727,21 @@ fn revalidate(world: &World, client: Option<&wire::UserPoolClientType>) {
     let client_id = client
         .and_then(|c| c.client_id.as_deref())
         .expect("Create/Update return the client");
-    let stored = world.registry.get(client_id).expect("store answers").expect("client was stored");
+    let stored = world
+        .registry
+        .get(client_id)
+        .expect("store answers")
+        .expect("client was stored");
     let req = UpdateUserPoolClientRequest::from_config(POOL, client_id, stored.config());
     let again = world
         .registry
         .update_user_pool_client(&req)
         .expect("a stored configuration validates again");
-    let now = world.registry.get(client_id).expect("store answers").expect("client still stored");
+    let now = world
+        .registry
+        .get(client_id)
+        .expect("store answers")
+        .expect("client still stored");
     assert_eq!(
         now.config(),
         stored.config(),

@@ -9,7 +9,8 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::directory::AsyncUserDirectory;
 use crate::engine::{
-    Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
+    ClientId, Engine, Flow, Input, LegacyRefreshRequest, Need, PresentedSecret, RefreshRequest,
+    SignInRequest, TokenSet,
 };
 use crate::error::Error;
 use crate::events::AsyncSecurityEventSink;
@@ -81,7 +82,7 @@ impl IssuerBuilder<AsyncParts> {
 /// # use refresh_rotation::random::SystemRandom;
 /// # use refresh_rotation::store::InMemoryRefreshTokenStore;
 /// # use refresh_rotation::*;
-/// # async fn example(registry: Arc<ClientRegistry>, client_id: &str) -> Result<(), Error> {
+/// # async fn example(registry: Arc<ClientRegistry>, client_id: ClientId<'_>) -> Result<(), Error> {
 /// let users = Arc::new(InMemoryUserDirectory::new());
 /// users.put(UserRecord::new("0f6c3a4e-0000-4000-8000-000000000001", "alice"))?;
 /// let issuer = AsyncTokenIssuer::builder(
@@ -183,7 +184,7 @@ impl AsyncTokenIssuer {
     pub async fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
         self.run(
             &mut self.engine.sign_in(req, self.clock.now()),
-            Some(req.client_id),
+            Some(req.client_id.as_str()),
         )
         .await
     }
@@ -193,26 +194,29 @@ impl AsyncTokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.refresh(req), Some(req.client_id))
+        self.run(&mut self.engine.refresh(req), Some(req.client_id.as_str()))
             .await
     }
 
     /// As [`TokenIssuer::legacy_refresh`](crate::TokenIssuer::legacy_refresh).
     pub async fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.legacy_refresh(req), Some(req.client_id))
-            .await
+        self.run(
+            &mut self.engine.legacy_refresh(req),
+            Some(req.client_id.as_str()),
+        )
+        .await
     }
 
     /// As [`TokenIssuer::revoke_token`](crate::TokenIssuer::revoke_token).
     pub async fn revoke_token(
         &self,
         token: &RefreshToken,
-        client_id: &str,
-        client_secret: Option<&str>,
+        client_id: ClientId<'_>,
+        client_secret: Option<PresentedSecret<'_>>,
     ) -> Result<(), Error> {
         self.run(
             &mut self.engine.revoke(token, client_id, client_secret),
-            Some(client_id),
+            Some(client_id.as_str()),
         )
         .await
     }

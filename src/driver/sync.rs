@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::directory::UserDirectory;
 use crate::engine::{
-    Engine, Flow, Input, LegacyRefreshRequest, Need, RefreshRequest, SignInRequest, TokenSet,
+    ClientId, Engine, Flow, Input, LegacyRefreshRequest, Need, PresentedSecret, RefreshRequest,
+    SignInRequest, TokenSet,
 };
 use crate::error::Error;
 use crate::events::SecurityEventSink;
@@ -156,7 +157,7 @@ impl TokenIssuer {
     pub fn sign_in(&self, req: &SignInRequest<'_>) -> Result<TokenSet, Error> {
         self.run(
             &mut self.engine.sign_in(req, self.clock.now()),
-            Some(req.client_id),
+            Some(req.client_id.as_str()),
         )
     }
 
@@ -165,26 +166,29 @@ impl TokenIssuer {
         &self,
         req: &RefreshRequest<'_>,
     ) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.refresh(req), Some(req.client_id))
+        self.run(&mut self.engine.refresh(req), Some(req.client_id.as_str()))
     }
 
     /// The legacy refresh flow: InitiateAuth / AdminInitiateAuth with `REFRESH_TOKEN_AUTH` or
     /// `REFRESH_TOKEN` (R-ROT-8). Needs `ALLOW_REFRESH_TOKEN_AUTH` (or only legacy flow names);
     /// refused on a client with rotation enabled; otherwise behaves as R-ROT-6 and R-ROT-7.
     pub fn legacy_refresh(&self, req: &LegacyRefreshRequest<'_>) -> Result<TokenSet, Error> {
-        self.run(&mut self.engine.legacy_refresh(req), Some(req.client_id))
+        self.run(
+            &mut self.engine.legacy_refresh(req),
+            Some(req.client_id.as_str()),
+        )
     }
 
     /// RevokeToken (R-REV-1, R-REV-2).
     pub fn revoke_token(
         &self,
         token: &RefreshToken,
-        client_id: &str,
-        client_secret: Option<&str>,
+        client_id: ClientId<'_>,
+        client_secret: Option<PresentedSecret<'_>>,
     ) -> Result<(), Error> {
         self.run(
             &mut self.engine.revoke(token, client_id, client_secret),
-            Some(client_id),
+            Some(client_id.as_str()),
         )
     }
 
@@ -193,13 +197,13 @@ impl TokenIssuer {
     pub fn introspect(
         &self,
         token: &str,
-        client_id: &str,
-        client_secret: Option<&str>,
+        client_id: ClientId<'_>,
+        client_secret: Option<PresentedSecret<'_>>,
     ) -> Result<crate::engine::Introspection, Error> {
         let now = self.clock.now();
         self.run(
             &mut self.engine.introspect(token, client_id, client_secret, now),
-            Some(client_id),
+            Some(client_id.as_str()),
         )
     }
 

@@ -1,6 +1,7 @@
 //! Client authentication, one rule for every operation: R-SIGN-1 (sign-in), R-REF-3 (refresh, revoke)
 //! and the legacy flow's SECRET_HASH (R-ROT-8). Comparisons are constant-time (R-SAFE-3).
 
+use super::ids::{PresentedSecret, SecretHash};
 use crate::client::AppClient;
 use crate::error::Error;
 
@@ -8,9 +9,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Credential<'a> {
     /// The secret itself.
-    pub(crate) secret: Option<&'a str>,
+    pub(crate) secret: Option<PresentedSecret<'a>>,
     /// A SECRET_HASH, `Base64(HMAC-SHA-256(secret, username + clientId))`.
-    pub(crate) secret_hash: Option<&'a str>,
+    pub(crate) secret_hash: Option<SecretHash<'a>>,
 }
 
 impl Credential<'_> {
@@ -41,12 +42,14 @@ pub(crate) fn authenticate(
             client_id: client_id(),
         });
     }
-    let by_secret = presented.secret.is_some_and(|p| secret.verify(p));
+    let by_secret = presented
+        .secret
+        .is_some_and(|p| secret.verify(p.expose_secret()));
     let by_hash = || {
         presented.secret_hash.is_some_and(|h| {
             names
                 .iter()
-                .any(|name| secret.verify_secret_hash(name, client.client_id(), h))
+                .any(|name| secret.verify_secret_hash(name, client.client_id(), h.expose_secret()))
         })
     };
     if by_secret || by_hash() {
@@ -63,7 +66,7 @@ pub(crate) fn authenticate(
 pub(crate) fn client_with_secret(
     client: Option<std::sync::Arc<AppClient>>,
     client_id: &str,
-    secret: Option<&str>,
+    secret: Option<PresentedSecret<'_>>,
 ) -> Result<std::sync::Arc<AppClient>, Error> {
     let client = client.ok_or_else(|| Error::ClientNotFound {
         client_id: client_id.to_owned(),

@@ -5,6 +5,8 @@ use crate::error::Error;
 use crate::secret::constant_time_eq;
 use crate::store::Family;
 
+use super::ids::DeviceKey;
+
 /// A device announced to the client (`NewDeviceMetadata`): the key, and a group key derived from it so
 /// that every answer announcing one device announces the same pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +62,7 @@ pub(crate) enum DeviceStep {
 pub(crate) fn device_step(
     tracking: bool,
     family: &Family,
-    presented: Option<&str>,
+    presented: Option<DeviceKey<'_>>,
 ) -> Result<DeviceStep, Error> {
     if !tracking {
         return Ok(DeviceStep::Keep);
@@ -70,11 +72,13 @@ pub(crate) fn device_step(
     };
     let confirmed = family.state.device_confirmed;
     match presented {
-        Some(p) if constant_time_eq(bound.as_bytes(), p.as_bytes()) => Ok(if confirmed {
-            DeviceStep::Keep
-        } else {
-            DeviceStep::Confirm
-        }),
+        Some(p) if constant_time_eq(bound.as_bytes(), p.expose_secret().as_bytes()) => {
+            Ok(if confirmed {
+                DeviceStep::Keep
+            } else {
+                DeviceStep::Confirm
+            })
+        }
         None if !confirmed => Ok(DeviceStep::Reannounce),
         _ => Err(Error::InvalidRefreshToken),
     }

@@ -20,8 +20,8 @@ use crate::jwt::{NoRevocationCheck, TokenUse};
 use crate::store::{Family, FamilyId};
 use crate::token::TokenRejection;
 
-use super::checks;
 use super::client_auth::client_with_secret;
+use super::ids::{ClientId, PresentedSecret};
 use super::refresh::{decide, Decision};
 use super::report::{Operation, Outcome, Report};
 use super::{out_of_order, Engine, Flow, Input, Need};
@@ -97,8 +97,8 @@ enum State {
 pub struct IntrospectFlow<'r> {
     engine: &'r Engine,
     token: &'r str,
-    client_id: &'r str,
-    client_secret: Option<&'r str>,
+    client_id: ClientId<'r>,
+    client_secret: Option<PresentedSecret<'r>>,
     now: Timestamp,
     client: Option<Arc<AppClient>>,
     state: State,
@@ -145,8 +145,8 @@ impl<'r> IntrospectFlow<'r> {
     pub(crate) fn new(
         engine: &'r Engine,
         token: &'r str,
-        client_id: &'r str,
-        client_secret: Option<&'r str>,
+        client_id: ClientId<'r>,
+        client_secret: Option<PresentedSecret<'r>>,
         now: Timestamp,
     ) -> Self {
         IntrospectFlow {
@@ -165,12 +165,8 @@ impl<'r> IntrospectFlow<'r> {
         let state = std::mem::replace(&mut self.state, State::Finished);
         match (state, input) {
             (State::Start, Input::Start) => {
-                checks::check_client_id(self.client_id)?;
-                if let Some(s) = self.client_secret {
-                    checks::check_client_secret(s)?;
-                }
                 self.state = State::AwaitClient;
-                Ok(Need::Client(self.client_id))
+                Ok(Need::Client(self.client_id.as_str()))
             }
             (State::AwaitClient, Input::Client(client)) => self.on_client(client),
             (State::AwaitRefreshFamily { generation }, Input::Family { read, host_time }) => {
@@ -191,7 +187,7 @@ impl<'r> IntrospectFlow<'r> {
                 let Some(family) = read.family else {
                     return Ok(self.done(INACTIVE));
                 };
-                if family.state.revoked || *family.info.client_id != *self.client_id {
+                if family.state.revoked || *family.info.client_id != *self.client_id.as_str() {
                     return Ok(self.done(INACTIVE));
                 }
                 Ok(self.done(Ok(active(&family, token_type, iat, exp))))
@@ -201,7 +197,7 @@ impl<'r> IntrospectFlow<'r> {
     }
 
     fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
-        let client = client_with_secret(client, self.client_id, self.client_secret)?;
+        let client = client_with_secret(client, self.client_id.as_str(), self.client_secret)?;
         self.client = Some(client);
         // R-SAFE-1: nothing longer than a token can be is decoded or verified.
         if self.token.is_empty() || self.token.len() > crate::jwt::MAX_TOKEN_LEN {
@@ -240,7 +236,7 @@ impl<'r> IntrospectFlow<'r> {
                 .verify(
                     self.token,
                     use_,
-                    self.client_id,
+                    self.client_id.as_str(),
                     self.now,
                     &NoRevocationCheck,
                 )
@@ -274,7 +270,7 @@ impl<'r> IntrospectFlow<'r> {
         let Some(client) = self.client.as_deref() else {
             return Introspection::Inactive;
         };
-        if *family.info.client_id != *self.client_id
+        if *family.info.client_id != *self.client_id.as_str()
             || generation > family.state.generation
             || family.state.revoked
             || now >= family.info.expires_at

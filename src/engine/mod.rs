@@ -53,6 +53,7 @@ pub(crate) mod checks;
 mod client_auth;
 mod device;
 mod global_sign_out;
+mod ids;
 mod introspect;
 mod mint;
 mod refresh;
@@ -64,6 +65,7 @@ mod sign_in;
 pub use crate::policy::ReusePolicy;
 pub use device::NewDevice;
 pub use global_sign_out::GlobalSignOutFlow;
+pub use ids::{ClientId, DeviceKey, PresentedSecret, SecretHash};
 pub use introspect::{ActiveToken, IntrospectFlow, IntrospectedTokenType, Introspection};
 pub use refresh::RefreshFlow;
 pub use report::{Operation, Outcome, Report};
@@ -342,8 +344,8 @@ impl Engine {
     pub fn revoke<'r>(
         &'r self,
         token: &'r RefreshToken,
-        client_id: &'r str,
-        client_secret: Option<&'r str>,
+        client_id: ClientId<'r>,
+        client_secret: Option<PresentedSecret<'r>>,
     ) -> RevokeFlow<'r> {
         RevokeFlow::new(self, token, client_id, client_secret)
     }
@@ -354,8 +356,8 @@ impl Engine {
     pub fn introspect<'r>(
         &'r self,
         token: &'r str,
-        client_id: &'r str,
-        client_secret: Option<&'r str>,
+        client_id: ClientId<'r>,
+        client_secret: Option<PresentedSecret<'r>>,
         now: Timestamp,
     ) -> IntrospectFlow<'r> {
         IntrospectFlow::new(self, token, client_id, client_secret, now)

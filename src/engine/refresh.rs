@@ -25,6 +25,7 @@ use crate::token::DecodedRefreshToken;
 use super::checks;
 use super::client_auth::{authenticate, Credential};
 use super::device::{device_step, DeviceStep, NewDevice};
+use super::ids::SecretHash;
 use super::mint::MintInput;
 use super::{
     out_of_order, Engine, Flow, Input, Need, Operation, Outcome, RefreshRequest, Report,
@@ -106,7 +107,7 @@ pub struct RefreshFlow<'r> {
     keys: Arc<KeySet>,
     req: RefreshRequest<'r>,
     /// `Some` on the legacy path: the SECRET_HASH, checked against the family's username.
-    legacy: Option<Option<&'r str>>,
+    legacy: Option<Option<SecretHash<'r>>>,
     state: State,
     client: Option<Arc<AppClient>>,
     decoded: Option<DecodedRefreshToken>,
@@ -157,7 +158,7 @@ impl<'r> RefreshFlow<'r> {
     pub(crate) fn new(
         engine: &'r Engine,
         req: RefreshRequest<'r>,
-        legacy: Option<Option<&'r str>>,
+        legacy: Option<Option<SecretHash<'r>>>,
     ) -> Self {
         RefreshFlow {
             engine,
@@ -212,7 +213,7 @@ impl<'r> RefreshFlow<'r> {
         self.report = Report::new(Self::operation(self.legacy.is_some()));
         self.state = State::AwaitClientAndFamily;
         Need::ClientAndFamily {
-            client_id: self.req.client_id,
+            client_id: self.req.client_id.as_str(),
             family,
             fresh: true,
         }
@@ -243,14 +244,14 @@ impl<'r> RefreshFlow<'r> {
                     Some(decoded) => {
                         self.state = State::AwaitClientAndFamily;
                         Need::ClientAndFamily {
-                            client_id: self.req.client_id,
+                            client_id: self.req.client_id.as_str(),
                             family: decoded.family(),
                             fresh: self.fresh,
                         }
                     }
                     None => {
                         self.state = State::AwaitClient;
-                        Need::Client(self.req.client_id)
+                        Need::Client(self.req.client_id.as_str())
                     }
                 })
             }
@@ -309,7 +310,7 @@ impl<'r> RefreshFlow<'r> {
                     let family = self.family()?;
                     let event = SecurityEvent::FamilyRevoked {
                         family: family.id.to_uuid_string(),
-                        client_id: self.req.client_id.to_owned(),
+                        client_id: self.req.client_id.as_str().to_owned(),
                         subject: family.info.subject.to_string(),
                         cause: RevocationCause::Reuse,
                         time: self.now,
@@ -332,19 +333,10 @@ impl<'r> RefreshFlow<'r> {
         }
     }
 
-    /// R-REF-1: the request's shape.
+    /// R-REF-1: the request's shape, for what its types do not guarantee (the client id, secret and
+    /// device key were checked when the host parsed them).
     fn check_shape(&self) -> Result<(), Error> {
         checks::check_refresh_token_shape(self.req.refresh_token.expose_secret())?;
-        checks::check_client_id(self.req.client_id)?;
-        if let Some(s) = self.req.client_secret {
-            checks::check_client_secret(s)?;
-        }
-        if let Some(Some(h)) = self.legacy {
-            checks::check_secret_hash(h)?;
-        }
-        if let Some(d) = self.req.device_key {
-            checks::check_device_key(d)?;
-        }
         if let Some(m) = self.req.client_metadata {
             checks::check_client_metadata(m)?;
         }
@@ -369,7 +361,7 @@ impl<'r> RefreshFlow<'r> {
     fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<(), Error> {
         // R-REF-2.
         let client = client.ok_or_else(|| Error::ClientNotFound {
-            client_id: self.req.client_id.to_owned(),
+            client_id: self.req.client_id.as_str().to_owned(),
         })?;
         match self.legacy {
             // R-ROT-8: rotation first (such a client never allows the legacy flow, R-CFG-7, and the
@@ -378,7 +370,7 @@ impl<'r> RefreshFlow<'r> {
                 let config = client.config();
                 if config.refresh_token_rotation().is_enabled() {
                     return Err(Error::UseGetTokensFromRefreshToken {
-                        client_id: self.req.client_id.to_owned(),
+                        client_id: self.req.client_id.as_str().to_owned(),
                     });
                 }
                 if !config.allows_refresh_token_auth() {
@@ -388,7 +380,7 @@ impl<'r> RefreshFlow<'r> {
                 }
                 if client.secret().is_none() && hash.is_some() {
                     return Err(Error::ClientHasNoSecret {
-                        client_id: self.req.client_id.to_owned(),
+                        client_id: self.req.client_id.as_str().to_owned(),
                     });
                 }
             }
@@ -421,7 +413,7 @@ impl<'r> RefreshFlow<'r> {
     /// R-REF-5 to R-REF-7; then the user is needed.
     fn on_family(&mut self, family: Family) -> Result<(), Error> {
         // R-REF-5.
-        if *family.info.client_id != *self.req.client_id {
+        if *family.info.client_id != *self.req.client_id.as_str() {
             return Err(Error::RefreshTokenOfOtherClient);
         }
         if let Some(hash) = self.legacy {
@@ -515,7 +507,7 @@ impl<'r> RefreshFlow<'r> {
         let family = self.family()?;
         let event = SecurityEvent::ReuseDetected {
             family: family.id.to_uuid_string(),
-            client_id: self.req.client_id.to_owned(),
+            client_id: self.req.client_id.as_str().to_owned(),
             subject: family.info.subject.to_string(),
             presented_generation: self.presented()?,
             current_generation: family.state.generation,
@@ -618,7 +610,7 @@ impl<'r> RefreshFlow<'r> {
                 self.finish()
             }
             DeviceStep::Confirm => {
-                let device_key = self.req.device_key.ok_or(MISSING)?;
+                let device_key = self.req.device_key.ok_or(MISSING)?.expose_secret();
                 self.state = State::AwaitConfirm;
                 Ok(Need::ConfirmDevice {
                     family: self.family()?.id,

@@ -11,6 +11,7 @@ use crate::token::TokenRejection;
 
 use super::checks;
 use super::client_auth::client_with_secret;
+use super::ids::{ClientId, PresentedSecret};
 use super::{out_of_order, Engine, Flow, Input, Need, Operation, Outcome, Report};
 
 enum State {
@@ -25,8 +26,8 @@ enum State {
 pub struct RevokeFlow<'r> {
     engine: &'r Engine,
     token: &'r RefreshToken,
-    client_id: &'r str,
-    client_secret: Option<&'r str>,
+    client_id: ClientId<'r>,
+    client_secret: Option<PresentedSecret<'r>>,
     state: State,
     generation: u32,
     /// The time of the read, for the security event.
@@ -63,8 +64,8 @@ impl<'r> RevokeFlow<'r> {
     pub(crate) fn new(
         engine: &'r Engine,
         token: &'r RefreshToken,
-        client_id: &'r str,
-        client_secret: Option<&'r str>,
+        client_id: ClientId<'r>,
+        client_secret: Option<PresentedSecret<'r>>,
     ) -> Self {
         RevokeFlow {
             engine,
@@ -84,12 +85,8 @@ impl<'r> RevokeFlow<'r> {
         match (state, input) {
             (State::Start, Input::Start) => {
                 checks::check_refresh_token_shape(self.token.expose_secret())?;
-                checks::check_client_id(self.client_id)?;
-                if let Some(s) = self.client_secret {
-                    checks::check_client_secret(s)?;
-                }
                 self.state = State::AwaitClient;
-                Ok(Need::Client(self.client_id))
+                Ok(Need::Client(self.client_id.as_str()))
             }
             (State::AwaitClient, Input::Client(client)) => self.on_client(client),
             (State::AwaitFamily, Input::Family { read, host_time }) => {
@@ -102,9 +99,9 @@ impl<'r> RevokeFlow<'r> {
                 if self.generation > family.state.generation {
                     return Ok(self.unchanged());
                 }
-                if *family.info.client_id != *self.client_id {
+                if *family.info.client_id != *self.client_id.as_str() {
                     return Err(Error::TokenOfOtherClient {
-                        client_id: self.client_id.to_owned(),
+                        client_id: self.client_id.as_str().to_owned(),
                     });
                 }
                 if family.state.revoked {
@@ -124,7 +121,7 @@ impl<'r> RevokeFlow<'r> {
                 })?;
                 let event = SecurityEvent::FamilyRevoked {
                     family: family.to_uuid_string(),
-                    client_id: self.client_id.to_owned(),
+                    client_id: self.client_id.as_str().to_owned(),
                     subject: self.subject.take().unwrap_or_default().into(),
                     cause: RevocationCause::RevokeToken,
                     time: self.now,
@@ -144,7 +141,7 @@ impl<'r> RevokeFlow<'r> {
     }
 
     fn on_client(&mut self, client: Option<Arc<AppClient>>) -> Result<Step<'_>, Error> {
-        let client = client_with_secret(client, self.client_id, self.client_secret)?;
+        let client = client_with_secret(client, self.client_id.as_str(), self.client_secret)?;
         if !client.config().enable_token_revocation() {
             return Err(Error::RevocationDisabled);
         }

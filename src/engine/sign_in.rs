@@ -96,26 +96,17 @@ impl<'r> SignInFlow<'r> {
         match (state, input) {
             (State::Start, Input::Start) => {
                 let r = &self.req;
-                checks::check_client_id(r.client_id)?;
+                // The client id, secret, SECRET_HASH and device key were checked when parsed.
                 checks::check_username(r.username)?;
-                if let Some(s) = r.client_secret {
-                    checks::check_client_secret(s)?;
-                }
-                if let Some(h) = r.secret_hash {
-                    checks::check_secret_hash(h)?;
-                }
-                if let Some(d) = r.device_key {
-                    checks::check_device_key(d)?;
-                }
                 if let Some(m) = r.client_metadata {
                     checks::check_client_metadata(m)?;
                 }
                 self.state = State::AwaitClient;
-                Ok(Need::Client(self.req.client_id))
+                Ok(Need::Client(self.req.client_id.as_str()))
             }
             (State::AwaitClient, Input::Client(client)) => {
                 let client = client.ok_or_else(|| Error::ClientNotFound {
-                    client_id: self.req.client_id.to_owned(),
+                    client_id: self.req.client_id.as_str().to_owned(),
                 })?;
                 // R-SIGN-1: the secret, or a valid SECRET_HASH over the username.
                 let presented = Credential {
@@ -154,7 +145,7 @@ impl<'r> SignInFlow<'r> {
                 // A client deleted while this sign-in ran had its families revoked before this one
                 // existed (R-REV-7): look again, and revoke this one too if it has gone.
                 self.state = State::AwaitRecheck;
-                Ok(Need::Client(self.req.client_id))
+                Ok(Need::Client(self.req.client_id.as_str()))
             }
             (State::AwaitRecheck, Input::Client(Some(_))) => {
                 self.state = State::Finished;
@@ -169,7 +160,7 @@ impl<'r> SignInFlow<'r> {
                 if was_live {
                     let event = SecurityEvent::FamilyRevoked {
                         family: self.family_id.ok_or(MISSING)?.to_uuid_string(),
-                        client_id: self.req.client_id.to_owned(),
+                        client_id: self.req.client_id.as_str().to_owned(),
                         subject: self.user.as_deref().ok_or(MISSING)?.subject.clone(),
                         cause: RevocationCause::ClientDeleted,
                         time: self.now,
@@ -177,7 +168,7 @@ impl<'r> SignInFlow<'r> {
                     self.report.event(event);
                 }
                 Err(Error::ClientNotFound {
-                    client_id: self.req.client_id.to_owned(),
+                    client_id: self.req.client_id.as_str().to_owned(),
                 })
             }
             _ => Ok(out_of_order()),
@@ -223,7 +214,7 @@ impl<'r> SignInFlow<'r> {
         // A device the host names is confirmed: the host knows it. One the pool issues now is announced
         // in the same answer as the family's first refresh token, so it is confirmed too.
         let (device_key, new_device) = match self.req.device_key {
-            Some(d) => (Some(Box::from(d)), None),
+            Some(d) => (Some(Box::from(d.expose_secret())), None),
             None if engine.device_tracking => {
                 let key = engine.new_device_key()?;
                 let meta = NewDevice::announcing(&key);

@@ -2,6 +2,7 @@
 
 use super::refresh::{decide, Decision};
 use super::*;
+use super::{ClientId, PresentedSecret};
 use crate::store::FamilyState;
 
 fn state(generation: u32, grace_deadline: i64) -> FamilyState {
@@ -191,7 +192,7 @@ fn r_eng_1_r_rot_1_a_refresh_asks_for_client_family_user_then_one_compare_and_se
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     flow.next(joint(&w, f.clone(), None, at(5)));
@@ -228,7 +229,7 @@ fn r_rot_2_a_retry_writes_nothing_and_gets_the_recorded_successor() {
     let f = family(&w, 1, at(10));
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let (_, step) = refresh_until_write(&w, &req, f.clone(), at(5));
     assert!(step.starts_with("Done(Ok("), "{step}");
     let (mut flow, _) = refresh_until_write(&w, &req, f.clone(), at(5));
@@ -245,7 +246,7 @@ fn r_rot_5_and_r_rot_9_a_lost_race_rereads_and_decides_on_the_new_time() {
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let winner = FamilyState {
         generation: 1,
         grace_deadline: at(11),
@@ -276,7 +277,7 @@ fn r_rot_4_reuse_under_the_revoke_family_policy_asks_for_the_revocation_first() 
     let f = family(&w, 2, at(10));
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(1));
     assert_eq!(step, format!("Revoke({:?})", f.id));
     assert!(matches!(
@@ -291,7 +292,7 @@ fn r_rot_11_the_stores_time_decides_when_it_gives_one() {
     let f = family(&w, 1, at(10));
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     // The host's clock says the window is open; the store's says it closed.
@@ -308,7 +309,7 @@ fn r_rot_6_without_rotation_the_answer_has_no_refresh_token_and_nothing_is_writt
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     flow.next(joint(&w, f, None, at(1)));
@@ -324,7 +325,7 @@ fn r_ref_4_a_forged_token_is_refused_before_the_store_is_asked() {
     let other = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[8; 32]).unwrap());
     let forged = other.encode(&FamilyId::from_bytes([5; 16]), 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&forged, &client_id);
+    let req = RefreshRequest::new(&forged, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     // Only the client is asked for, and it is checked first (R-REF-2, R-REF-3).
     assert!(matches!(flow.next(Input::Start), Need::Client(_)));
@@ -346,8 +347,10 @@ fn r_per_5_a_valid_token_names_its_family_with_the_client_and_the_client_is_chec
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let mut req = RefreshRequest::new(&t0, &client_id);
-    req.client_secret = Some("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5");
+    let mut req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    req.client_secret = Some(
+        PresentedSecret::parse("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5").unwrap(),
+    );
     let mut flow = w.engine.refresh(&req);
     assert!(matches!(
         flow.next(Input::Start),
@@ -365,7 +368,7 @@ fn r_sign_2_a_sign_in_creates_the_family_then_checks_the_client_is_still_there()
     let w = world(Some(10), ReusePolicy::Reject);
     let client_id = w.client.client_id().to_string();
     for client_still_there in [true, false] {
-        let req = SignInRequest::new(&client_id, "alice");
+        let req = SignInRequest::new(ClientId::parse(&client_id).unwrap(), "alice");
         let mut flow = w.engine.sign_in(&req, T);
         assert!(matches!(flow.next(Input::Start), Need::Client(_)));
         assert!(matches!(
@@ -405,7 +408,9 @@ fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     let w = world(Some(10), ReusePolicy::Reject);
     let t = w.keys.encode(&FamilyId::from_bytes([9; 16]), 0);
     let client_id = w.client.client_id().to_string();
-    let mut flow = w.engine.revoke(&t, &client_id, None);
+    let mut flow = w
+        .engine
+        .revoke(&t, ClientId::parse(&client_id).unwrap(), None);
     flow.next(Input::Start);
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
@@ -420,7 +425,9 @@ fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     };
     assert!(matches!(flow.next(none), Need::Done(Ok(()))));
     let not_ours = RefreshToken::new("not-a-token");
-    let mut flow = w.engine.revoke(&not_ours, &client_id, None);
+    let mut flow = w
+        .engine
+        .revoke(&not_ours, ClientId::parse(&client_id).unwrap(), None);
     flow.next(Input::Start);
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
@@ -434,7 +441,7 @@ fn r_per_5_a_user_read_with_the_family_is_used_only_if_it_is_the_familys() {
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let with_user = |user: Option<Option<Arc<UserRecord>>>| {
         let Input::ClientAndFamily {
             client,
@@ -496,9 +503,11 @@ fn r_ref_2_r_ref_3_the_clients_answer_comes_before_anything_of_the_family() {
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let plain = RefreshRequest::new(&t0, &client_id);
+    let plain = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut with_secret = plain;
-    with_secret.client_secret = Some("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5");
+    with_secret.client_secret = Some(
+        PresentedSecret::parse("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5").unwrap(),
+    );
     let mut other_client = f.clone();
     Arc::make_mut(&mut other_client.info).client_id = Arc::from("someotherclient0000000000");
     let store_down = || Err(Error::from(StoreError::Unavailable("down".into())));
@@ -575,7 +584,7 @@ fn r_ref_8_a_disabled_user_read_with_the_family_is_refused() {
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut disabled = UserRecord::new("sub-1", "alice");
     disabled.enabled = false;
     let mut flow = w.engine.refresh(&req);
@@ -612,7 +621,7 @@ fn r_per_5_an_answer_from_memory_leads_only_to_a_witnessed_advance() {
 
     // The current token: a witnessed advance.
     let t0 = w.keys.encode(&f.id, 0);
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     assert!(matches!(
         flow.next(Input::Start),
@@ -674,7 +683,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     assert!(matches!(
@@ -698,7 +707,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     ahead.state.grace_deadline = Timestamp::EPOCH;
     let t0 = w.keys.encode(&ahead.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     let step = flow.next(remembered(&w, ahead.clone(), w.user.clone()));
@@ -734,7 +743,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, &client_id);
+    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
     let mut flow = hooked.refresh(&req);
     assert!(matches!(
         flow.next(Input::Start),

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::engine::Introspection;
+use crate::engine::{ClientId, Introspection, PresentedSecret};
 use crate::error::Error;
 use crate::secret::SecretString;
 
@@ -29,8 +29,8 @@ impl IntrospectionRequest {
     }
 
     /// The client id.
-    pub fn client_id(&self) -> &str {
-        &self.client.client_id
+    pub fn client_id(&self) -> ClientId<'_> {
+        self.client.id()
     }
 
     /// How the client authenticated.
@@ -44,7 +44,7 @@ impl IntrospectionRequest {
     }
 
     /// The client secret presented, if any, for a driver's `introspect`.
-    pub fn expose_client_secret(&self) -> Option<&str> {
+    pub fn client_secret(&self) -> Option<PresentedSecret<'_>> {
         self.client.secret()
     }
 

@@ -107,11 +107,9 @@ pub fn token_endpoint(issuer: &TokenIssuer, request: &OAuthRequest<'_>) -> OAuth
 /// The revocation endpoint over a synchronous issuer: parse, RevokeToken, render (R-OAUTH-5).
 pub fn revocation_endpoint(issuer: &TokenIssuer, request: &OAuthRequest<'_>) -> OAuthResponse {
     match RevocationRequest::parse(request) {
-        Ok(req) => req.respond(issuer.revoke_token(
-            req.token(),
-            req.client_id(),
-            req.expose_client_secret(),
-        )),
+        Ok(req) => {
+            req.respond(issuer.revoke_token(req.token(), req.client_id(), req.client_secret()))
+        }
         Err(e) => e.to_response(),
     }
 }
@@ -120,11 +118,9 @@ pub fn revocation_endpoint(issuer: &TokenIssuer, request: &OAuthRequest<'_>) -> 
 /// it only if resource servers should be able to ask; it is not part of Cognito.
 pub fn introspection_endpoint(issuer: &TokenIssuer, request: &OAuthRequest<'_>) -> OAuthResponse {
     match IntrospectionRequest::parse(request) {
-        Ok(req) => req.respond(issuer.introspect(
-            req.expose_token(),
-            req.client_id(),
-            req.expose_client_secret(),
-        )),
+        Ok(req) => {
+            req.respond(issuer.introspect(req.expose_token(), req.client_id(), req.client_secret()))
+        }
         Err(e) => e.to_response(),
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use base64::Engine as _;
 
-use crate::engine::checks;
+use crate::engine::{ClientId, PresentedSecret};
 use crate::secret::SecretString;
 
 use super::render::OAuthError;
@@ -297,11 +297,11 @@ impl ClientCredentials {
         };
         // A client id or secret that could not belong to any client is an authentication failure, not a
         // malformed request (R-OAUTH-3); the engine would call it InvalidParameterException.
-        let shape_ok = checks::check_client_id(&creds.client_id).is_ok()
+        let shape_ok = ClientId::parse(&creds.client_id).is_ok()
             && creds
                 .secret
                 .as_ref()
-                .is_none_or(|s| checks::check_client_secret(s.expose_secret()).is_ok());
+                .is_none_or(|s| PresentedSecret::parse(s.expose_secret()).is_ok());
         if !shape_ok {
             return Err(OAuthError::invalid_client(
                 "Client authentication failed.",
@@ -311,8 +311,16 @@ impl ClientCredentials {
         Ok(creds)
     }
 
-    pub(crate) fn secret(&self) -> Option<&str> {
-        self.secret.as_ref().map(SecretString::expose_secret)
+    /// The client id, checked when the credentials were parsed.
+    pub(crate) fn id(&self) -> ClientId<'_> {
+        ClientId::checked(&self.client_id)
+    }
+
+    /// The secret, if one was presented, checked when the credentials were parsed.
+    pub(crate) fn secret(&self) -> Option<PresentedSecret<'_>> {
+        self.secret
+            .as_ref()
+            .map(|s| PresentedSecret::checked(s.expose_secret()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! a [`RevocationRequest`], run as RevokeToken (R-REV-1, R-REV-2), and answered 200 with an empty body
 //! whenever the token is now unusable, including when it was unknown, forged or already revoked.
 
+use crate::engine::{ClientId, PresentedSecret};
 use crate::error::Error;
 use crate::secret::RefreshToken;
 
@@ -27,8 +28,8 @@ impl RevocationRequest {
     }
 
     /// The client id.
-    pub fn client_id(&self) -> &str {
-        &self.client.client_id
+    pub fn client_id(&self) -> ClientId<'_> {
+        self.client.id()
     }
 
     /// How the client authenticated.
@@ -42,7 +43,7 @@ impl RevocationRequest {
     }
 
     /// The client secret presented, if any, for a driver's `revoke_token`.
-    pub fn expose_client_secret(&self) -> Option<&str> {
+    pub fn client_secret(&self) -> Option<PresentedSecret<'_>> {
         self.client.secret()
     }
 

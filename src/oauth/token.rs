@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{checks, RefreshRequest, TokenSet};
+use crate::engine::{checks, ClientId, RefreshRequest, TokenSet};
 use crate::error::Error;
 use crate::secret::RefreshToken;
 
@@ -54,8 +54,8 @@ impl TokenRequest {
     }
 
     /// The client id, from the header or the body: the host may need it to find the pool.
-    pub fn client_id(&self) -> &str {
-        &self.client.client_id
+    pub fn client_id(&self) -> ClientId<'_> {
+        self.client.id()
     }
 
     /// How the client authenticated.
@@ -65,7 +65,7 @@ impl TokenRequest {
 
     /// The GetTokensFromRefreshToken this grant asks for, for any driver.
     pub fn refresh_request(&self) -> RefreshRequest<'_> {
-        let mut req = RefreshRequest::new(&self.refresh_token, &self.client.client_id);
+        let mut req = RefreshRequest::new(&self.refresh_token, self.client.id());
         req.client_secret = self.client.secret();
         req
     }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
-use crate::engine::{checks, LegacyRefreshRequest, SignInRequest};
+use crate::engine::{checks, ClientId, DeviceKey, LegacyRefreshRequest, SecretHash, SignInRequest};
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::secret::{RefreshToken, SecretString};
@@ -126,7 +126,7 @@ impl AuthCall {
         client_metadata: Option<HashMap<String, String>>,
     ) -> Result<AuthCall, Error> {
         let client_id = required("ClientId", client_id)?;
-        checks::check_client_id(client_id)?;
+        ClientId::parse(client_id)?;
         let auth_flow = required("AuthFlow", auth_flow)?;
         if !AUTH_FLOW_VALUES.contains(&auth_flow) {
             let shown: String = auth_flow.chars().take(64).collect();
@@ -144,9 +144,12 @@ impl AuthCall {
             (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
                 let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
                 checks::check_refresh_token_shape(token)?;
+                if let Some(h) = &secret_hash {
+                    SecretHash::parse(h.expose_secret())?;
+                }
                 let device_key = param(params, "DEVICE_KEY").map(SecretString::new);
                 if let Some(d) = &device_key {
-                    checks::check_device_key(d.expose_secret())?;
+                    DeviceKey::parse(d.expose_secret())?;
                 }
                 Flow::Refresh {
                     token: RefreshToken::new(token),
@@ -193,9 +196,9 @@ impl AuthCall {
         })
     }
 
-    /// The app client, already checked against the model's ClientIdType.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// The app client, checked against the model's ClientIdType when the call was parsed.
+    pub fn client_id(&self) -> ClientId<'_> {
+        ClientId::checked(&self.client_id)
     }
 
     /// The UserPoolId of an AdminInitiateAuth request; `None` for InitiateAuth.
@@ -326,9 +329,13 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
         } => driver
             .legacy_refresh(&LegacyRefreshRequest {
                 refresh_token: token,
-                client_id: &call.client_id,
-                secret_hash: secret_hash.as_ref().map(SecretString::expose_secret),
-                device_key: device_key.as_ref().map(SecretString::expose_secret),
+                client_id: ClientId::checked(&call.client_id),
+                secret_hash: secret_hash
+                    .as_ref()
+                    .map(|h| SecretHash::checked(h.expose_secret())),
+                device_key: device_key
+                    .as_ref()
+                    .map(|d| DeviceKey::checked(d.expose_secret())),
                 client_metadata: call.client_metadata.as_ref(),
             })
             .await?
@@ -348,8 +355,10 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
                 passwords,
             )
             .await?;
-            let mut req = SignInRequest::new(&call.client_id, username);
-            req.secret_hash = secret_hash;
+            let mut req = SignInRequest::new(ClientId::checked(&call.client_id), username);
+            // Verified against the client's secret above, so it has a SECRET_HASH's shape; a
+            // malformed one was refused there as a mismatch, as Cognito answers it.
+            req.secret_hash = secret_hash.map(SecretHash::checked);
             req.client_metadata = call.client_metadata.as_ref();
             driver.sign_in(&req).await?.into()
         }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::engine::checks;
-use crate::engine::RefreshRequest;
+use crate::engine::{ClientId, DeviceKey, PresentedSecret, RefreshRequest};
 use crate::error::Error;
 use crate::secret::{RefreshToken, SecretString};
 use crate::wire::{GetTokensFromRefreshTokenRequest, RevokeTokenRequest};
@@ -166,18 +166,25 @@ pub struct RefreshCall {
 }
 
 impl RefreshCall {
-    /// The app client, already checked against the model's ClientIdType.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// The app client, checked against the model's ClientIdType when the call was parsed.
+    pub fn client_id(&self) -> ClientId<'_> {
+        ClientId::checked(&self.client_id)
     }
 
-    /// The request for the issuer, borrowing from this call.
+    /// The request for the issuer, borrowing from this call; its members were checked once, when the
+    /// call was parsed.
     pub fn as_request(&self) -> RefreshRequest<'_> {
         RefreshRequest {
             refresh_token: &self.refresh_token,
-            client_id: &self.client_id,
-            client_secret: self.client_secret.as_ref().map(SecretString::expose_secret),
-            device_key: self.device_key.as_ref().map(SecretString::expose_secret),
+            client_id: self.client_id(),
+            client_secret: self
+                .client_secret
+                .as_ref()
+                .map(|s| PresentedSecret::checked(s.expose_secret())),
+            device_key: self
+                .device_key
+                .as_ref()
+                .map(|d| DeviceKey::checked(d.expose_secret())),
             client_metadata: self.client_metadata.as_ref(),
         }
     }
@@ -194,12 +201,12 @@ impl GetTokensFromRefreshTokenRequest {
         )?;
         checks::check_refresh_token_shape(token)?;
         let client_id = required("ClientId", self.client_id.as_deref())?;
-        checks::check_client_id(client_id)?;
+        ClientId::parse(client_id)?;
         if let Some(s) = &self.client_secret {
-            checks::check_client_secret(s.expose_secret())?;
+            PresentedSecret::parse(s.expose_secret())?;
         }
         if let Some(d) = &self.device_key {
-            checks::check_device_key(d)?;
+            DeviceKey::parse(d)?;
         }
         if let Some(m) = &self.client_metadata {
             checks::check_client_metadata(m)?;
@@ -235,14 +242,16 @@ impl RevokeCall {
         &self.token
     }
 
-    /// The app client, already checked against the model's ClientIdType.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// The app client, checked against the model's ClientIdType when the call was parsed.
+    pub fn client_id(&self) -> ClientId<'_> {
+        ClientId::checked(&self.client_id)
     }
 
-    /// The client secret, if sent.
-    pub fn client_secret(&self) -> Option<&str> {
-        self.client_secret.as_ref().map(SecretString::expose_secret)
+    /// The client secret, if sent, checked against ClientSecretType when the call was parsed.
+    pub fn client_secret(&self) -> Option<PresentedSecret<'_>> {
+        self.client_secret
+            .as_ref()
+            .map(|s| PresentedSecret::checked(s.expose_secret()))
     }
 }
 
@@ -253,9 +262,9 @@ impl RevokeTokenRequest {
     pub fn into_call(self) -> Result<RevokeCall, Error> {
         let token = required("Token", self.token.as_ref().map(|t| t.expose_secret()))?;
         let client_id = required("ClientId", self.client_id.as_deref())?;
-        checks::check_client_id(client_id)?;
+        ClientId::parse(client_id)?;
         if let Some(s) = &self.client_secret {
-            checks::check_client_secret(s.expose_secret())?;
+            PresentedSecret::parse(s.expose_secret())?;
         }
         if let Some(r) = self.revoke_associated_sessions.as_deref() {
             if !matches!(r, "NONE" | "LINKED") {
@@ -375,8 +384,14 @@ mod tests {
         let req = call.as_request();
         assert_eq!(req.refresh_token.expose_secret(), "tok");
         assert_eq!(req.client_id, "client1");
-        assert_eq!(req.client_secret, Some("sssssssssssssssssssssssss"));
-        assert_eq!(req.device_key, Some("us-east-1_0a1b"));
+        assert_eq!(
+            req.client_secret.map(PresentedSecret::expose_secret),
+            Some("sssssssssssssssssssssssss")
+        );
+        assert_eq!(
+            req.device_key.map(DeviceKey::expose_secret),
+            Some("us-east-1_0a1b")
+        );
         assert_eq!(req.client_metadata.unwrap()["k"], "v");
         assert!(!format!("{call:?}").contains("tok\""), "token redacted");
     }
@@ -402,6 +417,6 @@ mod tests {
             .unwrap();
         assert_eq!(call.token().expose_secret(), "t");
         assert_eq!(call.client_id(), "abc");
-        assert_eq!(call.client_secret(), None);
+        assert!(call.client_secret().is_none());
     }
 }

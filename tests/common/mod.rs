@@ -8,6 +8,7 @@ use base64::Engine as _;
 use refresh_rotation::clock::{ManualClock, Timestamp};
 use refresh_rotation::config::{ExplicitAuthFlow, RefreshTokenRotation, TimeUnit};
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+use refresh_rotation::engine::{ClientId, PresentedSecret, SecretHash};
 use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use refresh_rotation::jwt::{Algorithm, JwtVerifier, SigningKey, TokenSigner, VerifiedClaims};
 use refresh_rotation::random::SystemRandom;
@@ -313,6 +314,18 @@ impl Fixture {
         )
     }
 
+    /// The fixture's client id, parsed as a host parses the one a request names.
+    pub fn id(&self) -> ClientId<'_> {
+        ClientId::parse(&self.client_id).unwrap()
+    }
+
+    /// The fixture client's secret, if it has one, as a request presents it.
+    pub fn presented(&self) -> Option<PresentedSecret<'_>> {
+        self.secret
+            .as_deref()
+            .map(|s| PresentedSecret::parse(s).unwrap())
+    }
+
     pub fn clock_now(&self) -> i64 {
         refresh_rotation::clock::Clock::now(&*self.clock).unix_seconds()
     }
@@ -322,15 +335,15 @@ impl Fixture {
         secret: Option<&str>,
         hash: Option<&str>,
     ) -> Result<AuthenticationResult, Error> {
-        let mut req = SignInRequest::new(&self.client_id, "alice");
-        req.client_secret = secret;
-        req.secret_hash = hash;
+        let mut req = SignInRequest::new(self.id(), "alice");
+        req.client_secret = secret.map(PresentedSecret::parse).transpose()?;
+        req.secret_hash = hash.map(SecretHash::parse).transpose()?;
         self.issuer.sign_in(&req).map(Into::into)
     }
 
     pub fn sign_in_full_as(&self, username: &str) -> AuthenticationResult {
-        let mut req = SignInRequest::new(&self.client_id, username);
-        req.client_secret = self.secret.as_deref();
+        let mut req = SignInRequest::new(self.id(), username);
+        req.client_secret = self.presented();
         self.issuer.sign_in(&req).expect("sign-in").into()
     }
 
@@ -358,8 +371,8 @@ impl Fixture {
             &self.directory,
             &self.clock,
         );
-        let mut req = SignInRequest::new(&self.client_id, "alice");
-        req.client_secret = self.secret.as_deref();
+        let mut req = SignInRequest::new(self.id(), "alice");
+        req.client_secret = self.presented();
         other
             .sign_in(&req)
             .unwrap()
@@ -378,8 +391,8 @@ impl Fixture {
         meta: &HashMap<String, String>,
     ) -> Result<AuthenticationResult, Error> {
         let t = RefreshToken::new(token);
-        let mut req = RefreshRequest::new(&t, &self.client_id);
-        req.client_secret = self.secret.as_deref();
+        let mut req = RefreshRequest::new(&t, self.id());
+        req.client_secret = self.presented();
         req.client_metadata = Some(meta);
         self.issuer
             .get_tokens_from_refresh_token(&req)
@@ -395,8 +408,8 @@ impl Fixture {
 
     pub fn refresh(&self, token: &str) -> Result<AuthenticationResult, Error> {
         let t = RefreshToken::new(token);
-        let mut req = RefreshRequest::new(&t, &self.client_id);
-        req.client_secret = self.secret.as_deref();
+        let mut req = RefreshRequest::new(&t, self.id());
+        req.client_secret = self.presented();
         self.issuer
             .get_tokens_from_refresh_token(&req)
             .map(Into::into)
@@ -425,17 +438,14 @@ impl Fixture {
     pub fn legacy_refresh(&self, token: &str) -> Result<AuthenticationResult, Error> {
         let hash = self.secret.as_ref().map(|_| self.secret_hash());
         let token = RefreshToken::new(token);
-        let mut req = refresh_rotation::LegacyRefreshRequest::new(&token, &self.client_id);
-        req.secret_hash = hash.as_deref();
+        let mut req = refresh_rotation::LegacyRefreshRequest::new(&token, self.id());
+        req.secret_hash = hash.as_deref().map(|h| SecretHash::parse(h).unwrap());
         self.issuer.legacy_refresh(&req).map(Into::into)
     }
 
     pub fn revoke(&self, token: &str) -> Result<(), Error> {
-        self.issuer.revoke_token(
-            &RefreshToken::new(token),
-            &self.client_id,
-            self.secret.as_deref(),
-        )
+        self.issuer
+            .revoke_token(&RefreshToken::new(token), self.id(), self.presented())
     }
 
     /// The family's current generation, read from the store.

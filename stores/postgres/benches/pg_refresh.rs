@@ -37,6 +37,7 @@ use refresh_rotation::store::{
     Advance, Family, FamilyId, FamilyInfo, FamilyState, InMemoryRefreshTokenStore,
     RefreshTokenStore,
 };
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, AsyncTokenIssuer, ClientRegistry, NewClientSecret, RefreshRequest,
     RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
@@ -176,13 +177,19 @@ fn bench_refresh(c: &mut Criterion, name: &str, store: Arc<dyn RefreshTokenStore
     .clock(f.clock)
     .build();
     let first = issuer
-        .sign_in(&SignInRequest::new(&f.client_id, "bench-user"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&f.client_id).unwrap(),
+            "bench-user",
+        ))
         .expect("sign-in");
     let mut token = first.refresh_token.expect("refresh token");
     c.bench_function(&format!("refresh/{name}"), |b| {
         b.iter(|| {
             let r = issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &f.client_id))
+                .get_tokens_from_refresh_token(&RefreshRequest::new(
+                    &token,
+                    ClientId::parse(&f.client_id).unwrap(),
+                ))
                 .expect("refresh");
             token = r.refresh_token.expect("rotated");
             black_box(r.access_token.len())
@@ -210,16 +217,19 @@ fn bench_refresh_async(
     .clock(f.clock)
     .build();
     let first = runtime
-        .block_on(issuer.sign_in(&SignInRequest::new(&f.client_id, "bench-user")))
+        .block_on(issuer.sign_in(&SignInRequest::new(
+            ClientId::parse(&f.client_id).unwrap(),
+            "bench-user",
+        )))
         .expect("sign-in");
     let mut token = first.refresh_token.expect("refresh token");
     c.bench_function(&format!("refresh_async/{name}"), |b| {
         b.iter(|| {
             let r = runtime
-                .block_on(
-                    issuer
-                        .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &f.client_id)),
-                )
+                .block_on(issuer.get_tokens_from_refresh_token(&RefreshRequest::new(
+                    &token,
+                    ClientId::parse(&f.client_id).unwrap(),
+                )))
                 .expect("refresh");
             token = r.refresh_token.expect("rotated");
             black_box(r.access_token.len())

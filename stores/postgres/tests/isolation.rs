@@ -18,6 +18,7 @@ use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::{Advance, RefreshTokenStore};
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
     RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
@@ -117,7 +118,10 @@ fn fixture(store: Arc<dyn RefreshTokenStore>, grace: u8) -> Fixture {
 /// `THREADS` presentations of one fresh token at once, half through each issuer.
 fn race(f: &Fixture) -> Vec<Result<Option<String>, Error>> {
     let t0 = f.issuers[0]
-        .sign_in(&SignInRequest::new(&f.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&f.client_id).unwrap(),
+            "alice",
+        ))
         .unwrap()
         .refresh_token
         .unwrap();
@@ -130,7 +134,10 @@ fn race(f: &Fixture) -> Vec<Result<Option<String>, Error>> {
                 s.spawn(move || {
                     barrier.wait();
                     issuer
-                        .get_tokens_from_refresh_token(&RefreshRequest::new(t0, client_id))
+                        .get_tokens_from_refresh_token(&RefreshRequest::new(
+                            t0,
+                            ClientId::parse(client_id).unwrap(),
+                        ))
                         .map(|r| r.refresh_token.map(RefreshToken::into_secret))
                 })
             })

@@ -19,6 +19,7 @@ use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::AsyncRefreshTokenStore;
 use refresh_rotation::store::RefreshTokenStore;
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshRequest,
     RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest, TokenIssuer,
@@ -88,7 +89,10 @@ fn refresh(
     token: &RefreshToken,
 ) -> Result<Option<RefreshToken>, Error> {
     issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(token, &pool.client_id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            token,
+            ClientId::parse(&pool.client_id).unwrap(),
+        ))
         .map(|r| r.refresh_token)
 }
 
@@ -100,7 +104,10 @@ fn rotation_grace_and_reuse_through_postgres() {
     let p = pool(10);
     let issuer = issuer(&p, Arc::new(store));
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&p.client_id).unwrap(),
+            "alice",
+        ))
         .unwrap()
         .refresh_token
         .unwrap();
@@ -109,7 +116,9 @@ fn rotation_grace_and_reuse_through_postgres() {
     p.clock.advance(10);
     assert_eq!(refresh(&issuer, &p, &t0), Err(Error::RefreshTokenReused));
     let t2 = refresh(&issuer, &p, &t1).unwrap().unwrap();
-    issuer.revoke_token(&t2, &p.client_id, None).unwrap();
+    issuer
+        .revoke_token(&t2, ClientId::parse(&p.client_id).unwrap(), None)
+        .unwrap();
     assert_eq!(refresh(&issuer, &p, &t2), Err(Error::RefreshTokenRevoked));
     assert!(p.clock.now() > Timestamp::EPOCH);
 }
@@ -125,7 +134,10 @@ fn r_rot_5_two_instances_racing_on_one_token_advance_once() {
     let b = issuer(&p, store);
     for _ in 0..5 {
         let t0 = a
-            .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+            .sign_in(&SignInRequest::new(
+                ClientId::parse(&p.client_id).unwrap(),
+                "alice",
+            ))
             .unwrap()
             .refresh_token
             .unwrap();
@@ -169,7 +181,10 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
     let p = pool(10);
     let issuer = issuer(&p, Arc::new(down));
     let e = issuer
-        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&p.client_id).unwrap(),
+            "alice",
+        ))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InternalErrorException");
     assert_eq!(e.http_status(), 500);
@@ -178,7 +193,10 @@ fn database_down_is_internal_error_500_and_changes_nothing() {
     let token = RefreshTokenKeys::new(RefreshTokenKey::new(1, KEY).unwrap())
         .encode(&refresh_rotation::store::FamilyId::from_bytes([9; 16]), 0);
     let e = issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &p.client_id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            &token,
+            ClientId::parse(&p.client_id).unwrap(),
+        ))
         .unwrap_err();
     assert_eq!(e.http_status(), 500);
 }
@@ -222,7 +240,10 @@ fn r_rot_11_two_instances_with_skewed_clocks_decide_on_the_database_clock() {
     let ahead = on(Arc::new(refresh_rotation::clock::SystemClock));
     let lagging = on(Arc::new(LaggingClock { behind: 5 }));
     let t0 = ahead
-        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&p.client_id).unwrap(),
+            "alice",
+        ))
         .unwrap()
         .refresh_token
         .unwrap();
@@ -260,7 +281,10 @@ async fn refresh_async(
     token: &RefreshToken,
 ) -> Result<Option<RefreshToken>, Error> {
     issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(token, &pool.client_id))
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            token,
+            ClientId::parse(&pool.client_id).unwrap(),
+        ))
         .await
         .map(|r| r.refresh_token)
 }
@@ -273,7 +297,10 @@ async fn rotation_grace_and_reuse_through_postgres_async() {
     let p = pool(10);
     let issuer = async_issuer(&p, Arc::new(store), p.clock.clone());
     let t0 = issuer
-        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&p.client_id).unwrap(),
+            "alice",
+        ))
         .await
         .unwrap()
         .refresh_token
@@ -290,7 +317,10 @@ async fn rotation_grace_and_reuse_through_postgres_async() {
         Err(Error::RefreshTokenReused)
     );
     let t2 = refresh_async(&issuer, &p, &t1).await.unwrap().unwrap();
-    issuer.revoke_token(&t2, &p.client_id, None).await.unwrap();
+    issuer
+        .revoke_token(&t2, ClientId::parse(&p.client_id).unwrap(), None)
+        .await
+        .unwrap();
     assert_eq!(
         refresh_async(&issuer, &p, &t2).await,
         Err(Error::RefreshTokenRevoked)
@@ -308,7 +338,10 @@ async fn r_rot_5_two_async_instances_racing_on_one_token_advance_once() {
     let b = Arc::new(async_issuer(&p, store, p.clock.clone()));
     for _ in 0..5 {
         let t0 = a
-            .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+            .sign_in(&SignInRequest::new(
+                ClientId::parse(&p.client_id).unwrap(),
+                "alice",
+            ))
             .await
             .unwrap()
             .refresh_token
@@ -354,7 +387,10 @@ async fn r_rot_11_two_async_instances_with_skewed_clocks_decide_on_the_database_
     );
     let lagging = async_issuer(&p, store, Arc::new(LaggingClock { behind: 5 }));
     let t0 = ahead
-        .sign_in(&SignInRequest::new(&p.client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&p.client_id).unwrap(),
+            "alice",
+        ))
         .await
         .unwrap()
         .refresh_token

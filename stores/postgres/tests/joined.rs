@@ -12,6 +12,7 @@ use refresh_rotation::clock::SystemClock;
 use refresh_rotation::config::RefreshTokenRotation;
 use refresh_rotation::directory::InMemoryUserDirectory;
 use refresh_rotation::directory::UserRecord;
+use refresh_rotation::engine::{ClientId, PresentedSecret};
 use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
@@ -256,7 +257,7 @@ async fn r_per_4_an_answer_from_memory_never_outlives_what_another_instance_chan
     let id = client.client_id().to_string();
     let sign_in = || async {
         a.issuer
-            .sign_in(&SignInRequest::new(&id, "alice"))
+            .sign_in(&SignInRequest::new(ClientId::parse(&id).unwrap(), "alice"))
             .await
             .unwrap()
             .refresh_token
@@ -268,7 +269,7 @@ async fn r_per_4_an_answer_from_memory_never_outlives_what_another_instance_chan
         id: &str,
     ) -> Result<refresh_rotation::TokenSet, Error> {
         i.issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(t, id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(t, ClientId::parse(id).unwrap()))
             .await
     }
     let next = |r: Result<refresh_rotation::TokenSet, Error>| r.unwrap().refresh_token.unwrap();
@@ -303,7 +304,10 @@ async fn r_per_4_an_answer_from_memory_never_outlives_what_another_instance_chan
     let t5 = next(go(&a, &t4, &id).await);
 
     // B revokes the family: A refuses at once.
-    b.issuer.revoke_token(&t5, &id, None).await.unwrap();
+    b.issuer
+        .revoke_token(&t5, ClientId::parse(&id).unwrap(), None)
+        .await
+        .unwrap();
     assert_eq!(
         go(&a, &t5, &id).await.unwrap_err(),
         Error::RefreshTokenRevoked
@@ -391,8 +395,8 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
         users,
     )
     .build();
-    let mut sign_in = SignInRequest::new(&s.client_id, "alice");
-    sign_in.client_secret = Some(&secret);
+    let mut sign_in = SignInRequest::new(ClientId::parse(&s.client_id).unwrap(), "alice");
+    sign_in.client_secret = Some(PresentedSecret::parse(&secret).unwrap());
     let mut token = issuer
         .sign_in(&sign_in)
         .await
@@ -402,8 +406,8 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
     let refresh = |t: RefreshToken| {
         let (issuer, id, secret) = (&issuer, &s.client_id, &secret);
         async move {
-            let mut req = RefreshRequest::new(&t, id);
-            req.client_secret = Some(secret);
+            let mut req = RefreshRequest::new(&t, ClientId::parse(id).unwrap());
+            req.client_secret = Some(PresentedSecret::parse(secret).unwrap());
             issuer.get_tokens_from_refresh_token(&req).await
         }
     };
@@ -479,13 +483,13 @@ async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_che
     let go = |t: RefreshToken| {
         let (a, id, secret) = (&a, &id, &secret);
         async move {
-            let mut req = RefreshRequest::new(&t, id);
-            req.client_secret = Some(secret);
+            let mut req = RefreshRequest::new(&t, ClientId::parse(id).unwrap());
+            req.client_secret = Some(PresentedSecret::parse(secret).unwrap());
             a.issuer.get_tokens_from_refresh_token(&req).await
         }
     };
-    let mut sign_in = SignInRequest::new(&id, "alice");
-    sign_in.client_secret = Some(&secret);
+    let mut sign_in = SignInRequest::new(ClientId::parse(&id).unwrap(), "alice");
+    sign_in.client_secret = Some(PresentedSecret::parse(&secret).unwrap());
     let t0 = a
         .issuer
         .sign_in(&sign_in)

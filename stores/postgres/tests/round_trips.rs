@@ -22,6 +22,7 @@ use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
 use refresh_rotation::store::{AsyncRefreshTokenStore, SecretSealer};
+use refresh_rotation::ClientId;
 use refresh_rotation::{
     AppClientConfig, AsyncTokenIssuer, ClientRegistry, NewClientSecret, RefreshRequest,
     RefreshTokenKey, RefreshTokenKeys, SignInRequest,
@@ -214,7 +215,10 @@ async fn assert_two_round_trips(setup: Setup) {
     .build();
     let client_id = client.client_id().to_string();
     let mut token = issuer
-        .sign_in(&SignInRequest::new(&client_id, "alice"))
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&client_id).unwrap(),
+            "alice",
+        ))
         .await
         .unwrap()
         .refresh_token
@@ -224,7 +228,10 @@ async fn assert_two_round_trips(setup: Setup) {
         let client_id = &client_id;
         async move {
             issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(&t, client_id))
+                .get_tokens_from_refresh_token(&RefreshRequest::new(
+                    &t,
+                    ClientId::parse(client_id).unwrap(),
+                ))
                 .await
                 .unwrap()
                 .refresh_token
@@ -266,7 +273,10 @@ async fn assert_two_round_trips(setup: Setup) {
             .await
             .unwrap();
         let refused = issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(&token, &client_id))
+            .get_tokens_from_refresh_token(&RefreshRequest::new(
+                &token,
+                ClientId::parse(&client_id).unwrap(),
+            ))
             .await;
         assert!(
             matches!(refused, Err(refresh_rotation::Error::UserDisabled)),
