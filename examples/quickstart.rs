@@ -80,7 +80,6 @@ fn main() -> Result<(), Error> {
         store.clone(),
         users.clone(),
     )
-    .clock(clock.clone())
     .build();
 
     let refresh = |token: &RefreshToken| {

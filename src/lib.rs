@@ -57,8 +57,7 @@
 //!     Arc::new(InMemoryRefreshTokenStore::new()),
 //!     users.clone(),
 //! )
-//! .clock(clock.clone())
-//! .build();
+//! .build(); // the clock and randomness are the registry's: given once for the pool
 //!
 //! // The host authenticated alice; the issuer starts a family. The client id a request names is
 //! // parsed once, where it enters the host.
