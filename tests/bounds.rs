@@ -18,11 +18,12 @@ use refresh_rotation::engine::{DeviceKey, PresentedSecret, SecretHash};
 use refresh_rotation::error::ExceptionKind;
 use refresh_rotation::jwt::{NoRevocationCheck, TokenUse};
 use refresh_rotation::token::TokenRejection;
+use refresh_rotation::wire::password::{PasswordCheck, PasswordVerifier};
 use refresh_rotation::wire::{
-    self, AdminInitiateAuthRequest, CreateUserPoolClientRequest, DeleteUserPoolClientRequest,
-    DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest, InitiateAuthRequest,
-    ListUserPoolClientsRequest, RevokeTokenRequest, UpdateUserPoolClientRequest,
-    UserPoolClientOperations as _,
+    self, AdminInitiateAuthRequest, AuthCall, CreateUserPoolClientRequest,
+    DeleteUserPoolClientRequest, DescribeUserPoolClientRequest, GetTokensFromRefreshTokenRequest,
+    InitiateAuthRequest, ListUserPoolClientsRequest, RevokeTokenRequest,
+    UpdateUserPoolClientRequest, UserPoolClientOperations as _,
 };
 use refresh_rotation::ClientId;
 use refresh_rotation::{
@@ -36,6 +37,21 @@ const POOL: &str = "us-east-1_TestPool";
 /// A 10 MiB string of `c`.
 fn huge(c: char) -> String {
     std::iter::repeat_n(c, TEN_MIB).collect()
+}
+
+/// A string of `c` as long as a request body can carry one (half a MiB; bodies stop at 1 MiB), for
+/// the checks that only an adapter that has read the body can make.
+fn below_body_limit(c: char) -> String {
+    std::iter::repeat_n(c, 512 << 10).collect()
+}
+
+/// A password verifier for operations that never ask it (the legacy refresh flow).
+struct NoPasswords;
+
+impl PasswordVerifier for NoPasswords {
+    fn check_password(&self, _: &str, _: &str) -> Result<PasswordCheck, Error> {
+        Ok(PasswordCheck::NoSuchUser)
+    }
 }
 
 /// About 10 MiB of short list entries (one million entries of ten bytes).
@@ -148,16 +164,26 @@ fn r_safe_1_huge_auth_parameters_are_refused() {
         DeviceKey::parse(&huge('a')),
         ExceptionKind::InvalidParameter,
     );
-    // The same through the wire adapter, which parses them on the way in.
-    for (name, value) in [("SECRET_HASH", huge('A')), ("DEVICE_KEY", huge('a'))] {
+    // The same through the wire adapter, with the largest values a request body can carry: DEVICE_KEY
+    // is refused as the call is parsed, SECRET_HASH once the call reaches the issuer.
+    for (name, value, refused) in [
+        (
+            "SECRET_HASH",
+            below_body_limit('A'),
+            "SECRET_HASH is not a valid secret hash",
+        ),
+        ("DEVICE_KEY", below_body_limit('a'), "'DeviceKey'"),
+    ] {
         let body = format!(
             r#"{{"AuthFlow":"REFRESH_TOKEN_AUTH","ClientId":"{}","AuthParameters":{{"REFRESH_TOKEN":"{}","{name}":"{value}"}}}}"#,
             f.client_id,
             t.expose_secret(),
         );
-        let call = wire::from_json::<InitiateAuthRequest>(body.as_bytes())
-            .and_then(refresh_rotation::wire::AuthCall::from_initiate_auth);
-        assert_refused(call, ExceptionKind::InvalidParameter);
+        let answer = wire::from_json::<InitiateAuthRequest>(body.as_bytes())
+            .and_then(AuthCall::from_initiate_auth)
+            .and_then(|call| f.issuer.initiate_auth(&call, &NoPasswords));
+        let e = assert_refused(answer, ExceptionKind::InvalidParameter);
+        assert!(e.message().contains(refused), "{name}: {}", e.message());
     }
     // The whole AuthParameters map arrives in a request body, which is bounded.
     let body = format!(
@@ -185,21 +211,36 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
         PresentedSecret::parse(&big),
         ExceptionKind::InvalidParameter,
     );
-    // The wire adapters parse on the way in.
-    let body = format!(
-        r#"{{"ClientId":"{}","ClientSecret":"{big}","RefreshToken":"{token}"}}"#,
-        f.client_id
-    );
-    let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
-        .and_then(GetTokensFromRefreshTokenRequest::into_call);
-    assert_refused(call, ExceptionKind::InvalidParameter);
-    let body = format!(
-        r#"{{"ClientId":"{}","ClientSecret":"{big}","Token":"{token}"}}"#,
-        f.client_id
-    );
-    let call = wire::from_json::<RevokeTokenRequest>(body.as_bytes())
-        .and_then(RevokeTokenRequest::into_call);
-    assert_refused(call, ExceptionKind::InvalidParameter);
+    // The wire adapters parse on the way in (with the largest secret a request body can carry).
+    let long = below_body_limit('s');
+    for (body, refresh) in [
+        (
+            format!(
+                r#"{{"ClientId":"{}","ClientSecret":"{long}","RefreshToken":"{token}"}}"#,
+                f.client_id
+            ),
+            true,
+        ),
+        (
+            format!(
+                r#"{{"ClientId":"{}","ClientSecret":"{long}","Token":"{token}"}}"#,
+                f.client_id
+            ),
+            false,
+        ),
+    ] {
+        let e = if refresh {
+            wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+                .and_then(GetTokensFromRefreshTokenRequest::into_call)
+                .map(drop)
+        } else {
+            wire::from_json::<RevokeTokenRequest>(body.as_bytes())
+                .and_then(RevokeTokenRequest::into_call)
+                .map(drop)
+        };
+        let e = assert_refused(e, ExceptionKind::InvalidParameter);
+        assert!(e.message().contains("'ClientSecret'"), "{}", e.message());
+    }
     // Sign-in: a secret or SECRET_HASH above the model's length is refused by its shape, unread.
     assert_refused(
         f.try_sign_in(Some(&big), None),
@@ -212,10 +253,23 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
 
     let big_id = huge('c');
     assert_refused(ClientId::parse(&big_id), ExceptionKind::InvalidParameter);
-    let body = format!(r#"{{"ClientId":"{big_id}","RefreshToken":"{token}"}}"#);
-    let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
-        .and_then(GetTokensFromRefreshTokenRequest::into_call);
-    assert_refused(call, ExceptionKind::InvalidParameter);
+    let long_id = below_body_limit('c');
+    for body in [
+        format!(r#"{{"ClientId":"{long_id}","RefreshToken":"{token}"}}"#),
+        format!(r#"{{"ClientId":"{long_id}","Token":"{token}"}}"#),
+    ] {
+        let e = if body.contains("RefreshToken") {
+            wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+                .and_then(GetTokensFromRefreshTokenRequest::into_call)
+                .map(drop)
+        } else {
+            wire::from_json::<RevokeTokenRequest>(body.as_bytes())
+                .and_then(RevokeTokenRequest::into_call)
+                .map(drop)
+        };
+        let e = assert_refused(e, ExceptionKind::InvalidParameter);
+        assert!(e.message().contains("'ClientId'"), "{}", e.message());
+    }
     assert_refused(
         f.registry.describe_client(&big_id),
         ExceptionKind::ResourceNotFound,

@@ -266,6 +266,43 @@ fn r_rot_8_refresh_flow_through_auth_call() {
     }
 }
 
+/// R-REF-1 and R-ROT-8 through the wire adapter: the legacy refresh flow refuses a malformed DEVICE_KEY
+/// as the call is parsed, and a malformed SECRET_HASH only after the pool is checked, so a client sees
+/// the same first refusal as when the engine checked the SECRET_HASH. In the password flow a SECRET_HASH
+/// without the shape of one is a mismatch (NotAuthorizedException), as Cognito answers it.
+#[test]
+fn r_ref_1_legacy_flow_refuses_malformed_members_in_order() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], true, LEGACY);
+    let bad_hash = "!".repeat(200);
+    let bad_device = "d".repeat(200);
+    let legacy = |pool: &str, params: &str| {
+        format!(
+            r#"{{"UserPoolId":"{pool}","ClientId":"{client}","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc.def",{params}}}}}"#
+        )
+    };
+    let both = format!(r#""SECRET_HASH":"{bad_hash}","DEVICE_KEY":"{bad_device}""#);
+    let e = p.admin(&legacy(POOL, &both)).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("'DeviceKey'"), "{e}");
+    let hash_only = format!(r#""SECRET_HASH":"{bad_hash}""#);
+    let e = p.admin(&legacy("us-east-1_Other", &hash_only)).unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException", "{e}");
+    let e = p.admin(&legacy(POOL, &hash_only)).unwrap_err();
+    assert_eq!(e.message(), "SECRET_HASH is not a valid secret hash");
+    assert!(!e.message().contains(&bad_hash));
+    // The password flow: the malformed hash is a mismatch, never echoed.
+    let body = password_body(&client, "alice", "Passw0rd!").replace(
+        r#""PASSWORD":"#,
+        &format!(r#""SECRET_HASH":"{bad_hash}","PASSWORD":"#),
+    );
+    let e = p.initiate(&body).unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!("Unable to verify secret for client {client}")
+    );
+}
+
 #[test]
 fn admin_initiate_auth_for_another_pool_is_not_found() {
     let p = Pool::new();

@@ -144,9 +144,8 @@ impl AuthCall {
             (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
                 let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
                 checks::check_refresh_token_shape(token)?;
-                if let Some(h) = &secret_hash {
-                    SecretHash::parse(h.expose_secret())?;
-                }
+                // SECRET_HASH is parsed after the pool is checked (`initiate_auth`), as it was checked
+                // in the engine before it became a type: the order of refusals a client sees stays.
                 let device_key = param(params, "DEVICE_KEY").map(SecretString::new);
                 if let Some(d) = &device_key {
                     DeviceKey::parse(d.expose_secret())?;
@@ -332,7 +331,8 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
                 client_id: ClientId::checked(&call.client_id),
                 secret_hash: secret_hash
                     .as_ref()
-                    .map(|h| SecretHash::checked(h.expose_secret())),
+                    .map(|h| SecretHash::parse(h.expose_secret()))
+                    .transpose()?,
                 device_key: device_key
                     .as_ref()
                     .map(|d| DeviceKey::checked(d.expose_secret())),
@@ -345,20 +345,17 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
             password,
             secret_hash,
         } => {
-            let secret_hash = secret_hash.as_ref().map(SecretString::expose_secret);
-            check_password_flow(
+            let secret_hash = check_password_flow(
                 driver,
                 call,
                 username,
                 password.expose_secret(),
-                secret_hash,
+                secret_hash.as_ref().map(SecretString::expose_secret),
                 passwords,
             )
             .await?;
             let mut req = SignInRequest::new(ClientId::checked(&call.client_id), username);
-            // Verified against the client's secret above, so it has a SECRET_HASH's shape; a
-            // malformed one was refused there as a mismatch, as Cognito answers it.
-            req.secret_hash = secret_hash.map(SecretHash::checked);
+            req.secret_hash = secret_hash;
             req.client_metadata = call.client_metadata.as_ref();
             driver.sign_in(&req).await?.into()
         }
@@ -369,14 +366,16 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
     })
 }
 
-async fn check_password_flow<D: AuthDriver + ?Sized>(
+/// The password flow's own checks, before the engine's sign-in: the flow is allowed, the client's
+/// secret is proven (R-SIGN-1), the password is right. Answers the SECRET_HASH, parsed, for the sign-in.
+async fn check_password_flow<'h, D: AuthDriver + ?Sized>(
     driver: &D,
     call: &AuthCall,
     username: &str,
     password: &str,
-    secret_hash: Option<&str>,
+    secret_hash: Option<&'h str>,
     passwords: &(dyn AsyncPasswordVerifier + '_),
-) -> Result<(), Error> {
+) -> Result<Option<SecretHash<'h>>, Error> {
     let client = driver
         .registry()
         .get_async(&call.client_id)
@@ -401,8 +400,8 @@ async fn check_password_flow<D: AuthDriver + ?Sized>(
         return Err(Error::AuthFlowNotEnabled { flow: name.into() });
     }
     // R-SIGN-1 before the password: a caller without the client's secret learns nothing about users.
-    match (client.secret(), secret_hash) {
-        (None, None) => {}
+    let parsed = match (client.secret(), secret_hash) {
+        (None, None) => None,
         (None, Some(_)) => {
             return Err(Error::ClientHasNoSecret {
                 client_id: call.client_id.clone(),
@@ -413,16 +412,19 @@ async fn check_password_flow<D: AuthDriver + ?Sized>(
                 client_id: call.client_id.clone(),
             })
         }
-        (Some(secret), Some(h)) => {
-            if !secret.verify_secret_hash(username, &call.client_id, h) {
+        // A SECRET_HASH without the shape of one is a mismatch here, as Cognito answers it (it sits
+        // in AuthParameters, whose values the model does not constrain).
+        (Some(secret), Some(h)) => match SecretHash::parse(h) {
+            Ok(parsed) if secret.verify_secret_hash(username, &call.client_id, h) => Some(parsed),
+            _ => {
                 return Err(Error::ClientSecretMismatch {
                     client_id: call.client_id.clone(),
-                });
+                })
             }
-        }
-    }
+        },
+    };
     match passwords.check_password(username, password).await? {
-        PasswordCheck::Valid => Ok(()),
+        PasswordCheck::Valid => Ok(parsed),
         PasswordCheck::Invalid => Err(Error::IncorrectUsernameOrPassword),
         PasswordCheck::NoSuchUser => match config.prevent_user_existence_errors() {
             PreventUserExistenceErrors::Enabled => Err(Error::IncorrectUsernameOrPassword),
