@@ -4,7 +4,7 @@
 //! A host parses what arrived (`ClientId::parse(&body.client_id)?`) and builds the request from the
 //! parsed values; the engine then knows every member has its model's shape and does not check it again.
 //! The types borrow, as the requests do, and cost nothing to copy. A parse that fails answers
-//! `InvalidParameterException` with an AWS-form message naming the member, never its value.
+//! `InvalidParameterException` with a message that names the member, never its value.
 //!
 //! A client secret, a SECRET_HASH and a device key are credentials: their `Debug` is redacted
 //! (R-SAFE-2), they implement no `Display`, and their text is reached through `expose_secret`.
@@ -60,6 +60,12 @@ impl<'a> TryFrom<&'a str> for ClientId<'a> {
 impl PartialEq<str> for ClientId<'_> {
     fn eq(&self, other: &str) -> bool {
         self.0 == other
+    }
+}
+
+impl PartialEq<String> for ClientId<'_> {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other.as_str()
     }
 }
 
