@@ -201,6 +201,37 @@ async fn r_eng_1_both_drivers_give_the_same_answers_over_one_store() {
     assert_eq!(f.refresh(&first).unwrap_err(), Error::RefreshTokenRevoked);
 }
 
+/// R-OAUTH-7 through the asynchronous driver: its introspection answers as the synchronous driver's over
+/// one store, for a refresh token before and after its revocation and for the access token it minted.
+#[tokio::test]
+async fn r_oauth_7_the_async_driver_introspects_as_the_sync_one() {
+    use refresh_rotation::engine::Introspection;
+    let f = Fixture::new(Opts::rotating(10));
+    let store: Arc<InMemoryRefreshTokenStore> = f.store.clone();
+    let issuer = async_issuer(&f, store);
+    let set = issuer
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .await
+        .unwrap();
+    let t0 = set.refresh_token.unwrap();
+    let token = t0.expose_secret();
+    let sync = f.issuer.introspect(token, f.id(), None).unwrap();
+    let nonblocking = issuer.introspect(token, f.id(), None).await.unwrap();
+    assert!(matches!(nonblocking, Introspection::Active(_)));
+    assert_eq!(format!("{sync:?}"), format!("{nonblocking:?}"));
+    // The access token this issuer signed (its own key: the fixture's issuer does not know it).
+    let access = issuer
+        .introspect(&set.access_token, f.id(), None)
+        .await
+        .unwrap();
+    assert!(matches!(access, Introspection::Active(_)), "{access:?}");
+    issuer.revoke_token(&t0, f.id(), None).await.unwrap();
+    let sync = f.issuer.introspect(token, f.id(), None).unwrap();
+    let nonblocking = issuer.introspect(token, f.id(), None).await.unwrap();
+    assert!(matches!(nonblocking, Introspection::Inactive));
+    assert!(matches!(sync, Introspection::Inactive));
+}
+
 #[tokio::test]
 async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families() {
     let f = Fixture::new(Opts::rotating(10));

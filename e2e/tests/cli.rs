@@ -147,11 +147,20 @@ fn r_srv_6_database_url_and_its_options() {
 
     for bad in [
         &["--database-url", "mysql://x"][..],
-        &["--database-url", "postgres://x/db", "--introspection"],
         &["--secret-key-file", "key.hex"],
         &["--pbkdf2-iterations", "0"],
     ] {
         assert!(parse(args(bad)).is_err(), "{bad:?}");
     }
     assert!(HELP.contains("--database-url") && HELP.contains("--secret-key-file"));
+    // Introspection is served on PostgreSQL too.
+    let both = parse(args(&[
+        "--database-url",
+        "postgres://x/db",
+        "--introspection",
+    ]));
+    assert!(
+        matches!(both, Ok(Command::Run(ref c)) if c.introspection),
+        "{both:?}"
+    );
 }

@@ -242,6 +242,21 @@ async fn refresh(on: &Instance, client: &str, token: &str) -> (u16, Value) {
     .await
 }
 
+/// `POST /oauth2/introspect` on `on` for a public client: the RFC 7662 answer.
+async fn introspect(on: &Instance, client: &str, token: &str) -> Value {
+    let body = format!("token={token}&client_id={client}");
+    let req = format!(
+        "POST /oauth2/introspect HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        on.addr,
+        body.len()
+    );
+    let (status, text) = on.raw(req.as_bytes()).await;
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// A refresh that must succeed and rotate: the new refresh token.
 async fn rotate(on: &Instance, client: &str, token: &str) -> String {
     let (status, v) = refresh(on, client, token).await;
@@ -396,6 +411,28 @@ async fn r_per_4_one_token_presented_to_both_advances_once() {
     // The family is alive at its 20th successor, on both.
     let next = rotate(&b, &client, &token).await;
     rotate(&a, &client, &next).await;
+}
+
+/// R-SRV-7 and R-OAUTH-7 on PostgreSQL: an instance started with `--introspection` answers for a token
+/// another instance issued and rotated, from the family's state in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_srv_7_introspection_on_postgresql_sees_the_other_instances_writes() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    let b = Instance::start_with(&url, &["--algorithm", "es256", "--introspection"]);
+    let (pool, client) = pool_with_client(&a, 0).await;
+    let t0 = sign_in(&a, &client).await;
+    let v = introspect(&b, &client, &t0).await;
+    assert_eq!(v["active"], true, "{v}");
+    assert_eq!(v["client_id"], client.as_str());
+    // Rotated on the other instance with grace 0: inactive at once, the successor active.
+    let t1 = rotate(&a, &client, &t0).await;
+    assert_eq!(introspect(&b, &client, &t0).await, json!({"active": false}));
+    assert_eq!(introspect(&b, &client, &t1).await["active"], true);
+    let (_, doc) = b
+        .get(&format!("/{pool}/.well-known/openid-configuration"))
+        .await;
+    assert!(doc.contains("/oauth2/introspect"), "{doc}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

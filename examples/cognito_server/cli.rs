@@ -58,7 +58,7 @@ OPTIONS:
                                 in this PostgreSQL database (postgres://user:pass@host/db; no
                                 TLS): a restart loses nothing, and every instance started with
                                 the same URL serves the same pools. Tables (srv_*) are created
-                                at start. Not with --introspection (memory only for now)
+                                at start
     --secret-key-file <FILE>    With --database-url: the key that seals client secrets and
                                 signing keys in the database (32 bytes, raw or as 64 hex
                                 digits); also from env COGNITO_SERVER_SECRET_KEY (hex). Without
@@ -227,11 +227,6 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--listen {listen} is not a loopback address; this service has no authentication. \
              Pass --allow-non-loopback if you really mean it."
         ));
-    }
-    if database_url.is_some() && introspection {
-        return Err(
-            "--introspection is served in memory only for now; drop it or --database-url".into(),
-        );
     }
     if database_url.is_none() && secret_key_file.is_some() {
         return Err("--secret-key-file is for --database-url".into());

@@ -1184,8 +1184,8 @@ async fn set_enabled(
     Ok("{}".into())
 }
 
-/// The OAuth 2.0 endpoints (R-SRV-7) against the database. Introspection is served in memory only
-/// (the command line refuses `--introspection` with `--database-url`).
+/// The OAuth 2.0 endpoints (R-SRV-7) against the database, introspection included when
+/// `--introspection` routes it.
 pub(super) async fn oauth_handle(
     state: &AppState,
     endpoint: OAuthEndpoint,
@@ -1225,6 +1225,21 @@ pub(super) async fn oauth_handle(
             }
             Err(e) => e.to_response(),
         },
-        OAuthEndpoint::Introspect => OAuthError::server_error().to_response(),
+        OAuthEndpoint::Introspect => match oauth::IntrospectionRequest::parse(req) {
+            Ok(r) => {
+                let r = &r;
+                let result = pg
+                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
+                        Box::pin(async move {
+                            pool.issuer
+                                .introspect(r.expose_token(), r.client_id(), r.client_secret())
+                                .await
+                        })
+                    })
+                    .await;
+                r.respond(result)
+            }
+            Err(e) => e.to_response(),
+        },
     }
 }

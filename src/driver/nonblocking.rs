@@ -221,6 +221,22 @@ impl AsyncTokenIssuer {
         .await
     }
 
+    /// As [`TokenIssuer::introspect`](crate::TokenIssuer::introspect): whether `token` (refresh, access
+    /// or ID) is active for the client `client_id` (R-OAUTH-7). Reads, never writes.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        client_id: ClientId<'_>,
+        client_secret: Option<PresentedSecret<'_>>,
+    ) -> Result<crate::engine::Introspection, Error> {
+        let now = self.clock.now();
+        self.run(
+            &mut self.engine.introspect(token, client_id, client_secret, now),
+            Some(client_id.as_str()),
+        )
+        .await
+    }
+
     /// As [`TokenIssuer::global_sign_out`](crate::TokenIssuer::global_sign_out).
     pub async fn global_sign_out(&self, subject: &str) -> Result<usize, Error> {
         self.run(
