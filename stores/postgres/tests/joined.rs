@@ -442,8 +442,35 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
     );
 
     // The host's user query now answers two rows (its rule broken): the witnessed advance does not
-    // happen and does not fail; the read leaves the user to the directory, which answers.
+    // happen and does not fail (checked directly: through the issuer, a read would hide it) ...
+    let remembered = s
+        .families
+        .remembered(&id, &s.client_id)
+        .expect("remembered after its advance");
+    let family = remembered.family.family.expect("the family");
+    let deadline = remembered
+        .family
+        .time
+        .unwrap()
+        .checked_add_secs(30)
+        .unwrap();
     s.add_user("sub-wit", Some(true)).await;
+    let advanced = s
+        .families
+        .advance_witnessed(
+            &id,
+            family.state.generation,
+            deadline,
+            family.state.key_id,
+            remembered.witness.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(advanced, refresh_rotation::store::Advance::Unchanged(_)),
+        "{advanced:?}"
+    );
+    // ... and the read leaves the user to the directory, which answers.
     let answer = refresh(token).await;
     assert!(
         answer.as_ref().is_ok_and(|t| t.refresh_token.is_some()),
