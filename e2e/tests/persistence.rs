@@ -433,6 +433,20 @@ async fn r_srv_7_introspection_on_postgresql_sees_the_other_instances_writes() {
         .get(&format!("/{pool}/.well-known/openid-configuration"))
         .await;
     assert!(doc.contains("/oauth2/introspect"), "{doc}");
+    // Without the option, the other instance neither routes nor names the endpoint.
+    let (_, doc) = a
+        .get(&format!("/{pool}/.well-known/openid-configuration"))
+        .await;
+    assert!(!doc.contains("introspect"), "{doc}");
+    let body = format!("token={t1}&client_id={client}");
+    let req = format!(
+        "POST /oauth2/introspect HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        a.addr,
+        body.len()
+    );
+    assert_eq!(a.raw(req.as_bytes()).await.0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

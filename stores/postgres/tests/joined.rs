@@ -572,3 +572,149 @@ async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_che
         .unwrap();
     assert!(matches!(go(t2).await, Err(Error::Store(_))));
 }
+
+/// R-PER-5: the witnessed advance refuses any user row but the one remembered: none, a changed one, a
+/// renamed one, or a second one (which fails the statement and is answered as Unchanged, the memory
+/// forgotten); the same witness advances once the row is as remembered again. Checked directly, since
+/// through the issuer a refused witnessed advance is hidden by the read that follows it.
+#[tokio::test]
+async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered() {
+    use refresh_rotation::store::Advance;
+    let Some(s) = set_up(true).await else { return };
+    s.add_user("sub-r", Some(true)).await;
+    let users = Arc::new(InMemoryUserDirectory::new());
+    users.put(UserRecord::new("sub-r", "alice")).unwrap();
+    s.registry
+        .update_client_with_async(&s.client_id, |c| {
+            c.refresh_token_rotation(RefreshTokenRotation::enabled(30).unwrap())
+        })
+        .await
+        .unwrap();
+    let secret = s
+        .registry
+        .get_async(&s.client_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let issuer = refresh_rotation::AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
+        s.registry.clone(),
+        Arc::new(s.families.clone()),
+        users,
+    )
+    .build();
+    let client_id = ClientId::parse(&s.client_id).unwrap();
+    let presented = PresentedSecret::parse(&secret).unwrap();
+    let mut sign_in = SignInRequest::new(client_id, "alice");
+    sign_in.client_secret = Some(presented);
+    let token = issuer
+        .sign_in(&sign_in)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let mut req = RefreshRequest::new(&token, client_id);
+    req.client_secret = Some(presented);
+    let token = issuer
+        .get_tokens_from_refresh_token(&req)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let id = issuer
+        .engine()
+        .refresh_keys()
+        .decode(token.expose_secret())
+        .unwrap()
+        .family();
+    let generation = || async {
+        let row = s
+            .admin
+            .query_one(
+                &format!(
+                    "SELECT generation FROM {} WHERE family_id = $1",
+                    s.store.table_name()
+                ),
+                &[&id.as_bytes().as_slice()],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let advance = |answer: &FamilyAndClient| {
+        let family = answer.family.family.clone().unwrap();
+        let deadline = answer.family.time.unwrap().checked_add_secs(30).unwrap();
+        let witness = answer.witness.clone().unwrap();
+        let families = s.families.clone();
+        async move {
+            families
+                .advance_witnessed(
+                    &id,
+                    family.state.generation,
+                    deadline,
+                    family.state.key_id,
+                    &witness,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let remembered = s
+        .families
+        .remembered(&id, &s.client_id)
+        .expect("remembered");
+    let before = generation().await;
+    let users_table = &s.users;
+    for (case, sql) in [
+        ("no row", format!("DELETE FROM {users_table}")),
+        ("a changed row", String::new()),
+        (
+            "a renamed user",
+            format!("UPDATE {users_table} SET enabled = TRUE, username = 'bob'"),
+        ),
+    ] {
+        if sql.is_empty() {
+            s.add_user("sub-r", Some(false)).await;
+        } else {
+            s.admin.execute(&sql, &[]).await.unwrap();
+        }
+        let answer = advance(&remembered).await;
+        assert!(
+            matches!(answer, Advance::Unchanged(_)),
+            "{case}: {answer:?}"
+        );
+        assert_eq!(generation().await, before, "{case}");
+    }
+    // As remembered again: the same witness advances.
+    s.admin
+        .execute(&format!("UPDATE {users_table} SET username = 'alice'"), &[])
+        .await
+        .unwrap();
+    let answer = advance(&remembered).await;
+    assert!(matches!(answer, Advance::Advanced(_)), "{answer:?}");
+    assert_eq!(generation().await, before + 1);
+    // A second row for the user: refused, and the memory of the family dropped.
+    let remembered = s
+        .families
+        .remembered(&id, &s.client_id)
+        .expect("remembered after its advance");
+    s.admin
+        .execute(
+            &format!("INSERT INTO {users_table} VALUES ($1, 'sub-r', 'alice', TRUE)"),
+            &[&POOL],
+        )
+        .await
+        .unwrap();
+    let answer = advance(&remembered).await;
+    assert!(matches!(answer, Advance::Unchanged(_)), "{answer:?}");
+    assert_eq!(generation().await, before + 1);
+    assert!(s.families.remembered(&id, &s.client_id).is_none());
+}
