@@ -45,6 +45,23 @@ fn below_body_limit(c: char) -> String {
     std::iter::repeat_n(c, 512 << 10).collect()
 }
 
+/// `body` parsed by the wire adapter as GetTokensFromRefreshToken (if it names a `RefreshToken`) or
+/// RevokeToken: refused as InvalidParameterException naming `member`.
+#[track_caller]
+fn refused_by_wire(body: &str, member: &str) {
+    let parsed = if body.contains("\"RefreshToken\"") {
+        wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
+            .and_then(GetTokensFromRefreshTokenRequest::into_call)
+            .map(drop)
+    } else {
+        wire::from_json::<RevokeTokenRequest>(body.as_bytes())
+            .and_then(RevokeTokenRequest::into_call)
+            .map(drop)
+    };
+    let e = assert_refused(parsed, ExceptionKind::InvalidParameter);
+    assert!(e.message().contains(member), "{}", e.message());
+}
+
 /// A password verifier for operations that never ask it (the legacy refresh flow).
 struct NoPasswords;
 
@@ -212,34 +229,11 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
         ExceptionKind::InvalidParameter,
     );
     // The wire adapters parse on the way in (with the largest secret a request body can carry).
-    let long = below_body_limit('s');
-    for (body, refresh) in [
-        (
-            format!(
-                r#"{{"ClientId":"{}","ClientSecret":"{long}","RefreshToken":"{token}"}}"#,
-                f.client_id
-            ),
-            true,
-        ),
-        (
-            format!(
-                r#"{{"ClientId":"{}","ClientSecret":"{long}","Token":"{token}"}}"#,
-                f.client_id
-            ),
-            false,
-        ),
-    ] {
-        let e = if refresh {
-            wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
-                .and_then(GetTokensFromRefreshTokenRequest::into_call)
-                .map(drop)
-        } else {
-            wire::from_json::<RevokeTokenRequest>(body.as_bytes())
-                .and_then(RevokeTokenRequest::into_call)
-                .map(drop)
-        };
-        let e = assert_refused(e, ExceptionKind::InvalidParameter);
-        assert!(e.message().contains("'ClientSecret'"), "{}", e.message());
+    let (id, long) = (&f.client_id, below_body_limit('s'));
+    for token_member in ["RefreshToken", "Token"] {
+        let body =
+            format!(r#"{{"ClientId":"{id}","ClientSecret":"{long}","{token_member}":"{token}"}}"#);
+        refused_by_wire(&body, "'ClientSecret'");
     }
     // Sign-in: a secret or SECRET_HASH above the model's length is refused by its shape, unread.
     assert_refused(
@@ -254,21 +248,9 @@ fn r_safe_1_huge_client_secret_client_id_and_username_are_refused() {
     let big_id = huge('c');
     assert_refused(ClientId::parse(&big_id), ExceptionKind::InvalidParameter);
     let long_id = below_body_limit('c');
-    for body in [
-        format!(r#"{{"ClientId":"{long_id}","RefreshToken":"{token}"}}"#),
-        format!(r#"{{"ClientId":"{long_id}","Token":"{token}"}}"#),
-    ] {
-        let e = if body.contains("RefreshToken") {
-            wire::from_json::<GetTokensFromRefreshTokenRequest>(body.as_bytes())
-                .and_then(GetTokensFromRefreshTokenRequest::into_call)
-                .map(drop)
-        } else {
-            wire::from_json::<RevokeTokenRequest>(body.as_bytes())
-                .and_then(RevokeTokenRequest::into_call)
-                .map(drop)
-        };
-        let e = assert_refused(e, ExceptionKind::InvalidParameter);
-        assert!(e.message().contains("'ClientId'"), "{}", e.message());
+    for token_member in ["RefreshToken", "Token"] {
+        let body = format!(r#"{{"ClientId":"{long_id}","{token_member}":"{token}"}}"#);
+        refused_by_wire(&body, "'ClientId'");
     }
     assert_refused(
         f.registry.describe_client(&big_id),

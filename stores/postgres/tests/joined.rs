@@ -361,13 +361,12 @@ fn family_of(i: &Instance, t: &RefreshToken) -> refresh_rotation::store::FamilyI
         .family()
 }
 
-#[tokio::test]
-async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clock_and_survives_a_broken_user_rule(
-) {
-    let Some(s) = set_up(true).await else { return };
-    s.add_user("sub-wit", Some(true)).await;
+/// Alice (`sub`) in the database and the directory, the client turned to rotation with a 30-second
+/// grace period, and an issuer over the joined store: the issuer and the client's secret.
+async fn rotating_issuer(s: &Setup, sub: &str) -> (refresh_rotation::AsyncTokenIssuer, String) {
+    s.add_user(sub, Some(true)).await;
     let users = Arc::new(InMemoryUserDirectory::new());
-    users.put(UserRecord::new("sub-wit", "alice")).unwrap();
+    users.put(UserRecord::new(sub, "alice")).unwrap();
     s.registry
         .update_client_with_async(&s.client_id, |c| {
             c.refresh_token_rotation(RefreshTokenRotation::enabled(30).unwrap())
@@ -395,6 +394,14 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
         users,
     )
     .build();
+    (issuer, secret)
+}
+
+#[tokio::test]
+async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clock_and_survives_a_broken_user_rule(
+) {
+    let Some(s) = set_up(true).await else { return };
+    let (issuer, secret) = rotating_issuer(&s, "sub-wit").await;
     let mut sign_in = SignInRequest::new(ClientId::parse(&s.client_id).unwrap(), "alice");
     sign_in.client_secret = Some(PresentedSecret::parse(&secret).unwrap());
     let mut token = issuer
@@ -581,36 +588,7 @@ async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_che
 async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered() {
     use refresh_rotation::store::Advance;
     let Some(s) = set_up(true).await else { return };
-    s.add_user("sub-r", Some(true)).await;
-    let users = Arc::new(InMemoryUserDirectory::new());
-    users.put(UserRecord::new("sub-r", "alice")).unwrap();
-    s.registry
-        .update_client_with_async(&s.client_id, |c| {
-            c.refresh_token_rotation(RefreshTokenRotation::enabled(30).unwrap())
-        })
-        .await
-        .unwrap();
-    let secret = s
-        .registry
-        .get_async(&s.client_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .secret()
-        .unwrap()
-        .expose_secret()
-        .to_owned();
-    let issuer = refresh_rotation::AsyncTokenIssuer::builder(
-        "us-east-1",
-        TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
-        )),
-        RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
-        s.registry.clone(),
-        Arc::new(s.families.clone()),
-        users,
-    )
-    .build();
+    let (issuer, secret) = rotating_issuer(&s, "sub-r").await;
     let client_id = ClientId::parse(&s.client_id).unwrap();
     let presented = PresentedSecret::parse(&secret).unwrap();
     let mut sign_in = SignInRequest::new(client_id, "alice");
