@@ -81,6 +81,13 @@ struct World {
     keys: RefreshTokenKeys,
 }
 
+impl World {
+    /// The world's client id, as a request names it.
+    fn client_id(&self) -> ClientId<'_> {
+        ClientId::parse(self.client.client_id()).unwrap()
+    }
+}
+
 fn world(grace: Option<u8>, policy: ReusePolicy) -> World {
     let registry = ClientRegistry::new(
         "us-east-1_Engine",
@@ -191,8 +198,7 @@ fn r_eng_1_r_rot_1_a_refresh_asks_for_client_family_user_then_one_compare_and_se
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     flow.next(joint(&w, f.clone(), None, at(5)));
@@ -228,8 +234,7 @@ fn r_rot_2_a_retry_writes_nothing_and_gets_the_recorded_successor() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 1, at(10));
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let (_, step) = refresh_until_write(&w, &req, f.clone(), at(5));
     assert!(step.starts_with("Done(Ok("), "{step}");
     let (mut flow, _) = refresh_until_write(&w, &req, f.clone(), at(5));
@@ -245,8 +250,7 @@ fn r_rot_5_and_r_rot_9_a_lost_race_rereads_and_decides_on_the_new_time() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let winner = FamilyState {
         generation: 1,
         grace_deadline: at(11),
@@ -276,8 +280,7 @@ fn r_rot_4_reuse_under_the_revoke_family_policy_asks_for_the_revocation_first() 
     let w = world(Some(10), ReusePolicy::RevokeFamily);
     let f = family(&w, 2, at(10));
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(1));
     assert_eq!(step, format!("Revoke({:?})", f.id));
     assert!(matches!(
@@ -291,8 +294,7 @@ fn r_rot_11_the_stores_time_decides_when_it_gives_one() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 1, at(10));
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     // The host's clock says the window is open; the store's says it closed.
@@ -308,8 +310,7 @@ fn r_rot_6_without_rotation_the_answer_has_no_refresh_token_and_nothing_is_writt
     let w = world(None, ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     flow.next(joint(&w, f, None, at(1)));
@@ -324,8 +325,7 @@ fn r_ref_4_a_forged_token_is_refused_before_the_store_is_asked() {
     let w = world(Some(10), ReusePolicy::Reject);
     let other = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[8; 32]).unwrap());
     let forged = other.encode(&FamilyId::from_bytes([5; 16]), 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&forged, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&forged, w.client_id());
     let mut flow = w.engine.refresh(&req);
     // Only the client is asked for, and it is checked first (R-REF-2, R-REF-3).
     assert!(matches!(flow.next(Input::Start), Need::Client(_)));
@@ -346,8 +346,7 @@ fn r_per_5_a_valid_token_names_its_family_with_the_client_and_the_client_is_chec
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let mut req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let mut req = RefreshRequest::new(&t0, w.client_id());
     req.client_secret = Some(
         PresentedSecret::parse("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5").unwrap(),
     );
@@ -366,9 +365,8 @@ fn r_per_5_a_valid_token_names_its_family_with_the_client_and_the_client_is_chec
 #[test]
 fn r_sign_2_a_sign_in_creates_the_family_then_checks_the_client_is_still_there() {
     let w = world(Some(10), ReusePolicy::Reject);
-    let client_id = w.client.client_id().to_string();
     for client_still_there in [true, false] {
-        let req = SignInRequest::new(ClientId::parse(&client_id).unwrap(), "alice");
+        let req = SignInRequest::new(w.client_id(), "alice");
         let mut flow = w.engine.sign_in(&req, T);
         assert!(matches!(flow.next(Input::Start), Need::Client(_)));
         assert!(matches!(
@@ -407,10 +405,7 @@ fn r_sign_2_a_sign_in_creates_the_family_then_checks_the_client_is_still_there()
 fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     let w = world(Some(10), ReusePolicy::Reject);
     let t = w.keys.encode(&FamilyId::from_bytes([9; 16]), 0);
-    let client_id = w.client.client_id().to_string();
-    let mut flow = w
-        .engine
-        .revoke(&t, ClientId::parse(&client_id).unwrap(), None);
+    let mut flow = w.engine.revoke(&t, w.client_id(), None);
     flow.next(Input::Start);
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
@@ -425,9 +420,7 @@ fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     };
     assert!(matches!(flow.next(none), Need::Done(Ok(()))));
     let not_ours = RefreshToken::new("not-a-token");
-    let mut flow = w
-        .engine
-        .revoke(&not_ours, ClientId::parse(&client_id).unwrap(), None);
+    let mut flow = w.engine.revoke(&not_ours, w.client_id(), None);
     flow.next(Input::Start);
     assert!(matches!(
         flow.next(Input::Client(Some(w.client.clone()))),
@@ -440,8 +433,7 @@ fn r_per_5_a_user_read_with_the_family_is_used_only_if_it_is_the_familys() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let with_user = |user: Option<Option<Arc<UserRecord>>>| {
         let Input::ClientAndFamily {
             client,
@@ -502,8 +494,7 @@ fn r_ref_2_r_ref_3_the_clients_answer_comes_before_anything_of_the_family() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let plain = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let plain = RefreshRequest::new(&t0, w.client_id());
     let mut with_secret = plain;
     with_secret.client_secret = Some(
         PresentedSecret::parse("1b4mrk9t07hpn4olvq0n5t2o8c1tbcaojvjh2ffs5jc2q31lmgv5").unwrap(),
@@ -583,8 +574,7 @@ fn r_ref_8_a_disabled_user_read_with_the_family_is_refused() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut disabled = UserRecord::new("sub-1", "alice");
     disabled.enabled = false;
     let mut flow = w.engine.refresh(&req);
@@ -617,11 +607,10 @@ fn remembered(w: &World, f: Family, user: Arc<UserRecord>) -> Input {
 fn r_per_5_an_answer_from_memory_leads_only_to_a_witnessed_advance() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
-    let client_id = w.client.client_id().to_string();
 
     // The current token: a witnessed advance.
     let t0 = w.keys.encode(&f.id, 0);
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     assert!(matches!(
         flow.next(Input::Start),
@@ -682,8 +671,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     let w = world(None, ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     assert!(matches!(
@@ -706,8 +694,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     let mut ahead = family(&w, 1, Timestamp::EPOCH);
     ahead.state.grace_deadline = Timestamp::EPOCH;
     let t0 = w.keys.encode(&ahead.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = w.engine.refresh(&req);
     flow.next(Input::Start);
     let step = flow.next(remembered(&w, ahead.clone(), w.user.clone()));
@@ -742,8 +729,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
     });
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
-    let client_id = w.client.client_id().to_string();
-    let req = RefreshRequest::new(&t0, ClientId::parse(&client_id).unwrap());
+    let req = RefreshRequest::new(&t0, w.client_id());
     let mut flow = hooked.refresh(&req);
     assert!(matches!(
         flow.next(Input::Start),

@@ -16,7 +16,7 @@ use refresh_rotation::engine::{ClientId, PresentedSecret};
 use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::random::SystemRandom;
-use refresh_rotation::store::{AsyncRefreshTokenStore, FamilyAndClient, SecretSealer};
+use refresh_rotation::store::{AsyncRefreshTokenStore, Family, FamilyAndClient, SecretSealer};
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, Error, NewClientSecret, RefreshRequest, RefreshToken,
     RefreshTokenKey, RefreshTokenKeys, SignInRequest,
@@ -96,6 +96,15 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
 }
 
 impl Setup {
+    /// A family of `sub` that expires far in the future, created in the store.
+    async fn create_family(&self, sub: &str) -> Family {
+        let f = common::family(sub, 4_000_000_000);
+        AsyncRefreshTokenStore::create(&self.store, f.clone())
+            .await
+            .unwrap();
+        f
+    }
+
     async fn add_user(&self, sub: &str, enabled: Option<bool>) {
         self.admin
             .execute(
@@ -121,10 +130,7 @@ impl Setup {
 #[tokio::test]
 async fn r_per_5_the_joined_read_answers_each_part_or_leaves_it() {
     let Some(s) = set_up(true).await else { return };
-    let f = common::family("sub-joined", 4_000_000_000);
-    AsyncRefreshTokenStore::create(&s.store, f.clone())
-        .await
-        .unwrap();
+    let f = s.create_family("sub-joined").await;
 
     // Everything there but the user: the family, the database time, the client, and "no such user".
     let read = s.read(&f.id, &s.client_id).await;
@@ -165,10 +171,7 @@ async fn r_per_5_the_joined_read_answers_each_part_or_leaves_it() {
     );
 
     // A user row the host's decoder refuses: left to the directory too (which reports it in order).
-    let g = common::family("sub-corrupt", 4_000_000_000);
-    AsyncRefreshTokenStore::create(&s.store, g.clone())
-        .await
-        .unwrap();
+    let g = s.create_family("sub-corrupt").await;
     s.add_user("sub-corrupt", None).await;
     let read = s.read(&g.id, &s.client_id).await;
     assert!(read.user.is_none());
@@ -178,10 +181,7 @@ async fn r_per_5_the_joined_read_answers_each_part_or_leaves_it() {
 #[tokio::test]
 async fn r_rot_11_on_the_hosts_clock_the_joined_read_gives_no_time() {
     let Some(s) = set_up(false).await else { return };
-    let f = common::family("sub-host-clock", 4_000_000_000);
-    AsyncRefreshTokenStore::create(&s.store, f.clone())
-        .await
-        .unwrap();
+    let f = s.create_family("sub-host-clock").await;
     let read = s.read(&f.id, &s.client_id).await;
     assert!(read.family.family.is_some());
     assert!(read.family.time.is_none());
