@@ -179,12 +179,7 @@ impl Target {
         let pid = self.service.child.id();
         let (svc0, gen0) = (cpu_time(pid), cpu_time(std::process::id()));
         let (addr, client, tokens) = (self.service.addr, &self.client, &mut self.tokens[..conns]);
-        let mut st = tokio::task::block_in_place(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
-                .block_on(driver::run(addr, client, mode, tokens, d))
-        })?;
+        let mut st = on_one_thread(driver::run(addr, client, mode, tokens, d))?;
         if let (Some(s0), Some(g0), Some(s1), Some(g1)) =
             (svc0, gen0, cpu_time(pid), cpu_time(std::process::id()))
         {
@@ -193,6 +188,17 @@ impl Target {
         }
         Ok(st)
     }
+}
+
+/// Runs `work` to its end on a runtime of its own with one thread, from a task of the report's
+/// multi-threaded runtime (which `block_in_place` lets it block).
+fn on_one_thread<T>(work: impl std::future::Future<Output = Res<T>>) -> Res<T> {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(work)
+    })
 }
 
 /// User and system CPU time of process `pid` so far, all its threads (exited ones included), from
@@ -614,12 +620,7 @@ async fn report(opts: Opts, bin: PathBuf) -> Res<()> {
             // multi-threaded one; the higher rate is the round's floor, so that neither choice of client
             // runtime can make the limit the service is measured against easier to meet.
             let multi = floor_run(url, 16, opts.secs).await?;
-            let one = tokio::task::block_in_place(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?
-                    .block_on(floor_run(url, 16, opts.secs))
-            })?;
+            let one = on_one_thread(floor_run(url, 16, opts.secs))?;
             let st = if one.rps() > multi.rps() { one } else { multi };
             per_round.entry("floor".into()).or_default().push(st.rps());
             merged.entry("floor".into()).or_default().absorb(&st);
