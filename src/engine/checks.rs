@@ -20,10 +20,35 @@ fn invalid(message: String) -> Error {
     Error::InvalidParameter { message }
 }
 
-/// `\w` as the model's (Java) patterns mean it: ASCII letters, digits and underscore.
-fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+/// `[\w+]`, the class of ClientId and ClientSecret, with `\w` as the model's (Java) patterns mean it:
+/// ASCII letters, digits and underscore.
+fn is_word_or_plus(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'+'
 }
+
+/// `s`'s length in characters and whether every character is in the ASCII class `class`. A valid value
+/// is ASCII, so its byte length is its length: one pass over the bytes decides both, and only a value
+/// that fails the class is decoded to count its characters (for the length message, which comes first).
+fn chars_in_class(s: &str, class: fn(u8) -> bool) -> (usize, bool) {
+    if s.bytes().all(class) {
+        (s.len(), true)
+    } else {
+        (s.chars().count(), false)
+    }
+}
+
+/// `[A-Za-z0-9-_=.]`, the class of a refresh token, as a table: the token is the longest member checked
+/// on every refresh.
+const TOKEN_CLASS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.');
+        b += 1;
+    }
+    t
+};
 
 /// An AWS-form constraint message that names the member and never shows its value: every member these
 /// checks see is a credential or travels next to one.
@@ -43,10 +68,7 @@ pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
             "have length less than or equal to 16384",
         ));
     }
-    if !token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'=' | b'.'))
-    {
+    if !token.bytes().all(|b| TOKEN_CLASS[usize::from(b)]) {
         return Err(constraint(
             "RefreshToken",
             "satisfy regular expression pattern: [A-Za-z0-9-_=.]+",
@@ -59,13 +81,14 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
     if id.is_empty() {
         return Err(invalid("Missing required parameter ClientId".into()));
     }
-    if id.chars().count() > 128 {
+    let (n, in_class) = chars_in_class(id, is_word_or_plus);
+    if n > 128 {
         return Err(constraint(
             "ClientId",
             "have length less than or equal to 128",
         ));
     }
-    if !id.chars().all(|c| is_word(c) || c == '+') {
+    if !in_class {
         return Err(constraint(
             "ClientId",
             "satisfy regular expression pattern: [\\w+]+",
@@ -75,7 +98,7 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
 }
 
 pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
-    let n = secret.chars().count();
+    let (n, in_class) = chars_in_class(secret, is_word_or_plus);
     if n < 24 {
         return Err(constraint(
             "ClientSecret",
@@ -88,7 +111,7 @@ pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
             "have length less than or equal to 64",
         ));
     }
-    if !secret.chars().all(|c| is_word(c) || c == '+') {
+    if !in_class {
         return Err(constraint(
             "ClientSecret",
             "satisfy regular expression pattern: [\\w+]+",
@@ -141,7 +164,9 @@ pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
     let ok_pattern = key.rsplit_once('_').is_some_and(|(head, tail)| {
         !head.is_empty()
             && !tail.is_empty()
-            && head.chars().all(|c| is_word(c) || c == '-')
+            && head
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             && tail
                 .chars()
                 .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-')
@@ -226,6 +251,55 @@ mod tests {
         assert!(check_refresh_token_shape("abc def").is_err());
         assert!(check_refresh_token_shape(&"a".repeat(MAX_TOKEN_LEN + 1)).is_err());
         assert!(check_refresh_token_shape("").is_err());
+    }
+
+    /// The model's definitions, character by character, as the byte-level checks must read them.
+    fn model_message(
+        value: &str,
+        min: usize,
+        max: usize,
+        class: fn(char) -> bool,
+    ) -> Option<String> {
+        let n = value.chars().count();
+        if n < min || n > max {
+            return Some("length".into());
+        }
+        (!value.chars().all(class)).then(|| "pattern".into())
+    }
+
+    fn verdict(result: Result<(), Error>) -> Option<String> {
+        result.err().map(|e| {
+            if e.message().contains("length") {
+                "length".into()
+            } else {
+                "pattern".into()
+            }
+        })
+    }
+
+    proptest::proptest! {
+        /// R-REF-1: ClientId and ClientSecret are judged as the model's `[\w+]+` patterns and lengths
+        /// count characters, not bytes, with the length refusal first, for any text (non-ASCII too).
+        #[test]
+        fn r_ref_1_byte_checks_match_the_character_patterns(
+            value in "[a-zA-Z0-9_+é€ -]{1,70}|[a-z+]{1,130}",
+        ) {
+            let word_or_plus = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '+';
+            proptest::prop_assert_eq!(
+                verdict(check_client_id(&value)),
+                model_message(&value, 1, 128, word_or_plus)
+            );
+            proptest::prop_assert_eq!(
+                verdict(check_client_secret(&value)),
+                model_message(&value, 24, 64, word_or_plus)
+            );
+            let token_class =
+                |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=' | '.');
+            proptest::prop_assert_eq!(
+                verdict(check_refresh_token_shape(&value)),
+                model_message(&value, 1, MAX_TOKEN_LEN, token_class)
+            );
+        }
     }
 
     #[test]

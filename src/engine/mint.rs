@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::ClaimsOverride;
-use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner};
+use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner, JSON_CAPACITY};
 use crate::random::{hyphenated_text, random_array, uuid_text};
 use crate::store::Family;
 
@@ -39,15 +39,13 @@ impl Engine {
     ) -> Result<TokenSet, Error> {
         let cfg = client.config();
         let access_secs = cfg.access_token_validity_secs();
-        let overflow = Error::Internal {
+        let overflow = || Error::Internal {
             detail: "token expiry overflows",
         };
-        let access_exp = now
-            .checked_add_secs(access_secs)
-            .ok_or_else(|| overflow.clone())?;
+        let access_exp = now.checked_add_secs(access_secs).ok_or_else(overflow)?;
         let id_exp = now
             .checked_add_secs(cfg.id_token_validity_secs())
-            .ok_or(overflow)?;
+            .ok_or_else(overflow)?;
         // Formatted on the stack: four UUIDs per token set would otherwise be four allocations.
         let origin_jti = hyphenated_text(family.id.as_bytes());
         let event_id = uuid_text(family.info.event_id);
@@ -106,9 +104,11 @@ impl Engine {
             attributes,
             extra,
         };
+        // One scratch buffer holds each token's claims in turn.
+        let mut json = Vec::with_capacity(JSON_CAPACITY);
         Ok(TokenSet {
-            access_token: signer.sign_access_token(&access)?,
-            id_token: signer.sign_id_token(&id)?,
+            access_token: signer.sign_access_token_in(&access, &mut json)?,
+            id_token: signer.sign_id_token_in(&id, &mut json)?,
             refresh_token: None,
             expires_in: access_secs,
             new_device,

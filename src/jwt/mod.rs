@@ -53,6 +53,7 @@ pub use claims::{AccessTokenClaims, IdTokenClaims, PROTECTED_CLAIMS};
 pub use jwk::{Jwk, JwkSet};
 pub use keys::{Algorithm, SigningKey};
 pub use sign::TokenSigner;
+pub(crate) use sign::JSON_CAPACITY;
 pub use verify::{
     JwtVerifier, NoRevocationCheck, RevocationCheck, TokenUse, VerifiedClaims, DEFAULT_LEEWAY_SECS,
     MAX_JWKS_JSON_LEN, MAX_JWKS_KEYS, MAX_JWK_MEMBER_LEN, MAX_LEEWAY_SECS, MAX_TOKEN_LEN,

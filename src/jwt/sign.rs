@@ -16,6 +16,9 @@ use super::verify::{check_jwk, JwtVerifier};
 use super::{Jwk, JwkSet};
 use crate::Error;
 
+/// Room for a typical claim set's JSON: an ID token with a handful of attributes fits without growing.
+pub(crate) const JSON_CAPACITY: usize = 1024;
+
 fn serialise_failed() -> Error {
     Error::Internal {
         detail: "claims could not be serialised",
@@ -259,22 +262,38 @@ impl TokenSigner {
     ///
     /// Fails with [`Error::Internal`] only if signing itself fails.
     pub fn sign_id_token(&self, claims: &IdTokenClaims<'_>) -> Result<String, Error> {
-        let mut json = Vec::with_capacity(768);
-        claims
-            .write_json(&mut json)
-            .map_err(|_| serialise_failed())?;
-        self.id_key.sign_json_payload(&json)
+        self.sign_id_token_in(claims, &mut Vec::with_capacity(JSON_CAPACITY))
+    }
+
+    /// [`sign_id_token`](Self::sign_id_token) with `json` as scratch space for the claims (cleared
+    /// first), so that one buffer serves both tokens of a token set.
+    pub(crate) fn sign_id_token_in(
+        &self,
+        claims: &IdTokenClaims<'_>,
+        json: &mut Vec<u8>,
+    ) -> Result<String, Error> {
+        json.clear();
+        claims.write_json(json).map_err(|_| serialise_failed())?;
+        self.id_key.sign_json_payload(json)
     }
 
     /// Signs an access token with the access-token key.
     ///
     /// Fails with [`Error::Internal`] only if signing itself fails.
     pub fn sign_access_token(&self, claims: &AccessTokenClaims<'_>) -> Result<String, Error> {
-        let mut json = Vec::with_capacity(768);
-        claims
-            .write_json(&mut json)
-            .map_err(|_| serialise_failed())?;
-        self.access_key.sign_json_payload(&json)
+        self.sign_access_token_in(claims, &mut Vec::with_capacity(JSON_CAPACITY))
+    }
+
+    /// [`sign_access_token`](Self::sign_access_token) with `json` as scratch space for the claims
+    /// (cleared first).
+    pub(crate) fn sign_access_token_in(
+        &self,
+        claims: &AccessTokenClaims<'_>,
+        json: &mut Vec<u8>,
+    ) -> Result<String, Error> {
+        json.clear();
+        claims.write_json(json).map_err(|_| serialise_failed())?;
+        self.access_key.sign_json_payload(json)
     }
 
     /// The JWKS (R-JWT-5): the current ID key, the current access key, every staged key and every
