@@ -25,6 +25,17 @@ fn serialise_failed() -> Error {
     }
 }
 
+/// Clears `json`, has `write` put a claim set's JSON in it, and signs that with `key`.
+fn sign_in_buffer(
+    key: &SigningKey,
+    json: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+) -> Result<String, Error> {
+    json.clear();
+    write(json).map_err(|_| serialise_failed())?;
+    key.sign_json_payload(json)
+}
+
 /// Signs a pool's ID and access tokens and publishes the keys that verify them.
 ///
 /// Cloning is cheap (keys are shared). Rotation takes `&mut self`; an issuer rotates its signer while
@@ -272,9 +283,7 @@ impl TokenSigner {
         claims: &IdTokenClaims<'_>,
         json: &mut Vec<u8>,
     ) -> Result<String, Error> {
-        json.clear();
-        claims.write_json(json).map_err(|_| serialise_failed())?;
-        self.id_key.sign_json_payload(json)
+        sign_in_buffer(&self.id_key, json, |json| claims.write_json(json))
     }
 
     /// Signs an access token with the access-token key.
@@ -291,9 +300,7 @@ impl TokenSigner {
         claims: &AccessTokenClaims<'_>,
         json: &mut Vec<u8>,
     ) -> Result<String, Error> {
-        json.clear();
-        claims.write_json(json).map_err(|_| serialise_failed())?;
-        self.access_key.sign_json_payload(json)
+        sign_in_buffer(&self.access_key, json, |json| claims.write_json(json))
     }
 
     /// The JWKS (R-JWT-5): the current ID key, the current access key, every staged key and every
