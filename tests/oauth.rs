@@ -197,11 +197,79 @@ fn r_oauth_1_client_authentication_methods_and_ambiguity() {
     );
     assert_error(&r, 405, "invalid_request");
     assert_eq!(r.header("allow"), Some("POST"));
+    // Method names are case-sensitive (RFC 9110 §9.1): `post` is not POST.
+    let r = oauth::token_endpoint(
+        &f.issuer,
+        &OAuthRequest::new("post", body.as_bytes()).header("content-type", FORM),
+    );
+    assert_error(&r, 405, "invalid_request");
 
     // A public client: client_id alone.
     let p = Fixture::new(Opts::rotating(0));
     let t = p.sign_in();
     assert!(refresh_token_of(&refresh(&p, Auth::Body, &t)).is_some());
+}
+
+/// `Basic` credentials sent without the form encoding of RFC 6749 §2.3.1, so that the secret holds a
+/// raw `=` or `&`.
+fn raw_basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// R-OAUTH-3, R-REF-3: a Basic secret that does not decode is a failed client authentication (401,
+/// `invalid_client`), never taken for an absent secret: a public client does not get tokens or a
+/// revocation with it, and a confidential client is not told that no secret was received.
+#[test]
+fn r_oauth_3_an_undecodable_basic_secret_is_invalid_client() {
+    let post = |f: &Fixture, endpoint: Endpoint, header: &str, params: &[(&str, &str)]| {
+        let body = form(params);
+        let req = OAuthRequest::new("POST", body.as_bytes())
+            .header("Content-Type", FORM)
+            .header("Authorization", header.as_bytes());
+        endpoint(&f.issuer, &req)
+    };
+    let public = Fixture::new(Opts::rotating(0));
+    let t = public.sign_in();
+    for secret in ["totally=wrong", "a&b"] {
+        let h = raw_basic(&public.client_id, secret);
+        let grant = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t.as_str()),
+        ];
+        let r = post(&public, oauth::token_endpoint, &h, &grant);
+        assert_error(&r, 401, "invalid_client");
+        assert_eq!(r.header("www-authenticate"), Some("Basic"));
+        let r = post(
+            &public,
+            oauth::revocation_endpoint,
+            &h,
+            &[("token", t.as_str())],
+        );
+        assert_error(&r, 401, "invalid_client");
+    }
+    assert!(
+        refresh_token_of(&refresh(&public, Auth::Body, &t)).is_some(),
+        "not revoked"
+    );
+
+    let confidential = Fixture::new(Opts::rotating(0).with_secret());
+    let t = confidential.sign_in();
+    let secret = confidential.secret.clone().unwrap();
+    let h = raw_basic(&confidential.client_id, &format!("{secret}="));
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", t.as_str()),
+    ];
+    let description = assert_error(
+        &post(&confidential, oauth::token_endpoint, &h, &grant),
+        401,
+        "invalid_client",
+    );
+    assert!(!description.contains("not received"), "{description}");
+    assert!(!description.contains(&secret), "{description}");
 }
 
 #[test]

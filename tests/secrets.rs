@@ -184,7 +184,8 @@ const M_SECRET: &str = "S3cretMarkerClientSecret0123456789";
 const M_DEVICE: &str = "S3cretMarkerDevice_0a1b2c3d";
 const M_PASSWORD: &str = "S3cretMarker Password!";
 const M_HASH: &str = "S3cretMarkerSecretHash0123456789abcdefghijk=";
-const M_SESSION: &str = "S3cretMarkerSession";
+// SessionType is 20 to 4096 characters.
+const M_SESSION: &str = "S3cretMarkerSession-2024";
 
 /// `value`'s `Debug` is exactly `expected`, and neither it nor the alternate (`{:#?}`) form contains a
 /// secret marker.

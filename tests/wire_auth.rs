@@ -323,6 +323,67 @@ fn admin_initiate_auth_for_another_pool_is_not_found() {
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
 }
 
+/// R-CFG-2: AdminInitiateAuth checks UserPoolId against UserPoolIdType before anything else, so a
+/// malformed id is InvalidParameterException (not ResourceNotFoundException), and its echo is bounded.
+#[test]
+fn r_cfg_2_admin_initiate_auth_checks_the_user_pool_id_shape() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], false, LEGACY);
+    let long = format!("not a pool id {}", "x".repeat(10_000));
+    for pool in ["not a pool id", "us-east-1_", long.as_str()] {
+        let e = p
+            .admin(&format!(
+                r#"{{"UserPoolId":"{pool}","ClientId":"{client}","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc.def"}}}}"#
+            ))
+            .unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "{pool}: {e}"
+        );
+        assert!(e.message().contains("'UserPoolId'"), "{e}");
+        assert!(e.message().len() < 1024, "{} bytes", e.message().len());
+    }
+}
+
+/// R-CFG-2: AuthFlow is one of AuthFlowType's eight values; `SRP_A` is a parameter name, not a flow.
+#[test]
+fn r_cfg_2_auth_flow_enum_is_the_models() {
+    let p = Pool::new();
+    let e = p
+        .initiate(r#"{"ClientId":"c1","AuthFlow":"SRP_A","AuthParameters":{"SRP_A":"x"}}"#)
+        .unwrap_err();
+    assert!(e.message().contains("enum value set"), "{e}");
+    assert!(
+        !e.message().contains("SRP_A]") && !e.message().contains("SRP_A,"),
+        "{e}"
+    );
+    assert!(e.message().contains("USER_AUTH]"), "{e}");
+}
+
+/// R-CFG-2: Session, accepted and otherwise ignored, is SessionType: 20 to 4096 characters, never
+/// echoed (it is sensitive).
+#[test]
+fn r_cfg_2_session_length_is_checked_and_not_echoed() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], false, LEGACY);
+    let with_session = |session: &str| {
+        password_body(&client, "alice", "Passw0rd!").replacen(
+            '{',
+            &format!(r#"{{"Session":"{session}","#),
+            1,
+        )
+    };
+    let e = p.initiate(&with_session("short-session")).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("greater than or equal to 20"), "{e}");
+    assert!(!e.message().contains("short-session"), "{e}");
+    let e = p.initiate(&with_session(&"s".repeat(4097))).unwrap_err();
+    assert!(e.message().contains("less than or equal to 4096"), "{e}");
+    assert!(p.initiate(&with_session(&"s".repeat(20))).is_ok());
+    assert!(p.initiate(&with_session(&"s".repeat(4096))).is_ok());
+}
+
 /// R-ENG-2: the asynchronous driver answers InitiateAuth with the same checks (one implementation):
 /// a wrong password, then a sign-in, then the legacy refresh flow.
 #[test]

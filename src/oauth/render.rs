@@ -110,11 +110,34 @@ pub struct OAuthError {
     method_not_allowed: bool,
 }
 
+/// Whether RFC 6749 §5.2 allows `c` in an `error_description`: `%x20-21 / %x23-5B / %x5D-7E`, printable
+/// ASCII without `"` and `\\`.
+fn allowed_in_description(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// `text` within the characters an `error_description` may hold: a text from elsewhere (a hook's
+/// refusal, a host's message) keeps its words, `"` becomes `'` and any other character outside the set
+/// becomes `?`. The crate's own descriptions pass unchanged, without a copy.
+fn description_chars(text: Cow<'static, str>) -> Cow<'static, str> {
+    if text.chars().all(allowed_in_description) {
+        return text;
+    }
+    text.chars()
+        .map(|c| match c {
+            c if allowed_in_description(c) => c,
+            '"' => '\'',
+            _ => '?',
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl OAuthError {
     fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>, status: u16) -> Self {
         OAuthError {
             code,
-            description: description.into(),
+            description: description_chars(description.into()),
             status,
             basic_challenge: false,
             method_not_allowed: false,
@@ -254,6 +277,25 @@ pub(crate) fn json_body<T: Serialize>(value: &T) -> Result<Vec<u8>, OAuthError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-OAUTH-3 (RFC 6749 §5.2): a description from elsewhere (a hook's refusal) is kept within
+    /// `%x20-21 / %x23-5B / %x5D-7E`, its words otherwise intact; the crate's own pass unchanged.
+    #[test]
+    fn r_oauth_3_descriptions_keep_to_the_rfc_character_set() {
+        let hook = Error::HookRejected {
+            message: "Nope: \"blocked\" \\ ünïcode\nnext line\u{7f}".into(),
+        };
+        let e = OAuthError::from_engine(&hook, ClientAuthMethod::ClientSecretPost);
+        assert_eq!(
+            e.description(),
+            "PreTokenGeneration failed with error Nope: 'blocked' ? ?n?code?next line?."
+        );
+        assert!(e.description().chars().all(allowed_in_description));
+        let e = OAuthError::invalid_request("Use \"POST\".");
+        assert_eq!(e.description(), "Use 'POST'.");
+        let own = OAuthError::unsupported_grant_type();
+        assert!(matches!(own.description, Cow::Borrowed(_)));
+    }
 
     #[test]
     fn r_oauth_3_error_mapping() {

@@ -138,7 +138,8 @@ pub(crate) struct Form<'a> {
 impl<'a> Form<'a> {
     /// Parses a `POST` with an `application/x-www-form-urlencoded` body of at most [`MAX_FORM_BYTES`].
     pub(crate) fn parse(req: &OAuthRequest<'a>) -> Result<Self, OAuthError> {
-        if !req.method.eq_ignore_ascii_case("POST") {
+        // Method names are case-sensitive (RFC 9110 §9.1): only `POST` is POST.
+        if req.method != "POST" {
             return Err(OAuthError::method_not_allowed());
         }
         match req.content_type {
@@ -350,11 +351,12 @@ fn basic_credentials(header: &[u8]) -> Result<(String, Option<String>), OAuthErr
         .map_err(|_| fail())?;
     let colon = decoded.iter().position(|b| *b == b':').ok_or_else(fail)?;
     let id = form_component(&decoded[..colon]).ok_or_else(fail)?;
-    let secret = form_component(&decoded[colon + 1..]);
+    // A secret that does not decode is a failed authentication, not an absent secret (R-OAUTH-3).
+    let secret = form_component(&decoded[colon + 1..]).ok_or_else(fail)?;
     if id.is_empty() {
         return Err(fail());
     }
-    Ok((id, secret.filter(|s| !s.is_empty())))
+    Ok((id, Some(secret).filter(|s| !s.is_empty())))
 }
 
 /// One form-urlencoded component (`+` is a space, `%XX` a byte). `&` and `=` cannot appear in a client

@@ -14,15 +14,16 @@ use crate::engine::{checks, ClientId, DeviceKey, LegacyRefreshRequest, SecretHas
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::secret::{RefreshToken, SecretString};
-use crate::wire::ops::required;
+use crate::wire::ops::{required, user_pool_id};
 use crate::wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordVerifier};
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
+    SensitiveString,
 };
 use crate::{AsyncTokenIssuer, TokenIssuer};
 
 /// The AuthFlow values of the model (AuthFlowType), for the enum check of R-CFG-2.
-const AUTH_FLOW_VALUES: [&str; 9] = [
+const AUTH_FLOW_VALUES: [&str; 8] = [
     "USER_SRP_AUTH",
     "REFRESH_TOKEN_AUTH",
     "REFRESH_TOKEN",
@@ -31,8 +32,10 @@ const AUTH_FLOW_VALUES: [&str; 9] = [
     "USER_PASSWORD_AUTH",
     "ADMIN_USER_PASSWORD_AUTH",
     "USER_AUTH",
-    "SRP_A",
 ];
+
+/// SessionType's bounds, in characters.
+const SESSION_LEN: std::ops::RangeInclusive<usize> = 20..=4096;
 
 /// The longest USERNAME accepted (UsernameType's max).
 const MAX_USERNAME_LEN: usize = 128;
@@ -84,6 +87,29 @@ fn invalid(message: String) -> Error {
     Error::InvalidParameter { message }
 }
 
+/// SessionType (R-CFG-2): 20 to 4096 characters. The value is sensitive and never echoed; it is
+/// otherwise ignored, as no challenge is ever issued.
+fn check_session(session: Option<&SensitiveString>) -> Result<(), Error> {
+    let Some(session) = session else {
+        return Ok(());
+    };
+    let n = session.expose_secret().chars().count();
+    if SESSION_LEN.contains(&n) {
+        return Ok(());
+    }
+    let rule = if n < *SESSION_LEN.start() {
+        format!(
+            "have length greater than or equal to {}",
+            SESSION_LEN.start()
+        )
+    } else {
+        format!("have length less than or equal to {}", SESSION_LEN.end())
+    };
+    Err(invalid(format!(
+        "1 validation error detected: Value at 'session' failed to satisfy constraint: Member must {rule}"
+    )))
+}
+
 fn param<'a>(params: Option<&'a AuthParameters>, name: &str) -> Option<&'a str> {
     params.and_then(|p| p.get(name))
 }
@@ -92,29 +118,34 @@ impl AuthCall {
     /// Parses an InitiateAuth request: ClientId and AuthFlow required; AuthFlow one of
     /// `USER_PASSWORD_AUTH`, `REFRESH_TOKEN_AUTH`, `REFRESH_TOKEN`; the flow's AuthParameters present.
     pub fn from_initiate_auth(req: InitiateAuthRequest) -> Result<AuthCall, Error> {
-        Self::parse(
+        let call = Self::parse(
             Api::InitiateAuth,
             None,
             req.client_id.as_deref(),
             req.auth_flow.as_deref(),
             req.auth_parameters.as_ref(),
             req.client_metadata,
-        )
+        )?;
+        check_session(req.session.as_ref())?;
+        Ok(call)
     }
 
     /// Parses an AdminInitiateAuth request: UserPoolId, ClientId and AuthFlow required; AuthFlow one of
     /// `ADMIN_USER_PASSWORD_AUTH` (or its legacy name `ADMIN_NO_SRP_AUTH`), `REFRESH_TOKEN_AUTH`,
     /// `REFRESH_TOKEN`; the flow's AuthParameters present.
     pub fn from_admin_initiate_auth(req: AdminInitiateAuthRequest) -> Result<AuthCall, Error> {
-        let pool = required("UserPoolId", req.user_pool_id.as_deref())?;
-        Self::parse(
+        // UserPoolIdType (R-CFG-2) before anything else, as the pool routes the call.
+        let pool = user_pool_id(Some(required("UserPoolId", req.user_pool_id.as_deref())?))?;
+        let call = Self::parse(
             Api::AdminInitiateAuth,
             Some(pool.to_owned()),
             req.client_id.as_deref(),
             req.auth_flow.as_deref(),
             req.auth_parameters.as_ref(),
             req.client_metadata,
-        )
+        )?;
+        check_session(req.session.as_ref())?;
+        Ok(call)
     }
 
     fn parse(
