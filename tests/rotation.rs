@@ -6,17 +6,19 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 
 use common::{Fixture, Opts};
 use refresh_rotation::clock::{Clock, ManualClock, Timestamp};
+use refresh_rotation::engine::ClientId;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{
     Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
     RefreshTokenStore,
 };
-use refresh_rotation::{Error, RefreshRequest, RefreshToken, ReusePolicy, SignInRequest};
+use refresh_rotation::{
+    Error, RefreshRequest, RefreshToken, RefreshTokenKey, ReusePolicy, SignInRequest,
+};
 
 #[test]
 fn r_rot_1_first_use_advances_and_returns_a_new_token() {
@@ -264,17 +266,29 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
     assert_ne!(next[..8], first[..8], "new key id in the token");
 }
 
-/// The in-memory store with a request that wins the race slipped in just before an `advance`: on the
-/// first `advance` call it moves the clock to `winner_at`, advances the family itself as the winner
-/// (deadline `winner_at + grace`), then moves the clock on by `then_wait` before the caller's
-/// compare-and-set runs (and loses).
+/// What runs once, just before the first `advance` reaches the store: another request winning the race,
+/// a key rotation, a clock moving on. It is given the store and the `advance`'s family.
+type Interloper = Box<dyn FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send>;
+
+/// The in-memory store with something slipped in just before the first `advance` (armed with
+/// [`RaceBeforeAdvance::arm`]), whose compare-and-set then runs and may lose.
 struct RaceBeforeAdvance {
-    inner: InMemoryRefreshTokenStore,
-    clock: Arc<ManualClock>,
-    winner_at: Timestamp,
-    grace: u64,
-    then_wait: u64,
-    raced: AtomicBool,
+    inner: Arc<InMemoryRefreshTokenStore>,
+    before: Mutex<Option<Interloper>>,
+}
+
+impl RaceBeforeAdvance {
+    /// Over `f`'s store, so that the fixture's own issuers see the same families.
+    fn over(f: &Fixture) -> Arc<Self> {
+        Arc::new(RaceBeforeAdvance {
+            inner: f.store.clone(),
+            before: Mutex::new(None),
+        })
+    }
+
+    fn arm(&self, before: impl FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send + 'static) {
+        *self.before.lock().unwrap() = Some(Box::new(before));
+    }
 }
 
 impl RefreshTokenStore for RaceBeforeAdvance {
@@ -291,12 +305,9 @@ impl RefreshTokenStore for RaceBeforeAdvance {
         deadline: Timestamp,
         key_id: u32,
     ) -> Result<Advance, StoreError> {
-        if !self.raced.swap(true, Ordering::SeqCst) {
-            self.clock.set(self.winner_at);
-            let d = self.winner_at.checked_add_secs(self.grace).unwrap();
-            let won = self.inner.advance(id, expected, d, key_id)?;
-            assert!(matches!(won, Advance::Advanced(_)));
-            self.clock.advance(self.then_wait);
+        let before = self.before.lock().unwrap().take();
+        if let Some(before) = before {
+            before(&self.inner, id);
         }
         self.inner.advance(id, expected, deadline, key_id)
     }
@@ -320,26 +331,37 @@ impl RefreshTokenStore for RaceBeforeAdvance {
     }
 }
 
+/// A winner's advance of the family from its current generation, under key 1, at deadline `deadline`.
+fn win(store: &InMemoryRefreshTokenStore, id: &FamilyId, deadline: Timestamp) {
+    let current = store.get(id).unwrap().unwrap().state.generation;
+    let won = store.advance(id, current, deadline, 1).unwrap();
+    assert!(matches!(won, Advance::Advanced(_)));
+}
+
 /// A slow request: it read the family and the clock at `start`, then a winner advanced the family at
 /// `start + 1`, and the clock moved on by `then_wait` before the slow request's compare-and-set.
 fn slow_loser(grace: u8, then_wait: u64) -> Result<refresh_rotation::TokenSet, Error> {
     let f = Fixture::new(Opts::rotating(grace));
     let start = Clock::now(&*f.clock);
-    let store = Arc::new(RaceBeforeAdvance {
-        inner: InMemoryRefreshTokenStore::new(),
-        clock: f.clock.clone(),
-        winner_at: start.checked_add_secs(1).unwrap(),
-        grace: u64::from(grace),
-        then_wait,
-        raced: AtomicBool::new(false),
-    });
-    let issuer = f.issuer_over(store, f.clock.clone());
+    let store = RaceBeforeAdvance::over(&f);
+    let issuer = f.issuer_over(store.clone(), f.clock.clone());
     let t0 = issuer
         .sign_in(&SignInRequest::new(f.id(), "alice"))
         .unwrap()
         .refresh_token
         .unwrap();
     f.clock.set(start);
+    let clock = f.clock.clone();
+    store.arm(move |store, id| {
+        let winner_at = start.checked_add_secs(1).unwrap();
+        clock.set(winner_at);
+        win(
+            store,
+            id,
+            winner_at.checked_add_secs(u64::from(grace)).unwrap(),
+        );
+        clock.advance(then_wait);
+    });
     issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
 }
 
@@ -352,6 +374,87 @@ fn r_rot_9_a_race_loser_decides_on_a_clock_read_after_the_lost_race() {
     // Grace 2, the window still open when the loser looks again: a retry, with the winner's successor.
     let r = slow_loser(2, 1).unwrap();
     assert!(r.refresh_token.is_some());
+}
+
+/// R-ROT-5 with R-REF-9: a race loser is answered on what it read again, device included. Here the
+/// winner presented the family's device key and confirmed the device; the loser, without a DeviceKey,
+/// is refused as the same request made after the race is, and is not told of the device again.
+#[test]
+fn r_rot_5_a_race_loser_checks_the_device_on_what_it_read_again() {
+    let f = Fixture::new(Opts::rotating(30).device_tracking());
+    let store = RaceBeforeAdvance::over(&f);
+    let issuer = f.issuer_over(store.clone(), f.clock.clone());
+    // Signed in where devices are not tracked; the first refresh here issues one.
+    let t0 = f
+        .issuer_without_device_tracking()
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let r1 = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+        .unwrap();
+    assert!(
+        r1.new_device.is_some(),
+        "a device issued, not confirmed yet"
+    );
+    let t1 = r1.refresh_token.unwrap();
+    let deadline = Clock::now(&*f.clock).checked_add_secs(30).unwrap();
+    store.arm(move |store, id| {
+        win(store, id, deadline);
+        let family = store.get(id).unwrap().unwrap();
+        let device = family.info.device_key.as_deref().unwrap();
+        assert!(store.confirm_device(id, device).unwrap());
+    });
+    let loser = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t1, f.id()));
+    let after = issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t1, f.id()));
+    assert_eq!(after.unwrap_err(), Error::InvalidRefreshToken);
+    assert_eq!(loser.unwrap_err(), Error::InvalidRefreshToken);
+}
+
+/// R-ROT-10 with R-OPS-4: a refresh-token key added and promoted on the running issuer while a request
+/// is in flight, and a winner that advanced under it: the loser still gets the winner's successor, as a
+/// retry started later does, not a refusal because its keys predate the promotion.
+#[test]
+fn r_rot_10_a_race_loser_gets_the_successor_across_a_live_key_promotion() {
+    let f = Fixture::new(Opts::rotating(30));
+    let store = RaceBeforeAdvance::over(&f);
+    let issuer = Arc::new(f.issuer_over(store.clone(), f.clock.clone()));
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let winner: Arc<Mutex<Option<RefreshToken>>> = Arc::default();
+    {
+        let (issuer, winner, t0) = (Arc::downgrade(&issuer), winner.clone(), t0.clone());
+        let client = f.client_id.clone();
+        store.arm(move |_, _| {
+            let issuer = issuer.upgrade().unwrap();
+            let keys = issuer.keys();
+            keys.add_refresh_key(RefreshTokenKey::new(2, &[0x5a; 32]).unwrap())
+                .unwrap();
+            keys.promote_refresh_key(2).unwrap();
+            let client = ClientId::parse(&client).unwrap();
+            let won = issuer
+                .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, client))
+                .unwrap();
+            *winner.lock().unwrap() = won.refresh_token;
+        });
+    }
+    let loser = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+        .unwrap();
+    let winner = winner
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the winner was answered");
+    assert_eq!(loser.refresh_token.as_ref(), Some(&winner));
+    let retry = issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+        .unwrap();
+    assert_eq!(retry.refresh_token.as_ref(), Some(&winner));
 }
 
 #[test]

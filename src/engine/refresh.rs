@@ -300,6 +300,9 @@ impl<'r> RefreshFlow<'r> {
                 check_live(&family, self.now)?;
                 let grace = self.grace()?;
                 self.decision = decide(self.presented()?, &family.state, true, grace, self.now);
+                // R-REF-9 on what was read again: the winner may have bound or confirmed the device.
+                self.device =
+                    device_step(self.engine.device_tracking, &family, self.req.device_key)?;
                 self.family = Some(family);
                 self.write()
             }
@@ -524,14 +527,19 @@ impl<'r> RefreshFlow<'r> {
             Decision::NoRotation => self.device(),
             Decision::Reuse => self.reuse(),
             Decision::Retry { successor } => {
-                let family = self.family()?;
-                // The successor as the advance issued it, under the key it recorded (R-ROT-10).
-                self.refresh_token = Some(
-                    self.keys
-                        .refresh_keys()
-                        .encode_with_key(family.state.key_id, &family.id, successor)
-                        .ok_or(Error::InvalidRefreshToken)?,
-                );
+                let (key_id, id) = (self.family()?.state.key_id, self.family()?.id);
+                // The successor as the advance issued it, under the key it recorded (R-ROT-10). A key
+                // added and promoted since this request took its keys (R-OPS-4) is in the live ones.
+                let encode =
+                    |keys: &KeySet| keys.refresh_keys().encode_with_key(key_id, &id, successor);
+                let token = match encode(&self.keys) {
+                    Some(token) => token,
+                    None => {
+                        self.keys = self.engine.keys.load();
+                        encode(&self.keys).ok_or(Error::InvalidRefreshToken)?
+                    }
+                };
+                self.refresh_token = Some(token);
                 self.device()
             }
             Decision::Advance { current } => {

@@ -292,6 +292,7 @@ impl Fixture {
         )
         .clock(clock)
         .reuse_policy(self.opts.policy)
+        .device_tracking(self.opts.device_tracking)
         .build()
     }
 
