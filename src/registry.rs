@@ -37,7 +37,9 @@ use crate::config::{
 use crate::error::{Error, ExceptionKind, StoreError, Violation};
 use crate::random::{random_string, RandomSource};
 use crate::secret::ClientSecret;
-use crate::store::{AsyncClientStore, InMemoryClientStore, RefreshTokenStore, Replace};
+use crate::store::{
+    AsyncClientStore, AsyncRefreshTokenStore, InMemoryClientStore, RefreshTokenStore, Replace,
+};
 
 /// Alphabet of client ids and generated secrets (R-CLI-1).
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -59,6 +61,12 @@ const NEEDS_ASYNC: Error = Error::Internal {
 /// Runs `future` to completion if it completes on its first poll, as every future over a synchronous
 /// store does; otherwise drops it and reports [`NEEDS_ASYNC`]. Never blocks. Callers check
 /// [`ClientRegistry::answers_at_once`] first, so that nothing is started over a store that awaits I/O.
+/// The address of the value an `Arc` shares: the identity of a linked store, whichever trait object
+/// it was linked as.
+fn address<T: ?Sized>(store: &Arc<T>) -> usize {
+    Arc::as_ptr(store).cast::<()>() as usize
+}
+
 pub(crate) fn poll_once<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let mut future = pin!(future);
     match future
@@ -127,8 +135,18 @@ pub struct ClientRegistry {
     max_clients: usize,
     store: Arc<dyn AsyncClientStore>,
     /// The family stores of the issuers built over this registry (one, in any sensible set-up), so that
-    /// deleting a client revokes its families (R-REV-7).
-    families: RwLock<Vec<Arc<dyn RefreshTokenStore>>>,
+    /// deleting a client revokes its families (R-REV-7), each with the address it was linked by, so that
+    /// a store shared by two issuers is revoked once.
+    families: RwLock<Vec<LinkedStore>>,
+}
+
+/// A family store linked to a registry (R-REV-7).
+struct LinkedStore {
+    /// The address of the store's value: one store linked by two issuers is revoked once.
+    address: usize,
+    store: Arc<dyn AsyncRefreshTokenStore>,
+    /// Linked as a synchronous store, whose futures complete on their first poll.
+    answers_at_once: bool,
 }
 
 impl fmt::Debug for ClientRegistry {
@@ -225,12 +243,34 @@ impl ClientRegistry {
         &self.store
     }
 
-    /// Links a family store, so that deleting a client revokes its families there (R-REV-7).
-    /// [`TokenIssuerBuilder::build`](crate::driver::TokenIssuerBuilder::build) does this for its store.
+    /// Links a synchronous family store, so that deleting a client revokes its families there
+    /// (R-REV-7). [`TokenIssuerBuilder::build`](crate::driver::TokenIssuerBuilder::build) does this for
+    /// its store.
     pub(crate) fn link_family_store(&self, store: &Arc<dyn RefreshTokenStore>) {
+        self.link(LinkedStore {
+            address: address(store),
+            store: Arc::new(Arc::clone(store)),
+            answers_at_once: true,
+        });
+    }
+
+    /// Links an asynchronous family store, as [`link_family_store`](Self::link_family_store);
+    /// [`AsyncTokenIssuerBuilder::build`](crate::driver::AsyncTokenIssuerBuilder::build) does this for
+    /// its store.
+    pub(crate) fn link_async_family_store(&self, store: &Arc<dyn AsyncRefreshTokenStore>) {
+        self.link(LinkedStore {
+            address: address(store),
+            store: Arc::clone(store),
+            answers_at_once: false,
+        });
+    }
+
+    fn link(&self, store: LinkedStore) {
         let mut stores = self.families.write();
-        if !stores.iter().any(|s| Arc::ptr_eq(s, store)) {
-            stores.push(Arc::clone(store));
+        match stores.iter_mut().find(|s| s.address == store.address) {
+            // Linked by both kinds of issuer: it answers at once if either knew it to.
+            Some(linked) => linked.answers_at_once |= store.answers_at_once,
+            None => stores.push(store),
         }
     }
 
@@ -665,8 +705,25 @@ impl ClientRegistry {
     // ---------------------------------------------------------------- Delete
 
     /// Deletes a client (synchronous form of [`delete_client_async`](Self::delete_client_async)).
+    ///
+    /// Refused with [`Error::Internal`] before anything is deleted when an asynchronous issuer linked
+    /// its family store to this registry: the revocation of the client's families there must be
+    /// awaited, with [`delete_client_async`](Self::delete_client_async).
     pub fn delete_client(&self, client_id: &str) -> Result<(), Error> {
+        self.families_answer_at_once()?;
         self.poll_now(self.delete_client_async(client_id))
+    }
+
+    /// Refuses a synchronous deletion while an asynchronous family store is linked, before anything is
+    /// deleted: a client deleted with its families left unrevoked would be the worst of both.
+    pub(crate) fn families_answer_at_once(&self) -> Result<(), Error> {
+        if self.families.read().iter().any(|s| !s.answers_at_once) {
+            return Err(Error::Internal {
+                detail:
+                    "an asynchronous issuer's family store is linked: call `delete_client_async`",
+            });
+        }
+        Ok(())
     }
 
     /// Deletes client `client_id`; its refresh tokens stop working, as the issuer no longer finds the
@@ -682,9 +739,15 @@ impl ClientRegistry {
         if !self.store.delete(client_id).await? {
             return Err(not_found(client_id));
         }
-        let stores = self.families.read().clone();
+        // Copied out: the lock is not held across the awaits.
+        let stores: Vec<_> = self
+            .families
+            .read()
+            .iter()
+            .map(|s| Arc::clone(&s.store))
+            .collect();
         for store in stores {
-            store.revoke_client(client_id)?;
+            store.revoke_client(client_id).await?;
         }
         Ok(())
     }

@@ -251,6 +251,53 @@ async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families
     assert!(family.state.revoked);
 }
 
+/// R-REV-7: the asynchronous issuer links its store to the registry, so that deleting the client
+/// through the registry or the wire adapter (as a host's admin endpoint does) revokes its families there
+/// too; the synchronous forms refuse before deleting anything, as that revocation must be awaited.
+#[tokio::test]
+async fn r_rev_7_deleting_a_client_through_the_registry_revokes_in_the_async_issuers_store() {
+    use refresh_rotation::wire::{DeleteUserPoolClientRequest, UserPoolClientOperations};
+    use refresh_rotation::RefreshToken;
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(YieldingStore::default());
+    let issuer = async_issuer(&f, store.clone());
+    let family_of = |t: &RefreshToken| {
+        let d = f.refresh_keys().decode(t.expose_secret()).unwrap();
+        RefreshTokenStore::get(&store.0, &d.family())
+            .unwrap()
+            .unwrap()
+    };
+    let t0 = issuer
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let req = DeleteUserPoolClientRequest {
+        user_pool_id: Some(f.registry.user_pool_id().to_owned()),
+        client_id: Some(f.client_id.clone()),
+    };
+    let refused = f.registry.delete_user_pool_client(&req).unwrap_err();
+    assert_eq!(
+        refused.exception_name(),
+        "InternalErrorException",
+        "{refused}"
+    );
+    assert!(f.registry.delete_client(&f.client_id).is_err());
+    assert!(
+        f.registry.get(&f.client_id).unwrap().is_some(),
+        "nothing deleted"
+    );
+    assert!(!family_of(&t0).state.revoked);
+
+    f.registry
+        .delete_user_pool_client_async(&req)
+        .await
+        .unwrap();
+    assert!(f.registry.get(&f.client_id).unwrap().is_none());
+    assert!(family_of(&t0).state.revoked);
+}
+
 /// A store that answers the client itself with the family (as a store keeping both would, R-PER-5),
 /// with the answer it is given.
 struct JoiningStore {

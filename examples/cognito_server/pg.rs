@@ -957,14 +957,11 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let pool = pg
                 .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
                 .await?;
+            // Revokes the client's families in the issuer's store too (R-REV-7).
             pool.issuer
                 .registry()
                 .delete_user_pool_client_async(&req)
                 .await?;
-            // The wire operation revokes families only in synchronous stores (R-REV-7).
-            if let Some(client_id) = req.client_id.as_deref() {
-                pool.issuer.store().revoke_client(client_id).await?;
-            }
             Ok("{}".into())
         }
         Op::ListUserPoolClients => {

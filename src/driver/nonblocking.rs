@@ -52,12 +52,11 @@ impl IssuerBuilder<AsyncParts> {
         self
     }
 
-    /// Finishes the issuer.
-    ///
-    /// Deleting a client through the registry revokes its families in the stores of synchronous issuers
-    /// built over the same registry (R-REV-7); with an asynchronous store, revoke them with
-    /// [`AsyncTokenIssuer::delete_client`].
+    /// Finishes the issuer, and links the registry to the family store so that deleting a client revokes
+    /// its families (R-REV-7), through the registry, the wire adapter or
+    /// [`AsyncTokenIssuer::delete_client`] alike.
     pub fn build(self) -> AsyncTokenIssuer {
+        self.registry.link_async_family_store(&self.parts.store);
         let hook = self.parts.hook.is_some();
         let (engine, registry, clock, parts) = self.into_engine(hook);
         AsyncTokenIssuer {
@@ -257,12 +256,11 @@ impl AsyncTokenIssuer {
         .await
     }
 
-    /// Deletes client `client_id` from the registry and revokes its families in this issuer's store
-    /// (R-CLI-6, R-REV-7). Unknown client: `ResourceNotFoundException`.
+    /// Deletes client `client_id` from the registry, which revokes its families in this issuer's store
+    /// (R-CLI-6, R-REV-7), as [`ClientRegistry::delete_client_async`](crate::ClientRegistry::delete_client_async).
+    /// Unknown client: `ResourceNotFoundException`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        self.registry.delete_client_async(client_id).await?;
-        self.store.revoke_client(client_id).await?;
-        Ok(())
+        self.registry.delete_client_async(client_id).await
     }
 
     /// As [`TokenIssuer::purge_expired`](crate::TokenIssuer::purge_expired).

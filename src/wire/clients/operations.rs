@@ -97,7 +97,8 @@ pub trait UserPoolClientOperations: sealed::Sealed {
         req: &UpdateUserPoolClientRequest,
     ) -> Result<UpdateUserPoolClientResponse, Error>;
 
-    /// DeleteUserPoolClient, as [`ClientRegistry::delete_client`] (R-CLI-6, R-REV-7).
+    /// DeleteUserPoolClient, as [`ClientRegistry::delete_client`] (R-CLI-6, R-REV-7): refused before
+    /// anything is deleted while an asynchronous issuer's family store is linked (use the `_async` form).
     fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error>;
 
     /// ListUserPoolClients, as [`ClientRegistry::list_clients`] (R-CLI-7). MaxResults defaults to 60.
@@ -125,10 +126,8 @@ pub trait UserPoolClientOperations: sealed::Sealed {
         req: &'a UpdateUserPoolClientRequest,
     ) -> BoxFuture<'a, Result<UpdateUserPoolClientResponse, Error>>;
 
-    /// DeleteUserPoolClient, awaiting the client store. As the synchronous form, it revokes the
-    /// client's families only in the family stores of synchronous issuers over the registry; an
-    /// asynchronous host revokes them with
-    /// [`AsyncTokenIssuer::delete_client`](crate::AsyncTokenIssuer::delete_client) instead.
+    /// DeleteUserPoolClient, awaiting the client store and the revocation of the client's families in
+    /// the family store of every issuer built over the registry, synchronous or asynchronous.
     fn delete_user_pool_client_async<'a>(
         &'a self,
         req: &'a DeleteUserPoolClientRequest,
@@ -373,6 +372,7 @@ impl UserPoolClientOperations for ClientRegistry {
     }
 
     fn delete_user_pool_client(&self, req: &DeleteUserPoolClientRequest) -> Result<(), Error> {
+        self.families_answer_at_once()?;
         self.poll_now(self.wire_delete_user_pool_client(req))
     }
 
