@@ -470,6 +470,47 @@ fn r_jwt_5_retired_keys_stay_published_and_their_tokens_still_verify() {
         .unwrap();
 }
 
+/// R-JWT-5, R-OPS-4: rotating one kind of token's key retires the old key only once it signs neither
+/// kind: the retired list holds only keys that stopped signing, so a host removing a retired key never
+/// unpublishes one that signs.
+#[test]
+fn r_jwt_5_a_key_that_still_signs_the_other_kind_is_not_retired() {
+    let a = key(Algorithm::RS256, "A", RSA_A);
+    for rotate_id_first in [true, false] {
+        let mut signer = TokenSigner::new(Arc::clone(&a));
+        let (first, second) = (
+            key(Algorithm::RS256, "B", RSA_B),
+            key(Algorithm::ES256, "C", EC),
+        );
+        if rotate_id_first {
+            signer.rotate_id_key(first).unwrap();
+            assert_eq!(signer.access_key().kid(), "A");
+        } else {
+            signer.rotate_access_key(first).unwrap();
+            assert_eq!(signer.id_key().kid(), "A");
+        }
+        assert!(signer.retired_keys().is_empty(), "A still signs");
+        assert!(!signer.remove_retired_key("A"));
+        assert!(signer
+            .jwks()
+            .keys
+            .iter()
+            .any(|k| k.kid.as_deref() == Some("A")));
+        // Once the other kind moves on too, A is retired, once.
+        if rotate_id_first {
+            signer.rotate_access_key(second).unwrap();
+        } else {
+            signer.rotate_id_key(second).unwrap();
+        }
+        let retired: Vec<_> = signer
+            .retired_keys()
+            .iter()
+            .map(|k| k.kid.clone())
+            .collect();
+        assert_eq!(retired, [Some("A".to_owned())]);
+    }
+}
+
 #[test]
 fn r_jwt_5_a_kid_cannot_name_two_different_keys() {
     let mut signer = TokenSigner::new(key(Algorithm::RS256, "k1", RSA_A));

@@ -182,8 +182,9 @@ impl<'r> IntrospectFlow<'r> {
                 },
                 Input::Family { read, .. },
             ) => {
-                // As the store-backed revocation check answers (R-REV-2): a family that is gone is not
-                // revoked; it is purged only long after every JWT it minted has expired (R-REV-6).
+                // A family that is gone answers inactive: the active answer names the family's user
+                // and scopes, which are gone with it. (The store-backed revocation check lets such a
+                // token verify; it is purged only long after every JWT it minted expired, R-REV-6.)
                 let Some(family) = read.family else {
                     return Ok(self.done(INACTIVE));
                 };

@@ -131,20 +131,23 @@ impl TokenSigner {
     pub fn rotate_id_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         let old = std::mem::replace(&mut self.id_key, new);
-        if old.kid() != self.id_key.kid() {
+        // Still signing access tokens, it is not retired.
+        if old.kid() != self.id_key.kid() && old.kid() != self.access_key.kid() {
             self.retire_jwk(old.public_jwk().clone());
         }
         Ok(())
     }
 
-    /// Makes `new` the access-token key; the previous one is retired (still in the JWKS).
+    /// Makes `new` the access-token key; the previous one is retired (still in the JWKS) unless it is
+    /// still the ID-token key.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
     /// key already known to this signer.
     pub fn rotate_access_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         let old = std::mem::replace(&mut self.access_key, new);
-        if old.kid() != self.access_key.kid() {
+        // Still signing ID tokens, it is not retired.
+        if old.kid() != self.access_key.kid() && old.kid() != self.id_key.kid() {
             self.retire_jwk(old.public_jwk().clone());
         }
         Ok(())

@@ -376,7 +376,7 @@ impl PgClientStore {
     }
 
     /// As [`query`](Self::query), for a statement whose answer is the number of rows it changed.
-    async fn execute(
+    pub(crate) async fn execute(
         &self,
         sql: &Arc<str>,
         params: &[&(dyn ToSql + Sync)],

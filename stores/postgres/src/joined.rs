@@ -104,6 +104,22 @@ fn joined_sql(
     ))
 }
 
+/// Global sign-out in one pool of a family table that several pools may share (R-REV-3): the
+/// subject's families, except those whose client is another pool's and not this one's. A family whose
+/// client is in no pool any more (deleted) is revoked too: in doubt, the subject is signed out.
+///
+/// `$1` subject, `$2` pool.
+fn revoke_subject_sql(families: &PgRefreshTokenStore, clients: &PgClientStore) -> Arc<str> {
+    let (family_table, _) = families.joined_read_parts();
+    let (_, client_table) = clients.joined_read_parts();
+    Arc::from(format!(
+        "UPDATE {family_table} f SET revoked = TRUE \
+         WHERE f.subject = $1 AND NOT f.revoked \
+         AND (EXISTS (SELECT 1 FROM {client_table} c WHERE c.pool_id = $2 AND c.client_id = f.client_id) \
+              OR NOT EXISTS (SELECT 1 FROM {client_table} c WHERE c.client_id = f.client_id))"
+    ))
+}
+
 /// The host's user query as the joined read and the witnessed advance use it: a flag, then its columns.
 fn user_row(select: &str) -> String {
     format!("(SELECT TRUE AS user_found, q.* FROM ({select}) AS q)")
@@ -202,6 +218,13 @@ struct Witness {
 
 /// The families of one user pool, read with that pool's app clients: [`PgClientStore::families`].
 ///
+/// Several pools may keep their families in one table (the pools of one [`PgClientStore`] and its
+/// [`for_pool`](PgClientStore::for_pool) stores). A global sign-out then revokes the subject's families
+/// of this pool only: those whose client is this pool's, or is no longer in any pool (R-REV-3).
+/// Deleting a client revokes the families of that client id (R-REV-7); client ids are drawn at random
+/// and so differ between pools, unless a host restores one id into two pools sharing a table, whose
+/// families the table cannot then tell apart: both pools' are revoked.
+///
 /// Every operation is the family store's, except [`read_with_client`](AsyncRefreshTokenStore::read_with_client),
 /// which reads the family, the database time and the client in one statement, so that a refresh that
 /// succeeds costs one read and the conditional update, two round trips, with its clients in
@@ -213,6 +236,7 @@ pub struct PgPoolFamilies {
     clients: PgClientStore,
     sql: Arc<str>,
     witnessed: Arc<str>,
+    revoke_subject: Arc<str>,
     users: Option<PgUserJoin>,
     memory: Arc<Mutex<HashMap<FamilyId, Remembered>>>,
 }
@@ -231,11 +255,13 @@ impl PgPoolFamilies {
     pub(crate) fn new(families: PgRefreshTokenStore, clients: PgClientStore) -> PgPoolFamilies {
         let sql = joined_sql(&families, &clients, None);
         let witnessed = witnessed_sql(&families, &clients, None);
+        let revoke_subject = revoke_subject_sql(&families, &clients);
         PgPoolFamilies {
             families,
             clients,
             sql,
             witnessed,
+            revoke_subject,
             users: None,
             memory: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -548,9 +574,18 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         self.families.revoke(id)
     }
 
+    /// The subject's families in this pool only (R-REV-3), though the family table is shared: see
+    /// [`PgPoolFamilies`].
     fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         self.forget_all();
-        self.families.revoke_subject(subject)
+        Box::pin(async move {
+            let pool_id = self.clients.user_pool_id();
+            let n = self
+                .clients
+                .execute(&self.revoke_subject, &[&subject, &pool_id])
+                .await?;
+            usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".into()))
+        })
     }
 
     fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {

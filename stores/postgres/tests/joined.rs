@@ -30,6 +30,7 @@ const POOL: &str = "us-east-1_PgJoined";
 /// `(pool_id, sub, username, enabled)`), the id of one client, and a connection for setting up rows.
 struct Setup {
     registry: Arc<ClientRegistry>,
+    clients: PgClientStore,
     store: PgRefreshTokenStore,
     families: PgPoolFamilies,
     client_id: String,
@@ -87,6 +88,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
         ));
     Some(Setup {
         registry,
+        clients: clients.clone(),
         store,
         families,
         client_id: client.client_id().to_string(),
@@ -695,4 +697,64 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
     assert!(matches!(answer, Advance::Unchanged(_)), "{answer:?}");
     assert_eq!(generation().await, before + 1);
     assert!(s.families.remembered(&id, &s.client_id).is_none());
+}
+
+/// R-REV-3 with pools sharing one family table: a global sign-out in one pool revokes the subject's
+/// families of that pool (and of a client deleted since), never those of another pool's clients.
+#[tokio::test]
+async fn r_rev_3_global_sign_out_in_one_pool_leaves_another_pools_families() {
+    let Some(s) = set_up(true).await else { return };
+    let other = s.clients.for_pool("us-east-1_PgOther");
+    let other_registry = ClientRegistry::new(
+        "us-east-1_PgOther",
+        Arc::new(SystemClock),
+        Arc::new(SystemRandom::new()),
+    )
+    .with_store(Arc::new(other.clone()));
+    let other_client = other_registry
+        .create_client_async(AppClientConfig::builder("other"), NewClientSecret::None)
+        .await
+        .unwrap();
+    let family_of = |client: &str| {
+        let mut f = common::family("shared-sub", 4_000_000_000);
+        let mut info = (*f.info).clone();
+        info.client_id = Arc::from(client);
+        f.info = Arc::new(info);
+        f
+    };
+    let here = family_of(&s.client_id);
+    let there = family_of(other_client.client_id());
+    let deleted = family_of("a-client-deleted-since");
+    for f in [&here, &there, &deleted] {
+        AsyncRefreshTokenStore::create(&s.store, f.clone())
+            .await
+            .unwrap();
+    }
+    let revoked = |f: &Family| {
+        let store = s.store.clone();
+        let id = f.id;
+        async move {
+            AsyncRefreshTokenStore::read(&store, &id)
+                .await
+                .unwrap()
+                .family
+                .unwrap()
+                .state
+                .revoked
+        }
+    };
+    assert_eq!(s.families.revoke_subject("shared-sub").await.unwrap(), 2);
+    assert!(revoked(&here).await);
+    assert!(revoked(&deleted).await);
+    assert!(
+        !revoked(&there).await,
+        "another pool's family was signed out"
+    );
+    // The other pool's own sign-out reaches it.
+    let other_families = other.families(&s.store).unwrap();
+    assert_eq!(
+        other_families.revoke_subject("shared-sub").await.unwrap(),
+        1
+    );
+    assert!(revoked(&there).await);
 }
