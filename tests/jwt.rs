@@ -511,6 +511,39 @@ fn r_jwt_5_a_key_that_still_signs_the_other_kind_is_not_retired() {
     }
 }
 
+/// R-OPS-4: a key is in one state at a time. A staged key that a rotation puts to use is no longer
+/// staged, and a current or staged key cannot be published as retired, so that "retired" always means a
+/// key that signs no more and cannot be promoted again.
+#[test]
+fn r_ops_4_a_key_is_staged_current_or_retired_not_two_at_once() {
+    let mut signer = TokenSigner::new(key(Algorithm::RS256, "A", RSA_A));
+    let staged = key(Algorithm::ES256, "S", EC);
+    signer.add_key(Arc::clone(&staged)).unwrap();
+    let e = signer
+        .add_retired_key(staged.public_jwk().clone())
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    let current = signer.id_key().public_jwk().clone();
+    assert!(signer.add_retired_key(current).is_err());
+    assert!(signer.retired_keys().is_empty());
+
+    signer.rotate_id_key(Arc::clone(&staged)).unwrap();
+    assert!(signer.staged_keys().is_empty(), "in use, no longer staged");
+    signer
+        .rotate_id_key(key(Algorithm::RS256, "B", RSA_B))
+        .unwrap();
+    let retired: Vec<_> = signer
+        .retired_keys()
+        .iter()
+        .map(|k| k.kid.clone())
+        .collect();
+    assert_eq!(retired, [Some("S".to_owned())]);
+    assert!(
+        signer.promote("S").is_err(),
+        "a retired key cannot sign again"
+    );
+}
+
 #[test]
 fn r_jwt_5_a_kid_cannot_name_two_different_keys() {
     let mut signer = TokenSigner::new(key(Algorithm::RS256, "k1", RSA_A));

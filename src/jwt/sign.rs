@@ -130,6 +130,8 @@ impl TokenSigner {
     /// key already known to this signer.
     pub fn rotate_id_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        // A staged key put to use this way is staged no more.
+        self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.id_key, new);
         // Still signing access tokens, it is not retired.
         if old.kid() != self.id_key.kid() && old.kid() != self.access_key.kid() {
@@ -145,6 +147,8 @@ impl TokenSigner {
     /// key already known to this signer.
     pub fn rotate_access_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        // A staged key put to use this way is staged no more.
+        self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.access_key, new);
         // Still signing ID tokens, it is not retired.
         if old.kid() != self.access_key.kid() && old.kid() != self.id_key.kid() {
@@ -157,10 +161,23 @@ impl TokenSigner {
     /// after a restart), so that tokens it signed keep verifying.
     ///
     /// Fails with [`Error::InvalidParameter`] if `jwk` is not an RS256, ES256 or EdDSA signature key with
-    /// a kid, or its kid belongs to a different key.
+    /// a kid, its kid belongs to a different key, or it is a current or staged key of this signer (which
+    /// rotation retires, once it signs no more).
     pub fn add_retired_key(&mut self, jwk: Jwk) -> Result<(), Error> {
         check_jwk(&jwk)?;
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
+        let kid = kid_of(&jwk);
+        if self.id_key.kid() == kid
+            || self.access_key.kid() == kid
+            || self.staged.iter().any(|k| k.kid() == kid)
+        {
+            // Retired means it signs no more: a current or staged key is retired by rotation.
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "signing key id {kid} signs tokens or is staged; it is not retired"
+                ),
+            });
+        }
         self.retire_jwk(jwk);
         Ok(())
     }
