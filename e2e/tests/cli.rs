@@ -57,6 +57,9 @@ fn r_srv_1_bad_arguments_are_refused() {
         &["--region", "US East"],
         &["--frobnicate"],
         &["--manual-clock=yes"],
+        // A flag takes no value: `--metrics=false` must not turn metrics on.
+        &["--metrics=false"],
+        &["--introspection=false"],
         // Loopback only, unless asked.
         &["--listen", "0.0.0.0:9229"],
     ] {

@@ -446,6 +446,30 @@ async fn r_srv_7_introspection_on_postgresql_sees_the_other_instances_writes() {
     assert_eq!(introspect_raw(&a, &client, &t1).await.0, 404);
 }
 
+/// R-JWT-4, R-PER-4: a pool's issuer URL is its own region's, from its id, whatever `--region` the
+/// instance serving it was started with, so two instances on one database give a pool one `iss`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_jwt_4_instances_started_with_other_regions_give_a_pool_one_issuer() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    let b = Instance::start_with(&url, &["--region", "eu-west-1"]);
+    let (pool, _) = pool_with_client(&a, 0).await;
+    let issuer = |doc: &str| {
+        serde_json::from_str::<Value>(doc).unwrap()["issuer"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let path = format!("/{pool}/.well-known/openid-configuration");
+    let (on_a, on_b) = (a.get(&path).await.1, b.get(&path).await.1);
+    let region = pool.split_once('_').unwrap().0;
+    assert_eq!(
+        issuer(&on_a),
+        format!("https://cognito-idp.{region}.amazonaws.com/{pool}")
+    );
+    assert_eq!(issuer(&on_b), issuer(&on_a));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn r_srv_6_a_restart_loses_nothing() {
     let Some(url) = database_url() else { return };

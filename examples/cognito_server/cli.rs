@@ -143,7 +143,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--metrics" => metrics = true,
+            "--metrics" if inline.is_none() => metrics = true,
             "--listen" => {
                 let v = value("ADDR:PORT")?;
                 listen = v.parse().map_err(|_| {

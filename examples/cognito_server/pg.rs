@@ -392,8 +392,11 @@ impl PgBackend {
             iterations: state.config.pbkdf2_iterations,
             dummy: StoredHash::new("no user has this password", state)?,
         });
+        // The pool's own region, from its id, not this instance's `--region`: instances on one database
+        // that were started with different regions still give the pool one issuer URL (R-JWT-4).
+        let region = id.split_once('_').map_or(id, |(region, _)| region);
         let issuer = AsyncTokenIssuer::builder(
-            state.config.region.clone(),
+            region.to_owned(),
             signer,
             RefreshTokenKeys::new(RefreshTokenKey::new(1, &self.refresh_key)?),
             registry,
