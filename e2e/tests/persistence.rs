@@ -446,6 +446,38 @@ async fn r_srv_7_introspection_on_postgresql_sees_the_other_instances_writes() {
     assert_eq!(introspect_raw(&a, &client, &t1).await.0, 404);
 }
 
+/// R-WIRE-2, R-SAFE-1: a NUL character, which PostgreSQL text cannot hold, is the request's fault: a
+/// 400, never a 500 that would report the database unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    let (pool, client) = pool_with_client(&a, 0).await;
+    let (status, v) = a
+        .call(
+            "InitiateAuth",
+            json!({
+                "ClientId": client,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "x\u{0}y", "PASSWORD": PASSWORD},
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = a
+        .call(
+            "AdminCreateUser",
+            json!({
+                "UserPoolId": pool, "Username": "bob", "MessageAction": "SUPPRESS",
+                "UserAttributes": [{"Name": "email", "Value": "a\u{0}b@example.com"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    // The service is still up and serving.
+    sign_in(&a, &client).await;
+}
+
 /// R-JWT-4, R-PER-4: a pool's issuer URL is its own region's, from its id, whatever `--region` the
 /// instance serving it was started with, so two instances on one database give a pool one `iss`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -148,6 +148,17 @@ impl SealingKey {
 }
 
 fn store_err(e: tokio_postgres::Error) -> Error {
+    use tokio_postgres::error::SqlState;
+    // A text PostgreSQL cannot hold (a NUL character) is the request's fault, not the database's: a
+    // client error, as in memory, never an outage (R-WIRE-2).
+    if matches!(
+        e.code(),
+        Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE | &SqlState::UNTRANSLATABLE_CHARACTER)
+    ) {
+        return Error::InvalidParameter {
+            message: "A value holds a character that cannot be stored (NUL).".into(),
+        };
+    }
     // tokio-postgres's messages name no password.
     if e.is_closed() || e.as_db_error().is_none() {
         Error::from(StoreError::Unavailable(format!("database: {e}")))
