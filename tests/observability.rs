@@ -871,3 +871,106 @@ fn r_ops_1_client_metadata_is_never_traced() {
     assert!(text.contains("record refresh outcome=advanced"), "{text}");
     assert!(!text.contains("MarkerMetadataValue"));
 }
+
+/// A password verifier that knows alice's password only.
+struct OnlyAlice;
+
+impl refresh_rotation::wire::password::PasswordVerifier for OnlyAlice {
+    fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<refresh_rotation::wire::password::PasswordCheck, Error> {
+        use refresh_rotation::wire::password::PasswordCheck;
+        Ok(match (username, password) {
+            ("alice", "right password") => PasswordCheck::Valid,
+            ("alice", _) => PasswordCheck::Invalid,
+            _ => PasswordCheck::NoSuchUser,
+        })
+    }
+}
+
+/// R-OPS-1, R-OPS-2: a password sign-in the wire adapter refuses before the driver's sign-in (a wrong
+/// password, an unknown user) is traced and counted as the driver's own answers are, so that password
+/// guessing is visible; and so is a refusal a host records for a request no issuer saw
+/// ([`telemetry::record_refusal`]), such as one naming a client no pool has. No password is recorded.
+#[test]
+fn r_ops_1_refused_password_sign_ins_are_traced_and_counted() {
+    use refresh_rotation::config::ExplicitAuthFlow;
+    use refresh_rotation::engine::Operation;
+    use refresh_rotation::wire::{from_json, AuthCall};
+    let p = pool(5, ReusePolicy::Reject, false);
+    let client = p
+        .registry
+        .create_client(
+            AppClientConfig::builder("passwords")
+                .explicit_auth_flows([ExplicitAuthFlow::AllowUserPasswordAuth]),
+            NewClientSecret::None,
+        )
+        .unwrap()
+        .client_id()
+        .to_string();
+    let attempt = |user: &str, password: &str| {
+        let body = serde_json::json!({
+            "ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": user, "PASSWORD": password},
+        });
+        let call = AuthCall::from_initiate_auth(from_json(body.to_string().as_bytes())?)?;
+        p.issuer.initiate_auth(&call, &OnlyAlice)
+    };
+    let capture = capture();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        attempt("alice", "right password").unwrap();
+        assert!(attempt("alice", "Guess-1").is_err());
+        assert!(attempt("mallory", "Guess-2").is_err());
+        telemetry::record_refusal(
+            Operation::Refresh,
+            Some("nosuchclient"),
+            &Error::ClientNotFound {
+                client_id: "nosuchclient".into(),
+            },
+        );
+    });
+    let snapshot: Vec<Sample> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(k, _, _, v)| {
+            let key = k.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, v)
+        })
+        .collect();
+    let sign_ins = |outcome| {
+        counter(
+            &snapshot,
+            "refresh_rotation_sign_in_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert_eq!((sign_ins("issued"), sign_ins("client_error")), (1, 2));
+    assert_eq!(
+        counter(
+            &snapshot,
+            "refresh_rotation_refresh_total",
+            &[("operation", "refresh"), ("outcome", "client_error")]
+        ),
+        1
+    );
+    let text = capture.text();
+    assert_eq!(text.matches("span sign_in").count(), 3, "{text}");
+    assert!(text.contains("error=NotAuthorizedException"), "{text}");
+    assert!(
+        text.contains("span refresh target=refresh_rotation client_id=nosuchclient"),
+        "{text}"
+    );
+    assert!(text.contains("error=ResourceNotFoundException"), "{text}");
+    for secret in ["right password", "Guess-1", "Guess-2"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}

@@ -54,6 +54,12 @@ async fn r_srv_8_metrics_show_refresh_outcomes_and_one_reuse_detection() {
     advance(&srv, 10).await;
     let (name, _) = refresh(&c, &client, &t0).await.unwrap_err();
     assert_eq!(name, "RefreshTokenReuseException");
+    // A refresh naming a client no pool has is refused before any issuer runs: counted all the same
+    // (R-OPS-2), without the client id in a label.
+    let (name, _) = refresh(&c, "nosuchclient0123456789", &t1)
+        .await
+        .unwrap_err();
+    assert_eq!(name, "ResourceNotFoundException");
 
     let (status, text) = get(&srv, "/metrics").await;
     assert_eq!(status, 200, "{text}");
@@ -67,6 +73,8 @@ async fn r_srv_8_metrics_show_refresh_outcomes_and_one_reuse_detection() {
     assert_eq!(refresh("advanced"), Some(2.0), "{text}");
     assert_eq!(refresh("retry"), Some(1.0), "{text}");
     assert_eq!(refresh("reuse"), Some(1.0), "{text}");
+    assert_eq!(refresh("client_error"), Some(1.0), "{text}");
+    assert!(!text.contains("nosuchclient"), "{text}");
     assert_eq!(
         sample(
             &text,
@@ -91,7 +99,8 @@ async fn r_srv_8_metrics_show_refresh_outcomes_and_one_reuse_detection() {
             "refresh_rotation_refresh_duration_seconds_count",
             &[r#"operation="refresh""#]
         ),
-        Some(4.0),
+        // Every refresh answered, the one no pool took included.
+        Some(5.0),
         "{text}"
     );
     assert!(

@@ -30,6 +30,8 @@ use ring::pbkdf2;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use refresh_rotation::directory::{AsyncUserDirectory, UserRecord};
+use refresh_rotation::driver::telemetry;
+use refresh_rotation::engine::Operation as Counted;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::oauth::{self, OAuthError, OAuthRequest, OAuthResponse};
@@ -48,9 +50,9 @@ use refresh_rotation::{
 use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore, PgUserJoin};
 
 use super::{
-    created_user, new_kid, new_password, new_pool_id, new_user, pool_name, required, AppState,
-    CreateUserPoolRequest, CreateUserPoolResponse, DeviceConfiguration, OAuthEndpoint, Signing,
-    UserPoolType, UserRef, MAX_USERS_PER_POOL, RSA_BITS,
+    auth_operation, created_user, new_kid, new_password, new_pool_id, new_user, pool_name,
+    required, AppState, CreateUserPoolRequest, CreateUserPoolResponse, DeviceConfiguration,
+    OAuthEndpoint, Signing, UserPoolType, UserRef, MAX_USERS_PER_POOL, RSA_BITS,
 };
 
 /// The columns a user read returns, in the order [`decode_user`] reads them (a macro, so that the
@@ -460,10 +462,14 @@ impl PgBackend {
     /// a revocation answers `ClientNotFound` before it writes anything; a sign-in whose client vanished
     /// while it ran has revoked the family it made before it says so (R-SIGN-2), so trying it again in
     /// the pool found now is a new sign-in, not a second use of anything.
+    ///
+    /// A request no pool can take is traced and counted as `operation`, as the issuer would have
+    /// (R-OPS-1, R-OPS-2).
     async fn on_pool_of_client<'s, T>(
         &'s self,
         state: &'s AppState,
         client_id: &'s str,
+        operation: Counted,
         op: impl Fn(Arc<PgPool>) -> BoxFuture<'s, Result<T, Error>> + Send + Sync,
     ) -> Result<T, Error> {
         let route = self
@@ -483,7 +489,10 @@ impl PgBackend {
                 answer => return answer,
             }
         }
-        let pool = self.pool_of_client(state, client_id).await?;
+        let pool = self
+            .pool_of_client(state, client_id)
+            .await
+            .inspect_err(|e| telemetry::record_refusal(operation, Some(client_id), e))?;
         {
             let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
             if routes.len() >= MAX_ROUTES {
@@ -1095,9 +1104,14 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
             let call = &call;
             let resp = pg
-                .on_pool_of_client(state, call.client_id().as_str(), |pool| {
-                    Box::pin(async move { pool.issuer.initiate_auth(call, &*pool.users).await })
-                })
+                .on_pool_of_client(
+                    state,
+                    call.client_id().as_str(),
+                    auth_operation(call),
+                    |pool| {
+                        Box::pin(async move { pool.issuer.initiate_auth(call, &*pool.users).await })
+                    },
+                )
                 .await?;
             wire::to_json(&resp)
         }
@@ -1105,7 +1119,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
             let request = &call.as_request();
             let result = pg
-                .on_pool_of_client(state, call.client_id().as_str(), |pool| {
+                .on_pool_of_client(state, call.client_id().as_str(), Counted::Refresh, |pool| {
                     Box::pin(
                         async move { pool.issuer.get_tokens_from_refresh_token(request).await },
                     )
@@ -1118,7 +1132,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         Op::RevokeToken => {
             let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
             let call = &call;
-            pg.on_pool_of_client(state, call.client_id().as_str(), |pool| {
+            pg.on_pool_of_client(state, call.client_id().as_str(), Counted::Revoke, |pool| {
                 Box::pin(async move {
                     let (token, client_id) = (call.token(), call.client_id());
                     pool.issuer
@@ -1210,7 +1224,7 @@ pub(super) async fn oauth_handle(
             Ok(r) => {
                 let request = &r.refresh_request();
                 let result = pg
-                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
+                    .on_pool_of_client(state, r.client_id().as_str(), Counted::Refresh, |pool| {
                         Box::pin(
                             async move { pool.issuer.get_tokens_from_refresh_token(request).await },
                         )
@@ -1224,7 +1238,7 @@ pub(super) async fn oauth_handle(
             Ok(r) => {
                 let r = &r;
                 let result = pg
-                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
+                    .on_pool_of_client(state, r.client_id().as_str(), Counted::Revoke, |pool| {
                         Box::pin(async move {
                             pool.issuer
                                 .revoke_token(r.token(), r.client_id(), r.client_secret())
@@ -1240,7 +1254,7 @@ pub(super) async fn oauth_handle(
             Ok(r) => {
                 let r = &r;
                 let result = pg
-                    .on_pool_of_client(state, r.client_id().as_str(), |pool| {
+                    .on_pool_of_client(state, r.client_id().as_str(), Counted::Introspect, |pool| {
                         Box::pin(async move {
                             pool.issuer
                                 .introspect(r.expose_token(), r.client_id(), r.client_secret())

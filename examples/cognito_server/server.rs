@@ -52,6 +52,8 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use refresh_rotation::clock::{Clock, ManualClock, SystemClock, Timestamp};
 use refresh_rotation::directory::{InMemoryUserDirectory, UserDirectory, UserRecord};
+use refresh_rotation::driver::telemetry;
+use refresh_rotation::engine::Operation as Counted;
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::oauth::{self, OAuthError, OAuthRequest, OAuthResponse};
 use refresh_rotation::random::{RandomSource, SystemRandom};
@@ -359,6 +361,15 @@ impl PasswordVerifier for Pool {
     }
 }
 
+/// The operation an InitiateAuth call is counted as: the legacy refresh, or a sign-in.
+pub(crate) fn auth_operation(call: &AuthCall) -> Counted {
+    if call.is_refresh() {
+        Counted::LegacyRefresh
+    } else {
+        Counted::SignIn
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the maps half-written (each change is one insert or
     // remove), so a poisoned lock is still safe to use.
@@ -437,8 +448,14 @@ impl AppState {
     }
 
     /// The pool that has this app client (InitiateAuth, GetTokensFromRefreshToken and RevokeToken name
-    /// only the client).
-    fn pool_of_client(&self, client_id: &str) -> Result<Arc<Pool>, Error> {
+    /// only the client). A request no pool can take is traced and counted as `operation`, as the issuer
+    /// would have (R-OPS-1, R-OPS-2).
+    fn pool_of_client(&self, client_id: &str, operation: Counted) -> Result<Arc<Pool>, Error> {
+        self.find_pool_of_client(client_id)
+            .inspect_err(|e| telemetry::record_refusal(operation, Some(client_id), e))
+    }
+
+    fn find_pool_of_client(&self, client_id: &str) -> Result<Arc<Pool>, Error> {
         // Copied out of the lock first: a store failure is reported, not taken for "no such client".
         let pools: Vec<Arc<Pool>> = self
             .pools
@@ -903,7 +920,7 @@ fn oauth_handle(
         OAuthEndpoint::Token => match oauth::TokenRequest::parse(req) {
             Ok(r) => r.respond(
                 state
-                    .pool_of_client(r.client_id().as_str())
+                    .pool_of_client(r.client_id().as_str(), Counted::Refresh)
                     .and_then(|pool| {
                         pool.issuer
                             .get_tokens_from_refresh_token(&r.refresh_request())
@@ -914,7 +931,7 @@ fn oauth_handle(
         OAuthEndpoint::Revoke => match oauth::RevocationRequest::parse(req) {
             Ok(r) => r.respond(
                 state
-                    .pool_of_client(r.client_id().as_str())
+                    .pool_of_client(r.client_id().as_str(), Counted::Revoke)
                     .and_then(|pool| {
                         pool.issuer
                             .revoke_token(r.token(), r.client_id(), r.client_secret())
@@ -925,7 +942,7 @@ fn oauth_handle(
         OAuthEndpoint::Introspect => match oauth::IntrospectionRequest::parse(req) {
             Ok(r) => r.respond(
                 state
-                    .pool_of_client(r.client_id().as_str())
+                    .pool_of_client(r.client_id().as_str(), Counted::Introspect)
                     .and_then(|pool| {
                         pool.issuer
                             .introspect(r.expose_token(), r.client_id(), r.client_secret())
@@ -1083,12 +1100,12 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         }
         Op::InitiateAuth => {
             let call = AuthCall::from_initiate_auth(wire::from_json(body)?)?;
-            let pool = state.pool_of_client(call.client_id().as_str())?;
+            let pool = state.pool_of_client(call.client_id().as_str(), auth_operation(&call))?;
             wire::to_json(&pool.issuer.initiate_auth(&call, &*pool)?)
         }
         Op::GetTokensFromRefreshToken => {
             let call = wire::from_json::<GetTokensFromRefreshTokenRequest>(body)?.into_call()?;
-            let pool = state.pool_of_client(call.client_id().as_str())?;
+            let pool = state.pool_of_client(call.client_id().as_str(), Counted::Refresh)?;
             let result = pool
                 .issuer
                 .get_tokens_from_refresh_token(&call.as_request())?;
@@ -1098,7 +1115,7 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         }
         Op::RevokeToken => {
             let call = wire::from_json::<RevokeTokenRequest>(body)?.into_call()?;
-            let pool = state.pool_of_client(call.client_id().as_str())?;
+            let pool = state.pool_of_client(call.client_id().as_str(), Counted::Revoke)?;
             pool.issuer
                 .revoke_token(call.token(), call.client_id(), call.client_secret())?;
             wire::to_json(&RevokeTokenResponse {})

@@ -181,6 +181,19 @@ fn policy_name(policy: ReusePolicy) -> &'static str {
     }
 }
 
+/// Records a request refused before any issuer ran it, as a driver records the requests it answers: the
+/// operation's span (with `client_id`, `outcome` and `error`) and its outcome counted. For what decides
+/// outside the engine: the wire adapter's password checks, or a host's router that finds no pool for the
+/// client a request names, so that such refusals (password guessing, probing for client ids) are as
+/// visible as the issuer's own (R-OPS-1, R-OPS-2). `client_id` is the one the request named; no secret
+/// is recorded.
+pub fn record_refusal(operation: Operation, client_id: Option<&str>, error: &Error) {
+    let observation = Observation::start(operation, client_id);
+    let _entered = observation.span().enter();
+    // A refusal carries no security event: nothing was read or written.
+    let _no_events = observation.finish(&mut Report::new(operation), &Err::<(), _>(error.clone()));
+}
+
 /// One operation being observed: its span and its start.
 pub(crate) struct Observation {
     span: Span,

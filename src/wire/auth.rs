@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 
 use crate::config::{ExplicitAuthFlow, PreventUserExistenceErrors};
-use crate::engine::{checks, ClientId, DeviceKey, LegacyRefreshRequest, SecretHash, SignInRequest};
+use crate::driver::telemetry::record_refusal;
+use crate::engine::{
+    checks, ClientId, DeviceKey, LegacyRefreshRequest, Operation, SecretHash, SignInRequest,
+};
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::secret::{RefreshToken, SecretString};
@@ -363,7 +366,10 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
                 secret_hash: secret_hash
                     .as_ref()
                     .map(|h| SecretHash::parse(h.expose_secret()))
-                    .transpose()?,
+                    .transpose()
+                    .inspect_err(|e| {
+                        record_refusal(Operation::LegacyRefresh, Some(&call.client_id), e)
+                    })?,
                 device_key: device_key
                     .as_ref()
                     .map(|d| DeviceKey::checked(d.expose_secret())),
@@ -384,7 +390,9 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
                 secret_hash.as_ref().map(SecretString::expose_secret),
                 passwords,
             )
-            .await?;
+            .await
+            // Refused before the driver's sign-in: recorded as the driver records its own (R-OPS-1).
+            .inspect_err(|e| record_refusal(Operation::SignIn, Some(&call.client_id), e))?;
             let mut req = SignInRequest::new(ClientId::checked(&call.client_id), username);
             req.secret_hash = secret_hash;
             req.client_metadata = call.client_metadata.as_ref();
