@@ -320,6 +320,49 @@ async fn r_srv_7_a_client_finds_the_endpoints_from_the_discovery_document() {
     srv.stop().await.unwrap();
 }
 
+/// R-SRV-7: bound to every interface (`0.0.0.0`, as `--allow-non-loopback` allows), the service names its
+/// endpoints on the address the client reached it by, not on `0.0.0.0`, which no client can use.
+#[tokio::test]
+async fn r_srv_7_bound_to_every_interface_the_endpoints_are_named_on_the_host_asked() {
+    let srv = server::start(
+        ServerConfig {
+            pbkdf2_iterations: 1_000,
+            ..ServerConfig::default()
+        },
+        "0.0.0.0:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let pool = pool(&sdk(&srv), false).await;
+    let host = format!("127.0.0.1:{}", srv.addr().port());
+    let (status, body) = raw(
+        &srv,
+        format!(
+            "GET /{pool}/.well-known/openid-configuration HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["token_endpoint"], format!("http://{host}/oauth2/token"));
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("http://{host}/{pool}/.well-known/jwks.json")
+    );
+    // A Host that is not a plain host:port is not echoed into the document.
+    let (_, body) = raw(
+        &srv,
+        format!(
+            "GET /{pool}/.well-known/openid-configuration HTTP/1.1\r\nHost: evil.example/x?\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(!body.contains("evil.example"), "{body}");
+    srv.stop().await.unwrap();
+}
+
 trait JsonOrText {
     async fn json_or_text(self) -> Value;
 }

@@ -389,8 +389,9 @@ pub struct AppState {
     keys_generated: AtomicUsize,
     /// One permit per request in flight (R-SRV-9).
     in_flight: Arc<Semaphore>,
-    /// `http://<addr>` once the listener is bound: the discovery documents name the endpoints on it.
-    base_url: OnceLock<String>,
+    /// The listener's address once it is bound: the discovery documents name the endpoints on it, or,
+    /// bound to every interface, on the address the client used (see [`base_url`]).
+    bound: OnceLock<SocketAddr>,
     /// With `--database-url`: the PostgreSQL backend, which then serves every pool instead of `pools`.
     pg: Option<pg::PgBackend>,
 }
@@ -413,7 +414,7 @@ impl AppState {
             pool_slots: AtomicUsize::new(0),
             keys_generated: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
-            base_url: OnceLock::new(),
+            bound: OnceLock::new(),
             pg: None,
             config,
         }
@@ -611,7 +612,7 @@ async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        let _ = state.base_url.set(format!("http://{addr}"));
+        let _ = state.bound.set(addr);
     }
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -983,13 +984,38 @@ async fn oauth_introspect(
     oauth_endpoint(state, OAuthEndpoint::Introspect, method, headers, body).await
 }
 
+/// The service's address as a client can use it, `http://<host:port>`: the listener's, unless it is
+/// bound to every interface (`0.0.0.0`, `[::]`), an address no client can connect to; then the `Host`
+/// the request was sent to, if it is a plain `host[:port]` (R-SRV-7).
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    let Some(bound) = state.bound.get() else {
+        return String::new();
+    };
+    if bound.ip().is_unspecified() {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+        if let Some(host) = host {
+            return format!("http://{host}");
+        }
+    }
+    format!("http://{bound}")
+}
+
 /// `GET /<userPoolId>/.well-known/openid-configuration` (R-OAUTH-6): the endpoints as absolute URLs on
 /// the service's own address.
 async fn openid_configuration(
     State(state): State<Arc<AppState>>,
     Path(pool): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
-    let base = state.base_url.get().map_or("", String::as_str);
+    let base = &base_url(&state, &headers);
     let endpoints = |id: &str| {
         let endpoints = oauth::Endpoints::at(base, id);
         if state.config.introspection {
