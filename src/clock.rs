@@ -36,21 +36,18 @@ impl Timestamp {
 
     /// `self + seconds`, or `None` on overflow.
     pub fn checked_add_secs(self, seconds: u64) -> Option<Timestamp> {
-        let s = i64::try_from(seconds).ok()?;
-        self.0.checked_add(s).map(Timestamp)
+        self.0.checked_add_unsigned(seconds).map(Timestamp)
     }
 
     /// `self - seconds`, or `None` on overflow.
     pub fn checked_sub_secs(self, seconds: u64) -> Option<Timestamp> {
-        let s = i64::try_from(seconds).ok()?;
-        self.0.checked_sub(s).map(Timestamp)
+        self.0.checked_sub_unsigned(seconds).map(Timestamp)
     }
 
-    /// Whole seconds from `earlier` to `self`, or `None` when `earlier` is later or the difference
-    /// overflows.
+    /// Whole seconds from `earlier` to `self`, or `None` when `earlier` is later. Every such difference
+    /// fits: the whole range of timestamps spans `u64::MAX` seconds.
     pub fn seconds_since(self, earlier: Timestamp) -> Option<u64> {
-        let d = self.0.checked_sub(earlier.0)?;
-        u64::try_from(d).ok()
+        (self.0 >= earlier.0).then(|| self.0.abs_diff(earlier.0))
     }
 
     /// The same instant as an [`OffsetDateTime`], or `None` outside the range `time` can represent.
@@ -160,6 +157,30 @@ impl<C: Clock + ?Sized> Clock for &C {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-SAFE-4: checked arithmetic refuses only what overflows: a result that fits is given, however
+    /// large the operand, and the whole range of timestamps is a difference that fits.
+    #[test]
+    fn r_safe_4_results_that_fit_at_the_extremes_are_given() {
+        let (min, max) = (
+            Timestamp::from_unix_seconds(i64::MIN),
+            Timestamp::from_unix_seconds(i64::MAX),
+        );
+        assert_eq!(max.checked_sub_secs(u64::MAX), Some(min));
+        assert_eq!(min.checked_add_secs(u64::MAX), Some(max));
+        assert_eq!(max.seconds_since(min), Some(u64::MAX));
+        assert_eq!(min.seconds_since(max), None);
+        assert_eq!(max.checked_add_secs(1), None);
+        assert_eq!(min.checked_sub_secs(1), None);
+        assert_eq!(
+            Timestamp::from_unix_seconds(0).checked_add_secs(u64::MAX),
+            None
+        );
+        assert_eq!(
+            Timestamp::from_unix_seconds(5).seconds_since(Timestamp::from_unix_seconds(5)),
+            Some(0)
+        );
+    }
 
     #[test]
     fn r_safe_4_checked_arithmetic_at_the_edges() {

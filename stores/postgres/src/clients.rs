@@ -37,7 +37,7 @@ use tokio_postgres::Row;
 
 use crate::error::Redactor;
 use crate::joined::PgPoolFamilies;
-use crate::pool::{Conn, LastError, Manager};
+use crate::pool::{no_answer, within, Conn, LastError, Manager};
 use crate::schema::TableName;
 use crate::PgRefreshTokenStore;
 
@@ -395,16 +395,22 @@ impl PgClientStore {
         let mut conn = self.conn().await?;
         let mut attempt = 1;
         loop {
-            let result = match conn.prepared_sql(sql).await {
-                Ok(st) => match answer {
+            let limit = conn.answer_limit();
+            let result = within(limit, async {
+                let st = conn.prepared_sql(sql).await?;
+                match answer {
                     Answer::Rows => conn.client().query(&st, params).await.map(|r| (r, 0)),
                     Answer::Count => conn
                         .client()
                         .execute(&st, params)
                         .await
                         .map(|n| (Vec::new(), n)),
-                },
-                Err(e) => Err(e),
+                }
+            })
+            .await;
+            let Some(result) = result else {
+                conn.mark_broken();
+                return Err(no_answer(limit));
             };
             match result {
                 Ok(out) => return Ok(out),
@@ -431,7 +437,8 @@ impl PgClientStore {
         let mut conn = self.conn().await?;
         let mut attempt = 1;
         loop {
-            let result = async {
+            let limit = conn.answer_limit();
+            let result = within(limit, async {
                 let lock = conn.prepared_sql(&sql.lock_pool).await?;
                 let ins = conn.prepared_sql(insert).await?;
                 let ex = conn.prepared_sql(exists).await?;
@@ -448,8 +455,12 @@ impl PgClientStore {
                 };
                 tx.commit().await?;
                 Ok::<_, tokio_postgres::Error>(outcome)
-            }
+            })
             .await;
+            let Some(result) = result else {
+                conn.mark_broken();
+                return Err(no_answer(limit));
+            };
             match result {
                 Ok(outcome) => return outcome,
                 Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {

@@ -20,6 +20,8 @@
 
 use refresh_rotation::error::StoreError;
 
+use crate::pool::ConnectError;
+
 /// Scrubs the connection password out of error text.
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
@@ -66,15 +68,27 @@ impl Redactor {
         }
     }
 
+    /// The redacted one-line description of a failure to open a connection.
+    pub(crate) fn connect_text(&self, e: &ConnectError) -> String {
+        match e {
+            ConnectError::Pg(e) => self.text(e),
+            ConnectError::TimedOut(_) => self.clean(format!("postgres: {e}")),
+        }
+    }
+
+    /// Maps a failure to open a connection: a stalled startup is the server being unavailable.
+    pub(crate) fn connect(&self, e: &ConnectError) -> StoreError {
+        match e {
+            ConnectError::Pg(e) => self.pg(e),
+            ConnectError::TimedOut(_) => StoreError::Unavailable(self.connect_text(e)),
+        }
+    }
+
     /// Maps a pool error. bb8 returns its own error only when no connection could be had within the
     /// timeout; `last` is the last error met while opening one in the background, which says why.
-    pub(crate) fn pool(
-        &self,
-        e: &bb8::RunError<tokio_postgres::Error>,
-        last: Option<String>,
-    ) -> StoreError {
+    pub(crate) fn pool(&self, e: &bb8::RunError<ConnectError>, last: Option<String>) -> StoreError {
         match e {
-            bb8::RunError::User(e) => self.pg(e),
+            bb8::RunError::User(e) => self.connect(e),
             bb8::RunError::TimedOut => StoreError::Unavailable(match last {
                 Some(why) => format!("postgres pool: no connection in time; last attempt: {why}"),
                 None => "postgres pool: no connection in time".to_owned(),

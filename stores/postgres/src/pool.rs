@@ -10,13 +10,69 @@
 //! server goes away.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use refresh_rotation::error::StoreError;
 use tokio_postgres::{Client, Statement};
 
 use crate::schema::{Statements, Stmt};
+
+/// How long past the server's own `statement_timeout` the store waits for an answer before it gives the
+/// connection up. The server cancels a statement at its timeout and answers at once, so a longer silence
+/// means that the server, or the path to it, has stopped answering (R-SAFE-1: never hang).
+pub(crate) const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
+/// `fut`, or `None` if it did not finish within `limit` (no limit: `None`).
+pub(crate) async fn within<T>(limit: Option<Duration>, fut: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        None => Some(fut.await),
+        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+    }
+}
+
+/// The error of a statement that got no answer within `limit`; its connection is given up.
+pub(crate) fn no_answer(limit: Option<Duration>) -> StoreError {
+    let ms = limit.map_or(0, |l| l.as_millis());
+    StoreError::Unavailable(format!(
+        "postgres: no answer within {ms} ms; the connection was given up"
+    ))
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The driver's error.
+    Pg(tokio_postgres::Error),
+    /// The server accepted the connection but did not complete the startup (or TLS) exchange within
+    /// the connect timeout: tokio-postgres bounds only the TCP connect itself.
+    TimedOut(Duration),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Pg(e) => e.fmt(f),
+            ConnectError::TimedOut(d) => write!(
+                f,
+                "the server did not complete the connection within {} ms",
+                d.as_millis()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectError::Pg(e) => Some(e),
+            ConnectError::TimedOut(_) => None,
+        }
+    }
+}
 
 /// Opens a new client and spawns its connection task. Boxed so that the store's type does not depend on
 /// the TLS connector.
@@ -31,6 +87,10 @@ pub(crate) struct Manager {
     connect: Connector,
     statements: Arc<Statements>,
     last_error: LastError,
+    /// The whole of opening a connection: TCP, TLS and the startup exchange.
+    connect_timeout: Duration,
+    /// How long a statement on a connection may go unanswered (see [`ANSWER_MARGIN`]).
+    answer_limit: Option<Duration>,
 }
 
 impl Manager {
@@ -38,11 +98,15 @@ impl Manager {
         connect: Connector,
         statements: Arc<Statements>,
         last_error: LastError,
+        connect_timeout: Duration,
+        answer_limit: Option<Duration>,
     ) -> Self {
         Manager {
             connect,
             statements,
             last_error,
+            connect_timeout,
+            answer_limit,
         }
     }
 }
@@ -64,6 +128,7 @@ pub(crate) struct Conn {
     others: HashMap<Arc<str>, Statement>,
     /// Set when an operation failed in a way that leaves the session unusable; the pool then drops it.
     broken: bool,
+    answer_limit: Option<Duration>,
 }
 
 impl Conn {
@@ -75,6 +140,12 @@ impl Conn {
     /// Marks the connection as unusable, so the pool discards it instead of reusing it.
     pub(crate) fn mark_broken(&mut self) {
         self.broken = true;
+    }
+
+    /// How long a statement on this connection may go unanswered before the caller gives it up, marks
+    /// the connection broken and answers [`no_answer`].
+    pub(crate) fn answer_limit(&self) -> Option<Duration> {
+        self.answer_limit
     }
 
     /// The client and statement `s`, prepared on first use (one extra round trip, once per connection).
@@ -113,10 +184,13 @@ impl Conn {
 
 impl bb8::ManageConnection for Manager {
     type Connection = Conn;
-    type Error = tokio_postgres::Error;
+    type Error = ConnectError;
 
-    async fn connect(&self) -> Result<Conn, tokio_postgres::Error> {
-        let client = (self.connect)().await?;
+    async fn connect(&self) -> Result<Conn, ConnectError> {
+        let client = within(Some(self.connect_timeout), (self.connect)())
+            .await
+            .ok_or(ConnectError::TimedOut(self.connect_timeout))?
+            .map_err(ConnectError::Pg)?;
         // The server is reachable again: an older failure no longer explains a later timeout (which
         // would then be a pool exhausted by load).
         self.last_error.clear();
@@ -126,11 +200,16 @@ impl bb8::ManageConnection for Manager {
             prepared: Default::default(),
             others: HashMap::new(),
             broken: false,
+            answer_limit: self.answer_limit,
         })
     }
 
-    async fn is_valid(&self, conn: &mut Conn) -> Result<(), tokio_postgres::Error> {
-        conn.client.simple_query("").await.map(|_| ())
+    async fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        within(Some(self.connect_timeout), conn.client.simple_query(""))
+            .await
+            .ok_or(ConnectError::TimedOut(self.connect_timeout))?
+            .map(|_| ())
+            .map_err(ConnectError::Pg)
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -191,12 +270,12 @@ impl std::fmt::Debug for LastError {
     }
 }
 
-impl bb8::ErrorSink<tokio_postgres::Error> for LastError {
-    fn sink(&self, error: tokio_postgres::Error) {
-        self.set(Some(self.redact.text(&error)));
+impl bb8::ErrorSink<ConnectError> for LastError {
+    fn sink(&self, error: ConnectError) {
+        self.set(Some(self.redact.connect_text(&error)));
     }
 
-    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<tokio_postgres::Error>> {
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<ConnectError>> {
         Box::new(self.clone())
     }
 }

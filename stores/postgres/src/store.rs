@@ -27,7 +27,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
 use crate::error::Redactor;
-use crate::pool::{Conn, Connector, LastError, Manager};
+use crate::pool::{no_answer, within, Conn, Connector, LastError, Manager, ANSWER_MARGIN};
 use crate::schema::{self, Statements, Stmt, TableName};
 use crate::tls::PgTls;
 
@@ -110,7 +110,8 @@ impl PgStoreBuilder {
         self
     }
 
-    /// How long to wait for a TCP connection to the server, and how long an operation waits for a free
+    /// How long opening a connection may take (TCP, TLS and the startup exchange: a server that accepts
+    /// the connection and then says nothing is given up), and how long an operation waits for a free
     /// pooled connection, before failing with [`StoreError::Unavailable`]. Defaults to 5 seconds. A
     /// `connect_timeout` given in the connection string wins for the TCP part.
     pub fn connect_timeout(mut self, t: Duration) -> Self {
@@ -123,6 +124,10 @@ impl PgStoreBuilder {
     /// [`StoreError::Unavailable`]. `None` leaves the server's setting, or the one given in the
     /// connection string's `options` (which this setting, when `Some`, overrides). Defaults to 5 seconds.
     /// [`PgRefreshTokenStore::migrate`] lifts it for its own transaction.
+    ///
+    /// When `Some`, the store also stops waiting 2 seconds after it: a server (or a path to it) that
+    /// goes silent makes the operation fail with [`StoreError::Unavailable`] and the connection is
+    /// given up, instead of the operation hanging (R-SAFE-1).
     pub fn statement_timeout(mut self, t: Option<Duration>) -> Self {
         self.statement_timeout = t;
         self
@@ -244,7 +249,14 @@ impl PgStoreBuilder {
         };
         let statements = Arc::new(Statements::new(&table));
         let last_error = LastError::new(redactor.clone());
-        let manager = Manager::new(connect, statements, last_error.clone());
+        let manager = Manager::new(
+            connect,
+            statements,
+            last_error.clone(),
+            self.connect_timeout,
+            self.statement_timeout
+                .map(|t| t.saturating_add(ANSWER_MARGIN)),
+        );
         let max = self.max_connections.max(1);
         let builder = bb8::Pool::builder()
             .max_size(max)
@@ -256,7 +268,10 @@ impl PgStoreBuilder {
             // The reason a background connection attempt failed, for the caller's error message.
             .error_sink(Box::new(last_error.clone()));
         let pool = if eager {
-            builder.build(manager).await.map_err(|e| redactor.pg(&e))?
+            builder
+                .build(manager)
+                .await
+                .map_err(|e| redactor.connect(&e))?
         } else {
             builder.build_unchecked(manager)
         };
@@ -397,9 +412,15 @@ impl PgRefreshTokenStore {
     ) -> Result<Option<Row>, StoreError> {
         let mut attempt = 1;
         loop {
-            let result = match conn.prepared(s).await {
-                Ok((client, st)) => client.query_opt(&st, params).await,
-                Err(e) => Err(e),
+            let limit = conn.answer_limit();
+            let result = within(limit, async {
+                let (client, st) = conn.prepared(s).await?;
+                client.query_opt(&st, params).await
+            })
+            .await;
+            let Some(result) = result else {
+                conn.mark_broken();
+                return Err(no_answer(limit));
             };
             match result {
                 Ok(row) => return Ok(row),
@@ -420,9 +441,15 @@ impl PgRefreshTokenStore {
     ) -> Result<u64, StoreError> {
         let mut attempt = 1;
         loop {
-            let result = match conn.prepared(s).await {
-                Ok((client, st)) => client.execute(&st, params).await,
-                Err(e) => Err(e),
+            let limit = conn.answer_limit();
+            let result = within(limit, async {
+                let (client, st) = conn.prepared(s).await?;
+                client.execute(&st, params).await
+            })
+            .await;
+            let Some(result) = result else {
+                conn.mark_broken();
+                return Err(no_answer(limit));
             };
             match result {
                 Ok(n) => return Ok(n),
