@@ -25,7 +25,7 @@
 //! [`revoke_client`](RefreshTokenStore::revoke_client) scans every family, one shard at a time: deleting
 //! an app client is rare, and an index would cost memory on every family.
 //! [`purge_expired`](RefreshTokenStore::purge_expired) skips in O(1) every shard whose earliest expiry is
-//! before the cutoff, and resumes round-robin where the previous call stopped.
+//! after the cutoff, and resumes round-robin where the previous call stopped.
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
@@ -236,12 +236,16 @@ impl InMemoryRefreshTokenStore {
         }
     }
 
-    /// An empty, unbounded store with room for about `families` families before any table grows.
+    /// An empty, unbounded store with room for about `families` families before any table grows. Room
+    /// that cannot be had (more than memory allows) is not reserved: the tables then grow as families
+    /// arrive, and nothing panics.
     pub fn with_capacity(families: usize) -> Self {
         let store = Self::new();
         let per_shard = families.div_ceil(SHARDS);
         for shard in store.shards.iter() {
-            shard.0.lock().families.reserve(per_shard);
+            if shard.0.lock().families.try_reserve(per_shard).is_err() {
+                break;
+            }
         }
         store
     }
@@ -484,6 +488,20 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-SAFE-1: a capacity beyond memory is not reserved, rather than a panic; the store still works.
+    #[test]
+    fn r_safe_1_an_impossible_capacity_does_not_panic() {
+        let store = InMemoryRefreshTokenStore::with_capacity(usize::MAX);
+        assert!(store.is_empty());
+        let f = crate::testkit::sample_family(
+            FamilyId::from_bytes([3; 16]),
+            "subject",
+            Timestamp::from_unix_seconds(4_000_000_000),
+        );
+        store.create(f).unwrap();
+        assert_eq!(store.len(), 1);
+    }
 
     #[test]
     fn record_stays_small() {
