@@ -382,6 +382,23 @@ fn metric<'s>(
         .map(|(_, _, v)| v)
 }
 
+/// Every metric the recorder behind `snapshotter` holds, as name, labels and value.
+fn samples(snapshotter: &metrics_util::debugging::Snapshotter) -> Vec<Sample> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(k, _, _, v)| {
+            let key = k.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, v)
+        })
+        .collect()
+}
+
 fn counter(snapshot: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
     match metric(snapshot, name, labels) {
         Some(DebugValue::Counter(n)) => *n,
@@ -429,19 +446,7 @@ fn r_ops_2_metrics_count_outcomes_without_identifiers() {
             1
         );
     });
-    let snapshot: Vec<Sample> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(k, _, _, v)| {
-            let key = k.key();
-            let labels = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            (key.name().to_owned(), labels, v)
-        })
-        .collect();
+    let snapshot = samples(&snapshotter);
     let s = &snapshot[..];
     let refresh = |outcome| {
         counter(
@@ -933,19 +938,7 @@ fn r_ops_1_refused_password_sign_ins_are_traced_and_counted() {
             },
         );
     });
-    let snapshot: Vec<Sample> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(k, _, _, v)| {
-            let key = k.key();
-            let labels = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            (key.name().to_owned(), labels, v)
-        })
-        .collect();
+    let snapshot = samples(&snapshotter);
     let sign_ins = |outcome| {
         counter(
             &snapshot,

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{family, new_id, ts};
+use common::{accept_startup, fake_server, family, message, new_id, read_body, ts};
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{Advance, RefreshTokenStore};
 use refresh_rotation::testkit::cutoff_for;
@@ -88,69 +88,40 @@ fn unreachable_database_fails_every_operation_promptly_without_leaking_the_passw
 
 // ---- A server (or proxy) that sends malformed error codes ----------------------------------------------
 
-/// Reads one length-prefixed protocol message body (after its type byte, if any).
-fn read_body(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len)?;
-    let len = usize::try_from(u32::from_be_bytes(len)).unwrap();
-    let mut body = vec![0u8; len.saturating_sub(4)];
-    s.read_exact(&mut body)?;
-    Ok(body)
-}
-
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
-    m.extend_from_slice(body);
-    m
-}
-
 /// A loopback "server" that accepts any startup without authentication and answers every statement
 /// with an ErrorResponse whose SQLSTATE field is `code`, as a buggy proxy or a hostile server might.
 fn server_sending_sqlstate(code: &'static str) -> u16 {
     use std::io::{Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { return };
-            std::thread::spawn(move || -> std::io::Result<()> {
-                read_body(&mut s)?; // StartupMessage (NoTls sends no SSLRequest)
-                let mut hello = message(b'R', &0u32.to_be_bytes()); // AuthenticationOk
-                hello.extend(message(b'Z', b"I")); // ReadyForQuery
-                s.write_all(&hello)?;
-                loop {
-                    let mut kind = [0u8; 1];
-                    s.read_exact(&mut kind)?;
-                    read_body(&mut s)?;
-                    match kind[0] {
-                        b'X' => return Ok(()),
-                        // Sync, or a simple Query: answer the whole exchange with the error.
-                        b'S' | b'Q' => {
-                            let mut fields = Vec::new();
-                            for (tag, value) in [
-                                (b'S', "ERROR"),
-                                (b'V', "ERROR"),
-                                (b'C', code),
-                                (b'M', "malformed"),
-                            ] {
-                                fields.push(tag);
-                                fields.extend_from_slice(value.as_bytes());
-                                fields.push(0);
-                            }
-                            fields.push(0);
-                            let mut reply = message(b'E', &fields);
-                            reply.extend(message(b'Z', b"I"));
-                            s.write_all(&reply)?;
-                        }
-                        _ => {}
+    fake_server(move |mut s| {
+        accept_startup(&mut s)?; // NoTls sends no SSLRequest
+        loop {
+            let mut kind = [0u8; 1];
+            s.read_exact(&mut kind)?;
+            read_body(&mut s)?;
+            match kind[0] {
+                b'X' => return Ok(()),
+                // Sync, or a simple Query: answer the whole exchange with the error.
+                b'S' | b'Q' => {
+                    let mut fields = Vec::new();
+                    for (tag, value) in [
+                        (b'S', "ERROR"),
+                        (b'V', "ERROR"),
+                        (b'C', code),
+                        (b'M', "malformed"),
+                    ] {
+                        fields.push(tag);
+                        fields.extend_from_slice(value.as_bytes());
+                        fields.push(0);
                     }
+                    fields.push(0);
+                    let mut reply = message(b'E', &fields);
+                    reply.extend(message(b'Z', b"I"));
+                    s.write_all(&reply)?;
                 }
-            });
+                _ => {}
+            }
         }
-    });
-    port
+    })
 }
 
 #[test]

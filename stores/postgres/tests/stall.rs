@@ -5,9 +5,12 @@
 // Test and tool code: a panic here is the test (or the tool) failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use std::io::Read;
 use std::time::Duration;
+
+use common::{accept_startup, fake_server};
 
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{AsyncRefreshTokenStore, FamilyId};
@@ -15,43 +18,17 @@ use refresh_rotation_postgres::PgRefreshTokenStore;
 
 const PASSWORD: &str = "pw-xyzzy-not-shown";
 
-fn read_message_body(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len)?;
-    let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
-    s.read_exact(&mut body)?;
-    Ok(body)
-}
-
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
-    m.extend_from_slice(body);
-    m
-}
-
 /// A server that accepts TCP and, if `handshake`, completes the startup (AuthenticationOk,
 /// ReadyForQuery); then reads whatever comes and never answers. Its port.
 fn silent_server(handshake: bool) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { return };
-            std::thread::spawn(move || -> std::io::Result<()> {
-                if handshake {
-                    read_message_body(&mut s)?; // the startup message
-                    let mut hello = message(b'R', &0u32.to_be_bytes());
-                    hello.extend(message(b'Z', b"I"));
-                    s.write_all(&hello)?;
-                }
-                let mut sink = [0u8; 1024];
-                while s.read(&mut sink)? > 0 {}
-                Ok(())
-            });
+    fake_server(move |mut s| {
+        if handshake {
+            accept_startup(&mut s)?;
         }
-    });
-    port
+        let mut sink = [0u8; 1024];
+        while s.read(&mut sink)? > 0 {}
+        Ok(())
+    })
 }
 
 fn url(port: u16) -> String {

@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use common::{family, ts};
@@ -161,27 +160,15 @@ fn r_safe_9_a_server_certificate_for_another_name_is_refused() {
 /// session without authentication, as an attacker in the middle stripping TLS would.
 fn server_declining_tls() -> u16 {
     use std::io::{Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { return };
-            std::thread::spawn(move || -> std::io::Result<()> {
-                let mut req = [0u8; 8];
-                s.read_exact(&mut req)?; // SSLRequest: length 8, code 80877103
-                s.write_all(b"N")?;
-                // A client that fell back would now send its StartupMessage: accept it.
-                let mut len = [0u8; 4];
-                s.read_exact(&mut len)?;
-                let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
-                s.read_exact(&mut body)?;
-                s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I'])?;
-                std::thread::sleep(Duration::from_secs(5));
-                Ok(())
-            });
-        }
-    });
-    port
+    common::fake_server(|mut s| {
+        let mut req = [0u8; 8];
+        s.read_exact(&mut req)?; // SSLRequest: length 8, code 80877103
+        s.write_all(b"N")?;
+        // A client that fell back would now send its StartupMessage: accept it.
+        common::accept_startup(&mut s)?;
+        std::thread::sleep(Duration::from_secs(5));
+        Ok(())
+    })
 }
 
 #[test]

@@ -182,3 +182,50 @@ pub async fn try_async_store(database_clock: bool) -> Option<PgRefreshTokenStore
 pub fn raw_client(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("raw connection to the test database")
 }
+
+/// Reads one length-prefixed protocol message body (after its type byte, if any), for the tests'
+/// loopback "servers".
+pub fn read_body(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len)?;
+    let len = usize::try_from(u32::from_be_bytes(len)).unwrap();
+    let mut body = vec![0u8; len.saturating_sub(4)];
+    s.read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// One backend protocol message: its type byte, its length, `body`.
+pub fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// A loopback "server" that runs `serve` on every connection it accepts, each on a thread of its own,
+/// for the tests of what the store does against a server that misbehaves. Its port.
+pub fn fake_server<F>(serve: F) -> u16
+where
+    F: Fn(std::net::TcpStream) -> std::io::Result<()> + Send + Sync + Clone + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(s) = conn else { return };
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(s));
+        }
+    });
+    port
+}
+
+/// Reads the client's startup message and accepts it without authentication: AuthenticationOk, then
+/// ReadyForQuery.
+pub fn accept_startup(s: &mut std::net::TcpStream) -> std::io::Result<()> {
+    read_body(s)?;
+    let mut hello = message(b'R', &0u32.to_be_bytes());
+    hello.extend(message(b'Z', b"I"));
+    s.write_all(&hello)
+}
