@@ -1145,3 +1145,40 @@ fn r_cfg_3_a_default_validity_that_is_no_whole_number_of_its_unit_must_be_given(
     assert_eq!(c.id_token_validity, Some(3600));
     assert_eq!(c.refresh_token_validity, Some(720));
 }
+
+/// R-CFG-2, R-CFG-7: every violation is reported, R-CFG-7's too when the grace period is also out of
+/// range (the Feature asked for is ENABLED either way).
+#[test]
+fn r_cfg_7_is_reported_when_the_grace_period_is_also_invalid() {
+    let Err(Error::InvalidConfig(v)) = create(json!({
+        "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 61},
+        "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    })) else {
+        panic!("expected InvalidConfig")
+    };
+    assert!(
+        v.has(8, "RefreshTokenRotation.RetryGracePeriodSeconds"),
+        "{v}"
+    );
+    assert!(v.has(7, "ExplicitAuthFlows"), "{v}");
+    assert!(
+        v.to_string().starts_with("2 validation errors detected: "),
+        "{v}"
+    );
+}
+
+/// R-CFG-2: HexStringType has a pattern and no length bound, so an empty ApplicationId is one
+/// violation, the pattern's.
+#[test]
+fn r_cfg_2_hex_string_type_has_no_length_bound() {
+    let Err(Error::InvalidConfig(v)) =
+        create(json!({"AnalyticsConfiguration": {"ApplicationId": ""}}))
+    else {
+        panic!("expected InvalidConfig")
+    };
+    assert_eq!(
+        v.to_string(),
+        "1 validation error detected: Value '' at 'AnalyticsConfiguration.ApplicationId' failed to \
+         satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-fA-F]+$"
+    );
+}

@@ -373,12 +373,12 @@ impl AppClientConfig {
         &self.client_name
     }
     /// `AccessTokenValidity` in its unit. Defaults to 1 hour expressed in the unit (3600 seconds,
-    /// 60 minutes, 1 hour), or 1 day when the unit is days.
+    /// 60 minutes, 1 hour); with the unit days it must be given, as 1 hour is no whole number of days.
     pub fn access_token_validity(&self) -> u32 {
         self.access_token_validity
     }
-    /// `IdTokenValidity` in its unit. Defaults to 1 hour expressed in the unit, or 1 day when the unit is
-    /// days.
+    /// `IdTokenValidity` in its unit. Defaults to 1 hour expressed in the unit; with the unit days it must
+    /// be given, as for [`access_token_validity`](Self::access_token_validity).
     pub fn id_token_validity(&self) -> u32 {
         self.id_token_validity
     }

@@ -75,7 +75,17 @@ pub(super) fn explicit_auth_flows(
     raw: &RawConfig,
     rotation: Option<RefreshTokenRotation>,
 ) -> (Vec<ExplicitAuthFlow>, bool) {
-    let rotating = rotation.is_some_and(RefreshTokenRotation::is_enabled);
+    // R-CFG-7 judges the Feature asked for, also when another member of the rotation failed its check,
+    // so that the report holds every violation (R-CFG-2).
+    let rotating = rotation.map_or_else(
+        || {
+            raw.refresh_token_rotation
+                .as_ref()
+                .and_then(|r| r.feature.as_deref())
+                == Some("ENABLED")
+        },
+        RefreshTokenRotation::is_enabled,
+    );
     let Some(list) = &raw.explicit_auth_flows else {
         let mut flows = vec![
             ExplicitAuthFlow::AllowRefreshTokenAuth,

@@ -133,7 +133,7 @@ pub(super) const REDIRECT_URL_TYPE: StringType = StringType::new(1, 1024, Some(R
 /// ScopeType.
 pub(super) const SCOPE_TYPE: StringType = StringType::new(1, 256, Some(SCOPE));
 /// HexStringType (no length bound of its own).
-pub(super) const HEX_STRING: StringType = StringType::new(1, usize::MAX, Some(HEX));
+pub(super) const HEX_STRING: StringType = StringType::new(0, usize::MAX, Some(HEX));
 /// ArnType.
 pub(super) const ARN_TYPE: StringType = StringType::new(20, 2048, Some(ARN));
 /// StringType as AnalyticsConfiguration.ExternalId uses it.
