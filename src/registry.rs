@@ -522,7 +522,7 @@ impl ClientRegistry {
             out.push(violation(
                 "ClientId",
                 format!(
-                    "Value '{shown}' at 'clientId' failed to satisfy constraint: Member must be \
+                    "Value '{shown}' at 'ClientId' failed to satisfy constraint: Member must be \
                      {CLIENT_ID_LEN} characters of [a-z0-9]"
                 ),
             ));
