@@ -29,7 +29,7 @@ pub enum Operation {
 
 impl Operation {
     /// The snake-case name: the span name and the `operation` label (`sign_in`, `refresh`,
-    /// `legacy_refresh`, `revoke`, `global_sign_out`).
+    /// `legacy_refresh`, `revoke`, `global_sign_out`, `introspect`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Operation::SignIn => "sign_in",
