@@ -28,8 +28,9 @@ const CLIENT_XMIN_AT: usize = 22;
 const USER_FP_AT: usize = 23;
 /// Where the user's columns start: after the fingerprint, a flag that says a user was found.
 const USER_AT: usize = 24;
-/// How many families' last answers a store remembers before it starts over: a few hundred bytes each
-/// (the family, the client row's version, shared client and user).
+/// How many families' last answers a store remembers before it starts over. Each holds the family, the
+/// client row's version and the user as decoded (its own copy per family, as large as the host's
+/// attributes and groups), and shares the client; what a memory holds goes when the map starts over.
 const MAX_REMEMBERED: usize = 20_000;
 /// The version of client `c`'s row: PostgreSQL's `xmin`, which every write of the row (an update, a
 /// delete and a new insert) changes, as a number.
