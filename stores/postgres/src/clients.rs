@@ -37,7 +37,7 @@ use tokio_postgres::Row;
 
 use crate::error::Redactor;
 use crate::joined::PgPoolFamilies;
-use crate::pool::{no_answer, within, Conn, LastError, Manager};
+use crate::pool::{within, Conn, LastError, Manager};
 use crate::schema::TableName;
 use crate::PgRefreshTokenStore;
 
@@ -395,8 +395,7 @@ impl PgClientStore {
         let mut conn = self.conn().await?;
         let mut attempt = 1;
         loop {
-            let limit = conn.answer_limit();
-            let result = within(limit, async {
+            let result = within(conn.answer_limit(), async {
                 let st = conn.prepared_sql(sql).await?;
                 match answer {
                     Answer::Rows => conn.client().query(&st, params).await.map(|r| (r, 0)),
@@ -408,11 +407,7 @@ impl PgClientStore {
                 }
             })
             .await;
-            let Some(result) = result else {
-                conn.mark_broken();
-                return Err(no_answer(limit));
-            };
-            match result {
+            match conn.answered(result)? {
                 Ok(out) => return Ok(out),
                 Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
                     attempt += 1;
@@ -437,8 +432,7 @@ impl PgClientStore {
         let mut conn = self.conn().await?;
         let mut attempt = 1;
         loop {
-            let limit = conn.answer_limit();
-            let result = within(limit, async {
+            let result = within(conn.answer_limit(), async {
                 let lock = conn.prepared_sql(&sql.lock_pool).await?;
                 let ins = conn.prepared_sql(insert).await?;
                 let ex = conn.prepared_sql(exists).await?;
@@ -457,11 +451,7 @@ impl PgClientStore {
                 Ok::<_, tokio_postgres::Error>(outcome)
             })
             .await;
-            let Some(result) = result else {
-                conn.mark_broken();
-                return Err(no_answer(limit));
-            };
-            match result {
+            match conn.answered(result)? {
                 Ok(outcome) => return outcome,
                 Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
                     attempt += 1;

@@ -581,11 +581,11 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         self.forget_all();
         Box::pin(async move {
             let pool_id = self.clients.user_pool_id();
-            let n = self
-                .clients
-                .execute(&self.revoke_subject, &[&subject, &pool_id])
-                .await?;
-            usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".into()))
+            crate::store::row_count(
+                self.clients
+                    .execute(&self.revoke_subject, &[&subject, &pool_id])
+                    .await?,
+            )
         })
     }
 

@@ -34,14 +34,6 @@ pub(crate) async fn within<T>(limit: Option<Duration>, fut: impl Future<Output =
     }
 }
 
-/// The error of a statement that got no answer within `limit`; its connection is given up.
-pub(crate) fn no_answer(limit: Option<Duration>) -> StoreError {
-    let ms = limit.map_or(0, |l| l.as_millis());
-    StoreError::Unavailable(format!(
-        "postgres: no answer within {ms} ms; the connection was given up"
-    ))
-}
-
 /// Why a connection could not be opened.
 #[derive(Debug)]
 pub(crate) enum ConnectError {
@@ -142,10 +134,21 @@ impl Conn {
         self.broken = true;
     }
 
-    /// How long a statement on this connection may go unanswered before the caller gives it up, marks
-    /// the connection broken and answers [`no_answer`].
+    /// How long a statement on this connection may go unanswered: the limit to run it [`within`].
     pub(crate) fn answer_limit(&self) -> Option<Duration> {
         self.answer_limit
+    }
+
+    /// The outcome of a statement run [`within`] this connection's limit. One left unanswered gives the
+    /// connection up (its session is in an unknown state) and is [`StoreError::Unavailable`].
+    pub(crate) fn answered<T>(&mut self, answer: Option<T>) -> Result<T, StoreError> {
+        answer.ok_or_else(|| {
+            self.mark_broken();
+            let ms = self.answer_limit.map_or(0, |l| l.as_millis());
+            StoreError::Unavailable(format!(
+                "postgres: no answer within {ms} ms; the connection was given up"
+            ))
+        })
     }
 
     /// The client and statement `s`, prepared on first use (one extra round trip, once per connection).

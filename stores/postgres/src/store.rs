@@ -27,7 +27,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
 use crate::error::Redactor;
-use crate::pool::{no_answer, within, Conn, Connector, LastError, Manager, ANSWER_MARGIN};
+use crate::pool::{within, Conn, Connector, LastError, Manager, ANSWER_MARGIN};
 use crate::schema::{self, Statements, Stmt, TableName};
 use crate::tls::PgTls;
 
@@ -412,17 +412,12 @@ impl PgRefreshTokenStore {
     ) -> Result<Option<Row>, StoreError> {
         let mut attempt = 1;
         loop {
-            let limit = conn.answer_limit();
-            let result = within(limit, async {
+            let result = within(conn.answer_limit(), async {
                 let (client, st) = conn.prepared(s).await?;
                 client.query_opt(&st, params).await
             })
             .await;
-            let Some(result) = result else {
-                conn.mark_broken();
-                return Err(no_answer(limit));
-            };
-            match result {
+            match conn.answered(result)? {
                 Ok(row) => return Ok(row),
                 Err(e) => match self.failed(conn, &e, attempt) {
                     None => attempt += 1,
@@ -441,17 +436,12 @@ impl PgRefreshTokenStore {
     ) -> Result<u64, StoreError> {
         let mut attempt = 1;
         loop {
-            let limit = conn.answer_limit();
-            let result = within(limit, async {
+            let result = within(conn.answer_limit(), async {
                 let (client, st) = conn.prepared(s).await?;
                 client.execute(&st, params).await
             })
             .await;
-            let Some(result) = result else {
-                conn.mark_broken();
-                return Err(no_answer(limit));
-            };
-            match result {
+            match conn.answered(result)? {
                 Ok(n) => return Ok(n),
                 Err(e) => match self.failed(conn, &e, attempt) {
                     None => attempt += 1,
@@ -581,8 +571,7 @@ impl PgRefreshTokenStore {
     }
 
     async fn count(&self, s: Stmt, params: Params<'_>) -> Result<usize, StoreError> {
-        let n = self.execute_one(s, params).await?;
-        usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
+        row_count(self.execute_one(s, params).await?)
     }
 
     async fn purge(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
@@ -593,6 +582,11 @@ impl PgRefreshTokenStore {
         let cutoff = cutoff.expired_at_or_before().unix_seconds();
         self.count(Stmt::Purge, &[&cutoff, &limit]).await
     }
+}
+
+/// The number of rows a statement changed, as the store traits count them.
+pub(crate) fn row_count(n: u64) -> Result<usize, StoreError> {
+    usize::try_from(n).map_err(|_| StoreError::Backend("row count out of range".to_owned()))
 }
 
 /// A `u32` generation as the BIGINT column holds it.
