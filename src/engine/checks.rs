@@ -155,6 +155,22 @@ pub(crate) fn check_username(username: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// SessionType: 20..=4096 characters. Sensitive, so never echoed; InitiateAuth accepts it and issues no
+/// challenge that would use it.
+pub(crate) fn check_session(session: &str) -> Result<(), Error> {
+    match session.chars().count() {
+        ..20 => Err(constraint(
+            "Session",
+            "have length greater than or equal to 20",
+        )),
+        4097.. => Err(constraint(
+            "Session",
+            "have length less than or equal to 4096",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// DeviceKeyType: 1..=55 characters matching `[\w-]+_[0-9a-f-]+`.
 pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
     let n = key.chars().count();

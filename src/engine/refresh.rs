@@ -527,7 +527,8 @@ impl<'r> RefreshFlow<'r> {
             Decision::NoRotation => self.device(),
             Decision::Reuse => self.reuse(),
             Decision::Retry { successor } => {
-                let (key_id, id) = (self.family()?.state.key_id, self.family()?.id);
+                let family = self.family()?;
+                let (key_id, id) = (family.state.key_id, family.id);
                 // The successor as the advance issued it, under the key it recorded (R-ROT-10). A key
                 // added and promoted since this request took its keys (R-OPS-4) is in the live ones.
                 let encode =

@@ -167,10 +167,7 @@ impl TokenSigner {
         check_jwk(&jwk)?;
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
         let kid = kid_of(&jwk);
-        if self.id_key.kid() == kid
-            || self.access_key.kid() == kid
-            || self.staged.iter().any(|k| k.kid() == kid)
-        {
+        if self.signs_or_stages(kid) {
             // Retired means it signs no more: a current or staged key is retired by rotation.
             return Err(Error::InvalidParameter {
                 message: format!(
@@ -206,10 +203,14 @@ impl TokenSigner {
     }
 
     fn knows_kid(&self, kid: &str) -> bool {
+        self.signs_or_stages(kid) || self.retired.iter().any(|r| kid_of(r) == kid)
+    }
+
+    /// Whether `kid` is a current or a staged key: one that is not retired.
+    fn signs_or_stages(&self, kid: &str) -> bool {
         self.id_key.kid() == kid
             || self.access_key.kid() == kid
             || self.staged.iter().any(|k| k.kid() == kid)
-            || self.retired.iter().any(|r| kid_of(r) == kid)
     }
 
     /// Makes the key `kid` sign both ID and access tokens (R-OPS-4); the keys it replaces are retired:

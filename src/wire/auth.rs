@@ -21,7 +21,6 @@ use crate::wire::ops::{required, user_pool_id};
 use crate::wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordVerifier};
 use crate::wire::{
     AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
-    SensitiveString,
 };
 use crate::{AsyncTokenIssuer, TokenIssuer};
 
@@ -36,9 +35,6 @@ const AUTH_FLOW_VALUES: [&str; 8] = [
     "ADMIN_USER_PASSWORD_AUTH",
     "USER_AUTH",
 ];
-
-/// SessionType's bounds, in characters.
-const SESSION_LEN: std::ops::RangeInclusive<usize> = 20..=4096;
 
 /// The longest USERNAME accepted (UsernameType's max).
 const MAX_USERNAME_LEN: usize = 128;
@@ -90,29 +86,6 @@ fn invalid(message: String) -> Error {
     Error::InvalidParameter { message }
 }
 
-/// SessionType (R-CFG-2): 20 to 4096 characters. The value is sensitive and never echoed; it is
-/// otherwise ignored, as no challenge is ever issued.
-fn check_session(session: Option<&SensitiveString>) -> Result<(), Error> {
-    let Some(session) = session else {
-        return Ok(());
-    };
-    let n = session.expose_secret().chars().count();
-    if SESSION_LEN.contains(&n) {
-        return Ok(());
-    }
-    let rule = if n < *SESSION_LEN.start() {
-        format!(
-            "have length greater than or equal to {}",
-            SESSION_LEN.start()
-        )
-    } else {
-        format!("have length less than or equal to {}", SESSION_LEN.end())
-    };
-    Err(invalid(format!(
-        "1 validation error detected: Value at 'session' failed to satisfy constraint: Member must {rule}"
-    )))
-}
-
 fn param<'a>(params: Option<&'a AuthParameters>, name: &str) -> Option<&'a str> {
     params.and_then(|p| p.get(name))
 }
@@ -129,7 +102,9 @@ impl AuthCall {
             req.auth_parameters.as_ref(),
             req.client_metadata,
         )?;
-        check_session(req.session.as_ref())?;
+        if let Some(session) = &req.session {
+            checks::check_session(session.expose_secret())?;
+        }
         Ok(call)
     }
 
@@ -147,7 +122,9 @@ impl AuthCall {
             req.auth_parameters.as_ref(),
             req.client_metadata,
         )?;
-        check_session(req.session.as_ref())?;
+        if let Some(session) = &req.session {
+            checks::check_session(session.expose_secret())?;
+        }
         Ok(call)
     }
 
