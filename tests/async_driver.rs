@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{Fixture, Opts};
@@ -15,8 +16,8 @@ use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
 use refresh_rotation::store::AsyncRefreshTokenStore;
 use refresh_rotation::store::BoxFuture;
 use refresh_rotation::store::{
-    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
-    RefreshTokenStore,
+    Advance, Family, FamilyAndClient, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
+    ReadWitness, RefreshTokenStore, WitnessedAdvance,
 };
 use refresh_rotation::ClientId;
 use refresh_rotation::{AsyncTokenIssuer, Error, RefreshRequest, SignInRequest};
@@ -303,9 +304,64 @@ async fn r_rev_7_deleting_a_client_through_the_registry_revokes_in_the_async_iss
 struct JoiningStore {
     inner: YieldingStore,
     client: Option<Arc<refresh_rotation::store::AppClient>>,
+    /// `Some`: every first read is answered from memory, and every witnessed advance refused as if the
+    /// memory had proved stale, with the read it made in the same round trip if `Some(true)`.
+    stale_memory: Option<bool>,
+    /// Calls of `read_with_client` and of `advance_witnessed`.
+    reads: AtomicUsize,
+    witnessed: AtomicUsize,
+}
+
+impl JoiningStore {
+    fn new(client: Option<Arc<refresh_rotation::store::AppClient>>) -> Self {
+        JoiningStore {
+            inner: YieldingStore::default(),
+            client,
+            stale_memory: None,
+            reads: AtomicUsize::new(0),
+            witnessed: AtomicUsize::new(0),
+        }
+    }
+
+    /// The family and the client as they are now, as a read answers them (`witness` aside).
+    fn now(&self, id: &FamilyId, witness: Option<ReadWitness>) -> FamilyAndClient {
+        FamilyAndClient {
+            family: RefreshTokenStore::read(&self.inner.0, id).unwrap(),
+            client: Some(self.client.clone()),
+            user: None,
+            witness,
+        }
+    }
 }
 
 impl AsyncRefreshTokenStore for JoiningStore {
+    fn remembered(&self, id: &FamilyId, _client_id: &str) -> Option<FamilyAndClient> {
+        self.stale_memory?;
+        Some(self.now(id, Some(ReadWitness::new(()))))
+    }
+    fn advance_witnessed<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        _expected: u32,
+        _deadline: Timestamp,
+        _key_id: u32,
+        _witness: &'a ReadWitness,
+    ) -> BoxFuture<'a, Result<WitnessedAdvance, StoreError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.witnessed.fetch_add(1, Ordering::SeqCst);
+            // The read carries a witness, which must be ignored: a read is never an answer from memory.
+            let read = self.now(id, Some(ReadWitness::new(())));
+            let state = read.family.family.as_ref().unwrap().state;
+            Ok(WitnessedAdvance {
+                advance: Advance::Unchanged(state),
+                read: self
+                    .stale_memory
+                    .filter(|with_read| *with_read)
+                    .map(|_| read),
+            })
+        })
+    }
     fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
         self.inner.create(family)
     }
@@ -317,6 +373,7 @@ impl AsyncRefreshTokenStore for JoiningStore {
         id: &'a FamilyId,
         _client_id: &'a str,
     ) -> BoxFuture<'a, Result<refresh_rotation::store::FamilyAndClient, StoreError>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
             Ok(refresh_rotation::store::FamilyAndClient {
                 family: self.inner.read(id).await?,
@@ -374,13 +431,7 @@ async fn r_per_5_a_client_read_with_the_family_is_used_only_if_it_is_the_one_ask
     let refresh = |client: Option<Arc<refresh_rotation::store::AppClient>>| {
         let f = &f;
         async move {
-            let issuer = async_issuer(
-                f,
-                Arc::new(JoiningStore {
-                    inner: YieldingStore::default(),
-                    client,
-                }),
-            );
+            let issuer = async_issuer(f, Arc::new(JoiningStore::new(client)));
             let t0 = issuer
                 .sign_in(&SignInRequest::new(f.id(), "alice"))
                 .await
@@ -422,5 +473,54 @@ async fn r_per_5_a_client_read_with_the_family_is_used_only_if_it_is_the_one_ask
             .unwrap()
             .refresh_token
             .is_some());
+    }
+}
+
+#[tokio::test]
+async fn r_per_5_a_memory_proved_stale_is_followed_by_the_read_its_witnessed_advance_made() {
+    let f = Fixture::new(Opts::rotating(10));
+    let client = f.registry.get(&f.client_id).unwrap();
+    for with_read in [true, false] {
+        let store = Arc::new(JoiningStore {
+            stale_memory: Some(with_read),
+            ..JoiningStore::new(client.clone())
+        });
+        let issuer = async_issuer(&f, store.clone());
+        let t0 = issuer
+            .sign_in(&SignInRequest::new(f.id(), "alice"))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        let t1 = issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+            .await
+            .unwrap()
+            .refresh_token
+            .expect("rotated");
+        // The answer from memory led to a witnessed advance, refused; the engine then decided on the
+        // read that advance made (no read of its own) and advanced once.
+        assert_eq!(
+            store.witnessed.load(Ordering::SeqCst),
+            1,
+            "with_read {with_read}"
+        );
+        let reads = usize::from(!with_read);
+        assert_eq!(
+            store.reads.load(Ordering::SeqCst),
+            reads,
+            "with_read {with_read}"
+        );
+        let family = f
+            .refresh_keys()
+            .decode(t1.expose_secret())
+            .unwrap()
+            .family();
+        let state = RefreshTokenStore::read(&store.inner.0, &family)
+            .unwrap()
+            .family
+            .unwrap()
+            .state;
+        assert_eq!(state.generation, 1, "with_read {with_read}: one advance");
     }
 }

@@ -19,7 +19,7 @@ use crate::jwt::TokenSigner;
 use crate::keyring::KeyRing;
 use crate::registry::ClientRegistry;
 use crate::secret::RefreshToken;
-use crate::store::{AsyncRefreshTokenStore, FamilyAndClient};
+use crate::store::{Advance, AsyncRefreshTokenStore, FamilyAndClient, FamilyId};
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
@@ -295,6 +295,9 @@ impl AsyncTokenIssuer {
     /// Awaits each step a flow asks for, until it is done.
     async fn drive<F: Flow + Send>(&self, flow: &mut F) -> Result<F::Output, Error> {
         let mut input = Input::Start;
+        // What a witnessed advance that did not happen read in its round trip, for the read the
+        // engine asks for next (R-PER-5).
+        let mut read_made: Option<(FamilyId, FamilyAndClient)> = None;
         loop {
             input = match flow.next(input) {
                 Need::Client(id) => Input::Client(self.registry.get_async(id).await?),
@@ -316,23 +319,28 @@ impl AsyncTokenIssuer {
                                 && c.user_pool_id() == self.registry.user_pool_id()
                         })
                     };
-                    // No round trip where the store remembers them and may answer from memory; else
+                    // No round trip where the store remembers them and may answer from memory, or
+                    // where the witnessed advance that proved the memory stale read them already; else
                     // one where it also keeps the clients (R-PER-5).
                     let remembered = (!fresh)
                         .then(|| self.store.remembered(&family, client_id))
                         .flatten()
                         .filter(|r| r.client.as_ref().is_some_and(&ours));
-                    let joint = match remembered {
-                        Some(answer) => Ok(answer),
+                    let made = read_made
+                        .take()
+                        .filter(|(id, _)| fresh && *id == family)
+                        .map(|(_, read)| read);
+                    let joint = match (remembered, made) {
+                        (Some(answer), _) => Ok(answer),
+                        (None, made) => match made {
+                            Some(read) => Ok(read),
+                            None => self.store.read_with_client(&family, client_id).await,
+                        }
                         // A read carries no witness, whatever the store says.
-                        None => self
-                            .store
-                            .read_with_client(&family, client_id)
-                            .await
-                            .map(|read| FamilyAndClient {
-                                witness: None,
-                                ..read
-                            }),
+                        .map(|read| FamilyAndClient {
+                            witness: None,
+                            ..read
+                        }),
                     };
                     // R-ROT-9: the host's clock is read after the store read.
                     let host_time = self.clock.now();
@@ -373,9 +381,14 @@ impl AsyncTokenIssuer {
                     witness,
                 } => Input::Advanced(match &witness {
                     Some(w) => {
-                        self.store
+                        let answer = self
+                            .store
                             .advance_witnessed(&family, expected, grace_deadline, key_id, w)
-                            .await?
+                            .await?;
+                        if !matches!(answer.advance, Advance::Advanced(_)) {
+                            read_made = answer.read.map(|read| (family, read));
+                        }
+                        answer.advance
                     }
                     None => {
                         self.store

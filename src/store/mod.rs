@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use memory::InMemoryRefreshTokenStore;
-pub use nonblocking::{AsyncRefreshTokenStore, FamilyAndClient, ReadWitness};
+pub use nonblocking::{AsyncRefreshTokenStore, FamilyAndClient, ReadWitness, WitnessedAdvance};
 
 pub use clients::{AsyncClientStore, ClientStore, InMemoryClientStore, Replace};
 pub use sealing::SecretSealer;

@@ -60,6 +60,30 @@ pub struct FamilyAndClient {
     pub witness: Option<ReadWitness>,
 }
 
+/// The answer to [`AsyncRefreshTokenStore::advance_witnessed`].
+#[derive(Debug)]
+pub struct WitnessedAdvance {
+    /// The compare-and-set, as [`AsyncRefreshTokenStore::advance`] answers it: anything but
+    /// [`Advance::Advanced`] sends the engine back to decide on a read.
+    pub advance: Advance,
+    /// When it did not advance: the family, the client and the user as the store read them in the same
+    /// round trip, exactly as [`read_with_client`](AsyncRefreshTokenStore::read_with_client) would
+    /// answer now (its `witness` is ignored). The engine decides on this read instead of asking for
+    /// another, so an answer from memory that proves stale still costs a refresh only two round trips,
+    /// this one and the advance (R-PER-5). `None` where the store read nothing; the driver then reads.
+    pub read: Option<FamilyAndClient>,
+}
+
+impl From<Advance> for WitnessedAdvance {
+    /// A witnessed advance's answer without a read.
+    fn from(advance: Advance) -> Self {
+        WitnessedAdvance {
+            advance,
+            read: None,
+        }
+    }
+}
+
 /// Storage for refresh-token families, awaited. The contract is [`RefreshTokenStore`]'s.
 pub trait AsyncRefreshTokenStore: Send + Sync {
     /// As [`RefreshTokenStore::create`].
@@ -104,7 +128,8 @@ pub trait AsyncRefreshTokenStore: Send + Sync {
     /// advance, and only through [`advance_witnessed`](Self::advance_witnessed) with its witness, which
     /// must verify in the same statement that every part of the answer is still true (the family's
     /// state, the client, the user); any other decision, and a witnessed advance that does not happen,
-    /// sends the engine back for a read. So a refresh that succeeds costs one round trip (R-PER-5). The
+    /// sends the engine back for a read (the one that advance made, if it made one). So a refresh that
+    /// succeeds costs one round trip, two if the memory proved stale (R-PER-5). The
     /// answer's time is the store's estimate of its clock: the advance verifies the family's expiry on
     /// the store's clock itself, and sets the grace deadline from it.
     fn remembered(&self, id: &FamilyId, client_id: &str) -> Option<FamilyAndClient> {
@@ -114,8 +139,10 @@ pub trait AsyncRefreshTokenStore: Send + Sync {
 
     /// The compare-and-set of [`advance`](Self::advance) for a refresh decided on an answer from memory:
     /// it advances only if, besides the generation, everything the witness holds is still true, and
-    /// then answers [`Advance::Advanced`]; otherwise anything else (the engine reads again). A store
-    /// that gives no witness never receives this call; the default refuses it.
+    /// then answers [`Advance::Advanced`]; otherwise anything else, and the engine decides again on a
+    /// read: the one this call made in the same round trip, if it made one
+    /// ([`WitnessedAdvance::read`]), else one the driver asks for. A store that gives no witness never
+    /// receives this call; the default refuses it.
     fn advance_witnessed<'a>(
         &'a self,
         id: &'a FamilyId,
@@ -123,7 +150,7 @@ pub trait AsyncRefreshTokenStore: Send + Sync {
         grace_deadline: Timestamp,
         key_id: u32,
         witness: &'a ReadWitness,
-    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+    ) -> BoxFuture<'a, Result<WitnessedAdvance, StoreError>> {
         let _ = (id, expected, grace_deadline, key_id, witness);
         ready(Err(StoreError::Backend(
             "an advance with a witness this store did not give".into(),

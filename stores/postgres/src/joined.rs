@@ -11,7 +11,7 @@ use refresh_rotation::directory::UserRecord;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{
     Advance, AsyncRefreshTokenStore, BoxFuture, Family, FamilyAndClient, FamilyId, FamilyRead,
-    PurgeCutoff, ReadWitness,
+    PurgeCutoff, ReadWitness, WitnessedAdvance,
 };
 
 use tokio_postgres::Row;
@@ -82,6 +82,17 @@ fn joined_sql(
     clients: &PgClientStore,
     user_select: Option<&str>,
 ) -> Arc<str> {
+    Arc::from(joined_select(families, clients, user_select, ""))
+}
+
+/// The SELECT of [`joined_sql`], its one-row clock restricted by `clock_filter` (a `WHERE` clause or
+/// nothing): no clock row, no row at all.
+fn joined_select(
+    families: &PgRefreshTokenStore,
+    clients: &PgClientStore,
+    user_select: Option<&str>,
+    clock_filter: &str,
+) -> String {
     let (family_table, _) = families.joined_read_parts();
     let (client_columns, client_table) = clients.joined_read_parts();
     let family_columns = crate::schema::FAMILY_COLUMNS
@@ -97,12 +108,12 @@ fn joined_sql(
         ),
         None => (String::new(), String::new()),
     };
-    Arc::from(format!(
+    format!(
         "SELECT {family_columns}, now_s, {client_columns}, {CLIENT_XMIN}{user_columns} \
-         FROM (SELECT {db_time} AS now_s) AS clock \
+         FROM (SELECT {db_time} AS now_s{clock_filter}) AS clock \
          LEFT JOIN {family_table} f ON f.family_id = $1 \
          LEFT JOIN {client_table} c ON c.pool_id = $2 AND c.client_id = $3{user_join}"
-    ))
+    )
 }
 
 /// Global sign-out in one pool of a family table that several pools may share (R-REV-3): the
@@ -138,7 +149,12 @@ fn user_row(select: &str) -> String {
 /// which must be declared to be read at all, so no declaration can concern it and none is looked up),
 /// `$13` user row fingerprint, `$14` the time the answer
 /// gave (the database clock must still read it, give or take the rounding and the request's latency).
-/// Returns the new state and the database time.
+///
+/// One row: the joined read's columns ([`joined_sql`]), then the new state and the database time. The
+/// read is made only if the update did not happen (its columns are NULL otherwise), so that the engine
+/// decides again on it without another round trip (R-PER-5); the state columns are NULL then. The read
+/// sees the statement's snapshot, as a read of its own would have a moment earlier: should another
+/// instance advance the family in between, the compare-and-set that follows catches it.
 fn witnessed_sql(
     families: &PgRefreshTokenStore,
     clients: &PgClientStore,
@@ -163,8 +179,14 @@ fn witnessed_sql(
         // No user join: `$13` is not compared (the directory answers the user, read every time).
         None => " AND $13::bytea IS NULL".to_owned(),
     };
+    let read = joined_select(
+        families,
+        clients,
+        user_select,
+        " WHERE NOT EXISTS (SELECT 1 FROM adv)",
+    );
     Arc::from(format!(
-        "UPDATE {family_table} f SET generation = f.generation + 1, \
+        "WITH adv AS (UPDATE {family_table} f SET generation = f.generation + 1, \
          grace_deadline = {db_time} + $5, key_id = $6 \
          WHERE f.family_id = $1 AND f.client_id = $3 AND f.generation = $4 AND NOT f.revoked \
          AND f.generation < {max} AND f.expires_at > {db_time} \
@@ -174,9 +196,14 @@ fn witnessed_sql(
          AND c.revision = $9 AND {CLIENT_XMIN} = $10 \
          AND c.secret_sealed IS NOT DISTINCT FROM $11 \
          AND (cardinality($12::text[]) = 0 OR {scopes} = $12)){user_check} \
-         RETURNING {state}, {db_time}"
+         RETURNING {state}, {db_time}) \
+         SELECT j.*, adv.* FROM (SELECT 1) AS one LEFT JOIN adv ON TRUE \
+         LEFT JOIN LATERAL ({read}) AS j ON TRUE"
     ))
 }
+
+/// The columns a witnessed advance returns after the joined read's: the state, then the database time.
+const ADVANCE_COLUMNS: usize = 6;
 
 /// The client row as read (its version rather than its configuration's text): what the witnessed
 /// advance checks is unchanged.
@@ -347,7 +374,7 @@ impl PgPoolFamilies {
         grace_deadline: Timestamp,
         key_id: u32,
         witness: &Witness,
-    ) -> Result<Advance, StoreError> {
+    ) -> Result<WitnessedAdvance, StoreError> {
         let r = &witness.remembered;
         let grace = grace_deadline
             .unix_seconds()
@@ -387,7 +414,7 @@ impl PgPoolFamilies {
             // changed; the engine reads, and decides on what it reads.
             Err(StoreError::Backend(_)) => {
                 self.forget(id);
-                return Ok(Advance::Unchanged(r.family.state));
+                return Ok(Advance::Unchanged(r.family.state).into());
             }
             // Ambiguous: the advance may have happened. Read next time.
             Err(e) => {
@@ -395,22 +422,36 @@ impl PgPoolFamilies {
                 return Err(e);
             }
         };
-        match rows.first() {
-            Some(row) => {
-                let state = decode_state(row, 0)?;
-                let db_time: i64 = row.try_get(5).map_err(|_| corrupt("database time"))?;
-                let mut remembered = r.clone();
-                remembered.family.state = state;
-                (remembered.db_time, remembered.at) = (db_time, Instant::now());
-                self.remember(*id, remembered);
-                Ok(Advance::Advanced(state))
-            }
-            None => {
-                // Something the answer said is no longer true: the engine reads again.
-                self.forget(id);
-                Ok(Advance::Unchanged(r.family.state))
-            }
+        let row = rows
+            .first()
+            .ok_or_else(|| corrupt("no row from the witnessed advance"))?;
+        let at = row
+            .len()
+            .checked_sub(ADVANCE_COLUMNS)
+            .ok_or_else(|| corrupt("witnessed advance columns"))?;
+        let advanced: Option<i64> = row.try_get(at).map_err(|_| corrupt("generation"))?;
+        if advanced.is_some() {
+            let state = decode_state(row, at)?;
+            let db_time: i64 = row
+                .try_get(at.saturating_add(5))
+                .map_err(|_| corrupt("database time"))?;
+            let mut remembered = r.clone();
+            remembered.family.state = state;
+            (remembered.db_time, remembered.at) = (db_time, Instant::now());
+            self.remember(*id, remembered);
+            return Ok(Advance::Advanced(state).into());
         }
+        // Something the answer said is no longer true: the engine decides again, on what the same
+        // statement read (which this store now remembers instead).
+        let read = self.joined_answer(id, &rows)?;
+        let advance = match &read.family.family {
+            Some(family) => Advance::Unchanged(family.state),
+            None => Advance::NotFound,
+        };
+        Ok(WitnessedAdvance {
+            advance,
+            read: Some(read),
+        })
     }
 
     async fn joined_read(
@@ -424,6 +465,12 @@ impl PgPoolFamilies {
             .clients
             .query(&self.sql, &[&key, &pool_id, &client_id])
             .await?;
+        self.joined_answer(id, &rows)
+    }
+
+    /// The answer of the joined read of family `id` from its rows (the witnessed advance's carry more
+    /// columns after the read's, ignored here), remembered if complete, else forgotten.
+    fn joined_answer(&self, id: &FamilyId, rows: &[Row]) -> Result<FamilyAndClient, StoreError> {
         // One row, or more only if the host's user query answered more than one for the family's
         // `sub`: its rule is at most one, so such an answer is left to the user directory.
         let row = rows
@@ -513,7 +560,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         grace_deadline: Timestamp,
         key_id: u32,
         witness: &'a ReadWitness,
-    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+    ) -> BoxFuture<'a, Result<WitnessedAdvance, StoreError>> {
         self.clients.run(async move {
             let witness = witness
                 .downcast_ref::<Witness>()

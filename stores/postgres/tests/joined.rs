@@ -474,7 +474,8 @@ async fn r_per_5_a_witnessed_advance_sets_the_grace_deadline_on_the_database_clo
             remembered.witness.as_ref().unwrap(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .advance;
     assert!(
         matches!(advanced, refresh_rotation::store::Advance::Unchanged(_)),
         "{advanced:?}"
@@ -553,7 +554,8 @@ async fn r_per_5_a_client_naming_declared_scopes_is_remembered_with_them_and_che
             answer.witness.as_ref().unwrap(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .advance;
     let refresh_rotation::store::Advance::Advanced(state) = advanced else {
         panic!("the witnessed advance with a declared scope did not happen: {advanced:?}")
     };
@@ -668,10 +670,19 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
         }
         let answer = advance(&remembered).await;
         assert!(
-            matches!(answer, Advance::Unchanged(_)),
+            matches!(answer.advance, Advance::Unchanged(_)),
             "{case}: {answer:?}"
         );
         assert_eq!(generation().await, before, "{case}");
+        // R-PER-5: the statement read the user as it is now, for the engine's next decision.
+        let read = answer.read.expect("read with the refused advance");
+        let user = read.user.expect("the user was read");
+        match case {
+            "no row" => assert!(user.is_none(), "{case}: {user:?}"),
+            "a changed row" => assert!(!user.expect(case).enabled, "{case}"),
+            _ => assert_eq!(&*user.expect(case).username, "bob", "{case}"),
+        }
+        assert!(read.witness.is_none(), "{case}: a read has no witness");
     }
     // As remembered again: the same witness advances.
     s.admin
@@ -679,7 +690,11 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
         .await
         .unwrap();
     let answer = advance(&remembered).await;
-    assert!(matches!(answer, Advance::Advanced(_)), "{answer:?}");
+    assert!(matches!(answer.advance, Advance::Advanced(_)), "{answer:?}");
+    assert!(
+        answer.read.is_none(),
+        "nothing read with an advance that happened"
+    );
     assert_eq!(generation().await, before + 1);
     // A second row for the user: refused, and the memory of the family dropped.
     let remembered = s
@@ -694,7 +709,10 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
         .await
         .unwrap();
     let answer = advance(&remembered).await;
-    assert!(matches!(answer, Advance::Unchanged(_)), "{answer:?}");
+    assert!(
+        matches!(answer.advance, Advance::Unchanged(_)),
+        "{answer:?}"
+    );
     assert_eq!(generation().await, before + 1);
     assert!(s.families.remembered(&id, &s.client_id).is_none());
 }

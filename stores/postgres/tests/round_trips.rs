@@ -16,7 +16,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use refresh_rotation::clock::SystemClock;
+use refresh_rotation::clock::{Clock, SystemClock};
 use refresh_rotation::config::RefreshTokenRotation;
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
@@ -125,53 +125,82 @@ enum Setup {
 }
 
 const SUBJECT: &str = "3a0c6f1e-0000-4000-8000-00000000000c";
+const POOL: &str = "us-east-1_PgTrips";
 
-/// Counts the round trips of ten refreshes after a warm-up, and asserts R-PER-5.
-async fn assert_two_round_trips(setup: Setup) {
-    let Some(url) = common::pg_url() else { return };
+/// The database of a round-trip count: the tables every instance shares, reached through the proxy.
+struct Db {
+    proxied: String,
+    counts: Arc<Counts>,
+    table: String,
+    /// The prefix of the client tables (and the host's user table).
+    prefix: String,
+    /// With users in PostgreSQL: a direct connection and the host's user table.
+    users: Option<(refresh_rotation_postgres::tokio_postgres::Client, String)>,
+}
+
+/// The tables of `setup`, created; `None` without a test database.
+async fn database(setup: Setup) -> Option<Db> {
+    let url = common::pg_url()?;
     let (proxied, counts) = proxy(&url).await;
-    // One connection, so that the warm-up refresh prepares the statements the measured ones use.
+    let prefix = format!("{}_", common::unique_table());
+    let mut users = None;
+    if setup == Setup::ClientsAndUsers {
+        // A host's user table in the same database, read with the family.
+        let table = format!("{prefix}users");
+        let (admin, connection) = refresh_rotation_postgres::tokio_postgres::connect(
+            &url,
+            refresh_rotation_postgres::tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!(
+                "CREATE TABLE {table} (pool_id TEXT, sub TEXT, username TEXT, enabled BOOLEAN, \
+                 PRIMARY KEY (pool_id, sub)); \
+                 INSERT INTO {table} VALUES ('{POOL}', '{SUBJECT}', 'alice', TRUE)"
+            ))
+            .await
+            .unwrap();
+        users = Some((admin, table));
+    }
+    Some(Db {
+        proxied,
+        counts,
+        table: common::unique_table(),
+        prefix,
+        users,
+    })
+}
+
+/// One instance of the service over `db`: its own connection (one, so that its first refreshes prepare
+/// the statements the measured ones use), client store and memory.
+struct Instance {
+    issuer: AsyncTokenIssuer,
+    registry: Arc<ClientRegistry>,
+}
+
+async fn instance(db: &Db, setup: Setup) -> Instance {
     let store = PgRefreshTokenStore::builder()
-        .table(&common::unique_table())
+        .table(&db.table)
         .max_connections(1)
         .min_idle(Some(1))
-        .connect(&proxied)
+        .connect(&db.proxied)
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    const POOL: &str = "us-east-1_PgTrips";
 
     // An issuer deciding on the database clock (the default), as in production.
     let mut registry =
         ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()));
     let mut families: Arc<dyn AsyncRefreshTokenStore> = Arc::new(store.clone());
-    let mut user_table = None;
     if setup != Setup::FamiliesOnly {
         let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
-        let prefix = format!("{}_", common::unique_table());
         let clients =
-            PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
+            PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &db.prefix).unwrap();
         clients.migrate().await.unwrap();
         let mut joined = clients.families(&store).unwrap();
-        if setup == Setup::ClientsAndUsers {
-            // A host's user table in the same database, read with the family.
-            let users = format!("{prefix}users");
-            let (admin, connection) = refresh_rotation_postgres::tokio_postgres::connect(
-                &url,
-                refresh_rotation_postgres::tokio_postgres::NoTls,
-            )
-            .await
-            .unwrap();
-            tokio::spawn(connection);
-            admin
-                .batch_execute(&format!(
-                    "CREATE TABLE {users} (pool_id TEXT, sub TEXT, username TEXT, enabled BOOLEAN, \
-                     PRIMARY KEY (pool_id, sub)); \
-                     INSERT INTO {users} VALUES ('{POOL}', '{SUBJECT}', 'alice', TRUE)"
-                ))
-                .await
-                .unwrap();
-            user_table = Some((admin, users.clone()));
+        if let Some((_, users)) = &db.users {
             joined = joined.with_users(PgUserJoin::new(
                 &format!(
                     "SELECT sub, username, enabled FROM {users} WHERE pool_id = $2 AND sub = f.subject"
@@ -190,14 +219,6 @@ async fn assert_two_round_trips(setup: Setup) {
         registry = registry.with_store(Arc::new(clients));
     }
     let registry = Arc::new(registry);
-    let client = registry
-        .create_client_async(
-            AppClientConfig::builder("trips")
-                .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap()),
-            NewClientSecret::None,
-        )
-        .await
-        .unwrap();
     let users = Arc::new(InMemoryUserDirectory::new());
     users.put(UserRecord::new(SUBJECT, "alice")).unwrap();
     let issuer = AsyncTokenIssuer::builder(
@@ -208,71 +229,106 @@ async fn assert_two_round_trips(setup: Setup) {
         RefreshTokenKeys::new(
             RefreshTokenKey::new(1, b"test-only refresh token key, 32 bytes").unwrap(),
         ),
-        registry,
+        Arc::clone(&registry),
         families,
         users,
     )
     .build();
-    let client_id = client.client_id().to_string();
-    let mut token = issuer
+    Instance { issuer, registry }
+}
+
+/// A client with rotation (a 10 s grace period), created through `at`.
+async fn rotating_client(at: &Instance) -> String {
+    at.registry
+        .create_client_async(
+            AppClientConfig::builder("trips")
+                .refresh_token_rotation(RefreshTokenRotation::enabled(10).unwrap()),
+            NewClientSecret::None,
+        )
+        .await
+        .unwrap()
+        .client_id()
+        .to_string()
+}
+
+async fn sign_in(at: &Instance, client_id: &str) -> refresh_rotation::RefreshToken {
+    at.issuer
         .sign_in(&SignInRequest::new(
-            ClientId::parse(&client_id).unwrap(),
+            ClientId::parse(client_id).unwrap(),
             "alice",
         ))
         .await
         .unwrap()
         .refresh_token
-        .unwrap();
-    let refresh = |t: refresh_rotation::RefreshToken| {
-        let issuer = &issuer;
-        let client_id = &client_id;
-        async move {
-            issuer
-                .get_tokens_from_refresh_token(&RefreshRequest::new(
-                    &t,
-                    ClientId::parse(client_id).unwrap(),
-                ))
-                .await
-                .unwrap()
-                .refresh_token
-                .expect("rotated")
-        }
-    };
-    // Warm-up: the first refreshes on the connection prepare the read and the updates (the second
-    // refresh is the first answered from memory).
-    token = refresh(token).await;
-    token = refresh(token).await;
-    assert!(counts.get(b'P') >= 2, "the warm-up prepared statements");
+        .unwrap()
+}
 
-    counts.reset();
-    const N: usize = 10;
-    for _ in 0..N {
-        token = refresh(token).await;
-    }
+async fn refresh(
+    at: &Instance,
+    client_id: &str,
+    token: &refresh_rotation::RefreshToken,
+) -> refresh_rotation::RefreshToken {
+    at.issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            token,
+            ClientId::parse(client_id).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .refresh_token
+        .expect("rotated")
+}
+
+/// Asserts that `n` refreshes went through `counts` in `per_refresh` round trips each, with nothing
+/// prepared again.
+fn assert_round_trips(counts: &Counts, n: usize, per_refresh: usize) {
     let (syncs, queries) = (counts.get(b'S'), counts.get(b'Q'));
     let (parses, executes) = (counts.get(b'P'), counts.get(b'E'));
-    eprintln!("{N} refreshes: {syncs} Sync, {queries} Query, {parses} Parse, {executes} Execute");
-    // With the clients in the store, a family it read or advanced last is answered from memory and
-    // advanced by one statement that checks the answer still holds: one round trip.
-    let per_refresh = if setup == Setup::FamiliesOnly { 2 } else { 1 };
+    eprintln!("{n} refreshes: {syncs} Sync, {queries} Query, {parses} Parse, {executes} Execute");
     assert_eq!(
         syncs + queries,
-        per_refresh * N,
+        per_refresh * n,
         "round trips per refresh: {}",
-        (syncs + queries) as f64 / N as f64
+        (syncs + queries) as f64 / n as f64
     );
     assert_eq!(queries, 0, "no statement sent as text");
     assert_eq!(parses, 0, "nothing prepared again");
-    assert_eq!(executes, per_refresh * N, "statements per refresh");
+    assert_eq!(executes, per_refresh * n, "statements per refresh");
+}
+
+/// Counts the round trips of ten refreshes after a warm-up, and asserts R-PER-5.
+async fn assert_two_round_trips(setup: Setup) {
+    let Some(db) = database(setup).await else {
+        return;
+    };
+    let one = instance(&db, setup).await;
+    let client_id = rotating_client(&one).await;
+    let mut token = sign_in(&one, &client_id).await;
+    // Warm-up: the first refreshes on the connection prepare the read and the updates (the second
+    // refresh is the first answered from memory).
+    token = refresh(&one, &client_id, &token).await;
+    token = refresh(&one, &client_id, &token).await;
+    assert!(db.counts.get(b'P') >= 2, "the warm-up prepared statements");
+
+    db.counts.reset();
+    const N: usize = 10;
+    for _ in 0..N {
+        token = refresh(&one, &client_id, &token).await;
+    }
+    // With the clients in the store, a family it read or advanced last is answered from memory and
+    // advanced by one statement that checks the answer still holds: one round trip.
+    let per_refresh = if setup == Setup::FamiliesOnly { 2 } else { 1 };
+    assert_round_trips(&db.counts, N, per_refresh);
 
     // The user the engine decided on is the one read with the family, not the directory's (which
     // still says enabled): R-REF-8 on the joined read.
-    if let Some((admin, users)) = user_table {
+    if let Some((admin, users)) = &db.users {
         admin
             .batch_execute(&format!("UPDATE {users} SET enabled = FALSE"))
             .await
             .unwrap();
-        let refused = issuer
+        let refused = one
+            .issuer
             .get_tokens_from_refresh_token(&RefreshRequest::new(
                 &token,
                 ClientId::parse(&client_id).unwrap(),
@@ -283,6 +339,96 @@ async fn assert_two_round_trips(setup: Setup) {
             "{refused:?}"
         );
     }
+}
+
+/// Two instances behind a load balancer that sends a family's refreshes to each in turn: each one's
+/// memory of the family is always one advance behind, and still a refresh costs at most two round trips
+/// (R-PER-5): the witnessed advance that does not happen reads the family, the client and the user in
+/// the same statement, and the engine decides on that read.
+async fn assert_two_round_trips_taking_turns(setup: Setup) {
+    let Some(db) = database(setup).await else {
+        return;
+    };
+    let (a, b) = (instance(&db, setup).await, instance(&db, setup).await);
+    let client_id = rotating_client(&a).await;
+    let mut token = sign_in(&a, &client_id).await;
+    // Warm-up: each instance reads and advances, then advances from memory, preparing every statement
+    // on its connection.
+    for at in [&a, &a, &b, &b] {
+        token = refresh(at, &client_id, &token).await;
+    }
+
+    db.counts.reset();
+    const N: usize = 10;
+    for _ in 0..N / 2 {
+        token = refresh(&a, &client_id, &token).await;
+        token = refresh(&b, &client_id, &token).await;
+    }
+    assert_round_trips(&db.counts, N, 2);
+
+    // The host changes the user's row (a rename): A's memory of it is stale. A's next refresh is two
+    // round trips, and the new ID token carries the new username.
+    if let Some((admin, users)) = &db.users {
+        token = refresh(&a, &client_id, &token).await;
+        admin
+            .batch_execute(&format!("UPDATE {users} SET username = 'alice-renamed'"))
+            .await
+            .unwrap();
+        db.counts.reset();
+        let answer = a
+            .issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(
+                &token,
+                ClientId::parse(&client_id).unwrap(),
+            ))
+            .await
+            .unwrap();
+        let trips = db.counts.get(b'S') + db.counts.get(b'Q');
+        assert!(
+            trips <= 2,
+            "{trips} round trips after the user's row changed"
+        );
+        let claims = a
+            .issuer
+            .signer()
+            .verifier(a.issuer.issuer_url())
+            .unwrap()
+            .verify_id_token(
+                &answer.id_token,
+                &client_id,
+                SystemClock.now(),
+                &refresh_rotation::jwt::NoRevocationCheck,
+            )
+            .unwrap();
+        assert_eq!(claims.get_str("cognito:username"), Some("alice-renamed"));
+        token = answer.refresh_token.expect("rotated");
+    }
+
+    // B updates the client (access tokens valid for 2 hours now, rotation unchanged): A's memory of its
+    // row is stale. A's next refresh is two round trips, and follows the update.
+    token = refresh(&a, &client_id, &token).await;
+    b.registry
+        .update_client_with_async(&client_id, |c| {
+            c.access_token_validity(2, refresh_rotation::config::TimeUnit::Hours)
+        })
+        .await
+        .unwrap();
+    db.counts.reset();
+    let after_update = a
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            &token,
+            ClientId::parse(&client_id).unwrap(),
+        ))
+        .await
+        .unwrap();
+    let trips = db.counts.get(b'S') + db.counts.get(b'Q');
+    assert!(
+        trips <= 2,
+        "{trips} round trips after another instance updated the client"
+    );
+    assert_eq!(after_update.expires_in, 7200, "the updated configuration");
+    assert!(after_update.refresh_token.is_some(), "rotated");
 }
 
 #[tokio::test]
@@ -298,4 +444,14 @@ async fn r_per_5_with_clients_in_postgresql_a_refresh_is_one_round_trip_from_mem
 #[tokio::test]
 async fn r_per_5_with_clients_and_users_in_postgresql_a_refresh_is_one_round_trip_from_memory() {
     assert_two_round_trips(Setup::ClientsAndUsers).await;
+}
+
+#[tokio::test]
+async fn r_per_5_two_instances_taking_turns_with_clients_in_postgresql_spend_two_round_trips() {
+    assert_two_round_trips_taking_turns(Setup::Clients).await;
+}
+
+#[tokio::test]
+async fn r_per_5_two_instances_taking_turns_with_clients_and_users_spend_two_round_trips() {
+    assert_two_round_trips_taking_turns(Setup::ClientsAndUsers).await;
 }
