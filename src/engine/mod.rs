@@ -128,7 +128,9 @@ pub enum Need<'f, T> {
         family: FamilyId,
         /// `true`: read them; an answer from the store's memory
         /// ([`remembered`](crate::store::AsyncRefreshTokenStore::remembered)) will not do. Set when an
-        /// answer from memory did not lead to an advance, and for an engine with a hook.
+        /// answer from memory did not lead to an advance, and for an engine with a hook. After a
+        /// witnessed advance that did not happen, the read it made
+        /// ([`WitnessedAdvance::read`](crate::store::WitnessedAdvance::read)) is such a read.
         fresh: bool,
     },
     /// The user with this `sub`: answer [`Input::User`].

@@ -62,7 +62,8 @@ impl PgUserJoin {
     /// `select` is SQL text (the host's own, never user input) for the user whose `sub` is the
     /// family's, `f.subject`, in user pool `$2`, answering at most one row; for example
     /// `SELECT sub, username, enabled, attributes::text FROM users WHERE pool_id = $2 AND sub = f.subject`.
-    /// `decode` builds the user from that row's columns, the first at the index it is given.
+    /// `decode` builds the user from that row's columns, the first at the index it is given; other
+    /// columns may follow them in the row.
     pub fn new(
         select: &str,
         decode: impl Fn(&Row, usize) -> Result<UserRecord, StoreError> + Send + Sync + 'static,
@@ -82,16 +83,18 @@ fn joined_sql(
     clients: &PgClientStore,
     user_select: Option<&str>,
 ) -> Arc<str> {
-    Arc::from(joined_select(families, clients, user_select, ""))
+    Arc::from(joined_select(families, clients, user_select, false))
 }
 
-/// The SELECT of [`joined_sql`], its one-row clock restricted by `clock_filter` (a `WHERE` clause or
-/// nothing): no clock row, no row at all.
+/// The SELECT of [`joined_sql`]; `after_refused_advance` makes it the read of [`witnessed_sql`]: no
+/// row at all if the advance happened, and otherwise the family's newest committed row, waited for and
+/// share-locked (`FOR SHARE`) rather than the statement's snapshot, which a writer that committed while
+/// the advance waited for the row would have left behind; the database time is then taken after it.
 fn joined_select(
     families: &PgRefreshTokenStore,
     clients: &PgClientStore,
     user_select: Option<&str>,
-    clock_filter: &str,
+    after_refused_advance: bool,
 ) -> String {
     let (family_table, _) = families.joined_read_parts();
     let (client_columns, client_table) = clients.joined_read_parts();
@@ -108,10 +111,26 @@ fn joined_select(
         ),
         None => (String::new(), String::new()),
     };
+    let (time, from) = if after_refused_advance {
+        (
+            db_time,
+            format!(
+                "(SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM adv)) AS clock \
+                 LEFT JOIN LATERAL (SELECT * FROM {family_table} WHERE family_id = $1 FOR SHARE) AS f \
+                 ON TRUE"
+            ),
+        )
+    } else {
+        (
+            "now_s",
+            format!(
+                "(SELECT {db_time} AS now_s) AS clock LEFT JOIN {family_table} f ON f.family_id = $1"
+            ),
+        )
+    };
     format!(
-        "SELECT {family_columns}, now_s, {client_columns}, {CLIENT_XMIN}{user_columns} \
-         FROM (SELECT {db_time} AS now_s{clock_filter}) AS clock \
-         LEFT JOIN {family_table} f ON f.family_id = $1 \
+        "SELECT {family_columns}, {time}, {client_columns}, {CLIENT_XMIN}{user_columns} \
+         FROM {from} \
          LEFT JOIN {client_table} c ON c.pool_id = $2 AND c.client_id = $3{user_join}"
     )
 }
@@ -150,11 +169,12 @@ fn user_row(select: &str) -> String {
 /// `$13` user row fingerprint, `$14` the time the answer
 /// gave (the database clock must still read it, give or take the rounding and the request's latency).
 ///
-/// One row: the joined read's columns ([`joined_sql`]), then the new state and the database time. The
-/// read is made only if the update did not happen (its columns are NULL otherwise), so that the engine
-/// decides again on it without another round trip (R-PER-5); the state columns are NULL then. The read
-/// sees the statement's snapshot, as a read of its own would have a moment earlier: should another
-/// instance advance the family in between, the compare-and-set that follows catches it.
+/// Each row: the joined read's columns ([`joined_sql`]), then the new state and the database time. If
+/// the update happened, that is one row, its read columns NULL (the read does not run). If it did not,
+/// the rows of the read (one, unless the host's user query answers more), its state columns NULL, so
+/// that the engine decides again on that read without another round trip (R-PER-5). The family in it
+/// is the newest committed row (see [`joined_select`]); the client and the user are the statement's
+/// snapshot, as a read of its own would have seen them a moment earlier.
 fn witnessed_sql(
     families: &PgRefreshTokenStore,
     clients: &PgClientStore,
@@ -179,12 +199,7 @@ fn witnessed_sql(
         // No user join: `$13` is not compared (the directory answers the user, read every time).
         None => " AND $13::bytea IS NULL".to_owned(),
     };
-    let read = joined_select(
-        families,
-        clients,
-        user_select,
-        " WHERE NOT EXISTS (SELECT 1 FROM adv)",
-    );
+    let read = joined_select(families, clients, user_select, true);
     Arc::from(format!(
         "WITH adv AS (UPDATE {family_table} f SET generation = f.generation + 1, \
          grace_deadline = {db_time} + $5, key_id = $6 \
@@ -443,7 +458,12 @@ impl PgPoolFamilies {
         }
         // Something the answer said is no longer true: the engine decides again, on what the same
         // statement read (which this store now remembers instead).
-        let read = self.joined_answer(id, &rows)?;
+        let Ok(read) = self.joined_answer(id, &rows) else {
+            // A read that does not decode is not answered here: the driver reads again, and the
+            // engine reports the failure at its step, after the client's checks.
+            self.forget(id);
+            return Ok(Advance::Unchanged(r.family.state).into());
+        };
         let advance = match &read.family.family {
             Some(family) => Advance::Unchanged(family.state),
             None => Advance::NotFound,
@@ -653,7 +673,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
 
 #[cfg(test)]
 mod tests {
-    use super::{CLIENT_AT, CLIENT_XMIN_AT, USER_AT, USER_FP_AT};
+    use super::{ADVANCE_COLUMNS, CLIENT_AT, CLIENT_XMIN_AT, USER_AT, USER_FP_AT};
 
     #[test]
     fn column_offsets_follow_the_column_lists() {
@@ -673,5 +693,8 @@ mod tests {
         assert_eq!(CLIENT_XMIN_AT, CLIENT_AT + client_columns);
         assert_eq!(USER_FP_AT, CLIENT_XMIN_AT + 1);
         assert_eq!(USER_AT, USER_FP_AT + 1);
+        // A witnessed advance's row ends with the state and the database time.
+        let state_columns = crate::schema::STATE_COLUMNS.split(',').count();
+        assert_eq!(ADVANCE_COLUMNS, state_columns + 1);
     }
 }

@@ -717,6 +717,93 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
     assert!(s.families.remembered(&id, &s.client_id).is_none());
 }
 
+/// R-PER-5: a witnessed advance refused because another instance advanced the family while the
+/// statement waited for its row reads the family as that instance left it, not as the statement's
+/// snapshot had it: the engine then decides on what is true, and does not spend a compare-and-set
+/// that must fail and a third round trip.
+#[tokio::test]
+async fn r_per_5_a_refused_witnessed_advance_reads_what_a_concurrent_writer_committed() {
+    use refresh_rotation::store::Advance;
+    let Some(s) = set_up(true).await else { return };
+    let url = common::pg_url().unwrap();
+    // A family of the pool's client, which the witnessed advance checks.
+    let mut family = common::family("sub-c", 4_000_000_000);
+    Arc::make_mut(&mut family.info).client_id = Arc::from(s.client_id.as_str());
+    AsyncRefreshTokenStore::create(&s.store, family.clone())
+        .await
+        .unwrap();
+    s.add_user("sub-c", Some(true)).await;
+    let first = s.read(&family.id, &s.client_id).await;
+    let generation = first.family.family.as_ref().unwrap().state.generation;
+    let remembered = s
+        .families
+        .remembered(&family.id, &s.client_id)
+        .expect("remembered after a complete read");
+
+    // Another instance's advance, not yet committed: the witnessed advance waits for the row.
+    let (writer, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    writer
+        .batch_execute(&format!(
+            "BEGIN; UPDATE {} SET generation = generation + 1 WHERE family_id = '\\x{}'",
+            s.store.table_name(),
+            family
+                .id
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
+        .await
+        .unwrap();
+    let families = s.families.clone();
+    let id = family.id;
+    let deadline = remembered
+        .family
+        .time
+        .unwrap()
+        .checked_add_secs(30)
+        .unwrap();
+    let witness = remembered.witness.clone().unwrap();
+    let key_id = family.state.key_id;
+    let advance = tokio::spawn(async move {
+        families
+            .advance_witnessed(&id, generation, deadline, key_id, &witness)
+            .await
+            .unwrap()
+    });
+    // Commit only once the statement is waiting for the row lock.
+    let mut waiting = false;
+    for _ in 0..1_000 {
+        let row = s
+            .admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'WITH adv%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(waiting, "the witnessed advance never waited for the row");
+    writer.batch_execute("COMMIT").await.unwrap();
+
+    let answer = advance.await.unwrap();
+    assert!(
+        matches!(answer.advance, Advance::Unchanged(_)),
+        "{answer:?}"
+    );
+    let read = answer.read.expect("read with the refused advance");
+    let state = read.family.family.expect("the family").state;
+    assert_eq!(state.generation, generation + 1, "the committed advance");
+    assert!(read.family.time.is_some(), "on the database clock");
+}
+
 /// R-REV-3 with pools sharing one family table: a global sign-out in one pool revokes the subject's
 /// families of that pool (and of a client deleted since), never those of another pool's clients.
 #[tokio::test]
