@@ -85,6 +85,16 @@ impl AsyncRefreshTokenStore for YieldingStore {
     }
 }
 
+/// A sign-in of alice through `issuer`: its refresh token.
+async fn signed_in(issuer: &AsyncTokenIssuer, f: &Fixture) -> refresh_rotation::RefreshToken {
+    issuer
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap()
+}
+
 fn async_issuer(f: &Fixture, store: Arc<dyn AsyncRefreshTokenStore>) -> AsyncTokenIssuer {
     AsyncTokenIssuer::builder(
         "us-east-1",
@@ -104,12 +114,7 @@ fn async_issuer(f: &Fixture, store: Arc<dyn AsyncRefreshTokenStore>) -> AsyncTok
 async fn r_eng_2_rotation_grace_reuse_and_revocation_through_the_async_driver() {
     let f = Fixture::new(Opts::rotating(10));
     let issuer = async_issuer(&f, Arc::new(YieldingStore::default()));
-    let t0 = issuer
-        .sign_in(&SignInRequest::new(f.id(), "alice"))
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t0 = signed_in(&issuer, &f).await;
     let req = RefreshRequest::new(&t0, f.id());
     let t1 = issuer
         .get_tokens_from_refresh_token(&req)
@@ -145,12 +150,7 @@ async fn r_rot_5_sixteen_tasks_presenting_one_token_advance_once_through_the_asy
     let f = Fixture::new(Opts::rotating(0));
     let issuer = Arc::new(async_issuer(&f, Arc::new(YieldingStore::default())));
     for round in 0..10 {
-        let t0 = issuer
-            .sign_in(&SignInRequest::new(f.id(), "alice"))
-            .await
-            .unwrap()
-            .refresh_token
-            .unwrap();
+        let t0 = signed_in(&issuer, &f).await;
         // Spawned tasks: the driver's futures are `Send`, as a tokio service needs.
         let tasks: Vec<_> = (0..16)
             .map(|_| {
@@ -238,12 +238,7 @@ async fn r_rev_7_deleting_a_client_through_the_async_driver_revokes_its_families
     let f = Fixture::new(Opts::rotating(10));
     let store = Arc::new(YieldingStore::default());
     let issuer = async_issuer(&f, store.clone());
-    let t0 = issuer
-        .sign_in(&SignInRequest::new(f.id(), "alice"))
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t0 = signed_in(&issuer, &f).await;
     issuer.delete_client(&f.client_id).await.unwrap();
     let d = f.refresh_keys().decode(t0.expose_secret()).unwrap();
     let family = RefreshTokenStore::get(&store.0, &d.family())
@@ -268,12 +263,7 @@ async fn r_rev_7_deleting_a_client_through_the_registry_revokes_in_the_async_iss
             .unwrap()
             .unwrap()
     };
-    let t0 = issuer
-        .sign_in(&SignInRequest::new(f.id(), "alice"))
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t0 = signed_in(&issuer, &f).await;
     let req = DeleteUserPoolClientRequest {
         user_pool_id: Some(f.registry.user_pool_id().to_owned()),
         client_id: Some(f.client_id.clone()),
@@ -432,12 +422,7 @@ async fn r_per_5_a_client_read_with_the_family_is_used_only_if_it_is_the_one_ask
         let f = &f;
         async move {
             let issuer = async_issuer(f, Arc::new(JoiningStore::new(client)));
-            let t0 = issuer
-                .sign_in(&SignInRequest::new(f.id(), "alice"))
-                .await
-                .unwrap()
-                .refresh_token
-                .unwrap();
+            let t0 = signed_in(&issuer, f).await;
             issuer
                 .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
                 .await
@@ -486,12 +471,7 @@ async fn r_per_5_a_memory_proved_stale_is_followed_by_the_read_its_witnessed_adv
             ..JoiningStore::new(client.clone())
         });
         let issuer = async_issuer(&f, store.clone());
-        let t0 = issuer
-            .sign_in(&SignInRequest::new(f.id(), "alice"))
-            .await
-            .unwrap()
-            .refresh_token
-            .unwrap();
+        let t0 = signed_in(&issuer, &f).await;
         let t1 = issuer
             .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
             .await

@@ -279,6 +279,25 @@ async fn refresh(
         .expect("rotated")
 }
 
+/// One refresh through `at`, and the round trips it cost.
+async fn counted_refresh(
+    db: &Db,
+    at: &Instance,
+    client_id: &str,
+    token: &refresh_rotation::RefreshToken,
+) -> (refresh_rotation::TokenSet, usize) {
+    db.counts.reset();
+    let answer = at
+        .issuer
+        .get_tokens_from_refresh_token(&RefreshRequest::new(
+            token,
+            ClientId::parse(client_id).unwrap(),
+        ))
+        .await
+        .unwrap();
+    (answer, db.counts.get(b'S') + db.counts.get(b'Q'))
+}
+
 /// Asserts that `n` refreshes went through `counts` in `per_refresh` round trips each, with nothing
 /// prepared again.
 fn assert_round_trips(counts: &Counts, n: usize, per_refresh: usize) {
@@ -376,16 +395,7 @@ async fn assert_two_round_trips_taking_turns(setup: Setup) {
             .batch_execute(&format!("UPDATE {users} SET username = 'alice-renamed'"))
             .await
             .unwrap();
-        db.counts.reset();
-        let answer = a
-            .issuer
-            .get_tokens_from_refresh_token(&RefreshRequest::new(
-                &token,
-                ClientId::parse(&client_id).unwrap(),
-            ))
-            .await
-            .unwrap();
-        let trips = db.counts.get(b'S') + db.counts.get(b'Q');
+        let (answer, trips) = counted_refresh(&db, &a, &client_id, &token).await;
         assert_eq!(trips, 2, "round trips after the user's row changed");
         let claims = a
             .issuer
@@ -412,16 +422,7 @@ async fn assert_two_round_trips_taking_turns(setup: Setup) {
         })
         .await
         .unwrap();
-    db.counts.reset();
-    let after_update = a
-        .issuer
-        .get_tokens_from_refresh_token(&RefreshRequest::new(
-            &token,
-            ClientId::parse(&client_id).unwrap(),
-        ))
-        .await
-        .unwrap();
-    let trips = db.counts.get(b'S') + db.counts.get(b'Q');
+    let (after_update, trips) = counted_refresh(&db, &a, &client_id, &token).await;
     assert_eq!(
         trips, 2,
         "round trips after another instance updated the client"
