@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::events::{RevocationCause, SecurityEvent};
 use crate::hook::{ClaimsOverride, PreTokenGenerationEvent, TriggerSource};
 use crate::keyring::KeySet;
+use crate::secret::constant_time_eq;
 use crate::store::{Advance, Family, FamilyId, FamilyRead, FamilyState, ReadWitness};
 use crate::token::DecodedRefreshToken;
 
@@ -92,7 +93,11 @@ enum State {
     AwaitClientAndFamily,
     AwaitUser,
     AwaitHook,
-    AwaitAdvance { current: u32 },
+    /// The compare-and-set from generation `current`, recording refresh-token key `key_id`.
+    AwaitAdvance {
+        current: u32,
+        key_id: u32,
+    },
     AwaitReread,
     AwaitReuseRevoke,
     AwaitConfirm,
@@ -290,8 +295,8 @@ impl<'r> RefreshFlow<'r> {
                 self.overrides = Some(overrides);
                 self.write()
             }
-            (State::AwaitAdvance { current }, Input::Advanced(advance)) => {
-                self.on_advance(current, advance)
+            (State::AwaitAdvance { current, key_id }, Input::Advanced(advance)) => {
+                self.on_advance(current, key_id, advance)
             }
             (State::AwaitReread, Input::Family { read, host_time }) => {
                 let family = self.found(read.family)?;
@@ -323,15 +328,7 @@ impl<'r> RefreshFlow<'r> {
                 Err(Error::RefreshTokenReused)
             }
             (State::AwaitConfirm, Input::DeviceConfirmed(_)) => self.finish(),
-            (State::AwaitBind, Input::DeviceBound(bound)) => {
-                let bound = bound.ok_or(Error::InvalidRefreshToken)?;
-                let key = bound.info.device_key.as_deref().ok_or(Error::Internal {
-                    detail: "store did not bind the device",
-                })?;
-                self.new_device = Some(NewDevice::announcing(key));
-                self.family = Some(bound);
-                self.finish()
-            }
+            (State::AwaitBind, Input::DeviceBound(bound)) => self.on_bound(bound),
             _ => Ok(out_of_order()),
         }
     }
@@ -386,6 +383,13 @@ impl<'r> RefreshFlow<'r> {
                         client_id: self.req.client_id.as_str().to_owned(),
                     });
                 }
+                // R-REF-3: a missing SECRET_HASH is refused with the client's checks, before anything
+                // of the token or the family is told; only verifying one needs the family's username.
+                if client.secret().is_some() && hash.is_none() {
+                    return Err(Error::ClientSecretMissing {
+                        client_id: self.req.client_id.as_str().to_owned(),
+                    });
+                }
             }
             // R-REF-3.
             None => authenticate(
@@ -407,6 +411,11 @@ impl<'r> RefreshFlow<'r> {
     /// A family as read: it must exist and have reached the presented generation (R-FAM-4).
     fn found(&self, family: Option<Family>) -> Result<Family, Error> {
         let family = family.ok_or(Error::InvalidRefreshToken)?;
+        if Some(family.id) != self.decoded.map(|d| d.family()) {
+            return Err(Error::Internal {
+                detail: "store answered another family than the one asked for",
+            });
+        }
         if self.presented()? > family.state.generation {
             return Err(Error::InvalidRefreshToken);
         }
@@ -554,19 +563,25 @@ impl<'r> RefreshFlow<'r> {
                         .ok_or(Error::Internal {
                             detail: "grace deadline overflows",
                         })?;
-                self.state = State::AwaitAdvance { current };
+                let key_id = self.keys.refresh_keys().current_key_id();
+                self.state = State::AwaitAdvance { current, key_id };
                 Ok(Need::Advance {
                     family: self.family()?.id,
                     expected: current,
                     grace_deadline,
-                    key_id: self.keys.refresh_keys().current_key_id(),
+                    key_id,
                     witness: self.witness.clone(),
                 })
             }
         }
     }
 
-    fn on_advance(&mut self, current: u32, advance: Advance) -> Result<Step<'_>, Error> {
+    fn on_advance(
+        &mut self,
+        current: u32,
+        key_id: u32,
+        advance: Advance,
+    ) -> Result<Step<'_>, Error> {
         // A witnessed advance that did not happen: something the answer from memory said is no longer
         // true. Read, and decide on what is.
         if self.witness.is_some() && !matches!(advance, Advance::Advanced(_)) {
@@ -575,6 +590,15 @@ impl<'r> RefreshFlow<'r> {
             });
         }
         match advance {
+            // The state after the write is the one asked for, or the store did something else: no
+            // token is minted on it.
+            Advance::Advanced(state)
+                if Some(state.generation) != current.checked_add(1) || state.key_id != key_id =>
+            {
+                Err(Error::Internal {
+                    detail: "store answered an advance other than the one asked for",
+                })
+            }
             Advance::Advanced(state) => {
                 let family = self.family.as_mut().ok_or(MISSING)?;
                 family.state = state;
@@ -590,11 +614,14 @@ impl<'r> RefreshFlow<'r> {
                 self.device()
             }
             Advance::Unchanged(state) if state.revoked => Err(Error::RefreshTokenRevoked),
-            // Only a generation at `u32::MAX` cannot advance.
-            Advance::Unchanged(state) if state.generation == current => Err(Error::Internal {
-                detail: "refresh token generation exhausted",
-            }),
-            // R-ROT-5: lost the race. Decide again from a fresh read, on a time taken after it
+            // Only a generation at `u32::MAX` cannot advance. A store may refuse at another for a
+            // reason of its own (an expiry it checks too): that is decided on a read, below.
+            Advance::Unchanged(state) if state.generation == current && current == u32::MAX => {
+                Err(Error::Internal {
+                    detail: "refresh token generation exhausted",
+                })
+            }
+            // R-ROT-5: lost the race (or refused, above). Decide again from a fresh read, on a time taken after it
             // (R-ROT-9): the winner's grace deadline is later than the time this request started
             // with, so that time could make a loser a retry after the window closed.
             Advance::Unchanged(_) => {
@@ -603,6 +630,41 @@ impl<'r> RefreshFlow<'r> {
             }
             Advance::NotFound => Err(Error::InvalidRefreshToken),
         }
+    }
+
+    /// The family after the bind: the device this request issued is announced; one another request bound
+    /// first decides again what this one may do (R-REF-9), as if it had been read.
+    fn on_bound(&mut self, bound: Option<Family>) -> Result<Step<'_>, Error> {
+        let bound = bound.ok_or(Error::InvalidRefreshToken)?;
+        if bound.id != self.family()?.id {
+            return Err(Error::Internal {
+                detail: "store bound another family than the one asked for",
+            });
+        }
+        let not_bound = Error::Internal {
+            detail: "store did not bind the device",
+        };
+        let key = bound
+            .info
+            .device_key
+            .as_deref()
+            .ok_or_else(|| not_bound.clone())?;
+        let issued = self.new_device_key.as_deref().unwrap_or("");
+        let ours = constant_time_eq(key.as_bytes(), issued.as_bytes());
+        self.family = Some(bound);
+        if ours {
+            self.new_device = Some(NewDevice::announcing(issued));
+            return self.finish();
+        }
+        self.device = device_step(
+            self.engine.device_tracking,
+            self.family()?,
+            self.req.device_key,
+        )?;
+        if self.device == DeviceStep::Issue {
+            return Err(not_bound);
+        }
+        self.device()
     }
 
     /// R-REF-9: now that an answer will be given, bind or confirm the device.

@@ -89,6 +89,15 @@ impl World {
 }
 
 fn world(grace: Option<u8>, policy: ReusePolicy) -> World {
+    world_with(grace, policy, NewClientSecret::None, false)
+}
+
+fn world_with(
+    grace: Option<u8>,
+    policy: ReusePolicy,
+    secret: NewClientSecret,
+    device_tracking: bool,
+) -> World {
     let registry = ClientRegistry::new(
         "us-east-1_Engine",
         Arc::new(ManualClock::new(T)),
@@ -101,7 +110,7 @@ fn world(grace: Option<u8>, policy: ReusePolicy) -> World {
     let client = registry
         .create_client(
             AppClientConfig::builder("engine").refresh_token_rotation(rotation),
-            NewClientSecret::None,
+            secret,
         )
         .unwrap();
     let keys = RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap());
@@ -113,7 +122,7 @@ fn world(grace: Option<u8>, policy: ReusePolicy) -> World {
         )),
         refresh_keys: keys.clone(),
         rng: Arc::new(SystemRandom::new()),
-        device_tracking: false,
+        device_tracking,
         reuse_policy: policy,
         hook: false,
     });
@@ -740,4 +749,132 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
         flow.next(remembered(&w, f, w.user.clone())),
         Need::Hook(_)
     ));
+}
+
+#[test]
+fn r_ref_3_the_legacy_flow_refuses_a_missing_secret_hash_before_the_token_or_the_family() {
+    // A client with a secret and without rotation (the legacy flow refuses rotating clients).
+    let w = world_with(None, ReusePolicy::Reject, NewClientSecret::Generate, false);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let missing = |need: Need<'_, TokenSet>| {
+        assert!(
+            matches!(need, Need::Done(Err(Error::ClientSecretMissing { .. }))),
+            "{need:?}"
+        );
+    };
+    // A forged token: refused for the missing hash, as a refresh without its secret would be.
+    let forged = RefreshToken::new("forged");
+    let req = LegacyRefreshRequest::new(&forged, w.client_id());
+    let mut flow = w.engine.legacy_refresh(&req);
+    assert!(matches!(flow.next(Input::Start), Need::Client(_)));
+    missing(flow.next(Input::Client(Some(w.client.clone()))));
+    // A valid token, of another client's family: nothing of the family is told either.
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = LegacyRefreshRequest::new(&t0, w.client_id());
+    let mut other = f.clone();
+    Arc::make_mut(&mut other.info).client_id = Arc::from("someotherclient0000000000");
+    let mut flow = w.engine.legacy_refresh(&req);
+    assert!(matches!(
+        flow.next(Input::Start),
+        Need::ClientAndFamily { .. }
+    ));
+    missing(flow.next(joint(&w, other, None, at(5))));
+}
+
+#[test]
+fn a_store_answer_about_another_family_is_refused_not_minted_for() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let mut stranger = f.clone();
+    stranger.id = FamilyId::from_bytes([9; 16]);
+    let mut flow = w.engine.refresh(&req);
+    flow.next(Input::Start);
+    let step = flow.next(joint(&w, stranger, None, at(5)));
+    assert!(
+        matches!(step, Need::Done(Err(Error::Internal { .. }))),
+        "{step:?}"
+    );
+}
+
+#[test]
+fn r_rot_1_an_advance_answered_with_another_state_than_the_one_asked_for_is_refused() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    for (generation, key_id) in [(0, 1), (2, 1), (1, 2)] {
+        let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+        assert!(step.starts_with("Advance"), "{step}");
+        let wrong = FamilyState {
+            generation,
+            grace_deadline: at(15),
+            ..FamilyState::new(key_id)
+        };
+        let step = flow.next(Input::Advanced(Advance::Advanced(wrong)));
+        assert!(
+            matches!(step, Need::Done(Err(Error::Internal { .. }))),
+            "generation {generation}, key {key_id}: {step:?}"
+        );
+    }
+}
+
+#[test]
+fn r_rot_5_an_unchanged_advance_at_the_expected_generation_reads_again() {
+    // A store that refuses the compare-and-set without moving the generation (an expired family, say):
+    // the engine reads and decides on what it reads, rather than calling the generation exhausted.
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+    assert!(step.starts_with("Advance"), "{step}");
+    let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
+    assert!(matches!(step, Need::Family(id) if id == f.id), "{step:?}");
+    let mut expired = f.clone();
+    Arc::make_mut(&mut expired.info).expires_at = at(4);
+    let step = flow.next(read(expired, at(6)));
+    assert!(
+        matches!(step, Need::Done(Err(Error::RefreshTokenExpired))),
+        "{step:?}"
+    );
+}
+
+#[test]
+fn r_ref_9_a_device_another_request_bound_first_decides_what_this_one_may_do() {
+    // A retry (generation 1 is current, the window open) on a family without a device, in a pool that
+    // tracks devices: the engine issues one, but another request binds its own first.
+    let w = world_with(Some(10), ReusePolicy::Reject, NewClientSecret::None, true);
+    let f = family(&w, 1, at(10));
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let bound_elsewhere = |confirmed: bool, id: [u8; 16]| {
+        let mut b = f.clone();
+        b.id = FamilyId::from_bytes(id);
+        Arc::make_mut(&mut b.info).device_key = Some("us-east-1_d1".into());
+        b.state.device_confirmed = confirmed;
+        b
+    };
+    // Confirmed by its owner: this request named no device, so it is refused (R-REF-9).
+    // Unconfirmed: it is announced again, as on a read. Another family: the store is wrong.
+    for (confirmed, id, expect) in [
+        (true, [5; 16], "Done(Err(InvalidRefreshToken))"),
+        (false, [5; 16], "announce"),
+        (false, [9; 16], "Done(Err(Internal"),
+    ] {
+        let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+        assert!(step.starts_with("BindDevice"), "{step}");
+        let step = flow.next(Input::DeviceBound(Some(bound_elsewhere(confirmed, id))));
+        match step {
+            Need::Done(Ok(tokens)) if expect == "announce" => {
+                let device = tokens.new_device.expect("announced");
+                assert_eq!(device.device_key, "us-east-1_d1");
+            }
+            other => {
+                let other = format!("{other:?}");
+                assert!(other.starts_with(expect), "confirmed {confirmed}: {other}");
+            }
+        }
+    }
 }
