@@ -466,6 +466,31 @@ fn r_oauth_4_a_family_bound_to_a_device_is_refused() {
     assert_eq!(f.generation_of(&t), 0);
 }
 
+#[test]
+fn r_oauth_4_the_token_endpoint_binds_no_device_it_cannot_announce() {
+    // A pool that tracks devices, a family without one: GetTokensFromRefreshToken would issue a device
+    // and announce it (R-REF-9), but the token endpoint's answer has no place for NewDeviceMetadata.
+    let f = Fixture::new(Opts::rotating(10).device_tracking());
+    let t0 = f.sign_in_without_device();
+    let r = refresh(&f, Auth::Body, &t0);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let answer: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let access = answer["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(claims.get("device_key").is_none(), "{claims}");
+    // The family is still without a device: GetTokensFromRefreshToken issues and announces one.
+    let t1 = answer["refresh_token"].as_str().unwrap();
+    let d = f.refresh_keys().decode(t1).unwrap();
+    use refresh_rotation::store::RefreshTokenStore;
+    let family = f.store.get(&d.family()).unwrap().unwrap();
+    assert!(family.info.device_key.is_none(), "no device bound");
+}
+
 fn revoke(f: &Fixture, auth: Auth<'_>, token: &str) -> OAuthResponse {
     call(
         f,

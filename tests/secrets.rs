@@ -169,7 +169,7 @@ fn r_safe_2_debug_of_requests_clients_and_issuer_hides_secrets() {
     assert_eq!(
         format!("{req:?}"),
         format!(
-            r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: ClientId("{}"), client_secret: Some(PresentedSecret([REDACTED])), device_key: None, client_metadata: None }}"#,
+            r#"RefreshRequest {{ refresh_token: RefreshToken([REDACTED]), client_id: ClientId("{}"), client_secret: Some(PresentedSecret([REDACTED])), device_key: None, client_metadata: None, announces_device: true }}"#,
             f.client_id
         )
     );
@@ -224,7 +224,7 @@ fn r_safe_2_debug_of_get_tokens_from_refresh_token_request_and_call() {
     // The request for the issuer, borrowed from the call.
     assert_debug(
         &call.as_request(),
-        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: Some({"k": "v"}) }"#,
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: Some({"k": "v"}), announces_device: true }"#,
     );
     // Nothing is lost by the redaction.
     let r = call.as_request();
@@ -335,7 +335,7 @@ fn r_safe_2_debug_of_issuer_requests() {
     refresh.device_key = Some(DeviceKey::parse(M_DEVICE).unwrap());
     assert_debug(
         &refresh,
-        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: None }"#,
+        r#"RefreshRequest { refresh_token: RefreshToken([REDACTED]), client_id: ClientId("client1"), client_secret: Some(PresentedSecret([REDACTED])), device_key: Some(DeviceKey([REDACTED])), client_metadata: None, announces_device: true }"#,
     );
 }
 

@@ -649,6 +649,7 @@ fn run_op(world: &World, op: usize, body: &[u8]) -> Result<(), Error> {
                     .map(DeviceKey::parse)
                     .transpose()?,
                 client_metadata: req.client_metadata.as_ref(),
+                announces_device: true,
             };
             let result = issuer.get_tokens_from_refresh_token(&r)?;
             check_tokens(&result, client_id.as_str());

@@ -306,8 +306,7 @@ impl<'r> RefreshFlow<'r> {
                 let grace = self.grace()?;
                 self.decision = decide(self.presented()?, &family.state, true, grace, self.now);
                 // R-REF-9 on what was read again: the winner may have bound or confirmed the device.
-                self.device =
-                    device_step(self.engine.device_tracking, &family, self.req.device_key)?;
+                self.device = self.device_step(&family)?;
                 self.family = Some(family);
                 self.write()
             }
@@ -498,7 +497,7 @@ impl<'r> RefreshFlow<'r> {
             self.now,
         );
         // R-REF-9.
-        let device = device_step(self.engine.device_tracking, family, self.req.device_key)?;
+        let device = self.device_step(family)?;
         (self.decision, self.device) = (decision, device);
         Ok(())
     }
@@ -656,15 +655,21 @@ impl<'r> RefreshFlow<'r> {
             self.new_device = Some(NewDevice::announcing(issued));
             return self.finish();
         }
-        self.device = device_step(
-            self.engine.device_tracking,
-            self.family()?,
-            self.req.device_key,
-        )?;
+        self.device = self.device_step(self.family()?)?;
         if self.device == DeviceStep::Issue {
             return Err(not_bound);
         }
         self.device()
+    }
+
+    /// What R-REF-9 asks of `family` for this request; where the answer cannot announce a device, none
+    /// is issued (R-OAUTH-4).
+    fn device_step(&self, family: &Family) -> Result<DeviceStep, Error> {
+        let step = device_step(self.engine.device_tracking, family, self.req.device_key)?;
+        Ok(match step {
+            DeviceStep::Issue if !self.req.announces_device => DeviceStep::Keep,
+            step => step,
+        })
     }
 
     /// R-REF-9: now that an answer will be given, bind or confirm the device.

@@ -65,6 +65,11 @@ pub struct RefreshRequest<'a> {
     pub device_key: Option<DeviceKey<'a>>,
     /// ClientMetadata for the hook.
     pub client_metadata: Option<&'a HashMap<String, String>>,
+    /// Whether the answer can announce a new device (`NewDeviceMetadata`): `true` from
+    /// [`RefreshRequest::new`]. `false` where it cannot, as at the OAuth 2.0 token endpoint: a family
+    /// without a device is then refreshed without one, rather than bound to a device its client never
+    /// learns (R-REF-9, R-OAUTH-4).
+    pub announces_device: bool,
 }
 
 impl<'a> RefreshRequest<'a> {
@@ -76,6 +81,7 @@ impl<'a> RefreshRequest<'a> {
             client_secret: None,
             device_key: None,
             client_metadata: None,
+            announces_device: true,
         }
     }
 }
@@ -119,6 +125,7 @@ impl<'a> LegacyRefreshRequest<'a> {
             client_secret: None,
             device_key: self.device_key,
             client_metadata: self.client_metadata,
+            announces_device: true,
         }
     }
 }

@@ -67,6 +67,8 @@ impl TokenRequest {
     pub fn refresh_request(&self) -> RefreshRequest<'_> {
         let mut req = RefreshRequest::new(&self.refresh_token, self.client.id());
         req.client_secret = self.client.secret();
+        // The answer has no place for NewDeviceMetadata (R-OAUTH-4).
+        req.announces_device = false;
         req
     }
 

@@ -186,6 +186,7 @@ impl RefreshCall {
                 .as_ref()
                 .map(|d| DeviceKey::checked(d.expose_secret())),
             client_metadata: self.client_metadata.as_ref(),
+            announces_device: true,
         }
     }
 }
