@@ -50,7 +50,9 @@ pub struct AppClientParts {
     pub creation_date: Timestamp,
     /// LastModifiedDate (R-CLI-2).
     pub last_modified_date: Timestamp,
-    /// The revision: 0 when created or restored, one more at each update.
+    /// The revision: 0 when created, a random value from 2^32 to 2^62 when restored (so that an update
+    /// computed from a deleted client of the same id never matches the restored one), one more at each
+    /// update.
     pub revision: u64,
 }
 
@@ -130,8 +132,10 @@ impl AppClient {
     pub fn last_modified_date(&self) -> Timestamp {
         self.last_modified_date
     }
-    /// The revision: 0 when the client was created or restored, one more at each update. A client store
-    /// replaces a client only at the revision the update was computed from (R-CLI-4).
+    /// The revision: 0 when the client was created, a random value from 2^32 to 2^62 when it was restored
+    /// (so that an update computed from a deleted client of the same id never matches the restored
+    /// one), one more at each update. A client store replaces a client only at the revision the update
+    /// was computed from (R-CLI-4).
     pub fn revision(&self) -> u64 {
         self.revision
     }

@@ -35,7 +35,7 @@ use crate::config::{
     AppClientConfig, AppClientConfigBuilder, RawConfig, ValidationContext,
 };
 use crate::error::{Error, ExceptionKind, StoreError, Violation};
-use crate::random::{random_string, RandomSource};
+use crate::random::{random_array, random_string, RandomSource};
 use crate::secret::ClientSecret;
 use crate::store::{
     AsyncClientStore, AsyncRefreshTokenStore, InMemoryClientStore, RefreshTokenStore, Replace,
@@ -546,6 +546,10 @@ impl ClientRegistry {
             Some(config) if out.is_empty() => config,
             _ => return Err(Error::invalid_config(out)),
         };
+        // A restored client starts at a random revision rather than 0: an update computed from a client
+        // of the same id that was deleted meanwhile must never match it (R-CLI-4). The deleted one
+        // would need 2^32 updates to reach even the lowest start.
+        let start = u64::from_le_bytes(random_array(&*self.rng)?);
         let restored = Arc::new(AppClient::from_parts(crate::client::AppClientParts {
             client_id: client.client_id.into(),
             user_pool_id: self.user_pool_id.clone(),
@@ -553,7 +557,7 @@ impl ClientRegistry {
             config,
             creation_date: client.creation_date,
             last_modified_date: client.last_modified_date,
-            revision: 0,
+            revision: (start >> 2) | (1 << 32),
         }));
         match self.store.insert(restored.clone(), self.max_clients).await {
             Ok(()) => Ok(restored),

@@ -720,7 +720,8 @@ fn r_per_2_restore_keeps_id_secret_and_dates() {
         stored.last_modified_date(),
         Timestamp::from_unix_seconds(1_650_000_000)
     );
-    assert_eq!(stored.revision(), 0);
+    // A random start (R-CLI-4: no update of a deleted client of this id can match it).
+    assert!((1 << 32..1 << 62).contains(&stored.revision()));
     assert_eq!(
         stored
             .config()
@@ -830,4 +831,46 @@ fn r_cli_4_updates_advance_the_revision() {
         .replace_client(c.client_id(), AppClientConfig::builder("rev2"))
         .unwrap();
     assert_eq!(u.revision(), 2);
+}
+
+/// R-CLI-4: a merge update computed from a client that was deleted and then restored under the same id
+/// (a leaked secret replaced, say) must not land on the restored client: it would bring back the
+/// deleted client's secret, dates and configuration. It runs again on the restored client instead.
+#[test]
+fn r_cli_4_an_update_of_a_deleted_client_never_lands_on_the_one_restored_under_its_id() {
+    let r = ClientRegistry::new(
+        "us-east-1_Test",
+        Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+            1_700_000_000,
+        ))),
+        Arc::new(SystemRandom::new()),
+    );
+    let old = r
+        .create_client(AppClientConfig::builder("old"), NewClientSecret::Generate)
+        .unwrap();
+    let id = old.client_id().to_string();
+    let new_secret = "newsecretnewsecretnewsecret0123456789";
+    let mut runs = 0;
+    r.update_client_with(&id, |b| {
+        runs += 1;
+        if runs == 1 {
+            // Between this update's read and its compare-and-set, another admin deletes the client
+            // and restores it with a new secret, in the same second.
+            r.delete_client(&id).unwrap();
+            r.restore_client(RestoreClient {
+                client_id: id.clone(),
+                secret: Some(ClientSecret::new(new_secret)),
+                creation_date: Timestamp::from_unix_seconds(1_700_000_000),
+                last_modified_date: Timestamp::from_unix_seconds(1_700_000_000),
+                config: AppClientConfig::builder("restored"),
+            })
+            .unwrap();
+        }
+        b.client_name("renamed")
+    })
+    .unwrap();
+    let now = r.describe_client(&id).unwrap();
+    assert_eq!(now.secret().unwrap().expose_secret(), new_secret);
+    assert_eq!(runs, 2, "the change ran again on the restored client");
+    assert_eq!(now.config().client_name(), "renamed");
 }
