@@ -615,7 +615,11 @@ impl ClientRegistry {
             &mut out,
         );
         match config {
-            Some(config) if out.is_empty() => self.store_replacement_async(client_id, config).await,
+            Some(config) if out.is_empty() => {
+                let has_secret = current.secret().is_some();
+                self.store_replacement_async(client_id, config, has_secret)
+                    .await
+            }
             _ => Err(Error::invalid_config(out)),
         }
     }
@@ -667,17 +671,39 @@ impl ClientRegistry {
         })
     }
 
-    /// Stores a validated `config` for `client_id` whatever its current configuration (a full
-    /// replacement, R-CLI-3), keeping id, secret and CreationDate. A concurrent update in between only
-    /// means reading the client again: the result does not depend on the configuration it replaces.
+    /// Stores `config`, validated for a client with a secret if `validated_with_secret`, for `client_id`
+    /// whatever its current configuration (a full replacement, R-CLI-3), keeping id, secret and
+    /// CreationDate. A concurrent update in between only means reading the client again: the result
+    /// does not depend on the configuration it replaces. If the client read then has a secret where the
+    /// validation assumed none, or the other way round (deleted and restored meanwhile), `config` is
+    /// validated again against it: a configuration is never stored on a client it is invalid for.
     pub(crate) async fn store_replacement_async(
         &self,
         client_id: &str,
         config: AppClientConfig,
+        validated_with_secret: bool,
     ) -> Result<Arc<AppClient>, Error> {
         for _ in 0..ATTEMPTS {
             let current = self.describe_client_async(client_id).await?;
-            if let Some(client) = self.store_update_async(&current, config.clone()).await? {
+            let has_secret = current.secret().is_some();
+            let config = if has_secret == validated_with_secret {
+                config.clone()
+            } else {
+                let builder = config.to_builder();
+                let scopes = self.scopes_for_async(&builder.raw).await?;
+                let mut out = Vec::new();
+                match Self::validate_in_pool(
+                    &builder.raw,
+                    &scopes,
+                    Some(has_secret),
+                    true,
+                    &mut out,
+                ) {
+                    Some(c) if out.is_empty() => c,
+                    _ => return Err(Error::invalid_config(out)),
+                }
+            };
+            if let Some(client) = self.store_update_async(&current, config).await? {
                 return Ok(client);
             }
         }

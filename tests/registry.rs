@@ -874,3 +874,111 @@ fn r_cli_4_an_update_of_a_deleted_client_never_lands_on_the_one_restored_under_i
     assert_eq!(runs, 2, "the change ran again on the restored client");
     assert_eq!(now.config().client_name(), "renamed");
 }
+
+/// A client store in which, right before the registry's second read of a client, another instance
+/// deletes the client and restores its id without a secret.
+struct RestoredWithoutSecret {
+    inner: refresh_rotation::store::InMemoryClientStore,
+    gets: std::sync::atomic::AtomicUsize,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl refresh_rotation::store::ClientStore for RestoredWithoutSecret {
+    fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<Arc<refresh_rotation::store::AppClient>>, refresh_rotation::error::StoreError>
+    {
+        if self.armed.load(Ordering::SeqCst) && self.gets.fetch_add(1, Ordering::SeqCst) == 1 {
+            let current = self.inner.get(id)?.unwrap();
+            self.inner.delete(id)?;
+            let restored = refresh_rotation::store::AppClient::from_parts(
+                refresh_rotation::store::AppClientParts {
+                    secret: None,
+                    config: AppClientConfig::builder("restored").build().unwrap(),
+                    revision: 0,
+                    ..current.to_parts()
+                },
+            );
+            self.inner.insert(Arc::new(restored), 100)?;
+        }
+        self.inner.get(id)
+    }
+    fn insert(
+        &self,
+        c: Arc<refresh_rotation::store::AppClient>,
+        max: usize,
+    ) -> Result<(), refresh_rotation::error::StoreError> {
+        self.inner.insert(c, max)
+    }
+    fn replace(
+        &self,
+        c: Arc<refresh_rotation::store::AppClient>,
+        expected: u64,
+    ) -> Result<refresh_rotation::store::Replace, refresh_rotation::error::StoreError> {
+        self.inner.replace(c, expected)
+    }
+    fn delete(&self, id: &str) -> Result<bool, refresh_rotation::error::StoreError> {
+        self.inner.delete(id)
+    }
+    fn list(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Arc<refresh_rotation::store::AppClient>>, refresh_rotation::error::StoreError>
+    {
+        self.inner.list(after, limit)
+    }
+    fn count(&self) -> Result<usize, refresh_rotation::error::StoreError> {
+        self.inner.count()
+    }
+    fn declare_scope(
+        &self,
+        s: &str,
+        max: usize,
+    ) -> Result<(), refresh_rotation::error::StoreError> {
+        self.inner.declare_scope(s, max)
+    }
+    fn is_scope_declared(&self, s: &str) -> Result<bool, refresh_rotation::error::StoreError> {
+        self.inner.is_scope_declared(s)
+    }
+    fn scopes(&self) -> Result<Vec<String>, refresh_rotation::error::StoreError> {
+        self.inner.scopes()
+    }
+}
+
+/// R-CFG, R-CLI-3: a replacement is validated against the client it is stored on. If the client is
+/// deleted and restored without a secret between the validation and the write, a configuration that
+/// needs a secret (the client_credentials flow) is refused, not stored on a client it makes unreadable.
+#[test]
+fn r_cli_3_a_replacement_is_validated_against_the_client_it_replaces() {
+    use refresh_rotation::config::OAuthFlow;
+    let store = Arc::new(RestoredWithoutSecret {
+        inner: refresh_rotation::store::InMemoryClientStore::new(),
+        gets: Default::default(),
+        armed: Default::default(),
+    });
+    let r = ClientRegistry::new(
+        "us-east-1_Test",
+        Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+            1_700_000_000,
+        ))),
+        Arc::new(SystemRandom::new()),
+    )
+    .with_store(store.clone());
+    r.declare_custom_scope("api/read").unwrap();
+    let c = r
+        .create_client(AppClientConfig::builder("m2m"), NewClientSecret::Generate)
+        .unwrap();
+    store.armed.store(true, Ordering::SeqCst);
+    let refused = r.replace_client(
+        c.client_id(),
+        AppClientConfig::builder("m2m")
+            .allowed_oauth_flows([OAuthFlow::ClientCredentials])
+            .allowed_oauth_flows_user_pool_client(true)
+            .allowed_oauth_scopes(["api/read"]),
+    );
+    assert!(matches!(refused, Err(Error::InvalidConfig(_))), "{refused:?}");
+    let now = r.describe_client(c.client_id()).unwrap();
+    assert_eq!(now.config().client_name(), "restored", "nothing stored");
+}

@@ -279,8 +279,9 @@ impl ClientRegistry {
         );
         match (config, current) {
             (Some(config), Some(current)) if out.is_empty() => {
+                let has_secret = current.secret().is_some();
                 let client = self
-                    .store_replacement_async(current.client_id(), config)
+                    .store_replacement_async(current.client_id(), config, has_secret)
                     .await?;
                 Ok(UpdateUserPoolClientResponse {
                     user_pool_client: Some(client.to_wire()),
