@@ -733,3 +733,34 @@ fn r_safe_2_oauth_requests_never_print_secrets() {
     );
     assert!(!format!("{req:?}").contains("secret-token-value"));
 }
+
+/// R-SAFE-8, R-OAUTH-7: the signer publishes at most as many keys as a verifier accepts
+/// (`MAX_JWKS_KEYS`): the key that would make the JWKS larger is refused, so introspection and every
+/// verifier of the pool's JWKS keep working however many keys are rotated in.
+#[test]
+fn r_safe_8_the_jwks_never_grows_past_what_a_verifier_accepts() {
+    use refresh_rotation::jwt::{Algorithm, JwtVerifier, SigningKey, MAX_JWKS_KEYS};
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let signed = f.sign_in_full();
+    let keys = f.issuer.keys();
+    let mut added = 0;
+    for i in 0..MAX_JWKS_KEYS + 5 {
+        let key = std::sync::Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, format!("extra-{i}")).unwrap(),
+        );
+        if keys.add_signing_key(key).is_ok() {
+            added += 1;
+        }
+    }
+    let jwks = keys.jwks_json();
+    let verifier = JwtVerifier::from_jwks_json(f.issuer.issuer_url(), jwks.as_bytes());
+    assert!(verifier.is_ok(), "{:?}", verifier.err());
+    assert!(
+        added < MAX_JWKS_KEYS + 5,
+        "the keys past the bound were refused"
+    );
+    let v = introspect(&f, &signed.access_token);
+    assert_eq!(v["active"], true);
+    let v = introspect(&f, "not-a-token");
+    assert_eq!(v["active"], false);
+}

@@ -978,7 +978,10 @@ fn r_cli_3_a_replacement_is_validated_against_the_client_it_replaces() {
             .allowed_oauth_flows_user_pool_client(true)
             .allowed_oauth_scopes(["api/read"]),
     );
-    assert!(matches!(refused, Err(Error::InvalidConfig(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::InvalidConfig(_))),
+        "{refused:?}"
+    );
     let now = r.describe_client(c.client_id()).unwrap();
     assert_eq!(now.config().client_name(), "restored", "nothing stored");
 }

@@ -221,12 +221,17 @@ impl<'r> IntrospectFlow<'r> {
     /// An ID or access token: verified by the pool's own keys for this client, then its family is read
     /// for revocation.
     fn jwt(&mut self) -> Result<Step<'_>, Error> {
+        // The pool's own JWKS always loads (the signer publishes no more keys than a verifier takes);
+        // should it not, that is the service's fault, not the request's.
         let verifier = self
             .engine
             .keys
             .load()
             .signer()
-            .verifier(self.engine.issuer_url())?;
+            .verifier(self.engine.issuer_url())
+            .map_err(|_| Error::Internal {
+                detail: "the pool's JWKS does not load",
+            })?;
         let verified = [
             (TokenUse::Access, IntrospectedTokenType::AccessToken),
             (TokenUse::Id, IntrospectedTokenType::IdToken),

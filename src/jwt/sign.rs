@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::claims::{AccessTokenClaims, IdTokenClaims};
 use super::keys::SigningKey;
-use super::verify::{check_jwk, JwtVerifier};
+use super::verify::{check_jwk, JwtVerifier, MAX_JWKS_KEYS};
 use super::{Jwk, JwkSet};
 use crate::Error;
 
@@ -117,6 +117,21 @@ impl TokenSigner {
         }
     }
 
+    /// Fails if publishing one more key than today, `kid`, would make the JWKS larger than a verifier
+    /// accepts ([`MAX_JWKS_KEYS`]): a signer whose JWKS no verifier (introspection included) can load
+    /// would stop its own tokens from verifying. A kid already published adds nothing.
+    fn check_room_for(&self, kid: &str) -> Result<(), Error> {
+        if self.knows_kid(kid) || self.jwks().keys.len() < MAX_JWKS_KEYS {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            message: format!(
+                "the JWKS already publishes {MAX_JWKS_KEYS} keys, as many as a verifier accepts; \
+                 remove retired keys first"
+            ),
+        })
+    }
+
     fn retire_jwk(&mut self, jwk: Jwk) {
         if !self.retired.iter().any(|r| kid_of(r) == kid_of(&jwk)) {
             self.retired.push(jwk);
@@ -127,9 +142,10 @@ impl TokenSigner {
     /// still the access-token key.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
-    /// key already known to this signer.
+    /// key already known to this signer, or if publishing it would exceed [`MAX_JWKS_KEYS`].
     pub fn rotate_id_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        self.check_room_for(new.kid())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.id_key, new);
@@ -144,9 +160,10 @@ impl TokenSigner {
     /// still the ID-token key.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
-    /// key already known to this signer.
+    /// key already known to this signer, or if publishing it would exceed [`MAX_JWKS_KEYS`].
     pub fn rotate_access_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        self.check_room_for(new.kid())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.access_key, new);
@@ -161,8 +178,8 @@ impl TokenSigner {
     /// after a restart), so that tokens it signed keep verifying.
     ///
     /// Fails with [`Error::InvalidParameter`] if `jwk` is not an RS256, ES256 or EdDSA signature key with
-    /// a kid, its kid belongs to a different key, or it is a current or staged key of this signer (which
-    /// rotation retires, once it signs no more).
+    /// a kid, its kid belongs to a different key, it is a current or staged key of this signer (which
+    /// rotation retires, once it signs no more), or publishing it would exceed [`MAX_JWKS_KEYS`].
     pub fn add_retired_key(&mut self, jwk: Jwk) -> Result<(), Error> {
         check_jwk(&jwk)?;
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
@@ -175,6 +192,7 @@ impl TokenSigner {
                 ),
             });
         }
+        self.check_room_for(kid)?;
         self.retire_jwk(jwk);
         Ok(())
     }
@@ -191,13 +209,15 @@ impl TokenSigner {
     /// [`promote`](Self::promote)d.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if its kid is already known to this
-    /// signer (current, staged or retired), even for the same key: a kid names one key for its life.
+    /// signer (current, staged or retired), even for the same key: a kid names one key for its life;
+    /// or if the JWKS already publishes [`MAX_JWKS_KEYS`] keys (remove retired ones first).
     pub fn add_key(&mut self, key: Arc<SigningKey>) -> Result<(), Error> {
         if self.knows_kid(key.kid()) {
             return Err(Error::InvalidParameter {
                 message: format!("signing key id {} is already known", key.kid()),
             });
         }
+        self.check_room_for(key.kid())?;
         self.staged.push(key);
         Ok(())
     }
