@@ -677,6 +677,10 @@ fn r_jwt_6_header_must_be_strict() {
         json!({"alg": ["RS256"], "kid": "rsa-a"}),
         json!({"alg": "RS256", "kid": 1}),
         json!("RS256"),
+        // A header is a JSON object (RFC 7515 §4), not an array that a derived struct would accept;
+        // and `crit` may not be present at all, not even as null.
+        json!(["RS256", "rsa-a"]),
+        json!({"alg": "RS256", "kid": "rsa-a", "crit": null}),
     ] {
         let msg = format!(
             "{}.{}",
@@ -703,6 +707,23 @@ fn r_jwt_6_header_must_be_strict() {
     assert!(verifier
         .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
         .is_err());
+    // Duplicate claims are refused: another JWT library may read the first where this one would read
+    // the last (`token_use` twice, say).
+    let mut duplicated = serde_json::to_string(&access_claims(T0)).unwrap();
+    duplicated.pop();
+    duplicated.push_str(r#","token_use":"id"}"#);
+    let msg = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"rsa-a"}"#),
+        URL_SAFE_NO_PAD.encode(&duplicated)
+    );
+    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+    for token_use in [TokenUse::Access, TokenUse::Id] {
+        assert!(verifier
+            .verify(&token, token_use, CLIENT, at(T0), &NoRevocationCheck)
+            .is_err());
+    }
     // `typ` is allowed.
     let msg = format!(
         "{}.{}",

@@ -323,14 +323,60 @@ impl VerifiedClaims {
     }
 }
 
-/// The JOSE header, strictly: `alg` and `kid` are required, duplicate members are refused, and `crit`
-/// (an extension we would have to understand) makes the token invalid.
+/// The JOSE header, strictly: a JSON object (see [`is_object`]), `alg` and `kid` are required,
+/// duplicate members are refused, and `crit` (an extension we would have to understand) makes the token
+/// invalid whatever its value, `null` included.
 #[derive(serde::Deserialize)]
 struct Header {
     alg: String,
     kid: String,
     #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
+    crit: Present,
+}
+
+/// Whether a member was there at all, whatever its value.
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Present(true))
+    }
+}
+
+/// Whether `json` is an object: a derived struct would also take an array of its fields in order.
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A JSON object whose members are all distinct: with a duplicate, JWT libraries disagree on which
+/// value counts (serde_json keeps the last, others the first).
+struct UniqueMembers(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = UniqueMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object without duplicate members")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = Map::new();
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    if map.contains_key(&k) {
+                        return Err(serde::de::Error::custom("duplicate member"));
+                    }
+                    map.insert(k, v);
+                }
+                Ok(UniqueMembers(map))
+            }
+        }
+        d.deserialize_map(Members)
+    }
 }
 
 /// Verifies this crate's ID and access tokens (R-JWT-6).
@@ -537,8 +583,11 @@ impl JwtVerifier {
             return None;
         }
         let header_json = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        if !is_object(&header_json) {
+            return None;
+        }
         let header: Header = serde_json::from_slice(&header_json).ok()?;
-        if header.crit.is_some() {
+        if header.crit.0 {
             return None;
         }
         let key = self.keys.get(*self.by_kid.get(&header.kid)?)?;
@@ -551,6 +600,8 @@ impl JwtVerifier {
             return None;
         }
         let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
-        serde_json::from_slice::<Map<String, Value>>(&payload).ok()
+        serde_json::from_slice::<UniqueMembers>(&payload)
+            .ok()
+            .map(|m| m.0)
     }
 }
