@@ -337,7 +337,7 @@ impl PgClientStore {
     /// [`PgRefreshTokenStore::migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let key = format!("refresh-rotation-postgres migrate {}", self.shared.tables);
+        let key = crate::schema::MIGRATION_LOCK;
         let result = async {
             let tx = conn.client().transaction().await?;
             tx.batch_execute("SET LOCAL statement_timeout = 0").await?;

@@ -77,6 +77,11 @@ pub(crate) const FAMILY_COLUMNS: &str =
                               auth_time, event_id, expires_at, generation, grace_deadline, key_id, \
                               revoked, device_confirmed";
 
+/// The advisory lock every migration of this crate takes: one for all tables, since a key derived
+/// from a table's name would differ between two spellings of one table (`t` and `public.t`), and
+/// migrations are rare enough to queue behind each other.
+pub(crate) const MIGRATION_LOCK: &str = "refresh-rotation-postgres migrate";
+
 /// The columns of a family's state, in the order [`crate::store`] decodes them.
 pub(crate) const STATE_COLUMNS: &str =
     "generation, grace_deadline, key_id, revoked, device_confirmed";

@@ -336,7 +336,8 @@ impl PgRefreshTokenStore {
     /// migration. The store never runs it implicitly; call it at deployment or at start-up.
     ///
     /// Safe to run again and from several instances at once: it runs in one transaction that first takes
-    /// a transaction-scoped advisory lock keyed on the table name, so concurrent runs queue instead of
+    /// a transaction-scoped advisory lock, one for every migration of this crate whatever the tables
+    /// and however they are spelled (with the schema or without), so concurrent runs queue instead of
     /// racing on `CREATE TABLE IF NOT EXISTS` (which is not atomic against itself in PostgreSQL). The
     /// session's `statement_timeout` does not apply to it, since building an index on a large existing
     /// table may take long. Needs the `CREATE` privilege on the schema.
@@ -344,7 +345,7 @@ impl PgRefreshTokenStore {
     /// The schema (version 1) is documented in the crate's README.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let key = format!("refresh-rotation-postgres migrate {}", self.table);
+        let key = schema::MIGRATION_LOCK;
         let ddl = schema::migration_sql(&self.table);
         let result = async {
             let tx = conn.client().transaction().await?;

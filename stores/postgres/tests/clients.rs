@@ -231,3 +231,28 @@ fn r_per_5_a_joined_read_needs_the_client_stores_own_connections() {
         "{refused}"
     );
 }
+
+/// R-PER-5 (explicit, idempotent migration, safe from several instances at once): two instances
+/// migrating the same tables at the same moment, one naming them with the schema and one without, both
+/// succeed; one lock serialises every migration, however the tables are spelled.
+#[test]
+fn r_per_5_concurrent_migrations_of_one_table_named_two_ways_both_succeed() {
+    let Some(url) = common::pg_url() else { return };
+    for _ in 0..6 {
+        let p = prefix();
+        let (a, b) = (connections(&url), connections(&url));
+        let store = |conns: &PgRefreshTokenStore, prefix: &str| {
+            PgClientStore::with_table_prefix(conns, POOL, sealer(), prefix)
+                .unwrap()
+                .runtime(common::rt().clone())
+        };
+        let (a, b) = (store(&a, &p), store(&b, &format!("public.{p}")));
+        let (x, y) = std::thread::scope(|s| {
+            let x = s.spawn(|| common::rt().block_on(a.migrate()));
+            let y = s.spawn(|| common::rt().block_on(b.migrate()));
+            (x.join().unwrap(), y.join().unwrap())
+        });
+        x.unwrap();
+        y.unwrap();
+    }
+}
