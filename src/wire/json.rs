@@ -15,7 +15,9 @@ pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 /// Parses a JSON request body into `T`.
 ///
 /// Bodies above [`MAX_REQUEST_BYTES`] are refused before parsing. Any failure, an unknown member
-/// included (R-CFG-16), is an [`Error::InvalidParameter`] whose message names the offending member.
+/// included (R-CFG-16), is an [`Error::InvalidParameter`]: its message names an unknown, missing or
+/// repeated member (or map key), and locates any other fault (a member of the wrong type, say) by line
+/// and column, never quoting a value.
 pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.len() > MAX_REQUEST_BYTES {
         return Err(Error::InvalidParameter {
@@ -28,6 +30,47 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::InvalidParameter {
         message: describe_json_error(&e),
     })
+}
+
+/// A string map (`ClientMetadata`, `AuthParameters`) in which no key appears twice. With a duplicate, a
+/// proxy, firewall or log that reads the first value and this crate, which would read the last, would
+/// see two different requests (another token, another SECRET_HASH); the duplicate is refused, by name.
+pub(crate) struct UniqueStringMap(pub(crate) std::collections::HashMap<String, String>);
+
+impl<'de> serde::Deserialize<'de> for UniqueStringMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = UniqueStringMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = std::collections::HashMap::new();
+                while let Some((key, value)) = entries.next_entry::<String, String>()? {
+                    if map.contains_key(&key) {
+                        let shown: String = key.chars().take(128).collect();
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate key `{shown}` in a map"
+                        )));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(UniqueStringMap(map))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
+}
+
+/// `deserialize_with` for an optional [`UniqueStringMap`] member.
+pub(crate) fn unique_string_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::collections::HashMap<String, String>>, D::Error> {
+    Ok(<Option<UniqueStringMap> as serde::Deserialize>::deserialize(d)?.map(|m| m.0))
 }
 
 /// Serialises a response body. Serialising these types cannot fail; an error would be a bug, reported as
@@ -58,8 +101,12 @@ fn describe_json_error(e: &serde_json::Error) -> String {
         serde_json::error::Category::Data => "a member has the wrong type or value",
         serde_json::error::Category::Io => "unreadable body",
     };
-    // "missing field `X`" and "duplicate field `X`" carry a member name and no value: keep those.
-    let member = if text.starts_with("missing field") || text.starts_with("duplicate field") {
+    // "missing field `X`", "duplicate field `X`" and our own "duplicate key `X` in a map" carry a
+    // member name and no value: keep those.
+    let member = if text.starts_with("missing field")
+        || text.starts_with("duplicate field")
+        || text.starts_with("duplicate key")
+    {
         let m: String = text
             .split(" at line")
             .next()
@@ -82,6 +129,39 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 mod tests {
     use super::*;
     use crate::wire::{CreateUserPoolClientRequest, DescribeUserPoolClientRequest};
+
+    #[test]
+    fn r_safe_1_a_key_twice_in_auth_parameters_or_client_metadata_is_refused_by_name() {
+        use crate::wire::{GetTokensFromRefreshTokenRequest, InitiateAuthRequest};
+        let e = from_json::<InitiateAuthRequest>(
+            br#"{"ClientId":"c","AuthFlow":"REFRESH_TOKEN_AUTH",
+                 "AuthParameters":{"REFRESH_TOKEN":"first-value","REFRESH_TOKEN":"second-value"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+        assert!(e.message().contains("REFRESH_TOKEN"), "{}", e.message());
+        assert!(
+            !e.message().contains("-value"),
+            "no value echoed: {}",
+            e.message()
+        );
+        let e = from_json::<GetTokensFromRefreshTokenRequest>(
+            br#"{"RefreshToken":"t","ClientId":"c","ClientMetadata":{"k":"1","k":"2"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+        // Distinct keys, and null for the whole map, still parse.
+        let ok = from_json::<GetTokensFromRefreshTokenRequest>(
+            br#"{"RefreshToken":"t","ClientId":"c","ClientMetadata":{"k":"1","l":"2"}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.client_metadata.map(|m| m.len()), Some(2));
+        let ok = from_json::<GetTokensFromRefreshTokenRequest>(
+            br#"{"RefreshToken":"t","ClientId":"c","ClientMetadata":null}"#,
+        )
+        .unwrap();
+        assert!(ok.client_metadata.is_none());
+    }
 
     #[test]
     fn r_cfg_16_unknown_member_is_named() {

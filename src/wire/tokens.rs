@@ -56,7 +56,11 @@ pub struct GetTokensFromRefreshTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_key: Option<String>,
     /// `ClientMetadata`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::json::unique_string_map"
+    )]
     pub client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -163,7 +167,11 @@ pub struct InitiateAuthRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_parameters: Option<AuthParameters>,
     /// `ClientMetadata`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::json::unique_string_map"
+    )]
     pub client_metadata: Option<HashMap<String, String>>,
     /// `ClientId` (required).
     pub client_id: Option<String>,
@@ -192,7 +200,11 @@ pub struct AdminInitiateAuthRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_parameters: Option<AuthParameters>,
     /// `ClientMetadata`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::json::unique_string_map"
+    )]
     pub client_metadata: Option<HashMap<String, String>>,
     /// `AnalyticsMetadata`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,9 +219,16 @@ pub struct AdminInitiateAuthRequest {
 
 /// `AuthParametersType`: a sensitive string map. `Debug` shows the keys only; equality compares the
 /// values in constant time; `Serialize` is there on purpose (request bodies), `Display` is not.
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Serialize)]
 #[serde(transparent)]
 pub struct AuthParameters(pub HashMap<String, String>);
+
+impl<'de> Deserialize<'de> for AuthParameters {
+    /// A key that appears twice is refused (see `UniqueStringMap`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::json::UniqueStringMap::deserialize(d).map(|m| AuthParameters(m.0))
+    }
+}
 
 impl PartialEq for AuthParameters {
     fn eq(&self, other: &Self) -> bool {
