@@ -563,6 +563,40 @@ fn r_jwt_5_a_kid_cannot_name_two_different_keys() {
     assert_eq!(signer.jwks().keys.len(), 2);
 }
 
+/// R-OPS-4, R-JWT-5: a retired key does not sign again through a rotation either, and a kid removed
+/// from the JWKS is not given to another key (resource servers cache keys by kid); only the same key
+/// may be published again, as retired.
+#[test]
+fn r_jwt_5_a_retired_or_removed_kid_never_signs_again() {
+    let a = key(Algorithm::RS256, "A", RSA_A);
+    let mut signer = TokenSigner::new(Arc::clone(&a));
+    signer
+        .rotate_id_key(key(Algorithm::RS256, "B", RSA_B))
+        .unwrap();
+    signer
+        .rotate_access_key(key(Algorithm::RS256, "B", RSA_B))
+        .unwrap();
+    assert_eq!(signer.retired_keys().len(), 1, "A retired");
+    assert!(signer.rotate_id_key(Arc::clone(&a)).is_err());
+    assert!(signer.rotate_access_key(Arc::clone(&a)).is_err());
+    assert_eq!(signer.id_key().kid(), "B", "nothing changed");
+    // Removed: its kid stays taken, for the same key or another.
+    assert!(signer.remove_key("A").unwrap());
+    assert!(signer.add_key(Arc::clone(&a)).is_err());
+    assert!(signer.add_key(key(Algorithm::ES256, "A", EC)).is_err());
+    assert!(signer
+        .rotate_id_key(key(Algorithm::ES256, "A", EC))
+        .is_err());
+    assert!(signer
+        .add_retired_key(key(Algorithm::ES256, "A", EC).public_jwk().clone())
+        .is_err());
+    assert_eq!(signer.jwks().keys.len(), 1);
+    // The same key may be published again as retired (its tokens verify again), and no more.
+    signer.add_retired_key(a.public_jwk().clone()).unwrap();
+    assert_eq!(signer.jwks().keys.len(), 2);
+    assert!(signer.rotate_id_key(Arc::clone(&a)).is_err());
+}
+
 /// Builds `header.payload.signature` from raw parts, for forgeries.
 fn compact(header: &Value, payload: &[u8], sig: &[u8]) -> String {
     format!(

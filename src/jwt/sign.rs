@@ -47,6 +47,10 @@ pub struct TokenSigner {
     /// Published in the JWKS, not yet signing (R-OPS-4).
     staged: Vec<Arc<SigningKey>>,
     retired: Vec<Jwk>,
+    /// Keys removed from the JWKS, by their public half: their kids are never given to another key, since
+    /// resource servers cache keys by kid (only [`add_retired_key`](Self::add_retired_key) may publish
+    /// the same key again). Keys are removed a few times a year.
+    removed: Vec<Jwk>,
 }
 
 fn kid_of(jwk: &Jwk) -> &str {
@@ -61,6 +65,7 @@ impl TokenSigner {
             access_key: key,
             staged: Vec::new(),
             retired: Vec::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -73,6 +78,7 @@ impl TokenSigner {
             access_key,
             staged: Vec::new(),
             retired: Vec::new(),
+            removed: Vec::new(),
         };
         signer.check_kid_free(signer.access_key.public_jwk(), &[&signer.id_key])?;
         Ok(signer)
@@ -107,6 +113,7 @@ impl TokenSigner {
             .chain(self.staged.iter())
             .map(|k| k.public_jwk())
             .chain(self.retired.iter())
+            .chain(self.removed.iter())
             .any(|other| kid_of(other) == kid && other != jwk);
         if clash {
             Err(Error::InvalidParameter {
@@ -132,6 +139,19 @@ impl TokenSigner {
         })
     }
 
+    /// Fails if `kid` was retired or removed: such a key signs no more, through a rotation as through
+    /// [`promote`](Self::promote).
+    fn check_not_retired(&self, kid: &str) -> Result<(), Error> {
+        if self.signs_or_stages(kid) || !self.knows_kid(kid) {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            message: format!(
+                "signing key id {kid} is retired and cannot sign again; add a new key"
+            ),
+        })
+    }
+
     fn retire_jwk(&mut self, jwk: Jwk) {
         if !self.retired.iter().any(|r| kid_of(r) == kid_of(&jwk)) {
             self.retired.push(jwk);
@@ -142,9 +162,11 @@ impl TokenSigner {
     /// still the access-token key.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
-    /// key already known to this signer, or if publishing it would exceed [`MAX_JWKS_KEYS`].
+    /// key already known to this signer, if it was retired or removed (a retired key signs no more),
+    /// or if publishing it would exceed [`MAX_JWKS_KEYS`].
     pub fn rotate_id_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        self.check_not_retired(new.kid())?;
         self.check_room_for(new.kid())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
@@ -160,9 +182,11 @@ impl TokenSigner {
     /// still the ID-token key.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
-    /// key already known to this signer, or if publishing it would exceed [`MAX_JWKS_KEYS`].
+    /// key already known to this signer, if it was retired or removed (a retired key signs no more),
+    /// or if publishing it would exceed [`MAX_JWKS_KEYS`].
     pub fn rotate_access_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
+        self.check_not_retired(new.kid())?;
         self.check_room_for(new.kid())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
@@ -178,12 +202,14 @@ impl TokenSigner {
     /// after a restart), so that tokens it signed keep verifying.
     ///
     /// Fails with [`Error::InvalidParameter`] if `jwk` is not an RS256, ES256 or EdDSA signature key with
-    /// a kid, its kid belongs to a different key, it is a current or staged key of this signer (which
-    /// rotation retires, once it signs no more), or publishing it would exceed [`MAX_JWKS_KEYS`].
+    /// a kid, its kid belongs (or, removed, belonged) to a different key, it is a current or
+    /// staged key of this signer (which rotation retires, once it signs no more), or publishing it would
+    /// exceed [`MAX_JWKS_KEYS`].
     pub fn add_retired_key(&mut self, jwk: Jwk) -> Result<(), Error> {
         check_jwk(&jwk)?;
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
         let kid = kid_of(&jwk);
+
         if self.signs_or_stages(kid) {
             // Retired means it signs no more: a current or staged key is retired by rotation.
             return Err(Error::InvalidParameter {
@@ -193,6 +219,8 @@ impl TokenSigner {
             });
         }
         self.check_room_for(kid)?;
+        // Published again: retired, no longer removed.
+        self.removed.retain(|r| kid_of(r) != kid);
         self.retire_jwk(jwk);
         Ok(())
     }
@@ -200,9 +228,14 @@ impl TokenSigner {
     /// Stops publishing a retired key: tokens it signed no longer verify. Returns whether it was there.
     /// Current keys are not affected.
     pub fn remove_retired_key(&mut self, kid: &str) -> bool {
-        let before = self.retired.len();
-        self.retired.retain(|r| kid_of(r) != kid);
-        self.retired.len() != before
+        let (gone, kept) = std::mem::take(&mut self.retired)
+            .into_iter()
+            .partition(|r| kid_of(r) == kid);
+        self.retired = kept;
+        let gone: Vec<Jwk> = gone;
+        let removed = !gone.is_empty();
+        self.removed.extend(gone);
+        removed
     }
 
     /// Stages `key` (R-OPS-4): it is published in the JWKS at once but signs nothing until
@@ -223,7 +256,9 @@ impl TokenSigner {
     }
 
     fn knows_kid(&self, kid: &str) -> bool {
-        self.signs_or_stages(kid) || self.retired.iter().any(|r| kid_of(r) == kid)
+        self.signs_or_stages(kid)
+            || self.retired.iter().any(|r| kid_of(r) == kid)
+            || self.removed.iter().any(|r| kid_of(r) == kid)
     }
 
     /// Whether `kid` is a current or a staged key: one that is not retired.
@@ -293,7 +328,7 @@ impl TokenSigner {
     }
 
     /// Removes the staged or retired key `kid` from the JWKS: tokens it signed no longer verify.
-    /// Returns whether it was there.
+    /// Returns whether it was there. The kid is never given to a key again by this signer.
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `kid` signs tokens now.
     pub fn remove_key(&mut self, kid: &str) -> Result<bool, Error> {
@@ -304,10 +339,16 @@ impl TokenSigner {
                 ),
             });
         }
-        let before = self.staged.len() + self.retired.len();
+        let staged_gone: Vec<Jwk> = self
+            .staged
+            .iter()
+            .filter(|k| k.kid() == kid)
+            .map(|k| k.public_jwk().clone())
+            .collect();
         self.staged.retain(|k| k.kid() != kid);
-        self.retired.retain(|r| kid_of(r) != kid);
-        Ok(self.staged.len() + self.retired.len() != before)
+        let removed = !staged_gone.is_empty();
+        self.removed.extend(staged_gone);
+        Ok(self.remove_retired_key(kid) || removed)
     }
 
     /// Signs an ID token with the ID-token key.
