@@ -800,3 +800,16 @@ fn r_eng_2_wire_client_operations_await_an_asynchronous_store() {
     .unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
 }
+
+/// R-SAFE-2: ClientIdType is a sensitive member in the API model: a malformed ClientId is refused
+/// without its value in the message, as the token operations refuse it.
+#[test]
+fn r_safe_2_a_malformed_client_id_is_not_echoed() {
+    let r = registry();
+    let describe: DescribeUserPoolClientRequest =
+        from_json(format!(r#"{{"UserPoolId":"{POOL}","ClientId":"my id!"}}"#).as_bytes()).unwrap();
+    let e = r.describe_user_pool_client(&describe).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("'ClientId'"), "{}", e.message());
+    assert!(!e.message().contains("my id!"), "{}", e.message());
+}

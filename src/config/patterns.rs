@@ -45,15 +45,17 @@ pub(crate) fn client_name(s: &str) -> bool {
         })
 }
 
-/// Characters in Unicode category Cf (format) that the standard library has no predicate for. The list
-/// covers the format characters of the Basic Multilingual Plane that matter in practice (soft hyphen,
-/// zero-width and directional marks, BOM, interlinear annotation) and the tag block.
+/// Characters in Unicode category Cf (format), which the standard library has no predicate for: every
+/// one of Unicode 15.1 (soft hyphen, Arabic and Syriac marks, zero-width and directional marks, BOM,
+/// interlinear annotation, Kaithi, Egyptian, shorthand and musical format controls, the tag block).
 fn is_format(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{180E}'
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}'
         | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// Private-use code points (category Co) and the noncharacters U+FFFE/U+FFFF (category Cn).
@@ -166,6 +168,18 @@ mod tests {
         assert!(!redirect_url("https://example.com/a b"));
         assert!(!redirect_url("https://example.com/\u{200B}"));
         assert!(!redirect_url("https://example.com/\n"));
+        // Format characters (Cf) outside the common ones: not letters, marks, symbols, numbers or
+        // punctuation either.
+        for c in [
+            '\u{0890}',
+            '\u{08E2}',
+            '\u{110BD}',
+            '\u{13430}',
+            '\u{1BCA0}',
+            '\u{1D173}',
+        ] {
+            assert!(!redirect_url(&format!("https://example.com/{c}")), "{c:?}");
+        }
         assert!(provider_name("My SAML IdP"));
         assert!(!provider_name("a\tb"));
     }

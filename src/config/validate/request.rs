@@ -4,8 +4,8 @@
 use crate::error::Violation;
 
 use super::check::{
-    check_enum, check_int, check_string, missing, At, CLIENT_ID_TYPE, PAGINATION_KEY,
-    USER_POOL_ID_TYPE,
+    check_enum, check_int, check_secret_string, check_string, missing, At, CLIENT_ID_TYPE,
+    PAGINATION_KEY, USER_POOL_ID_TYPE,
 };
 
 /// `UserPoolId`: required (R-CFG-1), UserPoolIdType (R-CFG-2).
@@ -26,7 +26,7 @@ pub(crate) fn check_client_id(out: &mut Vec<Violation>, id: Option<&str>) -> boo
             missing(out, 1, "ClientId");
             false
         }
-        Some(id) => check_string(out, At::member(2, "ClientId"), id, CLIENT_ID_TYPE),
+        Some(id) => check_secret_string(out, At::member(2, "ClientId"), id, CLIENT_ID_TYPE),
     }
 }
 
