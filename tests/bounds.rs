@@ -273,6 +273,12 @@ fn r_safe_1_huge_sign_in_scope_list_is_refused() {
     let one = vec![huge('x')];
     req.scopes = Some(&one);
     assert_refused(f.issuer.sign_in(&req), ExceptionKind::InvalidParameter);
+    // A scope that is not one (a newline inside) is refused by its shape, never quoted back.
+    let crafted = vec!["api/read\nX-Injected: 1".to_owned()];
+    req.scopes = Some(&crafted);
+    let e = f.issuer.sign_in(&req).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(!e.message().contains("X-Injected"), "{}", e.message());
 }
 
 // ---------------------------------------------------------------- client configuration

@@ -181,6 +181,9 @@ impl<'r> SignInFlow<'r> {
         let Some(list) = self.req.scopes else {
             return Ok(Arc::clone(&self.engine.api_scope));
         };
+        // Shape and count first: a list too long is refused before it is walked, and a scope that is
+        // not a scope (control characters, say) is never quoted in the refusal below.
+        let joined = checks::join_scopes(list)?;
         let allowed = client.config().allowed_oauth_scopes();
         if let Some(s) = list
             .iter()
@@ -194,7 +197,7 @@ impl<'r> SignInFlow<'r> {
                 ),
             });
         }
-        Ok(Arc::from(checks::join_scopes(list)?))
+        Ok(Arc::from(joined))
     }
 
     /// R-SIGN-2, R-SIGN-3: a new family, its first tokens, and the store write.

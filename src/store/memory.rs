@@ -175,14 +175,22 @@ impl ShardData {
         }
     }
 
-    fn unindex(&mut self, subject_hash: u64, id: &FamilyId) {
+    /// Removes `gone` (families of one subject hash) from the index in one pass over the subject's
+    /// list: a purge removing many families of one subject costs the list's length once, not once per
+    /// family, while it holds the shard's lock.
+    fn unindex(&mut self, subject_hash: u64, gone: &[FamilyId]) {
         let Entry::Occupied(mut slot) = self.by_subject.entry(subject_hash) else {
             return;
         };
         let empty = match slot.get_mut() {
-            SubjectFamilies::One(only) => only == id,
+            SubjectFamilies::One(only) => gone.contains(only),
+            SubjectFamilies::Many(ids) if gone.len() <= 8 => {
+                ids.retain(|f| !gone.contains(f));
+                ids.is_empty()
+            }
             SubjectFamilies::Many(ids) => {
-                ids.retain(|f| f != id);
+                let gone: std::collections::HashSet<&FamilyId> = gone.iter().collect();
+                ids.retain(|f| !gone.contains(f));
                 ids.is_empty()
             }
         };
@@ -460,8 +468,13 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
                 earliest = Some(earliest.map_or(r.expires_at, |t| t.min(r.expires_at)));
                 true
             });
-            for (hash, id) in &removed {
-                shard.unindex(*hash, id);
+            // One pass over each subject's list, whatever the number of its families purged.
+            removed.sort_unstable_by_key(|(hash, _)| *hash);
+            for group in removed.chunk_by(|a, b| a.0 == b.0) {
+                let ids: Vec<FamilyId> = group.iter().map(|(_, id)| *id).collect();
+                if let Some((hash, _)) = group.first() {
+                    shard.unindex(*hash, &ids);
+                }
             }
             shard.earliest_expiry = earliest;
             // Give memory back once a shard has shrunk well below its table (keeps a margin so that a
