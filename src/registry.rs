@@ -407,6 +407,21 @@ impl ClientRegistry {
         validate_config(raw, &ctx, out)
     }
 
+    /// `raw` validated in this pool's context for a client with a secret or without, a client name
+    /// required, after the request's own violations `out`: the configuration, or every violation.
+    pub(crate) async fn validated_async(
+        &self,
+        raw: &RawConfig,
+        has_secret: bool,
+        mut out: Vec<Violation>,
+    ) -> Result<AppClientConfig, Error> {
+        let scopes = self.scopes_for_async(raw).await?;
+        match Self::validate_in_pool(raw, &scopes, Some(has_secret), true, &mut out) {
+            Some(config) if out.is_empty() => Ok(config),
+            _ => Err(Error::invalid_config(out)),
+        }
+    }
+
     // ---------------------------------------------------------------- Create
 
     /// Creates a client (synchronous form of [`create_client_async`](Self::create_client_async)).
@@ -436,14 +451,8 @@ impl ClientRegistry {
         };
         check_secret_request(&mut out, false, provided.as_ref(), false);
         let has_secret = generate || provided.is_some();
-        let scopes = self.scopes_for_async(&config.raw).await?;
-        let config = Self::validate_in_pool(&config.raw, &scopes, Some(has_secret), true, &mut out);
-        match config {
-            Some(config) if out.is_empty() => {
-                self.insert_new_async(config, generate, provided).await
-            }
-            _ => Err(Error::invalid_config(out)),
-        }
+        let config = self.validated_async(&config.raw, has_secret, out).await?;
+        self.insert_new_async(config, generate, provided).await
     }
 
     /// Stores a new client with a validated `config`: a fresh id, and a generated secret, `provided`, or
@@ -534,18 +543,9 @@ impl ClientRegistry {
                 "LastModifiedDate must not be before CreationDate.".to_owned(),
             ));
         }
-        let scopes = self.scopes_for_async(&client.config.raw).await?;
-        let config = Self::validate_in_pool(
-            &client.config.raw,
-            &scopes,
-            Some(client.secret.is_some()),
-            true,
-            &mut out,
-        );
-        let config = match config {
-            Some(config) if out.is_empty() => config,
-            _ => return Err(Error::invalid_config(out)),
-        };
+        let config = self
+            .validated_async(&client.config.raw, client.secret.is_some(), out)
+            .await?;
         // A restored client starts at a random revision rather than 0: an update computed from a client
         // of the same id that was deleted meanwhile must never match it (R-CLI-4). The deleted one
         // would need 2^32 updates to reach even the lowest start.
@@ -605,23 +605,12 @@ impl ClientRegistry {
         config: AppClientConfigBuilder,
     ) -> Result<Arc<AppClient>, Error> {
         let current = self.describe_client_async(client_id).await?;
-        let mut out = Vec::new();
-        let scopes = self.scopes_for_async(&config.raw).await?;
-        let config = Self::validate_in_pool(
-            &config.raw,
-            &scopes,
-            Some(current.secret().is_some()),
-            true,
-            &mut out,
-        );
-        match config {
-            Some(config) if out.is_empty() => {
-                let has_secret = current.secret().is_some();
-                self.store_replacement_async(client_id, config, has_secret)
-                    .await
-            }
-            _ => Err(Error::invalid_config(out)),
-        }
+        let has_secret = current.secret().is_some();
+        let config = self
+            .validated_async(&config.raw, has_secret, Vec::new())
+            .await?;
+        self.store_replacement_async(client_id, config, has_secret)
+            .await
     }
 
     /// Changes some fields of a client (synchronous form of
@@ -649,19 +638,9 @@ impl ClientRegistry {
         for _ in 0..ATTEMPTS {
             let current = self.describe_client_async(client_id).await?;
             let builder = change(current.config().to_builder());
-            let mut out = Vec::new();
-            let scopes = self.scopes_for_async(&builder.raw).await?;
-            let config = Self::validate_in_pool(
-                &builder.raw,
-                &scopes,
-                Some(current.secret().is_some()),
-                true,
-                &mut out,
-            );
-            let config = match config {
-                Some(c) if out.is_empty() => c,
-                _ => return Err(Error::invalid_config(out)),
-            };
+            let config = self
+                .validated_async(&builder.raw, current.secret().is_some(), Vec::new())
+                .await?;
             if let Some(client) = self.store_update_async(&current, config).await? {
                 return Ok(client);
             }
@@ -689,19 +668,8 @@ impl ClientRegistry {
             let config = if has_secret == validated_with_secret {
                 config.clone()
             } else {
-                let builder = config.to_builder();
-                let scopes = self.scopes_for_async(&builder.raw).await?;
-                let mut out = Vec::new();
-                match Self::validate_in_pool(
-                    &builder.raw,
-                    &scopes,
-                    Some(has_secret),
-                    true,
-                    &mut out,
-                ) {
-                    Some(c) if out.is_empty() => c,
-                    _ => return Err(Error::invalid_config(out)),
-                }
+                self.validated_async(&config.to_builder().raw, has_secret, Vec::new())
+                    .await?
             };
             if let Some(client) = self.store_update_async(&current, config).await? {
                 return Ok(client);

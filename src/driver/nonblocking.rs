@@ -330,17 +330,19 @@ impl AsyncTokenIssuer {
                         .take()
                         .filter(|(id, _)| fresh && *id == family)
                         .map(|(_, read)| read);
-                    let joint = match (remembered, made) {
-                        (Some(answer), _) => Ok(answer),
-                        (None, made) => match made {
-                            Some(read) => Ok(read),
-                            None => self.store.read_with_client(&family, client_id).await,
+                    let joint = match remembered {
+                        Some(answer) => Ok(answer),
+                        None => {
+                            let read = match made {
+                                Some(read) => Ok(read),
+                                None => self.store.read_with_client(&family, client_id).await,
+                            };
+                            // A read carries no witness, whatever the store says.
+                            read.map(|read| FamilyAndClient {
+                                witness: None,
+                                ..read
+                            })
                         }
-                        // A read carries no witness, whatever the store says.
-                        .map(|read| FamilyAndClient {
-                            witness: None,
-                            ..read
-                        }),
                     };
                     // R-ROT-9: the host's clock is read after the store read.
                     let host_time = self.clock.now();

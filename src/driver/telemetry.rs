@@ -5,8 +5,8 @@
 //! Each operation runs in one `tracing` span, target `refresh_rotation`, named after the operation
 //! (`sign_in`, `refresh`, `legacy_refresh`, `revoke`, `global_sign_out`, `introspect`), with the
 //! fields `client_id`, `outcome` (see [`Outcome`]), `family` (the family's `origin_jti`, once its token
-//! was authenticated) and `error` (the Cognito exception name, on failure). A reuse detection is also a `WARN` event, a
-//! family revocation and a global sign-out `INFO` events, inside that span. No secret and no token is ever
+//! was authenticated) and `error` (the Cognito exception name, on failure). A reuse detection is also
+//! a `WARN` event, a family revocation and a global sign-out `INFO` events, inside that span. No secret and no token is ever
 //! recorded: not the client secret, the SECRET_HASH, the refresh token, the device key, nor a JWT.
 //!
 //! # Metrics (R-OPS-2)

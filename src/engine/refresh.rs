@@ -620,9 +620,9 @@ impl<'r> RefreshFlow<'r> {
                     detail: "refresh token generation exhausted",
                 })
             }
-            // R-ROT-5: lost the race (or refused, above). Decide again from a fresh read, on a time taken after it
-            // (R-ROT-9): the winner's grace deadline is later than the time this request started
-            // with, so that time could make a loser a retry after the window closed.
+            // R-ROT-5: lost the race (or refused, above). Decide again from a fresh read, on a time
+            // taken after it (R-ROT-9): the winner's grace deadline is later than the time this
+            // request started with, so that time could make a loser a retry after the window closed.
             Advance::Unchanged(_) => {
                 self.state = State::AwaitReread;
                 Ok(Need::Family(self.family()?.id))

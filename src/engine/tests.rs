@@ -782,7 +782,7 @@ fn r_ref_3_the_legacy_flow_refuses_a_missing_secret_hash_before_the_token_or_the
 }
 
 #[test]
-fn a_store_answer_about_another_family_is_refused_not_minted_for() {
+fn r_fam_4_a_store_answer_about_another_family_is_refused_not_minted_for() {
     let w = world(Some(10), ReusePolicy::Reject);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);

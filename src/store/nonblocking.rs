@@ -68,9 +68,9 @@ pub struct WitnessedAdvance {
     pub advance: Advance,
     /// When it did not advance: the family, the client and the user as the store read them in the same
     /// round trip, as [`read_with_client`](AsyncRefreshTokenStore::read_with_client) would answer them
-    /// (its `witness` is ignored), the family as of after the refused compare-and-set. The engine decides on this read instead of asking for
-    /// another, so an answer from memory that proves stale still costs a refresh only two round trips,
-    /// this one and the advance (R-PER-5). `None` where the store read nothing; the driver then reads.
+    /// (its `witness` is ignored), the family as of after the refused compare-and-set. The engine
+    /// decides on this read instead of asking for another, so an answer from memory that proves stale
+    /// still costs a refresh only two round trips, this one and the advance (R-PER-5). `None` where the store read nothing; the driver then reads.
     pub read: Option<FamilyAndClient>,
 }
 

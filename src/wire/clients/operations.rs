@@ -205,16 +205,10 @@ impl ClientRegistry {
             req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
         );
         let has_secret = generate || provided.is_some();
-        let raw = req.raw_config();
-        let scopes = self.scopes_for_async(&raw).await?;
-        let config =
-            ClientRegistry::validate_in_pool(&raw, &scopes, Some(has_secret), true, &mut out);
-        let client = match config {
-            Some(config) if out.is_empty() => {
-                self.insert_new_async(config, generate, provided).await?
-            }
-            _ => return Err(Error::invalid_config(out)),
-        };
+        let config = self
+            .validated_async(&req.raw_config(), has_secret, out)
+            .await?;
+        let client = self.insert_new_async(config, generate, provided).await?;
         Ok(CreateUserPoolClientResponse {
             user_pool_client: Some(client.to_wire()),
         })

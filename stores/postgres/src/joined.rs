@@ -115,7 +115,7 @@ fn joined_select(
         (
             db_time,
             format!(
-                "(SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM adv)) AS clock \
+                "(SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM adv)) AS gate \
                  LEFT JOIN LATERAL (SELECT * FROM {family_table} WHERE family_id = $1 FOR SHARE) AS f \
                  ON TRUE"
             ),
