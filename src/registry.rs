@@ -729,14 +729,15 @@ impl ClientRegistry {
     /// is revoked, so that its outstanding ID and access tokens fail store-backed verification (R-REV-7).
     /// Unknown client: `ResourceNotFoundException` (R-CLI-5).
     ///
-    /// The client is removed first, so no refresh succeeds from that moment; a sign-in that read the
-    /// client before and creates its family after the revocation revokes that family itself. If the
-    /// store fails to revoke, the error is returned and the client stays deleted: its families can no
-    /// longer refresh, and [`RefreshTokenStore::revoke_client`] finishes the revocation of their JWTs.
+    /// The families are revoked before the client is removed and again after: a sign-in that read the
+    /// client in between has its family revoked by the second pass, and one that creates its family
+    /// later revokes that family itself. So a deletion stopped part-way (its future dropped at any await,
+    /// as when a caller hangs up, or a store failing) leaves either the client in place with its
+    /// families revoked, or the client gone with the families that existed before it started revoked.
+    /// Deleting again repairs the rest: an unknown client's families are revoked too before the
+    /// `ResourceNotFoundException`, since they can only be left over from such a deletion. A store
+    /// failure is returned as it is; the revocations are idempotent, so a retry is always safe.
     pub async fn delete_client_async(&self, client_id: &str) -> Result<(), Error> {
-        if !self.store.delete(client_id).await? {
-            return Err(not_found(client_id));
-        }
         // Copied out: the lock is not held across the awaits.
         let stores: Vec<_> = self
             .families
@@ -744,8 +745,15 @@ impl ClientRegistry {
             .iter()
             .map(|s| Arc::clone(&s.store))
             .collect();
-        for store in stores {
+        for store in &stores {
             store.revoke_client(client_id).await?;
+        }
+        let deleted = self.store.delete(client_id).await?;
+        for store in &stores {
+            store.revoke_client(client_id).await?;
+        }
+        if !deleted {
+            return Err(not_found(client_id));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! [`TokenIssuer`](crate::TokenIssuer), with the same answers.
 
 use std::sync::Arc;
+use std::task::{Context, Waker};
 
 use tracing::Instrument;
 
@@ -270,23 +271,33 @@ impl AsyncTokenIssuer {
     }
 
     /// Runs a flow to its end inside its span, then records what it came to and hands its security
-    /// events to the sink (R-OPS-1 to R-OPS-3), after every store write it made.
+    /// events to the sink (R-OPS-1 to R-OPS-3), after every store write it made. If the returned future
+    /// is dropped before the flow ends, [`InFlight`] records the request as cancelled.
     async fn run<F: Flow + Send>(
         &self,
         flow: &mut F,
         client_id: Option<&str>,
     ) -> Result<F::Output, Error> {
-        let observation = Observation::start(flow.report().operation(), client_id);
+        let mut in_flight = InFlight {
+            observation: Observation::start(flow.report().operation(), client_id),
+            flow,
+            sink: self.events.as_ref(),
+            ended: false,
+        };
+        let span = in_flight.observation.span().clone();
         let result = self
-            .drive(flow)
-            .instrument(observation.span().clone())
+            .drive(&mut *in_flight.flow)
+            .instrument(span.clone())
             .await;
-        let events = observation.finish(flow.report(), &result);
+        in_flight.ended = true;
+        let events = in_flight
+            .observation
+            .finish(in_flight.flow.report(), &result);
         if let Some(sink) = &self.events {
+            // Awaited inside the request's future: dropping it here leaves the later events unsent to
+            // the sink (they are traced and counted already); see R-OPS-3 on cancellation.
             for event in &events {
-                sink.security_event(event)
-                    .instrument(observation.span().clone())
-                    .await;
+                sink.security_event(event).instrument(span.clone()).await;
             }
         }
         result
@@ -410,6 +421,35 @@ impl AsyncTokenIssuer {
                 }
                 Need::Done(result) => return result,
             };
+        }
+    }
+}
+
+/// A request whose flow is being driven. Dropped before the flow ended (the request's future dropped at
+/// an await: a caller that hung up, a timeout), it records the request as cancelled, with the security
+/// events it had come to, and offers those to the sink with one poll each: a sink that completes at once
+/// (a channel send) receives them; one that would wait does not.
+struct InFlight<'a, F: Flow> {
+    observation: Observation,
+    flow: &'a mut F,
+    sink: Option<&'a Arc<dyn AsyncSecurityEventSink>>,
+    ended: bool,
+}
+
+impl<F: Flow> Drop for InFlight<'_, F> {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let events = self.observation.cancelled(self.flow.report());
+        let Some(sink) = self.sink else {
+            return;
+        };
+        let _entered = self.observation.span().enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        for event in &events {
+            // Pending means the sink would wait: it cannot be awaited here, so it is dropped.
+            let _ = sink.security_event(event).as_mut().poll(&mut cx);
         }
     }
 }

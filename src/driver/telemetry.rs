@@ -17,16 +17,27 @@
 //! |---|---|---|---|
 //! | [`refresh_rotation_refresh_total`](REFRESH_TOTAL) | counter | `operation` (`refresh`, `legacy_refresh`), `outcome` | refresh requests by outcome |
 //! | [`refresh_rotation_refresh_duration_seconds`](REFRESH_DURATION_SECONDS) | histogram | `operation` | time to answer a refresh, store I/O included |
-//! | [`refresh_rotation_sign_in_total`](SIGN_IN_TOTAL) | counter | `outcome` (`issued`, `client_error`, `internal`) | sign-ins |
-//! | [`refresh_rotation_revoke_total`](REVOKE_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`) | RevokeToken requests |
-//! | [`refresh_rotation_global_sign_out_total`](GLOBAL_SIGN_OUT_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`) | global sign-outs |
-//! | [`refresh_rotation_introspect_total`](INTROSPECT_TOTAL) | counter | `outcome` (`active`, `inactive`, `client_error`, `internal`) | introspection requests |
+//! | [`refresh_rotation_sign_in_total`](SIGN_IN_TOTAL) | counter | `outcome` (`issued`, `client_error`, `internal`, `cancelled`) | sign-ins |
+//! | [`refresh_rotation_revoke_total`](REVOKE_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`, `cancelled`) | RevokeToken requests |
+//! | [`refresh_rotation_global_sign_out_total`](GLOBAL_SIGN_OUT_TOTAL) | counter | `outcome` (`revoked`, `unchanged`, `client_error`, `internal`, `cancelled`) | global sign-outs |
+//! | [`refresh_rotation_introspect_total`](INTROSPECT_TOTAL) | counter | `outcome` (`active`, `inactive`, `client_error`, `internal`, `cancelled`) | introspection requests |
 //! | [`refresh_rotation_revocations_total`](REVOCATIONS_TOTAL) | counter | `cause` (`revoke_token`, `reuse`, `client_deleted`, `global_sign_out`) | families revoked |
 //! | [`refresh_rotation_reuse_detected_total`](REUSE_DETECTED_TOTAL) | counter | `policy` (`reject`, `revoke_family`) | reuse detections, one per [`SecurityEvent::ReuseDetected`] |
 //!
 //! The refresh outcomes are `advanced`, `retry`, `no_rotation`, `reuse`, `revoked`, `expired`,
-//! `invalid`, `client_error` and `internal` ([`Outcome`]). [`describe_metrics`] gives a recorder the
-//! help text of each.
+//! `invalid`, `client_error`, `internal` and `cancelled` ([`Outcome`]). [`describe_metrics`] gives a
+//! recorder the help text of each.
+//!
+//! # Cancellation
+//! With the asynchronous driver a request's future can be dropped before it ends (a caller that hung
+//! up, a timeout). The drop still records the request: outcome `cancelled`, and the traces and metrics of
+//! the security events it had come to, including a reuse it had detected while it awaited the family's
+//! revocation (which may or may not have been written). Those events are offered to an
+//! [`AsyncSecurityEventSink`](crate::events::AsyncSecurityEventSink) with one poll each: a sink that
+//! completes at once (a channel send) receives them, one that would wait does not. Likewise, the sink is
+//! awaited inside the request's future: a request dropped while a sink call waits leaves its later
+//! events undelivered to the sink (they are traced and counted already). A host that needs every event
+//! in its sink gives one that completes at once, or runs each request to its end (in a spawned task).
 //!
 //! # Security events (R-OPS-3)
 //! After the flow is over, and so after every store write it made, the driver hands each
@@ -119,6 +130,7 @@ macro_rules! outcome_key {
             Outcome::Invalid => static_key!($name, [$($k => $v,)* "outcome" => "invalid"]),
             Outcome::Unchanged => static_key!($name, [$($k => $v,)* "outcome" => "unchanged"]),
             Outcome::ClientError => static_key!($name, [$($k => $v,)* "outcome" => "client_error"]),
+            Outcome::Cancelled => static_key!($name, [$($k => $v,)* "outcome" => "cancelled"]),
             Outcome::Internal => static_key!($name, [$($k => $v,)* "outcome" => "internal"]),
             Outcome::Active => static_key!($name, [$($k => $v,)* "outcome" => "active"]),
             Outcome::Inactive => static_key!($name, [$($k => $v,)* "outcome" => "inactive"]),
@@ -261,6 +273,33 @@ impl Observation {
             }
         }
         let events = report.take_events();
+        for event in &events {
+            emit(span, event);
+        }
+        events
+    }
+}
+
+impl Observation {
+    /// Records a request dropped before it ended (R-OPS-1 to R-OPS-3): the outcome `cancelled`, and the
+    /// traces and metrics of the security events it had come to, the one whose store write it was still
+    /// awaiting included. Returns those events, for the driver to offer to the sink.
+    pub(crate) fn cancelled(&self, report: &mut Report) -> Vec<SecurityEvent> {
+        let operation = report.operation();
+        count(outcome_key(operation, Outcome::Cancelled), 1);
+        let span = &self.span;
+        if !span.is_disabled() {
+            span.record("outcome", Outcome::Cancelled.as_str());
+            if let Some(family) = report.family() {
+                span.record("family", family.to_uuid_string());
+            }
+        }
+        tracing::info!(
+            target: "refresh_rotation",
+            parent: span,
+            "cancelled before it ended; a store write it awaited may or may not have happened"
+        );
+        let events = report.take_events_cancelled();
         for event in &events {
             emit(span, event);
         }

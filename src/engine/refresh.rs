@@ -312,7 +312,7 @@ impl<'r> RefreshFlow<'r> {
             }
             (State::AwaitReuseRevoke, Input::Revoked(was_live)) => {
                 // After the write (R-OPS-3): the reuse, and the revocation if this request made it.
-                self.reuse_detected()?;
+                self.report.write_answered();
                 if was_live {
                     let family = self.family()?;
                     let event = SecurityEvent::FamilyRevoked {
@@ -504,19 +504,23 @@ impl<'r> RefreshFlow<'r> {
 
     /// R-ROT-4 / R-ROT-7, with the reuse policy.
     fn reuse(&mut self) -> Result<Step<'_>, Error> {
+        let event = self.reuse_detected()?;
         if self.engine.reuse_policy == ReusePolicy::RevokeFamily {
+            // The event follows the revocation's answer; a request cancelled while it awaits that
+            // answer still traces and counts the reuse.
+            self.report.event_after_write(event);
             self.state = State::AwaitReuseRevoke;
             return Ok(Need::Revoke(self.family()?.id));
         }
         // Nothing to write: the event follows the decision.
-        self.reuse_detected()?;
+        self.report.event(event);
         Err(Error::RefreshTokenReused)
     }
 
     /// R-OPS-3: one event per request answered with the reuse exception.
-    fn reuse_detected(&mut self) -> Result<(), Error> {
+    fn reuse_detected(&self) -> Result<SecurityEvent, Error> {
         let family = self.family()?;
-        let event = SecurityEvent::ReuseDetected {
+        Ok(SecurityEvent::ReuseDetected {
             family: family.id.to_uuid_string(),
             client_id: self.req.client_id.as_str().to_owned(),
             subject: family.info.subject.to_string(),
@@ -524,9 +528,7 @@ impl<'r> RefreshFlow<'r> {
             current_generation: family.state.generation,
             policy: self.engine.reuse_policy,
             time: self.now,
-        };
-        self.report.event(event);
-        Ok(())
+        })
     }
 
     /// The one write of a rotation, or the token a retry gets, per the decision.

@@ -79,6 +79,9 @@ pub enum Outcome {
     /// An introspected token is not active: unknown, forged, expired, revoked, rotated out, or of
     /// another client (R-OAUTH-7).
     Inactive,
+    /// The request was dropped before it ended (its future, with the asynchronous driver: a caller that
+    /// hung up, a timeout). A store write it was awaiting may or may not have happened.
+    Cancelled,
 }
 
 impl Outcome {
@@ -98,6 +101,7 @@ impl Outcome {
             Outcome::Internal => "internal",
             Outcome::Active => "active",
             Outcome::Inactive => "inactive",
+            Outcome::Cancelled => "cancelled",
         }
     }
 
@@ -122,6 +126,8 @@ pub struct Report {
     outcome: Option<Outcome>,
     family: Option<FamilyId>,
     events: Vec<SecurityEvent>,
+    /// An event decided before the store write it depends on, delivered once that write is answered.
+    awaiting_write: Option<SecurityEvent>,
 }
 
 impl Report {
@@ -131,6 +137,7 @@ impl Report {
             outcome: None,
             family: None,
             events: Vec::new(),
+            awaiting_write: None,
         }
     }
 
@@ -147,6 +154,18 @@ impl Report {
     /// Records a security event, after the store write it depends on.
     pub(crate) fn event(&mut self, event: SecurityEvent) {
         self.events.push(event);
+    }
+
+    /// Records a security event that the store write about to be awaited decides on: it becomes an
+    /// event once the write is answered ([`write_answered`](Self::write_answered)); a request cancelled
+    /// before that still traces and counts it ([`take_events_cancelled`](Self::take_events_cancelled)).
+    pub(crate) fn event_after_write(&mut self, event: SecurityEvent) {
+        self.awaiting_write = Some(event);
+    }
+
+    /// The write that [`event_after_write`](Self::event_after_write) awaited was answered.
+    pub(crate) fn write_answered(&mut self) {
+        self.events.extend(self.awaiting_write.take());
     }
 
     /// The operation.
@@ -178,6 +197,14 @@ impl Report {
     /// Takes the security events, leaving none: each is delivered once.
     pub fn take_events(&mut self) -> Vec<SecurityEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// For a request cancelled before it ended: takes its security events, and the one whose store
+    /// write it was still awaiting (a reuse detected, whose revocation may or may not have happened).
+    pub fn take_events_cancelled(&mut self) -> Vec<SecurityEvent> {
+        let mut events = self.take_events();
+        events.extend(self.awaiting_write.take());
+        events
     }
 }
 

@@ -1,0 +1,408 @@
+//! Cancellation with the asynchronous driver: a request's future dropped at an await (a caller that
+//! hung up, a timeout) leaves no family live that should be revoked (R-REV-7), and the request is still
+//! traced and counted, with the reuse it detected (R-OPS-1 to R-OPS-3).
+
+// Test and tool code: a panic here is the test (or the tool) failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use common::{Fixture, Opts};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use refresh_rotation::clock::Timestamp;
+use refresh_rotation::driver::telemetry::{REFRESH_TOTAL, REUSE_DETECTED_TOTAL};
+use refresh_rotation::error::StoreError;
+use refresh_rotation::events::{AsyncSecurityEventSink, SecurityEvent};
+use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+use refresh_rotation::store::{
+    Advance, AsyncRefreshTokenStore, BoxFuture, Family, FamilyId, FamilyRead,
+    InMemoryRefreshTokenStore, PurgeCutoff, RefreshTokenStore,
+};
+use refresh_rotation::{AsyncTokenIssuer, RefreshRequest, ReusePolicy, SignInRequest};
+
+/// Pending once, then ready: an await point, as a network round trip is.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// The in-memory store, whose every call yields once before answering; `revoke` and `revoke_client`
+/// apply their write *before* yielding (a database that committed, whose reply is still on its way).
+#[derive(Default)]
+struct Store(InMemoryRefreshTokenStore);
+
+impl AsyncRefreshTokenStore for Store {
+    fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::create(&self.0, family)
+        })
+    }
+    fn read<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<FamilyRead, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::read(&self.0, id)
+        })
+    }
+    fn advance<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> BoxFuture<'a, Result<Advance, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::advance(&self.0, id, expected, deadline, key_id)
+        })
+    }
+    fn bind_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::bind_device(&self.0, id, key)
+        })
+    }
+    fn confirm_device<'a>(
+        &'a self,
+        id: &'a FamilyId,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::confirm_device(&self.0, id, key)
+        })
+    }
+    fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let r = RefreshTokenStore::revoke(&self.0, id);
+            yield_once().await;
+            r
+        })
+    }
+    fn revoke_subject<'a>(&'a self, s: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            let r = RefreshTokenStore::revoke_subject(&self.0, s);
+            yield_once().await;
+            r
+        })
+    }
+    fn revoke_client<'a>(&'a self, c: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        // Yields first: the request is still on its way to the database.
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::revoke_client(&self.0, c)
+        })
+    }
+    fn purge_expired(
+        &self,
+        cutoff: PurgeCutoff,
+        max: usize,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async move {
+            yield_once().await;
+            RefreshTokenStore::purge_expired(&self.0, cutoff, max)
+        })
+    }
+}
+
+/// Polls `fut` until `stop()` holds or it completes; answers whether it completed.
+fn poll_until<F: Future>(fut: F, stop: impl Fn() -> bool) -> bool {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1000 {
+        if stop() {
+            return false;
+        }
+        if fut.as_mut().poll(&mut cx).is_ready() {
+            return true;
+        }
+    }
+    panic!("never stopped");
+}
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// The issuer over `store`, with `policy` and, if given, `sink`.
+fn issuer(
+    f: &Fixture,
+    store: Arc<Store>,
+    policy: ReusePolicy,
+    sink: Option<Arc<dyn AsyncSecurityEventSink>>,
+) -> AsyncTokenIssuer {
+    let builder = AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "cancel-key").unwrap(),
+        )),
+        f.refresh_keys(),
+        f.registry.clone(),
+        store,
+        f.directory.clone(),
+    )
+    .clock(f.clock.clone())
+    .reuse_policy(policy);
+    match sink {
+        Some(sink) => builder.security_events(sink).build(),
+        None => builder.build(),
+    }
+}
+
+#[test]
+fn r_rev_7_a_client_deletion_dropped_part_way_leaves_no_family_live() {
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(Store::default());
+    let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
+    let tokens = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice"))).unwrap();
+    let t0 = tokens.refresh_token.clone().unwrap();
+    let family = f
+        .refresh_keys()
+        .decode(t0.expose_secret())
+        .unwrap()
+        .family();
+    let revoked = || {
+        RefreshTokenStore::get(&store.0, &family)
+            .unwrap()
+            .unwrap()
+            .state
+            .revoked
+    };
+
+    // Dropped at its first await once the client is gone, before the store answers the revocation
+    // that follows: the families were revoked before the client was removed.
+    let completed = poll_until(issuer.delete_client(&f.client_id), || {
+        f.registry.get(&f.client_id).unwrap().is_none()
+    });
+    assert!(!completed);
+    assert!(revoked(), "the family is revoked once the client is gone");
+    let verifier = issuer.signer().verifier(issuer.issuer_url()).unwrap();
+    let now = Timestamp::from_unix_seconds(f.clock_now());
+    assert!(
+        verifier
+            .verify_access_token(&tokens.access_token, &f.client_id, now, &store.0)
+            .is_err(),
+        "the client's outstanding access token fails store-backed verification"
+    );
+    // Deleting again answers that the client is unknown, and revokes again on the way.
+    let again = block_on(issuer.delete_client(&f.client_id)).unwrap_err();
+    assert_eq!(again.exception_name(), "ResourceNotFoundException");
+    assert!(revoked());
+}
+
+#[test]
+fn r_rev_7_deleting_an_unknown_client_revokes_families_a_dropped_deletion_left() {
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(Store::default());
+    let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
+    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let family = f
+        .refresh_keys()
+        .decode(t0.expose_secret())
+        .unwrap()
+        .family();
+    // A deletion that removed the client but whose revocations never ran (the client store written
+    // directly stands for it): the family is live, its client gone.
+    block_on(f.registry.store().delete(&f.client_id)).unwrap();
+    assert!(
+        !RefreshTokenStore::get(&store.0, &family)
+            .unwrap()
+            .unwrap()
+            .state
+            .revoked
+    );
+    let again = block_on(issuer.delete_client(&f.client_id)).unwrap_err();
+    assert_eq!(again.exception_name(), "ResourceNotFoundException");
+    assert!(
+        RefreshTokenStore::get(&store.0, &family)
+            .unwrap()
+            .unwrap()
+            .state
+            .revoked
+    );
+}
+
+/// A sink that completes at once (a channel send, say).
+#[derive(Default)]
+struct ImmediateSink {
+    got: Mutex<Vec<SecurityEvent>>,
+}
+
+impl AsyncSecurityEventSink for ImmediateSink {
+    fn security_event<'a>(&'a self, event: &'a SecurityEvent) -> BoxFuture<'a, ()> {
+        self.got.lock().unwrap().push(event.clone());
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A counter's name, labels and value.
+type Counted = (String, Vec<(String, String)>, u64);
+
+/// Every counter the recorder behind `snapshotter` holds, as name, labels and value (a snapshot
+/// resets them).
+fn counters(snapshotter: &Snapshotter) -> Vec<Counted> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(k, _, _, v)| {
+            let DebugValue::Counter(n) = v else {
+                return None;
+            };
+            let key = k.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            Some((key.name().to_owned(), labels, n))
+        })
+        .collect()
+}
+
+/// The counter `name` with label `label` among `counters`, 0 if absent.
+fn counter(
+    counters: &[Counted],
+    name: &str,
+    label: (&str, &str),
+) -> u64 {
+    counters
+        .iter()
+        .find(|(n, labels, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .any(|(k, v)| (k.as_str(), v.as_str()) == label)
+        })
+        .map_or(0, |(_, _, v)| *v)
+}
+
+#[test]
+fn r_ops_3_a_reuse_whose_revocation_was_dropped_is_still_traced_counted_and_offered_to_the_sink() {
+    let f = Fixture::new(Opts::rotating(0));
+    let store = Arc::new(Store::default());
+    let sink = Arc::new(ImmediateSink::default());
+    let issuer = issuer(
+        &f,
+        store.clone(),
+        ReusePolicy::RevokeFamily,
+        Some(sink.clone()),
+    );
+    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let family = f
+        .refresh_keys()
+        .decode(t0.expose_secret())
+        .unwrap()
+        .family();
+    block_on(issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))).unwrap();
+    let revoked = || {
+        RefreshTokenStore::get(&store.0, &family)
+            .unwrap()
+            .unwrap()
+            .state
+            .revoked
+    };
+
+    // The rotated-out t0 replayed; the request is dropped once the revocation is written, before the
+    // store's answer reaches it.
+    let req = RefreshRequest::new(&t0, f.id());
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let completed = metrics::with_local_recorder(&recorder, || {
+        poll_until(issuer.get_tokens_from_refresh_token(&req), revoked)
+    });
+    assert!(
+        !completed && revoked(),
+        "dropped after the revocation write"
+    );
+
+    // R-OPS-2: counted as cancelled, and the reuse counted.
+    let counted = counters(&snapshotter);
+    assert_eq!(
+        counter(&counted, REFRESH_TOTAL, ("outcome", "cancelled")),
+        1
+    );
+    assert_eq!(counter(&counted, REFRESH_TOTAL, ("outcome", "reuse")), 0);
+    assert_eq!(
+        counter(&counted, REUSE_DETECTED_TOTAL, ("policy", "revoke_family")),
+        1
+    );
+    // R-OPS-3: the reuse reached the sink; whether this request revoked the family it never learnt,
+    // so no FamilyRevoked is claimed.
+    let got = sink.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        matches!(
+            &got[0],
+            SecurityEvent::ReuseDetected {
+                policy: ReusePolicy::RevokeFamily,
+                ..
+            }
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn r_ops_1_a_request_dropped_before_any_decision_is_counted_cancelled_without_events() {
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(Store::default());
+    let sink = Arc::new(ImmediateSink::default());
+    let issuer = issuer(&f, store, ReusePolicy::RevokeFamily, Some(sink.clone()));
+    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let req = RefreshRequest::new(&t0, f.id());
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        // One poll: the request waits on the store's first answer, and is dropped.
+        let mut fut = pin!(issuer.get_tokens_from_refresh_token(&req));
+        assert!(fut
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending());
+    });
+    let counted = counters(&snapshotter);
+    assert_eq!(
+        counter(&counted, REFRESH_TOTAL, ("outcome", "cancelled")),
+        1
+    );
+    assert_eq!(
+        counter(&counted, REUSE_DETECTED_TOTAL, ("policy", "revoke_family")),
+        0
+    );
+    assert!(sink.got.lock().unwrap().is_empty());
+    // The family is untouched: the live token still refreshes.
+    assert!(block_on(issuer.get_tokens_from_refresh_token(&req)).is_ok());
+}
