@@ -609,3 +609,50 @@ fn r_sign_3_sign_in_scopes_must_be_allowed_for_the_client() {
         "aws.cognito.signin.user.admin"
     );
 }
+
+/// R-JWT-6, R-SAFE-1: the verifier refuses tokens over 16 KiB unread, so the issuer never signs one.
+/// Attributes within Cognito's limits can make an ID token that long: that sign-in fails, while one just
+/// under the bound verifies.
+#[test]
+fn r_jwt_6_the_issuer_never_signs_a_token_its_verifier_refuses() {
+    let f = Fixture::new(Opts::rotating(0));
+    let user = |name: &str, subject: &str, attributes: usize| {
+        (0..attributes).fold(UserRecord::new(subject, name), |u, i| {
+            u.with_attribute(format!("custom:a{i}"), "x".repeat(2048))
+        })
+    };
+    f.directory
+        .put(user("carol", "5b0e7c4e-1f7a-4d0e-9a51-0c3e6a8f0009", 8))
+        .unwrap();
+    f.directory
+        .put(user("dave", "5b0e7c4e-1f7a-4d0e-9a51-0c3e6a8f0010", 5))
+        .unwrap();
+
+    let err = f
+        .issuer
+        .sign_in(&SignInRequest::new(f.id(), "carol"))
+        .unwrap_err();
+    assert_eq!(err.exception_name(), "InternalErrorException", "{err:?}");
+
+    let ok = f
+        .issuer
+        .sign_in(&SignInRequest::new(f.id(), "dave"))
+        .unwrap();
+    assert!(ok.id_token.len() > 12 * 1024, "{}", ok.id_token.len());
+    let v = f.verifier();
+    f.verify_id(&v, &ok.id_token).unwrap();
+    f.verify_access(&v, &ok.access_token).unwrap();
+}
+
+/// R-JWT-6 with the hook (R-REF-11): claims it adds that make the ID token longer than 16 KiB are the
+/// hook's failure.
+#[test]
+fn r_jwt_6_hook_claims_that_overflow_the_token_bound_are_the_hooks_failure() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let metadata: HashMap<String, String> = [("tenant".to_owned(), "t".repeat(13 * 1024))].into();
+    let mut req = SignInRequest::new(f.id(), "alice");
+    req.client_metadata = Some(&metadata);
+    let err = f.issuer.sign_in(&req).unwrap_err();
+    assert_eq!(err.exception_name(), "UserLambdaValidationException", "{err:?}");
+    assert!(err.to_string().contains("16 KiB"), "{err}");
+}

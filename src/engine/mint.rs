@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::directory::UserRecord;
 use crate::error::Error;
 use crate::hook::ClaimsOverride;
-use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner, JSON_CAPACITY};
+use crate::jwt::{AccessTokenClaims, IdTokenClaims, TokenSigner, JSON_CAPACITY, MAX_TOKEN_LEN};
 use crate::random::{hyphenated_text, random_array, uuid_text};
 use crate::store::Family;
 
@@ -106,9 +106,22 @@ impl Engine {
         };
         // One scratch buffer holds each token's claims in turn.
         let mut json = Vec::with_capacity(JSON_CAPACITY);
+        let access_token = signer.sign_access_token_in(&access, &mut json)?;
+        let id_token = signer.sign_id_token_in(&id, &mut json)?;
+        // R-JWT-8: never a token that the crate's own verifier, and introspection, would refuse.
+        if access_token.len() > MAX_TOKEN_LEN || id_token.len() > MAX_TOKEN_LEN {
+            return Err(match extra {
+                Some(_) => Error::HookRejected {
+                    message: "the claims it adds make the ID token longer than 16 KiB".to_owned(),
+                },
+                None => Error::Internal {
+                    detail: "the user's attributes make the ID token longer than 16 KiB",
+                },
+            });
+        }
         Ok(TokenSet {
-            access_token: signer.sign_access_token_in(&access, &mut json)?,
-            id_token: signer.sign_id_token_in(&id, &mut json)?,
+            access_token,
+            id_token,
             refresh_token: None,
             expires_in: access_secs,
             new_device,
