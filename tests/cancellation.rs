@@ -287,11 +287,7 @@ fn counters(snapshotter: &Snapshotter) -> Vec<Counted> {
 }
 
 /// The counter `name` with label `label` among `counters`, 0 if absent.
-fn counter(
-    counters: &[Counted],
-    name: &str,
-    label: (&str, &str),
-) -> u64 {
+fn counter(counters: &[Counted], name: &str, label: (&str, &str)) -> u64 {
     counters
         .iter()
         .find(|(n, labels, _)| {

@@ -241,7 +241,10 @@ fn r_oauth_3_an_undecodable_basic_secret_is_invalid_client() {
         ];
         let r = post(&public, oauth::token_endpoint, &h, &grant);
         assert_error(&r, 401, "invalid_client");
-        assert_eq!(r.header("www-authenticate"), Some("Basic"));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Basic realm="oauth2""#)
+        );
         let r = post(
             &public,
             oauth::revocation_endpoint,
@@ -346,7 +349,10 @@ fn r_oauth_3_errors_codes_statuses_and_descriptions() {
     let wrong = "x".repeat(51);
     let r = refresh(&f, Auth::Basic(&f.client_id, &wrong), &t0);
     let d = assert_error(&r, 401, "invalid_client");
-    assert_eq!(r.header("www-authenticate"), Some("Basic"));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Basic realm="oauth2""#)
+    );
     assert!(!d.contains(&wrong));
     let r = refresh(&f, Auth::Basic("nosuchclient", &wrong), &t0);
     assert_error(&r, 401, "invalid_client");
@@ -540,7 +546,10 @@ fn r_oauth_5_revocation_follows_rfc_7009() {
     );
     let r = revoke(&f, Auth::Basic(&f.client_id, &"y".repeat(51)), &t0);
     assert_error(&r, 401, "invalid_client");
-    assert_eq!(r.header("www-authenticate"), Some("Basic"));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Basic realm="oauth2""#)
+    );
     // Another client's refresh token.
     let other = f.create_client(Opts::rotating(0));
     let t = f.sign_in();
@@ -686,6 +695,27 @@ fn r_oauth_7_introspection_answers_from_the_family_state() {
         &[("token", &t)],
     );
     assert_error(&r, 401, "invalid_client");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Basic realm="oauth2""#)
+    );
+    // RFC 7662 §2.3: at this endpoint, credentials in the body that fail are 401 too.
+    let z = "z".repeat(51);
+    let r = call(
+        &f,
+        oauth::introspection_endpoint,
+        Auth::Nothing,
+        &[
+            ("token", &t),
+            ("client_id", &f.client_id),
+            ("client_secret", &z),
+        ],
+    );
+    assert_error(&r, 401, "invalid_client");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Basic realm="oauth2""#)
+    );
 
     // An expired family is inactive; an expired access token too.
     let e = Fixture::new(Opts::non_rotating().refresh_validity_minutes(60));

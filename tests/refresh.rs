@@ -653,6 +653,10 @@ fn r_jwt_6_hook_claims_that_overflow_the_token_bound_are_the_hooks_failure() {
     let mut req = SignInRequest::new(f.id(), "alice");
     req.client_metadata = Some(&metadata);
     let err = f.issuer.sign_in(&req).unwrap_err();
-    assert_eq!(err.exception_name(), "UserLambdaValidationException", "{err:?}");
+    assert_eq!(
+        err.exception_name(),
+        "UserLambdaValidationException",
+        "{err:?}"
+    );
     assert!(err.to_string().contains("16 KiB"), "{err}");
 }

@@ -478,7 +478,10 @@ async fn r_srv_7_raw_http_pins_statuses_headers_and_error_bodies() {
     )
     .await;
     let d = assert_oauth_error(s, &head, &body, 401, "invalid_client");
-    assert!(has_header(&head, "www-authenticate", "Basic"), "{head}");
+    assert!(
+        has_header(&head, "www-authenticate", r#"Basic realm="oauth2""#),
+        "{head}"
+    );
     assert_eq!(d, format!("Unable to verify secret for client {id}"));
     assert!(!body.contains(&wrong) && !body.contains(&t1));
     let (s, head, body) = raw_with_head(

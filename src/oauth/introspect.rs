@@ -23,7 +23,8 @@ impl IntrospectionRequest {
     /// ignored), and the client authentication of R-OAUTH-1.
     pub fn parse(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
         let form = Form::parse(req)?;
-        let client = ClientCredentials::parse(req, &form)?;
+        let client =
+            ClientCredentials::parse(req, &form).map_err(OAuthError::as_introspection_error)?;
         let token = SecretString::new(form.required("token")?);
         Ok(IntrospectionRequest { client, token })
     }
@@ -51,7 +52,8 @@ impl IntrospectionRequest {
     /// Renders the driver's answer (RFC 7662 §2.2), or the error of R-OAUTH-3 for a client that failed
     /// to authenticate.
     pub fn respond(&self, result: Result<Introspection, Error>) -> OAuthResponse {
-        match result.map_err(|e| OAuthError::from_engine(&e, self.client.method)) {
+        let error = |e| OAuthError::from_engine(&e, self.client.method).as_introspection_error();
+        match result.map_err(error) {
             Ok(answer) => introspection_response(&answer).unwrap_or_else(OAuthResponse::from),
             Err(e) => e.to_response(),
         }

@@ -69,8 +69,9 @@
 //! - R-OAUTH-2: 200 `{"access_token", "id_token", "token_type": "Bearer", "expires_in"}` and
 //!   `refresh_token` only after a rotation; `Cache-Control: no-store`, `Pragma: no-cache`. `scope` is
 //!   ignored.
-//! - R-OAUTH-3: `{"error", "error_description"}`: `invalid_client` is 401 with `WWW-Authenticate: Basic`
-//!   when the client used the `Authorization` header, else 400; every refused token and a hook refusal
+//! - R-OAUTH-3: `{"error", "error_description"}`: `invalid_client` is 401 with
+//!   `WWW-Authenticate: Basic realm="oauth2"` when the client used the `Authorization` header, else 400
+//!   (at the introspection endpoint, always 401); every refused token and a hook refusal
 //!   are `invalid_grant`; `unsupported_grant_type`. Descriptions never hold a secret or a token.
 //! - R-OAUTH-4: a family bound to a confirmed device is refused with `invalid_grant`.
 //! - R-OAUTH-5: revocation answers 200 with an empty body, also for an unknown, forged or revoked

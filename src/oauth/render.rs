@@ -15,6 +15,9 @@ use crate::error::Error;
 
 use super::request::ClientAuthMethod;
 
+/// The challenge of a 401: `Basic` with the realm that RFC 7617 §2 requires.
+const BASIC_CHALLENGE: &str = r#"Basic realm="oauth2""#;
+
 /// An HTTP response for the host's framework to send: status, headers and body bytes.
 ///
 /// `Debug` does not show the body, which may hold tokens (R-SAFE-2).
@@ -156,7 +159,7 @@ impl OAuthError {
         Self::new(ErrorCode::ServerError, "Internal error.", 500)
     }
 
-    /// `invalid_client`: 401 with `WWW-Authenticate: Basic` when the client used the `Authorization`
+    /// `invalid_client`: 401 with `WWW-Authenticate: Basic realm="oauth2"` when the client used the `Authorization`
     /// header, else 400 (RFC 6749 §5.2, R-OAUTH-3).
     pub(crate) fn invalid_client(
         description: impl Into<Cow<'static, str>>,
@@ -170,6 +173,19 @@ impl OAuthError {
                 description,
                 if basic { 401 } else { 400 },
             )
+        }
+    }
+
+    /// The error as the introspection endpoint answers it: `invalid_client` is always 401 with the
+    /// `Basic` challenge there, however the client authenticated (RFC 7662 §2.3, R-OAUTH-7).
+    pub(crate) fn as_introspection_error(self) -> Self {
+        if self.code != ErrorCode::InvalidClient {
+            return self;
+        }
+        OAuthError {
+            basic_challenge: true,
+            status: 401,
+            ..self
         }
     }
 
@@ -253,7 +269,8 @@ impl OAuthError {
         .unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec());
         let mut resp = OAuthResponse::json(self.status, body).no_store();
         if self.basic_challenge {
-            resp.headers.push(("www-authenticate", "Basic".to_owned()));
+            resp.headers
+                .push(("www-authenticate", BASIC_CHALLENGE.to_owned()));
         }
         if self.method_not_allowed {
             resp.headers.push(("allow", "POST".to_owned()));
@@ -309,7 +326,10 @@ mod tests {
         );
         let r = e.to_response();
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("www-authenticate"), Some("Basic"));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Basic realm="oauth2""#)
+        );
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(r.header("pragma"), Some("no-cache"));
         assert_eq!(
