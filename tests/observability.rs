@@ -937,6 +937,25 @@ fn r_ops_1_refused_password_sign_ins_are_traced_and_counted() {
                 client_id: "nosuchclient".into(),
             },
         );
+        // A malformed id is not echoed: it may be a secret pasted in the wrong field.
+        telemetry::record_refusal(
+            Operation::Refresh,
+            Some("pasted secret+value"),
+            &Error::ClientNotFound {
+                client_id: "***".into(),
+            },
+        );
+        // AdminInitiateAuth naming another pool: refused before the driver, and still a sign-in seen.
+        let body = serde_json::json!({
+            "UserPoolId": "us-east-1_Other", "ClientId": client,
+            "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "alice", "PASSWORD": "right password"},
+        });
+        let call =
+            AuthCall::from_admin_initiate_auth(from_json(body.to_string().as_bytes()).unwrap())
+                .unwrap();
+        let err = p.issuer.initiate_auth(&call, &OnlyAlice).unwrap_err();
+        assert_eq!(err.exception_name(), "ResourceNotFoundException");
     });
     let snapshot = samples(&snapshotter);
     let sign_ins = |outcome| {
@@ -946,24 +965,30 @@ fn r_ops_1_refused_password_sign_ins_are_traced_and_counted() {
             &[("outcome", outcome)],
         )
     };
-    assert_eq!((sign_ins("issued"), sign_ins("client_error")), (1, 2));
+    assert_eq!((sign_ins("issued"), sign_ins("client_error")), (1, 3));
     assert_eq!(
         counter(
             &snapshot,
             "refresh_rotation_refresh_total",
             &[("operation", "refresh"), ("outcome", "client_error")]
         ),
-        1
+        2
     );
     let text = capture.text();
-    assert_eq!(text.matches("span sign_in").count(), 3, "{text}");
     assert!(text.contains("error=NotAuthorizedException"), "{text}");
     assert!(
         text.contains("span refresh target=refresh_rotation client_id=nosuchclient"),
         "{text}"
     );
     assert!(text.contains("error=ResourceNotFoundException"), "{text}");
-    for secret in ["right password", "Guess-1", "Guess-2"] {
+    assert!(text.contains("client_id=***"), "{text}");
+    assert_eq!(text.matches("span sign_in").count(), 4, "{text}");
+    for secret in [
+        "right password",
+        "Guess-1",
+        "Guess-2",
+        "pasted secret+value",
+    ] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 }

@@ -48,7 +48,7 @@ use std::time::Instant;
 use metrics::{Key, Label, Level, Metadata};
 use tracing::Span;
 
-use crate::engine::{Operation, Outcome, Report, ReusePolicy};
+use crate::engine::{ClientId, Operation, Outcome, Report, ReusePolicy};
 use crate::error::Error;
 use crate::events::{RevocationCause, SecurityEvent};
 
@@ -197,9 +197,14 @@ fn policy_name(policy: ReusePolicy) -> &'static str {
 /// operation's span (with `client_id`, `outcome` and `error`) and its outcome counted. For what decides
 /// outside the engine: the wire adapter's password checks, or a host's router that finds no pool for the
 /// client a request names, so that such refusals (password guessing, probing for client ids) are as
-/// visible as the issuer's own (R-OPS-1, R-OPS-2). `client_id` is the one the request named; no secret
-/// is recorded.
+/// visible as the issuer's own (R-OPS-1, R-OPS-2). `client_id` is the one the request named, recorded
+/// only if it has a client id's shape (else as `***`: a malformed id may be anything, a secret pasted in
+/// the wrong field included); no secret is recorded.
 pub fn record_refusal(operation: Operation, client_id: Option<&str>, error: &Error) {
+    let client_id = client_id.map(|id| match ClientId::parse(id) {
+        Ok(_) => id,
+        Err(_) => "***",
+    });
     let observation = Observation::start(operation, client_id);
     let _entered = observation.span().enter();
     // A refusal carries no security event: nothing was read or written.

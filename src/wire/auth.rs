@@ -326,9 +326,15 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
 ) -> Result<InitiateAuthResponse, Error> {
     if let Some(pool) = call.user_pool_id() {
         if pool != driver.registry().user_pool_id() {
-            return Err(Error::UserPoolNotFound {
+            let error = Error::UserPoolNotFound {
                 user_pool_id: pool.to_owned(),
-            });
+            };
+            let operation = match call.flow {
+                Flow::Refresh { .. } => Operation::LegacyRefresh,
+                _ => Operation::SignIn,
+            };
+            record_refusal(operation, Some(&call.client_id), &error);
+            return Err(error);
         }
     }
     let result = match &call.flow {
