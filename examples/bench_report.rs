@@ -54,7 +54,8 @@ enum Special {
     /// `--memory-child N`: the child process of `bytes_per_family`.
     MemoryChild(usize),
     /// `--profile ALG WORKLOAD N`: run one workload N times inside [`profiled_loop`], for
-    /// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profiled_loop*'`.
+    /// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profiled_loop*'` or `perf`,
+    /// over a pool of 1,000 families (`RR_PROFILE_FAMILIES` sets another size).
     Profile(String, String, usize),
 }
 
@@ -336,7 +337,11 @@ fn profile(alg: &str, workload: &str, n: usize) -> Res<()> {
         .iter()
         .find(|a| alg_name(**a) == alg)
         .ok_or("ALG is rs256, es256 or eddsa")?;
-    let pool = Pool::new(1_000);
+    let families = match std::env::var("RR_PROFILE_FAMILIES") {
+        Ok(n) => n.parse()?,
+        Err(_) => 1_000,
+    };
+    let pool = Pool::new(families);
     let key = signing_key(alg);
     let issuer = pool.issuer(&key);
     let rep = Representative::new(&issuer, &pool);
