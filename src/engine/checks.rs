@@ -26,15 +26,17 @@ fn is_word_or_plus(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'+'
 }
 
-/// `s`'s length in characters and whether every character is in the ASCII class `class`. A valid value
-/// is ASCII, so its byte length is its length: one pass over the bytes decides both, and only a value
-/// that fails the class is decoded to count its characters (for the length message, which comes first).
-fn chars_in_class(s: &str, class: fn(u8) -> bool) -> (usize, bool) {
-    if s.bytes().all(class) {
-        (s.len(), true)
-    } else {
-        (s.chars().count(), false)
+/// `s`'s length in characters, counted no further than just past `max`, and whether every character is
+/// in the ASCII class `class`. A valid value is ASCII and at most `max` bytes long, so one pass over at
+/// most `max` bytes decides both; any other value is decoded to count its characters (for the length
+/// message, which comes first), but only up to `max + 1` of them, and an over-long one is not scanned
+/// for the class at all: the work stays bounded by `max` whatever the input's size (R-SAFE-1).
+fn chars_in_class(s: &str, max: usize, class: fn(u8) -> bool) -> (usize, bool) {
+    if s.len() <= max && s.bytes().all(class) {
+        return (s.len(), true);
     }
+    let n = s.chars().take(max.saturating_add(1)).count();
+    (n, n <= max && s.bytes().all(class))
 }
 
 /// `[A-Za-z0-9-_=.]`, the class of a refresh token, as a table: the token is the longest member checked
@@ -81,7 +83,7 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
     if id.is_empty() {
         return Err(invalid("Missing required parameter ClientId".into()));
     }
-    let (n, in_class) = chars_in_class(id, is_word_or_plus);
+    let (n, in_class) = chars_in_class(id, 128, is_word_or_plus);
     if n > 128 {
         return Err(constraint(
             "ClientId",
@@ -98,7 +100,7 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), Error> {
 }
 
 pub(crate) fn check_client_secret(secret: &str) -> Result<(), Error> {
-    let (n, in_class) = chars_in_class(secret, is_word_or_plus);
+    let (n, in_class) = chars_in_class(secret, 64, is_word_or_plus);
     if n < 24 {
         return Err(constraint(
             "ClientSecret",
@@ -173,20 +175,24 @@ pub(crate) fn check_session(session: &str) -> Result<(), Error> {
 
 /// DeviceKeyType: 1..=55 characters matching `[\w-]+_[0-9a-f-]+`.
 pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
-    let n = key.chars().count();
+    // Counting stops just past 55, and an over-long key is refused before its pattern is scanned: the
+    // work stays bounded whatever the input's size (R-SAFE-1).
+    let n = key.chars().take(56).count();
     let ok_len = (1..=55).contains(&n);
     // The suffix cannot hold '_', so the pattern matches iff the text after the last '_' is a non-empty
     // run of [0-9a-f-] and the text before it a non-empty run of [\w-].
-    let ok_pattern = key.rsplit_once('_').is_some_and(|(head, tail)| {
-        !head.is_empty()
-            && !tail.is_empty()
-            && head
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            && tail
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-')
-    });
+    let ok_pattern = || {
+        key.rsplit_once('_').is_some_and(|(head, tail)| {
+            !head.is_empty()
+                && !tail.is_empty()
+                && head
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && tail
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-')
+        })
+    };
     if !ok_len {
         let rule = if n == 0 {
             "have length greater than or equal to 1"
@@ -195,7 +201,7 @@ pub(crate) fn check_device_key(key: &str) -> Result<(), Error> {
         };
         return Err(constraint("DeviceKey", rule));
     }
-    if !ok_pattern {
+    if !ok_pattern() {
         // The value is not echoed: a device key is a credential the family is bound to (R-REF-9), and
         // it arrives inside AuthParameters, which the model marks sensitive (R-SAFE-2).
         return Err(constraint(
@@ -248,6 +254,52 @@ pub(crate) fn join_scopes(scopes: &[String]) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static CLASS_CALLS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// `is_word_or_plus`, counting its calls.
+    fn counted_class(b: u8) -> bool {
+        CLASS_CALLS.with(|c| c.set(c.get() + 1));
+        is_word_or_plus(b)
+    }
+
+    #[test]
+    fn r_safe_1_the_class_scan_is_bounded_by_the_maximum_length() {
+        for huge in [
+            "a".repeat(1 << 20),
+            "é".repeat(1 << 20),
+            format!("{}!", "a".repeat(1 << 20)),
+        ] {
+            CLASS_CALLS.with(|c| c.set(0));
+            let (n, in_class) = chars_in_class(&huge, 128, counted_class);
+            assert_eq!((n, in_class), (129, false));
+            let calls = CLASS_CALLS.with(Cell::get);
+            assert!(
+                calls <= 129,
+                "{calls} bytes classified for a 128-character bound"
+            );
+        }
+        // In range: one pass, every byte classified once.
+        CLASS_CALLS.with(|c| c.set(0));
+        assert_eq!(chars_in_class("abc", 128, counted_class), (3, true));
+        assert_eq!(CLASS_CALLS.with(Cell::get), 3);
+        assert_eq!(chars_in_class("a b", 128, is_word_or_plus), (3, false));
+        assert_eq!(chars_in_class("éé", 128, is_word_or_plus), (2, false));
+    }
+
+    #[test]
+    fn r_safe_1_huge_device_keys_are_refused_by_length() {
+        for huge in [
+            "a".repeat(1 << 20),
+            format!("us-east-1_{}", "0".repeat(1 << 20)),
+        ] {
+            let e = check_device_key(&huge).unwrap_err();
+            assert!(e.to_string().contains("less than or equal to 55"), "{e}");
+        }
+    }
 
     #[test]
     fn r_ref_1_shapes() {

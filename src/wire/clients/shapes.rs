@@ -33,8 +33,13 @@ impl fmt::Debug for WireClientSecret {
 }
 
 impl PartialEq for WireClientSecret {
+    /// In constant time (R-SAFE-3), and reflexive at any length: `ClientSecret::verify` refuses a
+    /// presented value longer than 256 bytes, which would make a long secret unequal to itself.
     fn eq(&self, other: &Self) -> bool {
-        self.0.verify(other.0.expose_secret())
+        crate::secret::constant_time_eq(
+            self.0.expose_secret().as_bytes(),
+            other.0.expose_secret().as_bytes(),
+        )
     }
 }
 
@@ -266,6 +271,20 @@ pub struct UserPoolClientType {
 mod tests {
     use super::*;
     use crate::wire::CreateUserPoolClientRequest;
+
+    #[test]
+    fn r_safe_3_wire_secret_equality_is_an_equivalence_at_any_length() {
+        for len in [0, 24, 256, 257, 4096] {
+            let a = WireClientSecret::new("s".repeat(len));
+            assert_eq!(a, WireClientSecret::new("s".repeat(len)), "length {len}");
+            assert_ne!(
+                a,
+                WireClientSecret::new("t".repeat(len.max(1))),
+                "length {len}"
+            );
+        }
+        assert_ne!(WireClientSecret::new("ab"), WireClientSecret::new("abc"));
+    }
 
     #[test]
     fn r_safe_2_wire_secret_debug_is_redacted() {
