@@ -24,7 +24,7 @@ impl IntrospectionRequest {
     pub fn parse(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
         let form = Form::parse(req)?;
         let client =
-            ClientCredentials::parse(req, &form).map_err(OAuthError::as_introspection_error)?;
+            ClientCredentials::parse(req, &form).map_err(OAuthError::into_introspection_error)?;
         let token = SecretString::new(form.required("token")?);
         Ok(IntrospectionRequest { client, token })
     }
@@ -52,7 +52,7 @@ impl IntrospectionRequest {
     /// Renders the driver's answer (RFC 7662 §2.2), or the error of R-OAUTH-3 for a client that failed
     /// to authenticate.
     pub fn respond(&self, result: Result<Introspection, Error>) -> OAuthResponse {
-        let error = |e| OAuthError::from_engine(&e, self.client.method).as_introspection_error();
+        let error = |e| OAuthError::from_engine(&e, self.client.method).into_introspection_error();
         match result.map_err(error) {
             Ok(answer) => introspection_response(&answer).unwrap_or_else(OAuthResponse::from),
             Err(e) => e.to_response(),

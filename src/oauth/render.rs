@@ -178,7 +178,7 @@ impl OAuthError {
 
     /// The error as the introspection endpoint answers it: `invalid_client` is always 401 with the
     /// `Basic` challenge there, however the client authenticated (RFC 7662 §2.3, R-OAUTH-7).
-    pub(crate) fn as_introspection_error(self) -> Self {
+    pub(crate) fn into_introspection_error(self) -> Self {
         if self.code != ErrorCode::InvalidClient {
             return self;
         }
