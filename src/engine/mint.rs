@@ -108,7 +108,7 @@ impl Engine {
         let mut json = Vec::with_capacity(JSON_CAPACITY);
         let access_token = signer.sign_access_token_in(&access, &mut json)?;
         let id_token = signer.sign_id_token_in(&id, &mut json)?;
-        // R-JWT-8: never a token that the crate's own verifier, and introspection, would refuse.
+        // R-JWT-6: never a token that the crate's own verifier, and introspection, would refuse.
         if access_token.len() > MAX_TOKEN_LEN || id_token.len() > MAX_TOKEN_LEN {
             return Err(match extra {
                 Some(_) => Error::HookRejected {

@@ -248,13 +248,14 @@ impl OAuthError {
         &self.description
     }
 
-    /// The HTTP status: 400, 401 (`invalid_client` over Basic), 405 (not `POST`) or 500.
+    /// The HTTP status: 400, 401 (`invalid_client` over Basic, and at the introspection endpoint however
+    /// the client authenticated), 405 (not `POST`) or 500.
     pub fn status(&self) -> u16 {
         self.status
     }
 
     /// The response: `{"error", "error_description"}` as JSON, uncacheable, with
-    /// `WWW-Authenticate: Basic` on a 401 and `Allow: POST` on a 405.
+    /// `WWW-Authenticate: Basic realm="oauth2"` on a 401 and `Allow: POST` on a 405.
     pub fn to_response(&self) -> OAuthResponse {
         #[derive(Serialize)]
         struct Body<'a> {

@@ -337,13 +337,9 @@ impl PgClientStore {
     /// [`PgRefreshTokenStore::migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let key = crate::schema::MIGRATION_LOCK;
         let result = async {
             let tx = conn.client().transaction().await?;
-            tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])
-                .await?;
-            tx.batch_execute(&self.shared.sql.migrate).await?;
+            crate::schema::migrate_in(&tx, &self.shared.sql.migrate).await?;
             tx.commit().await
         }
         .await;

@@ -149,7 +149,8 @@ pub(crate) fn classify(code: &str) -> Class {
         // 53: insufficient resources (too many connections, disk full). 57: operator intervention
         // (statement timeout, query cancelled). 40: the other transaction rollbacks, among them 40003
         // "statement completion unknown", which is exactly the ambiguous case the README describes.
-        (_, [b'5', b'3'] | [b'5', b'7'] | [b'4', b'0']) => Class::Unavailable,
+        // 55P03 lock not available: a migration that could not have its table within its lock timeout.
+        (_, [b'5', b'3'] | [b'5', b'7'] | [b'4', b'0']) | ("55P03", _) => Class::Unavailable,
         _ => Class::Other,
     }
 }
@@ -232,6 +233,8 @@ mod tests {
         assert_eq!(classify("40003"), Class::Unavailable);
         assert_eq!(classify("57014"), Class::Unavailable);
         assert_eq!(classify("53300"), Class::Unavailable);
+        assert_eq!(classify("55P03"), Class::Unavailable);
+        assert_eq!(classify("55000"), Class::Other);
         assert_eq!(classify("42P01"), Class::Other);
         assert_eq!(classify("23505"), Class::Other);
         assert_eq!(

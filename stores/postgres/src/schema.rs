@@ -59,6 +59,14 @@ impl TableName {
     fn index(&self, suffix: &str) -> String {
         format!("\"{}_{suffix}\"", self.table)
     }
+
+    /// The same index's name qualified as the table is, for a catalog lookup (`to_regclass`).
+    fn qualified_index(&self, suffix: &str) -> String {
+        match &self.schema {
+            Some(s) => format!("\"{s}\".{}", self.index(suffix)),
+            None => self.index(suffix),
+        }
+    }
 }
 
 impl fmt::Display for TableName {
@@ -81,6 +89,31 @@ pub(crate) const FAMILY_COLUMNS: &str =
 /// from a table's name would differ between two spellings of one table (`t` and `public.t`), and
 /// migrations are rare enough to queue behind each other.
 pub(crate) const MIGRATION_LOCK: &str = "refresh-rotation-postgres migrate";
+
+/// How long a migration waits for a lock on a table it must change, once it holds [`MIGRATION_LOCK`]:
+/// while it waits for its lock, every other session's requests on that table queue behind it, so a
+/// migration that cannot have the table soon gives up (and can be run again) rather than stall them.
+const MIGRATION_LOCK_TIMEOUT: &str = "5s";
+
+/// Runs the migration `ddl` in `tx`: without a statement timeout (building an index on a large table
+/// may take long), behind [`MIGRATION_LOCK`] (concurrent migrations queue, however long the one ahead
+/// takes), and with table locks waited for at most [`MIGRATION_LOCK_TIMEOUT`].
+pub(crate) async fn migrate_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    ddl: &str,
+) -> Result<(), tokio_postgres::Error> {
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&MIGRATION_LOCK],
+    )
+    .await?;
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'"
+    ))
+    .await?;
+    tx.batch_execute(ddl).await
+}
 
 /// The columns of a family's state, in the order [`crate::store`] decodes them.
 pub(crate) const STATE_COLUMNS: &str =
@@ -197,10 +230,26 @@ impl Statements {
 
 /// The idempotent migration: creates the table and its indexes if they do not exist. Sent as one
 /// transaction (see [`crate::PgRefreshTokenStore::migrate`] for the locking).
+///
+/// Only what is missing is built: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` and
+/// `CREATE INDEX IF NOT EXISTS` would take their locks on the table (the strongest one for the former)
+/// before finding there is nothing to do, so a no-op migration behind any open reader of the table
+/// (a backup, an idle transaction) would wait, and every other instance's requests would queue behind
+/// it. The catalog is asked first; on an up-to-date table the migration takes no lock on it at all.
+/// Names are validated identifiers ([`TableName::parse`]), so they are safe inside the literals.
 pub(crate) fn migration_sql(t: &TableName) -> String {
     let max = MAX_GENERATION;
     let subject_idx = t.index("subject_idx");
     let expires_idx = t.index("expires_at_idx");
+    let subject_idx_q = t.qualified_index("subject_idx");
+    let expires_idx_q = t.qualified_index("expires_at_idx");
+    let has_column = |column: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{t}'::regclass \
+             AND attname = '{column}' AND NOT attisdropped)"
+        )
+    };
+    let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));
     format!(
         "CREATE TABLE IF NOT EXISTS {t} (
             family_id      BYTEA   PRIMARY KEY CHECK (octet_length(family_id) = 16),
@@ -216,11 +265,23 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
             grace_deadline BIGINT  NOT NULL,
             revoked        BOOLEAN NOT NULL
         );
-        ALTER TABLE {t} ADD COLUMN IF NOT EXISTS
-            key_id BIGINT NOT NULL DEFAULT 0 CHECK (key_id BETWEEN 0 AND {max});
-        ALTER TABLE {t} ADD COLUMN IF NOT EXISTS device_confirmed BOOLEAN NOT NULL DEFAULT TRUE;
-        CREATE INDEX IF NOT EXISTS {subject_idx} ON {t} (subject);
-        CREATE INDEX IF NOT EXISTS {expires_idx} ON {t} (expires_at);"
+        DO $migrate$
+        BEGIN
+            IF NOT {has_key_id} THEN
+                ALTER TABLE {t} ADD COLUMN
+                    key_id BIGINT NOT NULL DEFAULT 0 CHECK (key_id BETWEEN 0 AND {max});
+            END IF;
+            IF NOT {has_confirmed} THEN
+                ALTER TABLE {t} ADD COLUMN device_confirmed BOOLEAN NOT NULL DEFAULT TRUE;
+            END IF;
+            IF to_regclass('{subject_idx_q}') IS NULL THEN
+                CREATE INDEX {subject_idx} ON {t} (subject);
+            END IF;
+            IF to_regclass('{expires_idx_q}') IS NULL THEN
+                CREATE INDEX {expires_idx} ON {t} (expires_at);
+            END IF;
+        END
+        $migrate$;"
     )
 }
 

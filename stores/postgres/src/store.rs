@@ -342,17 +342,18 @@ impl PgRefreshTokenStore {
     /// session's `statement_timeout` does not apply to it, since building an index on a large existing
     /// table may take long. Needs the `CREATE` privilege on the schema.
     ///
+    /// On an up-to-date table it changes nothing and takes no lock on the table, so it never waits
+    /// behind a reader of it (a backup, an idle transaction), nor makes other instances' requests wait
+    /// behind it. When it must change the table, it waits at most 5 seconds for the table's lock, then
+    /// fails with [`StoreError::Unavailable`] (lock not available), to be run again later.
+    ///
     /// The schema (version 1) is documented in the crate's README.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let key = schema::MIGRATION_LOCK;
         let ddl = schema::migration_sql(&self.table);
         let result = async {
             let tx = conn.client().transaction().await?;
-            tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&key])
-                .await?;
-            tx.batch_execute(&ddl).await?;
+            schema::migrate_in(&tx, &ddl).await?;
             tx.commit().await
         }
         .await;

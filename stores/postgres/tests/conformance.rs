@@ -15,6 +15,7 @@ use refresh_rotation::clock::Timestamp;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{Advance, Family, FamilyState, RefreshTokenStore};
 use refresh_rotation::testkit::cutoff_for;
+use refresh_rotation_postgres::PgRefreshTokenStore;
 
 /// Skips the test (loudly) when no database is configured.
 macro_rules! store {
@@ -383,6 +384,88 @@ fn migrate_is_idempotent_and_safe_to_run_concurrently() {
         Some(f),
         "migrating again keeps the data"
     );
+}
+
+/// Runs `migrate` on a store of its own for `table`, in a thread: its result, or `None` if it has not
+/// answered within a minute (a migration stuck behind a lock; the guard only turns a hang into a failure).
+fn migrate_elsewhere(url: &str, table: &str) -> Option<Result<(), StoreError>> {
+    let (url, table) = (url.to_owned(), table.to_owned());
+    let (done, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let store = PgRefreshTokenStore::builder()
+            .table(&table)
+            .max_connections(1)
+            .min_idle(Some(0))
+            .connect_blocking(&url, common::rt())
+            .expect("connect to the test database");
+        let _ = done.send(store.migrate());
+    });
+    answer.recv_timeout(std::time::Duration::from_secs(60)).ok()
+}
+
+#[test]
+fn r_per_1_a_migration_with_nothing_to_do_takes_no_lock_on_the_table() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let s = common::store_on(&url, &table, 2);
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    // A long reader of the table: a backup, a report, a session idle in its transaction.
+    let mut reader = common::raw_client(&url);
+    let mut tx = reader.transaction().unwrap();
+    tx.query(&format!("SELECT count(*) FROM \"{table}\""), &[])
+        .unwrap();
+    // Another instance starting meanwhile: its migration has nothing to do and does not wait...
+    assert_eq!(migrate_elsewhere(&url, &table), Some(Ok(())));
+    // ...so nothing queues behind it.
+    assert_eq!(s.get(&f.id).unwrap(), Some(f));
+    tx.rollback().unwrap();
+}
+
+#[test]
+fn r_per_1_a_migration_that_must_change_a_busy_table_gives_up_then_succeeds_later() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let s = common::store_on(&url, &table, 2);
+    let f = family("a", FAR);
+    s.create(f.clone()).unwrap();
+    // A table of an older schema: without the column and index added since.
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE \"{table}\" DROP COLUMN device_confirmed; \
+             DROP INDEX \"{table}_expires_at_idx\";"
+        ))
+        .unwrap();
+    let mut reader = common::raw_client(&url);
+    let mut tx = reader.transaction().unwrap();
+    tx.query(&format!("SELECT count(*) FROM \"{table}\""), &[])
+        .unwrap();
+    // The upgrade needs the table's lock, which the reader keeps: it gives up, as unavailable, rather
+    // than make everybody else's requests queue behind its wait.
+    match migrate_elsewhere(&url, &table) {
+        Some(Err(StoreError::Unavailable(_))) => {}
+        other => panic!("expected Unavailable after the lock timeout, got {other:?}"),
+    }
+    tx.rollback().unwrap();
+    // Once the table is free, the same migration upgrades it, keeping the data.
+    assert_eq!(migrate_elsewhere(&url, &table), Some(Ok(())));
+    assert_eq!(s.get(&f.id).unwrap(), Some(f));
+    let columns = admin
+        .query(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = $1 \
+             AND column_name = 'device_confirmed'",
+            &[&table],
+        )
+        .unwrap();
+    assert_eq!(columns.len(), 1);
+    let indexes = admin
+        .query(
+            "SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2",
+            &[&table, &format!("{table}_expires_at_idx")],
+        )
+        .unwrap();
+    assert_eq!(indexes.len(), 1);
 }
 
 #[test]
