@@ -435,6 +435,36 @@ pub fn revoke_client_revokes_only_that_clients_families(store: &dyn RefreshToken
     );
 }
 
+/// R-REV-3, R-REV-7, R-REF-9: revoking by a subject or a client, or confirming a device, that no family
+/// holds finds nothing and is no error, whatever the text: empty, or holding U+0000 (which a database's
+/// text type may be unable to store, so no stored family can hold it).
+pub fn lookups_by_text_no_family_holds_find_nothing(store: &dyn RefreshTokenStore) {
+    let subject = unique_subject();
+    let id = new_family(store, &subject);
+    assert!(store
+        .bind_device(&id, "us-east-1_0f0e")
+        .expect("bind_device")
+        .is_some());
+    let with_nul = format!("{subject}\0");
+    for text in ["", "\0", "us-east-1_0f0e\0", with_nul.as_str()] {
+        assert_eq!(
+            store.revoke_subject(text).expect("revoke_subject"),
+            0,
+            "{text:?}"
+        );
+        assert_eq!(
+            store.revoke_client(text).expect("revoke_client"),
+            0,
+            "{text:?}"
+        );
+        assert!(
+            !store.confirm_device(&id, text).expect("confirm_device"),
+            "{text:?}"
+        );
+    }
+    assert!(!state(store, &id).revoked);
+}
+
 /// R-REV-6: a purge run at `now` keeps every family that expired less than
 /// [`PurgeCutoff::MARGIN_SECS`] before it.
 pub fn purge_keeps_families_for_the_margin(store: &dyn RefreshTokenStore) {
@@ -686,6 +716,7 @@ macro_rules! __store_conformance_checks {
             revoked_family_is_kept_until_purged,
             revoke_subject_revokes_only_that_subjects_families,
             revoke_client_revokes_only_that_clients_families,
+            lookups_by_text_no_family_holds_find_nothing,
             purge_keeps_families_for_the_margin,
             purge_removes_only_expired_families,
             purge_respects_max_and_repeated_calls_purge_all,

@@ -647,6 +647,9 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
     fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         self.forget_all();
         Box::pin(async move {
+            if !crate::store::storable(subject) {
+                return Ok(0);
+            }
             let pool_id = self.clients.user_pool_id();
             crate::store::row_count(
                 self.clients

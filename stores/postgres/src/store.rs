@@ -193,8 +193,16 @@ impl PgStoreBuilder {
 
     async fn build(self, url: &str, eager: bool) -> Result<PgRefreshTokenStore, StoreError> {
         let table = TableName::parse(&self.table)?;
+        let (url, verify_asked) = libpq_sslmode(url);
+        if verify_asked && self.tls.is_none() {
+            return Err(StoreError::Backend(
+                "the connection string asks for sslmode=verify-ca or verify-full, but the store has \
+                 no TLS configuration: give it one with .tls(...)"
+                    .to_owned(),
+            ));
+        }
         // The parse error text could quote the connection string, password included: say only where.
-        let mut config = Config::from_str(url).map_err(|_| {
+        let mut config = Config::from_str(&url).map_err(|_| {
             StoreError::Backend("invalid PostgreSQL connection string (not shown)".to_owned())
         })?;
         let redactor = Redactor::new(config.get_password());
@@ -684,6 +692,9 @@ impl AsyncRefreshTokenStore for PgRefreshTokenStore {
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
+            if !storable(device_key) {
+                return Ok(false);
+            }
             let n = self
                 .execute_one(
                     Stmt::ConfirmDevice,
@@ -706,11 +717,21 @@ impl AsyncRefreshTokenStore for PgRefreshTokenStore {
     }
 
     fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(async move { self.count(Stmt::RevokeSubject, &[&subject]).await })
+        Box::pin(async move {
+            if !storable(subject) {
+                return Ok(0);
+            }
+            self.count(Stmt::RevokeSubject, &[&subject]).await
+        })
     }
 
     fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(async move { self.count(Stmt::RevokeClient, &[&client_id]).await })
+        Box::pin(async move {
+            if !storable(client_id) {
+                return Ok(0);
+            }
+            self.count(Stmt::RevokeClient, &[&client_id]).await
+        })
     }
 
     fn purge_expired(
@@ -719,5 +740,94 @@ impl AsyncRefreshTokenStore for PgRefreshTokenStore {
         max: usize,
     ) -> BoxFuture<'_, Result<usize, StoreError>> {
         Box::pin(self.purge(cutoff, max))
+    }
+}
+
+/// Whether PostgreSQL's `TEXT` can hold `s`: everything but U+0000. No stored family holds a string that
+/// it cannot, so a lookup by one is answered "none" at once, as the in-memory store answers it, rather
+/// than with the server's encoding error (22021).
+pub(crate) fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
+/// libpq's `sslmode=verify-ca` and `sslmode=verify-full`, which managed databases hand out in their
+/// connection strings, as `sslmode=require` for tokio-postgres (which knows only `disable`, `prefer`
+/// and `require`), and whether the string asked for one of them. With a TLS configuration the store
+/// verifies the certificate and the host name whatever the mode (as `verify-full`), so `require` loses
+/// nothing; without one, the caller refuses the string. Only an `sslmode` parameter is rewritten: a
+/// query parameter of a URL (`postgresql://...?sslmode=verify-full`), or a `key=value` word of the
+/// keyword form; the password and everything else stay as they are.
+fn libpq_sslmode(url: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    const VERIFY: [&str; 2] = ["sslmode=verify-ca", "sslmode=verify-full"];
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let (head, params, separator) = if is_url {
+        match url.split_once('?') {
+            Some((head, query)) => (head, query, '&'),
+            None => return (url.into(), false),
+        }
+    } else {
+        ("", url, ' ')
+    };
+    if !params.split(separator).any(|p| VERIFY.contains(&p)) {
+        return (url.into(), false);
+    }
+    let params: Vec<&str> = params
+        .split(separator)
+        .map(|p| {
+            if VERIFY.contains(&p) {
+                "sslmode=require"
+            } else {
+                p
+            }
+        })
+        .collect();
+    let joined = params.join(&separator.to_string());
+    let rewritten = if is_url {
+        format!("{head}?{joined}")
+    } else {
+        joined
+    };
+    (rewritten.into(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libpq_sslmode;
+
+    #[test]
+    fn libpq_verify_modes_become_require_and_nothing_else_changes() {
+        let cases = [
+            (
+                "postgresql://u:p@h/db?sslmode=verify-full",
+                "postgresql://u:p@h/db?sslmode=require",
+                true,
+            ),
+            (
+                "postgres://u:p@h/db?application_name=a&sslmode=verify-ca&connect_timeout=3",
+                "postgres://u:p@h/db?application_name=a&sslmode=require&connect_timeout=3",
+                true,
+            ),
+            (
+                "host=h password='a b' sslmode=verify-full dbname=d",
+                "host=h password='a b' sslmode=require dbname=d",
+                true,
+            ),
+            (
+                "postgresql://u:p@h/db?sslmode=require",
+                "postgresql://u:p@h/db?sslmode=require",
+                false,
+            ),
+            (
+                "postgresql://u:sslmode=verify-full@h/db",
+                "postgresql://u:sslmode=verify-full@h/db",
+                false,
+            ),
+            ("host=h sslmode=disable", "host=h sslmode=disable", false),
+            ("", "", false),
+        ];
+        for (given, want, asked) in cases {
+            let (got, verify) = libpq_sslmode(given);
+            assert_eq!((got.as_ref(), verify), (want, asked), "{given}");
+        }
     }
 }

@@ -104,6 +104,34 @@ fn r_safe_9_verified_tls_connection_works_and_is_encrypted() {
     }
 }
 
+/// R-SAFE-9: libpq's `sslmode=verify-ca` and `verify-full`, as managed databases give them in their
+/// connection strings, in either syntax: accepted with a TLS configuration (which verifies the
+/// certificate and the name whatever the mode), refused without one, with the reason.
+#[test]
+fn r_safe_9_libpq_verify_modes_in_the_connection_string() {
+    let Some((url, ca, _)) = setup() else { return };
+    for mode in ["verify-ca", "verify-full"] {
+        for url in [url.clone(), rehost(&url, "localhost", None)] {
+            let url = common::with_param(&url, "sslmode", mode);
+            let s = PgRefreshTokenStore::builder()
+                .table(&common::unique_table())
+                .max_connections(1)
+                .tls(PgTls::from_pem(&ca).unwrap())
+                .connect_blocking(&url, common::rt())
+                .unwrap_or_else(|e| panic!("{mode}: {e:?}"));
+            s.migrate().unwrap();
+            let e = PgRefreshTokenStore::builder()
+                .max_connections(1)
+                .connect_blocking(&url, common::rt())
+                .unwrap_err();
+            assert!(
+                matches!(&e, StoreError::Backend(m) if m.contains(".tls(")),
+                "{mode}: {e:?}"
+            );
+        }
+    }
+}
+
 fn assert_refused(e: &StoreError, password: &str) {
     let text = format!("{e} / {e:?}");
     assert!(matches!(e, StoreError::Unavailable(_)), "{text}");
