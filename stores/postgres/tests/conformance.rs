@@ -13,9 +13,13 @@ use std::sync::Arc;
 use common::{family, new_id, ts};
 use refresh_rotation::clock::Timestamp;
 use refresh_rotation::error::StoreError;
-use refresh_rotation::store::{Advance, Family, FamilyState, RefreshTokenStore};
+use refresh_rotation::random::SystemRandom;
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, FamilyState, PurgeCutoff, RefreshTokenStore,
+    SecretSealer,
+};
 use refresh_rotation::testkit::cutoff_for;
-use refresh_rotation_postgres::PgRefreshTokenStore;
+use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore};
 
 /// Skips the test (loudly) when no database is configured.
 macro_rules! store {
@@ -497,4 +501,104 @@ fn clones_share_the_table_and_work_as_trait_objects() {
     let f = family("a", FAR);
     dynamic.create(f.clone()).unwrap();
     assert_eq!(s.get(&f.id).unwrap(), Some(f));
+}
+
+/// `PgPoolFamilies` (the family store of a pool whose clients are in PostgreSQL too) as a synchronous
+/// store, for the shared suite.
+struct SyncPoolFamilies(refresh_rotation_postgres::PgPoolFamilies);
+
+impl RefreshTokenStore for SyncPoolFamilies {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        common::rt().block_on(refresh_rotation::store::AsyncRefreshTokenStore::create(
+            &self.0, family,
+        ))
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        common::rt().block_on(refresh_rotation::store::AsyncRefreshTokenStore::read(
+            &self.0, id,
+        ))
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        common::rt().block_on(refresh_rotation::store::AsyncRefreshTokenStore::advance(
+            &self.0,
+            id,
+            expected,
+            grace_deadline,
+            key_id,
+        ))
+    }
+    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
+        common::rt().block_on(
+            refresh_rotation::store::AsyncRefreshTokenStore::bind_device(&self.0, id, device_key),
+        )
+    }
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
+        common::rt().block_on(
+            refresh_rotation::store::AsyncRefreshTokenStore::confirm_device(
+                &self.0, id, device_key,
+            ),
+        )
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        common::rt().block_on(refresh_rotation::store::AsyncRefreshTokenStore::revoke(
+            &self.0, id,
+        ))
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        common::rt().block_on(
+            refresh_rotation::store::AsyncRefreshTokenStore::revoke_subject(&self.0, subject),
+        )
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        common::rt().block_on(
+            refresh_rotation::store::AsyncRefreshTokenStore::revoke_client(&self.0, client_id),
+        )
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        common::rt().block_on(
+            refresh_rotation::store::AsyncRefreshTokenStore::purge_expired(&self.0, cutoff, max),
+        )
+    }
+}
+
+/// A `PgPoolFamilies` over fresh family and client tables.
+fn pool_families() -> SyncPoolFamilies {
+    let url = common::pg_url().expect("a database");
+    common::rt().block_on(async {
+        let families = PgRefreshTokenStore::builder()
+            .table(&common::unique_table())
+            .max_connections(4)
+            .min_idle(Some(0))
+            .connect(&url)
+            .await
+            .expect("connect to the test database");
+        families.migrate().await.expect("migrate");
+        let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+        let prefix = format!("{}_", common::unique_table());
+        let clients = PgClientStore::with_table_prefix(
+            &families,
+            "us-east-1_Conformance",
+            Arc::new(sealer),
+            &prefix,
+        )
+        .unwrap();
+        clients.migrate().await.expect("migrate the client tables");
+        SyncPoolFamilies(clients.families(&families).unwrap())
+    })
+}
+
+/// The shared suite again, over `PgPoolFamilies`: the store a host uses when its clients are in
+/// PostgreSQL too, whose reads join the client and whose subject revocation is per pool.
+#[test]
+fn shared_conformance_suite_over_pool_families() {
+    if common::pg_url().is_none() {
+        return;
+    }
+    refresh_rotation::testkit::run_all(pool_families);
 }
