@@ -80,7 +80,9 @@ const BUFFER_LEN: usize = 512;
 /// remove as dead stores, which a plain `fill(0)` right before a drop would be.
 pub(crate) struct BufferedRandom {
     source: Arc<dyn RandomSource>,
-    buffer: Mutex<Buffer>,
+    /// Boxed, so that moving the random source (or the issuer holding it) moves a pointer and leaves no
+    /// copy of unused bytes behind where `zeroize` cannot reach it.
+    buffer: Mutex<Box<Buffer>>,
     /// The current process id; a seam so that a unit test can simulate a fork.
     pid: fn() -> u32,
 }
@@ -117,11 +119,11 @@ impl BufferedRandom {
     fn with_pid(source: Arc<dyn RandomSource>, pid: fn() -> u32) -> Self {
         BufferedRandom {
             source,
-            buffer: Mutex::new(Buffer {
+            buffer: Mutex::new(Box::new(Buffer {
                 bytes: [0; BUFFER_LEN],
                 next: BUFFER_LEN,
                 owner: pid(),
-            }),
+            })),
             pid,
         }
     }
