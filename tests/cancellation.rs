@@ -249,6 +249,38 @@ fn r_rev_7_deleting_an_unknown_client_revokes_families_a_dropped_deletion_left()
     );
 }
 
+#[test]
+fn r_rev_7_deleting_again_through_the_wire_adapter_repairs_too() {
+    use refresh_rotation::wire::{DeleteUserPoolClientRequest, UserPoolClientOperations as _};
+    let f = Fixture::new(Opts::rotating(10));
+    let store = Arc::new(Store::default());
+    let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
+    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let family = f
+        .refresh_keys()
+        .decode(t0.expose_secret())
+        .unwrap()
+        .family();
+    // What a deletion stopped part-way can leave: the client gone, a family of it live.
+    block_on(f.registry.store().delete(&f.client_id)).unwrap();
+    let req = DeleteUserPoolClientRequest {
+        user_pool_id: Some(f.registry.user_pool_id().to_owned()),
+        client_id: Some(f.client_id.clone()),
+    };
+    let again = block_on(f.registry.delete_user_pool_client_async(&req)).unwrap_err();
+    assert_eq!(again.exception_name(), "ResourceNotFoundException");
+    assert!(
+        RefreshTokenStore::get(&store.0, &family)
+            .unwrap()
+            .unwrap()
+            .state
+            .revoked
+    );
+}
+
 /// A sink that completes at once (a channel send, say).
 #[derive(Default)]
 struct ImmediateSink {

@@ -290,17 +290,17 @@ impl ClientRegistry {
         req: &DeleteUserPoolClientRequest,
     ) -> Result<(), Error> {
         let mut out = Vec::new();
-        match locate(
-            self,
-            req.user_pool_id.as_deref(),
-            req.client_id.as_deref(),
-            &mut out,
-        )
-        .await?
-        {
-            Some(client) => self.delete_client_async(client.client_id()).await,
-            None => Err(Error::invalid_request(out)),
+        let (pool, id) = (req.user_pool_id.as_deref(), req.client_id.as_deref());
+        let pool_ok = check_user_pool_id(&mut out, pool);
+        let client_ok = check_client_id(&mut out, id);
+        if !(pool_ok && client_ok) {
+            return Err(Error::invalid_request(out));
         }
+        check_pool(self, pool)?;
+        // Straight to the deletion, not through a Describe first: for an unknown client it answers
+        // ResourceNotFoundException only after revoking whatever families a deletion stopped part-way
+        // left live, so that deleting again repairs it here as through the registry (R-REV-7).
+        self.delete_client_async(id.unwrap_or_default()).await
     }
 
     async fn wire_list_user_pool_clients(
