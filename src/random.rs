@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zeroize::Zeroize as _;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::Error;
 
@@ -177,10 +177,11 @@ pub(crate) fn random_string(
     // Largest multiple of the alphabet size that fits in a byte: bytes at or above it are rejected.
     let limit = 256 - (256 % alphabet.len());
     let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
+    // The bytes become the string (a client secret, say): wiped when done.
+    let mut buf = Zeroizing::new([0u8; 64]);
     while out.len() < len {
-        rng.fill(&mut buf)?;
-        for &b in &buf {
+        rng.fill(&mut buf[..])?;
+        for &b in buf.iter() {
             if (b as usize) < limit {
                 out.push(char::from(alphabet[b as usize % alphabet.len()]));
                 if out.len() == len {

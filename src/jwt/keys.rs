@@ -12,6 +12,7 @@ use ring::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
     RSA_PKCS1_SHA256,
 };
+use zeroize::Zeroizing;
 
 use super::Jwk;
 use crate::Error;
@@ -386,7 +387,11 @@ const fn b64_len(n: usize) -> usize {
 }
 
 /// Finds the first PEM block and returns its label and decoded body.
-fn parse_pem(pem: &str) -> Result<(&str, Vec<u8>), Error> {
+///
+/// The key's base64 text and its decoded DER are private key material: both are wiped when dropped
+/// (`Zeroizing`), and the text is collected into a buffer sized up front, so that no reallocation leaves
+/// a copy behind.
+fn parse_pem(pem: &str) -> Result<(&str, Zeroizing<Vec<u8>>), Error> {
     const BEGIN: &str = "-----BEGIN ";
     const DASHES: &str = "-----";
     let bad = || invalid("signing key: malformed PEM");
@@ -400,17 +405,19 @@ fn parse_pem(pem: &str) -> Result<(&str, Vec<u8>), Error> {
     let body_and_end = &rest[label_end + DASHES.len()..];
     let end_marker = format!("-----END {label}-----");
     let body_end = body_and_end.find(&end_marker).ok_or_else(bad)?;
-    let body: String = body_and_end[..body_end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let text = &body_and_end[..body_end];
+    let mut body = Zeroizing::new(String::with_capacity(text.len()));
+    body.extend(text.chars().filter(|c| !c.is_ascii_whitespace()));
     if body.contains(':') {
         // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mean an encrypted legacy key.
         return Err(invalid(
             "signing key: encrypted PEM is not supported; decrypt it first",
         ));
     }
-    let der = STANDARD.decode(body.as_bytes()).map_err(|_| bad())?;
+    let mut der = Zeroizing::new(Vec::with_capacity(body.len() / 4 * 3 + 3));
+    STANDARD
+        .decode_vec(body.as_bytes(), &mut der)
+        .map_err(|_| bad())?;
     Ok((label, der))
 }
 
