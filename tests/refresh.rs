@@ -660,3 +660,70 @@ fn r_jwt_6_hook_claims_that_overflow_the_token_bound_are_the_hooks_failure() {
     );
     assert!(err.to_string().contains("16 KiB"), "{err}");
 }
+
+/// R-JWT-6 with R-ROT-1: a refresh whose tokens would be too long is refused before anything is
+/// written, so the client's token is still the live one (a rotation without a delivered successor would
+/// leave it with a rotated-out token).
+#[test]
+fn r_jwt_6_a_refresh_refused_for_token_size_writes_nothing() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let t0 = f.sign_in();
+    let big: HashMap<String, String> = [("tenant".to_owned(), "t".repeat(13 * 1024))].into();
+    let err = f.refresh_with_metadata(&t0, &big).unwrap_err();
+    assert_eq!(err.exception_name(), "UserLambdaValidationException");
+    assert_eq!(f.generation_of(&t0), 0, "nothing was written");
+    // The same token, without the oversized claims, still rotates.
+    assert!(f.refresh(&t0).is_ok());
+
+    // Attributes grown past the bound since sign-in: refused the same way, without the hook.
+    let g = Fixture::new(Opts::rotating(0));
+    let t0 = g.sign_in();
+    let alice =
+        refresh_rotation::directory::UserDirectory::user_by_username(&*g.directory, "alice")
+            .unwrap()
+            .unwrap();
+    let grown = (0..8).fold((*alice).clone(), |u, i| {
+        u.with_attribute(format!("custom:a{i}"), "x".repeat(2048))
+    });
+    g.directory.put(grown).unwrap();
+    let err = g.refresh(&t0).unwrap_err();
+    assert_eq!(err.exception_name(), "InternalErrorException", "{err:?}");
+    assert_eq!(g.generation_of(&t0), 0, "nothing was written");
+}
+
+/// R-JWT-6 near the bound: attributes whose every character JSON escapes (six bytes each), in sizes
+/// across 16 KiB. Whatever the size, a refresh either answers tokens within the bound or is refused
+/// with nothing written: the cheap bound that spares most refreshes the exact check never lets an
+/// oversized token through to the write.
+#[test]
+fn r_jwt_6_near_the_bound_no_refresh_writes_without_issuing() {
+    let f = Fixture::new(Opts::rotating(0));
+    let t0 = f.sign_in();
+    let alice =
+        refresh_rotation::directory::UserDirectory::user_by_username(&*f.directory, "alice")
+            .unwrap()
+            .unwrap();
+    let mut token = t0;
+    for n in (100..400).step_by(7) {
+        let grown = (0..12).fold((*alice).clone(), |u, i| {
+            u.with_attribute(format!("custom:e{i}"), "\u{1}".repeat(n))
+        });
+        f.directory.put(grown).unwrap();
+        let generation = f.generation_of(&token);
+        match f.refresh(&token) {
+            Ok(out) => {
+                assert!(out.id_token.len() <= 16 * 1024, "n = {n}");
+                assert!(out.access_token.len() <= 16 * 1024, "n = {n}");
+                token = out.refresh_token.unwrap();
+            }
+            Err(e) => {
+                assert_eq!(
+                    e.exception_name(),
+                    "InternalErrorException",
+                    "n = {n}: {e:?}"
+                );
+                assert_eq!(f.generation_of(&token), generation, "n = {n}: written");
+            }
+        }
+    }
+}

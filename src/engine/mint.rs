@@ -28,6 +28,9 @@ pub(crate) struct MintInput<'u> {
 impl Engine {
     /// New ID and access tokens for `family` at `now`, with fresh `jti`s; `origin_jti`, `auth_time` and
     /// `event_id` are the sign-in's (R-REF-12).
+    ///
+    /// The flows call [`check_token_sizes`](Self::check_token_sizes) before their store write; the
+    /// check here is the last line, for a caller that did not.
     pub(crate) fn mint(
         &self,
         signer: &TokenSigner,
@@ -37,12 +40,66 @@ impl Engine {
         now: Timestamp,
         new_device: Option<NewDevice>,
     ) -> Result<TokenSet, Error> {
+        let (access_token, id_token) =
+            self.with_claims(client, family, input, now, |access, id| {
+                // One scratch buffer holds each token's claims in turn.
+                let mut json = Vec::with_capacity(JSON_CAPACITY);
+                Ok((
+                    signer.sign_access_token_in(access, &mut json)?,
+                    signer.sign_id_token_in(id, &mut json)?,
+                ))
+            })?;
+        refuse_oversized(access_token.len(), id_token.len(), input)?;
+        Ok(TokenSet {
+            access_token,
+            id_token,
+            refresh_token: None,
+            expires_in: client.config().access_token_validity_secs(),
+            new_device,
+        })
+    }
+
+    /// R-JWT-6, before a flow's store write: refuses a sign-in or refresh whose tokens would be longer
+    /// than [`MAX_TOKEN_LEN`] (which the crate's verifier and introspection refuse), so that such a
+    /// refusal writes nothing, as the hook's does: a refresh that rotated and then could not mint would
+    /// leave its client with a rotated-out token and no successor. A cheap upper bound of the claims'
+    /// size settles it for nearly every user; only one whose claims could come near the bound (large
+    /// attributes, or claims a hook adds) has both claim sets written, unsigned, to be measured.
+    pub(crate) fn check_token_sizes(
+        &self,
+        signer: &TokenSigner,
+        client: &AppClient,
+        family: &Family,
+        input: &MintInput<'_>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        if claims_len_bound(self, client, family, input)
+            .is_some_and(|json| signer.token_len_bound(json) <= MAX_TOKEN_LEN)
+        {
+            return Ok(());
+        }
+        let (access, id) = self.with_claims(client, family, input, now, |a, i| {
+            signer.token_lengths(a, i)
+        })?;
+        refuse_oversized(access, id, input)
+    }
+
+    /// Builds the access and ID token claims of `family` at `now` (fresh `jti`s) and hands them to `f`.
+    fn with_claims<R>(
+        &self,
+        client: &AppClient,
+        family: &Family,
+        input: &MintInput<'_>,
+        now: Timestamp,
+        f: impl FnOnce(&AccessTokenClaims<'_>, &IdTokenClaims<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let cfg = client.config();
-        let access_secs = cfg.access_token_validity_secs();
         let overflow = || Error::Internal {
             detail: "token expiry overflows",
         };
-        let access_exp = now.checked_add_secs(access_secs).ok_or_else(overflow)?;
+        let access_exp = now
+            .checked_add_secs(cfg.access_token_validity_secs())
+            .ok_or_else(overflow)?;
         let id_exp = now
             .checked_add_secs(cfg.id_token_validity_secs())
             .ok_or_else(overflow)?;
@@ -104,28 +161,7 @@ impl Engine {
             attributes,
             extra,
         };
-        // One scratch buffer holds each token's claims in turn.
-        let mut json = Vec::with_capacity(JSON_CAPACITY);
-        let access_token = signer.sign_access_token_in(&access, &mut json)?;
-        let id_token = signer.sign_id_token_in(&id, &mut json)?;
-        // R-JWT-6: never a token that the crate's own verifier, and introspection, would refuse.
-        if access_token.len() > MAX_TOKEN_LEN || id_token.len() > MAX_TOKEN_LEN {
-            return Err(match extra {
-                Some(_) => Error::HookRejected {
-                    message: "the claims it adds make the ID token longer than 16 KiB".to_owned(),
-                },
-                None => Error::Internal {
-                    detail: "the user's attributes make the ID token longer than 16 KiB",
-                },
-            });
-        }
-        Ok(TokenSet {
-            access_token,
-            id_token,
-            refresh_token: None,
-            expires_in: access_secs,
-            new_device,
-        })
+        f(&access, &id)
     }
 
     /// A new device key, `<region>_<uuid>` as Cognito writes them.
@@ -136,4 +172,73 @@ impl Engine {
             crate::random::uuid_string(random_array(&self.rng)?)
         ))
     }
+}
+
+/// The error for tokens of `access` and `id` bytes, if either is longer than [`MAX_TOKEN_LEN`]: the
+/// hook's failure when it added claims, else the user's attributes' (R-JWT-6).
+fn refuse_oversized(access: usize, id: usize, input: &MintInput<'_>) -> Result<(), Error> {
+    if access <= MAX_TOKEN_LEN && id <= MAX_TOKEN_LEN {
+        return Ok(());
+    }
+    let hook_added = input
+        .overrides
+        .is_some_and(|o| !o.claims_to_add_or_override.is_empty());
+    Err(if hook_added {
+        Error::HookRejected {
+            message: "the claims it adds make a token longer than 16 KiB".to_owned(),
+        }
+    } else {
+        Error::Internal {
+            detail: "the user's attributes make a token longer than 16 KiB",
+        }
+    })
+}
+
+/// An upper bound of the longer claim set's JSON length, or `None` when there is no cheap one (a hook
+/// adds claims). Every string counts at its longest escape (6 bytes per byte, `\u00XX`), names and
+/// punctuation included, plus a fixed allowance for the claim names the code writes, the numbers and
+/// the three UUIDs.
+fn claims_len_bound(
+    engine: &Engine,
+    client: &AppClient,
+    family: &Family,
+    input: &MintInput<'_>,
+) -> Option<usize> {
+    const FIXED: usize = 1024;
+    const ESCAPED: usize = 6;
+    let o = input.overrides;
+    if o.is_some_and(|o| !o.claims_to_add_or_override.is_empty()) {
+        return None;
+    }
+    let user = input.user;
+    let groups = o
+        .and_then(|o| o.groups_to_override.as_deref())
+        .unwrap_or(&user.groups);
+    let text = [
+        user.subject.len(),
+        user.username.len(),
+        engine.issuer_url.len(),
+        client.client_id().len(),
+        family.info.scopes.len(),
+        family.info.device_key.as_deref().map_or(0, str::len),
+    ];
+    let strings = text
+        .into_iter()
+        .chain(
+            user.attributes
+                .iter()
+                .map(|(k, v)| k.len().saturating_add(v.len())),
+        )
+        .chain(groups.iter().map(String::len))
+        .try_fold(0usize, usize::checked_add)?;
+    // Punctuation: `,"name":"value"` is six bytes besides name and value, `,"group"` three.
+    let punctuation = user
+        .attributes
+        .len()
+        .checked_mul(6)?
+        .checked_add(groups.len().checked_mul(3)?)?;
+    strings
+        .checked_mul(ESCAPED)?
+        .checked_add(punctuation)?
+        .checked_add(FIXED)
 }

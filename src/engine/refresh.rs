@@ -533,6 +533,10 @@ impl<'r> RefreshFlow<'r> {
 
     /// The one write of a rotation, or the token a retry gets, per the decision.
     fn write(&mut self) -> Result<Step<'_>, Error> {
+        if self.decision != Decision::Reuse {
+            // R-JWT-6: tokens that could not be issued are refused before anything is written.
+            self.check_token_sizes()?;
+        }
         match self.decision {
             Decision::NoRotation => self.device(),
             Decision::Reuse => self.reuse(),
@@ -705,6 +709,21 @@ impl<'r> RefreshFlow<'r> {
                 })
             }
         }
+    }
+
+    /// R-JWT-6 before the write ([`Engine::check_token_sizes`]).
+    fn check_token_sizes(&self) -> Result<(), Error> {
+        let user = self.user.as_deref().ok_or(MISSING)?;
+        self.engine.check_token_sizes(
+            self.keys.signer(),
+            self.client.as_deref().ok_or(MISSING)?,
+            self.family.as_ref().ok_or(MISSING)?,
+            &MintInput {
+                user,
+                overrides: self.overrides.as_ref(),
+            },
+            self.now,
+        )
     }
 
     /// R-REF-12: mint, and hand over the answer.

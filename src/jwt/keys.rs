@@ -346,6 +346,15 @@ impl SigningKey {
         self.sign_json_payload(&json)
     }
 
+    /// The length of the compact JWS of a claim set of `json_len` bytes under this key (saturating).
+    pub(crate) fn jws_len(&self, json_len: usize) -> usize {
+        self.header_b64
+            .len()
+            .saturating_add(b64_len(json_len))
+            .saturating_add(b64_len(self.signature_len))
+            .saturating_add(2)
+    }
+
     /// The compact JWS of an already serialised claim set. The token is assembled in one exactly sized
     /// buffer with base64url written straight into it (no intermediate strings, no chunked encoder), and
     /// `header.payload` is signed in place.

@@ -385,6 +385,30 @@ impl TokenSigner {
         sign_in_buffer(&self.access_key, json, |json| claims.write_json(json))
     }
 
+    /// The lengths of the access and ID tokens these claims would make, without signing them.
+    pub(crate) fn token_lengths(
+        &self,
+        access: &AccessTokenClaims<'_>,
+        id: &IdTokenClaims<'_>,
+    ) -> Result<(usize, usize), Error> {
+        let mut json = Vec::with_capacity(JSON_CAPACITY);
+        access
+            .write_json(&mut json)
+            .map_err(|_| serialise_failed())?;
+        let access_len = self.access_key.jws_len(json.len());
+        json.clear();
+        id.write_json(&mut json).map_err(|_| serialise_failed())?;
+        let id_len = self.id_key.jws_len(json.len());
+        Ok((access_len, id_len))
+    }
+
+    /// An upper bound of the length of either token over a claim set of at most `json_len` bytes.
+    pub(crate) fn token_len_bound(&self, json_len: usize) -> usize {
+        self.access_key
+            .jws_len(json_len)
+            .max(self.id_key.jws_len(json_len))
+    }
+
     /// The JWKS (R-JWT-5): the current ID key, the current access key, every staged key and every
     /// retired key, each once.
     pub fn jwks(&self) -> JwkSet {
