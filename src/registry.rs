@@ -729,15 +729,20 @@ impl ClientRegistry {
     /// is revoked, so that its outstanding ID and access tokens fail store-backed verification (R-REV-7).
     /// Unknown client: `ResourceNotFoundException` (R-CLI-5).
     ///
-    /// The families are revoked before the client is removed and again after: a sign-in that read the
-    /// client in between has its family revoked by the second pass, and one that creates its family
-    /// later revokes that family itself. So a deletion stopped part-way (its future dropped at any await,
-    /// as when a caller hangs up, or a store failing) leaves either the client in place with its
-    /// families revoked, or the client gone with the families that existed before it started revoked.
-    /// Deleting again repairs the rest: an unknown client's families are revoked too before the
-    /// `ResourceNotFoundException`, since they can only be left over from such a deletion. A store
-    /// failure is returned as it is; the revocations are idempotent, so a retry is always safe.
+    /// Nothing is revoked for an id this registry does not hold: a family store may serve several pools,
+    /// and client ids are not secret. For one it holds, the families are revoked before the client is
+    /// removed and again after: a sign-in that read the client in between has its family revoked by the
+    /// second pass, and one that creates its family later revokes that family itself. So a deletion
+    /// stopped part-way (its future dropped at an await, as when a caller hangs up, or a store failing)
+    /// leaves either the client in place with its families revoked (deleting again finishes the job), or
+    /// the client gone with every family revoked that existed when the deletion began; only a family
+    /// created by a sign-in that ran entirely between the first revocation and the removal could stay
+    /// live, if the deletion is dropped before its second revocation. A store failure is returned as it
+    /// is; the revocations are idempotent, so a retry is always safe.
     pub async fn delete_client_async(&self, client_id: &str) -> Result<(), Error> {
+        if self.get_async(client_id).await?.is_none() {
+            return Err(not_found(client_id));
+        }
         // Copied out: the lock is not held across the awaits.
         let stores: Vec<_> = self
             .families

@@ -208,49 +208,36 @@ fn r_rev_7_a_client_deletion_dropped_part_way_leaves_no_family_live() {
             .is_err(),
         "the client's outstanding access token fails store-backed verification"
     );
-    // Deleting again answers that the client is unknown, and revokes again on the way.
+    // Deleting again answers that the client is unknown.
     let again = block_on(issuer.delete_client(&f.client_id)).unwrap_err();
     assert_eq!(again.exception_name(), "ResourceNotFoundException");
     assert!(revoked());
 }
 
-#[test]
-fn r_rev_7_deleting_an_unknown_client_revokes_families_a_dropped_deletion_left() {
-    let f = Fixture::new(Opts::rotating(10));
-    let store = Arc::new(Store::default());
-    let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
-    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
-        .unwrap()
-        .refresh_token
-        .unwrap();
-    let family = f
-        .refresh_keys()
-        .decode(t0.expose_secret())
-        .unwrap()
-        .family();
-    // A deletion that removed the client but whose revocations never ran (the client store written
-    // directly stands for it): the family is live, its client gone.
-    block_on(f.registry.store().delete(&f.client_id)).unwrap();
-    assert!(
-        !RefreshTokenStore::get(&store.0, &family)
-            .unwrap()
-            .unwrap()
-            .state
-            .revoked
-    );
-    let again = block_on(issuer.delete_client(&f.client_id)).unwrap_err();
-    assert_eq!(again.exception_name(), "ResourceNotFoundException");
-    assert!(
-        RefreshTokenStore::get(&store.0, &family)
-            .unwrap()
-            .unwrap()
-            .state
-            .revoked
-    );
+/// Pool A's registry over pool B's family store: A holds no client of B's (R-REV-7).
+fn other_pool(f: &Fixture, store: Arc<Store>) -> Arc<refresh_rotation::ClientRegistry> {
+    let registry_a = Arc::new(refresh_rotation::ClientRegistry::new(
+        "us-east-1_PoolA",
+        f.clock.clone(),
+        Arc::new(refresh_rotation::random::SystemRandom::new()),
+    ));
+    let _issuer_a = AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "pool-a").unwrap(),
+        )),
+        f.refresh_keys(),
+        registry_a.clone(),
+        store,
+        f.directory.clone(),
+    )
+    .clock(f.clock.clone())
+    .build();
+    registry_a
 }
 
 #[test]
-fn r_rev_7_deleting_again_through_the_wire_adapter_repairs_too() {
+fn r_rev_7_deleting_an_id_the_pool_does_not_hold_revokes_nothing() {
     use refresh_rotation::wire::{DeleteUserPoolClientRequest, UserPoolClientOperations as _};
     let f = Fixture::new(Opts::rotating(10));
     let store = Arc::new(Store::default());
@@ -264,20 +251,26 @@ fn r_rev_7_deleting_again_through_the_wire_adapter_repairs_too() {
         .decode(t0.expose_secret())
         .unwrap()
         .family();
-    // What a deletion stopped part-way can leave: the client gone, a family of it live.
-    block_on(f.registry.store().delete(&f.client_id)).unwrap();
+    let registry_a = other_pool(&f, store.clone());
+    // Through the registry and through the wire adapter: unknown to pool A, and nothing revoked.
+    let e = block_on(registry_a.delete_client_async(&f.client_id)).unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
     let req = DeleteUserPoolClientRequest {
-        user_pool_id: Some(f.registry.user_pool_id().to_owned()),
+        user_pool_id: Some("us-east-1_PoolA".to_owned()),
         client_id: Some(f.client_id.clone()),
     };
-    let again = block_on(f.registry.delete_user_pool_client_async(&req)).unwrap_err();
-    assert_eq!(again.exception_name(), "ResourceNotFoundException");
+    let e = block_on(registry_a.delete_user_pool_client_async(&req)).unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException");
     assert!(
-        RefreshTokenStore::get(&store.0, &family)
+        !RefreshTokenStore::get(&store.0, &family)
             .unwrap()
             .unwrap()
             .state
-            .revoked
+            .revoked,
+        "pool A revoked pool B's family"
+    );
+    assert!(
+        block_on(issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))).is_ok()
     );
 }
 

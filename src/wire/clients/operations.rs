@@ -297,9 +297,7 @@ impl ClientRegistry {
             return Err(Error::invalid_request(out));
         }
         check_pool(self, pool)?;
-        // Straight to the deletion, not through a Describe first: for an unknown client it answers
-        // ResourceNotFoundException only after revoking whatever families a deletion stopped part-way
-        // left live, so that deleting again repairs it here as through the registry (R-REV-7).
+        // The registry's deletion answers an unknown client itself, and revokes nothing for it (R-REV-7).
         self.delete_client_async(id.unwrap_or_default()).await
     }
 
