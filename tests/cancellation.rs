@@ -427,3 +427,47 @@ fn r_ops_1_a_request_dropped_before_any_decision_is_counted_cancelled_without_ev
     // The family is untouched: the live token still refreshes.
     assert!(block_on(issuer.get_tokens_from_refresh_token(&req)).is_ok());
 }
+
+#[test]
+fn r_ops_1_a_request_that_panics_is_not_counted_as_cancelled() {
+    use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};
+    let f = Fixture::new(Opts::rotating(10));
+    let sink = Arc::new(ImmediateSink::default());
+    // A hook with a bug: the panic unwinds through the request's future.
+    let hook = |_: &PreTokenGenerationEvent<'_>| -> Result<ClaimsOverride, String> {
+        panic!("a hook's bug")
+    };
+    let issuer = AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "cancel-key").unwrap(),
+        )),
+        f.refresh_keys(),
+        f.registry.clone(),
+        Arc::new(Store::default()),
+        f.directory.clone(),
+    )
+    .clock(f.clock.clone())
+    .pre_token_generation(Arc::new(hook))
+    .security_events(sink.clone())
+    .build();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let panicked = metrics::with_local_recorder(&recorder, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
+        }))
+        .is_err()
+    });
+    assert!(panicked);
+    let counted = counters(&snapshotter);
+    assert_eq!(
+        counter(
+            &counted,
+            refresh_rotation::driver::telemetry::SIGN_IN_TOTAL,
+            ("outcome", "cancelled")
+        ),
+        0
+    );
+    assert!(sink.got.lock().unwrap().is_empty());
+}

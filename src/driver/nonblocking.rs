@@ -438,7 +438,9 @@ struct InFlight<'a, F: Flow> {
 
 impl<F: Flow> Drop for InFlight<'_, F> {
     fn drop(&mut self) {
-        if self.ended {
+        // A panic unwinding through the request (a collaborator's bug) is not a cancellation, and a
+        // sink called now could panic again and abort the process: record nothing, as before.
+        if self.ended || std::thread::panicking() {
             return;
         }
         let events = self.observation.cancelled(self.flow.report());

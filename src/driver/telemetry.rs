@@ -30,7 +30,8 @@
 //!
 //! # Cancellation
 //! With the asynchronous driver a request's future can be dropped before it ends (a caller that hung
-//! up, a timeout). The drop still records the request: outcome `cancelled`, and the traces and metrics of
+//! up, a timeout); a panic unwinding through it is not a cancellation and is not recorded. The drop
+//! still records the request: outcome `cancelled`, and the traces and metrics of
 //! the security events it had come to, including a reuse it had detected while it awaited the family's
 //! revocation (which may or may not have been written). Those events are offered to an
 //! [`AsyncSecurityEventSink`](crate::events::AsyncSecurityEventSink) with one poll each: a sink that

@@ -60,12 +60,9 @@ impl TableName {
         format!("\"{}_{suffix}\"", self.table)
     }
 
-    /// The same index's name qualified as the table is, for a catalog lookup (`to_regclass`).
-    fn qualified_index(&self, suffix: &str) -> String {
-        match &self.schema {
-            Some(s) => format!("\"{s}\".{}", self.index(suffix)),
-            None => self.index(suffix),
-        }
+    /// The same index's name as the catalog spells it (unquoted: a validated identifier needs no quotes).
+    fn index_name(&self, suffix: &str) -> String {
+        format!("{}_{suffix}", self.table)
     }
 }
 
@@ -241,15 +238,24 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
     let max = MAX_GENERATION;
     let subject_idx = t.index("subject_idx");
     let expires_idx = t.index("expires_at_idx");
-    let subject_idx_q = t.qualified_index("subject_idx");
-    let expires_idx_q = t.qualified_index("expires_at_idx");
     let has_column = |column: &str| {
         format!(
             "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{t}'::regclass \
              AND attname = '{column}' AND NOT attisdropped)"
         )
     };
+    // Looked up in the table's own schema, where CREATE INDEX puts it: an index of the same name
+    // elsewhere on the search_path (a table of the same name in another schema) is not this one.
+    let has_index = |suffix: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_class WHERE relname = '{}' AND relnamespace = \
+             (SELECT relnamespace FROM pg_class WHERE oid = '{t}'::regclass))",
+            t.index_name(suffix)
+        )
+    };
     let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));
+    let (has_subject_idx, has_expires_idx) =
+        (has_index("subject_idx"), has_index("expires_at_idx"));
     format!(
         "CREATE TABLE IF NOT EXISTS {t} (
             family_id      BYTEA   PRIMARY KEY CHECK (octet_length(family_id) = 16),
@@ -274,10 +280,10 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
             IF NOT {has_confirmed} THEN
                 ALTER TABLE {t} ADD COLUMN device_confirmed BOOLEAN NOT NULL DEFAULT TRUE;
             END IF;
-            IF to_regclass('{subject_idx_q}') IS NULL THEN
+            IF NOT {has_subject_idx} THEN
                 CREATE INDEX {subject_idx} ON {t} (subject);
             END IF;
-            IF to_regclass('{expires_idx_q}') IS NULL THEN
+            IF NOT {has_expires_idx} THEN
                 CREATE INDEX {expires_idx} ON {t} (expires_at);
             END IF;
         END

@@ -754,40 +754,101 @@ pub(crate) fn storable(s: &str) -> bool {
 /// connection strings, as `sslmode=require` for tokio-postgres (which knows only `disable`, `prefer`
 /// and `require`), and whether the string asked for one of them. With a TLS configuration the store
 /// verifies the certificate and the host name whatever the mode (as `verify-full`), so `require` loses
-/// nothing; without one, the caller refuses the string. Only an `sslmode` parameter is rewritten: a
-/// query parameter of a URL (`postgresql://...?sslmode=verify-full`), or a `key=value` word of the
-/// keyword form; the password and everything else stay as they are.
+/// nothing; without one, the caller refuses the string. Only the value of an `sslmode` parameter is
+/// replaced: a query parameter of a URL (percent-encoded or not), or a `key = value` pair of the keyword
+/// form, read as libpq reads it (spaces around `=`, single-quoted values with backslash escapes), so a
+/// password that happens to hold the words is left as it is.
 fn libpq_sslmode(url: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    const VERIFY: [&str; 2] = ["sslmode=verify-ca", "sslmode=verify-full"];
-    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    let (head, params, separator) = if is_url {
-        match url.split_once('?') {
-            Some((head, query)) => (head, query, '&'),
-            None => return (url.into(), false),
+    let is_verify = |v: &str| {
+        let v = v.replace("%2D", "-").replace("%2d", "-");
+        v == "verify-ca" || v == "verify-full"
+    };
+    // The byte ranges of the `sslmode` values that ask for verification.
+    let mut spans = Vec::new();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some(q) = url.find('?') else {
+            return (url.into(), false);
+        };
+        let mut at = q + 1;
+        for param in url[q + 1..].split('&') {
+            if let Some(value) = param.strip_prefix("sslmode=") {
+                if is_verify(value) {
+                    let start = at + "sslmode=".len();
+                    spans.push((start, start + value.len(), false));
+                }
+            }
+            at += param.len() + 1;
         }
     } else {
-        ("", url, ' ')
-    };
-    if !params.split(separator).any(|p| VERIFY.contains(&p)) {
+        for (key, start, end, quoted) in keyword_pairs(url) {
+            let raw = &url[start..end];
+            let value = if quoted { &raw[1..raw.len() - 1] } else { raw };
+            if key == "sslmode" && is_verify(value) {
+                spans.push((start, end, quoted));
+            }
+        }
+    }
+    if spans.is_empty() {
         return (url.into(), false);
     }
-    let params: Vec<&str> = params
-        .split(separator)
-        .map(|p| {
-            if VERIFY.contains(&p) {
-                "sslmode=require"
-            } else {
-                p
-            }
-        })
-        .collect();
-    let joined = params.join(&separator.to_string());
-    let rewritten = if is_url {
-        format!("{head}?{joined}")
-    } else {
-        joined
+    let mut out = String::with_capacity(url.len());
+    let mut last = 0;
+    for (start, end, quoted) in spans {
+        out.push_str(&url[last..start]);
+        out.push_str(if quoted { "'require'" } else { "require" });
+        last = end;
+    }
+    out.push_str(&url[last..]);
+    (out.into(), true)
+}
+
+/// The `key = value` pairs of a libpq keyword/value connection string: each key, and the byte range of
+/// its value (quotes included) with whether it is quoted. Stops at the first thing that is not a pair;
+/// the parser that comes after reports it.
+fn keyword_pairs(s: &str) -> Vec<(&str, usize, usize, bool)> {
+    let b = s.as_bytes();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_space = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
     };
-    (rewritten.into(), true)
+    loop {
+        i = skip_space(i);
+        let key_start = i;
+        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        i = skip_space(i);
+        if key.is_empty() || i >= b.len() || b[i] != b'=' {
+            return pairs;
+        }
+        i = skip_space(i + 1);
+        let value_start = i;
+        let quoted = i < b.len() && b[i] == b'\'';
+        if quoted {
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return pairs,
+                    Some(b'\\') => i += 2,
+                    Some(b'\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        } else {
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+        }
+        pairs.push((key, value_start, i.min(b.len()), quoted));
+    }
 }
 
 #[cfg(test)]
@@ -824,6 +885,47 @@ mod tests {
             ),
             ("host=h sslmode=disable", "host=h sslmode=disable", false),
             ("", "", false),
+            // A password holding the words is a quoted value, not a parameter.
+            (
+                "host=h password='a sslmode=verify-full b'",
+                "host=h password='a sslmode=verify-full b'",
+                false,
+            ),
+            (
+                "host=h password='it\\'s sslmode=verify-ca' sslmode=verify-ca",
+                "host=h password='it\\'s sslmode=verify-ca' sslmode=require",
+                true,
+            ),
+            (
+                "host=h sslmode = verify-full",
+                "host=h sslmode = require",
+                true,
+            ),
+            (
+                "host=h sslmode='verify-full'",
+                "host=h sslmode='require'",
+                true,
+            ),
+            (
+                "host=h\tsslmode=verify-full",
+                "host=h\tsslmode=require",
+                true,
+            ),
+            (
+                "postgresql://u@h/db?sslmode=verify%2Dfull",
+                "postgresql://u@h/db?sslmode=require",
+                true,
+            ),
+            (
+                "host=h sslmode=verify-full sslmode=verify-ca",
+                "host=h sslmode=require sslmode=require",
+                true,
+            ),
+            (
+                "host=h password='unterminated sslmode=verify-full",
+                "host=h password='unterminated sslmode=verify-full",
+                false,
+            ),
         ];
         for (given, want, asked) in cases {
             let (got, verify) = libpq_sslmode(given);

@@ -473,6 +473,38 @@ fn r_per_1_a_migration_that_must_change_a_busy_table_gives_up_then_succeeds_late
 }
 
 #[test]
+fn r_per_1_a_table_of_the_same_name_in_another_schema_does_not_hide_a_missing_index() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let schema = format!("{table}_tenant");
+    // The same table name, migrated in `public` (the default search_path) with its indexes.
+    let _public = common::store_on(&url, &table, 1);
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+        .unwrap();
+    // A tenant's instance, whose search_path puts its own schema first.
+    let tenant_url = if url.starts_with("postgres") {
+        common::with_param(
+            &url,
+            "options",
+            &format!("-csearch_path%3D{schema}%2Cpublic"),
+        )
+    } else {
+        format!("{url} options='-csearch_path={schema},public'")
+    };
+    let _tenant = common::store_on(&tenant_url, &table, 1);
+    let indexes = admin
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 \
+             AND indexname <> $3",
+            &[&schema, &table, &format!("{table}_pkey")],
+        )
+        .unwrap();
+    assert_eq!(indexes.len(), 2, "the tenant's table lacks its indexes");
+}
+
+#[test]
 fn stores_on_different_tables_are_isolated() {
     let a = store!();
     let b = store!();
