@@ -727,3 +727,73 @@ fn r_jwt_6_near_the_bound_no_refresh_writes_without_issuing() {
         }
     }
 }
+
+/// R-JWT-6 with R-REF-9: a device issued by the refresh itself adds its claim to the access token after
+/// the check; the check leaves room for it, so no refresh rotates and then fails to mint.
+#[test]
+fn r_jwt_6_a_device_issued_at_refresh_is_counted_before_the_write() {
+    for n in (11_600..11_800).step_by(4) {
+        let f = Fixture::new(Opts::rotating(10).device_tracking());
+        let t0 = f.sign_in_without_device();
+        // Groups only: the access token is the longer one.
+        let u = UserRecord::new(f.subject.clone(), "alice").with_group("g".repeat(n));
+        f.directory.put(u).unwrap();
+        match f.refresh(&t0) {
+            Ok(out) => assert!(out.access_token.len() <= 16 * 1024, "n = {n}"),
+            Err(e) => assert_eq!(f.generation_of(&t0), 0, "n = {n}: rotated, then {e:?}"),
+        }
+    }
+}
+
+/// R-JWT-6, as a property: whatever the user (names, attributes and groups made mostly of characters
+/// JSON escapes to six bytes, so the cheap bound is as tight as it gets), a refresh either answers
+/// tokens within 16 KiB or is refused with nothing written.
+mod token_size_bound {
+    use super::common::{Fixture, Opts};
+    use proptest::prelude::*;
+    use refresh_rotation::directory::UserRecord;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => Just('\u{1}'),
+                1 => Just('"'),
+                1 => Just('a'),
+                1 => Just('é'),
+                1 => Just('🦀'),
+            ],
+            0..600,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn r_jwt_6_no_refresh_writes_without_issuing(
+            username in text(),
+            attrs in prop::collection::vec((text(), text()), 0..12),
+            groups in prop::collection::vec(text(), 0..12),
+            verified in prop::bool::ANY,
+        ) {
+            let f = Fixture::new(Opts::rotating(0));
+            let t0 = f.sign_in();
+            let mut u = UserRecord::new(f.subject.clone(), username);
+            for (k, v) in attrs {
+                u = u.with_attribute(format!("custom:{k}"), v);
+            }
+            u = u.with_attribute("email_verified", if verified { "true" } else { "false" });
+            for g in groups {
+                u = u.with_group(g);
+            }
+            f.directory.put(u).unwrap();
+            match f.refresh(&t0) {
+                Ok(out) => {
+                    prop_assert!(out.id_token.len() <= 16 * 1024);
+                    prop_assert!(out.access_token.len() <= 16 * 1024);
+                }
+                Err(_) => prop_assert_eq!(f.generation_of(&t0), 0),
+            }
+        }
+    }
+}

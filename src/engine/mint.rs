@@ -73,13 +73,22 @@ impl Engine {
         input: &MintInput<'_>,
         now: Timestamp,
     ) -> Result<(), Error> {
+        // A family without a device may be bound to one before the mint (one issued by this refresh,
+        // or bound by a concurrent one, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the
+        // access token's claims.
+        let device = if family.info.device_key.is_none() {
+            self.region.len().saturating_add(DEVICE_KEY_CLAIM)
+        } else {
+            0
+        };
         if claims_len_bound(self, client, family, input)
+            .and_then(|json| json.checked_add(device))
             .is_some_and(|json| signer.token_len_bound(json) <= MAX_TOKEN_LEN)
         {
             return Ok(());
         }
         let (access, id) = self.with_claims(client, family, input, now, |a, i| {
-            signer.token_lengths(a, i)
+            signer.token_lengths(a, i, device)
         })?;
         refuse_oversized(access, id, input)
     }
@@ -173,6 +182,9 @@ impl Engine {
         ))
     }
 }
+
+/// The JSON of a device-key claim besides the region: `,"device_key":"` (15), `_`, the UUID (36), `"`.
+const DEVICE_KEY_CLAIM: usize = 15 + 1 + 36 + 1;
 
 /// The error for tokens of `access` and `id` bytes, if either is longer than [`MAX_TOKEN_LEN`]: the
 /// hook's failure when it added claims, else the user's attributes' (R-JWT-6).

@@ -385,17 +385,21 @@ impl TokenSigner {
         sign_in_buffer(&self.access_key, json, |json| claims.write_json(json))
     }
 
-    /// The lengths of the access and ID tokens these claims would make, without signing them.
+    /// The lengths of the access and ID tokens these claims would make, without signing them, with
+    /// `access_extra` more bytes of claims in the access token.
     pub(crate) fn token_lengths(
         &self,
         access: &AccessTokenClaims<'_>,
         id: &IdTokenClaims<'_>,
+        access_extra: usize,
     ) -> Result<(usize, usize), Error> {
         let mut json = Vec::with_capacity(JSON_CAPACITY);
         access
             .write_json(&mut json)
             .map_err(|_| serialise_failed())?;
-        let access_len = self.access_key.jws_len(json.len());
+        let access_len = self
+            .access_key
+            .jws_len(json.len().saturating_add(access_extra));
         json.clear();
         id.write_json(&mut json).map_err(|_| serialise_failed())?;
         let id_len = self.id_key.jws_len(json.len());

@@ -843,8 +843,9 @@ fn keyword_pairs(s: &str) -> Vec<(&str, usize, usize, bool)> {
                 }
             }
         } else {
+            // A backslash escapes the next character, a space included, as libpq reads it.
             while i < b.len() && !b[i].is_ascii_whitespace() {
-                i += 1;
+                i += if b[i] == b'\\' { 2 } else { 1 };
             }
         }
         pairs.push((key, value_start, i.min(b.len()), quoted));
@@ -900,6 +901,11 @@ mod tests {
                 "host=h sslmode = verify-full",
                 "host=h sslmode = require",
                 true,
+            ),
+            (
+                "host=h password=a\\ sslmode=verify-full",
+                "host=h password=a\\ sslmode=verify-full",
+                false,
             ),
             (
                 "host=h sslmode='verify-full'",
