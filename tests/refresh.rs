@@ -797,3 +797,24 @@ mod token_size_bound {
         }
     }
 }
+
+/// R-JWT-6: room for a device claim is left only when the refresh may bind a device, so in a pool
+/// that tracks none, tokens right up to the 16 KiB bound are issued.
+#[test]
+fn r_jwt_6_tokens_up_to_the_bound_are_issued_when_no_device_can_be_bound() {
+    let mut largest = 0usize;
+    for n in (11_560..11_720).step_by(2) {
+        let f = Fixture::new(Opts::rotating(10));
+        let t0 = f.sign_in();
+        let u = UserRecord::new(f.subject.clone(), "alice").with_group("g".repeat(n));
+        f.directory.put(u).unwrap();
+        match f.refresh(&t0) {
+            Ok(out) => largest = largest.max(out.access_token.len()),
+            Err(e) => assert_eq!(f.generation_of(&t0), 0, "n = {n}: rotated, then {e:?}"),
+        }
+    }
+    assert!(
+        largest >= 16 * 1024 - 3,
+        "the largest access token issued is {largest} bytes"
+    );
+}

@@ -72,11 +72,12 @@ impl Engine {
         family: &Family,
         input: &MintInput<'_>,
         now: Timestamp,
+        may_bind_device: bool,
     ) -> Result<(), Error> {
-        // A family without a device may be bound to one before the mint (one issued by this refresh,
-        // or bound by a concurrent one, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the
-        // access token's claims.
-        let device = if family.info.device_key.is_none() {
+        // A refresh that is to issue a device binds one before the mint (its own, or one a concurrent
+        // request bound first, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the access
+        // token's claims. No room otherwise, so that every token within the bound is issued.
+        let device = if may_bind_device && family.info.device_key.is_none() {
             self.region.len().saturating_add(DEVICE_KEY_CLAIM)
         } else {
             0

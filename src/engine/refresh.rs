@@ -723,6 +723,7 @@ impl<'r> RefreshFlow<'r> {
                 overrides: self.overrides.as_ref(),
             },
             self.now,
+            self.device == DeviceStep::Issue,
         )
     }
 

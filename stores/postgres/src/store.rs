@@ -847,6 +847,8 @@ fn keyword_pairs(s: &str) -> Vec<(&str, usize, usize, bool)> {
             while i < b.len() && !b[i].is_ascii_whitespace() {
                 i += if b[i] == b'\\' { 2 } else { 1 };
             }
+            // A trailing backslash escapes nothing: the value ends with the string.
+            i = i.min(b.len());
         }
         pairs.push((key, value_start, i.min(b.len()), quoted));
     }
@@ -907,6 +909,9 @@ mod tests {
                 "host=h password=a\\ sslmode=verify-full",
                 false,
             ),
+            ("host=h password=a\\", "host=h password=a\\", false),
+            ("host=h password=a\\ ", "host=h password=a\\ ", false),
+            ("host=h password='a\\", "host=h password='a\\", false),
             (
                 "host=h sslmode='verify-full'",
                 "host=h sslmode='require'",
