@@ -261,13 +261,39 @@ impl Observation {
     ) -> Vec<SecurityEvent> {
         let error = result.as_ref().err();
         let operation = report.operation();
-        let outcome = report.outcome(error);
         if operation.is_refresh() {
             let elapsed = self.started.elapsed();
             metrics::with_recorder(|r| r.register_histogram(duration_key(operation), &METADATA))
                 .record(elapsed);
         }
-        count(outcome_key(operation, outcome), 1);
+        let outcome = report.outcome(error);
+        let events = report.take_events();
+        self.conclude(report, outcome, error, events)
+    }
+
+    /// Records a request dropped before it ended (R-OPS-1 to R-OPS-3): the outcome `cancelled`, and the
+    /// traces and metrics of the security events it had come to, the one whose store write it was still
+    /// awaiting included. Returns those events, for the driver to offer to the sink.
+    pub(crate) fn cancelled(&self, report: &mut Report) -> Vec<SecurityEvent> {
+        tracing::info!(
+            target: "refresh_rotation",
+            parent: &self.span,
+            "cancelled before it ended; a store write it awaited may or may not have happened"
+        );
+        let events = report.take_events_cancelled();
+        self.conclude(report, Outcome::Cancelled, None, events)
+    }
+
+    /// What every ending records: the outcome counted, the span's fields, each event's trace and
+    /// metrics. Returns the events.
+    fn conclude(
+        &self,
+        report: &Report,
+        outcome: Outcome,
+        error: Option<&Error>,
+        events: Vec<SecurityEvent>,
+    ) -> Vec<SecurityEvent> {
+        count(outcome_key(report.operation(), outcome), 1);
         let span = &self.span;
         if !span.is_disabled() {
             span.record("outcome", outcome.as_str());
@@ -278,34 +304,6 @@ impl Observation {
                 span.record("error", e.exception_name());
             }
         }
-        let events = report.take_events();
-        for event in &events {
-            emit(span, event);
-        }
-        events
-    }
-}
-
-impl Observation {
-    /// Records a request dropped before it ended (R-OPS-1 to R-OPS-3): the outcome `cancelled`, and the
-    /// traces and metrics of the security events it had come to, the one whose store write it was still
-    /// awaiting included. Returns those events, for the driver to offer to the sink.
-    pub(crate) fn cancelled(&self, report: &mut Report) -> Vec<SecurityEvent> {
-        let operation = report.operation();
-        count(outcome_key(operation, Outcome::Cancelled), 1);
-        let span = &self.span;
-        if !span.is_disabled() {
-            span.record("outcome", Outcome::Cancelled.as_str());
-            if let Some(family) = report.family() {
-                span.record("family", family.to_uuid_string());
-            }
-        }
-        tracing::info!(
-            target: "refresh_rotation",
-            parent: span,
-            "cancelled before it ended; a store write it awaited may or may not have happened"
-        );
-        let events = report.take_events_cancelled();
         for event in &events {
             emit(span, event);
         }
