@@ -16,6 +16,7 @@ use common::{Fixture, Opts};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use refresh_rotation::clock::Timestamp;
 use refresh_rotation::driver::telemetry::{REFRESH_TOTAL, REUSE_DETECTED_TOTAL};
+use refresh_rotation::driver::AsyncTokenIssuerBuilder;
 use refresh_rotation::error::StoreError;
 use refresh_rotation::events::{AsyncSecurityEventSink, SecurityEvent};
 use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
@@ -148,29 +149,58 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// The issuer over `store`, with `policy` and, if given, `sink`.
+/// An issuer of `registry`'s pool over `store`, on the fixture's clock, keys and directory.
+fn builder(
+    f: &Fixture,
+    registry: Arc<refresh_rotation::ClientRegistry>,
+    store: Arc<Store>,
+) -> AsyncTokenIssuerBuilder {
+    AsyncTokenIssuer::builder(
+        "us-east-1",
+        TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "cancel-key").unwrap(),
+        )),
+        f.refresh_keys(),
+        registry,
+        store,
+        f.directory.clone(),
+    )
+    .clock(f.clock.clone())
+}
+
+/// The fixture's issuer over `store`, with `policy` and, if given, `sink`.
 fn issuer(
     f: &Fixture,
     store: Arc<Store>,
     policy: ReusePolicy,
     sink: Option<Arc<dyn AsyncSecurityEventSink>>,
 ) -> AsyncTokenIssuer {
-    let builder = AsyncTokenIssuer::builder(
-        "us-east-1",
-        TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "cancel-key").unwrap(),
-        )),
-        f.refresh_keys(),
-        f.registry.clone(),
-        store,
-        f.directory.clone(),
-    )
-    .clock(f.clock.clone())
-    .reuse_policy(policy);
+    let builder = builder(f, f.registry.clone(), store).reuse_policy(policy);
     match sink {
         Some(sink) => builder.security_events(sink).build(),
         None => builder.build(),
     }
+}
+
+/// Whether `family` is revoked in `store`.
+fn is_revoked(store: &Store, family: &FamilyId) -> bool {
+    RefreshTokenStore::get(&store.0, family)
+        .unwrap()
+        .unwrap()
+        .state
+        .revoked
+}
+
+/// Alice's sign-in through `issuer`: her tokens, and the family they belong to.
+fn signed_in(issuer: &AsyncTokenIssuer, f: &Fixture) -> (refresh_rotation::TokenSet, FamilyId) {
+    let tokens = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice"))).unwrap();
+    let token = tokens.refresh_token.as_ref().unwrap();
+    let family = f
+        .refresh_keys()
+        .decode(token.expose_secret())
+        .unwrap()
+        .family();
+    (tokens, family)
 }
 
 #[test]
@@ -178,20 +208,8 @@ fn r_rev_7_a_client_deletion_dropped_part_way_leaves_no_family_live() {
     let f = Fixture::new(Opts::rotating(10));
     let store = Arc::new(Store::default());
     let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
-    let tokens = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice"))).unwrap();
-    let t0 = tokens.refresh_token.clone().unwrap();
-    let family = f
-        .refresh_keys()
-        .decode(t0.expose_secret())
-        .unwrap()
-        .family();
-    let revoked = || {
-        RefreshTokenStore::get(&store.0, &family)
-            .unwrap()
-            .unwrap()
-            .state
-            .revoked
-    };
+    let (tokens, family) = signed_in(&issuer, &f);
+    let revoked = || is_revoked(&store, &family);
 
     // Dropped at its first await once the client is gone, before the store answers the revocation
     // that follows: the families were revoked before the client was removed.
@@ -221,18 +239,7 @@ fn other_pool(f: &Fixture, store: Arc<Store>) -> Arc<refresh_rotation::ClientReg
         f.clock.clone(),
         Arc::new(refresh_rotation::random::SystemRandom::new()),
     ));
-    let _issuer_a = AsyncTokenIssuer::builder(
-        "us-east-1",
-        TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "pool-a").unwrap(),
-        )),
-        f.refresh_keys(),
-        registry_a.clone(),
-        store,
-        f.directory.clone(),
-    )
-    .clock(f.clock.clone())
-    .build();
+    let _issuer_a = builder(f, registry_a.clone(), store).build();
     registry_a
 }
 
@@ -242,15 +249,8 @@ fn r_rev_7_deleting_an_id_the_pool_does_not_hold_revokes_nothing() {
     let f = Fixture::new(Opts::rotating(10));
     let store = Arc::new(Store::default());
     let issuer = issuer(&f, store.clone(), ReusePolicy::Reject, None);
-    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
-        .unwrap()
-        .refresh_token
-        .unwrap();
-    let family = f
-        .refresh_keys()
-        .decode(t0.expose_secret())
-        .unwrap()
-        .family();
+    let (tokens, family) = signed_in(&issuer, &f);
+    let t0 = tokens.refresh_token.unwrap();
     let registry_a = other_pool(&f, store.clone());
     // Through the registry and through the wire adapter: unknown to pool A, and nothing revoked.
     let e = block_on(registry_a.delete_client_async(&f.client_id)).unwrap_err();
@@ -262,11 +262,7 @@ fn r_rev_7_deleting_an_id_the_pool_does_not_hold_revokes_nothing() {
     let e = block_on(registry_a.delete_user_pool_client_async(&req)).unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException");
     assert!(
-        !RefreshTokenStore::get(&store.0, &family)
-            .unwrap()
-            .unwrap()
-            .state
-            .revoked,
+        !is_revoked(&store, &family),
         "pool A revoked pool B's family"
     );
     assert!(
@@ -335,23 +331,10 @@ fn r_ops_3_a_reuse_whose_revocation_was_dropped_is_still_traced_counted_and_offe
         ReusePolicy::RevokeFamily,
         Some(sink.clone()),
     );
-    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
-        .unwrap()
-        .refresh_token
-        .unwrap();
-    let family = f
-        .refresh_keys()
-        .decode(t0.expose_secret())
-        .unwrap()
-        .family();
+    let (tokens, family) = signed_in(&issuer, &f);
+    let t0 = tokens.refresh_token.unwrap();
     block_on(issuer.get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))).unwrap();
-    let revoked = || {
-        RefreshTokenStore::get(&store.0, &family)
-            .unwrap()
-            .unwrap()
-            .state
-            .revoked
-    };
+    let revoked = || is_revoked(&store, &family);
 
     // The rotated-out t0 replayed; the request is dropped once the revocation is written, before the
     // store's answer reaches it.
@@ -399,10 +382,7 @@ fn r_ops_1_a_request_dropped_before_any_decision_is_counted_cancelled_without_ev
     let store = Arc::new(Store::default());
     let sink = Arc::new(ImmediateSink::default());
     let issuer = issuer(&f, store, ReusePolicy::RevokeFamily, Some(sink.clone()));
-    let t0 = block_on(issuer.sign_in(&SignInRequest::new(f.id(), "alice")))
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let t0 = signed_in(&issuer, &f).0.refresh_token.unwrap();
     let req = RefreshRequest::new(&t0, f.id());
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
@@ -437,20 +417,10 @@ fn r_ops_1_a_request_that_panics_is_not_counted_as_cancelled() {
     let hook = |_: &PreTokenGenerationEvent<'_>| -> Result<ClaimsOverride, String> {
         panic!("a hook's bug")
     };
-    let issuer = AsyncTokenIssuer::builder(
-        "us-east-1",
-        TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "cancel-key").unwrap(),
-        )),
-        f.refresh_keys(),
-        f.registry.clone(),
-        Arc::new(Store::default()),
-        f.directory.clone(),
-    )
-    .clock(f.clock.clone())
-    .pre_token_generation(Arc::new(hook))
-    .security_events(sink.clone())
-    .build();
+    let issuer = builder(&f, f.registry.clone(), Arc::new(Store::default()))
+        .pre_token_generation(Arc::new(hook))
+        .security_events(sink.clone())
+        .build();
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let panicked = metrics::with_local_recorder(&recorder, || {
