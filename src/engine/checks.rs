@@ -31,12 +31,12 @@ fn is_word_or_plus(b: u8) -> bool {
 /// most `max` bytes decides both; any other value is decoded to count its characters (for the length
 /// message, which comes first), but only up to `max + 1` of them, and an over-long one is not scanned
 /// for the class at all: the work stays bounded by `max` whatever the input's size (R-SAFE-1).
-fn chars_in_class(s: &str, max: usize, class: fn(u8) -> bool) -> (usize, bool) {
-    if s.len() <= max && s.bytes().all(class) {
+fn chars_in_class(s: &str, max: usize, class: impl Fn(u8) -> bool) -> (usize, bool) {
+    if s.len() <= max && s.bytes().all(&class) {
         return (s.len(), true);
     }
     let n = s.chars().take(max.saturating_add(1)).count();
-    (n, n <= max && s.bytes().all(class))
+    (n, n <= max && s.bytes().all(&class))
 }
 
 /// `[A-Za-z0-9-_=.]`, the class of a refresh token, as a table: the token is the longest member checked

@@ -461,8 +461,8 @@ impl<'r> RefreshFlow<'r> {
         // R-REF-11: the hook may still refuse; nothing has been written yet.
         if self.engine.hook {
             self.state = State::AwaitHook;
-            let client = self.client.as_deref().ok_or(MISSING)?;
-            let user = self.user.as_deref().ok_or(MISSING)?;
+            let client = self.client.as_deref().ok_or_else(missing)?;
+            let user = self.user.as_deref().ok_or_else(missing)?;
             return Ok(Need::Hook(hook_event(
                 TriggerSource::RefreshTokens,
                 client,
@@ -605,7 +605,7 @@ impl<'r> RefreshFlow<'r> {
                 })
             }
             Advance::Advanced(state) => {
-                let family = self.family.as_mut().ok_or(MISSING)?;
+                let family = self.family.as_mut().ok_or_else(missing)?;
                 family.state = state;
                 // Under the key recorded at the advance (R-ROT-10): this request's current key.
                 self.refresh_token = Some(
@@ -692,7 +692,7 @@ impl<'r> RefreshFlow<'r> {
                 self.finish()
             }
             DeviceStep::Confirm => {
-                let device_key = self.req.device_key.ok_or(MISSING)?.expose_secret();
+                let device_key = self.req.device_key.ok_or_else(missing)?.expose_secret();
                 self.state = State::AwaitConfirm;
                 Ok(Need::ConfirmDevice {
                     family: self.family()?.id,
@@ -713,11 +713,11 @@ impl<'r> RefreshFlow<'r> {
 
     /// R-JWT-6 before the write ([`Engine::check_token_sizes`]).
     fn check_token_sizes(&self) -> Result<(), Error> {
-        let user = self.user.as_deref().ok_or(MISSING)?;
+        let user = self.user.as_deref().ok_or_else(missing)?;
         self.engine.check_token_sizes(
             self.keys.signer(),
-            self.client.as_deref().ok_or(MISSING)?,
-            self.family.as_ref().ok_or(MISSING)?,
+            self.client.as_deref().ok_or_else(missing)?,
+            self.family.as_ref().ok_or_else(missing)?,
             &MintInput {
                 user,
                 overrides: self.overrides.as_ref(),
@@ -730,9 +730,9 @@ impl<'r> RefreshFlow<'r> {
     /// R-REF-12: mint, and hand over the answer.
     fn finish(&mut self) -> Result<Step<'_>, Error> {
         self.state = State::Finished;
-        let client = self.client.as_deref().ok_or(MISSING)?;
-        let family = self.family.as_ref().ok_or(MISSING)?;
-        let user = self.user.as_deref().ok_or(MISSING)?;
+        let client = self.client.as_deref().ok_or_else(missing)?;
+        let family = self.family.as_ref().ok_or_else(missing)?;
+        let user = self.user.as_deref().ok_or_else(missing)?;
         let mut tokens = self.engine.mint(
             self.keys.signer(),
             client,
@@ -755,15 +755,15 @@ impl<'r> RefreshFlow<'r> {
     }
 
     fn presented(&self) -> Result<u32, Error> {
-        Ok(self.decoded.as_ref().ok_or(MISSING)?.generation())
+        Ok(self.decoded.as_ref().ok_or_else(missing)?.generation())
     }
 
     fn client(&self) -> Result<&AppClient, Error> {
-        self.client.as_deref().ok_or(MISSING)
+        self.client.as_deref().ok_or_else(missing)
     }
 
     fn family(&self) -> Result<&Family, Error> {
-        self.family.as_ref().ok_or(MISSING)
+        self.family.as_ref().ok_or_else(missing)
     }
 
     fn grace(&self) -> Result<u8, Error> {
@@ -776,10 +776,13 @@ impl<'r> RefreshFlow<'r> {
 }
 
 /// What a flow's state lacks when the driver skipped a step: never, for a driver that answers what it
-/// is asked.
-const MISSING: Error = Error::Internal {
-    detail: "refresh flow state incomplete",
-};
+/// is asked. A function rather than a constant, so that `ok_or_else` builds (and drops) the error only when it
+/// is needed: an `ok_or` with a constant drops one on every success, about twenty times a refresh.
+fn missing() -> Error {
+    Error::Internal {
+        detail: "refresh flow state incomplete",
+    }
+}
 
 /// The hook's event (R-REF-11).
 pub(crate) fn hook_event<'a>(

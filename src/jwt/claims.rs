@@ -263,21 +263,8 @@ impl<'b> JsonObject<'b> {
 
     fn int(&mut self, name: &'static str, value: i64) {
         self.fixed(name);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = value.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        if value < 0 {
-            self.out.push(b'-');
-        }
-        self.out.extend_from_slice(&digits[at..]);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     fn any_bool(&mut self, name: &str, value: bool) {
