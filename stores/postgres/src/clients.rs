@@ -38,7 +38,7 @@ use tokio_postgres::Row;
 use crate::error::Redactor;
 use crate::joined::PgPoolFamilies;
 use crate::pool::{within, Conn, LastError, Manager};
-use crate::schema::TableName;
+use crate::schema::{shape_check_sql, Column, TableName};
 use crate::PgRefreshTokenStore;
 
 /// How many times a statement or transaction is sent when a concurrent transaction rolled it back.
@@ -61,6 +61,26 @@ pub(crate) fn scopes_array(scopes: &TableName) -> String {
          AND jsonb_exists(c.config -> 'allowed_oauth_scopes', s.scope) ORDER BY s.scope)"
     )
 }
+
+/// The pools table's columns, as the migration creates them.
+const POOLS_TABLE: [Column; 1] = [Column::not_null("pool_id", "text")];
+
+/// The clients table's columns, as the migration creates them.
+const CLIENTS_TABLE: [Column; 7] = [
+    Column::not_null("pool_id", "text"),
+    Column::not_null("client_id", "text").collate("C"),
+    Column::not_null("config", "jsonb"),
+    Column::nullable("secret_sealed", "bytea"),
+    Column::not_null("creation_date", "bigint"),
+    Column::not_null("last_modified_date", "bigint"),
+    Column::not_null("revision", "bigint"),
+];
+
+/// The scopes table's columns, as the migration creates them.
+const SCOPES_TABLE: [Column; 2] = [
+    Column::not_null("pool_id", "text"),
+    Column::not_null("scope", "text"),
+];
 
 /// The statements of the client store, generated once per set of table names.
 struct Sql {
@@ -149,7 +169,13 @@ impl Sql {
                     pool_id TEXT NOT NULL,
                     scope   TEXT NOT NULL,
                     PRIMARY KEY (pool_id, scope)
-                );"
+                );
+                {}
+                {}
+                {}",
+                shape_check_sql(pools, &POOLS_TABLE, &[], &["pool_id"]),
+                shape_check_sql(clients, &CLIENTS_TABLE, &[], &["pool_id", "client_id"]),
+                shape_check_sql(scopes, &SCOPES_TABLE, &[], &["pool_id", "scope"]),
             ),
         }
     }
@@ -334,7 +360,9 @@ impl PgClientStore {
 
     /// Creates the three tables if they do not exist: the explicit, idempotent migration, safe to run
     /// from several instances at once (one transaction behind an advisory lock, as
-    /// [`PgRefreshTokenStore::migrate`]).
+    /// [`PgRefreshTokenStore::migrate`]). Tables of those names that exist already must have the shape
+    /// it gives them (column types, nullability, the clients' byte-order collation, primary keys);
+    /// otherwise it fails with [`StoreError::Backend`] naming the first difference and changes nothing.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let result = async {

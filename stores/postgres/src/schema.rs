@@ -225,6 +225,143 @@ impl Statements {
     }
 }
 
+/// A column as a migration of this crate creates it: its name, its type as `format_type` spells it,
+/// whether it is `NOT NULL`, and its collation where the crate sets one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub(crate) name: &'static str,
+    pub(crate) ty: &'static str,
+    pub(crate) not_null: bool,
+    pub(crate) collation: Option<&'static str>,
+}
+
+impl Column {
+    /// A `NOT NULL` column of type `ty`.
+    pub(crate) const fn not_null(name: &'static str, ty: &'static str) -> Self {
+        Column {
+            name,
+            ty,
+            not_null: true,
+            collation: None,
+        }
+    }
+
+    /// A nullable column of type `ty`.
+    pub(crate) const fn nullable(name: &'static str, ty: &'static str) -> Self {
+        Column {
+            name,
+            ty,
+            not_null: false,
+            collation: None,
+        }
+    }
+
+    /// This column with collation `collation`.
+    pub(crate) const fn collate(self, collation: &'static str) -> Self {
+        Column {
+            collation: Some(collation),
+            ..self
+        }
+    }
+}
+
+/// A PL/pgSQL block that refuses table `t` unless it has the shape this crate gives it: every column of
+/// `required` present, each column of `required` and of `optional` (columns a later version added,
+/// which the migration adds when missing) of its type, nullability and collation, and `primary_key` as
+/// its primary key. It runs after `CREATE TABLE IF NOT EXISTS` and before anything else changes the
+/// table, so that a table of the same name made by something else is left untouched, with an error
+/// that names the first difference, instead of gaining this crate's columns and indexes and failing
+/// later, statement by statement. Reads only the catalog: it takes no lock on the table.
+pub(crate) fn shape_check_sql(
+    t: &TableName,
+    required: &[Column],
+    optional: &[Column],
+    primary_key: &[&str],
+) -> String {
+    let mut checks = String::new();
+    for (c, must_exist) in required
+        .iter()
+        .map(|c| (c, true))
+        .chain(optional.iter().map(|c| (c, false)))
+    {
+        let (name, ty, not_null) = (c.name, c.ty, c.not_null);
+        let expected = format!(
+            "{ty}{}{}",
+            if not_null { " NOT NULL" } else { "" },
+            c.collation
+                .map(|k| format!(" COLLATE \"{k}\""))
+                .unwrap_or_default()
+        );
+        let collation_ok = match c.collation {
+            Some(k) => {
+                format!("(SELECT collname FROM pg_collation WHERE oid = col.attcollation) = '{k}'")
+            }
+            None => "TRUE".to_owned(),
+        };
+        checks.push_str(&format!(
+            "
+            SELECT format_type(a.atttypid, a.atttypmod) AS ty, a.attnotnull AS nn, a.attcollation
+                INTO col FROM pg_attribute a
+                WHERE a.attrelid = '{t}'::regclass AND a.attname = '{name}' AND a.attnum > 0
+                AND NOT a.attisdropped;
+            IF NOT FOUND THEN
+                IF {must_exist} THEN
+                    RAISE EXCEPTION 'table {t} exists with another shape: it has no column {name} \
+                        (expected {expected}); refresh-rotation-postgres leaves it untouched';
+                END IF;
+            ELSIF col.ty <> '{ty}' OR col.nn <> {not_null} OR NOT {collation_ok} THEN
+                RAISE EXCEPTION 'table {t} exists with another shape: column {name} is % % (expected \
+                    {expected}); refresh-rotation-postgres leaves it untouched',
+                    col.ty, CASE WHEN col.nn THEN 'NOT NULL' ELSE 'NULL' END;
+            END IF;"
+        ));
+    }
+    let key = primary_key
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key_text = primary_key.join(", ");
+    format!(
+        "DO $check$
+        DECLARE
+            col record;
+        BEGIN{checks}
+            IF (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i
+                    CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                    WHERE i.indrelid = '{t}'::regclass AND i.indisprimary)
+                IS DISTINCT FROM ARRAY[{key}]::text[] THEN
+                RAISE EXCEPTION 'table {t} exists with another shape: its primary key is not \
+                    ({key_text}); refresh-rotation-postgres leaves it untouched';
+            END IF;
+        END
+        $check$;"
+    )
+}
+
+/// The family table's columns as the first version created them.
+const FAMILY_TABLE: [Column; 12] = [
+    Column::not_null("family_id", "bytea"),
+    Column::not_null("client_id", "text"),
+    Column::not_null("subject", "text"),
+    Column::not_null("username", "text"),
+    Column::nullable("device_key", "text"),
+    Column::not_null("scopes", "text"),
+    Column::not_null("auth_time", "bigint"),
+    Column::not_null("event_id", "bytea"),
+    Column::not_null("expires_at", "bigint"),
+    Column::not_null("generation", "bigint"),
+    Column::not_null("grace_deadline", "bigint"),
+    Column::not_null("revoked", "boolean"),
+];
+
+/// The family table's columns added since, which the migration adds to an older table.
+const FAMILY_TABLE_ADDED: [Column; 2] = [
+    Column::not_null("key_id", "bigint"),
+    Column::not_null("device_confirmed", "boolean"),
+];
+
 /// The idempotent migration: creates the table and its indexes if they do not exist. Sent as one
 /// transaction (see [`crate::PgRefreshTokenStore::migrate`] for the locking).
 ///
@@ -256,6 +393,7 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
     let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));
     let (has_subject_idx, has_expires_idx) =
         (has_index("subject_idx"), has_index("expires_at_idx"));
+    let shape = shape_check_sql(t, &FAMILY_TABLE, &FAMILY_TABLE_ADDED, &["family_id"]);
     format!(
         "CREATE TABLE IF NOT EXISTS {t} (
             family_id      BYTEA   PRIMARY KEY CHECK (octet_length(family_id) = 16),
@@ -271,6 +409,7 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
             grace_deadline BIGINT  NOT NULL,
             revoked        BOOLEAN NOT NULL
         );
+        {shape}
         DO $migrate$
         BEGIN
             IF NOT {has_key_id} THEN
@@ -319,6 +458,22 @@ mod tests {
             assert!(TableName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(TableName::parse(&"x".repeat(48)).is_ok());
+    }
+
+    /// The shape check runs after the table exists and before the block that may alter it.
+    #[test]
+    fn migration_checks_the_shape_before_changing_anything() {
+        let sql = migration_sql(&TableName::parse("s.fam").unwrap());
+        let at = |p: &str| sql.find(p).unwrap_or_else(|| panic!("{p} missing"));
+        assert!(at("CREATE TABLE IF NOT EXISTS") < at("DO $check$"));
+        assert!(at("DO $check$") < at("DO $migrate$"));
+        for column in FAMILY_TABLE.iter().chain(&FAMILY_TABLE_ADDED) {
+            assert!(
+                sql.contains(&format!("a.attname = '{}'", column.name)),
+                "{}",
+                column.name
+            );
+        }
     }
 
     #[test]

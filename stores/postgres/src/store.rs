@@ -355,6 +355,12 @@ impl PgRefreshTokenStore {
     /// behind it. When it must change the table, it waits at most 5 seconds for the table's lock, then
     /// fails with [`StoreError::Unavailable`] (lock not available), to be run again later.
     ///
+    /// A table of that name that exists already must have the shape this crate gives it (each
+    /// column's type and nullability, and the primary key; an older version's table, without the
+    /// columns added since, is upgraded). One that something else made is refused with
+    /// [`StoreError::Backend`] naming the first difference, and left untouched: the migration is one
+    /// transaction, and the check comes before anything else in it.
+    ///
     /// The schema (version 1) is documented in the crate's README.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;

@@ -67,6 +67,47 @@ fn r_per_3_client_store_conformance_suite() {
     refresh_rotation::testkit::clients::run_all(|| fresh_on(&conns, &prefix()));
 }
 
+/// R-PER-5 (explicit migration): client tables of the store's names that something else made are
+/// refused, naming the difference, and left as they were; the clients table's byte-order collation,
+/// which ListUserPoolClients pages by (R-CLI-7), is part of the shape.
+#[test]
+fn r_per_5_migrate_refuses_client_tables_of_another_shape() {
+    let Some(url) = common::pg_url() else { return };
+    let conns = connections(&url);
+    let mut admin = common::raw_client(&url);
+    let p = prefix();
+    admin
+        .batch_execute(&format!(
+            "CREATE TABLE \"{p}app_clients\" (pool_id TEXT NOT NULL, client_id TEXT NOT NULL, \
+             config JSONB NOT NULL, secret_sealed BYTEA NULL, creation_date BIGINT NOT NULL, \
+             last_modified_date BIGINT NOT NULL, revision BIGINT NOT NULL, \
+             PRIMARY KEY (pool_id, client_id))"
+        ))
+        .unwrap();
+    let store = PgClientStore::with_table_prefix(&conns, POOL, sealer(), &p)
+        .unwrap()
+        .runtime(common::rt().clone());
+    let err = common::rt()
+        .block_on(store.migrate())
+        .expect_err("a clients table without COLLATE \"C\" was accepted");
+    assert!(
+        err.to_string()
+            .contains("column client_id is text NOT NULL (expected text NOT NULL COLLATE \"C\")"),
+        "{err}"
+    );
+    // The whole migration was one transaction: the other two tables were not created either.
+    let made = admin
+        .query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ANY($1)",
+            &[&vec![
+                format!("{p}app_client_pools"),
+                format!("{p}app_client_scopes"),
+            ]],
+        )
+        .unwrap();
+    assert!(made.is_empty(), "the migration was not rolled back");
+}
+
 #[test]
 fn r_per_1_migrate_is_idempotent() {
     let Some((_, _, store, _)) = try_fresh() else {

@@ -407,6 +407,123 @@ fn migrate_elsewhere(url: &str, table: &str) -> Option<Result<(), StoreError>> {
     answer.recv_timeout(std::time::Duration::from_secs(60)).ok()
 }
 
+/// Runs `migrate` for `table` after `setup` made a table of that name by hand; returns the error and
+/// the table's columns afterwards.
+fn migrate_over(url: &str, table: &str, setup: &str) -> (StoreError, Vec<String>) {
+    let mut admin = common::raw_client(url);
+    admin.batch_execute(setup).unwrap();
+    let err = match migrate_elsewhere(url, table) {
+        Some(Err(e)) => e,
+        other => panic!("a table of another shape was accepted: {other:?}"),
+    };
+    let columns = admin
+        .query(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 \
+             ORDER BY ordinal_position",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    (err, columns)
+}
+
+/// R-PER-5 (explicit migration): a table of the store's name that something else made is refused with
+/// an error that names the difference, and left exactly as it was: no column or index of this crate is
+/// added to it.
+#[test]
+fn r_per_5_migrate_refuses_a_table_of_another_shape_and_leaves_it_untouched() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let (err, columns) = migrate_over(
+        &url,
+        &table,
+        &format!("CREATE TABLE \"{table}\" (family_id TEXT PRIMARY KEY, note TEXT)"),
+    );
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(
+        text.contains("another shape") && text.contains("family_id is text"),
+        "{text}"
+    );
+    assert_eq!(columns, ["family_id", "note"], "the table was changed");
+    let mut admin = common::raw_client(&url);
+    let indexes = admin
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = $1",
+            &[&table],
+        )
+        .unwrap();
+    assert_eq!(indexes.len(), 1, "only its own primary key's index");
+}
+
+/// Each difference is found: a missing column, a column that may be NULL where the store writes none,
+/// a later column of another type, a different primary key.
+#[test]
+fn r_per_5_migrate_names_each_kind_of_shape_difference() {
+    let Some(url) = common::pg_url() else { return };
+    let base = |table: &str, subject: &str, extra: &str, key: &str| {
+        format!(
+            "CREATE TABLE \"{table}\" (family_id BYTEA {key}, client_id TEXT NOT NULL, \
+             subject {subject}, username TEXT NOT NULL, device_key TEXT NULL, \
+             scopes TEXT NOT NULL, auth_time BIGINT NOT NULL, event_id BYTEA NOT NULL, \
+             expires_at BIGINT NOT NULL, generation BIGINT NOT NULL, \
+             grace_deadline BIGINT NOT NULL, revoked BOOLEAN NOT NULL{extra})"
+        )
+    };
+    let cases = [
+        (
+            "TEXT NULL",
+            "",
+            "PRIMARY KEY",
+            "column subject is text NULL",
+        ),
+        (
+            "INTEGER NOT NULL",
+            "",
+            "PRIMARY KEY",
+            "column subject is integer NOT NULL",
+        ),
+        (
+            "TEXT NOT NULL",
+            ", key_id TEXT NOT NULL",
+            "PRIMARY KEY",
+            "column key_id is text",
+        ),
+        (
+            "TEXT NOT NULL",
+            "",
+            "NOT NULL",
+            "primary key is not (family_id)",
+        ),
+    ];
+    for (subject, extra, key, expected) in cases {
+        let table = common::unique_table();
+        let (err, _) = migrate_over(&url, &table, &base(&table, subject, extra, key));
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+    }
+    let table = common::unique_table();
+    let (err, columns) = migrate_over(
+        &url,
+        &table,
+        &format!("CREATE TABLE \"{table}\" (family_id BYTEA PRIMARY KEY, client_id TEXT NOT NULL)"),
+    );
+    assert!(
+        err.to_string().contains("it has no column subject"),
+        "{err}"
+    );
+    assert_eq!(columns, ["family_id", "client_id"]);
+    // The shape this crate gives a table passes, an older one (without the later columns) included:
+    // r_per_1_a_migration_that_must_change_a_busy_table_gives_up_then_succeeds_later upgrades one.
+    let table = common::unique_table();
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&base(&table, "TEXT NOT NULL", "", "PRIMARY KEY"))
+        .unwrap();
+    assert_eq!(migrate_elsewhere(&url, &table), Some(Ok(())));
+}
+
 #[test]
 fn r_per_1_a_migration_with_nothing_to_do_takes_no_lock_on_the_table() {
     let Some(url) = common::pg_url() else { return };
