@@ -818,3 +818,29 @@ fn r_jwt_6_tokens_up_to_the_bound_are_issued_when_no_device_can_be_bound() {
         "the largest access token issued is {largest} bytes"
     );
 }
+
+#[test]
+fn r_ref_3_legacy_wrong_secret_hash_is_refused_before_the_family_client_is_told() {
+    // R-REF-3 comes before R-REF-5, and R-ROT-8 verifies a SECRET_HASH that was sent "once the family is
+    // read": a caller without the client's secret must not learn that a token belongs to another client.
+    let f = Fixture::new(Opts::non_rotating().with_secret());
+    let other = f.create_client(Opts::non_rotating());
+    let t_other = f
+        .issuer
+        .sign_in(&SignInRequest::new(
+            ClientId::parse(&other).unwrap(),
+            "alice",
+        ))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let wrong = ClientSecret::new("x".repeat(40)).secret_hash("alice", &f.client_id);
+    let mut req = refresh_rotation::LegacyRefreshRequest::new(&t_other, f.id());
+    req.secret_hash = Some(SecretHash::parse(&wrong).unwrap());
+    let e = f.issuer.legacy_refresh(&req).unwrap_err();
+    assert_eq!(
+        e.message(),
+        format!("Unable to verify secret for client {}", f.client_id),
+        "an unauthenticated caller was told: {e}"
+    );
+}

@@ -423,10 +423,8 @@ impl<'r> RefreshFlow<'r> {
 
     /// R-REF-5 to R-REF-7; then the user is needed.
     fn on_family(&mut self, family: Family) -> Result<(), Error> {
-        // R-REF-5.
-        if *family.info.client_id != *self.req.client_id.as_str() {
-            return Err(Error::RefreshTokenOfOtherClient);
-        }
+        // R-REF-3 on the legacy path: a SECRET_HASH that was sent is verified as soon as the family's
+        // username is known, before anything else of the family (R-REF-5 onwards) is told.
         if let Some(hash) = self.legacy {
             let info = &family.info;
             authenticate(
@@ -437,6 +435,10 @@ impl<'r> RefreshFlow<'r> {
                 },
                 &[&info.username, &info.subject],
             )?;
+        }
+        // R-REF-5.
+        if *family.info.client_id != *self.req.client_id.as_str() {
+            return Err(Error::RefreshTokenOfOtherClient);
         }
         // R-REF-6 and R-REF-7.
         check_live(&family, self.now)?;
@@ -534,8 +536,11 @@ impl<'r> RefreshFlow<'r> {
     /// The one write of a rotation, or the token a retry gets, per the decision.
     fn write(&mut self) -> Result<Step<'_>, Error> {
         if self.decision != Decision::Reuse {
-            // R-JWT-6: tokens that could not be issued are refused before anything is written.
-            self.check_token_sizes()?;
+            // R-JWT-6: tokens that could not be issued are refused before anything is written; on an
+            // answer from memory, that refusal is decided again on a read (R-PER-5).
+            if let Err(e) = self.check_token_sizes() {
+                return self.or_read_again(e);
+            }
         }
         match self.decision {
             Decision::NoRotation => self.device(),

@@ -97,7 +97,8 @@ pub struct LegacyRefreshRequest<'a> {
     /// The `SECRET_HASH` auth parameter. A missing one (for a client with a secret) is refused with the
     /// client's checks (R-REF-3); one that was sent is computed over the username, which only the
     /// family knows, so it is verified after the token (the one place where the order differs from
-    /// R-REF-3/R-REF-4). It may be computed over the username or the `sub`, as Cognito accepts.
+    /// R-REF-3/R-REF-4), and before any check of the family (R-REF-5 onwards). It may be computed
+    /// over the username or the `sub`, as Cognito accepts.
     pub secret_hash: Option<SecretHash<'a>>,
     /// The `DEVICE_KEY` auth parameter, if sent.
     pub device_key: Option<DeviceKey<'a>>,

@@ -878,3 +878,37 @@ fn r_ref_9_a_device_another_request_bound_first_decides_what_this_one_may_do() {
         }
     }
 }
+
+#[test]
+fn r_per_5_a_token_size_refusal_on_an_answer_from_memory_reads_again() {
+    // R-PER-5: on an answer from memory, "any other decision (a retry, a reuse, any refusal) ... send[s]
+    // the engine back to read and decide again". The remembered user may be stale: here its attributes
+    // would make the tokens longer than 16 KiB (R-JWT-6), a refusal that must not rest on memory.
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let stale = Arc::new(
+        UserRecord::new("sub-1", "alice").with_attribute("custom:blob", "a".repeat(20_000)),
+    );
+    let mut flow = w.engine.refresh(&req);
+    assert!(matches!(
+        flow.next(Input::Start),
+        Need::ClientAndFamily { fresh: false, .. }
+    ));
+    let step = flow.next(remembered(&w, f.clone(), stale));
+    assert!(
+        matches!(step, Need::ClientAndFamily { fresh: true, .. }),
+        "a refusal decided on an answer from memory: {step:?}"
+    );
+    // On the read, with the user as the directory has it now, the refresh advances.
+    assert!(matches!(
+        flow.next(joint(&w, f.clone(), None, at(1))),
+        Need::UserBySubject("sub-1")
+    ));
+    let step = flow.next(Input::User(Some(w.user.clone())));
+    assert!(
+        matches!(step, Need::Advance { witness: None, .. }),
+        "{step:?}"
+    );
+}
