@@ -1711,3 +1711,74 @@ fn r_jwt_5_the_crates_jwks_is_read_alike_by_an_independent_implementation() {
     let back: JwkSet = serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();
     assert_eq!(back, signer.jwks());
 }
+
+/// R-SAFE-8 / R-JWT-5: re-publishing a removed key through `add_retired_key` must respect the JWKS bound,
+/// or the pool's own JWKS stops loading in any verifier (introspection included).
+#[test]
+fn r_safe_8_republishing_a_removed_key_cannot_exceed_the_jwks_bound() {
+    let ed = |kid: String| Arc::new(SigningKey::generate(Algorithm::EdDSA, kid).unwrap());
+    let mut signer = TokenSigner::new(ed("k0".into()));
+    // Fill the JWKS to the bound: 1 current + 99 staged.
+    for i in 1..MAX_JWKS_KEYS {
+        signer.add_key(ed(format!("k{i}"))).unwrap();
+    }
+    assert_eq!(signer.jwks().keys.len(), MAX_JWKS_KEYS);
+    // Retire and remove one: 99 published, one removed.
+    let gone = format!("k{}", MAX_JWKS_KEYS - 1);
+    let gone_jwk = signer.jwks().find(&gone).unwrap().clone();
+    signer.retire(&gone).unwrap();
+    assert_eq!(signer.remove_key(&gone), Ok(true));
+    // A new key takes the freed place: 100 published again.
+    signer.add_key(ed("fresh".into())).unwrap();
+    assert_eq!(signer.jwks().keys.len(), MAX_JWKS_KEYS);
+    // Publishing the removed key again would make 101: it must be refused...
+    let r = signer.add_retired_key(gone_jwk);
+    let n = signer.jwks().keys.len();
+    let v = signer.verifier("https://issuer.example");
+    // ...and a verifier must still load the JWKS.
+    assert!(
+        r.is_err() && n <= MAX_JWKS_KEYS && v.is_ok(),
+        "add_retired_key -> {r:?}; JWKS now has {n} keys; verifier() -> {:?}",
+        v.err()
+    );
+}
+
+/// R-JWT-5: every key of the JWKS carries `kid`, `kty`, `alg` and `use` = `sig`, retired keys included.
+#[test]
+fn r_jwt_5_a_retired_key_added_back_is_published_with_alg_and_use() {
+    let current = Arc::new(SigningKey::generate(Algorithm::EdDSA, "current").unwrap());
+    let old = SigningKey::generate(Algorithm::ES256, "old").unwrap();
+    // The retired key as a host may list it in its configuration: kty, kid and the key parameters.
+    let mut jwk = old.public_jwk().clone();
+    jwk.alg = None;
+    jwk.key_use = None;
+    let mut signer = TokenSigner::new(current);
+    signer.add_retired_key(jwk).unwrap();
+    let published = signer.jwks();
+    let entry = published.find("old").unwrap();
+    assert_eq!(
+        (entry.alg.as_deref(), entry.key_use.as_deref()),
+        (Some("ES256"), Some("sig")),
+        "published: {}",
+        signer.jwks_json()
+    );
+    // Written either way, it is the same key: removed and listed again without `alg` and `use`, it is
+    // accepted, as the same key under its kid.
+    let bare = {
+        let mut j = old.public_jwk().clone();
+        j.alg = None;
+        j.key_use = None;
+        j
+    };
+    assert!(signer.remove_retired_key("old"));
+    signer.add_retired_key(bare).unwrap();
+    assert!(signer.jwks().find("old").is_some());
+    // One that names another algorithm or another use is not this key's JWK: refused.
+    for (alg, key_use) in [(Some("RS256"), None), (None, Some("enc"))] {
+        let mut j = old.public_jwk().clone();
+        j.kid = Some("other".into());
+        j.alg = alg.map(str::to_owned);
+        j.key_use = key_use.map(str::to_owned);
+        assert!(signer.add_retired_key(j).is_err(), "{alg:?} {key_use:?}");
+    }
+}

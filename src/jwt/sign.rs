@@ -126,9 +126,10 @@ impl TokenSigner {
 
     /// Fails if publishing one more key than today, `kid`, would make the JWKS larger than a verifier
     /// accepts ([`MAX_JWKS_KEYS`]): a signer whose JWKS no verifier (introspection included) can load
-    /// would stop its own tokens from verifying. A kid already published adds nothing.
+    /// would stop its own tokens from verifying. A kid published now adds nothing; a removed one, which
+    /// [`add_retired_key`](Self::add_retired_key) may publish again, adds one.
     fn check_room_for(&self, kid: &str) -> Result<(), Error> {
-        if self.knows_kid(kid) || self.jwks().keys.len() < MAX_JWKS_KEYS {
+        if self.publishes_kid(kid) || self.jwks().keys.len() < MAX_JWKS_KEYS {
             return Ok(());
         }
         Err(Error::InvalidParameter {
@@ -205,8 +206,14 @@ impl TokenSigner {
     /// a kid, its kid belongs (or, removed, belonged) to a different key, it is a current or
     /// staged key of this signer (which rotation retires, once it signs no more), or publishing it would
     /// exceed [`MAX_JWKS_KEYS`].
-    pub fn add_retired_key(&mut self, jwk: Jwk) -> Result<(), Error> {
-        check_jwk(&jwk)?;
+    ///
+    /// The key is published as this signer publishes its own (R-JWT-5): with `alg`, the one its type
+    /// and curve pin, and `use` = `sig`, filled in when `jwk` leaves them out (as a key listed in
+    /// configuration may). A `jwk` that names another algorithm or use is refused.
+    pub fn add_retired_key(&mut self, mut jwk: Jwk) -> Result<(), Error> {
+        let alg = check_jwk(&jwk)?;
+        jwk.alg = Some(alg.as_str().to_owned());
+        jwk.key_use = Some("sig".to_owned());
         self.check_kid_free(&jwk, &[&self.id_key, &self.access_key])?;
         let kid = kid_of(&jwk);
 
@@ -256,9 +263,12 @@ impl TokenSigner {
     }
 
     fn knows_kid(&self, kid: &str) -> bool {
-        self.signs_or_stages(kid)
-            || self.retired.iter().any(|r| kid_of(r) == kid)
-            || self.removed.iter().any(|r| kid_of(r) == kid)
+        self.publishes_kid(kid) || self.removed.iter().any(|r| kid_of(r) == kid)
+    }
+
+    /// Whether the JWKS publishes `kid` now: a current, staged or retired key (not a removed one).
+    fn publishes_kid(&self, kid: &str) -> bool {
+        self.signs_or_stages(kid) || self.retired.iter().any(|r| kid_of(r) == kid)
     }
 
     /// Whether `kid` is a current or a staged key: one that is not retired.

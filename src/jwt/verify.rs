@@ -251,7 +251,7 @@ fn strip_leading_zeros(v: &mut Vec<u8>) {
 }
 
 /// Checks that a JWK is usable as a verifying key; used when a retired key is added to a signer.
-pub(crate) fn check_jwk(jwk: &Jwk) -> Result<(), Error> {
+pub(crate) fn check_jwk(jwk: &Jwk) -> Result<Algorithm, Error> {
     if jwk
         .members()
         .iter()
@@ -262,7 +262,7 @@ pub(crate) fn check_jwk(jwk: &Jwk) -> Result<(), Error> {
         });
     }
     match parse_jwk(jwk)? {
-        Some(_) => Ok(()),
+        Some(key) => Ok(key.alg),
         None => Err(bad_jwk(
             jwk.kid().unwrap_or("(no kid)"),
             "not an RS256, ES256 or EdDSA signature key with a kid",
