@@ -8,6 +8,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{Fixture, Opts};
+use proptest::prelude::*;
 use refresh_rotation::oauth::{self, Endpoints, OAuthRequest, OAuthResponse};
 use refresh_rotation::ReusePolicy;
 use serde_json::Value;
@@ -793,4 +794,93 @@ fn r_safe_8_the_jwks_never_grows_past_what_a_verifier_accepts() {
     assert_eq!(v["active"], true);
     let v = introspect(&f, "not-a-token");
     assert_eq!(v["active"], false);
+}
+
+// ------------------------------------------------------------------------------------------ proptest
+
+/// `PROPTEST_CASES`, else 256: CI runs more.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+// R-SAFE-1: whatever bytes, headers and credentials arrive, the three endpoints answer 200, 400 or 401,
+// and never panic. Raw bytes first, then forms built from the pieces a parser trips on.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #[test]
+    fn r_safe_1_oauth_endpoints_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+        auth in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..120)),
+        b64 in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..80)),
+        which in 0u8..3,
+    ) {
+        thread_local!(static F: Fixture = Fixture::new(Opts::rotating(10).with_secret()));
+        F.with(|f| {
+            let b64h;
+            let mut req = OAuthRequest::new("POST", &body)
+                .header("content-type", b"application/x-www-form-urlencoded");
+            if let Some(a) = &auth { req = req.header("authorization", a); }
+            if let Some(raw) = &b64 {
+                b64h = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+                req = req.header("authorization", b64h.as_bytes());
+            }
+            let r = match which {
+                0 => oauth::token_endpoint(&f.issuer, &req),
+                1 => oauth::revocation_endpoint(&f.issuer, &req),
+                _ => oauth::introspection_endpoint(&f.issuer, &req),
+            };
+            assert!(matches!(r.status, 200 | 400 | 401), "{r:?}");
+        });
+    }
+}
+
+fn piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("grant_type=refresh_token".to_owned()),
+        Just("client_id=".to_owned()),
+        Just("client_secret=".to_owned()),
+        Just("token=".to_owned()),
+        Just("refresh_token=".to_owned()),
+        Just("&".to_owned()),
+        Just("=".to_owned()),
+        Just("%".to_owned()),
+        Just("%FF".to_owned()),
+        Just("%C3".to_owned()),
+        Just("%00".to_owned()),
+        Just("+".to_owned()),
+        Just("%2".to_owned()),
+        "[a-z0-9_.=-]{0,80}",
+        "\\PC{0,10}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #[test]
+    fn r_safe_1_structured_oauth_inputs_never_panic(
+        pieces in proptest::collection::vec(piece(), 0..20),
+        basic in proptest::option::of(proptest::collection::vec(piece(), 0..4)),
+        which in 0u8..3,
+    ) {
+        thread_local!(static F: Fixture = Fixture::new(Opts::rotating(10).with_secret()));
+        F.with(|f| {
+            let body = pieces.concat();
+            let h;
+            let mut req = OAuthRequest::new("POST", body.as_bytes())
+                .header("content-type", b"application/x-www-form-urlencoded");
+            if let Some(b) = &basic {
+                h = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(b.join(":")));
+                req = req.header("authorization", h.as_bytes());
+            }
+            let r = match which {
+                0 => oauth::token_endpoint(&f.issuer, &req),
+                1 => oauth::revocation_endpoint(&f.issuer, &req),
+                _ => oauth::introspection_endpoint(&f.issuer, &req),
+            };
+            assert!(matches!(r.status, 200 | 400 | 401), "{r:?}");
+        });
+    }
 }
