@@ -433,7 +433,7 @@ impl PgClientStore {
             .await;
             match conn.answered(result)? {
                 Ok(out) => return Ok(out),
-                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
+                Err(e) if conn.send_again(&e, attempt, CONFLICT_ATTEMPTS) => {
                     attempt += 1;
                 }
                 Err(e) => return Err(self.fail(&mut conn, &e)),
@@ -464,20 +464,28 @@ impl PgClientStore {
                 tx.execute(&lock, &[&pool_id]).await?;
                 // A new statement: under READ COMMITTED its snapshot is taken now, after the lock,
                 // so the count includes every insert that held the lock before.
-                let outcome = if tx.execute(&ins, params).await? == 1 {
-                    Ok(true)
-                } else if tx.query_opt(&ex, &[&pool_id, &key]).await?.is_some() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Full)
-                };
+                let mut outcome = Err(StoreError::Full);
+                // Twice at most: a key the insert found taken and `exists` then did not find was
+                // deleted in between (a delete does not wait for the pool's lock). The insert is then
+                // sent again; nothing can take the key meanwhile (inserts wait for the lock), so its
+                // answer, or the count it was refused on, decides.
+                for _ in 0..2 {
+                    if tx.execute(&ins, params).await? == 1 {
+                        outcome = Ok(true);
+                        break;
+                    }
+                    if tx.query_opt(&ex, &[&pool_id, &key]).await?.is_some() {
+                        outcome = Ok(false);
+                        break;
+                    }
+                }
                 tx.commit().await?;
                 Ok::<_, tokio_postgres::Error>(outcome)
             })
             .await;
             match conn.answered(result)? {
                 Ok(outcome) => return outcome,
-                Err(e) if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(&e) => {
+                Err(e) if conn.send_again(&e, attempt, CONFLICT_ATTEMPTS) => {
                     attempt += 1;
                 }
                 Err(e) => return Err(self.fail(&mut conn, &e)),

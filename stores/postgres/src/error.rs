@@ -172,6 +172,14 @@ pub(crate) fn is_conflict(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|code| classify(code.code()) == Class::Conflict)
 }
 
+/// Whether `e` may be the server refusing a prepared statement whose plan no longer fits what it reads
+/// (SQLSTATE 0A000, feature not supported, as "cached plan must not change result type" is sent).
+/// Told by the code alone: the message is translated with the server's `lc_messages`. Another 0A000
+/// fails again once prepared afresh, and is then returned as it is.
+pub(crate) fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+}
+
 /// Whether `e` means "the database is not there right now" rather than "this statement is wrong".
 fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     match e.code() {

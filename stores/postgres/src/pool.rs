@@ -134,6 +134,29 @@ impl Conn {
         self.broken = true;
     }
 
+    /// Whether a statement that failed with `e` on attempt `attempt` (of at most `max`) is to be sent
+    /// again on this connection: after a conflict with a concurrent transaction, which rolled it back,
+    /// or after the server refused a statement prepared before a change of what it reads (SQLSTATE
+    /// 0A000, "cached plan must not change result type", as a host's user query selecting `*` meets
+    /// after a column is added to its table). The server refuses such a plan before running it, so
+    /// nothing was done; the connection's prepared statements are dropped, and the next attempt
+    /// prepares them again. Without that, every statement on the connection would fail the same way
+    /// until the pool retired it.
+    pub(crate) fn send_again(&mut self, e: &tokio_postgres::Error, attempt: u32, max: u32) -> bool {
+        if attempt >= max {
+            return false;
+        }
+        if crate::error::is_conflict(e) {
+            return true;
+        }
+        if crate::error::is_stale_plan(e) {
+            self.prepared = Default::default();
+            self.others.clear();
+            return true;
+        }
+        false
+    }
+
     /// How long a statement on this connection may go unanswered: the limit to run it [`within`].
     pub(crate) fn answer_limit(&self) -> Option<Duration> {
         self.answer_limit

@@ -408,7 +408,7 @@ impl PgRefreshTokenStore {
         e: &tokio_postgres::Error,
         attempt: u32,
     ) -> Option<StoreError> {
-        if attempt < CONFLICT_ATTEMPTS && crate::error::is_conflict(e) {
+        if conn.send_again(e, attempt, CONFLICT_ATTEMPTS) {
             return None;
         }
         if crate::error::breaks_connection(e) {

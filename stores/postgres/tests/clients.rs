@@ -297,3 +297,48 @@ fn r_per_5_concurrent_migrations_of_one_table_named_two_ways_both_succeed() {
         y.unwrap();
     }
 }
+
+/// R-PER-3: an insert of an id that exists is `AlreadyExists`, never `Full` for a pool far from its
+/// bound, even when the existing client is deleted by another instance between the conditional
+/// INSERT (which found the id taken) and the follow-up `exists` read. A statement trigger that sleeps
+/// after the INSERT only widens that window so another session's DELETE lands in it.
+#[test]
+fn r_per_3_an_insert_racing_a_delete_of_its_id_is_not_reported_full() {
+    let Some((url, _, store, p)) = try_fresh() else {
+        return;
+    };
+    let id = random_client_id();
+    let client = sample_client(&id, "racer");
+    block_on(store.insert(client.clone(), 1000)).unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION {p}nap() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$; \
+             CREATE TRIGGER {p}nap AFTER INSERT ON {p}app_clients \
+             FOR EACH STATEMENT EXECUTE FUNCTION {p}nap();"
+        ))
+        .unwrap();
+    let deleter = {
+        let (url, p, id) = (url.clone(), p.clone(), id.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            c.execute(
+                &format!("DELETE FROM {p}app_clients WHERE client_id = $1"),
+                &[&id],
+            )
+            .unwrap()
+        })
+    };
+    let outcome = block_on(store.insert(client, 1000));
+    assert_eq!(
+        deleter.join().unwrap(),
+        1,
+        "the delete landed in the window"
+    );
+    assert!(
+        !matches!(outcome, Err(StoreError::Full)),
+        "a pool holding one client of 1000 answered Full: {outcome:?}"
+    );
+}

@@ -863,3 +863,83 @@ async fn r_rev_3_global_sign_out_in_one_pool_leaves_another_pools_families() {
     );
     assert!(revoked(&there).await);
 }
+
+/// R-PER-5 / failure handling: the joined read is a statement prepared once per pooled connection. When
+/// the host's user table gains a column (an ordinary online schema change) and the host's user query
+/// selects `*`, PostgreSQL refuses every later execution of that prepared statement with 0A000 ("cached
+/// plan must not change result type"). The store should prepare it again; it keeps the stale statement
+/// and every refresh on that connection fails until the pool happens to recycle the connection.
+#[tokio::test]
+async fn r_per_5_the_joined_read_survives_a_column_added_to_the_users_table() {
+    let Some(url) = common::pg_url() else { return };
+    let store = PgRefreshTokenStore::builder()
+        .table(&common::unique_table())
+        .max_connections(1)
+        .min_idle(Some(1))
+        .connect(&url)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let prefix = format!("{}_", common::unique_table());
+    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+    let clients =
+        PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
+    clients.migrate().await.unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let users = format!("{prefix}users");
+    admin
+        .batch_execute(&format!(
+            "CREATE TABLE {users} (sub TEXT, username TEXT, enabled BOOLEAN, pool_id TEXT)"
+        ))
+        .await
+        .unwrap();
+    let families = clients
+        .families(&store)
+        .unwrap()
+        .with_users(PgUserJoin::new(
+            &format!("SELECT * FROM {users} WHERE pool_id = $2 AND sub = f.subject"),
+            |row, at| {
+                let mut user = UserRecord::new(
+                    row.try_get::<_, String>(at)
+                        .map_err(|_| StoreError::Backend("sub".into()))?,
+                    row.try_get::<_, String>(at + 1)
+                        .map_err(|_| StoreError::Backend("username".into()))?,
+                );
+                user.enabled = row
+                    .try_get::<_, bool>(at + 2)
+                    .map_err(|_| StoreError::Backend("enabled".into()))?;
+                Ok(user)
+            },
+        ));
+    let f = common::family("sub-ddl", 4_000_000_000);
+    AsyncRefreshTokenStore::create(&store, f.clone())
+        .await
+        .unwrap();
+    admin
+        .execute(
+            &format!("INSERT INTO {users} VALUES ('sub-ddl', 'alice', TRUE, $1)"),
+            &[&POOL],
+        )
+        .await
+        .unwrap();
+    let read = families
+        .read_with_client(&f.id, "nosuchclient0000000000000a")
+        .await
+        .unwrap();
+    assert!(read.user.is_some());
+    admin
+        .batch_execute(&format!("ALTER TABLE {users} ADD COLUMN last_seen BIGINT"))
+        .await
+        .unwrap();
+    for attempt in 0..3 {
+        let read = families
+            .read_with_client(&f.id, "nosuchclient0000000000000a")
+            .await;
+        assert!(
+            read.is_ok(),
+            "attempt {attempt}: the joined read fails after a column was added: {:?}",
+            read.err()
+        );
+    }
+}
