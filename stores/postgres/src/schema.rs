@@ -272,10 +272,6 @@ impl Column {
 /// table, so that a table of the same name made by something else is left untouched, with an error
 /// that names the first difference, instead of gaining this crate's columns and indexes and failing
 /// later, statement by statement. Reads only the catalog: it takes no lock on the table.
-///
-/// A view stands for a table some deployments rename and keep serving under the old name (an
-/// updatable view over the crate's own table): its columns' names, types and collations are checked,
-/// but not nullability or a primary key, which a view never has.
 pub(crate) fn shape_check_sql(
     t: &TableName,
     required: &[Column],
@@ -313,7 +309,7 @@ pub(crate) fn shape_check_sql(
                     RAISE EXCEPTION 'table {t} exists with another shape: it has no column {name} \
                         (expected {expected}); refresh-rotation-postgres leaves it untouched';
                 END IF;
-            ELSIF col.ty <> '{ty}' OR (NOT is_view AND col.nn <> {not_null}) OR NOT {collation_ok} THEN
+            ELSIF col.ty <> '{ty}' OR col.nn <> {not_null} OR NOT {collation_ok} THEN
                 RAISE EXCEPTION 'table {t} exists with another shape: column {name} is % % (expected \
                     {expected}); refresh-rotation-postgres leaves it untouched',
                     col.ty, CASE WHEN col.nn THEN 'NOT NULL' ELSE 'NULL' END;
@@ -330,9 +326,8 @@ pub(crate) fn shape_check_sql(
         "DO $check$
         DECLARE
             col record;
-            is_view boolean := (SELECT relkind = 'v' FROM pg_class WHERE oid = '{t}'::regclass);
         BEGIN{checks}
-            IF NOT is_view AND (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i
+            IF (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i
                     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                     WHERE i.indrelid = '{t}'::regclass AND i.indisprimary)

@@ -359,8 +359,7 @@ impl PgRefreshTokenStore {
     /// column's type and nullability, and the primary key; an older version's table, without the
     /// columns added since, is upgraded). One that something else made is refused with
     /// [`StoreError::Backend`] naming the first difference, and left untouched: the migration is one
-    /// transaction, and the check comes before anything else in it. An updatable view in the table's
-    /// place passes when its columns' names and types are the table's.
+    /// transaction, and the check comes before anything else in it.
     ///
     /// The schema (version 1) is documented in the crate's README.
     pub async fn migrate(&self) -> Result<(), StoreError> {
