@@ -271,7 +271,8 @@ impl Column {
 /// its primary key. It runs after `CREATE TABLE IF NOT EXISTS` and before anything else changes the
 /// table, so that a table of the same name made by something else is left untouched, with an error
 /// that names the first difference, instead of gaining this crate's columns and indexes and failing
-/// later, statement by statement. Reads only the catalog: it takes no lock on the table.
+/// later, statement by statement. Reads only the catalog: it takes no lock on the table. A view in the
+/// table's place fails it (a view's columns are never `NOT NULL`, and it has no primary key).
 pub(crate) fn shape_check_sql(
     t: &TableName,
     required: &[Column],

@@ -524,6 +524,29 @@ fn r_per_5_migrate_names_each_kind_of_shape_difference() {
     assert_eq!(migrate_elsewhere(&url, &table), Some(Ok(())));
 }
 
+/// A view in the table's place (the table renamed, a view left under the old name) is refused: a view
+/// has no nullability or primary key to check, and the store's statements need the key (`ON CONFLICT`).
+/// The error says so, and nothing changes.
+#[test]
+fn r_per_5_migrate_refuses_a_view_in_the_tables_place() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let _store = common::store_on(&url, &table, 1);
+    let (err, columns) = migrate_over(
+        &url,
+        &table,
+        &format!(
+            "ALTER TABLE \"{table}\" RENAME TO \"{table}_base\"; \
+             CREATE VIEW \"{table}\" AS SELECT * FROM \"{table}_base\";"
+        ),
+    );
+    assert!(
+        err.to_string().contains("column family_id is bytea NULL"),
+        "{err}"
+    );
+    assert!(columns.contains(&"family_id".to_owned()), "{columns:?}");
+}
+
 #[test]
 fn r_per_1_a_migration_with_nothing_to_do_takes_no_lock_on_the_table() {
     let Some(url) = common::pg_url() else { return };
