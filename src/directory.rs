@@ -61,7 +61,8 @@ impl UserRecord {
 /// for "no such user", which is `Ok(None)`. Implementations are called on the refresh path and should be
 /// quick; returning an `Arc` lets an in-memory implementation answer without copying.
 pub trait UserDirectory: Send + Sync {
-    /// The user whose `sub` is `subject`, if they exist.
+    /// The user whose `sub` is `subject`, if they exist. A refresh refuses a user of another `sub`
+    /// with `InternalErrorException` rather than mint that user's tokens.
     fn user_by_subject(&self, subject: &str) -> Result<Option<Arc<UserRecord>>, Error>;
 
     /// The user whose username is `username`, if they exist.

@@ -17,7 +17,7 @@ use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::jwt::{NoRevocationCheck, TokenUse};
-use crate::store::{Family, FamilyId};
+use crate::store::{Family, FamilyId, FamilyRead};
 use crate::token::TokenRejection;
 
 use super::client_auth::client_with_secret;
@@ -83,9 +83,11 @@ enum State {
     Start,
     AwaitClient,
     AwaitRefreshFamily {
+        family: FamilyId,
         generation: u32,
     },
     AwaitJwtFamily {
+        family: FamilyId,
         token_type: IntrospectedTokenType,
         iat: Timestamp,
         exp: Timestamp,
@@ -169,19 +171,25 @@ impl<'r> IntrospectFlow<'r> {
                 Ok(Need::Client(self.client_id.as_str()))
             }
             (State::AwaitClient, Input::Client(client)) => self.on_client(client),
-            (State::AwaitRefreshFamily { generation }, Input::Family { read, host_time }) => {
+            (
+                State::AwaitRefreshFamily { family, generation },
+                Input::Family { read, host_time },
+            ) => {
+                answered_for(family, &read)?;
                 // R-ROT-11: the store's time when it keeps one, else the host's, read after the read.
                 let now = read.time.unwrap_or(host_time);
                 Ok(self.done(Ok(self.refresh_answer(read.family, generation, now))))
             }
             (
                 State::AwaitJwtFamily {
+                    family,
                     token_type,
                     iat,
                     exp,
                 },
                 Input::Family { read, .. },
             ) => {
+                answered_for(family, &read)?;
                 // A family that is gone answers inactive: the active answer names the family's user
                 // and scopes, which are gone with it. (The store-backed revocation check lets such a
                 // token verify; it is purged only long after every JWT it minted expired, R-REV-6.)
@@ -207,6 +215,7 @@ impl<'r> IntrospectFlow<'r> {
         match self.engine.keys.load().refresh_keys().decode(self.token) {
             Ok(decoded) => {
                 self.state = State::AwaitRefreshFamily {
+                    family: decoded.family(),
                     generation: decoded.generation(),
                 };
                 Ok(Need::Family(decoded.family()))
@@ -256,6 +265,7 @@ impl<'r> IntrospectFlow<'r> {
             return Ok(self.done(INACTIVE));
         };
         self.state = State::AwaitJwtFamily {
+            family,
             token_type,
             iat: claims.issued_at(),
             exp: claims.expires_at(),
@@ -300,6 +310,17 @@ impl<'r> IntrospectFlow<'r> {
             family.info.auth_time,
             family.info.expires_at,
         )
+    }
+}
+
+/// Fails unless the store's answer is about `asked` (or about no family): an answer about another one
+/// (a misrouted query) must not be reported as this token's state, nor disclose that family's user.
+fn answered_for(asked: FamilyId, read: &FamilyRead) -> Result<(), Error> {
+    match &read.family {
+        Some(f) if f.id != asked => Err(Error::Internal {
+            detail: "store answered another family than the one asked for",
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -479,6 +479,13 @@ impl<'r> RefreshFlow<'r> {
     fn decide_with(&mut self, user: Option<Arc<UserRecord>>) -> Result<(), Error> {
         // R-REF-8.
         let user = user.ok_or(Error::UserNotFound)?;
+        // The family's user, and no other: tokens are minted from this record (R-REF-12), so a
+        // directory answering for another `sub` (a misrouted query) must not lend it its identity.
+        if *user.subject != *self.family()?.info.subject {
+            return Err(Error::Internal {
+                detail: "user directory answered another user than the one asked for",
+            });
+        }
         if !user.enabled {
             return Err(Error::UserDisabled);
         }

@@ -241,7 +241,8 @@ pub trait RefreshTokenStore: Send + Sync {
     fn create(&self, family: Family) -> Result<(), StoreError>;
 
     /// Reads a family, with the store's clock reading if the store supplies the time of decisions
-    /// (R-ROT-11; see [`FamilyRead::time`]).
+    /// (R-ROT-11; see [`FamilyRead::time`]). The family answered is `id` or none: every flow refuses an
+    /// answer about another family with `InternalErrorException`, rather than act on it.
     fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError>;
 
     /// Reads a family, or `None` if there is none with this id.
