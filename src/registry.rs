@@ -609,7 +609,7 @@ impl ClientRegistry {
         let config = self
             .validated_async(&config.raw, has_secret, Vec::new())
             .await?;
-        self.store_replacement_async(client_id, config, has_secret)
+        self.store_replacement_async(client_id, config, has_secret, false)
             .await
     }
 
@@ -656,20 +656,30 @@ impl ClientRegistry {
     /// does not depend on the configuration it replaces. If the client read then has a secret where the
     /// validation assumed none, or the other way round (deleted and restored meanwhile), `config` is
     /// validated again against it: a configuration is never stored on a client it is invalid for.
+    ///
+    /// With `inherit_name` (an UpdateUserPoolClient without ClientName, R-CLI-3), the name stored is
+    /// the one the client has when the replacement is stored, read again on every attempt: an update
+    /// that did not name the client never undoes a rename that landed between its read and its write.
     pub(crate) async fn store_replacement_async(
         &self,
         client_id: &str,
         config: AppClientConfig,
         validated_with_secret: bool,
+        inherit_name: bool,
     ) -> Result<Arc<AppClient>, Error> {
         for _ in 0..ATTEMPTS {
             let current = self.describe_client_async(client_id).await?;
             let has_secret = current.secret().is_some();
-            let config = if has_secret == validated_with_secret {
+            let current_name = current.config().client_name();
+            let renamed = inherit_name && config.client_name() != current_name;
+            let config = if has_secret == validated_with_secret && !renamed {
                 config.clone()
             } else {
-                self.validated_async(&config.to_builder().raw, has_secret, Vec::new())
-                    .await?
+                let mut raw = config.to_builder().raw;
+                if inherit_name {
+                    raw.client_name = Some(current_name.to_owned());
+                }
+                self.validated_async(&raw, has_secret, Vec::new()).await?
             };
             if let Some(client) = self.store_update_async(&current, config).await? {
                 return Ok(client);

@@ -813,3 +813,137 @@ fn r_safe_2_a_malformed_client_id_is_not_echoed() {
     assert!(e.message().contains("'ClientId'"), "{}", e.message());
     assert!(!e.message().contains("my id!"), "{}", e.message());
 }
+
+/// R-CLI-3 under concurrency: an UpdateUserPoolClient without ClientName keeps the name the client has
+/// when the update is stored, so it never undoes a rename that landed between its read and its write.
+mod update_race {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use refresh_rotation::clock::{ManualClock, Timestamp};
+    use refresh_rotation::random::SystemRandom;
+    use refresh_rotation::store::{
+        AppClient, ClientStore, InMemoryClientStore, Replace, StoreError,
+    };
+    use refresh_rotation::wire::*;
+    use refresh_rotation::{AppClientConfig, ClientRegistry};
+
+    const POOL: &str = "us-east-1_Example";
+
+    /// A client store that, the first time a replacement is attempted while `armed`, lets another
+    /// writer rename the client first (a concurrent UpdateUserPoolClient that landed in between).
+    struct RacingStore {
+        inner: InMemoryClientStore,
+        armed: AtomicBool,
+    }
+
+    impl ClientStore for RacingStore {
+        fn get(&self, id: &str) -> Result<Option<Arc<AppClient>>, StoreError> {
+            self.inner.get(id)
+        }
+        fn insert(&self, c: Arc<AppClient>, max: usize) -> Result<(), StoreError> {
+            self.inner.insert(c, max)
+        }
+        fn replace(&self, c: Arc<AppClient>, expected: u64) -> Result<Replace, StoreError> {
+            if self.armed.swap(false, Ordering::SeqCst) {
+                // The other writer: renames the client, one revision on.
+                let stored = self.inner.get(c.client_id()).unwrap().unwrap();
+                let mut parts = stored.to_parts();
+                parts.config = stored
+                    .config()
+                    .to_builder()
+                    .client_name("renamed-by-other-writer")
+                    .build()
+                    .unwrap();
+                parts.revision += 1;
+                assert_eq!(
+                    self.inner
+                        .replace(Arc::new(AppClient::from_parts(parts)), stored.revision())
+                        .unwrap(),
+                    Replace::Replaced
+                );
+            }
+            self.inner.replace(c, expected)
+        }
+        fn delete(&self, id: &str) -> Result<bool, StoreError> {
+            self.inner.delete(id)
+        }
+        fn list(
+            &self,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Vec<Arc<AppClient>>, StoreError> {
+            self.inner.list(after, limit)
+        }
+        fn count(&self) -> Result<usize, StoreError> {
+            self.inner.count()
+        }
+        fn declare_scope(&self, s: &str, max: usize) -> Result<(), StoreError> {
+            self.inner.declare_scope(s, max)
+        }
+        fn is_scope_declared(&self, s: &str) -> Result<bool, StoreError> {
+            self.inner.is_scope_declared(s)
+        }
+        fn scopes(&self) -> Result<Vec<String>, StoreError> {
+            self.inner.scopes()
+        }
+    }
+
+    fn registry(armed: bool) -> (Arc<RacingStore>, ClientRegistry, String) {
+        let store = Arc::new(RacingStore {
+            inner: InMemoryClientStore::new(),
+            armed: AtomicBool::new(false),
+        });
+        let registry = ClientRegistry::new(
+            POOL,
+            Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+                1_700_000_000,
+            ))),
+            Arc::new(SystemRandom::new()),
+        )
+        .with_store(store.clone());
+        let id = registry
+            .create_client(AppClientConfig::builder("original"), Default::default())
+            .unwrap()
+            .client_id()
+            .to_string();
+        store.armed.store(armed, Ordering::SeqCst);
+        (store, registry, id)
+    }
+
+    fn update(registry: &ClientRegistry, body: String) {
+        let req: UpdateUserPoolClientRequest = from_json(body.as_bytes()).unwrap();
+        registry.update_user_pool_client(&req).unwrap();
+    }
+
+    #[test]
+    fn r_cli_3_update_without_client_name_does_not_revert_a_concurrent_rename() {
+        let (_, registry, id) = registry(true);
+        update(
+            &registry,
+            format!(r#"{{"UserPoolId":"{POOL}","ClientId":"{id}","AuthSessionValidity":10}}"#),
+        );
+        let now = registry.describe_client(&id).unwrap();
+        assert_eq!(now.config().auth_session_validity(), 10);
+        // Whichever order the two updates are taken in, the rename survives.
+        assert_eq!(now.config().client_name(), "renamed-by-other-writer");
+    }
+
+    #[test]
+    fn r_cli_3_update_with_client_name_sets_it_even_over_a_concurrent_rename() {
+        let (_, registry, id) = registry(true);
+        update(
+            &registry,
+            format!(r#"{{"UserPoolId":"{POOL}","ClientId":"{id}","ClientName":"mine"}}"#),
+        );
+        // This update named the client: as the later of the two, its name is the one kept.
+        assert_eq!(
+            registry
+                .describe_client(&id)
+                .unwrap()
+                .config()
+                .client_name(),
+            "mine"
+        );
+    }
+}

@@ -251,7 +251,10 @@ impl ClientRegistry {
         )
         .await?;
         let mut raw = req.raw_config();
-        if raw.client_name.is_none() {
+        // R-CLI-3: no ClientName keeps the current one. Validated here with the name as read, and
+        // stored with the name the client has then (`store_replacement_async` reads it again).
+        let inherit_name = raw.client_name.is_none();
+        if inherit_name {
             raw.client_name = current
                 .as_ref()
                 .map(|c| c.config().client_name().to_owned());
@@ -275,7 +278,7 @@ impl ClientRegistry {
             (Some(config), Some(current)) if out.is_empty() => {
                 let has_secret = current.secret().is_some();
                 let client = self
-                    .store_replacement_async(current.client_id(), config, has_secret)
+                    .store_replacement_async(current.client_id(), config, has_secret, inherit_name)
                     .await?;
                 Ok(UpdateUserPoolClientResponse {
                     user_pool_client: Some(client.to_wire()),
