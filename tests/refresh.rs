@@ -661,6 +661,35 @@ fn r_jwt_6_hook_claims_that_overflow_the_token_bound_are_the_hooks_failure() {
     assert!(err.to_string().contains("16 KiB"), "{err}");
 }
 
+/// R-JWT-6 with the hook (R-REF-11): a claim it adds nested deeper than the verifier parses (serde_json
+/// stops at 128 levels) is the hook's failure, at sign-in and at refresh, with nothing written; one at
+/// the crate's bound of 64 levels is issued, and verifies.
+#[test]
+fn r_jwt_6_hook_claims_nested_too_deep_are_the_hooks_failure() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let deep: HashMap<String, String> = [("nest".to_owned(), "200".to_owned())].into();
+    let mut req = SignInRequest::new(f.id(), "alice");
+    req.client_metadata = Some(&deep);
+    let err = f.issuer.sign_in(&req).unwrap_err();
+    assert_eq!(
+        err.exception_name(),
+        "UserLambdaValidationException",
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("64 levels"), "{err}");
+
+    let t0 = f.sign_in();
+    let err = f.refresh_with_metadata(&t0, &deep).unwrap_err();
+    assert_eq!(err.exception_name(), "UserLambdaValidationException");
+    assert_eq!(f.generation_of(&t0), 0, "nothing was written");
+
+    let at_bound: HashMap<String, String> = [("nest".to_owned(), "64".to_owned())].into();
+    let tokens = f.refresh_with_metadata(&t0, &at_bound).unwrap();
+    let v = f.verifier();
+    let id = f.verify_id(&v, &tokens.id_token).unwrap();
+    assert!(id.claims().contains_key("nested"));
+}
+
 /// R-JWT-6 with R-ROT-1: a refresh whose tokens would be too long is refused before anything is
 /// written, so the client's token is still the live one (a rotation without a delivered successor would
 /// leave it with a rotated-out token).

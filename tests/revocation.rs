@@ -283,3 +283,23 @@ fn r_rev_8_global_sign_out_among_many_families_revokes_exactly_the_users() {
     }
     assert_eq!(f.issuer.global_sign_out(&f.subject).unwrap(), 0);
 }
+
+/// AdminUserGlobalSignOut's Username is UsernameType (1..=128 characters, no white space), checked as
+/// sign-in checks it, before the directory is asked (R-SAFE-1): an empty, spaced or oversized name is
+/// `InvalidParameterException`, not `UserNotFoundException`.
+#[test]
+fn r_safe_1_global_sign_out_checks_the_username_shape_first() {
+    let f = Fixture::new(Opts::rotating(0));
+    for bad in [String::new(), "a b".to_owned(), "u".repeat(1 << 20)] {
+        let e = f.issuer.global_sign_out_username(&bad).unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "global sign-out of a {}-byte username: {e}",
+            bad.len()
+        );
+    }
+    // A well-formed name that no user has is still UserNotFoundException.
+    let e = f.issuer.global_sign_out_username("nobody").unwrap_err();
+    assert_eq!(e.exception_name(), "UserNotFoundException");
+}

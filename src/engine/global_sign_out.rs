@@ -6,6 +6,7 @@ use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::events::SecurityEvent;
 
+use super::checks;
 use super::{out_of_order, Flow, Input, Need, Operation, Outcome, Report};
 
 enum State {
@@ -47,6 +48,10 @@ impl Flow for GlobalSignOutFlow<'_> {
                     Need::RevokeSubject(subject)
                 }
                 (None, Some(username)) => {
+                    // UsernameType, before the directory is asked (R-SAFE-1), as sign-in checks it.
+                    if let Err(e) = checks::check_username(username) {
+                        return Need::Done(Err(e));
+                    }
                     self.state = State::AwaitUser;
                     Need::UserByUsername(username)
                 }

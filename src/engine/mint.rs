@@ -40,6 +40,7 @@ impl Engine {
         now: Timestamp,
         new_device: Option<NewDevice>,
     ) -> Result<TokenSet, Error> {
+        refuse_deep_claims(input)?;
         let (access_token, id_token) =
             self.with_claims(client, family, input, now, |access, id| {
                 // One scratch buffer holds each token's claims in turn.
@@ -74,6 +75,7 @@ impl Engine {
         now: Timestamp,
         may_bind_device: bool,
     ) -> Result<(), Error> {
+        refuse_deep_claims(input)?;
         // A refresh that is to issue a device binds one before the mint (its own, or one a concurrent
         // request bound first, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the access
         // token's claims. No room otherwise, so that every token within the bound is issued.
@@ -184,6 +186,49 @@ impl Engine {
     }
 }
 
+/// How deeply a claim a hook adds may nest arrays and objects. The crate's verifier (and introspection)
+/// parse a token's payload with serde_json, which refuses more than 128 levels, the payload object
+/// being one: a token with a deeper claim would be handed out and never verify (R-JWT-6).
+pub(crate) const MAX_HOOK_CLAIM_DEPTH: usize = 64;
+
+/// The hook's failure if a claim it adds nests deeper than [`MAX_HOOK_CLAIM_DEPTH`] (R-REF-11, R-JWT-6).
+fn refuse_deep_claims(input: &MintInput<'_>) -> Result<(), Error> {
+    let deep = input.overrides.is_some_and(|o| {
+        o.claims_to_add_or_override
+            .values()
+            .any(|v| nests_deeper_than(v, MAX_HOOK_CLAIM_DEPTH))
+    });
+    if deep {
+        return Err(Error::HookRejected {
+            message: format!(
+                "the claims it adds nest more than {MAX_HOOK_CLAIM_DEPTH} levels deep"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `value` nests arrays and objects more than `max` levels deep (a scalar is 0 levels, `[1]`
+/// one). Walked with an explicit stack, so a value nested far deeper than the thread's stack allows is
+/// measured, not recursed into; the walk stops at the first container past `max`.
+fn nests_deeper_than(value: &serde_json::Value, max: usize) -> bool {
+    use serde_json::Value;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, above)) = stack.pop() {
+        let children: &mut dyn Iterator<Item = &Value> = match v {
+            Value::Array(items) => &mut items.iter(),
+            Value::Object(members) => &mut members.values(),
+            _ => continue,
+        };
+        let depth = above.saturating_add(1);
+        if depth > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth)));
+    }
+    false
+}
+
 /// The JSON of a device-key claim besides the region: `,"device_key":"` (15), `_`, the UUID (36), `"`.
 const DEVICE_KEY_CLAIM: usize = 15 + 1 + 36 + 1;
 
@@ -254,4 +299,37 @@ fn claims_len_bound(
         .checked_mul(ESCAPED)?
         .checked_add(punctuation)?
         .checked_add(FIXED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nests_deeper_than;
+    use serde_json::{json, Value};
+
+    fn nested(levels: usize) -> Value {
+        let mut v = json!(1);
+        for i in 0..levels {
+            v = if i % 2 == 0 {
+                Value::Array(vec![v])
+            } else {
+                json!({ "k": v })
+            };
+        }
+        v
+    }
+
+    #[test]
+    fn r_jwt_6_nesting_is_measured_in_containers() {
+        assert!(!nests_deeper_than(&json!("scalar"), 0));
+        assert!(nests_deeper_than(&json!([]), 0));
+        assert!(!nests_deeper_than(&json!([1, {"a": 2}]), 2));
+        assert!(nests_deeper_than(&json!([1, {"a": [3]}]), 2));
+        for levels in [1, 63, 64, 65, 200] {
+            assert_eq!(
+                nests_deeper_than(&nested(levels), 64),
+                levels > 64,
+                "{levels}"
+            );
+        }
+    }
 }

@@ -129,6 +129,12 @@ fn hook(event: &PreTokenGenerationEvent<'_>) -> Result<ClaimsOverride, String> {
         o.claims_to_add_or_override
             .insert("tenant".into(), serde_json::json!(t));
     }
+    // `nest` = N: a claim of N nested arrays, for the R-JWT-6 depth bound.
+    if let Some(n) = event.client_metadata.get("nest") {
+        let levels: usize = n.parse().unwrap_or(0);
+        let nested = (0..levels).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        o.claims_to_add_or_override.insert("nested".into(), nested);
+    }
     o.claims_to_add_or_override.insert(
         "trigger".into(),
         serde_json::json!(event.trigger_source.as_str()),
