@@ -223,3 +223,156 @@ async fn r_srv_9_responses_that_carry_tokens_are_not_cacheable() {
     }
     srv.stop().await.unwrap();
 }
+
+// ------------------------------------------------------------------ as an internet-facing endpoint
+
+/// Sends `request`, reads until the server closes or `limit` passes; returns (status, lower-cased head,
+/// body).
+async fn exchange(srv: &RunningServer, request: &[u8], limit: Duration) -> (u16, String, String) {
+    let mut s = TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(limit, s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn assert_oauth_error(status: u16, head: &str, body: &str, want_status: u16, code: &str) {
+    assert_eq!(status, want_status, "{head}\n{body}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert!(head.contains("pragma: no-cache"), "{head}");
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    assert_eq!(v["error"], code, "{v}");
+}
+
+/// R-OAUTH-1: any method but POST on the OAuth endpoints is the adapter's 405 `invalid_request` with
+/// `Allow: POST`, in the R-OAUTH-3 error shape, not the router's empty 405.
+#[tokio::test]
+async fn r_oauth_1_a_get_on_the_oauth_endpoints_is_405_invalid_request() {
+    let srv = start_with(ServerConfig {
+        introspection: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let (s, head, body) = exchange(&srv, req.as_bytes(), PROMPT).await;
+        assert!(head.contains("allow: post"), "{head}");
+        assert_oauth_error(s, &head, &body, 405, "invalid_request");
+    }
+    srv.stop().await.unwrap();
+}
+
+/// R-OAUTH-3 with R-SRV-9: the in-flight cap's 503 on an OAuth endpoint is an OAuth error
+/// (`temporarily_unavailable`), uncacheable, with `Retry-After`.
+#[tokio::test]
+async fn r_oauth_3_the_in_flight_cap_answers_the_oauth_endpoints_in_their_shape() {
+    let srv = start_with(ServerConfig {
+        max_in_flight: 1,
+        ..ServerConfig::default()
+    })
+    .await;
+    // Holds the only permit: a body that has not arrived yet.
+    let mut holder = TcpStream::connect(srv.addr()).await.unwrap();
+    holder
+        .write_all(b"POST /oauth2/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let req = b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=b";
+    let (s, head, body) = exchange(&srv, req, PROMPT).await;
+    drop(holder);
+    assert_oauth_error(s, &head, &body, 503, "temporarily_unavailable");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    srv.stop().await.unwrap();
+}
+
+/// R-SRV-9: a client that pipelines requests and never reads the answers does not hold its connection,
+/// nor the service's shutdown: a response that cannot be written for the write-stall timeout closes the
+/// connection, and connections still open after the shutdown grace are closed.
+#[tokio::test]
+async fn r_srv_9_a_client_that_never_reads_does_not_hold_the_connection_or_the_shutdown() {
+    let srv = start_with(ServerConfig {
+        header_read_timeout: Duration::from_millis(500),
+        body_read_timeout: Duration::from_millis(500),
+        write_stall_timeout: Duration::from_millis(500),
+        shutdown_grace: Duration::from_millis(500),
+        ..ServerConfig::default()
+    })
+    .await;
+    let one = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = TcpStream::connect(srv.addr()).await.unwrap();
+    // Writes until the socket buffers are full on both sides; never reads.
+    let many = one.repeat(20_000);
+    let _ = tokio::time::timeout(Duration::from_secs(3), s.write_all(&many)).await;
+    let started = Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), srv.stop()).await;
+    drop(s);
+    assert!(
+        stopped.is_ok(),
+        "stop() still waiting after {:?}: a client that does not read holds the shutdown",
+        started.elapsed()
+    );
+}
+
+/// R-SRV-9: the write-stall timeout closes such a connection by itself, without a shutdown.
+#[tokio::test]
+async fn r_srv_9_a_response_the_client_does_not_take_closes_the_connection() {
+    // Only the write stall can close the connection within the test: the idle timeout is far away.
+    let srv = start_with(ServerConfig {
+        write_stall_timeout: Duration::from_millis(300),
+        header_read_timeout: Duration::from_secs(60),
+        ..ServerConfig::default()
+    })
+    .await;
+    let one = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = TcpStream::connect(srv.addr()).await.unwrap();
+    // About 25 MB of answers: more than the socket buffers on both sides hold, however they are tuned.
+    let many = one.repeat(100_000);
+    let _ = tokio::time::timeout(Duration::from_secs(3), s.write_all(&many)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The server gave the connection up: draining what it had sent ends in EOF (or a reset), not in a
+    // wait for more.
+    let mut sink = Vec::new();
+    let drained = tokio::time::timeout(PROMPT, s.read_to_end(&mut sink)).await;
+    assert!(drained.is_ok(), "the connection is still open");
+    srv.stop().await.unwrap();
+}
+
+/// R-WIRE-2 with R-SRV-9: a malformed chunked body is a bad request (400), not "exceeds 1048576 bytes"
+/// (413); likewise at the OAuth endpoints.
+#[tokio::test]
+async fn r_srv_9_a_malformed_chunked_body_is_not_called_too_large() {
+    let srv = start_with(ServerConfig::default()).await;
+    let req = b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSCognitoIdentityProviderService.CreateUserPool\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n";
+    let (s, _, body) = exchange(&srv, req, PROMPT).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(!body.contains("exceeds"), "{body}");
+    let req = b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n";
+    let (s, head, body) = exchange(&srv, req, PROMPT).await;
+    assert_oauth_error(s, &head, &body, 400, "invalid_request");
+    assert!(!body.contains("larger than"), "{body}");
+    srv.stop().await.unwrap();
+}
+
+/// R-SAFE-1 with R-SRV-9: the OAuth endpoints refuse a declared length above their 64 KiB before
+/// reading, as `POST /` refuses one above its own limit, instead of answering `100 Continue` and
+/// waiting for the upload.
+#[tokio::test]
+async fn r_safe_1_the_token_endpoint_refuses_a_declared_oversized_body_at_once() {
+    let srv = start_with(ServerConfig::default()).await;
+    let req = b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n";
+    let (s, head, body) = exchange(&srv, req, Duration::from_secs(2)).await;
+    assert!(
+        !head.starts_with("http/1.1 100"),
+        "asked to upload 10 GB:\n{head}"
+    );
+    assert_oauth_error(s, &head, &body, 400, "invalid_request");
+    srv.stop().await.unwrap();
+}

@@ -41,7 +41,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -80,6 +80,10 @@ pub const MAX_IN_FLIGHT: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a client has to send a request's body once its headers have arrived.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a response may wait for a client to take its bytes: then the connection is closed.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time the connections still open at shutdown have to finish: then they are closed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Size of the RSA keys generated for RS256 pools: Cognito's.
 pub const RSA_BITS: usize = 2048;
 /// Largest `--signing-keys` file read; a few PEM keys take a few KiB.
@@ -113,6 +117,12 @@ pub struct ServerConfig {
     /// Time a client has to send a request's body once its headers arrived; then 408. Defaults to
     /// [`BODY_READ_TIMEOUT`].
     pub body_read_timeout: Duration,
+    /// Time a response may wait for a client that does not read it (its socket buffers full); then the
+    /// connection is closed. Defaults to [`WRITE_STALL_TIMEOUT`].
+    pub write_stall_timeout: Duration,
+    /// Time the connections open at shutdown have to finish their request; then they are closed, so a
+    /// client that stopped reading cannot hold the shutdown. Defaults to [`SHUTDOWN_GRACE`].
+    pub shutdown_grace: Duration,
     /// Whether `POST /oauth2/introspect` is served (R-SRV-7, R-OAUTH-7). Defaults to `false`.
     pub introspection: bool,
     /// With `--metrics`: the Prometheus exporter's handle, rendered at `GET /metrics` (R-SRV-8).
@@ -140,6 +150,8 @@ impl Default for ServerConfig {
             max_in_flight: MAX_IN_FLIGHT,
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            write_stall_timeout: WRITE_STALL_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
             introspection: false,
             metrics: None,
             database_url: None,
@@ -486,10 +498,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/{pool}/.well-known/openid-configuration",
             get(openid_configuration),
         )
-        .route("/oauth2/token", post(oauth_token))
-        .route("/oauth2/revoke", post(oauth_revoke));
+        // Every method reaches the adapter, which answers anything but POST with its own 405
+        // (`invalid_request`, `Allow: POST`, uncacheable; R-OAUTH-1, R-OAUTH-3).
+        .route("/oauth2/token", any(oauth_token))
+        .route("/oauth2/revoke", any(oauth_revoke));
     if state.config.introspection {
-        app = app.route("/oauth2/introspect", post(oauth_introspect));
+        app = app.route("/oauth2/introspect", any(oauth_introspect));
     }
     if state.manual.is_some() {
         app = app.route("/_clock", post(advance_clock));
@@ -510,12 +524,24 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// response is built, so it also covers reading the body.
 async fn limit_in_flight(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        let limit = state.config.max_in_flight.max(1);
+        // The OAuth endpoints answer in their own error shape (R-OAUTH-3).
+        if req.uri().path().starts_with("/oauth2/") {
+            let mut resp = from_oauth(
+                OAuthError::temporarily_unavailable(format!(
+                    "The service is at its limit of {limit} requests in flight; retry later."
+                ))
+                .to_response(),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return resp;
+        }
         // Not an `Error` of the crate: this is the service's own limit, not an operation's outcome.
         let body = serde_json::json!({
             "__type": "TooManyRequestsException",
             "message": format!(
-                "The service is at its limit of {} requests in flight; retry later.",
-                state.config.max_in_flight.max(1)
+                "The service is at its limit of {limit} requests in flight; retry later."
             ),
         });
         let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
@@ -617,6 +643,10 @@ async fn serve_state(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout);
+    let (write_stall, grace) = (
+        state.config.write_stall_timeout,
+        state.config.shutdown_grace,
+    );
     let app = router(state);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -634,6 +664,7 @@ async fn serve_state(
                 }
             },
         };
+        let stream = StallGuard::new(stream, write_stall);
         let conn =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let mut stop = stop_rx.clone();
@@ -653,8 +684,114 @@ async fn serve_state(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    while connections.join_next().await.is_some() {}
+    // The requests in flight finish, within the grace; what is left then is closed.
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        connections.shutdown().await;
+    }
     Ok(())
+}
+
+/// A connection's socket whose writes may not stall: a write or flush that cannot go on (the client
+/// does not read, its buffers and ours are full) for longer than `limit` fails with `TimedOut`, and
+/// hyper closes the connection. Without it a client could pipeline requests, never read the answers,
+/// and hold the connection (and the service's shutdown) for as long as it liked: the read timeouts
+/// only run while hyper waits for a request.
+struct StallGuard<S> {
+    inner: S,
+    limit: Duration,
+    /// Armed when a write first found the socket full; cleared by any write that goes through.
+    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> StallGuard<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        StallGuard {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// After a write that could not go on: pending until the stall has lasted `limit`, then an error.
+    fn stall<T>(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<T>> {
+        let limit = self.limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client did not read the response in time",
+            ))),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    /// A write's outcome: one that went through ends the stall.
+    fn settle<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        polled: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        match polled {
+            std::task::Poll::Ready(r) => {
+                self.stalled = None;
+                std::task::Poll::Ready(r)
+            }
+            std::task::Poll::Pending => self.stall(cx),
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for StallGuard<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.settle(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.settle(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.settle(cx, polled)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.settle(cx, polled)
+    }
 }
 
 /// Accept errors that concern one connection only (it was reset before we took it).
@@ -729,7 +866,20 @@ async fn read_body(
         return Err(too_large());
     }
     match tokio::time::timeout(timeout, to_bytes(body, MAX_REQUEST_BYTES)).await {
-        Ok(read) => read.map_err(|_| too_large()),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if over_limit(&e) => Err(too_large()),
+        // A body that breaks off or is malformed (bad chunked encoding) is not a large one.
+        Ok(Err(_)) => {
+            let mut resp = error_response(
+                &Error::InvalidParameter {
+                    message: "The request body could not be read.".into(),
+                },
+                Some(StatusCode::BAD_REQUEST),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(resp)
+        }
         Err(_) => {
             let mut resp = error_response(
                 &Error::InvalidParameter {
@@ -835,6 +985,12 @@ async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> R
 // ------------------------------------------------------------------------------- OAuth 2.0 (R-SRV-7)
 
 /// The crate's framework-agnostic response as an axum response.
+/// Whether reading a body failed because it grew past the limit, rather than because it broke off or
+/// was malformed.
+fn over_limit(e: &axum::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+}
+
 fn from_oauth(resp: OAuthResponse) -> Response {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = (status, resp.body).into_response();
@@ -865,6 +1021,27 @@ async fn oauth_endpoint(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let too_large = || {
+        let mut resp = from_oauth(
+            OAuthError::invalid_request(format!(
+                "The request body is larger than {} bytes.",
+                oauth::MAX_FORM_BYTES
+            ))
+            .to_response(),
+        );
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp
+    };
+    // A declared length over the limit is refused before any byte is read (R-SAFE-1), as `POST /`
+    // refuses its own: no `100 Continue` for an upload that would be refused anyway.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > oauth::MAX_FORM_BYTES as u64) {
+        return too_large();
+    }
     let read = tokio::time::timeout(
         state.config.body_read_timeout,
         to_bytes(body, oauth::MAX_FORM_BYTES),
@@ -872,14 +1049,14 @@ async fn oauth_endpoint(
     .await;
     let bytes = match read {
         Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) if over_limit(&e) => return too_large(),
         Ok(Err(_)) => {
-            return from_oauth(
-                OAuthError::invalid_request(format!(
-                    "The request body is larger than {} bytes.",
-                    oauth::MAX_FORM_BYTES
-                ))
-                .to_response(),
-            )
+            let mut resp = from_oauth(
+                OAuthError::invalid_request("The request body could not be read.").to_response(),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
         }
         Err(_) => {
             let mut resp = from_oauth(

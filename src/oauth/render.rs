@@ -85,6 +85,8 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// `server_error`: the store or the crate failed (HTTP 500).
     ServerError,
+    /// `temporarily_unavailable`: the host sheds load (HTTP 503).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -98,6 +100,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -157,6 +160,13 @@ impl OAuthError {
     /// `server_error` (500), `Internal error.`, for a failure of the host's own (a handler that panicked).
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError, "Internal error.", 500)
+    }
+
+    /// `temporarily_unavailable` (503) with this description, for a host that sheds load before the
+    /// adapter sees the request (a cap on requests in flight). The description must not contain a
+    /// secret or a token.
+    pub fn temporarily_unavailable(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, description, 503)
     }
 
     /// `invalid_client`: 401 with `WWW-Authenticate: Basic realm="oauth2"` when the client used the `Authorization`
@@ -249,7 +259,7 @@ impl OAuthError {
     }
 
     /// The HTTP status: 400, 401 (`invalid_client` over Basic, and at the introspection endpoint however
-    /// the client authenticated), 405 (not `POST`) or 500.
+    /// the client authenticated), 405 (not `POST`), 500, or 503 (`temporarily_unavailable`).
     pub fn status(&self) -> u16 {
         self.status
     }
