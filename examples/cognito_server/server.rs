@@ -580,7 +580,9 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and waits for the server to end.
+    /// Stops accepting connections, lets requests in flight finish within
+    /// [`ServerConfig::shutdown_grace`] (then closes the connections left), and waits for the server
+    /// to end.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
         self.task
@@ -607,7 +609,8 @@ pub async fn start(config: ServerConfig, listen: SocketAddr) -> std::io::Result<
     })
 }
 
-/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight within
+/// [`ServerConfig::shutdown_grace`] and closes the connections left.
 pub async fn serve(
     listener: TcpListener,
     config: ServerConfig,
@@ -673,7 +676,8 @@ async fn serve_state(
             tokio::select! {
                 _ = conn.as_mut() => {}
                 _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-                    // Finish the request in flight, if any, then close.
+                    // Finish the request in flight, if any, then close (or be closed, after the
+                    // shutdown grace).
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;
                 }
