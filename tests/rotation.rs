@@ -498,59 +498,21 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
     assert_eq!(only_old_key, Error::InvalidRefreshToken);
 }
 
-/// A store that supplies the time of decisions from its own clock (R-ROT-11), as the PostgreSQL store
-/// does from the database's.
-struct StoreWithClock {
-    inner: InMemoryRefreshTokenStore,
-    clock: Arc<ManualClock>,
-}
-
-impl RefreshTokenStore for StoreWithClock {
-    fn create(&self, family: Family) -> Result<(), StoreError> {
-        self.inner.create(family)
-    }
-    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
-        let mut read = self.inner.read(id)?;
-        read.time = Some(Clock::now(&*self.clock));
-        Ok(read)
-    }
-    fn advance(
-        &self,
-        id: &FamilyId,
-        expected: u32,
-        deadline: Timestamp,
-        key_id: u32,
-    ) -> Result<Advance, StoreError> {
-        self.inner.advance(id, expected, deadline, key_id)
-    }
-    fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
-        self.inner.bind_device(id, key)
-    }
-    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
-        self.inner.confirm_device(id, key)
-    }
-    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
-        self.inner.revoke(id)
-    }
-    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
-        self.inner.revoke_subject(subject)
-    }
-    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
-        self.inner.revoke_client(client_id)
-    }
-    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
-        self.inner.purge_expired(cutoff, max)
-    }
-}
-
 #[test]
 fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     // Two hosts whose clocks are 5 s apart share one store that keeps the time; grace 2.
     let f = Fixture::new(Opts::rotating(2));
     let shared_time = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
-    let store: Arc<dyn RefreshTokenStore> = Arc::new(StoreWithClock {
-        inner: InMemoryRefreshTokenStore::new(),
-        clock: shared_time.clone(),
+    // A store that supplies the time of decisions from its own clock (R-ROT-11), as the PostgreSQL
+    // store does from the database's.
+    let store_clock = shared_time.clone();
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
+        inner: Arc::new(InMemoryRefreshTokenStore::new()),
+        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+            let mut read = s.read(id)?;
+            read.time = Some(Clock::now(&*store_clock));
+            Ok(read)
+        },
     });
     let ahead = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
     let behind = Arc::new(ManualClock::new(

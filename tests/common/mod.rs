@@ -9,15 +9,66 @@ use refresh_rotation::clock::{ManualClock, Timestamp};
 use refresh_rotation::config::{ExplicitAuthFlow, RefreshTokenRotation, TimeUnit};
 use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
 use refresh_rotation::engine::{ClientId, PresentedSecret, SecretHash};
+use refresh_rotation::error::StoreError;
 use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};
 use refresh_rotation::jwt::{Algorithm, JwtVerifier, SigningKey, TokenSigner, VerifiedClaims};
 use refresh_rotation::random::SystemRandom;
-use refresh_rotation::store::{FamilyId, InMemoryRefreshTokenStore};
+use refresh_rotation::store::{
+    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
+    RefreshTokenStore,
+};
 use refresh_rotation::wire::AuthenticationResult;
 use refresh_rotation::{
     AppClientConfig, ClientRegistry, ClientSecret, Error, NewClientSecret, RefreshRequest,
     RefreshToken, RefreshTokenKey, RefreshTokenKeys, ReusePolicy, SignInRequest, TokenIssuer,
 };
+
+/// An in-memory store whose reads go through `read`, and every other call as asked: for tests of what
+/// the engine does with a read's answer (a store that keeps the time, one that answers for another
+/// family).
+pub struct OnRead<F> {
+    pub inner: Arc<InMemoryRefreshTokenStore>,
+    pub read: F,
+}
+
+impl<F> RefreshTokenStore for OnRead<F>
+where
+    F: Fn(&InMemoryRefreshTokenStore, &FamilyId) -> Result<FamilyRead, StoreError> + Send + Sync,
+{
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        self.inner.create(family)
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        (self.read)(&self.inner, id)
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        self.inner.advance(id, expected, deadline, key_id)
+    }
+    fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
+        self.inner.bind_device(id, key)
+    }
+    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
+        self.inner.confirm_device(id, key)
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        self.inner.revoke(id)
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_subject(subject)
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        self.inner.revoke_client(client_id)
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        self.inner.purge_expired(cutoff, max)
+    }
+}
 
 pub const START: i64 = 1_700_000_000;
 const REFRESH_KEY: &[u8] = b"0123456789abcdef0123456789abcdef-test-only";
