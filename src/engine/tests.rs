@@ -598,6 +598,20 @@ fn r_ref_8_a_disabled_user_read_with_the_family_is_refused() {
     ));
 }
 
+/// After a flow went back to read: the read of `f` (without a witness), the directory's user, and the
+/// advance that follows, which carries no witness.
+fn read_then_advance(w: &World, flow: &mut RefreshFlow<'_>, f: &Family) {
+    assert!(matches!(
+        flow.next(joint(w, f.clone(), None, at(1))),
+        Need::UserBySubject("sub-1")
+    ));
+    let step = flow.next(Input::User(Some(w.user.clone())));
+    assert!(
+        matches!(step, Need::Advance { witness: None, .. }),
+        "{step:?}"
+    );
+}
+
 /// The first input of a refresh, answered from the store's memory.
 fn remembered(w: &World, f: Family, user: Arc<UserRecord>) -> Input {
     Input::ClientAndFamily {
@@ -636,15 +650,7 @@ fn r_per_5_an_answer_from_memory_leads_only_to_a_witnessed_advance() {
         matches!(step, Need::ClientAndFamily { fresh: true, family, .. } if family == f.id),
         "{step:?}"
     );
-    assert!(matches!(
-        flow.next(joint(&w, f.clone(), None, at(1))),
-        Need::UserBySubject("sub-1")
-    ));
-    let step = flow.next(Input::User(Some(w.user.clone())));
-    assert!(
-        matches!(step, Need::Advance { witness: None, .. }),
-        "{step:?}"
-    );
+    read_then_advance(&w, &mut flow, &f);
 
     // Anything but an advance on an answer from memory is not answered: a retry in grace (the family
     // is one ahead), a disabled user, a family of another client. Each reads again first.
@@ -902,13 +908,5 @@ fn r_per_5_a_token_size_refusal_on_an_answer_from_memory_reads_again() {
         "a refusal decided on an answer from memory: {step:?}"
     );
     // On the read, with the user as the directory has it now, the refresh advances.
-    assert!(matches!(
-        flow.next(joint(&w, f.clone(), None, at(1))),
-        Need::UserBySubject("sub-1")
-    ));
-    let step = flow.next(Input::User(Some(w.user.clone())));
-    assert!(
-        matches!(step, Need::Advance { witness: None, .. }),
-        "{step:?}"
-    );
+    read_then_advance(&w, &mut flow, &f);
 }
