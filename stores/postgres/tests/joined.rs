@@ -39,8 +39,14 @@ struct Setup {
 }
 
 async fn set_up(database_clock: bool) -> Option<Setup> {
-    let url = common::pg_url()?;
     let store = common::try_async_store(database_clock).await?;
+    Some(set_up_on(store, "sub, username, enabled").await)
+}
+
+/// A client store, a client and a users table (`sub, username, enabled, pool_id`) next to `store`, and
+/// the pool's families with a user query that selects `columns` of that table.
+async fn set_up_on(store: PgRefreshTokenStore, columns: &str) -> Setup {
+    let url = common::pg_url().expect("a test database");
     let prefix = format!("{}_", common::unique_table());
     let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
     let clients =
@@ -62,7 +68,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
     let users = format!("{prefix}users");
     admin
         .batch_execute(&format!(
-            "CREATE TABLE {users} (pool_id TEXT, sub TEXT, username TEXT, enabled BOOLEAN)"
+            "CREATE TABLE {users} (sub TEXT, username TEXT, enabled BOOLEAN, pool_id TEXT)"
         ))
         .await
         .unwrap();
@@ -71,9 +77,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
         .families(&store)
         .unwrap()
         .with_users(PgUserJoin::new(
-            &format!(
-                "SELECT sub, username, enabled FROM {users} WHERE pool_id = $2 AND sub = f.subject"
-            ),
+            &format!("SELECT {columns} FROM {users} WHERE pool_id = $2 AND sub = f.subject"),
             |row, at| {
                 let enabled: Option<bool> = row.try_get(at + 2).unwrap();
                 let mut user = UserRecord::new(
@@ -86,7 +90,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
                 Ok(user)
             },
         ));
-    Some(Setup {
+    Setup {
         registry,
         clients: clients.clone(),
         store,
@@ -94,7 +98,7 @@ async fn set_up(database_clock: bool) -> Option<Setup> {
         client_id: client.client_id().to_string(),
         users,
         admin,
-    })
+    }
 }
 
 impl Setup {
@@ -110,7 +114,10 @@ impl Setup {
     async fn add_user(&self, sub: &str, enabled: Option<bool>) {
         self.admin
             .execute(
-                &format!("INSERT INTO {} VALUES ($1, $2, 'alice', $3)", self.users),
+                &format!(
+                    "INSERT INTO {} (pool_id, sub, username, enabled) VALUES ($1, $2, 'alice', $3)",
+                    self.users
+                ),
                 &[&POOL, &sub, &enabled],
             )
             .await
@@ -703,7 +710,10 @@ async fn r_per_5_a_witnessed_advance_refuses_any_user_row_but_the_one_remembered
         .expect("remembered after its advance");
     s.admin
         .execute(
-            &format!("INSERT INTO {users_table} VALUES ($1, 'sub-r', 'alice', TRUE)"),
+            &format!(
+                "INSERT INTO {users_table} (pool_id, sub, username, enabled) \
+                 VALUES ($1, 'sub-r', 'alice', TRUE)"
+            ),
             &[&POOL],
         )
         .await
@@ -872,6 +882,7 @@ async fn r_rev_3_global_sign_out_in_one_pool_leaves_another_pools_families() {
 #[tokio::test]
 async fn r_per_5_the_joined_read_survives_a_column_added_to_the_users_table() {
     let Some(url) = common::pg_url() else { return };
+    // One connection: the reads after the change run on the connection that prepared the statement.
     let store = PgRefreshTokenStore::builder()
         .table(&common::unique_table())
         .max_connections(1)
@@ -880,62 +891,19 @@ async fn r_per_5_the_joined_read_survives_a_column_added_to_the_users_table() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let prefix = format!("{}_", common::unique_table());
-    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
-    let clients =
-        PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), &prefix).unwrap();
-    clients.migrate().await.unwrap();
-    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let users = format!("{prefix}users");
-    admin
+    let s = set_up_on(store, "*").await;
+    let f = s.create_family("sub-ddl").await;
+    s.add_user("sub-ddl", Some(true)).await;
+    assert!(s.read(&f.id, &s.client_id).await.user.is_some());
+    s.admin
         .batch_execute(&format!(
-            "CREATE TABLE {users} (sub TEXT, username TEXT, enabled BOOLEAN, pool_id TEXT)"
+            "ALTER TABLE {} ADD COLUMN last_seen BIGINT",
+            s.users
         ))
         .await
         .unwrap();
-    let families = clients
-        .families(&store)
-        .unwrap()
-        .with_users(PgUserJoin::new(
-            &format!("SELECT * FROM {users} WHERE pool_id = $2 AND sub = f.subject"),
-            |row, at| {
-                let mut user = UserRecord::new(
-                    row.try_get::<_, String>(at)
-                        .map_err(|_| StoreError::Backend("sub".into()))?,
-                    row.try_get::<_, String>(at + 1)
-                        .map_err(|_| StoreError::Backend("username".into()))?,
-                );
-                user.enabled = row
-                    .try_get::<_, bool>(at + 2)
-                    .map_err(|_| StoreError::Backend("enabled".into()))?;
-                Ok(user)
-            },
-        ));
-    let f = common::family("sub-ddl", 4_000_000_000);
-    AsyncRefreshTokenStore::create(&store, f.clone())
-        .await
-        .unwrap();
-    admin
-        .execute(
-            &format!("INSERT INTO {users} VALUES ('sub-ddl', 'alice', TRUE, $1)"),
-            &[&POOL],
-        )
-        .await
-        .unwrap();
-    let read = families
-        .read_with_client(&f.id, "nosuchclient0000000000000a")
-        .await
-        .unwrap();
-    assert!(read.user.is_some());
-    admin
-        .batch_execute(&format!("ALTER TABLE {users} ADD COLUMN last_seen BIGINT"))
-        .await
-        .unwrap();
     for attempt in 0..3 {
-        let read = families
-            .read_with_client(&f.id, "nosuchclient0000000000000a")
-            .await;
+        let read = s.families.read_with_client(&f.id, &s.client_id).await;
         assert!(
             read.is_ok(),
             "attempt {attempt}: the joined read fails after a column was added: {:?}",
