@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::store::{Family, FamilyId};
 use crate::Error;
 
 /// The longest refresh token accepted (R-SAFE-1); anything longer is refused before parsing.
@@ -37,6 +38,19 @@ fn chars_in_class(s: &str, max: usize, class: impl Fn(u8) -> bool) -> (usize, bo
     }
     let n = s.chars().take(max.saturating_add(1)).count();
     (n, n <= max && s.bytes().all(&class))
+}
+
+/// A store's answer is about the family asked for (`asked`, the one the token names), or it is the
+/// service's fault: acted on, another family's answer would be revoked, described or minted for in the
+/// token's name (a misrouted query, a cache keyed wrongly).
+pub(crate) fn answered_for(asked: Option<FamilyId>, answer: &Family) -> Result<(), Error> {
+    if Some(answer.id) == asked {
+        Ok(())
+    } else {
+        Err(Error::Internal {
+            detail: "store answered another family than the one asked for",
+        })
+    }
 }
 
 /// `[A-Za-z0-9-_=.]`, the class of a refresh token, as a table: the token is the longest member checked

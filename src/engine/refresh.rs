@@ -410,11 +410,7 @@ impl<'r> RefreshFlow<'r> {
     /// A family as read: it must exist and have reached the presented generation (R-FAM-4).
     fn found(&self, family: Option<Family>) -> Result<Family, Error> {
         let family = family.ok_or(Error::InvalidRefreshToken)?;
-        if Some(family.id) != self.decoded.map(|d| d.family()) {
-            return Err(Error::Internal {
-                detail: "store answered another family than the one asked for",
-            });
-        }
+        checks::answered_for(self.decoded.map(|d| d.family()), &family)?;
         if self.presented()? > family.state.generation {
             return Err(Error::InvalidRefreshToken);
         }

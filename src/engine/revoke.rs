@@ -96,13 +96,7 @@ impl<'r> RevokeFlow<'r> {
                 let Some(family) = read.family else {
                     return Ok(self.unchanged());
                 };
-                // The family the token names, and no other: a store answering for another one (a
-                // misrouted query) must not get that one revoked.
-                if Some(family.id) != self.report.family() {
-                    return Err(Error::Internal {
-                        detail: "store answered another family than the one asked for",
-                    });
-                }
+                checks::answered_for(self.report.family(), &family)?;
                 if self.generation > family.state.generation {
                     return Ok(self.unchanged());
                 }
