@@ -463,7 +463,7 @@ mod tests {
 
     /// The shape check runs after the table exists and before the block that may alter it.
     #[test]
-    fn migration_checks_the_shape_before_changing_anything() {
+    fn r_per_5_migration_checks_the_shape_before_changing_anything() {
         let sql = migration_sql(&TableName::parse("s.fam").unwrap());
         let at = |p: &str| sql.find(p).unwrap_or_else(|| panic!("{p} missing"));
         assert!(at("CREATE TABLE IF NOT EXISTS") < at("DO $check$"));
