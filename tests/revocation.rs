@@ -303,3 +303,27 @@ fn r_safe_1_global_sign_out_checks_the_username_shape_first() {
     let e = f.issuer.global_sign_out_username("nobody").unwrap_err();
     assert_eq!(e.exception_name(), "UserNotFoundException");
 }
+
+/// R-CFG-2 (a refusal names the member by its wire name): a malformed token is refused under
+/// RevokeToken's member `Token`, both by the wire adapter's shape check and by the engine's, not under
+/// GetTokensFromRefreshToken's `RefreshToken`.
+#[test]
+fn r_cfg_2_revoke_token_names_its_token_member() {
+    use refresh_rotation::wire::{self, RevokeTokenRequest};
+    let f = Fixture::new(Opts::rotating(0));
+    let body = serde_json::json!({"Token": "a b", "ClientId": f.client_id}).to_string();
+    let parsed = wire::from_json::<RevokeTokenRequest>(body.as_bytes()).unwrap();
+    let e = parsed.into_call().unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("at 'Token'"), "{}", e.message());
+    let e = f
+        .issuer
+        .revoke_token(
+            &RefreshToken::new("a b"),
+            ClientId::parse(&f.client_id).unwrap(),
+            None,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("at 'Token'"), "{}", e.message());
+    assert!(!e.message().contains("RefreshToken"), "{}", e.message());
+}

@@ -74,19 +74,26 @@ fn constraint(member: &str, rule: &str) -> Error {
     ))
 }
 
+/// The model's shape of a refresh token sent as `RefreshToken` (R-REF-1).
 pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
+    check_token_shape("RefreshToken", token)
+}
+
+/// The model's shape of a token sent as `member` (`RefreshToken`, RevokeToken's `Token`, InitiateAuth's
+/// `REFRESH_TOKEN`): the refusal names the member the caller sent (R-CFG-2).
+pub(crate) fn check_token_shape(member: &str, token: &str) -> Result<(), Error> {
     if token.is_empty() {
-        return Err(invalid("Missing required parameter RefreshToken".into()));
+        return Err(invalid(format!("Missing required parameter {member}")));
     }
     if token.len() > MAX_TOKEN_LEN {
         return Err(constraint(
-            "RefreshToken",
+            member,
             "have length less than or equal to 16384",
         ));
     }
     if !token.bytes().all(|b| TOKEN_CLASS[usize::from(b)]) {
         return Err(constraint(
-            "RefreshToken",
+            member,
             "satisfy regular expression pattern: [A-Za-z0-9-_=.]+",
         ));
     }

@@ -84,7 +84,7 @@ impl<'r> RevokeFlow<'r> {
         let state = std::mem::replace(&mut self.state, State::Finished);
         match (state, input) {
             (State::Start, Input::Start) => {
-                checks::check_refresh_token_shape(self.token.expose_secret())?;
+                checks::check_token_shape("Token", self.token.expose_secret())?;
                 self.state = State::AwaitClient;
                 Ok(Need::Client(self.client_id.as_str()))
             }

@@ -154,7 +154,7 @@ impl AuthCall {
         let flow = match (api, auth_flow) {
             (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
                 let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
-                checks::check_refresh_token_shape(token)?;
+                checks::check_token_shape("REFRESH_TOKEN", token)?;
                 // SECRET_HASH is parsed after the pool is checked (`initiate_auth`), as it was checked
                 // in the engine before it became a type: the order of refusals a client sees stays.
                 let device_key = param(params, "DEVICE_KEY").map(SecretString::new);

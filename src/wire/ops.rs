@@ -262,6 +262,7 @@ impl RevokeTokenRequest {
     /// and `LINKED`. Every failure is `InvalidParameterException`.
     pub fn into_call(self) -> Result<RevokeCall, Error> {
         let token = required("Token", self.token.as_ref().map(|t| t.expose_secret()))?;
+        checks::check_token_shape("Token", token)?;
         let client_id = required("ClientId", self.client_id.as_deref())?;
         ClientId::parse(client_id)?;
         if let Some(s) = &self.client_secret {
