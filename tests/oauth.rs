@@ -458,6 +458,55 @@ fn r_oauth_3_errors_codes_statuses_and_descriptions() {
     assert_eq!(d, "Refresh Token has been revoked");
 }
 
+/// R-OAUTH-3: every refused client authentication has one description, at the token, revocation and
+/// introspection endpoints alike, so that none of them tells which client ids exist or which clients
+/// are confidential (RFC 6749 §5.2 groups these cases as one `invalid_client`).
+#[test]
+fn r_oauth_3_invalid_client_says_the_same_for_every_cause() {
+    let confidential = Fixture::new(Opts::rotating(0).with_secret());
+    let public = Fixture::new(Opts::rotating(0));
+    let t = confidential.sign_in();
+    let wrong = "x".repeat(51);
+    let mut descriptions = Vec::new();
+    for endpoint in [
+        oauth::token_endpoint as Endpoint,
+        oauth::revocation_endpoint,
+        oauth::introspection_endpoint,
+    ] {
+        let params = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t.as_str()),
+            ("token", t.as_str()),
+        ];
+        let cases = [
+            (&confidential, Auth::Basic("nosuchclient", &wrong)),
+            (&confidential, Auth::Basic(&confidential.client_id, &wrong)),
+            (&public, Auth::Basic(&public.client_id, &wrong)),
+        ];
+        for (f, auth) in cases {
+            let r = call(f, endpoint, auth, &params);
+            descriptions.push(assert_error(&r, 401, "invalid_client"));
+        }
+        let missing = [("client_id", confidential.client_id.as_str())];
+        let r = call(
+            &confidential,
+            endpoint,
+            Auth::Nothing,
+            &[params.as_slice(), missing.as_slice()].concat(),
+        );
+        let status = if endpoint == oauth::introspection_endpoint as Endpoint {
+            401
+        } else {
+            400
+        };
+        descriptions.push(assert_error(&r, status, "invalid_client"));
+    }
+    assert_eq!(descriptions.len(), 12);
+    for d in &descriptions {
+        assert_eq!(d, "Client authentication failed.");
+    }
+}
+
 #[test]
 fn r_oauth_4_a_family_bound_to_a_device_is_refused() {
     let f = Fixture::new(Opts::rotating(10).device_tracking());

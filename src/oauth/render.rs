@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-use super::request::ClientAuthMethod;
+use super::request::{ClientAuthMethod, CLIENT_AUTHENTICATION_FAILED};
 
 /// The challenge of a 401: `Basic` with the realm that RFC 7617 §2 requires.
 const BASIC_CHALLENGE: &str = r#"Basic realm="oauth2""#;
@@ -218,10 +218,14 @@ impl OAuthError {
     pub(crate) fn from_engine(e: &Error, method: ClientAuthMethod) -> Self {
         let message = || Cow::Owned(e.message());
         match e {
+            // One description for all four, as RFC 6749 §5.2 groups them: the endpoint does not tell
+            // which client ids exist, or which clients have a secret (R-OAUTH-3).
             Error::ClientNotFound { .. }
             | Error::ClientSecretMissing { .. }
             | Error::ClientSecretMismatch { .. }
-            | Error::ClientHasNoSecret { .. } => Self::invalid_client(message(), method),
+            | Error::ClientHasNoSecret { .. } => {
+                Self::invalid_client(CLIENT_AUTHENTICATION_FAILED, method)
+            }
             Error::InvalidRefreshToken
             | Error::RefreshTokenOfOtherClient
             | Error::RefreshTokenRevoked
@@ -345,7 +349,7 @@ mod tests {
         assert_eq!(r.header("pragma"), Some("no-cache"));
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
-            r#"{"error":"invalid_client","error_description":"Unable to verify secret for client c1"}"#
+            r#"{"error":"invalid_client","error_description":"Client authentication failed."}"#
         );
         let r = OAuthError::from_engine(
             &Error::ClientNotFound {

@@ -305,7 +305,7 @@ impl ClientCredentials {
                 .is_none_or(|s| PresentedSecret::parse(s.expose_secret()).is_ok());
         if !shape_ok {
             return Err(OAuthError::invalid_client(
-                "Client authentication failed.",
+                CLIENT_AUTHENTICATION_FAILED,
                 creds.method,
             ));
         }
@@ -325,6 +325,9 @@ impl ClientCredentials {
     }
 }
 
+/// The description of an `invalid_client` for a client id or secret that is refused (R-OAUTH-3): one
+/// text for an unknown client, a wrong, missing or malformed secret and a secret sent to a public client.
+pub(crate) const CLIENT_AUTHENTICATION_FAILED: &str = "Client authentication failed.";
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1, RFC 7617). An empty secret
 /// means none (a public client that still uses the header). Any other scheme, or a value that does not
 /// decode, is `invalid_client` with a `Basic` challenge.
