@@ -647,7 +647,11 @@ mod tests {
         ))
         .unwrap();
         let capacity = |store: &InMemoryRefreshTokenStore| -> usize {
-            store.shards.iter().map(|s| s.0.lock().families.capacity()).sum()
+            store
+                .shards
+                .iter()
+                .map(|s| s.0.lock().families.capacity())
+                .sum()
         };
         let grown = capacity(&store);
         assert_eq!(store.purge_expired(cutoff, usize::MAX).unwrap(), 7_000);
