@@ -266,14 +266,15 @@ fn r_rot_8_refresh_flow_through_auth_call() {
     }
 }
 
-/// R-REF-1 and R-ROT-8 through the wire adapter: the legacy refresh flow refuses a malformed DEVICE_KEY
-/// as the call is parsed, and a malformed SECRET_HASH only after the pool is checked, so a client sees
-/// the same first refusal as when the engine checked the SECRET_HASH. In the password flow a SECRET_HASH
-/// without the shape of one is a mismatch (NotAuthorizedException), as Cognito answers it.
+/// R-REF-1, R-ROT-8 and R-REF-3 through the wire adapter: the legacy refresh flow refuses a malformed
+/// DEVICE_KEY as the call is parsed. A SECRET_HASH without the shape of one is a wrong one, in both
+/// flows (NotAuthorizedException, as Cognito answers it: AuthParameters' values are unconstrained),
+/// refused where the engine verifies the hash: after the pool and the token.
 #[test]
 fn r_ref_1_legacy_flow_refuses_malformed_members_in_order() {
     let p = Pool::new();
-    let (client, _) = p.client(&[ALLOW_PW, ALLOW_REFRESH], true, LEGACY);
+    let (client, secret) = p.client(&[ALLOW_PW, ALLOW_REFRESH], true, LEGACY);
+    let secret = refresh_rotation::ClientSecret::new(secret.unwrap());
     let bad_hash = "!".repeat(200);
     let bad_device = "d".repeat(200);
     let legacy = |pool: &str, params: &str| {
@@ -288,8 +289,31 @@ fn r_ref_1_legacy_flow_refuses_malformed_members_in_order() {
     let hash_only = format!(r#""SECRET_HASH":"{bad_hash}""#);
     let e = p.admin(&legacy("us-east-1_Other", &hash_only)).unwrap_err();
     assert_eq!(e.exception_name(), "ResourceNotFoundException", "{e}");
+    // The token is refused first: the hash is verified once the family is read (R-ROT-8).
     let e = p.admin(&legacy(POOL, &hash_only)).unwrap_err();
-    assert_eq!(e.message(), "SECRET_HASH is not a valid secret hash");
+    assert_eq!(e.exception_name(), "NotAuthorizedException", "{e}");
+    assert_eq!(e.message(), "Invalid Refresh Token.");
+    // With a real token, the malformed hash is a wrong one.
+    let rt = p
+        .initiate(&password_body(&client, "alice", "Passw0rd!").replace(
+            r#""PASSWORD":"#,
+            &format!(
+                r#""SECRET_HASH":"{}","PASSWORD":"#,
+                secret.secret_hash("alice", &client)
+            ),
+        ))
+        .unwrap()
+        .authentication_result
+        .refresh_token
+        .unwrap();
+    let e = p
+        .admin(&legacy(POOL, &hash_only).replace("abc.def", &rt))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "NotAuthorizedException", "{e}");
+    assert_eq!(
+        e.message(),
+        format!("Unable to verify secret for client {client}")
+    );
     assert!(!e.message().contains(&bad_hash));
     // The password flow: the malformed hash is a mismatch, never echoed.
     let body = password_body(&client, "alice", "Passw0rd!").replace(

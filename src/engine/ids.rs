@@ -148,6 +148,13 @@ credential!(
     "a SECRET_HASH's length and alphabet"
 );
 
+impl SecretHash<'static> {
+    /// A SECRET_HASH that matches no secret (empty, it decodes to no MAC): what an adapter passes on for
+    /// a value without the shape of one where Cognito answers it as a wrong hash, since SECRET_HASH sits
+    /// in `AuthParameters`, whose values the model does not constrain (R-ROT-8, R-REF-3).
+    pub(crate) const UNMATCHABLE: SecretHash<'static> = SecretHash("");
+}
+
 credential!(
     /// A device key: 1 to 55 characters matching `[\w-]+_[0-9a-f-]+` (DeviceKeyType).
     DeviceKey,

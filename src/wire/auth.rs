@@ -155,8 +155,8 @@ impl AuthCall {
             (_, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") => {
                 let token = required("REFRESH_TOKEN", param(params, "REFRESH_TOKEN"))?;
                 checks::check_token_shape("REFRESH_TOKEN", token)?;
-                // SECRET_HASH is parsed after the pool is checked (`initiate_auth`), as it was checked
-                // in the engine before it became a type: the order of refusals a client sees stays.
+                // SECRET_HASH is parsed after the pool is checked (`initiate_auth`); one without the
+                // shape of one is then taken for a wrong one.
                 let device_key = param(params, "DEVICE_KEY").map(SecretString::new);
                 if let Some(d) = &device_key {
                     DeviceKey::parse(d.expose_secret())?;
@@ -346,13 +346,11 @@ async fn initiate_auth<D: AuthDriver + ?Sized>(
             .legacy_refresh(&LegacyRefreshRequest {
                 refresh_token: token,
                 client_id: ClientId::checked(&call.client_id),
-                secret_hash: secret_hash
-                    .as_ref()
-                    .map(|h| SecretHash::parse(h.expose_secret()))
-                    .transpose()
-                    .inspect_err(|e| {
-                        record_refusal(Operation::LegacyRefresh, Some(&call.client_id), e)
-                    })?,
+                // A SECRET_HASH without the shape of one is a wrong one, refused in the engine's
+                // order (R-ROT-8), as the password flow refuses it (`check_password_flow`).
+                secret_hash: secret_hash.as_ref().map(|h| {
+                    SecretHash::parse(h.expose_secret()).unwrap_or(SecretHash::UNMATCHABLE)
+                }),
                 device_key: device_key
                     .as_ref()
                     .map(|d| DeviceKey::checked(d.expose_secret())),
