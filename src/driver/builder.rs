@@ -69,6 +69,10 @@ impl<C> IssuerBuilder<C> {
     }
 
     /// Whether the pool tracks devices (R-REF-9). Defaults to `false`.
+    ///
+    /// Device keys are `<region>_<uuid>`. DeviceKeyType allows 55 characters, so the region is cut to
+    /// its first 18 characters there (an AWS region has at most 14), and any character outside
+    /// `[A-Za-z0-9_-]` becomes `-`: every key issued is one a client can present again.
     pub fn device_tracking(mut self, on: bool) -> Self {
         self.device_tracking = on;
         self

@@ -80,7 +80,7 @@ impl Engine {
         // request bound first, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the access
         // token's claims. No room otherwise, so that every token within the bound is issued.
         let device = if may_bind_device && family.info.device_key.is_none() {
-            self.region.len().saturating_add(DEVICE_KEY_CLAIM)
+            self.device_prefix.len().saturating_add(DEVICE_KEY_CLAIM)
         } else {
             0
         };
@@ -180,7 +180,7 @@ impl Engine {
     pub(crate) fn new_device_key(&self) -> Result<String, Error> {
         Ok(format!(
             "{}_{}",
-            self.region,
+            self.device_prefix,
             crate::random::uuid_string(random_array(&self.rng)?)
         ))
     }

@@ -254,7 +254,8 @@ fn out_of_order<'f, T>() -> Need<'f, T> {
 /// Build one through a driver's builder ([`TokenIssuerBuilder`](crate::driver::TokenIssuerBuilder)); a driver
 /// holds it and runs its flows.
 pub struct Engine {
-    region: Box<str>,
+    /// What device keys start with: the region, made to fit DeviceKeyType ([`device_key_prefix`]).
+    device_prefix: Box<str>,
     issuer_url: Box<str>,
     keys: KeyRing,
     rng: BufferedRandom,
@@ -275,6 +276,33 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The longest region a device key can start with: DeviceKeyType allows 55 characters, and `_` and a
+/// UUID take 37.
+const MAX_DEVICE_REGION: usize = 55 - 37;
+
+/// The start of every device key the pool issues, `<region>_<uuid>` as Cognito writes them (R-REF-9):
+/// the region, with any character outside `[A-Za-z0-9_-]` made `-` and cut to 18 characters (a
+/// Cognito region has at most 14), so that every key issued matches DeviceKeyType and the client can
+/// present it again. An empty region gives `device`.
+fn device_key_prefix(region: &str) -> Box<str> {
+    let prefix: String = region
+        .chars()
+        .take(MAX_DEVICE_REGION)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if prefix.is_empty() {
+        "device".into()
+    } else {
+        prefix.into_boxed_str()
+    }
+}
+
 /// An engine's settings, from a driver's builder.
 pub(crate) struct EngineSettings {
     pub(crate) region: String,
@@ -290,7 +318,7 @@ pub(crate) struct EngineSettings {
 impl Engine {
     pub(crate) fn new(s: EngineSettings) -> Engine {
         Engine {
-            region: s.region.into_boxed_str(),
+            device_prefix: device_key_prefix(&s.region),
             issuer_url: s.issuer_url.into_boxed_str(),
             keys: KeyRing::new(s.signer, s.refresh_keys),
             // One `getrandom` per 16 token sets instead of two per token set: see `BufferedRandom`.

@@ -910,3 +910,34 @@ fn r_per_5_a_token_size_refusal_on_an_answer_from_memory_reads_again() {
     // On the read, with the user as the directory has it now, the refresh advances.
     read_then_advance(&w, &mut flow, &f);
 }
+
+/// R-REF-9 with R-REF-1: every device key the pool issues is one the client can present again
+/// (DeviceKeyType: 1 to 55 characters of `[\w-]+_[0-9a-f-]+`), whatever region the host configured.
+#[test]
+fn r_ref_9_issued_device_keys_match_device_key_type_for_any_region() {
+    for region in [
+        "us-east-1",
+        "eu-local-devstack-1",
+        "a-region-name-far-longer-than-any-aws-region",
+        "région spéciale",
+        "",
+    ] {
+        let engine = Engine::new(EngineSettings {
+            region: region.into(),
+            issuer_url: "https://issuer.example".into(),
+            signer: TokenSigner::new(Arc::new(
+                SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+            )),
+            refresh_keys: RefreshTokenKeys::new(RefreshTokenKey::new(1, &[7; 32]).unwrap()),
+            rng: Arc::new(SystemRandom::new()),
+            device_tracking: true,
+            reuse_policy: ReusePolicy::Reject,
+            hook: false,
+        });
+        let key = engine.new_device_key().unwrap();
+        assert!(DeviceKey::parse(&key).is_ok(), "{region:?} gave {key:?}");
+        if region == "us-east-1" {
+            assert!(key.starts_with("us-east-1_"), "{key}");
+        }
+    }
+}
