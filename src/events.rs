@@ -28,7 +28,8 @@ pub enum RevocationCause {
     /// A rotated-out token was presented after its grace window, under [`ReusePolicy::RevokeFamily`]
     /// (R-ROT-4).
     Reuse,
-    /// The client was deleted while a sign-in ran (R-REV-7).
+    /// The client was deleted (R-REV-7): the families its deletion revoked, and one a sign-in revoked
+    /// because its client was deleted while it ran.
     ClientDeleted,
     /// Global sign-out (R-REV-3).
     GlobalSignOut,

@@ -147,7 +147,12 @@ struct LinkedStore {
     store: Arc<dyn AsyncRefreshTokenStore>,
     /// Linked as a synchronous store, whose futures complete on their first poll.
     answers_at_once: bool,
+    /// Records the families a deletion revoked in this store (the linking driver's telemetry, R-OPS-2).
+    on_revoked: RevokedByDeletion,
 }
+
+/// How a linking driver records the families a client's deletion revoked: the client id and how many.
+pub(crate) type RevokedByDeletion = fn(&str, usize);
 
 impl fmt::Debug for ClientRegistry {
     // No store call here: a Debug line must not do I/O, nor fail.
@@ -246,22 +251,32 @@ impl ClientRegistry {
     /// Links a synchronous family store, so that deleting a client revokes its families there
     /// (R-REV-7). [`TokenIssuerBuilder::build`](crate::driver::TokenIssuerBuilder::build) does this for
     /// its store.
-    pub(crate) fn link_family_store(&self, store: &Arc<dyn RefreshTokenStore>) {
+    pub(crate) fn link_family_store(
+        &self,
+        store: &Arc<dyn RefreshTokenStore>,
+        on_revoked: RevokedByDeletion,
+    ) {
         self.link(LinkedStore {
             address: address(store),
             store: Arc::new(Arc::clone(store)),
             answers_at_once: true,
+            on_revoked,
         });
     }
 
     /// Links an asynchronous family store, as [`link_family_store`](Self::link_family_store);
     /// [`AsyncTokenIssuerBuilder::build`](crate::driver::AsyncTokenIssuerBuilder::build) does this for
     /// its store.
-    pub(crate) fn link_async_family_store(&self, store: &Arc<dyn AsyncRefreshTokenStore>) {
+    pub(crate) fn link_async_family_store(
+        &self,
+        store: &Arc<dyn AsyncRefreshTokenStore>,
+        on_revoked: RevokedByDeletion,
+    ) {
         self.link(LinkedStore {
             address: address(store),
             store: Arc::clone(store),
             answers_at_once: false,
+            on_revoked,
         });
     }
 
@@ -758,14 +773,16 @@ impl ClientRegistry {
             .families
             .read()
             .iter()
-            .map(|s| Arc::clone(&s.store))
+            .map(|s| (Arc::clone(&s.store), s.on_revoked))
             .collect();
-        for store in &stores {
-            store.revoke_client(client_id).await?;
+        // Each pass is recorded as it completes, so that a deletion stopped part-way still counts
+        // what it revoked (R-OPS-2).
+        for (store, on_revoked) in &stores {
+            on_revoked(client_id, store.revoke_client(client_id).await?);
         }
         let deleted = self.store.delete(client_id).await?;
-        for store in &stores {
-            store.revoke_client(client_id).await?;
+        for (store, on_revoked) in &stores {
+            on_revoked(client_id, store.revoke_client(client_id).await?);
         }
         if !deleted {
             return Err(not_found(client_id));

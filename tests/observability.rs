@@ -992,3 +992,33 @@ fn r_ops_1_refused_password_sign_ins_are_traced_and_counted() {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 }
+
+/// R-OPS-2 with R-REV-7: the families a client's deletion revokes are counted under
+/// `cause="client_deleted"`, as global sign-out counts its own; families revoked before are not
+/// counted again, and other clients' families are left alone.
+#[test]
+fn r_ops_2_deleting_a_client_counts_the_families_it_revokes() {
+    let p = pool(5, ReusePolicy::Reject, false);
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let tokens: Vec<_> = (0..3)
+            .map(|_| p.sign_in(&p.rotating).refresh_token.unwrap())
+            .collect();
+        p.sign_in(&p.legacy);
+        // One of the three is revoked already: the deletion revokes two.
+        p.issuer
+            .revoke_token(
+                &tokens[0],
+                ClientId::parse(&p.rotating).unwrap(),
+                Some(PresentedSecret::parse(SECRET).unwrap()),
+            )
+            .unwrap();
+        p.registry.delete_client(&p.rotating).unwrap();
+    });
+    let snapshot = samples(&snapshotter);
+    let revoked = |cause| counter(&snapshot, telemetry::REVOCATIONS_TOTAL, &[("cause", cause)]);
+    assert_eq!(revoked("client_deleted"), 2);
+    assert_eq!(revoked("revoke_token"), 1);
+    assert_eq!(p.store.len(), 4);
+}

@@ -24,7 +24,7 @@ use crate::store::{Advance, AsyncRefreshTokenStore, FamilyAndClient, FamilyId};
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
-use super::telemetry::Observation;
+use super::telemetry::{record_client_deletion, Observation};
 
 /// The asynchronous collaborators of an [`AsyncTokenIssuer`].
 #[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
@@ -57,7 +57,8 @@ impl IssuerBuilder<AsyncParts> {
     /// its families (R-REV-7), through the registry, the wire adapter or
     /// [`AsyncTokenIssuer::delete_client`] alike.
     pub fn build(self) -> AsyncTokenIssuer {
-        self.registry.link_async_family_store(&self.parts.store);
+        self.registry
+            .link_async_family_store(&self.parts.store, record_client_deletion);
         let hook = self.parts.hook.is_some();
         let (engine, registry, clock, parts) = self.into_engine(hook);
         AsyncTokenIssuer {

@@ -20,7 +20,7 @@ use crate::store::RefreshTokenStore;
 use crate::token::RefreshTokenKeys;
 
 use super::builder::IssuerBuilder;
-use super::telemetry::Observation;
+use super::telemetry::{record_client_deletion, Observation};
 
 /// The synchronous collaborators of a [`TokenIssuer`].
 #[allow(missing_debug_implementations)] // trait objects without Debug; the issuer's Debug shows the engine
@@ -52,7 +52,8 @@ impl IssuerBuilder<SyncParts> {
     /// Finishes the issuer, and links the registry to the family store so that deleting a client revokes
     /// its families (R-REV-7).
     pub fn build(self) -> TokenIssuer {
-        self.registry.link_family_store(&self.parts.store);
+        self.registry
+            .link_family_store(&self.parts.store, record_client_deletion);
         let hook = self.parts.hook.is_some();
         let (engine, registry, clock, parts) = self.into_engine(hook);
         TokenIssuer {

@@ -194,6 +194,24 @@ fn policy_name(policy: ReusePolicy) -> &'static str {
     }
 }
 
+/// The families one revocation pass of a client's deletion revoked in a linked family store (R-REV-7):
+/// counted under `cause="client_deleted"` and traced, as global sign-out's are (R-OPS-2). The
+/// registry calls it after each pass; a pass that found nothing left to revoke is not traced.
+pub(crate) fn record_client_deletion(client_id: &str, families_revoked: usize) {
+    if families_revoked == 0 {
+        return;
+    }
+    let n = u64::try_from(families_revoked).unwrap_or(u64::MAX);
+    count(revocation_key(RevocationCause::ClientDeleted), n);
+    tracing::info!(
+        target: "refresh_rotation",
+        client_id,
+        families_revoked = n,
+        cause = RevocationCause::ClientDeleted.as_str(),
+        "client deleted: its refresh token families revoked"
+    );
+}
+
 /// Records a request refused before any issuer ran it, as a driver records the requests it answers: the
 /// operation's span (with `client_id`, `outcome` and `error`) and its outcome counted. For what decides
 /// outside the engine: the wire adapter's password checks, or a host's router that finds no pool for the

@@ -413,7 +413,7 @@ pub fn r_per_3_delete_removes_and_reports(store: &Arc<dyn AsyncClientStore>) {
 pub fn r_rev_7_registry_delete_over_this_store_revokes_families(store: &Arc<dyn AsyncClientStore>) {
     let registry = registry_over(store);
     let families: Arc<dyn RefreshTokenStore> = Arc::new(InMemoryRefreshTokenStore::new());
-    registry.link_family_store(&families);
+    registry.link_family_store(&families, |_, _| {});
     let create = || {
         block_on(registry.create_client_async(AppClientConfig::builder("c"), NewClientSecret::None))
             .expect("create")
