@@ -1022,3 +1022,71 @@ fn r_ops_2_deleting_a_client_counts_the_families_it_revokes() {
     assert_eq!(revoked("revoke_token"), 1);
     assert_eq!(p.store.len(), 4);
 }
+
+/// R-OPS-1 and R-OPS-2 at the OAuth endpoints: a request refused while it is parsed, before any
+/// issuer runs it (a secret without a secret's shape, a Basic header that does not decode, a missing
+/// parameter), is traced and counted as its operation's refusal, as a wrong secret of the right shape
+/// is, so that guessing with malformed values is as visible; no secret is traced.
+#[test]
+fn r_ops_1_oauth_requests_refused_while_parsed_are_traced_and_counted() {
+    use refresh_rotation::oauth::{self, OAuthRequest};
+    let p = pool(5, ReusePolicy::Reject, false);
+    let t0 = p.sign_in(&p.rotating).refresh_token.unwrap();
+    let form = b"application/x-www-form-urlencoded".as_slice();
+    let basic = |id: &str, secret: &str| {
+        use base64::Engine as _;
+        let pair = format!("{id}:{secret}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    let grant = format!(
+        "grant_type=refresh_token&refresh_token={}",
+        t0.expose_secret()
+    );
+    let capture = capture();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        for header in [
+            basic(&p.rotating, "short-guess"),
+            "Basic %%%not-base64".to_owned(),
+        ] {
+            let req = OAuthRequest::new("POST", grant.as_bytes())
+                .header("Content-Type", form)
+                .header("Authorization", header.as_bytes());
+            assert_eq!(oauth::token_endpoint(&p.issuer, &req).status, 401);
+        }
+        // A revocation without its token, and an introspection with a malformed secret.
+        let no_token = format!("client_id={}", p.rotating);
+        let req = OAuthRequest::new("POST", no_token.as_bytes()).header("Content-Type", form);
+        assert_eq!(oauth::revocation_endpoint(&p.issuer, &req).status, 400);
+        let body = format!(
+            "token={}&client_id={}&client_secret=short-guess",
+            t0.expose_secret(),
+            p.rotating
+        );
+        let req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", form);
+        assert_eq!(oauth::introspection_endpoint(&p.issuer, &req).status, 401);
+    });
+    let snapshot = samples(&snapshotter);
+    assert_eq!(
+        counter(
+            &snapshot,
+            "refresh_rotation_refresh_total",
+            &[("operation", "refresh"), ("outcome", "client_error")]
+        ),
+        2
+    );
+    let text = capture.text();
+    assert_eq!(text.matches("span refresh ").count(), 2, "{text}");
+    assert_eq!(text.matches("span revoke ").count(), 1, "{text}");
+    assert_eq!(text.matches("span introspect ").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("client_id={}", p.rotating)),
+        "{text}"
+    );
+    assert!(!text.contains("short-guess"), "{text}");
+    assert!(!text.contains(t0.expose_secret()), "{text}");
+}

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{ClientId, Introspection, PresentedSecret};
+use crate::engine::{ClientId, Introspection, Operation, PresentedSecret};
 use crate::error::Error;
 use crate::secret::SecretString;
 
@@ -21,7 +21,13 @@ pub struct IntrospectionRequest {
 impl IntrospectionRequest {
     /// Parses an introspection request: `POST`, a form body with `token` (a `token_type_hint` is
     /// ignored), and the client authentication of R-OAUTH-1.
+    ///
+    /// A refusal is traced and counted as an introspection's (R-OPS-1).
     pub fn parse(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
+        Self::parse_form(req).inspect_err(|e| e.record_as(Operation::Introspect))
+    }
+
+    fn parse_form(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
         let form = Form::parse(req)?;
         let client =
             ClientCredentials::parse(req, &form).map_err(OAuthError::into_introspection_error)?;

@@ -11,6 +11,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::driver::telemetry::record_refusal;
+use crate::engine::Operation;
 use crate::error::Error;
 
 use super::request::{ClientAuthMethod, CLIENT_AUTHENTICATION_FAILED};
@@ -114,6 +116,8 @@ pub struct OAuthError {
     status: u16,
     basic_challenge: bool,
     method_not_allowed: bool,
+    /// The client id a refused client authentication named, if it had one: for the refusal's trace.
+    named_client: Option<String>,
 }
 
 /// Whether RFC 6749 §5.2 allows `c` in an `error_description`: `%x20-21 / %x23-5B / %x5D-7E`, printable
@@ -147,7 +151,35 @@ impl OAuthError {
             status,
             basic_challenge: false,
             method_not_allowed: false,
+            named_client: None,
         }
+    }
+
+    /// This error, naming `client_id` as the client a refused request named (for its trace only: the
+    /// response does not show it).
+    pub(crate) fn naming(self, client_id: &str) -> Self {
+        OAuthError {
+            named_client: Some(client_id.to_owned()),
+            ..self
+        }
+    }
+
+    /// Records this refusal of a request the adapter could not hand to an issuer as `operation`'s, as
+    /// the drivers record theirs (R-OPS-1, R-OPS-2): an operation span with its outcome, counted.
+    /// Client-authentication failures are recorded as a wrong secret, the rest as a malformed request;
+    /// the client id is recorded only if it has a client id's shape, and nothing secret is.
+    pub(crate) fn record_as(&self, operation: Operation) {
+        let client_id = self.named_client.as_deref();
+        let error = if self.code == ErrorCode::InvalidClient {
+            Error::ClientSecretMismatch {
+                client_id: client_id.unwrap_or("***").to_owned(),
+            }
+        } else {
+            Error::InvalidParameter {
+                message: self.description.clone().into_owned(),
+            }
+        };
+        record_refusal(operation, client_id, &error);
     }
 
     /// `invalid_request` (400) with this description, for what the host itself refuses before the

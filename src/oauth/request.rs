@@ -304,10 +304,10 @@ impl ClientCredentials {
                 .as_ref()
                 .is_none_or(|s| PresentedSecret::parse(s.expose_secret()).is_ok());
         if !shape_ok {
-            return Err(OAuthError::invalid_client(
-                CLIENT_AUTHENTICATION_FAILED,
-                creds.method,
-            ));
+            return Err(
+                OAuthError::invalid_client(CLIENT_AUTHENTICATION_FAILED, creds.method)
+                    .naming(&creds.client_id),
+            );
         }
         Ok(creds)
     }

@@ -2,7 +2,7 @@
 //! a [`RevocationRequest`], run as RevokeToken (R-REV-1, R-REV-2), and answered 200 with an empty body
 //! whenever the token is now unusable, including when it was unknown, forged or already revoked.
 
-use crate::engine::{ClientId, PresentedSecret};
+use crate::engine::{ClientId, Operation, PresentedSecret};
 use crate::error::Error;
 use crate::secret::RefreshToken;
 
@@ -20,7 +20,13 @@ pub struct RevocationRequest {
 impl RevocationRequest {
     /// Parses a revocation request: `POST`, a form body with `token`, and the client authentication of
     /// R-OAUTH-1.
+    ///
+    /// A refusal is traced and counted as a RevokeToken's (R-OPS-1).
     pub fn parse(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
+        Self::parse_form(req).inspect_err(|e| e.record_as(Operation::Revoke))
+    }
+
+    fn parse_form(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
         let form = Form::parse(req)?;
         let client = ClientCredentials::parse(req, &form)?;
         let token = presented_token(form.required("token")?);

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{checks, ClientId, RefreshRequest, TokenSet};
+use crate::engine::{checks, ClientId, Operation, RefreshRequest, TokenSet};
 use crate::error::Error;
 use crate::secret::RefreshToken;
 
@@ -40,7 +40,13 @@ impl TokenRequest {
     /// Parses a token endpoint request: `POST`, a form body with `grant_type=refresh_token` and
     /// `refresh_token`, and the client authentication of R-OAUTH-1. A `scope` is accepted and ignored
     /// (R-OAUTH-2).
+    ///
+    /// A refusal is traced and counted as a refresh's (R-OPS-1).
     pub fn parse(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
+        Self::parse_form(req).inspect_err(|e| e.record_as(Operation::Refresh))
+    }
+
+    fn parse_form(req: &OAuthRequest<'_>) -> Result<Self, OAuthError> {
         let form = Form::parse(req)?;
         if form.required("grant_type")? != "refresh_token" {
             return Err(OAuthError::unsupported_grant_type());
