@@ -755,7 +755,9 @@ impl ClientRegistry {
     /// Unknown client: `ResourceNotFoundException` (R-CLI-5).
     ///
     /// Nothing is revoked for an id this registry does not hold: a family store may serve several pools,
-    /// and client ids are not secret. For one it holds, the families are revoked before the client is
+    /// and client ids are not secret. (Families record their client id, not their pool: pools sharing
+    /// a family store must not hold the same client id, which only a restore under a chosen id can
+    /// bring about; see R-REV-7 in the behaviour document.) For one it holds, the families are revoked before the client is
     /// removed and again after: a sign-in that read the client in between has its family revoked by the
     /// second pass, and one that creates its family later revokes that family itself. So a deletion
     /// stopped part-way (its future dropped at an await, as when a caller hangs up, or a store failing)
