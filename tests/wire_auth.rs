@@ -458,3 +458,35 @@ fn r_eng_2_async_issuer_answers_initiate_auth_as_the_sync_one() {
     .unwrap();
     assert!(!refreshed.authentication_result.access_token.is_empty());
 }
+
+/// R-CFG-2 and R-OPS-1: a value an error message echoes (an unknown AuthFlow, RevokeToken's
+/// RevokeAssociatedSessions, an unknown X-Amz-Target, a configuration value) never carries control
+/// characters or the Unicode controls of text direction into the message, so that a logged error cannot
+/// forge a second log line or read otherwise than it is written.
+#[test]
+fn r_cfg_2_echoed_values_lose_control_and_bidi_characters() {
+    use refresh_rotation::wire::{self, Operation, RevokeTokenRequest};
+    let hostile = "EVIL\n2026-11-29 INFO forged\u{202E}txt.exe\u{2066}";
+    let clean = |message: &str| {
+        assert!(message.contains("EVIL"), "{message}");
+        assert!(
+            !message.contains(['\n', '\u{202E}', '\u{2066}']),
+            "{message:?}"
+        );
+    };
+    let p = Pool::new();
+    let body = serde_json::json!({"ClientId": "c1", "AuthFlow": hostile, "AuthParameters": {}});
+    clean(&p.initiate(&body.to_string()).unwrap_err().message());
+    let body =
+        serde_json::json!({"Token": "abc", "ClientId": "c1", "RevokeAssociatedSessions": hostile});
+    let e = wire::from_json::<RevokeTokenRequest>(body.to_string().as_bytes())
+        .and_then(RevokeTokenRequest::into_call)
+        .unwrap_err();
+    clean(&e.message());
+    let target = format!("AWSCognitoIdentityProviderService.{hostile}");
+    clean(&Operation::from_target(Some(&target)).unwrap_err().message());
+    let e = refresh_rotation::AppClientConfig::builder(hostile)
+        .build()
+        .unwrap_err();
+    clean(&e.to_string());
+}

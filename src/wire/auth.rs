@@ -140,7 +140,7 @@ impl AuthCall {
         ClientId::parse(client_id)?;
         let auth_flow = required("AuthFlow", auth_flow)?;
         if !AUTH_FLOW_VALUES.contains(&auth_flow) {
-            let shown: String = auth_flow.chars().take(64).collect();
+            let shown = crate::error::echoed(auth_flow, 64);
             return Err(invalid(format!(
                 "1 validation error detected: Value '{shown}' at 'authFlow' failed to satisfy \
                  constraint: Member must satisfy enum value set: [{}]",

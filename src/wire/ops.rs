@@ -99,11 +99,7 @@ impl Operation {
         match found {
             Some(op) => Ok(*op),
             None => {
-                let shown: String = target
-                    .chars()
-                    .take(MAX_ECHOED_TARGET)
-                    .filter(|c| !c.is_control())
-                    .collect();
+                let shown = crate::error::echoed(target, MAX_ECHOED_TARGET);
                 Err(Error::UnknownOperation {
                     message: format!("Unknown operation: '{shown}'."),
                 })
@@ -270,7 +266,7 @@ impl RevokeTokenRequest {
         }
         if let Some(r) = self.revoke_associated_sessions.as_deref() {
             if !matches!(r, "NONE" | "LINKED") {
-                let shown: String = r.chars().take(64).collect();
+                let shown = crate::error::echoed(r, 64);
                 return Err(Error::InvalidParameter {
                     message: format!(
                         "1 validation error detected: Value '{shown}' at 'revokeAssociatedSessions' \

@@ -64,7 +64,8 @@ fn constraint(out: &mut Vec<Violation>, at: At<'_>, value: &str, must: &str) {
         at.field,
         ExceptionKind::InvalidParameter,
         format!(
-            "Value '{value}' at '{}' failed to satisfy constraint: Member must {must}",
+            "Value '{}' at '{}' failed to satisfy constraint: Member must {must}",
+            crate::error::echoed(value, usize::MAX),
             at.path
         ),
     );
