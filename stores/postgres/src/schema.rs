@@ -54,16 +54,6 @@ impl TableName {
             table: table.to_owned(),
         })
     }
-
-    /// The name of one of the table's indexes (unqualified: an index lives in its table's schema).
-    fn index(&self, suffix: &str) -> String {
-        format!("\"{}_{suffix}\"", self.table)
-    }
-
-    /// The same index's name as the catalog spells it (unquoted: a validated identifier needs no quotes).
-    fn index_name(&self, suffix: &str) -> String {
-        format!("{}_{suffix}", self.table)
-    }
 }
 
 impl fmt::Display for TableName {
@@ -374,26 +364,25 @@ const FAMILY_TABLE_ADDED: [Column; 2] = [
 /// Names are validated identifiers ([`TableName::parse`]), so they are safe inside the literals.
 pub(crate) fn migration_sql(t: &TableName) -> String {
     let max = MAX_GENERATION;
-    let subject_idx = t.index("subject_idx");
-    let expires_idx = t.index("expires_at_idx");
     let has_column = |column: &str| {
         format!(
             "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{t}'::regclass \
              AND attname = '{column}' AND NOT attisdropped)"
         )
     };
-    // Looked up in the table's own schema, where CREATE INDEX puts it: an index of the same name
-    // elsewhere on the search_path (a table of the same name in another schema) is not this one.
-    let has_index = |suffix: &str| {
+    // Whether this table has a usable plain index on `column` alone, whatever its name: an index's name
+    // says nothing of its table (a table renamed away keeps its indexes' names, and the fresh table of
+    // the old name must still get its own).
+    let has_index_on = |column: &str| {
         format!(
-            "EXISTS (SELECT 1 FROM pg_class WHERE relname = '{}' AND relnamespace = \
-             (SELECT relnamespace FROM pg_class WHERE oid = '{t}'::regclass))",
-            t.index_name(suffix)
+            "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+             ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = '{t}'::regclass AND i.indnkeyatts = 1 AND i.indisvalid \
+             AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = '{column}')"
         )
     };
     let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));
-    let (has_subject_idx, has_expires_idx) =
-        (has_index("subject_idx"), has_index("expires_at_idx"));
+    let (has_subject_idx, has_expires_idx) = (has_index_on("subject"), has_index_on("expires_at"));
     let shape = shape_check_sql(t, &FAMILY_TABLE, &FAMILY_TABLE_ADDED, &["family_id"]);
     format!(
         "CREATE TABLE IF NOT EXISTS {t} (
@@ -420,11 +409,13 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
             IF NOT {has_confirmed} THEN
                 ALTER TABLE {t} ADD COLUMN device_confirmed BOOLEAN NOT NULL DEFAULT TRUE;
             END IF;
+            -- Unnamed: PostgreSQL names them `<table>_subject_idx` and `<table>_expires_at_idx`, or
+            -- with a number added if another object already has that name.
             IF NOT {has_subject_idx} THEN
-                CREATE INDEX {subject_idx} ON {t} (subject);
+                CREATE INDEX ON {t} (subject);
             END IF;
             IF NOT {has_expires_idx} THEN
-                CREATE INDEX {expires_idx} ON {t} (expires_at);
+                CREATE INDEX ON {t} (expires_at);
             END IF;
         END
         $migrate$;"
@@ -495,7 +486,8 @@ mod tests {
         ] {
             assert!(st.sql(s).contains("\"s\".\"fam\""), "{s:?}");
         }
-        assert!(migration_sql(&t).contains("\"fam_subject_idx\" ON \"s\".\"fam\""));
+        assert!(migration_sql(&t).contains("CREATE INDEX ON \"s\".\"fam\" (subject)"));
+        assert!(migration_sql(&t).contains("indrelid = '\"s\".\"fam\"'::regclass"));
         // The array in `Statements::new` is indexed by the enum: check that each slot holds its statement.
         let starts = |s: Stmt, p: &str| assert!(st.sql(s).starts_with(p), "{s:?}: {}", st.sql(s));
         starts(Stmt::Insert, "INSERT INTO");

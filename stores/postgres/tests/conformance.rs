@@ -612,6 +612,54 @@ fn r_per_1_a_migration_that_must_change_a_busy_table_gives_up_then_succeeds_late
     assert_eq!(indexes.len(), 1);
 }
 
+/// R-REV-8 and `migrate`'s promise of the table's two indexes: a table renamed away keeps its indexes'
+/// names, and a fresh table migrated under the old name still gets indexes of its own (named with a
+/// number added), rather than none because the names are taken.
+#[test]
+fn r_rev_8_a_fresh_table_gets_its_indexes_when_a_renamed_one_kept_their_names() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    let _old = common::store_on(&url, &table, 1);
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE \"{table}\" RENAME TO \"{table}_old\""
+        ))
+        .unwrap();
+    let _new = common::store_on(&url, &table, 1);
+    let defs: Vec<String> = admin
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for column in ["(subject)", "(expires_at)"] {
+        assert_eq!(
+            defs.iter().filter(|d| d.ends_with(column)).count(),
+            1,
+            "{column}: {defs:#?}"
+        );
+    }
+    // Migrating again adds nothing.
+    drop(common::store_on(&url, &table, 1));
+    let count: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+            &[&table],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 3);
+    admin
+        .batch_execute(&format!(
+            "DROP TABLE \"{table}\"; DROP TABLE \"{table}_old\""
+        ))
+        .unwrap();
+}
+
 #[test]
 fn r_per_1_a_table_of_the_same_name_in_another_schema_does_not_hide_a_missing_index() {
     let Some(url) = common::pg_url() else { return };
