@@ -1182,3 +1182,25 @@ fn r_cfg_2_hex_string_type_has_no_length_bound() {
          satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-fA-F]+$"
     );
 }
+
+/// R-CFG-2 (crate's choice) with R-PER-3: U+0000 is refused in the members the model leaves without a
+/// pattern, since no PostgreSQL text or JSON column can store it; so the in-memory and PostgreSQL client
+/// stores keep the same configurations.
+#[test]
+fn r_cfg_2_unpatterned_members_refuse_nul() {
+    let e = AppClientConfig::builder("nul")
+        .read_attributes(["email\u{0}x"])
+        .write_attributes(["name\u{0}"])
+        .build()
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(
+        text.matches("not contain the character U+0000").count(),
+        2,
+        "{text}"
+    );
+    assert!(AppClientConfig::builder("ok")
+        .read_attributes(["email"])
+        .build()
+        .is_ok());
+}

@@ -184,6 +184,16 @@ pub fn r_per_3_get_of_unknown_client_is_none(store: &Arc<dyn AsyncClientStore>) 
     assert!(get(store, &random_client_id()).is_none());
 }
 
+/// R-CLI-5: a lookup by an id or scope no stored client can have (one holding U+0000, which an SQL
+/// text column cannot store) answers as for any unknown one: `None`, nothing deleted, not declared;
+/// never a backend error (which callers would report as an internal error).
+pub fn r_cli_5_lookups_by_unstorable_names_find_nothing(store: &Arc<dyn AsyncClientStore>) {
+    let id = "abc\u{0}def";
+    assert!(block_on(store.get(id)).expect("get").is_none());
+    assert!(!block_on(store.delete(id)).expect("delete"));
+    assert!(!block_on(store.is_scope_declared("res/x\u{0}")).expect("is_scope_declared"));
+}
+
 /// R-CLI-1: an insert of a taken id fails with `AlreadyExists` and leaves the original as it was.
 pub fn r_per_3_insert_of_taken_id_fails_and_keeps_the_original(store: &Arc<dyn AsyncClientStore>) {
     let original = insert_new(store, "original");
@@ -515,6 +525,7 @@ macro_rules! __client_store_conformance_checks {
             r_per_3_insert_then_get_round_trips,
             r_per_3_public_client_has_no_secret,
             r_per_3_get_of_unknown_client_is_none,
+            r_cli_5_lookups_by_unstorable_names_find_nothing,
             r_per_3_insert_of_taken_id_fails_and_keeps_the_original,
             r_per_3_insert_beyond_max_clients_is_full,
             r_per_3_concurrent_inserts_respect_max_clients,

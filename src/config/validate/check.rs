@@ -186,6 +186,11 @@ fn check_shown_as(
             let must = format!("satisfy regular expression pattern: {spelled}");
             constraint(out, at, show, &must);
         }
+    } else if len <= max && value.contains('\0') {
+        // Crate's choice (R-CFG-2): a member the model leaves without a pattern may hold anything but
+        // U+0000, which no SQL text or JSON column can store, so that a configuration either store
+        // keeps is one both keep.
+        constraint(out, at, show, "not contain the character U+0000");
     }
     out.len() == before
 }

@@ -39,6 +39,7 @@ use crate::error::Redactor;
 use crate::joined::PgPoolFamilies;
 use crate::pool::{within, Conn, LastError, Manager};
 use crate::schema::{shape_check_sql, Column, TableName};
+use crate::store::storable;
 use crate::PgRefreshTokenStore;
 
 /// How many times a statement or transaction is sent when a concurrent transaction rolled it back.
@@ -611,6 +612,10 @@ impl PgClientStore {
     }
 
     async fn get_client(&self, client_id: &str) -> Result<Option<Arc<AppClient>>, StoreError> {
+        // No stored client has an id TEXT cannot hold: none, as the in-memory store answers.
+        if !storable(client_id) {
+            return Ok(None);
+        }
         let pool_id: &str = &self.user_pool_id;
         let rows = self
             .query(&self.shared.sql.get, &[&pool_id, &client_id])
@@ -763,6 +768,9 @@ impl AsyncClientStore for PgClientStore {
 
     fn delete<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.run(async move {
+            if !storable(client_id) {
+                return Ok(false);
+            }
             let pool_id: &str = &self.user_pool_id;
             let n = self
                 .execute(&self.shared.sql.delete, &[&pool_id, &client_id])
@@ -793,6 +801,9 @@ impl AsyncClientStore for PgClientStore {
 
     fn is_scope_declared<'a>(&'a self, scope: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.run(async move {
+            if !storable(scope) {
+                return Ok(false);
+            }
             let pool_id: &str = &self.user_pool_id;
             let rows = self
                 .query(&self.shared.sql.is_declared, &[&pool_id, &scope])
