@@ -22,15 +22,19 @@
 //! `create`, `read`, `advance`, `bind_device`, `confirm_device` and `revoke` are O(1) and lock one shard.
 //! [`revoke_subject`](RefreshTokenStore::revoke_subject) costs one hash lookup per shard plus the
 //! subject's own families (R-REV-8): each shard indexes its families' ids by a keyed 64-bit hash of
-//! their subject (one 16-byte entry per family), and every hit is checked against the record's subject,
-//! so a hash collision costs a comparison, never a wrong revocation.
+//! their subject (one 16-byte entry per family, in a multimap for a subject's first eight families in
+//! the shard and in a list of the subject's own beyond them, so that a user with many families does not
+//! make `create` walk them all), and every hit is checked against the record's subject, so a hash
+//! collision costs a comparison, never a wrong revocation. When a shard's index table grows it rehashes
+//! each entry by looking its family up: a pause of a few milliseconds under that shard's lock at a
+//! million families, once per doubling.
 //! [`revoke_client`](RefreshTokenStore::revoke_client) scans every family, one shard at a time: deleting
 //! an app client is rare, and an index would cost memory on every family.
 //! [`purge_expired`](RefreshTokenStore::purge_expired) skips in O(1) every shard whose earliest expiry is
 //! after the cutoff, and resumes round-robin where the previous call stopped.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -174,13 +178,22 @@ impl Hashers {
     }
 }
 
+/// How many families of one subject a shard indexes in its multimap before it keeps the subject's
+/// further families in a list of their own (`crowded`).
+const INDEXED_PER_SUBJECT: usize = 8;
+
 #[derive(Default)]
 struct ShardData {
     /// The shard's families, each under the hash of its id.
     families: HashTable<Box<Record>>,
     /// The ids of the shard's families, each under the hash of its subject (R-REV-8): a multimap, one
-    /// entry per family, so that a subject with many families costs no list of its own.
+    /// entry per family, so that a subject with a few families costs no list of its own. Entries of one
+    /// hash share a probe sequence, so each subject has at most [`INDEXED_PER_SUBJECT`] here, and
+    /// inserting stays O(1) however many families one user signs in.
     by_subject: HashTable<FamilyId>,
+    /// The ids of the families of subjects that have more than [`INDEXED_PER_SUBJECT`] in this shard,
+    /// beyond those, by the hash of their subject.
+    crowded: HashMap<u64, Vec<FamilyId>>,
     /// No family in this shard expires before this (a lower bound, exact after each purge scan), so
     /// `purge_expired` can skip the shard without looking inside.
     earliest_expiry: Option<Timestamp>,
@@ -347,12 +360,26 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         shard
             .families
             .insert_unique(hashers.id(&family.id), record, |r| hashers.id(&r.id));
-        let families = &shard.families;
-        shard
+        // Entries that may share the hash (a 7-bit tag matches): at most the bound is counted.
+        let indexed = shard
             .by_subject
-            .insert_unique(subject_hash, family.id, |id| {
-                index_hash(hashers, families, id)
-            });
+            .iter_hash(subject_hash)
+            .take(INDEXED_PER_SUBJECT)
+            .count();
+        if indexed < INDEXED_PER_SUBJECT {
+            let families = &shard.families;
+            shard
+                .by_subject
+                .insert_unique(subject_hash, family.id, |id| {
+                    index_hash(hashers, families, id)
+                });
+        } else {
+            shard
+                .crowded
+                .entry(subject_hash)
+                .or_default()
+                .push(family.id);
+        }
         shard.earliest_expiry = Some(match shard.earliest_expiry {
             Some(t) => t.min(expires_at),
             None => expires_at,
@@ -436,9 +463,11 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
             let ShardData {
                 families,
                 by_subject,
+                crowded,
                 ..
             } = &mut *guard;
-            for id in by_subject.iter_hash(hash) {
+            let more = crowded.get(&hash).map_or(&[][..], Vec::as_slice);
+            for id in by_subject.iter_hash(hash).chain(more) {
                 if let Some(record) = families.find_mut(self.hashers.id(id), |r| r.id == *id) {
                     if !record.revoked && record.subject() == subject {
                         record.revoked = true;
@@ -493,6 +522,10 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
             // One pass over the index, as over the families, whatever the number of a subject's
             // families purged.
             shard.by_subject.retain(|id| !removed.contains(id));
+            shard.crowded.retain(|_, ids| {
+                ids.retain(|id| !removed.contains(id));
+                !ids.is_empty()
+            });
             shard.earliest_expiry = earliest;
             // Give memory back once a shard has shrunk well below its table (keeps a margin so that a
             // shard near a resize boundary does not shrink and regrow on every batch).
@@ -584,9 +617,11 @@ mod tests {
             let ShardData {
                 families,
                 by_subject,
+                crowded,
                 ..
             } = &mut *guard;
             by_subject.retain(|id| index_hash(&store.hashers, families, id) != hash);
+            crowded.remove(&hash);
         }
         assert_eq!(store.revoke_subject("alice").unwrap(), 0);
         assert_eq!(store.revoke_subject("bob").unwrap(), 20);
@@ -602,7 +637,11 @@ mod tests {
             store
                 .shards
                 .iter()
-                .map(|s| s.0.lock().by_subject.len())
+                .map(|s| {
+                    let shard = s.0.lock();
+                    let crowded: usize = shard.crowded.values().map(Vec::len).sum();
+                    shard.by_subject.len() + crowded
+                })
                 .sum()
         };
         assert_eq!(indexed(&store), 40);
@@ -614,10 +653,52 @@ mod tests {
         assert_eq!(indexed(&store), 25);
         assert_eq!(store.purge_expired(cutoff, 100).unwrap(), 25);
         assert_eq!(indexed(&store), 0);
-        assert!(store
-            .shards
-            .iter()
-            .all(|s| s.0.lock().by_subject.is_empty()));
+        assert!(store.shards.iter().all(|s| {
+            let shard = s.0.lock();
+            shard.by_subject.is_empty() && shard.crowded.is_empty()
+        }));
+    }
+
+    /// R-REV-8 and the `create` cost: one user's families beyond [`INDEXED_PER_SUBJECT`] in a shard go
+    /// to the shard's crowded list, so the multimap never holds a long run of one hash (whose probe
+    /// sequence every insert would walk); global sign-out and purges still find every one of them.
+    #[test]
+    fn r_rev_8_a_subject_with_many_families_stays_bounded_in_the_multimap() {
+        let store = InMemoryRefreshTokenStore::new();
+        let hash = store.subject_hash("heavy");
+        let id = |i: u32| {
+            let mut bytes = [7u8; 16];
+            bytes[..4].copy_from_slice(&i.to_le_bytes());
+            FamilyId::from_bytes(bytes)
+        };
+        for i in 0..5_000u32 {
+            let mut f = family("heavy", 0);
+            f.id = id(i);
+            if i % 2 == 0 {
+                Arc::make_mut(&mut f.info).expires_at = Timestamp::from_unix_seconds(5);
+            }
+            store.create(f).unwrap();
+        }
+        let (mut in_multimap, mut in_lists) = (0, 0);
+        for shard in store.shards.iter() {
+            let shard = shard.0.lock();
+            let here = shard
+                .by_subject
+                .iter()
+                .filter(|id| index_hash(&store.hashers, &shard.families, id) == hash)
+                .count();
+            assert!(here <= INDEXED_PER_SUBJECT, "{here}");
+            in_multimap += here;
+            in_lists += shard.crowded.values().map(Vec::len).sum::<usize>();
+        }
+        assert_eq!(in_multimap + in_lists, 5_000);
+        assert!(in_lists > 4_000, "{in_lists}");
+        let cutoff = PurgeCutoff::at(Timestamp::from_unix_seconds(
+            5 + PurgeCutoff::MARGIN_SECS as i64,
+        ))
+        .unwrap();
+        assert_eq!(store.purge_expired(cutoff, usize::MAX).unwrap(), 2_500);
+        assert_eq!(store.revoke_subject("heavy").unwrap(), 2_500);
     }
 
     /// R-REV-8 through table growth and shrinking: the subject index is rehashed by looking its
