@@ -359,7 +359,7 @@ impl ClientRegistry {
                 .rsplit_once('/')
                 .is_some_and(|(id, name)| !id.is_empty() && !name.is_empty());
         if !well_formed {
-            let shown: String = scope.chars().take(256).collect();
+            let shown = crate::error::echoed(scope, 256);
             return Err(Error::InvalidParameter {
                 message: format!(
                     "Custom scope '{shown}' must have the form <resource-server-identifier>/<name> and \
@@ -542,7 +542,7 @@ impl ClientRegistry {
     ) -> Result<Arc<AppClient>, Error> {
         let mut out = Vec::new();
         if !is_client_id_shape(&client.client_id) {
-            let shown: String = client.client_id.chars().take(128).collect();
+            let shown = crate::error::echoed(&client.client_id, 128);
             out.push(violation(
                 "ClientId",
                 format!(

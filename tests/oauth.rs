@@ -929,3 +929,21 @@ proptest! {
         });
     }
 }
+
+/// R-SAFE-2 at the OAuth adapter: an `OAuthError` for a refused client authentication does not show,
+/// in its `Debug` output, the client id the request named, which may be a secret pasted in the wrong
+/// field; its trace records the id only if it has a client id's shape.
+#[test]
+fn r_safe_2_a_refused_client_id_is_not_in_the_errors_debug() {
+    let pasted = "myclient:k3p9s2v7x1m4n8q5r0t6w2y9z3a7b1c5d8e2f6g4h0j";
+    let body = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "abc"),
+        ("client_id", pasted),
+    ]);
+    let req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+    let e = oauth::TokenRequest::parse(&req).unwrap_err();
+    let shown = format!("{e:?}");
+    assert!(shown.contains("InvalidClient"), "{shown}");
+    assert!(!shown.contains("k3p9s2v7"), "{shown}");
+}

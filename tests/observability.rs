@@ -1079,6 +1079,20 @@ fn r_ops_1_oauth_requests_refused_while_parsed_are_traced_and_counted() {
         ),
         2
     );
+    // Refused before any issuer ran them: no latency sample (it would pull the percentiles down).
+    let latency = metric(
+        &snapshot,
+        telemetry::REFRESH_DURATION_SECONDS,
+        &[("operation", "refresh")],
+    );
+    assert!(
+        match latency {
+            None => true,
+            Some(DebugValue::Histogram(v)) => v.is_empty(),
+            Some(_) => false,
+        },
+        "{latency:?}"
+    );
     let text = capture.text();
     assert_eq!(text.matches("span refresh ").count(), 2, "{text}");
     assert_eq!(text.matches("span revoke ").count(), 1, "{text}");

@@ -466,11 +466,12 @@ fn r_eng_2_async_issuer_answers_initiate_auth_as_the_sync_one() {
 #[test]
 fn r_cfg_2_echoed_values_lose_control_and_bidi_characters() {
     use refresh_rotation::wire::{self, Operation, RevokeTokenRequest};
-    let hostile = "EVIL\n2026-11-29 INFO forged\u{202E}txt.exe\u{2066}";
+    let hostile =
+        "EVIL\n2026-11-29 INFO forged\u{202E}txt.exe\u{2066}\u{2028}line\u{2029}para\u{061C}";
     let clean = |message: &str| {
         assert!(message.contains("EVIL"), "{message}");
         assert!(
-            !message.contains(['\n', '\u{202E}', '\u{2066}']),
+            !message.contains(['\n', '\u{202E}', '\u{2066}', '\u{2028}', '\u{2029}', '\u{061C}']),
             "{message:?}"
         );
     };
@@ -489,4 +490,13 @@ fn r_cfg_2_echoed_values_lose_control_and_bidi_characters() {
         .build()
         .unwrap_err();
     clean(&e.to_string());
+    // An unknown member, and a key repeated in AuthParameters.
+    let key = serde_json::to_string(hostile).unwrap();
+    let body = format!(r#"{{"ClientId":"c1",{key}:1}}"#);
+    let e = wire::from_json::<RevokeTokenRequest>(body.as_bytes()).unwrap_err();
+    clean(&e.message());
+    let body = format!(
+        r#"{{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{{key}:"a",{key}:"b"}}}}"#
+    );
+    clean(&p.initiate(&body).unwrap_err().message());
 }

@@ -218,7 +218,8 @@ pub(crate) fn record_client_deletion(client_id: &str, families_revoked: usize) {
 /// client a request names, so that such refusals (password guessing, probing for client ids) are as
 /// visible as the issuer's own (R-OPS-1, R-OPS-2). `client_id` is the one the request named, recorded
 /// only if it has a client id's shape (else as `***`: a malformed id may be anything, a secret pasted in
-/// the wrong field included); no secret is recorded.
+/// the wrong field included); no secret is recorded. No latency is sampled: the request never reached
+/// an issuer.
 pub fn record_refusal(operation: Operation, client_id: Option<&str>, error: &Error) {
     let client_id = client_id.map(|id| match ClientId::parse(id) {
         Ok(_) => id,
@@ -226,8 +227,12 @@ pub fn record_refusal(operation: Operation, client_id: Option<&str>, error: &Err
     });
     let observation = Observation::start(operation, client_id);
     let _entered = observation.span().enter();
-    // A refusal carries no security event: nothing was read or written.
-    let _no_events = observation.finish(&mut Report::new(operation), &Err::<(), _>(error.clone()));
+    // No latency sample: the request never reached an issuer, and a flood of such refusals would pull
+    // the refresh latency percentiles down. A refusal carries no security event: nothing was read or
+    // written.
+    let report = Report::new(operation);
+    let outcome = report.outcome(Some(error));
+    let _no_events = observation.conclude(&report, outcome, Some(error), Vec::new());
 }
 
 /// One operation being observed: its span and its start.

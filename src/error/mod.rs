@@ -287,15 +287,25 @@ impl From<StoreError> for Error {
 }
 
 /// At most `max` characters of a caller's `value`, to be shown in an error message, without control
-/// characters or the Unicode controls of text direction: an echoed value cannot break a log line in two
-/// or make it read otherwise than it is written.
+/// characters, the Unicode line and paragraph separators or the Unicode controls of text direction (the
+/// bidi marks and embeddings, overrides and isolates): an echoed value cannot break a log line in two or
+/// make it read otherwise than it is written.
 pub(crate) fn echoed(value: &str, max: usize) -> String {
     value
         .chars()
         .take(max)
         .filter(|c| {
             !c.is_control()
-                && !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                && !matches!(
+                    c,
+                    '\u{061C}'
+                        | '\u{200E}'
+                        | '\u{200F}'
+                        | '\u{2028}'
+                        | '\u{2029}'
+                        | '\u{202A}'..='\u{202E}'
+                        | '\u{2066}'..='\u{2069}'
+                )
         })
         .collect()
 }

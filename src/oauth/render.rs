@@ -109,7 +109,7 @@ impl ErrorCode {
 
 /// An OAuth 2.0 error: code, description, status, and whether the response challenges for Basic
 /// credentials. Turn it into a response with [`OAuthError::to_response`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OAuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
@@ -141,6 +141,21 @@ fn description_chars(text: Cow<'static, str>) -> Cow<'static, str> {
         })
         .collect::<String>()
         .into()
+}
+
+impl fmt::Debug for OAuthError {
+    /// What the response says; never the client id a refused request named, which may be anything (a
+    /// secret pasted in the wrong field included): only its trace records it, and only if it has a
+    /// client id's shape (R-SAFE-2).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthError")
+            .field("code", &self.code)
+            .field("description", &self.description)
+            .field("status", &self.status)
+            .field("basic_challenge", &self.basic_challenge)
+            .field("method_not_allowed", &self.method_not_allowed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OAuthError {

@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for UniqueStringMap {
                 let mut map = std::collections::HashMap::new();
                 while let Some((key, value)) = entries.next_entry::<String, String>()? {
                     if map.contains_key(&key) {
-                        let shown: String = key.chars().take(128).collect();
+                        let shown = crate::error::echoed(&key, 128);
                         return Err(serde::de::Error::custom(format_args!(
                             "duplicate key `{shown}` in a map"
                         )));
@@ -87,7 +87,7 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     if let Some(rest) = text.strip_prefix("unknown field `") {
         if let Some(end) = rest.find('`') {
-            let name: String = rest[..end].chars().take(128).collect();
+            let name = crate::error::echoed(&rest[..end], 128);
             return format!(
                 "Unknown member '{name}' in the request: it is not a member of this operation's input."
             );
