@@ -614,14 +614,11 @@ mod tests {
         let hash = store.subject_hash("alice");
         for shard in store.shards.iter() {
             let mut guard = shard.0.lock();
-            let ShardData {
-                families,
-                by_subject,
-                crowded,
-                ..
-            } = &mut *guard;
-            by_subject.retain(|id| index_hash(&store.hashers, families, id) != hash);
-            crowded.remove(&hash);
+            let shard = &mut *guard;
+            shard
+                .by_subject
+                .retain(|id| index_hash(&store.hashers, &shard.families, id) != hash);
+            shard.crowded.remove(&hash);
         }
         assert_eq!(store.revoke_subject("alice").unwrap(), 0);
         assert_eq!(store.revoke_subject("bob").unwrap(), 20);
