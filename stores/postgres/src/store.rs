@@ -89,6 +89,9 @@ impl Default for PgStoreBuilder {
     }
 }
 
+/// The longest `statement_timeout` PostgreSQL accepts, in milliseconds (`INT_MAX`).
+const MAX_STATEMENT_TIMEOUT_MS: u128 = 2_147_483_647;
+
 impl PgStoreBuilder {
     /// The table, `name` or `schema.name`, each part `[a-z_][a-z0-9_]*` (the table part at most 48 bytes).
     /// Defaults to `refresh_token_families` in the connection's `search_path`.
@@ -127,7 +130,8 @@ impl PgStoreBuilder {
     ///
     /// When `Some`, the store also stops waiting 2 seconds after it: a server (or a path to it) that
     /// goes silent makes the operation fail with [`StoreError::Unavailable`] and the connection is
-    /// given up, instead of the operation hanging (R-SAFE-1).
+    /// given up, instead of the operation hanging (R-SAFE-1). PostgreSQL takes at most 2,147,483,647 ms
+    /// (about 24.8 days): a longer one makes `connect` fail with [`StoreError::Backend`] saying so.
     pub fn statement_timeout(mut self, t: Option<Duration>) -> Self {
         self.statement_timeout = t;
         self
@@ -193,6 +197,17 @@ impl PgStoreBuilder {
 
     async fn build(self, url: &str, eager: bool) -> Result<PgRefreshTokenStore, StoreError> {
         let table = TableName::parse(&self.table)?;
+        // PostgreSQL takes at most `INT_MAX` milliseconds, and refuses every connection that asks for
+        // more: say so here, not as the server's refusal of each connection.
+        if self
+            .statement_timeout
+            .is_some_and(|t| t.as_millis() > MAX_STATEMENT_TIMEOUT_MS)
+        {
+            return Err(StoreError::Backend(format!(
+                "statement_timeout is longer than PostgreSQL allows ({MAX_STATEMENT_TIMEOUT_MS} ms, \
+                 about 24.8 days); use None for no timeout"
+            )));
+        }
         let (url, verify_asked) = libpq_sslmode(url);
         if verify_asked && self.tls.is_none() {
             return Err(StoreError::Backend(

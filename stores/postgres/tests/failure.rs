@@ -172,6 +172,22 @@ fn malformed_connection_string_is_an_error_that_does_not_echo_it() {
     assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
 }
 
+/// R-SAFE-1: a `statement_timeout` longer than PostgreSQL takes (`INT_MAX` ms) is refused when the
+/// store is built, saying why, instead of every connection failing with the server's refusal.
+#[test]
+fn a_statement_timeout_beyond_postgresqls_limit_is_refused_up_front() {
+    let builder = |ms: u64| {
+        PgRefreshTokenStore::builder().statement_timeout(Some(std::time::Duration::from_millis(ms)))
+    };
+    let e = common::connect_lazy(builder(2_147_483_648), "host=127.0.0.1 port=1").unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Backend(m) if m.contains("statement_timeout")),
+        "{e:?}"
+    );
+    // The limit itself is accepted (a lazy store does not connect yet).
+    assert!(common::connect_lazy(builder(2_147_483_647), "host=127.0.0.1 port=1").is_ok());
+}
+
 #[test]
 fn wrong_password_is_an_error_without_the_password() {
     let Some(url) = common::pg_url() else { return };
