@@ -548,3 +548,47 @@ fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     let retry = host_a.get_tokens_from_refresh_token(&req).unwrap();
     assert_eq!(retry.refresh_token, first.refresh_token);
 }
+
+/// R-ROT-11 with R-OAUTH-7 and R-JWT-6: introspection judges a token's times by the time that decides
+/// its family read, as the refresh that minted it took its `iat` from the store's time. A host whose
+/// clock lags the store's still reads the access and ID tokens it has just handed out as active, and
+/// one past their expiry by the store's time as inactive.
+#[test]
+fn r_rot_11_introspection_judges_jwt_times_by_the_stores_time() {
+    use refresh_rotation::engine::Introspection;
+    let f = Fixture::new(Opts::rotating(2));
+    let store_clock = Arc::new(ManualClock::new(
+        Clock::now(&*f.clock).checked_add_secs(2).unwrap(),
+    ));
+    let sc = store_clock.clone();
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
+        inner: Arc::new(InMemoryRefreshTokenStore::new()),
+        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+            let mut read = s.read(id)?;
+            read.time = Some(Clock::now(&*sc));
+            Ok(read)
+        },
+    });
+    let host = f.issuer_over(store, f.clock.clone());
+    let t0 = host
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let r = host
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+        .unwrap();
+    let active = |token: &str| {
+        matches!(
+            host.introspect(token, f.id(), None).unwrap(),
+            Introspection::Active(_)
+        )
+    };
+    let rt = r.refresh_token.as_ref().unwrap();
+    assert!(active(rt.expose_secret()));
+    assert!(active(&r.access_token), "the access token just minted");
+    assert!(active(&r.id_token), "the ID token just minted");
+    // Past the access token's expiry by the store's time, not yet by the host's.
+    store_clock.advance(3_600);
+    assert!(!active(&r.access_token));
+}

@@ -201,9 +201,8 @@ impl TokenIssuer {
         client_id: ClientId<'_>,
         client_secret: Option<PresentedSecret<'_>>,
     ) -> Result<crate::engine::Introspection, Error> {
-        let now = self.clock.now();
         self.run(
-            &mut self.engine.introspect(token, client_id, client_secret, now),
+            &mut self.engine.introspect(token, client_id, client_secret),
             Some(client_id.as_str()),
         )
     }

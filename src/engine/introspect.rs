@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::client::AppClient;
 use crate::clock::Timestamp;
 use crate::error::Error;
-use crate::jwt::{NoRevocationCheck, TokenUse};
+use crate::jwt::{JwtVerifier, TokenUse, VerifiedClaims};
 use crate::store::{Family, FamilyId};
 use crate::token::TokenRejection;
 
@@ -90,8 +90,11 @@ enum State {
     AwaitJwtFamily {
         family: FamilyId,
         token_type: IntrospectedTokenType,
-        iat: Timestamp,
-        exp: Timestamp,
+        token_use: TokenUse,
+        /// Verified but for its times, which are judged once the family is read, by the time that
+        /// decides the read (R-ROT-11).
+        claims: VerifiedClaims,
+        verifier: Box<JwtVerifier>,
     },
     Finished,
 }
@@ -102,7 +105,6 @@ pub struct IntrospectFlow<'r> {
     token: &'r str,
     client_id: ClientId<'r>,
     client_secret: Option<PresentedSecret<'r>>,
-    now: Timestamp,
     client: Option<Arc<AppClient>>,
     state: State,
     report: Report,
@@ -150,14 +152,12 @@ impl<'r> IntrospectFlow<'r> {
         token: &'r str,
         client_id: ClientId<'r>,
         client_secret: Option<PresentedSecret<'r>>,
-        now: Timestamp,
     ) -> Self {
         IntrospectFlow {
             engine,
             token,
             client_id,
             client_secret,
-            now,
             client: None,
             state: State::Start,
             report: Report::new(Operation::Introspect),
@@ -187,13 +187,20 @@ impl<'r> IntrospectFlow<'r> {
                 State::AwaitJwtFamily {
                     family,
                     token_type,
-                    iat,
-                    exp,
+                    token_use,
+                    claims,
+                    verifier,
                 },
-                Input::Family { read, .. },
+                Input::Family { read, host_time },
             ) => {
                 if let Some(answer) = &read.family {
                     checks::answered_for(Some(family), answer)?;
+                }
+                // R-ROT-11: judged by the store's time when it keeps one, as the refresh that minted
+                // the token took its `iat` from it; else by the host's, read after the read.
+                let now = read.time.unwrap_or(host_time);
+                if verifier.check_times(&claims, token_use, now).is_err() {
+                    return Ok(self.done(INACTIVE));
                 }
                 // A family that is gone answers inactive: the active answer names the family's user
                 // and scopes, which are gone with it. (The store-backed revocation check lets such a
@@ -204,6 +211,7 @@ impl<'r> IntrospectFlow<'r> {
                 if family.state.revoked || *family.info.client_id != *self.client_id.as_str() {
                     return Ok(self.done(INACTIVE));
                 }
+                let (iat, exp) = (claims.issued_at(), claims.expires_at());
                 Ok(self.done(Ok(active(&family, token_type, iat, exp))))
             }
             _ => Ok(out_of_order()),
@@ -246,6 +254,7 @@ impl<'r> IntrospectFlow<'r> {
             .map_err(|_| Error::Internal {
                 detail: "the pool's JWKS does not load",
             })?;
+        // Its times are judged after the family read, by the time that decides it (R-ROT-11).
         let verified = [
             (TokenUse::Access, IntrospectedTokenType::AccessToken),
             (TokenUse::Id, IntrospectedTokenType::IdToken),
@@ -253,17 +262,11 @@ impl<'r> IntrospectFlow<'r> {
         .into_iter()
         .find_map(|(use_, kind)| {
             verifier
-                .verify(
-                    self.token,
-                    use_,
-                    self.client_id.as_str(),
-                    self.now,
-                    &NoRevocationCheck,
-                )
+                .verify_untimed(self.token, use_, self.client_id.as_str())
                 .ok()
-                .map(|claims| (kind, claims))
+                .map(|claims| (use_, kind, claims))
         });
-        let Some((token_type, claims)) = verified else {
+        let Some((token_use, token_type, claims)) = verified else {
             return Ok(self.done(INACTIVE));
         };
         let Some(family) = FamilyId::from_uuid_str(claims.origin_jti()) else {
@@ -272,8 +275,9 @@ impl<'r> IntrospectFlow<'r> {
         self.state = State::AwaitJwtFamily {
             family,
             token_type,
-            iat: claims.issued_at(),
-            exp: claims.expires_at(),
+            token_use,
+            claims,
+            verifier: Box::new(verifier),
         };
         Ok(Need::Family(family))
     }

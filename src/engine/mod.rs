@@ -381,16 +381,16 @@ impl Engine {
     }
 
     /// Starts an introspection of `token` (any token: refresh, access or ID) by the client `client_id`
-    /// at `now` (R-OAUTH-7). The client authenticates as for a refresh (R-REF-3); the token's state is
-    /// then read, never written.
+    /// (R-OAUTH-7). The client authenticates as for a refresh (R-REF-3); the token's state is then
+    /// read, never written, and judged at the store's time when it keeps one, else at the host's time
+    /// the driver hands in with the read (R-ROT-11).
     pub fn introspect<'r>(
         &'r self,
         token: &'r str,
         client_id: ClientId<'r>,
         client_secret: Option<PresentedSecret<'r>>,
-        now: Timestamp,
     ) -> IntrospectFlow<'r> {
-        IntrospectFlow::new(self, token, client_id, client_secret, now)
+        IntrospectFlow::new(self, token, client_id, client_secret)
     }
 
     /// Starts a global sign-out of the user with this `sub` (R-REV-3) at `now`.
