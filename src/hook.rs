@@ -55,7 +55,8 @@ pub struct PreTokenGenerationEvent<'a> {
 pub struct ClaimsOverride {
     /// ID-token claims to add or override (`claimsToAddOrOverride`). Protected claims are ignored.
     pub claims_to_add_or_override: serde_json::Map<String, serde_json::Value>,
-    /// ID-token claims to remove (`claimsToSuppress`). Protected claims are ignored.
+    /// ID-token claims to remove (`claimsToSuppress`). Protected claims are ignored. A claim both
+    /// suppressed and added is suppressed, as in Cognito.
     pub claims_to_suppress: Vec<String>,
     /// Replacement for `cognito:groups` in both tokens (`groupsToOverride`); `Some(vec![])` removes it.
     pub groups_to_override: Option<Vec<String>>,

@@ -349,11 +349,15 @@ fn r_ref_11_hook_adds_overrides_suppresses_and_refuses() {
     let t0 = f.sign_in();
     let mut meta = HashMap::new();
     meta.insert("tenant".to_owned(), "acme".to_owned());
+    meta.insert("add_suppressed".to_owned(), "yes".to_owned());
     let r = f.refresh_with_metadata(&t0, &meta).unwrap();
     let id = claims_of(&r.id_token);
     assert_eq!(id["tenant"], "acme", "claim added from ClientMetadata");
     assert_eq!(id["trigger"], "TokenGeneration_RefreshTokens");
-    assert!(id.get("phone_number").is_none(), "suppressed");
+    assert!(
+        id.get("phone_number").is_none(),
+        "suppressed, though added too"
+    );
     assert_eq!(id["iss"], f.issuer.issuer_url(), "protected claim kept");
     assert!(id.get("nbf").is_none(), "reserved claim not settable");
     assert!(

@@ -138,9 +138,27 @@ impl Engine {
             }
             _ => &user.attributes,
         };
-        let extra = overrides
-            .map(|o| &o.claims_to_add_or_override)
-            .filter(|m| !m.is_empty());
+        // A claim both suppressed and added is suppressed, as Cognito has it: only then is a filtered
+        // copy of the added claims made.
+        let kept_extra;
+        let extra = match overrides {
+            Some(o)
+                if o.claims_to_add_or_override
+                    .keys()
+                    .any(|k| o.claims_to_suppress.contains(k)) =>
+            {
+                kept_extra = o
+                    .claims_to_add_or_override
+                    .iter()
+                    .filter(|(k, _)| !o.claims_to_suppress.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<serde_json::Map<_, _>>();
+                Some(&kept_extra)
+            }
+            Some(o) => Some(&o.claims_to_add_or_override),
+            None => None,
+        }
+        .filter(|m| !m.is_empty());
 
         let access = AccessTokenClaims {
             sub: &user.subject,

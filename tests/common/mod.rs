@@ -197,6 +197,11 @@ fn hook(event: &PreTokenGenerationEvent<'_>) -> Result<ClaimsOverride, String> {
     o.claims_to_add_or_override
         .insert("cognito:preferred_role".into(), serde_json::json!("admin"));
     o.claims_to_suppress.push("phone_number".into());
+    // `add_suppressed`: the suppressed claim added too, which leaves it suppressed (R-REF-11).
+    if event.client_metadata.contains_key("add_suppressed") {
+        o.claims_to_add_or_override
+            .insert("phone_number".into(), serde_json::json!("+15550100"));
+    }
     o.groups_to_override = Some(vec!["overridden".into()]);
     Ok(o)
 }
