@@ -169,6 +169,11 @@ pub(crate) fn random_array<const N: usize>(rng: &dyn RandomSource) -> Result<[u8
 
 /// A string of `len` characters drawn uniformly from `alphabet` (at most 256 symbols), by rejection
 /// sampling so that no character is more likely than another.
+///
+/// Fails with [`Error::Internal`] rather than loop forever on a source that keeps giving rejected bytes
+/// (R-SAFE-1). A working source has fewer than half of its bytes rejected, whatever the alphabet (1 in 64
+/// for the 36-symbol ones used here), so `len / 32` draws of 64 bytes suffice on average; the `len / 16`
+/// plus 64 allowed would need thousands of rejections in a row.
 pub(crate) fn random_string(
     rng: &dyn RandomSource,
     alphabet: &[u8],
@@ -180,7 +185,15 @@ pub(crate) fn random_string(
     let mut out = String::with_capacity(len);
     // The bytes become the string (a client secret, say): wiped when done.
     let mut buf = Zeroizing::new([0u8; 64]);
+    let mut draws_left = (len / 16).saturating_add(64);
     while out.len() < len {
+        if draws_left == 0 {
+            out.zeroize();
+            return Err(Error::Internal {
+                detail: "the random source keeps producing bytes outside the alphabet's range",
+            });
+        }
+        draws_left -= 1;
         rng.fill(&mut buf[..])?;
         for &b in buf.iter() {
             if (b as usize) < limit {

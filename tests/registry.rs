@@ -104,6 +104,32 @@ fn r_cli_1_client_ids_stay_unique_even_with_a_broken_random_source() {
     assert_eq!(r.len().unwrap(), 1);
 }
 
+/// A random source whose every byte is one rejection sampling throws away.
+struct AllRejected;
+
+impl RandomSource for AllRejected {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+        dest.fill(0xFF);
+        Ok(())
+    }
+}
+
+/// R-SAFE-1 with R-CLI-1: a random source that only gives bytes the client id's rejection sampling
+/// throws away makes Create fail with an internal error, not spin forever; nothing is created.
+#[test]
+fn r_safe_1_a_random_source_of_rejected_bytes_fails_create_instead_of_hanging() {
+    let r = ClientRegistry::new(
+        POOL,
+        Arc::new(ManualClock::new(Timestamp::EPOCH)),
+        Arc::new(AllRejected),
+    );
+    let e = r
+        .create_client(AppClientConfig::builder("a"), NewClientSecret::None)
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InternalErrorException");
+    assert_eq!(r.len().unwrap(), 0);
+}
+
 #[test]
 fn r_cli_2_dates_come_from_the_clock() {
     let (r, clock) = setup();

@@ -490,6 +490,21 @@ fn r_cfg_2_echoed_values_lose_control_and_bidi_characters() {
         .build()
         .unwrap_err();
     clean(&e.to_string());
+    // A DefaultRedirectURI that is not one of the CallbackURLs (R-CFG-10) is named in that message too.
+    let e = refresh_rotation::AppClientConfig::builder("app")
+        .callback_urls(["https://a.example/cb"])
+        .default_redirect_uri(Some(format!("https://a.example/{hostile}")))
+        .build()
+        .unwrap_err();
+    clean(&e.to_string());
+    // A JWKS key refused by its kid: the document may come from anywhere.
+    let jwks = serde_json::json!({"keys": [{"kty": "RSA", "kid": hostile, "e": "AQAB"}]});
+    let e = refresh_rotation::jwt::JwtVerifier::from_jwks_json(
+        "https://issuer.example",
+        jwks.to_string().as_bytes(),
+    )
+    .unwrap_err();
+    clean(&e.message());
     // An unknown member, and a key repeated in AuthParameters.
     let key = serde_json::to_string(hostile).unwrap();
     let body = format!(r#"{{"ClientId":"c1",{key}:1}}"#);

@@ -142,9 +142,11 @@ impl VerifyingKey {
     }
 }
 
+/// A JWKS key refused: named by its kid, at most 64 characters of it and without control, separator or
+/// direction characters, since the document may come from anywhere (`echoed`).
 fn bad_jwk(kid: &str, what: &str) -> Error {
     Error::InvalidParameter {
-        message: format!("JWKS key {kid}: {what}"),
+        message: format!("JWKS key {}: {what}", crate::error::echoed(kid, 64)),
     }
 }
 

@@ -14,9 +14,11 @@ pub(super) const MAX_SHOWN: usize = 256;
 
 /// A value as a message shows it: cut at [`MAX_SHOWN`] characters.
 pub(super) fn shown(v: &str) -> String {
+    // Without control, separator or direction characters (`echoed`), so that a logged message cannot
+    // forge a line or read reversed.
     match v.char_indices().nth(MAX_SHOWN) {
-        None => v.to_owned(),
-        Some((i, _)) => format!("{}...", &v[..i]),
+        None => crate::error::echoed(v, usize::MAX),
+        Some((i, _)) => format!("{}...", crate::error::echoed(&v[..i], usize::MAX)),
     }
 }
 
@@ -64,8 +66,7 @@ fn constraint(out: &mut Vec<Violation>, at: At<'_>, value: &str, must: &str) {
         at.field,
         ExceptionKind::InvalidParameter,
         format!(
-            "Value '{}' at '{}' failed to satisfy constraint: Member must {must}",
-            crate::error::echoed(value, usize::MAX),
+            "Value '{value}' at '{}' failed to satisfy constraint: Member must {must}",
             at.path
         ),
     );
