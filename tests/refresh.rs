@@ -694,6 +694,23 @@ fn r_jwt_6_hook_claims_nested_too_deep_are_the_hooks_failure() {
     assert!(id.claims().contains_key("nested"));
 }
 
+/// R-SAFE-1 with R-REF-11: a hook claim nested a million levels deep (far deeper than a thread's stack
+/// could recurse through) is refused as the hook's failure, at sign-in and at refresh, and taken apart
+/// without recursion: the process does not overflow its stack dropping it.
+#[test]
+fn r_safe_1_a_hook_claim_nested_a_million_deep_is_refused_without_overflowing_the_stack() {
+    let f = Fixture::new(Opts::rotating(0).with_hook());
+    let deep: HashMap<String, String> = [("nest".to_owned(), "1000000".to_owned())].into();
+    let mut req = SignInRequest::new(f.id(), "alice");
+    req.client_metadata = Some(&deep);
+    let err = f.issuer.sign_in(&req).unwrap_err();
+    assert_eq!(err.exception_name(), "UserLambdaValidationException");
+    let t0 = f.sign_in();
+    let err = f.refresh_with_metadata(&t0, &deep).unwrap_err();
+    assert_eq!(err.exception_name(), "UserLambdaValidationException");
+    assert_eq!(f.generation_of(&t0), 0, "nothing was written");
+}
+
 /// R-JWT-6 with R-ROT-1: a refresh whose tokens would be too long is refused before anything is
 /// written, so the client's token is still the live one (a rotation without a delivered successor would
 /// leave it with a rotated-out token).

@@ -209,6 +209,42 @@ impl Engine {
 /// being one: a token with a deeper claim would be handed out and never verify (R-JWT-6).
 pub(crate) const MAX_HOOK_CLAIM_DEPTH: usize = 64;
 
+/// The hook's answer as a flow keeps it (R-REF-11): its refusal as [`Error::HookRejected`], and so is an
+/// answer with a claim nested deeper than [`MAX_HOOK_CLAIM_DEPTH`]. Such an answer is taken apart
+/// without recursion: dropping a value nested far deeper than the thread's stack allows would recurse
+/// once per level and overflow it.
+pub(crate) fn accept_hook_answer(
+    answer: Result<ClaimsOverride, String>,
+) -> Result<ClaimsOverride, Error> {
+    let overrides = answer.map_err(|message| Error::HookRejected { message })?;
+    let deep = overrides
+        .claims_to_add_or_override
+        .values()
+        .any(|v| nests_deeper_than(v, MAX_HOOK_CLAIM_DEPTH));
+    if !deep {
+        return Ok(overrides);
+    }
+    let mut stack: Vec<serde_json::Value> = overrides
+        .claims_to_add_or_override
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(members) => stack.extend(members.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    Err(deep_claims_refused())
+}
+
+fn deep_claims_refused() -> Error {
+    Error::HookRejected {
+        message: format!("the claims it adds nest more than {MAX_HOOK_CLAIM_DEPTH} levels deep"),
+    }
+}
+
 /// The hook's failure if a claim it adds nests deeper than [`MAX_HOOK_CLAIM_DEPTH`] (R-REF-11, R-JWT-6).
 fn refuse_deep_claims(input: &MintInput<'_>) -> Result<(), Error> {
     let deep = input.overrides.is_some_and(|o| {
@@ -217,11 +253,7 @@ fn refuse_deep_claims(input: &MintInput<'_>) -> Result<(), Error> {
             .any(|v| nests_deeper_than(v, MAX_HOOK_CLAIM_DEPTH))
     });
     if deep {
-        return Err(Error::HookRejected {
-            message: format!(
-                "the claims it adds nest more than {MAX_HOOK_CLAIM_DEPTH} levels deep"
-            ),
-        });
+        return Err(deep_claims_refused());
     }
     Ok(())
 }

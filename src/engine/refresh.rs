@@ -291,7 +291,7 @@ impl<'r> RefreshFlow<'r> {
             }
             (State::AwaitUser, Input::User(user)) => self.on_user(user),
             (State::AwaitHook, Input::Hook(answer)) => {
-                let overrides = answer.map_err(|message| Error::HookRejected { message })?;
+                let overrides = super::mint::accept_hook_answer(answer)?;
                 self.overrides = Some(overrides);
                 self.write()
             }

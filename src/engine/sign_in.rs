@@ -142,7 +142,7 @@ impl<'r> SignInFlow<'r> {
                 self.start_family(None)
             }
             (State::AwaitHook, Input::Hook(answer)) => {
-                let overrides = answer.map_err(|message| Error::HookRejected { message })?;
+                let overrides = super::mint::accept_hook_answer(answer)?;
                 self.start_family(Some(overrides))
             }
             (State::AwaitCreated, Input::Created) => {

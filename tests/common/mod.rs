@@ -183,7 +183,10 @@ fn hook(event: &PreTokenGenerationEvent<'_>) -> Result<ClaimsOverride, String> {
     // `nest` = N: a claim of N nested arrays, for the R-JWT-6 depth bound.
     if let Some(n) = event.client_metadata.get("nest") {
         let levels: usize = n.parse().unwrap_or(0);
-        let nested = (0..levels).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        // Built by moving each level into the next (`json!([v])` would serialise `v`, recursively).
+        let nested = (0..levels).fold(serde_json::json!(1), |v, _| {
+            serde_json::Value::Array(vec![v])
+        });
         o.claims_to_add_or_override.insert("nested".into(), nested);
     }
     o.claims_to_add_or_override.insert(
