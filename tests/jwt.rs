@@ -1782,3 +1782,24 @@ fn r_jwt_5_a_retired_key_added_back_is_published_with_alg_and_use() {
         assert!(signer.add_retired_key(j).is_err(), "{alg:?} {key_use:?}");
     }
 }
+
+/// R-JWT-6 (the verifier's order of refusals): an expired token is "expired" even when it also carries
+/// an `nbf` that is not an integer; the `nbf` is judged with the times, after `exp`.
+#[test]
+fn r_jwt_6_an_expired_token_with_a_non_integer_nbf_is_expired() {
+    let signer = TokenSigner::new(key(Algorithm::ES256, "ec-1", EC));
+    let verifier = signer.verifier(ISS).unwrap();
+    let mut claims = serde_json::to_value(access_claims(T0)).unwrap();
+    claims["nbf"] = serde_json::json!(T0 as f64 + 0.5);
+    let t = signer.access_key().sign_jwt(&claims).unwrap();
+    let exp = claims["exp"].as_i64().unwrap();
+    let e = verifier
+        .verify_access_token(&t, CLIENT, at(exp + 1), &NoRevocationCheck)
+        .unwrap_err();
+    assert_eq!(reason(e), "Access Token has expired");
+    // Not yet expired, the non-integer `nbf` is refused.
+    let e = verifier
+        .verify_access_token(&t, CLIENT, at(T0 + 1), &NoRevocationCheck)
+        .unwrap_err();
+    assert_eq!(reason(e), "Invalid Access Token");
+}

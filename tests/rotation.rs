@@ -592,3 +592,38 @@ fn r_rot_11_introspection_judges_jwt_times_by_the_stores_time() {
     store_clock.advance(3_600);
     assert!(!active(&r.access_token));
 }
+
+/// R-ROT-11 with R-OAUTH-7, the other way round: a sign-in reads no family and mints on the host's
+/// clock, so with the store's clock behind the host's, the tokens it has just handed out are still
+/// active: a token is issued already if either clock says so (its expiry is judged by the store's).
+#[test]
+fn r_rot_11_introspection_of_sign_in_tokens_with_the_stores_clock_behind() {
+    use refresh_rotation::engine::Introspection;
+    let f = Fixture::new(Opts::rotating(2));
+    let store_clock = Arc::new(ManualClock::new(
+        Clock::now(&*f.clock).checked_sub_secs(2).unwrap(),
+    ));
+    let sc = store_clock.clone();
+    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
+        inner: Arc::new(InMemoryRefreshTokenStore::new()),
+        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+            let mut read = s.read(id)?;
+            read.time = Some(Clock::now(&*sc));
+            Ok(read)
+        },
+    });
+    let host = f.issuer_over(store, f.clock.clone());
+    let s = host.sign_in(&SignInRequest::new(f.id(), "alice")).unwrap();
+    let active = |token: &str| {
+        matches!(
+            host.introspect(token, f.id(), None).unwrap(),
+            Introspection::Active(_)
+        )
+    };
+    assert!(active(s.refresh_token.as_ref().unwrap().expose_secret()));
+    assert!(
+        active(&s.access_token),
+        "the access token sign-in just minted"
+    );
+    assert!(active(&s.id_token), "the ID token sign-in just minted");
+}

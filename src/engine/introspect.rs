@@ -196,10 +196,15 @@ impl<'r> IntrospectFlow<'r> {
                 if let Some(answer) = &read.family {
                     checks::answered_for(Some(family), answer)?;
                 }
-                // R-ROT-11: judged by the store's time when it keeps one, as the refresh that minted
-                // the token took its `iat` from it; else by the host's, read after the read.
+                // R-ROT-11: expiry is judged by the time that decides the read (the store's when it
+                // keeps one, else the host's, read after the read). The token was minted on the store's
+                // clock (a refresh over such a store) or on a host's (a sign-in): it is issued already
+                // if either clock says so.
                 let now = read.time.unwrap_or(host_time);
-                if verifier.check_times(&claims, token_use, now).is_err() {
+                if verifier
+                    .check_times(&claims, token_use, now, now.max(host_time))
+                    .is_err()
+                {
                     return Ok(self.done(INACTIVE));
                 }
                 // A family that is gone answers inactive: the active answer names the family's user

@@ -519,7 +519,7 @@ impl JwtVerifier {
         revocation: &dyn RevocationCheck,
     ) -> Result<VerifiedClaims, Error> {
         let claims = self.verify_untimed(token, expected, client_id)?;
-        self.check_times(&claims, expected, now)?;
+        self.check_times(&claims, expected, now, now)?;
         if revocation.is_revoked(claims.origin_jti()) {
             return Err(Error::InvalidJwt {
                 reason: expected.revoked_reason(),
@@ -530,7 +530,8 @@ impl JwtVerifier {
 
     /// [`verify`](Self::verify) but for the times (`exp`, `iat`, `nbf`) and the revocation check: for a
     /// caller that learns the time to judge them by only later (introspection, whose store may keep the
-    /// time, R-ROT-11). The time claims are checked present and integral here.
+    /// time, R-ROT-11). `exp` and `iat` are checked present and integral here; an `nbf`'s type is checked
+    /// with the times, after `exp`, as `verify` orders its refusals.
     pub(crate) fn verify_untimed(
         &self,
         token: &str,
@@ -568,20 +569,20 @@ impl JwtVerifier {
         let (Some(_), Some(_)) = (int_claim("exp"), int_claim("iat")) else {
             return Err(invalid);
         };
-        if claims.get("nbf").is_some_and(|v| v.as_i64().is_none()) {
-            return Err(invalid);
-        }
         Ok(VerifiedClaims { claims })
     }
 
     /// The time checks of [`verify`](Self::verify) on claims [`verify_untimed`](Self::verify_untimed)
-    /// accepted: refused once `now >= exp + leeway`, when `iat > now + leeway`, and when an `nbf` is
-    /// after `now + leeway`.
+    /// accepted: refused once `expiry_now >= exp + leeway`, when `iat > issue_now + leeway`, and when
+    /// an `nbf` is not an integer or is after `issue_now + leeway`. `verify` passes one time for both;
+    /// introspection judges expiry by the time that decides its read and issue by the later of that and
+    /// the host's, since the token may have been minted on either clock.
     pub(crate) fn check_times(
         &self,
         claims: &VerifiedClaims,
         expected: TokenUse,
-        now: Timestamp,
+        expiry_now: Timestamp,
+        issue_now: Timestamp,
     ) -> Result<(), Error> {
         let invalid = || Error::InvalidJwt {
             reason: expected.invalid_reason(),
@@ -590,19 +591,19 @@ impl JwtVerifier {
         let (Some(exp), Some(iat)) = (int_claim("exp"), int_claim("iat")) else {
             return Err(invalid());
         };
-        let now = now.unix_seconds();
-        if now >= exp.saturating_add(self.leeway) {
+        let (expiry_now, issue_now) = (expiry_now.unix_seconds(), issue_now.unix_seconds());
+        if expiry_now >= exp.saturating_add(self.leeway) {
             return Err(Error::InvalidJwt {
                 reason: expected.expired_reason(),
             });
         }
-        if iat > now.saturating_add(self.leeway) {
+        if iat > issue_now.saturating_add(self.leeway) {
             return Err(invalid());
         }
         match claims.claims.get("nbf") {
             None => Ok(()),
             Some(v) => match v.as_i64() {
-                Some(nbf) if nbf <= now.saturating_add(self.leeway) => Ok(()),
+                Some(nbf) if nbf <= issue_now.saturating_add(self.leeway) => Ok(()),
                 _ => Err(invalid()),
             },
         }

@@ -372,13 +372,17 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
     };
     // Whether this table has a usable plain index on `column` alone, whatever its name: an index's name
     // says nothing of its table (a table renamed away keeps its indexes' names, and the fresh table of
-    // the old name must still get its own).
+    // the old name must still get its own). Usable: a valid B-tree (which the purge's range and order
+    // need) in the column's own collation (which its equality lookups need), neither partial nor on
+    // an expression.
     let has_index_on = |column: &str| {
         format!(
             "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam \
              WHERE i.indrelid = '{t}'::regclass AND i.indnkeyatts = 1 AND i.indisvalid \
-             AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = '{column}')"
+             AND i.indpred IS NULL AND i.indexprs IS NULL AND am.amname = 'btree' \
+             AND i.indcollation[0] = a.attcollation AND a.attname = '{column}')"
         )
     };
     let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));

@@ -660,6 +660,40 @@ fn r_rev_8_a_fresh_table_gets_its_indexes_when_a_renamed_one_kept_their_names() 
         .unwrap();
 }
 
+/// R-REV-8: an index on the column that the purge or global sign-out cannot use (a hash index, which
+/// serves neither a range nor an order, or a B-tree in another collation than the column's) does not
+/// stand in for the store's own: `migrate` adds a B-tree in the column's collation.
+#[test]
+fn r_rev_8_an_unusable_index_does_not_stand_in_for_the_stores_own() {
+    let Some(url) = common::pg_url() else { return };
+    let table = common::unique_table();
+    drop(common::store_on(&url, &table, 1));
+    let mut admin = common::raw_client(&url);
+    admin
+        .batch_execute(&format!(
+            "DROP INDEX \"{table}_expires_at_idx\"; DROP INDEX \"{table}_subject_idx\"; \
+             CREATE INDEX \"{table}_exp_hash\" ON \"{table}\" USING hash (expires_at); \
+             CREATE INDEX \"{table}_sub_c\" ON \"{table}\" (subject COLLATE \"C\");"
+        ))
+        .unwrap();
+    drop(common::store_on(&url, &table, 1));
+    let mut btree = |column: &str| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND tablename = $1 AND indexdef LIKE $2",
+                &[&table, &format!("%USING btree ({column})")],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let counts = (btree("expires_at"), btree("subject"));
+    assert_eq!(counts, (1, 1));
+    admin
+        .batch_execute(&format!("DROP TABLE \"{table}\""))
+        .unwrap();
+}
+
 #[test]
 fn r_per_1_a_table_of_the_same_name_in_another_schema_does_not_hide_a_missing_index() {
     let Some(url) = common::pg_url() else { return };
