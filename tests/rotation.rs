@@ -498,22 +498,25 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
     assert_eq!(only_old_key, Error::InvalidRefreshToken);
 }
 
+/// An in-memory store that supplies the time of decisions from `clock` (R-ROT-11), as the PostgreSQL
+/// store does from the database's.
+fn store_keeping_time(clock: Arc<ManualClock>) -> Arc<dyn RefreshTokenStore> {
+    Arc::new(common::OnRead {
+        inner: Arc::new(InMemoryRefreshTokenStore::new()),
+        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+            let mut read = s.read(id)?;
+            read.time = Some(Clock::now(&*clock));
+            Ok(read)
+        },
+    })
+}
+
 #[test]
 fn r_rot_11_a_store_that_keeps_the_time_decides_for_every_host() {
     // Two hosts whose clocks are 5 s apart share one store that keeps the time; grace 2.
     let f = Fixture::new(Opts::rotating(2));
     let shared_time = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
-    // A store that supplies the time of decisions from its own clock (R-ROT-11), as the PostgreSQL
-    // store does from the database's.
-    let store_clock = shared_time.clone();
-    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
-        inner: Arc::new(InMemoryRefreshTokenStore::new()),
-        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
-            let mut read = s.read(id)?;
-            read.time = Some(Clock::now(&*store_clock));
-            Ok(read)
-        },
-    });
+    let store = store_keeping_time(shared_time.clone());
     let ahead = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
     let behind = Arc::new(ManualClock::new(
         Clock::now(&*f.clock).checked_sub_secs(5).unwrap(),
@@ -560,15 +563,7 @@ fn r_rot_11_introspection_judges_jwt_times_by_the_stores_time() {
     let store_clock = Arc::new(ManualClock::new(
         Clock::now(&*f.clock).checked_add_secs(2).unwrap(),
     ));
-    let sc = store_clock.clone();
-    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
-        inner: Arc::new(InMemoryRefreshTokenStore::new()),
-        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
-            let mut read = s.read(id)?;
-            read.time = Some(Clock::now(&*sc));
-            Ok(read)
-        },
-    });
+    let store = store_keeping_time(store_clock.clone());
     let host = f.issuer_over(store, f.clock.clone());
     let t0 = host
         .sign_in(&SignInRequest::new(f.id(), "alice"))
@@ -603,15 +598,7 @@ fn r_rot_11_introspection_of_sign_in_tokens_with_the_stores_clock_behind() {
     let store_clock = Arc::new(ManualClock::new(
         Clock::now(&*f.clock).checked_sub_secs(2).unwrap(),
     ));
-    let sc = store_clock.clone();
-    let store: Arc<dyn RefreshTokenStore> = Arc::new(common::OnRead {
-        inner: Arc::new(InMemoryRefreshTokenStore::new()),
-        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
-            let mut read = s.read(id)?;
-            read.time = Some(Clock::now(&*sc));
-            Ok(read)
-        },
-    });
+    let store = store_keeping_time(store_clock.clone());
     let host = f.issuer_over(store, f.clock.clone());
     let s = host.sign_in(&SignInRequest::new(f.id(), "alice")).unwrap();
     let active = |token: &str| {
