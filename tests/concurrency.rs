@@ -102,3 +102,57 @@ fn r_rev_2_no_refresh_succeeds_after_a_concurrent_revoke_returns() {
         assert_eq!(f.refresh(&t0).unwrap_err(), Error::RefreshTokenRevoked);
     }
 }
+
+/// R-REV-3 under concurrency: a global sign-out takes effect at one instant. While another thread signs
+/// the same user in, one sign-in after another, the families it revokes are a prefix of that sequence:
+/// never a later sign-in's family revoked while an earlier one's, completed before the later began,
+/// stays live (which a sign-out that visits the store's shards one at a time allows).
+#[test]
+fn r_rev_3_global_sign_out_takes_effect_at_one_instant() {
+    use refresh_rotation::engine::ClientId;
+    use refresh_rotation::store::RefreshTokenStore;
+    use refresh_rotation::SignInRequest;
+    let f = Fixture::new(Opts::rotating(0));
+    let keys = f.refresh_keys();
+    let far = refresh_rotation::clock::Timestamp::from_unix_seconds(4_000_000_000);
+    for round in 0..60 {
+        // Many families of the user already, so that the sign-out's pass takes long enough for the
+        // other thread's sign-ins to land during it.
+        for _ in 0..2_000 {
+            let id = refresh_rotation::testkit::random_family_id();
+            f.store
+                .create(refresh_rotation::testkit::sample_family(
+                    id, &f.subject, far,
+                ))
+                .unwrap();
+        }
+        let stop = AtomicBool::new(false);
+        let tokens = std::thread::scope(|s| {
+            let signer = s.spawn(|| {
+                let mut tokens = Vec::new();
+                while !stop.load(Ordering::SeqCst) || tokens.len() < 2 {
+                    let req = SignInRequest::new(ClientId::parse(&f.client_id).unwrap(), "alice");
+                    tokens.push(f.issuer.sign_in(&req).unwrap().refresh_token.unwrap());
+                }
+                tokens
+            });
+            std::thread::yield_now();
+            f.issuer.global_sign_out(&f.subject).unwrap();
+            stop.store(true, Ordering::SeqCst);
+            signer.join().unwrap()
+        });
+        let revoked: Vec<bool> = tokens
+            .iter()
+            .map(|t| {
+                let id = keys.decode(t.expose_secret()).unwrap().family();
+                f.store.get(&id).unwrap().unwrap().state.revoked
+            })
+            .collect();
+        if let Some(last) = revoked.iter().rposition(|r| *r) {
+            assert!(
+                revoked[..last].iter().all(|r| *r),
+                "round {round}: an earlier sign-in's family outlived a later one's: {revoked:?}"
+            );
+        }
+    }
+}

@@ -20,7 +20,8 @@
 //!
 //! # Costs
 //! `create`, `read`, `advance`, `bind_device`, `confirm_device` and `revoke` are O(1) and lock one shard.
-//! [`revoke_subject`](RefreshTokenStore::revoke_subject) costs one hash lookup per shard plus the
+//! [`revoke_subject`](RefreshTokenStore::revoke_subject) locks every shard for one pass, so that a
+//! global sign-out takes effect at one instant (R-REV-3), and costs one hash lookup per shard plus the
 //! subject's own families (R-REV-8): each shard indexes its families' ids by a keyed 64-bit hash of
 //! their subject (one 16-byte entry per family, in a multimap for a subject's first eight families in
 //! the shard and in a list of the subject's own beyond them, so that a user with many families does not
@@ -458,14 +459,18 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
     fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
         let hash = self.subject_hash(subject);
         let mut revoked = 0;
-        for shard in self.shards.iter() {
-            let mut guard = shard.0.lock();
+        // Every shard is locked, in order, before any is changed: the sign-out takes effect at one
+        // instant (R-REV-3). Shard by shard, a family created in a shard already passed would stay live
+        // while a later one, in a shard not yet reached, was revoked. Nothing else holds two shards, so
+        // the order cannot deadlock; the wait it imposes is one pass over the user's families.
+        let mut guards: Vec<_> = self.shards.iter().map(|s| s.0.lock()).collect();
+        for guard in guards.iter_mut() {
             let ShardData {
                 families,
                 by_subject,
                 crowded,
                 ..
-            } = &mut *guard;
+            } = &mut **guard;
             let more = crowded.get(&hash).map_or(&[][..], Vec::as_slice);
             for id in by_subject.iter_hash(hash).chain(more) {
                 if let Some(record) = families.find_mut(self.hashers.id(id), |r| r.id == *id) {

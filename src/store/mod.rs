@@ -276,8 +276,10 @@ pub trait RefreshTokenStore: Send + Sync {
     fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError>;
 
     /// Revokes every family whose subject is `subject` (global sign-out, R-REV-3); returns how many
-    /// were live before. Its cost must be proportional to the subject's families, not to all families
-    /// (R-REV-8): keep an index by subject.
+    /// were live before. It must take effect at one instant (one SQL statement, or every shard locked
+    /// for the pass): revoking part by part would let a family created in a part already passed stay
+    /// live while a later one was revoked. Its cost must be proportional to the subject's families, not
+    /// to all families (R-REV-8): keep an index by subject.
     fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError>;
 
     /// Revokes every family issued to the app client `client_id` (client deletion, R-REV-7); returns how
