@@ -515,3 +515,46 @@ fn r_cfg_2_echoed_values_lose_control_and_bidi_characters() {
     );
     clean(&p.initiate(&body).unwrap_err().message());
 }
+
+/// R-WIRE-1 and R-CFG-16: InitiateAuth's `AnalyticsMetadata` and `UserContextData`, and
+/// AdminInitiateAuth's `ContextData`, are the model's structures: accepted (and ignored) in their shape,
+/// refused with another type or an unknown member inside, as every other request member is.
+#[test]
+fn r_wire_1_context_members_have_the_models_shape() {
+    use refresh_rotation::wire::{self, AdminInitiateAuthRequest, InitiateAuthRequest};
+    let initiate = |extra: &str| {
+        let body = format!(
+            r#"{{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc"}},{extra}}}"#
+        );
+        wire::from_json::<InitiateAuthRequest>(body.as_bytes()).map(|_| ())
+    };
+    let admin = |extra: &str| {
+        let body = format!(
+            r#"{{"UserPoolId":"us-east-1_X","ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc"}},{extra}}}"#
+        );
+        wire::from_json::<AdminInitiateAuthRequest>(body.as_bytes()).map(|_| ())
+    };
+    for ok in [
+        r#""AnalyticsMetadata":{"AnalyticsEndpointId":"e1"}"#,
+        r#""UserContextData":{"IpAddress":"192.0.2.1","EncodedData":"x"}"#,
+    ] {
+        assert!(initiate(ok).is_ok(), "{ok}");
+    }
+    let context = r#""ContextData":{"IpAddress":"192.0.2.1","ServerName":"s","ServerPath":"/","HttpHeaders":[{"headerName":"h","headerValue":"v"}]}"#;
+    assert!(admin(context).is_ok());
+    for bad in [
+        r#""AnalyticsMetadata":5"#,
+        r#""AnalyticsMetadata":{"Bogus":[1,2,3]}"#,
+        r#""UserContextData":"not-an-object""#,
+    ] {
+        let e = initiate(bad).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException", "{bad}");
+    }
+    for bad in [
+        r#""ContextData":[true,null]"#,
+        r#""ContextData":{"IpAddress":"192.0.2.1"}"#,
+    ] {
+        let e = admin(bad).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException", "{bad}");
+    }
+}

@@ -177,10 +177,10 @@ pub struct InitiateAuthRequest {
     pub client_id: Option<String>,
     /// `AnalyticsMetadata`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub analytics_metadata: Option<serde_json::Value>,
+    pub analytics_metadata: Option<AnalyticsMetadata>,
     /// `UserContextData`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_context_data: Option<serde_json::Value>,
+    pub user_context_data: Option<UserContextData>,
     /// `Session`: accepted and ignored (no challenges are issued).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SensitiveString>,
@@ -208,13 +208,71 @@ pub struct AdminInitiateAuthRequest {
     pub client_metadata: Option<HashMap<String, String>>,
     /// `AnalyticsMetadata`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub analytics_metadata: Option<serde_json::Value>,
+    pub analytics_metadata: Option<AnalyticsMetadata>,
     /// `ContextData`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context_data: Option<serde_json::Value>,
+    pub context_data: Option<ContextData>,
     /// `Session`: accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SensitiveString>,
+}
+
+/// `AnalyticsMetadataType`, as the model has it (its one member, no other): accepted and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct AnalyticsMetadata {
+    /// `AnalyticsEndpointId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analytics_endpoint_id: Option<String>,
+}
+
+/// `UserContextDataType` (sensitive in the model), as the model has it: accepted and ignored. `Debug`
+/// shows neither member.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct UserContextData {
+    /// `IpAddress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// `EncodedData`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_data: Option<String>,
+}
+
+impl fmt::Debug for UserContextData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UserContextData([REDACTED])")
+    }
+}
+
+/// `ContextDataType`, as the model has it (`IpAddress`, `ServerName`, `ServerPath` and `HttpHeaders`
+/// required): accepted and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ContextData {
+    /// `IpAddress`.
+    pub ip_address: String,
+    /// `ServerName`.
+    pub server_name: String,
+    /// `ServerPath`.
+    pub server_path: String,
+    /// `HttpHeaders`.
+    pub http_headers: Vec<HttpHeader>,
+    /// `EncodedData`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_data: Option<String>,
+}
+
+/// `HttpHeader` of a [`ContextData`] (its members are camel-case in the model).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpHeader {
+    /// `headerName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_name: Option<String>,
+    /// `headerValue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_value: Option<String>,
 }
 
 /// `AuthParametersType`: a sensitive string map. `Debug` shows the keys only; equality compares the
