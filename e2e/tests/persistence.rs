@@ -446,8 +446,9 @@ async fn r_srv_7_introspection_on_postgresql_sees_the_other_instances_writes() {
     assert_eq!(introspect_raw(&a, &client, &t1).await.0, 404);
 }
 
-/// R-WIRE-2, R-SAFE-1: a NUL character, which PostgreSQL text cannot hold, is the request's fault: a
-/// 400, never a 500 that would report the database unavailable.
+/// R-WIRE-2, R-SAFE-1, R-SRV-6: a NUL character, which PostgreSQL text cannot hold, is the request's
+/// fault: a 400, never a 500 that would report the database unavailable, and the same answer as in
+/// memory: a user named with one does not exist; an attribute value with one is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
     let Some(url) = database_url() else { return };
@@ -464,6 +465,17 @@ async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
         )
         .await;
     assert_eq!(status, 400, "{v}");
+    assert_ne!(v["__type"], "InvalidParameterException", "{v}");
+    for op in ["AdminDisableUser", "AdminDeleteUser"] {
+        let (status, v) = a
+            .call(op, json!({"UserPoolId": pool, "Username": "x\u{0}y"}))
+            .await;
+        assert_eq!(
+            (status, v["__type"].as_str()),
+            (400, Some("UserNotFoundException")),
+            "{op}: {v}"
+        );
+    }
     let (status, v) = a
         .call(
             "AdminCreateUser",
@@ -473,7 +485,11 @@ async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
             }),
         )
         .await;
-    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        (status, v["__type"].as_str()),
+        (400, Some("InvalidParameterException")),
+        "{v}"
+    );
     // The service is still up and serving.
     sign_in(&a, &client).await;
 }

@@ -87,9 +87,55 @@ async fn r_wire_2_bad_requests_get_clean_errors_and_the_service_keeps_serving() 
     assert_wire_error(s, &b, 400, "InvalidParameterException");
     still_serving(&srv).await;
 
-    // Routes that do not exist.
+    // R-SRV-6: NUL, which the PostgreSQL mode cannot store, is answered as there: a user named with
+    // one does not exist, an attribute value with one is refused.
+    let (_, b) = post(&srv, Some(CREATE_POOL), r#"{"PoolName":"nul"}"#).await;
+    let pool = b["UserPool"]["Id"].as_str().unwrap().to_owned();
+    let (s, b) = post(
+        &srv,
+        Some("AWSCognitoIdentityProviderService.AdminDisableUser"),
+        &serde_json::json!({"UserPoolId": pool, "Username": "x\u{0}y"}).to_string(),
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "UserNotFoundException");
+    let create = serde_json::json!({
+        "UserPoolId": pool, "Username": "bob", "MessageAction": "SUPPRESS",
+        "UserAttributes": [{"Name": "email", "Value": "a\u{0}b@example.com"}],
+    });
+    let (s, b) = post(
+        &srv,
+        Some("AWSCognitoIdentityProviderService.AdminCreateUser"),
+        &create.to_string(),
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+
+    // R-WIRE-3: two X-Amz-Target headers are ambiguous (a proxy may read the last): refused, and
+    // neither operation runs.
+    let body = r#"{"PoolName":"twice"}"#;
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         Content-Length: {}\r\nConnection: close\r\nX-Amz-Target: {CREATE_POOL}\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.DeleteUserPool\r\n\r\n{body}",
+        srv.addr(),
+        body.len()
+    );
+    let (s, b) = raw(&srv, req.as_bytes()).await;
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&b).unwrap(),
+        400,
+        "UnknownOperationException",
+    );
+
+    // Routes that do not exist, and another method on `/`: each an R-WIRE-2 body.
     let (s, body) = get(&srv, "/").await;
-    assert_eq!(s, 405, "{body}");
+    assert_wire_error(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        405,
+        "UnknownOperationException",
+    );
     let (s, body) = get(&srv, "/nope").await;
     assert_wire_error(
         s,

@@ -149,6 +149,12 @@ impl SealingKey {
     }
 }
 
+/// Whether PostgreSQL's TEXT can hold `s` (everything but NUL): a lookup by a name it cannot hold finds
+/// nobody, as in memory, instead of the database's encoding error (R-SRV-6).
+fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 fn store_err(e: tokio_postgres::Error) -> Error {
     use tokio_postgres::error::SqlState;
     // A text PostgreSQL cannot hold (a NUL character) is the request's fault, not the database's: a
@@ -829,6 +835,10 @@ struct PgUsers {
 
 impl PgUsers {
     async fn find(&self, by_subject: bool, key: &str) -> Result<Option<Arc<UserRecord>>, Error> {
+        // No stored user has a name TEXT cannot hold: nobody, as in memory (R-SRV-6).
+        if !storable(key) {
+            return Ok(None);
+        }
         let sql = if by_subject {
             concat!(
                 "SELECT ",
@@ -902,14 +912,19 @@ impl AsyncPasswordVerifier for PgUsers {
         password: &'a str,
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
         Box::pin(async move {
-            let client = self.db.client().await?;
-            let row = client
-                .query_opt(
-                    "SELECT password_hash FROM srv_users WHERE pool_id = $1 AND username = $2",
-                    &[&self.pool_id, &username],
-                )
-                .await
-                .map_err(store_err)?;
+            let row = if storable(username) {
+                let client = self.db.client().await?;
+                client
+                    .query_opt(
+                        "SELECT password_hash FROM srv_users WHERE pool_id = $1 AND username = $2",
+                        &[&self.pool_id, &username],
+                    )
+                    .await
+                    .map_err(store_err)?
+            } else {
+                // Nobody, as in memory; still a password hash's worth of work below.
+                None
+            };
             // None: no such user; Some(None): a user without a (readable) permanent password.
             let stored: Option<Option<StoredHash>> = match row {
                 None => None,
@@ -1069,6 +1084,9 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
                 .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
                 .await?;
             let username = required("Username", req.username.as_deref())?;
+            if !storable(username) {
+                return Err(Error::UserNotFound);
+            }
             let deleted = pg
                 .db
                 .client()
@@ -1193,6 +1211,9 @@ async fn set_enabled(
         .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
         .await?;
     let username = required("Username", req.username.as_deref())?;
+    if !storable(username) {
+        return Err(Error::UserNotFound);
+    }
     let updated = pg
         .db
         .client()

@@ -496,7 +496,8 @@ impl AppState {
 /// `POST /_clock` with a manual clock; every route behind the cap on requests in flight.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
-        .route("/", post(dispatch))
+        // Another method on `/` is answered in the operations' error shape, as an unknown route is.
+        .route("/", post(dispatch).fallback(method_not_allowed))
         .route("/{pool}/.well-known/jwks.json", get(jwks))
         .route(
             "/{pool}/.well-known/openid-configuration",
@@ -827,6 +828,18 @@ fn error_response(e: &Error, status: Option<StatusCode>) -> Response {
     resp
 }
 
+async fn method_not_allowed() -> Response {
+    let mut resp = error_response(
+        &Error::UnknownOperation {
+            message: "Use POST: operations are POST / with an X-Amz-Target header.".into(),
+        },
+        Some(StatusCode::METHOD_NOT_ALLOWED),
+    );
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp
+}
+
 async fn not_found() -> Response {
     error_response(
         &Error::UnknownOperation {
@@ -906,7 +919,16 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     let target = headers
         .get("x-amz-target")
         .map(|v| v.to_str().unwrap_or("<non-ASCII X-Amz-Target>"));
-    let op = match Operation::from_target(target) {
+    // Two targets would be read differently by whatever reads the first or the last (a proxy, a log):
+    // refused, as a JSON key given twice is (R-WIRE-3).
+    let op = if headers.get_all("x-amz-target").iter().nth(1).is_some() {
+        Err(Error::UnknownOperation {
+            message: "More than one X-Amz-Target header: send exactly one.".into(),
+        })
+    } else {
+        Operation::from_target(target)
+    };
+    let op = match op {
         Ok(op) => op,
         Err(e) => {
             let mut resp = error_response(&e, None);
@@ -1670,6 +1692,13 @@ fn new_user(
         if a.name.is_empty() || a.name.chars().count() > 32 {
             return Err(Error::InvalidParameter {
                 message: "Attribute names must have length 1 to 32.".into(),
+            });
+        }
+        // Neither a PostgreSQL text nor a JSON column holds NUL: refused in both modes, so that the
+        // same request gets the same answer (R-SRV-6).
+        if a.name.contains('\0') || a.value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(Error::InvalidParameter {
+                message: "Attribute names and values must not contain NUL.".into(),
             });
         }
         user.attributes.insert(
