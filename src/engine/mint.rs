@@ -19,7 +19,8 @@ pub(crate) fn split_halves(bytes: [u8; 32]) -> [[u8; 16]; 2] {
     out
 }
 
-/// The user's view after the hook: claims and groups to mint.
+/// The user's view after the hook: claims and groups to mint. `overrides` went through
+/// [`accept_hook_answer`], which refused any claim nested too deep.
 pub(crate) struct MintInput<'u> {
     pub(crate) user: &'u UserRecord,
     pub(crate) overrides: Option<&'u ClaimsOverride>,
@@ -40,7 +41,6 @@ impl Engine {
         now: Timestamp,
         new_device: Option<NewDevice>,
     ) -> Result<TokenSet, Error> {
-        refuse_deep_claims(input)?;
         let (access_token, id_token) =
             self.with_claims(client, family, input, now, |access, id| {
                 // One scratch buffer holds each token's claims in turn.
@@ -75,7 +75,6 @@ impl Engine {
         now: Timestamp,
         may_bind_device: bool,
     ) -> Result<(), Error> {
-        refuse_deep_claims(input)?;
         // A refresh that is to issue a device binds one before the mint (its own, or one a concurrent
         // request bound first, R-REF-9): room for `,"device_key":"<region>_<uuid>"` in the access
         // token's claims. No room otherwise, so that every token within the bound is issued.
@@ -243,19 +242,6 @@ fn deep_claims_refused() -> Error {
     Error::HookRejected {
         message: format!("the claims it adds nest more than {MAX_HOOK_CLAIM_DEPTH} levels deep"),
     }
-}
-
-/// The hook's failure if a claim it adds nests deeper than [`MAX_HOOK_CLAIM_DEPTH`] (R-REF-11, R-JWT-6).
-fn refuse_deep_claims(input: &MintInput<'_>) -> Result<(), Error> {
-    let deep = input.overrides.is_some_and(|o| {
-        o.claims_to_add_or_override
-            .values()
-            .any(|v| nests_deeper_than(v, MAX_HOOK_CLAIM_DEPTH))
-    });
-    if deep {
-        return Err(deep_claims_refused());
-    }
-    Ok(())
 }
 
 /// Whether `value` nests arrays and objects more than `max` levels deep (a scalar is 0 levels, `[1]`
