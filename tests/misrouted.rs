@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Fixture, OnRead, Opts};
+use common::{Fixture, Intercepted, Opts};
 use refresh_rotation::engine::Introspection;
 use refresh_rotation::store::{FamilyId, InMemoryRefreshTokenStore, RefreshTokenStore};
 use refresh_rotation::{Error, RefreshToken};
@@ -22,12 +22,12 @@ fn family_of(f: &Fixture, token: &str) -> FamilyId {
 /// misrouted query, a cache keyed wrongly).
 fn misrouted(f: &Fixture, from: &str, to: &str) -> Arc<dyn RefreshTokenStore> {
     let (from, to) = (family_of(f, from), family_of(f, to));
-    Arc::new(OnRead {
-        inner: f.store.clone(),
-        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+    Arc::new(Intercepted::on_read(
+        f.store.clone(),
+        move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
             s.read(if *id == from { &to } else { id })
         },
-    })
+    ))
 }
 
 /// RevokeToken of alice's token, against a store that answers the read of her family with bob's: the

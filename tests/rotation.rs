@@ -11,11 +11,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use common::{Fixture, Opts};
 use refresh_rotation::clock::{Clock, ManualClock, Timestamp};
 use refresh_rotation::engine::ClientId;
-use refresh_rotation::error::StoreError;
-use refresh_rotation::store::{
-    Advance, Family, FamilyId, FamilyRead, InMemoryRefreshTokenStore, PurgeCutoff,
-    RefreshTokenStore,
-};
+use refresh_rotation::store::{Advance, FamilyId, InMemoryRefreshTokenStore, RefreshTokenStore};
 use refresh_rotation::{
     Error, RefreshRequest, RefreshToken, RefreshTokenKey, ReusePolicy, SignInRequest,
 };
@@ -266,71 +262,6 @@ fn r_rot_2_retry_after_a_refresh_key_rotation_still_gets_the_same_successor() {
     assert_ne!(next[..8], first[..8], "new key id in the token");
 }
 
-/// What runs once, just before the first `advance` reaches the store: another request winning the race,
-/// a key rotation, a clock moving on. It is given the store and the `advance`'s family.
-type Interloper = Box<dyn FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send>;
-
-/// The in-memory store with something slipped in just before the first `advance` (armed with
-/// [`RaceBeforeAdvance::arm`]), whose compare-and-set then runs and may lose.
-struct RaceBeforeAdvance {
-    inner: Arc<InMemoryRefreshTokenStore>,
-    before: Mutex<Option<Interloper>>,
-}
-
-impl RaceBeforeAdvance {
-    /// Over `f`'s store, so that the fixture's own issuers see the same families.
-    fn over(f: &Fixture) -> Arc<Self> {
-        Arc::new(RaceBeforeAdvance {
-            inner: f.store.clone(),
-            before: Mutex::new(None),
-        })
-    }
-
-    fn arm(&self, before: impl FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send + 'static) {
-        *self.before.lock().unwrap() = Some(Box::new(before));
-    }
-}
-
-impl RefreshTokenStore for RaceBeforeAdvance {
-    fn create(&self, family: Family) -> Result<(), StoreError> {
-        self.inner.create(family)
-    }
-    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
-        self.inner.read(id)
-    }
-    fn advance(
-        &self,
-        id: &FamilyId,
-        expected: u32,
-        deadline: Timestamp,
-        key_id: u32,
-    ) -> Result<Advance, StoreError> {
-        let before = self.before.lock().unwrap().take();
-        if let Some(before) = before {
-            before(&self.inner, id);
-        }
-        self.inner.advance(id, expected, deadline, key_id)
-    }
-    fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
-        self.inner.bind_device(id, key)
-    }
-    fn confirm_device(&self, id: &FamilyId, key: &str) -> Result<bool, StoreError> {
-        self.inner.confirm_device(id, key)
-    }
-    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
-        self.inner.revoke(id)
-    }
-    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
-        self.inner.revoke_subject(subject)
-    }
-    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
-        self.inner.revoke_client(client_id)
-    }
-    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
-        self.inner.purge_expired(cutoff, max)
-    }
-}
-
 /// A winner's advance of the family from its current generation, under key 1, at deadline `deadline`.
 fn win(store: &InMemoryRefreshTokenStore, id: &FamilyId, deadline: Timestamp) {
     let current = store.get(id).unwrap().unwrap().state.generation;
@@ -343,7 +274,7 @@ fn win(store: &InMemoryRefreshTokenStore, id: &FamilyId, deadline: Timestamp) {
 fn slow_loser(grace: u8, then_wait: u64) -> Result<refresh_rotation::TokenSet, Error> {
     let f = Fixture::new(Opts::rotating(grace));
     let start = Clock::now(&*f.clock);
-    let store = RaceBeforeAdvance::over(&f);
+    let store = Arc::new(common::Intercepted::over(f.store.clone()));
     let issuer = f.issuer_over(store.clone(), f.clock.clone());
     let t0 = issuer
         .sign_in(&SignInRequest::new(f.id(), "alice"))
@@ -382,7 +313,7 @@ fn r_rot_9_a_race_loser_decides_on_a_clock_read_after_the_lost_race() {
 #[test]
 fn r_rot_5_a_race_loser_checks_the_device_on_what_it_read_again() {
     let f = Fixture::new(Opts::rotating(30).device_tracking());
-    let store = RaceBeforeAdvance::over(&f);
+    let store = Arc::new(common::Intercepted::over(f.store.clone()));
     let issuer = f.issuer_over(store.clone(), f.clock.clone());
     // Signed in where devices are not tracked; the first refresh here issues one.
     let t0 = f
@@ -418,7 +349,7 @@ fn r_rot_5_a_race_loser_checks_the_device_on_what_it_read_again() {
 #[test]
 fn r_rot_10_a_race_loser_gets_the_successor_across_a_live_key_promotion() {
     let f = Fixture::new(Opts::rotating(30));
-    let store = RaceBeforeAdvance::over(&f);
+    let store = Arc::new(common::Intercepted::over(f.store.clone()));
     let issuer = Arc::new(f.issuer_over(store.clone(), f.clock.clone()));
     let t0 = issuer
         .sign_in(&SignInRequest::new(f.id(), "alice"))
@@ -501,14 +432,14 @@ fn r_rot_10_successor_is_fixed_at_the_advance_across_a_refresh_key_rotation() {
 /// An in-memory store that supplies the time of decisions from `clock` (R-ROT-11), as the PostgreSQL
 /// store does from the database's.
 fn store_keeping_time(clock: Arc<ManualClock>) -> Arc<dyn RefreshTokenStore> {
-    Arc::new(common::OnRead {
-        inner: Arc::new(InMemoryRefreshTokenStore::new()),
-        read: move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
+    Arc::new(common::Intercepted::on_read(
+        Arc::new(InMemoryRefreshTokenStore::new()),
+        move |s: &InMemoryRefreshTokenStore, id: &FamilyId| {
             let mut read = s.read(id)?;
             read.time = Some(Clock::now(&*clock));
             Ok(read)
         },
-    })
+    ))
 }
 
 #[test]

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 
 use base64::Engine as _;
 use refresh_rotation::clock::{ManualClock, Timestamp};
@@ -23,18 +23,52 @@ use refresh_rotation::{
     RefreshToken, RefreshTokenKey, RefreshTokenKeys, ReusePolicy, SignInRequest, TokenIssuer,
 };
 
-/// An in-memory store whose reads go through `read`, and every other call as asked: for tests of what
-/// the engine does with a read's answer (a store that keeps the time, one that answers for another
-/// family).
-pub struct OnRead<F> {
+/// What a test slips in just before an `advance` of [`Intercepted`]: a concurrent request's write, a
+/// key rotation, a clock moving on. It is given the store and the `advance`'s family.
+pub type Interloper = Box<dyn FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send>;
+
+/// A store's read, as a test answers it.
+pub type ReadHook = Box<
+    dyn Fn(&InMemoryRefreshTokenStore, &FamilyId) -> Result<FamilyRead, StoreError> + Send + Sync,
+>;
+
+/// An in-memory store with a test's hands on it, every other call passed through: reads go through
+/// `read` (a store that keeps the time, one that answers for another family), and something armed with
+/// [`arm`](Self::arm) runs just before the next `advance`, whose compare-and-set then runs and may lose.
+pub struct Intercepted {
     pub inner: Arc<InMemoryRefreshTokenStore>,
-    pub read: F,
+    read: ReadHook,
+    before_advance: Mutex<Option<Interloper>>,
 }
 
-impl<F> RefreshTokenStore for OnRead<F>
-where
-    F: Fn(&InMemoryRefreshTokenStore, &FamilyId) -> Result<FamilyRead, StoreError> + Send + Sync,
-{
+impl Intercepted {
+    /// Over `inner`, with reads answered by `read`.
+    pub fn on_read(
+        inner: Arc<InMemoryRefreshTokenStore>,
+        read: impl Fn(&InMemoryRefreshTokenStore, &FamilyId) -> Result<FamilyRead, StoreError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        Intercepted {
+            inner,
+            read: Box::new(read),
+            before_advance: Mutex::new(None),
+        }
+    }
+
+    /// Over `inner`, reads passed through.
+    pub fn over(inner: Arc<InMemoryRefreshTokenStore>) -> Self {
+        Self::on_read(inner, |s, id| s.read(id))
+    }
+
+    /// Runs `before` just before the next `advance`.
+    pub fn arm(&self, before: impl FnOnce(&InMemoryRefreshTokenStore, &FamilyId) + Send + 'static) {
+        *self.before_advance.lock().unwrap() = Some(Box::new(before));
+    }
+}
+
+impl RefreshTokenStore for Intercepted {
     fn create(&self, family: Family) -> Result<(), StoreError> {
         self.inner.create(family)
     }
@@ -48,6 +82,10 @@ where
         deadline: Timestamp,
         key_id: u32,
     ) -> Result<Advance, StoreError> {
+        let before = self.before_advance.lock().unwrap().take();
+        if let Some(before) = before {
+            before(&self.inner, id);
+        }
         self.inner.advance(id, expected, deadline, key_id)
     }
     fn bind_device(&self, id: &FamilyId, key: &str) -> Result<Option<Family>, StoreError> {
