@@ -96,6 +96,9 @@ impl AppClient {
 
     /// This client with `config`, modified at `now`: the next revision, with the same id, secret and
     /// CreationDate (R-CLI-2, R-CLI-3). `None` if the revision counter is exhausted.
+    ///
+    /// LastModifiedDate never moves backwards: a clock that stepped back, or a client restored with
+    /// dates ahead of this clock, keeps the previous one (and so never falls before CreationDate).
     pub(crate) fn updated(&self, config: AppClientConfig, now: Timestamp) -> Option<AppClient> {
         Some(AppClient {
             client_id: self.client_id.clone(),
@@ -103,7 +106,7 @@ impl AppClient {
             secret: self.secret.clone(),
             config,
             creation_date: self.creation_date,
-            last_modified_date: now,
+            last_modified_date: now.max(self.last_modified_date),
             revision: self.revision.checked_add(1)?,
         })
     }

@@ -146,6 +146,39 @@ fn r_cli_2_dates_come_from_the_clock() {
     assert_eq!(u.last_modified_date().unix_seconds(), T0 + 500);
 }
 
+/// A clock that steps back (an NTP correction), or a restored client whose dates came from a machine
+/// ahead of this one, must not give an update a LastModifiedDate before the client's CreationDate or
+/// before its previous modification.
+#[test]
+fn r_cli_2_last_modified_date_never_moves_backwards() {
+    let (r, clock) = setup();
+    let c = r
+        .create_client(AppClientConfig::builder("app"), NewClientSecret::None)
+        .unwrap();
+    clock.advance(500);
+    let u = r
+        .replace_client(c.client_id(), AppClientConfig::builder("app2"))
+        .unwrap();
+    assert_eq!(u.last_modified_date().unix_seconds(), T0 + 500);
+    clock.set(Timestamp::from_unix_seconds(T0 - 100));
+    let back = r
+        .replace_client(c.client_id(), AppClientConfig::builder("app3"))
+        .unwrap();
+    assert_eq!(back.last_modified_date().unix_seconds(), T0 + 500);
+    assert_eq!(back.creation_date().unix_seconds(), T0);
+
+    // Restored with dates ahead of this machine's clock.
+    let mut ahead = restore_request(KNOWN_ID, None);
+    ahead.creation_date = Timestamp::from_unix_seconds(T0 + 1_000);
+    ahead.last_modified_date = Timestamp::from_unix_seconds(T0 + 2_000);
+    r.restore_client(ahead).unwrap();
+    let u = r
+        .update_client_with(KNOWN_ID, |b| b.client_name("renamed"))
+        .unwrap();
+    assert_eq!(u.creation_date().unix_seconds(), T0 + 1_000);
+    assert_eq!(u.last_modified_date().unix_seconds(), T0 + 2_000);
+}
+
 #[test]
 fn r_cli_3_update_resets_omitted_fields_to_defaults_and_keeps_the_secret() {
     let (r, clock) = setup();
