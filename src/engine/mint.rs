@@ -50,7 +50,11 @@ impl Engine {
                     signer.sign_id_token_in(id, &mut json)?,
                 ))
             })?;
-        refuse_oversized(access_token.len(), id_token.len(), input)?;
+        refuse_oversized((access_token.len(), id_token.len()), input, |bare| {
+            self.with_claims(client, family, bare, now, |a, i| {
+                signer.token_lengths(a, i, 0)
+            })
+        })?;
         Ok(TokenSet {
             access_token,
             id_token,
@@ -89,10 +93,12 @@ impl Engine {
         {
             return Ok(());
         }
-        let (access, id) = self.with_claims(client, family, input, now, |a, i| {
-            signer.token_lengths(a, i, device)
-        })?;
-        refuse_oversized(access, id, input)
+        let measure = |input: &MintInput<'_>| {
+            self.with_claims(client, family, input, now, |a, i| {
+                signer.token_lengths(a, i, device)
+            })
+        };
+        refuse_oversized(measure(input)?, input, measure)
     }
 
     /// Builds the access and ID token claims of `family` at `now` (fresh `jti`s) and hands them to `f`.
@@ -268,18 +274,36 @@ fn nests_deeper_than(value: &serde_json::Value, max: usize) -> bool {
 /// The JSON of a device-key claim besides the region: `,"device_key":"` (15), `_`, the UUID (36), `"`.
 const DEVICE_KEY_CLAIM: usize = 15 + 1 + 36 + 1;
 
-/// The error for tokens of `access` and `id` bytes, if either is longer than [`MAX_TOKEN_LEN`]: the
-/// hook's failure when it added claims, else the user's attributes' (R-JWT-6).
-fn refuse_oversized(access: usize, id: usize, input: &MintInput<'_>) -> Result<(), Error> {
-    if access <= MAX_TOKEN_LEN && id <= MAX_TOKEN_LEN {
+/// The error for tokens of `access` and `id` bytes, if either is longer than [`MAX_TOKEN_LEN`]
+/// (R-JWT-6). It is the hook's failure when its answer is what makes them so: with the claims it
+/// suppresses but without those it adds and without its groups, `measure` finds both within the bound.
+/// Otherwise the user's attributes are too long, whatever the hook answered (claims it adds that the
+/// issuer owns reach no token).
+fn refuse_oversized(
+    (access, id): (usize, usize),
+    input: &MintInput<'_>,
+    measure: impl FnOnce(&MintInput<'_>) -> Result<(usize, usize), Error>,
+) -> Result<(), Error> {
+    let fits = |(access, id): (usize, usize)| access <= MAX_TOKEN_LEN && id <= MAX_TOKEN_LEN;
+    if fits((access, id)) {
         return Ok(());
     }
-    let hook_added = input
-        .overrides
-        .is_some_and(|o| !o.claims_to_add_or_override.is_empty());
-    Err(if hook_added {
+    let hook_made_it = match input.overrides {
+        Some(o) => {
+            let suppressing_only = ClaimsOverride {
+                claims_to_suppress: o.claims_to_suppress.clone(),
+                ..ClaimsOverride::default()
+            };
+            fits(measure(&MintInput {
+                user: input.user,
+                overrides: Some(&suppressing_only),
+            })?)
+        }
+        None => false,
+    };
+    Err(if hook_made_it {
         Error::HookRejected {
-            message: "the claims it adds make a token longer than 16 KiB".to_owned(),
+            message: "the claims or groups it adds make a token longer than 16 KiB".to_owned(),
         }
     } else {
         Error::Internal {

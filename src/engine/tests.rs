@@ -941,3 +941,87 @@ fn r_ref_9_issued_device_keys_match_device_key_type_for_any_region() {
         }
     }
 }
+
+/// R-JWT-6 with R-REF-11: a token too long because of the user's attributes is the pool's failure
+/// (`InternalErrorException`), not the hook's, when nothing the hook answered reaches a token: claims
+/// the issuer owns are ignored (`sub`, `event_id`), and a claim both added and suppressed is
+/// suppressed. Only when its answer is what makes a token too long is the hook refused.
+#[test]
+fn r_jwt_6_an_oversized_token_is_the_hooks_failure_only_when_its_answer_made_it_so() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let hooked = Engine::new(EngineSettings {
+        region: "us-east-1".into(),
+        issuer_url: "https://issuer.example".into(),
+        signer: TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        refresh_keys: w.keys.clone(),
+        rng: Arc::new(SystemRandom::new()),
+        device_tracking: false,
+        reuse_policy: ReusePolicy::Reject,
+        hook: true,
+    });
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let run = |user: UserRecord, answer: crate::hook::ClaimsOverride| {
+        let mut flow = hooked.refresh(&req);
+        assert!(matches!(
+            flow.next(Input::Start),
+            Need::ClientAndFamily { .. }
+        ));
+        assert!(matches!(
+            flow.next(joint(&w, f.clone(), None, at(5))),
+            Need::UserBySubject("sub-1")
+        ));
+        assert!(matches!(
+            flow.next(Input::User(Some(Arc::new(user)))),
+            Need::Hook(_)
+        ));
+        match flow.next(Input::Hook(Ok(answer))) {
+            Need::Done(Err(e)) => e.exception_name(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let large =
+        || UserRecord::new("sub-1", "alice").with_attribute("custom:blob", "a".repeat(17_000));
+    // The attributes alone are too long, and nothing of the hook's answer reaches a token: claims the
+    // issuer owns, and one both added and suppressed.
+    let mut answer = crate::hook::ClaimsOverride::default();
+    for name in ["sub", "event_id", "token_use", "custom:gone"] {
+        answer
+            .claims_to_add_or_override
+            .insert(name.into(), serde_json::json!("x".repeat(4_000)));
+    }
+    answer.claims_to_suppress.push("custom:gone".into());
+    assert_eq!(run(large(), answer), "InternalErrorException");
+    // Its claims that do reach the ID token are small: still the attributes' failure.
+    let mut answer = crate::hook::ClaimsOverride::default();
+    answer
+        .claims_to_add_or_override
+        .insert("tenant".into(), serde_json::json!("t1"));
+    assert_eq!(run(large(), answer), "InternalErrorException");
+    // The hook's own claim makes the token too long: its failure.
+    let mut answer = crate::hook::ClaimsOverride::default();
+    answer
+        .claims_to_add_or_override
+        .insert("tenant".into(), serde_json::json!("t".repeat(17_000)));
+    assert_eq!(
+        run(UserRecord::new("sub-1", "alice"), answer),
+        "UserLambdaValidationException"
+    );
+    // So do groups it puts in both tokens.
+    let mut answer = crate::hook::ClaimsOverride::default();
+    answer.groups_to_override = Some(vec!["g".repeat(13_000)]);
+    assert_eq!(
+        run(UserRecord::new("sub-1", "alice"), answer),
+        "UserLambdaValidationException"
+    );
+    // And a claim of its own as long as the attribute it suppresses.
+    let mut answer = crate::hook::ClaimsOverride::default();
+    answer.claims_to_suppress.push("custom:blob".into());
+    answer
+        .claims_to_add_or_override
+        .insert("tenant".into(), serde_json::json!("t".repeat(17_000)));
+    assert_eq!(run(large(), answer), "UserLambdaValidationException");
+}
