@@ -1011,8 +1011,10 @@ fn r_jwt_6_an_oversized_token_is_the_hooks_failure_only_when_its_answer_made_it_
         "UserLambdaValidationException"
     );
     // So do groups it puts in both tokens.
-    let mut answer = crate::hook::ClaimsOverride::default();
-    answer.groups_to_override = Some(vec!["g".repeat(13_000)]);
+    let answer = crate::hook::ClaimsOverride {
+        groups_to_override: Some(vec!["g".repeat(13_000)]),
+        ..Default::default()
+    };
     assert_eq!(
         run(UserRecord::new("sub-1", "alice"), answer),
         "UserLambdaValidationException"
