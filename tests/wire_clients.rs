@@ -947,3 +947,51 @@ mod update_race {
         );
     }
 }
+
+/// R-CFG-2 and the model's order: a request member that breaks a constraint of the API model
+/// (AccessTokenValidityType min=1, ClientNameType pattern `[\w\s+=,.@-]+`) is reported as
+/// InvalidParameterException before the pool or the client is looked up, as Cognito validates a request
+/// against its model before the operation runs. Update of an unknown client and Create in another pool
+/// must not answer ResourceNotFoundException for such a request.
+#[test]
+fn r_cfg_2_model_violations_come_before_resource_not_found() {
+    let r = registry();
+    let update: UpdateUserPoolClientRequest = from_json(
+        br#"{"UserPoolId":"us-east-1_Example","ClientId":"nosuchclient","AccessTokenValidity":0}"#,
+    )
+    .unwrap();
+    let e = r.update_user_pool_client(&update).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
+    assert!(e.message().contains("'AccessTokenValidity'"), "{e}");
+    let create: CreateUserPoolClientRequest =
+        from_json(br#"{"UserPoolId":"us-east-1_Other","ClientName":"a/b"}"#).unwrap();
+    let e = r.create_user_pool_client(&create).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
+    assert!(e.message().contains("'ClientName'"), "{e}");
+    // The service's own rules (R-CFG-3's token validity range, here) are judged in the pool the request
+    // names, so a pool or client that does not exist comes first (R-CLI-5).
+    let days = r#""AccessTokenValidity":2,"TokenValidityUnits":{"AccessToken":"days"}"#;
+    let create: CreateUserPoolClientRequest = from_json(
+        format!(r#"{{"UserPoolId":"us-east-1_Other","ClientName":"app",{days}}}"#).as_bytes(),
+    )
+    .unwrap();
+    let e = r.create_user_pool_client(&create).unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException", "{e}");
+    let update: UpdateUserPoolClientRequest = from_json(
+        format!(r#"{{"UserPoolId":"us-east-1_Example","ClientId":"nosuchclient",{days}}}"#)
+            .as_bytes(),
+    )
+    .unwrap();
+    let e = r.update_user_pool_client(&update).unwrap_err();
+    assert_eq!(e.exception_name(), "ResourceNotFoundException", "{e}");
+    // In the registry's own pool, the rule is judged.
+    let create: CreateUserPoolClientRequest = from_json(
+        format!(r#"{{"UserPoolId":"us-east-1_Example","ClientName":"app",{days}}}"#).as_bytes(),
+    )
+    .unwrap();
+    let e = r.create_user_pool_client(&create).unwrap_err();
+    assert!(
+        e.message().starts_with("Invalid range for token validity."),
+        "{e}"
+    );
+}

@@ -164,6 +164,14 @@ fn check_pool(registry: &ClientRegistry, user_pool_id: Option<&str>) -> Result<(
     }
 }
 
+/// Whether `out` holds a violation of the API model itself (R-CFG-1 required members, R-CFG-2 lengths,
+/// patterns, enums and list sizes). Cognito validates a request against its model before the operation
+/// runs, so these come before a pool or client that does not exist (ResourceNotFoundException); the
+/// service's own rules (R-CFG-3 and on) are judged after it, in the pool the request names.
+fn breaks_model(out: &[Violation]) -> bool {
+    out.iter().any(|v| v.rule <= 2)
+}
+
 /// Checks the ids of a Describe/Update/Delete request and finds the client. `Ok(None)` when the ids are
 /// malformed (the violations are in `out`).
 async fn locate(
@@ -193,9 +201,7 @@ impl ClientRegistry {
         if !check_list_sizes(&mut out, req.lists()) {
             return Err(Error::invalid_config(out));
         }
-        if check_user_pool_id(&mut out, req.user_pool_id.as_deref()) {
-            check_pool(self, req.user_pool_id.as_deref())?;
-        }
+        let pool_ok = check_user_pool_id(&mut out, req.user_pool_id.as_deref());
         let generate = req.generate_secret.unwrap_or(false);
         let provided = req.client_secret.as_ref().map(|s| s.0.clone());
         check_secret_request(
@@ -205,9 +211,17 @@ impl ClientRegistry {
             req.publish_secrets_in_aws_secrets_manager.unwrap_or(false),
         );
         let has_secret = generate || provided.is_some();
-        let config = self
-            .validated_async(&req.raw_config(), has_secret, out)
-            .await?;
+        let raw = req.raw_config();
+        let scopes = self.scopes_for_async(&raw).await?;
+        let config =
+            ClientRegistry::validate_in_pool(&raw, &scopes, Some(has_secret), true, &mut out);
+        if pool_ok && !breaks_model(&out) {
+            check_pool(self, req.user_pool_id.as_deref())?;
+        }
+        let config = match config {
+            Some(config) if out.is_empty() => config,
+            _ => return Err(Error::invalid_config(out)),
+        };
         let client = self.insert_new_async(config, generate, provided).await?;
         Ok(CreateUserPoolClientResponse {
             user_pool_client: Some(client.to_wire()),
@@ -243,13 +257,21 @@ impl ClientRegistry {
         if !check_list_sizes(&mut out, req.lists()) {
             return Err(Error::invalid_config(out));
         }
-        let current = locate(
+        // A pool or client that does not exist is told only of a request within the model's bounds.
+        let (current, missing) = match locate(
             self,
             req.user_pool_id.as_deref(),
             req.client_id.as_deref(),
             &mut out,
         )
-        .await?;
+        .await
+        {
+            Ok(current) => (current, None),
+            Err(e @ (Error::UserPoolNotFound { .. } | Error::ClientNotFound { .. })) => {
+                (None, Some(e))
+            }
+            Err(e) => return Err(e),
+        };
         let mut raw = req.raw_config();
         // R-CLI-3: no ClientName keeps the current one. Validated here with the name as read, and
         // stored with the name the client has then (`store_replacement_async` reads it again).
@@ -284,7 +306,10 @@ impl ClientRegistry {
                     user_pool_client: Some(client.to_wire()),
                 })
             }
-            _ => Err(Error::invalid_config(out)),
+            _ => match missing {
+                Some(not_found) if !breaks_model(&out) => Err(not_found),
+                _ => Err(Error::invalid_config(out)),
+            },
         }
     }
 
