@@ -558,3 +558,73 @@ fn r_wire_1_context_members_have_the_models_shape() {
         assert_eq!(e.exception_name(), "InvalidParameterException", "{bad}");
     }
 }
+
+/// R-CFG-2: Session is a SessionType (20 to 4096 characters), a model constraint; Cognito validates the
+/// request against its model before any flow-specific check, so a malformed Session is reported even
+/// when the flow's AuthParameters are incomplete or the flow is one the crate does not serve.
+#[test]
+fn r_cfg_2_session_is_checked_before_the_flows_parameters() {
+    let p = Pool::new();
+    for body in [
+        r#"{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","Session":"short"}"#,
+        r#"{"ClientId":"c1","AuthFlow":"USER_SRP_AUTH","Session":"short","AuthParameters":{"USERNAME":"u","SRP_A":"a"}}"#,
+    ] {
+        let e = p.initiate(body).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+        assert!(e.message().contains("'Session'"), "{body}: {}", e.message());
+    }
+}
+
+/// R-CFG-2: every string member of InitiateAuth is at most a StringType (`max=131072`): the values of
+/// AuthParameters (a map of StringType to StringType), `UserContextData.EncodedData`, and
+/// `AnalyticsMetadata.AnalyticsEndpointId`. A longer one is InvalidParameterException, as Cognito's model
+/// validation answers it, not accepted and ignored.
+#[test]
+fn r_cfg_2_string_type_members_are_at_most_131072_characters() {
+    let p = Pool::new();
+    let long = "a".repeat(131_073);
+    for extra in [
+        format!(r#""AuthParameters":{{"REFRESH_TOKEN":"abc","CHALLENGE":"{long}"}}"#),
+        format!(
+            r#""AuthParameters":{{"REFRESH_TOKEN":"abc"}},"UserContextData":{{"EncodedData":"{long}"}}"#
+        ),
+        format!(
+            r#""AuthParameters":{{"REFRESH_TOKEN":"abc"}},"AnalyticsMetadata":{{"AnalyticsEndpointId":"{long}"}}"#
+        ),
+    ] {
+        let body = format!(r#"{{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH",{extra}}}"#);
+        let e = p.initiate(&body).unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "{}: {e}",
+            &extra[..60]
+        );
+        assert!(!e.message().contains("aaaa"), "no value is echoed");
+    }
+    // A key over the bound, and AdminInitiateAuth's ContextData (a header's value).
+    let e = p
+        .initiate(&format!(
+            r#"{{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc","{long}":"x"}}}}"#
+        ))
+        .unwrap_err();
+    assert!(e.message().contains("Map key must satisfy"), "{e}");
+    let context = format!(
+        r#""ContextData":{{"IpAddress":"192.0.2.1","ServerName":"s","ServerPath":"/","HttpHeaders":[{{"headerName":"h","headerValue":"{long}"}}]}}"#
+    );
+    let e = p
+        .admin(&format!(
+            r#"{{"UserPoolId":"us-east-1_Example","ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc"}},{context}}}"#
+        ))
+        .unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException", "{e}");
+    assert!(e.message().contains("headerValue"), "{e}");
+    // At the bound, in characters (not bytes), each member is accepted as far as the model goes.
+    let at_bound = "é".repeat(131_072);
+    let e = p
+        .initiate(&format!(
+            r#"{{"ClientId":"c1","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{{"REFRESH_TOKEN":"abc","CHALLENGE":"{at_bound}"}}}}"#
+        ))
+        .unwrap_err();
+    assert!(!e.message().contains("131072"), "{e}");
+}

@@ -74,6 +74,48 @@ fn constraint(member: &str, rule: &str) -> Error {
     ))
 }
 
+/// StringType's bound (`max=131072` characters): the model's type of every AuthParameters key and
+/// value, and of the context and analytics members InitiateAuth accepts and ignores.
+pub(crate) const MAX_STRING_TYPE: usize = 131_072;
+
+/// Whether `value` is within [`MAX_STRING_TYPE`] characters. Counting stops just past the bound, and a
+/// value of at most that many bytes is not counted at all (R-SAFE-1).
+fn within_string_type(value: &str) -> bool {
+    value.len() <= MAX_STRING_TYPE || value.chars().nth(MAX_STRING_TYPE).is_none()
+}
+
+/// A StringType member (R-CFG-2): at most [`MAX_STRING_TYPE`] characters.
+pub(crate) fn check_string_type(member: &str, value: &str) -> Result<(), Error> {
+    if within_string_type(value) {
+        return Ok(());
+    }
+    Err(constraint(
+        member,
+        &format!("have length less than or equal to {MAX_STRING_TYPE}"),
+    ))
+}
+
+/// A map of StringType to StringType (`AuthParametersType`, R-CFG-2): every key and every value at
+/// most [`MAX_STRING_TYPE`] characters. The message names the map, never a key or value (they may be
+/// secrets).
+pub(crate) fn check_string_map<'a>(
+    member: &str,
+    entries: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), Error> {
+    for (key, value) in entries {
+        for (part, text) in [("key", key), ("value", value)] {
+            if !within_string_type(text) {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value at '{member}' failed to satisfy constraint: \
+                     Map {part} must satisfy constraint: [Member must have length less than or equal \
+                     to {MAX_STRING_TYPE}]"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The model's shape of a refresh token sent as `RefreshToken` (R-REF-1).
 pub(crate) fn check_refresh_token_shape(token: &str) -> Result<(), Error> {
     check_token_shape("RefreshToken", token)

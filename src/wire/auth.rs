@@ -20,7 +20,8 @@ use crate::secret::{RefreshToken, SecretString};
 use crate::wire::ops::{required, user_pool_id};
 use crate::wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordVerifier};
 use crate::wire::{
-    AdminInitiateAuthRequest, AuthParameters, InitiateAuthRequest, InitiateAuthResponse,
+    AdminInitiateAuthRequest, AnalyticsMetadata, AuthParameters, InitiateAuthRequest,
+    InitiateAuthResponse,
 };
 use crate::{AsyncTokenIssuer, TokenIssuer};
 
@@ -90,22 +91,57 @@ fn param<'a>(params: Option<&'a AuthParameters>, name: &str) -> Option<&'a str> 
     params.and_then(|p| p.get(name))
 }
 
+/// StringType (`max=131072`, R-CFG-2) on AuthParameters' keys and values, AnalyticsMetadata and the
+/// context members of a request: the crate ignores most of them, but not their bounds.
+fn check_string_members<'a>(
+    params: Option<&AuthParameters>,
+    analytics: Option<&'a AnalyticsMetadata>,
+    context: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<(), Error> {
+    if let Some(params) = params {
+        checks::check_string_map("AuthParameters", &params.0)?;
+    }
+    let endpoint = analytics.and_then(|a| a.analytics_endpoint_id.as_deref());
+    let members = [("AnalyticsMetadata.AnalyticsEndpointId", endpoint)];
+    for (member, value) in members.into_iter().chain(context) {
+        if let Some(value) = value {
+            checks::check_string_type(member, value)?;
+        }
+    }
+    Ok(())
+}
+
 impl AuthCall {
     /// Parses an InitiateAuth request: ClientId and AuthFlow required; AuthFlow one of
     /// `USER_PASSWORD_AUTH`, `REFRESH_TOKEN_AUTH`, `REFRESH_TOKEN`; the flow's AuthParameters present.
     pub fn from_initiate_auth(req: InitiateAuthRequest) -> Result<AuthCall, Error> {
-        let call = Self::parse(
+        // The model's constraints (R-CFG-2) before the flow's own checks: StringType members, Session.
+        let context = req.user_context_data.as_ref();
+        check_string_members(
+            req.auth_parameters.as_ref(),
+            req.analytics_metadata.as_ref(),
+            [
+                (
+                    "UserContextData.IpAddress",
+                    context.and_then(|c| c.ip_address.as_deref()),
+                ),
+                (
+                    "UserContextData.EncodedData",
+                    context.and_then(|c| c.encoded_data.as_deref()),
+                ),
+            ],
+        )?;
+        if let Some(session) = &req.session {
+            checks::check_session(session.expose_secret())?;
+        }
+        Self::parse(
             Api::InitiateAuth,
             None,
             req.client_id.as_deref(),
             req.auth_flow.as_deref(),
             req.auth_parameters.as_ref(),
             req.client_metadata,
-        )?;
-        if let Some(session) = &req.session {
-            checks::check_session(session.expose_secret())?;
-        }
-        Ok(call)
+        )
     }
 
     /// Parses an AdminInitiateAuth request: UserPoolId, ClientId and AuthFlow required; AuthFlow one of
@@ -114,18 +150,54 @@ impl AuthCall {
     pub fn from_admin_initiate_auth(req: AdminInitiateAuthRequest) -> Result<AuthCall, Error> {
         // UserPoolIdType (R-CFG-2) before anything else, as the pool routes the call.
         let pool = user_pool_id(Some(required("UserPoolId", req.user_pool_id.as_deref())?))?;
-        let call = Self::parse(
+        let context = req.context_data.as_ref();
+        let headers = context.map_or(&[][..], |c| &c.http_headers[..]);
+        check_string_members(
+            req.auth_parameters.as_ref(),
+            req.analytics_metadata.as_ref(),
+            [
+                (
+                    "ContextData.IpAddress",
+                    context.map(|c| c.ip_address.as_str()),
+                ),
+                (
+                    "ContextData.ServerName",
+                    context.map(|c| c.server_name.as_str()),
+                ),
+                (
+                    "ContextData.ServerPath",
+                    context.map(|c| c.server_path.as_str()),
+                ),
+                (
+                    "ContextData.EncodedData",
+                    context.and_then(|c| c.encoded_data.as_deref()),
+                ),
+            ]
+            .into_iter()
+            .chain(headers.iter().flat_map(|h| {
+                [
+                    (
+                        "ContextData.HttpHeaders.headerName",
+                        h.header_name.as_deref(),
+                    ),
+                    (
+                        "ContextData.HttpHeaders.headerValue",
+                        h.header_value.as_deref(),
+                    ),
+                ]
+            })),
+        )?;
+        if let Some(session) = &req.session {
+            checks::check_session(session.expose_secret())?;
+        }
+        Self::parse(
             Api::AdminInitiateAuth,
             Some(pool.to_owned()),
             req.client_id.as_deref(),
             req.auth_flow.as_deref(),
             req.auth_parameters.as_ref(),
             req.client_metadata,
-        )?;
-        if let Some(session) = &req.session {
-            checks::check_session(session.expose_secret())?;
-        }
-        Ok(call)
+        )
     }
 
     fn parse(
