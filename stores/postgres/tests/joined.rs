@@ -911,3 +911,199 @@ async fn r_per_5_the_joined_read_survives_a_column_added_to_the_users_table() {
         );
     }
 }
+
+/// R-ROT-5 with R-PER-5: refreshes racing on one token, each decided on an answer from memory (the
+/// witnessed advance), on two instances over one database: the family advances once, and every loser
+/// is answered as the decision table says (grace open: the same successor; grace 0: reuse).
+mod witnessed_race {
+    use super::common;
+    use std::sync::Arc;
+
+    use refresh_rotation::clock::SystemClock;
+    use refresh_rotation::config::RefreshTokenRotation;
+    use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
+    use refresh_rotation::engine::ClientId;
+    use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
+    use refresh_rotation::random::SystemRandom;
+    use refresh_rotation::store::{AsyncRefreshTokenStore, SecretSealer};
+    use refresh_rotation::{
+        AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshRequest,
+        RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest,
+    };
+    use refresh_rotation_postgres::{PgClientStore, PgPoolFamilies, PgRefreshTokenStore};
+
+    const POOL: &str = "us-east-1_PgWitRace";
+
+    struct Instance {
+        issuer: AsyncTokenIssuer,
+        registry: Arc<ClientRegistry>,
+        families: PgPoolFamilies,
+    }
+
+    async fn instance(
+        url: &str,
+        table: &str,
+        prefix: &str,
+        users: &Arc<InMemoryUserDirectory>,
+    ) -> Instance {
+        let store = PgRefreshTokenStore::builder()
+            .table(table)
+            .max_connections(8)
+            .min_idle(Some(0))
+            .connect(url)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+        let clients =
+            PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
+        clients.migrate().await.unwrap();
+        let families = clients.families(&store).unwrap();
+        let registry = Arc::new(
+            ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+                .with_store(Arc::new(clients)),
+        );
+        let issuer = AsyncTokenIssuer::builder(
+            "us-east-1",
+            TokenSigner::new(Arc::new(
+                SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+            )),
+            RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
+            registry.clone(),
+            Arc::new(families.clone()),
+            users.clone(),
+        )
+        .build();
+        Instance {
+            issuer,
+            registry,
+            families,
+        }
+    }
+
+    async fn go(
+        i: &AsyncTokenIssuer,
+        t: &RefreshToken,
+        id: &str,
+    ) -> Result<refresh_rotation::TokenSet, Error> {
+        i.get_tokens_from_refresh_token(&RefreshRequest::new(t, ClientId::parse(id).unwrap()))
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn r_rot_5_racing_refreshes_from_memory_on_two_instances_advance_once() {
+        let Some(url) = common::pg_url() else { return };
+        let (table, prefix) = (
+            common::unique_table(),
+            format!("{}_", common::unique_table()),
+        );
+        let users = Arc::new(InMemoryUserDirectory::new());
+        users.put(UserRecord::new("sub-race", "alice")).unwrap();
+        let a = Arc::new(instance(&url, &table, &prefix, &users).await);
+        let b = Arc::new(instance(&url, &table, &prefix, &users).await);
+        for grace in [30u8, 0] {
+            let client = a
+                .registry
+                .create_client_async(
+                    AppClientConfig::builder("race")
+                        .refresh_token_rotation(RefreshTokenRotation::enabled(grace).unwrap()),
+                    NewClientSecret::None,
+                )
+                .await
+                .unwrap();
+            let id = client.client_id().to_string();
+            for round in 0..10 {
+                let t0 = a
+                    .issuer
+                    .sign_in(&SignInRequest::new(ClientId::parse(&id).unwrap(), "alice"))
+                    .await
+                    .unwrap()
+                    .refresh_token
+                    .unwrap();
+                // Both instances remember the family at generation 1.
+                let t1 = go(&a.issuer, &t0, &id)
+                    .await
+                    .unwrap()
+                    .refresh_token
+                    .unwrap();
+                let t2 = go(&b.issuer, &t1, &id)
+                    .await
+                    .unwrap()
+                    .refresh_token
+                    .unwrap();
+                let fam = a
+                    .issuer
+                    .engine()
+                    .refresh_keys()
+                    .decode(t2.expose_secret())
+                    .unwrap()
+                    .family();
+                let t3 = go(&a.issuer, &t2, &id)
+                    .await
+                    .unwrap()
+                    .refresh_token
+                    .unwrap();
+                let _ = b.families.read_with_client(&fam, &id).await.unwrap();
+                let _ = a.families.read_with_client(&fam, &id).await.unwrap();
+                assert!(a.families.remembered(&fam, &id).is_some());
+                assert!(b.families.remembered(&fam, &id).is_some());
+                let barrier = Arc::new(tokio::sync::Barrier::new(8));
+                let tasks: Vec<_> = (0..8)
+                    .map(|i| {
+                        let inst = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                        let (barrier, t3, id) = (Arc::clone(&barrier), t3.clone(), id.clone());
+                        tokio::spawn(async move {
+                            barrier.wait().await;
+                            go(&inst.issuer, &t3, &id).await
+                        })
+                    })
+                    .collect();
+                let mut results = Vec::new();
+                for t in tasks {
+                    results.push(t.await.unwrap());
+                }
+                let state = AsyncRefreshTokenStore::read(&a.families, &fam)
+                    .await
+                    .unwrap()
+                    .family
+                    .unwrap()
+                    .state;
+                assert_eq!(
+                    state.generation, 4,
+                    "grace {grace} round {round}: one advance: {results:?}"
+                );
+                if grace > 0 {
+                    let tokens: Vec<_> = results
+                        .iter()
+                        .map(|r| {
+                            r.as_ref()
+                                .unwrap_or_else(|e| {
+                                    panic!("grace {grace} round {round}: {e:?} in {results:?}")
+                                })
+                                .refresh_token
+                                .clone()
+                                .unwrap()
+                        })
+                        .collect();
+                    assert!(
+                        tokens.iter().all(|t| *t == tokens[0]),
+                        "R-ROT-2: one successor"
+                    );
+                } else {
+                    assert_eq!(
+                        results.iter().filter(|r| r.is_ok()).count(),
+                        1,
+                        "grace 0: {results:?}"
+                    );
+                    assert!(
+                        results
+                            .iter()
+                            .filter_map(|r| r.as_ref().err())
+                            .all(|e| *e == Error::RefreshTokenReused),
+                        "{results:?}"
+                    );
+                }
+            }
+        }
+    }
+}
