@@ -494,6 +494,44 @@ async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
     sign_in(&a, &client).await;
 }
 
+/// R-CFG-2 before R-CLI-5, in PostgreSQL mode as in memory: a client operation naming a pool the
+/// database does not have is judged against the API model first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_cfg_2_client_operations_on_a_missing_pool_are_judged_against_the_model_first_on_postgresql(
+) {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    for (op, body, want) in [
+        (
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "us-east-1_NoSuchPool", "ClientName": "a/b"}),
+            "InvalidParameterException",
+        ),
+        (
+            "UpdateUserPoolClient",
+            json!({"UserPoolId": "us-east-1_NoSuchPool", "ClientId": "abc", "AccessTokenValidity": 0}),
+            "InvalidParameterException",
+        ),
+        (
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "us-east-1_NoSuchPool", "ClientName": "ok"}),
+            "ResourceNotFoundException",
+        ),
+        (
+            "DeleteUserPoolClient",
+            json!({"UserPoolId": "us-east-1_NoSuchPool", "ClientId": "abc"}),
+            "ResourceNotFoundException",
+        ),
+    ] {
+        let (status, v) = a.call(op, body).await;
+        assert_eq!(
+            (status, v["__type"].as_str()),
+            (400, Some(want)),
+            "{op}: {v}"
+        );
+    }
+}
+
 /// R-JWT-4, R-PER-4: a pool's issuer URL is its own region's, from its id, whatever `--region` the
 /// instance serving it was started with, so two instances on one database give a pool one `iss`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

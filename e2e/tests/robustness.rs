@@ -256,3 +256,54 @@ async fn stop_is_graceful_and_frees_the_port() {
         "nothing listens after stop"
     );
 }
+
+/// R-CFG-2 before R-CLI-5: a client operation naming a pool the service does not have is judged against
+/// the API model first, as the library judges one naming another pool: a malformed request is
+/// InvalidParameterException, listing every violation, and a well-formed one ResourceNotFoundException.
+#[tokio::test]
+async fn r_cfg_2_client_operations_on_a_missing_pool_are_judged_against_the_model_first() {
+    let srv = start(false).await;
+    let op = |name: &str| format!("AWSCognitoIdentityProviderService.{name}");
+    let cases = [
+        (
+            "CreateUserPoolClient",
+            r#"{"UserPoolId":"us-east-1_NoSuchPool","ClientName":"a/b"}"#,
+            "InvalidParameterException",
+        ),
+        (
+            "UpdateUserPoolClient",
+            r#"{"UserPoolId":"us-east-1_NoSuchPool","ClientId":"abc","AccessTokenValidity":0}"#,
+            "InvalidParameterException",
+        ),
+        (
+            "DescribeUserPoolClient",
+            r#"{"UserPoolId":"us-east-1_NoSuchPool","ClientId":"a b"}"#,
+            "InvalidParameterException",
+        ),
+        (
+            "CreateUserPoolClient",
+            r#"{"UserPoolId":"us-east-1_NoSuchPool","ClientName":"ok"}"#,
+            "ResourceNotFoundException",
+        ),
+        (
+            "DeleteUserPoolClient",
+            r#"{"UserPoolId":"us-east-1_NoSuchPool","ClientId":"abc"}"#,
+            "ResourceNotFoundException",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let (s, b) = post(&srv, Some(&op(name)), body).await;
+        assert_wire_error(s, &b, 400, want);
+    }
+    // A malformed pool id is reported together with the request's other violations.
+    let (s, b) = post(
+        &srv,
+        Some(&op("CreateUserPoolClient")),
+        r#"{"UserPoolId":"nopool","ClientName":"a/b"}"#,
+    )
+    .await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    let message = b["message"].as_str().unwrap();
+    assert!(message.starts_with("2 validation errors"), "{b}");
+    still_serving(&srv).await;
+}

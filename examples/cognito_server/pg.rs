@@ -331,6 +331,24 @@ impl PgBackend {
         self.load_pool(state, wire::user_pool_id(id)?).await
     }
 
+    /// The pool `id` names, or `None` when there is no such pool or `id` is not a pool id: a client
+    /// operation then runs on the service's registry of no pool, which refuses it in the library's
+    /// order (the API model's constraints before ResourceNotFoundException).
+    async fn pool_or_none(
+        &self,
+        state: &AppState,
+        id: Option<&str>,
+    ) -> Result<Option<Arc<PgPool>>, Error> {
+        let Ok(id) = pool_id(id) else {
+            return Ok(None);
+        };
+        match self.load_pool(state, id).await {
+            Ok(pool) => Ok(Some(pool)),
+            Err(Error::UserPoolNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn load_pool(&self, state: &AppState, id: &str) -> Result<Arc<PgPool>, Error> {
         let cached = self
             .pools
@@ -972,10 +990,11 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
     macro_rules! client_operation {
         ($request:ty, $operation:ident) => {{
             let req: $request = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
-            wire::to_json(&pool.issuer.registry().$operation(&req).await?)
+            let pool = pg.pool_or_none(state, req.user_pool_id.as_deref()).await?;
+            let registry = pool
+                .as_ref()
+                .map_or(state.nowhere(), |p| p.issuer.registry());
+            wire::to_json(&registry.$operation(&req).await?)
         }};
     }
     match op {
@@ -992,12 +1011,10 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::DeleteUserPoolClient => {
             let req: DeleteUserPoolClientRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
+            let pool = pg.pool_or_none(state, req.user_pool_id.as_deref()).await?;
             // Revokes the client's families in the issuer's store too (R-REV-7).
-            pool.issuer
-                .registry()
+            pool.as_ref()
+                .map_or(state.nowhere(), |p| p.issuer.registry())
                 .delete_user_pool_client_async(&req)
                 .await?;
             Ok("{}".into())

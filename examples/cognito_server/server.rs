@@ -410,6 +410,11 @@ pub struct AppState {
     bound: OnceLock<SocketAddr>,
     /// With `--database-url`: the PostgreSQL backend, which then serves every pool instead of `pools`.
     pg: Option<pg::PgBackend>,
+    /// The registry of no pool (its id matches no well-formed one). A client operation that names a
+    /// pool this service does not have runs on it: the library judges the request against the API
+    /// model first and only then finds the pool missing, so a malformed request is refused as such
+    /// rather than as ResourceNotFoundException (R-CFG-1, R-CFG-2 before R-CLI-5).
+    nowhere: ClientRegistry,
 }
 
 impl AppState {
@@ -422,6 +427,7 @@ impl AppState {
             Some(m) => m.clone(),
             None => Arc::new(SystemClock),
         };
+        let nowhere = ClientRegistry::new("-", clock.clone(), Arc::new(SystemRandom::new()));
         AppState {
             clock,
             manual,
@@ -432,6 +438,7 @@ impl AppState {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             bound: OnceLock::new(),
             pg: None,
+            nowhere,
             config,
         }
     }
@@ -450,6 +457,27 @@ impl AppState {
     /// How many signing keys the service has generated.
     pub fn keys_generated(&self) -> usize {
         self.keys_generated.load(Ordering::Relaxed)
+    }
+
+    /// Runs a client operation on the registry of the pool `id` names, or on [`nowhere`](Self::nowhere)
+    /// when there is no such pool (or `id` is not a pool id), which refuses it in the library's order.
+    fn with_registry<R>(
+        &self,
+        id: Option<&str>,
+        operation: impl FnOnce(&ClientRegistry) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        match self.pool(id) {
+            Ok(pool) => operation(pool.issuer.registry()),
+            Err(Error::UserPoolNotFound { .. } | Error::InvalidParameter { .. }) => {
+                operation(&self.nowhere)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`nowhere`](Self::nowhere), for the PostgreSQL backend's client operations.
+    pub(crate) fn nowhere(&self) -> &ClientRegistry {
+        &self.nowhere
     }
 
     fn pool(&self, id: Option<&str>) -> Result<Arc<Pool>, Error> {
@@ -1278,29 +1306,34 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         Op::CreateUserPool => create_user_pool(state, wire::from_json(body)?),
         Op::CreateUserPoolClient => {
             let req: CreateUserPoolClientRequest = wire::from_json(body)?;
-            let pool = state.pool(req.user_pool_id.as_deref())?;
-            wire::to_json(&pool.issuer.registry().create_user_pool_client(&req)?)
+            state.with_registry(req.user_pool_id.as_deref(), |r| {
+                wire::to_json(&r.create_user_pool_client(&req)?)
+            })
         }
         Op::DescribeUserPoolClient => {
             let req: DescribeUserPoolClientRequest = wire::from_json(body)?;
-            let pool = state.pool(req.user_pool_id.as_deref())?;
-            wire::to_json(&pool.issuer.registry().describe_user_pool_client(&req)?)
+            state.with_registry(req.user_pool_id.as_deref(), |r| {
+                wire::to_json(&r.describe_user_pool_client(&req)?)
+            })
         }
         Op::UpdateUserPoolClient => {
             let req: UpdateUserPoolClientRequest = wire::from_json(body)?;
-            let pool = state.pool(req.user_pool_id.as_deref())?;
-            wire::to_json(&pool.issuer.registry().update_user_pool_client(&req)?)
+            state.with_registry(req.user_pool_id.as_deref(), |r| {
+                wire::to_json(&r.update_user_pool_client(&req)?)
+            })
         }
         Op::DeleteUserPoolClient => {
             let req: DeleteUserPoolClientRequest = wire::from_json(body)?;
-            let pool = state.pool(req.user_pool_id.as_deref())?;
-            pool.issuer.registry().delete_user_pool_client(&req)?;
-            Ok("{}".into())
+            state.with_registry(req.user_pool_id.as_deref(), |r| {
+                r.delete_user_pool_client(&req)?;
+                Ok("{}".into())
+            })
         }
         Op::ListUserPoolClients => {
             let req: ListUserPoolClientsRequest = wire::from_json(body)?;
-            let pool = state.pool(req.user_pool_id.as_deref())?;
-            wire::to_json(&pool.issuer.registry().list_user_pool_clients(&req)?)
+            state.with_registry(req.user_pool_id.as_deref(), |r| {
+                wire::to_json(&r.list_user_pool_clients(&req)?)
+            })
         }
         Op::AdminCreateUser => admin_create_user(state, wire::from_json(body)?),
         Op::AdminSetUserPassword => admin_set_user_password(state, wire::from_json(body)?),
