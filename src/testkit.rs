@@ -403,31 +403,67 @@ pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTok
     // A prefix of a subject is another subject.
     assert_eq!(store.revoke_subject(&bob[..10]).expect("revoke_subject"), 0);
     assert_eq!(state(store, &bob_families[0]), NEW);
+    // Subjects are compared exactly: not case-insensitively, not with SQL `LIKE` wildcards, not
+    // ignoring trailing spaces. Subjects come from the host's directory and need not be UUIDs.
+    let carol = format!("{}_%x", unique_subject());
+    let carols: Vec<_> = (0..2).map(|_| new_family(store, &carol)).collect();
+    let others: Vec<_> = lookalikes(&carol)
+        .iter()
+        .map(|other| new_family(store, other))
+        .collect();
+    assert_eq!(store.revoke_subject(&carol).expect("revoke_subject"), 2);
+    for id in &carols {
+        assert!(state(store, id).revoked);
+    }
+    for id in &others {
+        assert_eq!(
+            state(store, id),
+            NEW,
+            "only the exact subject is signed out"
+        );
+    }
+}
+
+/// Texts that a sloppy comparison takes for `text`, a text ending in `_%x`: its letters in the other
+/// case, a trailing space (which a `PAD SPACE` collation ignores), and other characters where the
+/// `_` and `%` are (the wildcards of SQL's `LIKE`).
+fn lookalikes(text: &str) -> [String; 4] {
+    let stem = text.strip_suffix("_%x").expect("a text ending in _%x");
+    [
+        text.to_uppercase(),
+        format!("{text} "),
+        format!("{stem}yzx"),
+        format!("{stem}_zzzx"),
+    ]
 }
 
 /// R-REV-7: deleting a client revokes every family of that client and no other.
 pub fn revoke_client_revokes_only_that_clients_families(store: &dyn RefreshTokenStore) {
-    let client = format!("client-{}", unique_subject());
+    let client = format!("client-{}_%x", unique_subject());
     let subject = unique_subject();
-    let ours: Vec<_> = (0..4)
-        .map(|_| {
-            let id = random_family_id();
-            let mut family = sample_family(id, &subject, at(LIFETIME));
-            family.info = Arc::new(FamilyInfo {
-                client_id: Arc::from(client.as_str()),
-                ..(*family.info).clone()
-            });
-            store.create(family).expect("create");
-            id
-        })
-        .collect();
+    let of_client = |client: &str| {
+        let id = random_family_id();
+        let mut family = sample_family(id, &subject, at(LIFETIME));
+        family.info = Arc::new(FamilyInfo {
+            client_id: Arc::from(client),
+            ..(*family.info).clone()
+        });
+        store.create(family).expect("create");
+        id
+    };
+    let ours: Vec<_> = (0..4).map(|_| of_client(&client)).collect();
     let other = new_family(store, &subject);
+    // Client ids are compared exactly, as subjects are (see `lookalikes`).
+    let alike: Vec<_> = lookalikes(&client).iter().map(|c| of_client(c)).collect();
     store.revoke(&ours[0]).expect("revoke");
     assert_eq!(store.revoke_client(&client).expect("revoke_client"), 3);
     for id in &ours {
         assert!(state(store, id).revoked);
     }
     assert_eq!(state(store, &other), NEW);
+    for id in &alike {
+        assert_eq!(state(store, id), NEW, "only the exact client is revoked");
+    }
     assert_eq!(store.revoke_client(&client).expect("revoke_client"), 0);
     assert_eq!(
         store.revoke_client(&client[..10]).expect("revoke_client"),

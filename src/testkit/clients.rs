@@ -516,6 +516,31 @@ pub fn r_per_3_scopes_are_declared_once_and_bounded(store: &Arc<dyn AsyncClientS
     assert_eq!(all, expected);
 }
 
+/// R-PER-3: declarations racing at the bound store no more scopes than it allows: `declare_scope` checks
+/// the bound and writes in one atomic step, as `insert` does.
+pub fn r_per_3_concurrent_scope_declarations_respect_the_bound(store: &Arc<dyn AsyncClientStore>) {
+    let barrier = Barrier::new(THREADS);
+    let declared: usize = thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let scope = format!("api/racer{i}");
+                    barrier.wait();
+                    match block_on(store.declare_scope(&scope, 3)) {
+                        Ok(()) => 1,
+                        Err(StoreError::Full) => 0,
+                        Err(e) => panic!("declare_scope: {e:?}"),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    });
+    assert_eq!(declared, 3);
+    assert_eq!(block_on(store.scopes()).expect("scopes").len(), 3);
+}
+
 /// Expands `$callback!` with the names of every client-store check, so the list is written once.
 #[doc(hidden)]
 #[macro_export]
@@ -529,6 +554,7 @@ macro_rules! __client_store_conformance_checks {
             r_per_3_insert_of_taken_id_fails_and_keeps_the_original,
             r_per_3_insert_beyond_max_clients_is_full,
             r_per_3_concurrent_inserts_respect_max_clients,
+            r_per_3_concurrent_scope_declarations_respect_the_bound,
             r_cli_4_replace_at_expected_revision_replaces,
             r_cli_4_replace_at_stale_revision_conflicts,
             r_cli_4_replace_of_unknown_client_is_not_found,
