@@ -730,18 +730,7 @@ fn r_per_5_no_rotation_a_reuse_revocation_or_a_hook_never_rests_on_an_answer_fro
 
     // An engine with a hook asks for a read from the start.
     let w = world(Some(10), ReusePolicy::Reject);
-    let hooked = Engine::new(EngineSettings {
-        region: "us-east-1".into(),
-        issuer_url: "https://issuer.example".into(),
-        signer: TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
-        )),
-        refresh_keys: w.keys.clone(),
-        rng: Arc::new(SystemRandom::new()),
-        device_tracking: false,
-        reuse_policy: ReusePolicy::Reject,
-        hook: true,
-    });
+    let hooked = hooked_engine(&w);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let req = RefreshRequest::new(&t0, w.client_id());
@@ -949,18 +938,7 @@ fn r_ref_9_issued_device_keys_match_device_key_type_for_any_region() {
 #[test]
 fn r_jwt_6_an_oversized_token_is_the_hooks_failure_only_when_its_answer_made_it_so() {
     let w = world(Some(10), ReusePolicy::Reject);
-    let hooked = Engine::new(EngineSettings {
-        region: "us-east-1".into(),
-        issuer_url: "https://issuer.example".into(),
-        signer: TokenSigner::new(Arc::new(
-            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
-        )),
-        refresh_keys: w.keys.clone(),
-        rng: Arc::new(SystemRandom::new()),
-        device_tracking: false,
-        reuse_policy: ReusePolicy::Reject,
-        hook: true,
-    });
+    let hooked = hooked_engine(&w);
     let f = family(&w, 0, Timestamp::EPOCH);
     let t0 = w.keys.encode(&f.id, 0);
     let req = RefreshRequest::new(&t0, w.client_id());
@@ -1026,4 +1004,20 @@ fn r_jwt_6_an_oversized_token_is_the_hooks_failure_only_when_its_answer_made_it_
         .claims_to_add_or_override
         .insert("tenant".into(), serde_json::json!("t".repeat(17_000)));
     assert_eq!(run(large(), answer), "UserLambdaValidationException");
+}
+
+/// The world's engine with a pre-token-generation hook: every flow asks for its answer.
+fn hooked_engine(w: &World) -> Engine {
+    Engine::new(EngineSettings {
+        region: "us-east-1".into(),
+        issuer_url: "https://issuer.example".into(),
+        signer: TokenSigner::new(Arc::new(
+            SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
+        )),
+        refresh_keys: w.keys.clone(),
+        rng: Arc::new(SystemRandom::new()),
+        device_tracking: false,
+        reuse_policy: ReusePolicy::Reject,
+        hook: true,
+    })
 }

@@ -223,23 +223,13 @@ pub fn r_per_3_insert_beyond_max_clients_is_full(store: &Arc<dyn AsyncClientStor
 
 /// Concurrent inserts never grow the pool past its bound.
 pub fn r_per_3_concurrent_inserts_respect_max_clients(store: &Arc<dyn AsyncClientStore>) {
-    let barrier = Barrier::new(THREADS);
-    let stored: usize = thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    let client = sample_client(&random_client_id(), "racer");
-                    barrier.wait();
-                    match block_on(store.insert(client, 3)) {
-                        Ok(()) => 1,
-                        Err(StoreError::Full) => 0,
-                        Err(e) => panic!("insert: {e:?}"),
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    let stored = race(|_| {
+        let client = sample_client(&random_client_id(), "racer");
+        move || match block_on(store.insert(client, 3)) {
+            Ok(()) => true,
+            Err(StoreError::Full) => false,
+            Err(e) => panic!("insert: {e:?}"),
+        }
     });
     assert_eq!(stored, 3);
     assert_eq!(block_on(store.count()).expect("count"), 3);
@@ -297,24 +287,35 @@ pub fn r_cli_4_replace_of_unknown_client_is_not_found(store: &Arc<dyn AsyncClien
     assert!(get(store, ghost.client_id()).is_none());
 }
 
-/// R-CLI-4: 8 threads racing one compare-and-set from the same revision: exactly one wins.
-pub fn r_cli_4_concurrent_replaces_at_one_revision_succeed_once(store: &Arc<dyn AsyncClientStore>) {
-    let client = insert_new(store, "v0");
+/// Runs [`THREADS`] racers released together: `racer(t)` prepares thread `t`'s attempt before the
+/// start, and the attempt says whether it won. Returns how many won.
+fn race<F: FnOnce() -> bool>(racer: impl Fn(usize) -> F + Sync) -> usize {
     let barrier = Barrier::new(THREADS);
-    let wins: usize = thread::scope(|s| {
+    thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let (barrier, client) = (&barrier, &client);
+                let (barrier, racer) = (&barrier, &racer);
                 s.spawn(move || {
-                    let next = next_revision(client, &format!("t{t}"), vec![]);
+                    let attempt = racer(t);
                     barrier.wait();
-                    usize::from(
-                        block_on(store.replace(next, 0)).expect("replace") == Replace::Replaced,
-                    )
+                    attempt()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .filter(|&won| won)
+            .count()
+    })
+}
+
+/// R-CLI-4: 8 threads racing one compare-and-set from the same revision: exactly one wins.
+pub fn r_cli_4_concurrent_replaces_at_one_revision_succeed_once(store: &Arc<dyn AsyncClientStore>) {
+    let client = insert_new(store, "v0");
+    let wins = race(|t| {
+        let next = next_revision(&client, &format!("t{t}"), vec![]);
+        move || block_on(store.replace(next, 0)).expect("replace") == Replace::Replaced
     });
     assert_eq!(wins, 1, "one compare-and-set per revision");
     assert_eq!(
@@ -519,23 +520,13 @@ pub fn r_per_3_scopes_are_declared_once_and_bounded(store: &Arc<dyn AsyncClientS
 /// R-PER-3: declarations racing at the bound store no more scopes than it allows: `declare_scope` checks
 /// the bound and writes in one atomic step, as `insert` does.
 pub fn r_per_3_concurrent_scope_declarations_respect_the_bound(store: &Arc<dyn AsyncClientStore>) {
-    let barrier = Barrier::new(THREADS);
-    let declared: usize = thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|i| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    let scope = format!("api/racer{i}");
-                    barrier.wait();
-                    match block_on(store.declare_scope(&scope, 3)) {
-                        Ok(()) => 1,
-                        Err(StoreError::Full) => 0,
-                        Err(e) => panic!("declare_scope: {e:?}"),
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    let declared = race(|t| {
+        let scope = format!("api/racer{t}");
+        move || match block_on(store.declare_scope(&scope, 3)) {
+            Ok(()) => true,
+            Err(StoreError::Full) => false,
+            Err(e) => panic!("declare_scope: {e:?}"),
+        }
     });
     assert_eq!(declared, 3);
     assert_eq!(block_on(store.scopes()).expect("scopes").len(), 3);

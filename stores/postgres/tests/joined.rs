@@ -916,70 +916,18 @@ async fn r_per_5_the_joined_read_survives_a_column_added_to_the_users_table() {
 /// witnessed advance), on two instances over one database: the family advances once, and every loser
 /// is answered as the decision table says (grace open: the same successor; grace 0: reuse).
 mod witnessed_race {
-    use super::common;
     use std::sync::Arc;
 
-    use refresh_rotation::clock::SystemClock;
     use refresh_rotation::config::RefreshTokenRotation;
     use refresh_rotation::directory::{InMemoryUserDirectory, UserRecord};
     use refresh_rotation::engine::ClientId;
-    use refresh_rotation::jwt::{Algorithm, SigningKey, TokenSigner};
-    use refresh_rotation::random::SystemRandom;
-    use refresh_rotation::store::{AsyncRefreshTokenStore, SecretSealer};
+    use refresh_rotation::store::AsyncRefreshTokenStore;
     use refresh_rotation::{
-        AppClientConfig, AsyncTokenIssuer, ClientRegistry, Error, NewClientSecret, RefreshRequest,
-        RefreshToken, RefreshTokenKey, RefreshTokenKeys, SignInRequest,
+        AppClientConfig, AsyncTokenIssuer, Error, NewClientSecret, RefreshRequest, RefreshToken,
+        SignInRequest,
     };
-    use refresh_rotation_postgres::{PgClientStore, PgPoolFamilies, PgRefreshTokenStore};
 
-    const POOL: &str = "us-east-1_PgWitRace";
-
-    struct Instance {
-        issuer: AsyncTokenIssuer,
-        registry: Arc<ClientRegistry>,
-        families: PgPoolFamilies,
-    }
-
-    async fn instance(
-        url: &str,
-        table: &str,
-        prefix: &str,
-        users: &Arc<InMemoryUserDirectory>,
-    ) -> Instance {
-        let store = PgRefreshTokenStore::builder()
-            .table(table)
-            .max_connections(8)
-            .min_idle(Some(0))
-            .connect(url)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
-        let clients =
-            PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
-        clients.migrate().await.unwrap();
-        let families = clients.families(&store).unwrap();
-        let registry = Arc::new(
-            ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
-                .with_store(Arc::new(clients)),
-        );
-        let issuer = AsyncTokenIssuer::builder(
-            "us-east-1",
-            TokenSigner::new(Arc::new(
-                SigningKey::generate(Algorithm::EdDSA, "k").unwrap(),
-            )),
-            RefreshTokenKeys::new(RefreshTokenKey::new(1, &[3; 32]).unwrap()),
-            registry.clone(),
-            Arc::new(families.clone()),
-            users.clone(),
-        )
-        .build();
-        Instance {
-            issuer,
-            registry,
-            families,
-        }
-    }
+    use super::{common, instance};
 
     async fn go(
         i: &AsyncTokenIssuer,
