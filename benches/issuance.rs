@@ -1,4 +1,4 @@
-//! Token issuance against the signature bound (issue 4).
+//! Token issuance against the signature bound.
 //!
 //! The bound of a refresh is `bound/<alg>`: the two bare ring signatures (ID and access token) over
 //! representative claim bytes with the key already parsed. Every other benchmark of an algorithm is read

@@ -1,4 +1,4 @@
-//! The benchmark report of issue 4: token issuance measured against the signature bound.
+//! The benchmark report: token issuance measured against the signature bound.
 //!
 //! `cargo run --release --example bench_report [-- --secs S --rounds N --svg PATH]`
 //!
@@ -9,7 +9,7 @@
 //! taken, so a load change on a shared machine hits both sides alike; single-thread throughput is counted
 //! per CPU-second of the measuring thread (from `/proc/thread-self/schedstat`, system calls included), so
 //! time spent waiting for a core that a neighbour holds does not count against either side. Takes about
-//! two minutes.
+//! 90 seconds after the build.
 //!
 //! - `ratio_refresh_rotating_to_bound_<alg>`: rotating refreshes per second at 100,000 families divided by
 //!   bound operations (two bare ring signatures) per second. 1.0 would be no overhead at all.
@@ -566,7 +566,7 @@ fn main() -> Res<()> {
     let load_after = read_loadavg();
     let date = time::OffsetDateTime::now_utc().date();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("## Benchmarks (issue 4)");
+    println!("## Benchmarks");
     println!();
     println!(
         "Machine: {cores} cores ({}), {date}; load average before {load_before}, after {load_after}.",

@@ -1,5 +1,5 @@
 //! Measures the in-memory store's resident memory per family (target: at most 256 bytes at 1,000,000
-//! families, issue 3).
+//! families, R-FAM-2).
 //!
 //! Run with `cargo run --release --example store_memory [families]`. It fills an
 //! `InMemoryRefreshTokenStore` with realistic families (a shared 26-character client id, a 36-character

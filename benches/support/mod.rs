@@ -1,4 +1,4 @@
-//! The workloads of issue 4, shared by the criterion benches (`benches/issuance.rs`) and the report
+//! The benchmark workloads, shared by the criterion benches (`benches/issuance.rs`) and the report
 //! command (`examples/bench_report.rs`, which includes this file by path), so both measure exactly the
 //! same thing.
 //!

@@ -5,7 +5,8 @@
 //! cargo run --release --example cognito_server -- --listen 127.0.0.1:9229
 //! ```
 //!
-//! See `README.md` beside this file, `--help`, and `server.rs` for the operations. It performs no SigV4
+//! See the root `README.md` (section *Putting it behind HTTP*), `--help`, and `server.rs` for the
+//! operations. It performs no SigV4
 //! check and is for local use only.
 
 // Test and tool code: a panic here is the test (or the tool) failing, with its message.

@@ -2,7 +2,7 @@
 //!
 //! A [`SigningKey`] holds ring's key pair together with everything a token needs that depends only on the
 //! key: the base64url-encoded JOSE header and the public JWK. Signing a token is then serialise, encode and
-//! one ring signature, with no key parsing on the hot path (issue 4's bound).
+//! one ring signature, with no key parsing on the hot path (the signature bound of README *Benchmarks*).
 
 use std::fmt;
 
@@ -313,7 +313,7 @@ impl SigningKey {
         self.signature_len
     }
 
-    /// The bare signature of `msg` with the parsed key: the primitive that issue 4's `bound` benchmark
+    /// The bare signature of `msg` with the parsed key: the primitive that the `bound` benchmark
     /// measures. Every other cost of issuing a token is overhead against this one.
     ///
     /// Fails with [`Error::Internal`] only if ring refuses to sign (a broken random source).

@@ -159,7 +159,7 @@ impl Hashers {
         Hashers { id, subject }
     }
 
-    /// Ids are random (R-TOK-2), so one keyed multiply of their two halves, folded to 64 bits (as
+    /// Ids are random (R-FAM-1), so one keyed multiply of their two halves, folded to 64 bits (as
     /// foldhash does), spreads them as well as a general-purpose hash would, at a fraction of its cost
     /// on every read.
     fn id(&self, id: &FamilyId) -> u64 {
