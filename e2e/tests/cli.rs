@@ -134,7 +134,11 @@ fn r_srv_6_database_url_and_its_options() {
         "key.hex",
         "--pbkdf2-iterations",
         "1000",
+        "--database-timeout",
+        "5",
     ]);
+    assert_eq!(c.database_timeout, 5);
+    assert_eq!(run(&[]).database_timeout, 30);
     assert_eq!(
         c.database_url.as_deref(),
         Some("postgres://u:p@127.0.0.1/db")
@@ -152,10 +156,27 @@ fn r_srv_6_database_url_and_its_options() {
         &["--database-url", "mysql://x"][..],
         &["--secret-key-file", "key.hex"],
         &["--pbkdf2-iterations", "0"],
+        &["--database-timeout", "5"],
+        &[
+            "--database-url",
+            "postgres://x/db",
+            "--database-timeout",
+            "0",
+        ],
+        &[
+            "--database-url",
+            "postgres://x/db",
+            "--database-timeout",
+            "soon",
+        ],
     ] {
         assert!(parse(args(bad)).is_err(), "{bad:?}");
     }
-    assert!(HELP.contains("--database-url") && HELP.contains("--secret-key-file"));
+    assert!(
+        HELP.contains("--database-url")
+            && HELP.contains("--secret-key-file")
+            && HELP.contains("--database-timeout")
+    );
     // Introspection is served on PostgreSQL too.
     let both = parse(args(&[
         "--database-url",

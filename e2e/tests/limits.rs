@@ -7,12 +7,14 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 /// Generous bound for "at once" and "promptly" on a loaded 2-core machine; the deadlines under test are
 /// a fraction of it.
@@ -375,4 +377,26 @@ async fn r_safe_1_the_token_endpoint_refuses_a_declared_oversized_body_at_once()
     );
     assert_oauth_error(s, &head, &body, 400, "invalid_request");
     srv.stop().await.unwrap();
+}
+
+/// R-SRV-9: blocking work a request started (a password hash, a key generation) keeps the request's
+/// in-flight permit until it ends, even once the request itself is gone (its caller hung up and the
+/// connection dropped its future): callers that send and hang up cannot run more of it than the cap.
+#[tokio::test]
+async fn r_srv_9_blocking_work_keeps_its_permit_after_its_request_is_dropped() {
+    let cap = Arc::new(Semaphore::new(1));
+    let permit = Arc::new(cap.clone().try_acquire_owned().unwrap());
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    // The request starts the work and ends without awaiting it (its future is then dropped).
+    let (started, work) = tokio::sync::oneshot::channel();
+    server::run_counted(permit, async move {
+        let _ = started.send(server::spawn_counted(move || wait.recv()));
+    })
+    .await;
+    let work = work.await.unwrap();
+    // The request's future is over and dropped; the work it started still runs and holds the permit.
+    assert_eq!(cap.available_permits(), 0);
+    release.send(()).unwrap();
+    work.await.unwrap().unwrap();
+    assert_eq!(cap.available_permits(), 1);
 }

@@ -14,7 +14,8 @@ use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -494,6 +495,40 @@ async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
     sign_in(&a, &client).await;
 }
 
+/// R-OPS-2 in PostgreSQL mode: a refresh refused because its client was deleted is counted once, as in
+/// memory, although the instance first tried the pool it remembered for the client (whose issuer
+/// records the refusal) and then looked the client up in every pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_ops_2_a_refresh_after_its_client_was_deleted_is_counted_once_on_postgresql() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start_with(&url, &["--algorithm", "es256", "--metrics"]);
+    let (pool, client) = pool_with_client(&a, 0).await;
+    let t0 = sign_in(&a, &client).await;
+    let t1 = rotate(&a, &client, &t0).await;
+    a.ok(
+        "DeleteUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client}),
+    )
+    .await;
+    let (status, v) = refresh(&a, &client, &t1).await;
+    assert_eq!(
+        (status, v["__type"].as_str()),
+        (400, Some("ResourceNotFoundException")),
+        "{v}"
+    );
+    let (status, text) = a.get("/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    let counted: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("refresh_rotation_refresh_total{")
+                && l.contains(r#"outcome="client_error""#)
+        })
+        .collect();
+    assert_eq!(counted.len(), 1, "{text}");
+    assert!(counted[0].ends_with(" 1"), "counted once: {}", counted[0]);
+}
+
 /// R-CFG-2 before R-CLI-5, in PostgreSQL mode as in memory: a client operation naming a pool the
 /// database does not have is judged against the API model first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -627,4 +662,105 @@ async fn r_srv_6_a_client_secret_survives_a_restart() {
         )
         .await;
     assert_eq!(d["UserPoolClient"]["ClientSecret"], secret.as_str());
+}
+
+/// A TCP proxy to the database that can stop answering: it keeps accepting connections and reading
+/// what it is sent, but forwards nothing either way while `stalled` is set (a database host that went
+/// silent behind a network fault, say).
+struct StallingProxy {
+    addr: SocketAddr,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    async fn start(upstream: SocketAddr) -> StallingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stalled.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (ri, wi) = inbound.into_split();
+                let (ro, wo) = outbound.into_split();
+                tokio::spawn(Self::pump(ri, wo, flag.clone()));
+                tokio::spawn(Self::pump(ro, wi, flag.clone()));
+            }
+        });
+        StallingProxy { addr, stalled }
+    }
+
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        stalled: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            while stalled.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn stall(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// R-SRV-6, R-SRV-9: with `--database-timeout`, a database that accepts connections and stops answering
+/// fails each request as an outage after that long (never 404, never a wait without end), in the
+/// operations' and the OAuth endpoints' error shapes; once it answers again, so does the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_srv_6_a_database_that_stops_answering_fails_requests_after_the_timeout() {
+    let Some(url) = database_url() else { return };
+    let (head, rest) = url.split_once('@').expect("a URL with credentials");
+    let (host_port, db) = rest.split_once('/').expect("a URL with a database");
+    let upstream: SocketAddr = tokio::net::lookup_host(host_port)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = StallingProxy::start(upstream).await;
+    let proxied = format!("{head}@{}/{db}", proxy.addr);
+    let a = Instance::start_with(
+        &proxied,
+        &["--algorithm", "es256", "--database-timeout", "2"],
+    );
+    let (pool, client) = pool_with_client(&a, 0).await;
+    let token = sign_in(&a, &client).await;
+
+    proxy.stall(true);
+    // A pool this instance has not loaded: its own connection asks the database.
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(30),
+        a.get("/us-east-1_NotLoadedYet/.well-known/jwks.json"),
+    )
+    .await
+    .expect("answered, not left waiting");
+    assert!(status >= 500, "{status} {body}");
+    let (status, v) = tokio::time::timeout(
+        Duration::from_secs(30),
+        a.call(
+            "DescribeUserPoolClient",
+            json!({"UserPoolId": pool, "ClientId": client}),
+        ),
+    )
+    .await
+    .expect("answered, not left waiting");
+    assert!(status >= 500, "{status} {v}");
+
+    proxy.stall(false);
+    let t1 = rotate(&a, &client, &token).await;
+    assert_ne!(t1, token);
 }

@@ -307,3 +307,86 @@ async fn r_cfg_2_client_operations_on_a_missing_pool_are_judged_against_the_mode
     assert!(message.starts_with("2 validation errors"), "{b}");
     still_serving(&srv).await;
 }
+
+/// R-WIRE-2: a pool's documents answer 404 only for a pool that is not there (a path that names none,
+/// not UTF-8 included, in the JSON error shape); another failure (a database outage, say) keeps its own
+/// status, so a verifier never takes it for a pool that is gone.
+#[tokio::test]
+async fn r_wire_2_pool_documents_answer_404_only_for_a_pool_that_is_not_there() {
+    let srv = start(false).await;
+    for path in [
+        "/%ff%fe/.well-known/jwks.json",
+        "/%ff%fe/.well-known/openid-configuration",
+    ] {
+        let (status, body) = get(&srv, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert!(v["__type"].is_string(), "{path}: {v}");
+    }
+    let status = |e: &refresh_rotation::Error| server::pool_document_error(e).status().as_u16();
+    let missing = refresh_rotation::Error::UserPoolNotFound {
+        user_pool_id: "us-east-1_gone".into(),
+    };
+    assert_eq!(status(&missing), 404);
+    let outage = refresh_rotation::Error::Store(refresh_rotation::error::StoreError::Unavailable(
+        "connection refused".into(),
+    ));
+    assert_eq!(status(&outage), outage.http_status());
+    assert_ne!(status(&outage), 404);
+    srv.stop().await.unwrap();
+}
+
+/// R-SRV-6 with the model's AttributeValueType (at most 2048 characters): AdminCreateUser refuses a
+/// longer value, naming its place, instead of cutting it (and echoing the uncut one); 2048 is accepted.
+/// An empty successful revocation carries no content type (R-OAUTH-5).
+#[tokio::test]
+async fn r_srv_6_attribute_values_over_2048_characters_are_refused_not_cut() {
+    let srv = start(false).await;
+    let c = sdk(&srv);
+    let pool = pool(&c, false).await;
+    let create = |user: &str, value: String| {
+        serde_json::json!({
+            "UserPoolId": pool, "Username": user, "MessageAction": "SUPPRESS",
+            "UserAttributes": [{"Name": "email", "Value": "a@example.com"}, {"Name": "name", "Value": value}],
+        })
+        .to_string()
+    };
+    let target = "AWSCognitoIdentityProviderService.AdminCreateUser";
+    let (s, b) = post(&srv, Some(target), &create("long", "x".repeat(2049))).await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("userAttributes.2.member.value"),
+        "{b}"
+    );
+    let (s, b) = post(&srv, Some(target), &create("ok", "é".repeat(2048))).await;
+    assert_eq!(s, 200, "{b}");
+
+    let (client_id, _) = client(
+        &c,
+        &pool,
+        ClientOpts {
+            rotation: Some(0),
+            secret: false,
+        },
+    )
+    .await;
+    let token = sign_in(&c, &pool, &client_id, None, "alice")
+        .await
+        .refresh_token
+        .unwrap();
+    let form = format!("token={token}&client_id={client_id}");
+    let request = format!(
+        "POST /oauth2/revoke HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        srv.addr(),
+        form.len()
+    );
+    let (status, head, body) = raw_with_head(&srv, request.as_bytes()).await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(body.is_empty(), "{body}");
+    assert!(!head.contains("content-type:"), "{head}");
+    srv.stop().await.unwrap();
+}

@@ -64,6 +64,8 @@ OPTIONS:
                                 digits); also from env COGNITO_SERVER_SECRET_KEY (hex). Without
                                 either, one is generated at first start and kept in the
                                 database itself (for local use only; a warning says so)
+    --database-timeout <SECS>   With --database-url: how long the start, and each request, may
+                                wait on the database before failing as an outage [default: 30]
     --pbkdf2-iterations <N>     PBKDF2-HMAC-SHA256 rounds of new password hashes [default:
                                 600000]; lower it only for tests (debug builds hash slowly)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:
@@ -101,6 +103,8 @@ pub struct Cli {
     pub secret_key_file: Option<PathBuf>,
     /// `--pbkdf2-iterations`.
     pub pbkdf2_iterations: u32,
+    /// `--database-timeout`, in seconds.
+    pub database_timeout: u64,
 }
 
 /// What the command line asks for.
@@ -128,6 +132,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut database_url = None;
     let mut secret_key_file = None;
     let mut pbkdf2_iterations = 600_000;
+    let mut database_timeout = 30;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
@@ -212,6 +217,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     format!("--pbkdf2-iterations: '{v}' is not a count of at least 1")
                 })?;
             }
+            "--database-timeout" => {
+                let v = value("SECONDS")?;
+                database_timeout = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "--database-timeout: '{v}' is not a count of seconds from 1 to 3600"
+                        )
+                    })?;
+            }
             "--secret-key-file" => {
                 let v = value("FILE")?;
                 if v.is_empty() {
@@ -231,10 +248,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     if database_url.is_none() && secret_key_file.is_some() {
         return Err("--secret-key-file is for --database-url".into());
     }
+    if database_url.is_none() && database_timeout != 30 {
+        return Err("--database-timeout is for --database-url".into());
+    }
     Ok(Command::Run(Cli {
         database_url,
         secret_key_file,
         pbkdf2_iterations,
+        database_timeout,
         metrics,
         listen,
         region,

@@ -121,6 +121,7 @@ async fn run(cli: cli::Cli) -> std::io::Result<()> {
         pbkdf2_iterations: cli.pbkdf2_iterations,
         database_url: cli.database_url.clone(),
         sealing_key,
+        database_timeout: std::time::Duration::from_secs(cli.database_timeout),
         ..server::ServerConfig::default()
     };
     // With a database, connect (and create the tables) before announcing readiness.

@@ -175,6 +175,28 @@ fn store_err(e: tokio_postgres::Error) -> Error {
     }
 }
 
+/// `request` within the service's database timeout ([`ServerConfig::database_timeout`]), else an
+/// outage: a database that accepts connections and never answers cannot hold a request, and its
+/// in-flight permit, for ever. The stores bound their own statements; this bounds the service's own
+/// connection (pools, users, keys) too. A request cut short drops its future: a statement it had sent
+/// may still complete, as after any client that gives up.
+///
+/// [`ServerConfig::database_timeout`]: super::ServerConfig::database_timeout
+pub(crate) async fn bounded<T>(
+    state: &AppState,
+    request: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let limit = state.config.database_timeout;
+    tokio::time::timeout(limit, request)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::from(StoreError::Unavailable(format!(
+                "database: no answer within {} s",
+                limit.as_secs()
+            ))))
+        })
+}
+
 fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("--database-url: {what}: {e}"))
 }
@@ -488,7 +510,7 @@ impl PgBackend {
     /// the pool found now is a new sign-in, not a second use of anything.
     ///
     /// A request no pool can take is traced and counted as `operation`, as the issuer would have
-    /// (R-OPS-1, R-OPS-2).
+    /// (R-OPS-1, R-OPS-2); once only, if the remembered route's issuer already recorded it.
     async fn on_pool_of_client<'s, T>(
         &'s self,
         state: &'s AppState,
@@ -502,9 +524,12 @@ impl PgBackend {
             .unwrap_or_else(PoisonError::into_inner)
             .get(client_id)
             .cloned();
+        // Whether an issuer already ran the request and recorded its refusal (the route's, above).
+        let mut recorded = false;
         if let Some(pool_id) = route {
             match op(self.load_pool(state, &pool_id).await?).await {
                 Err(Error::ClientNotFound { .. }) => {
+                    recorded = true;
                     self.routes
                         .write()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -516,7 +541,11 @@ impl PgBackend {
         let pool = self
             .pool_of_client(state, client_id)
             .await
-            .inspect_err(|e| telemetry::record_refusal(operation, Some(client_id), e))?;
+            .inspect_err(|e| {
+                if !recorded {
+                    telemetry::record_refusal(operation, Some(client_id), e);
+                }
+            })?;
         {
             let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
             if routes.len() >= MAX_ROUTES {
@@ -580,7 +609,7 @@ impl PgBackend {
             Signing::Generate(alg) => {
                 let (id_kid, access_kid) = (new_kid(state, "id")?, new_kid(state, "access")?);
                 let alg = *alg;
-                let (id_der, access_der) = tokio::task::spawn_blocking(move || {
+                let (id_der, access_der) = super::spawn_counted(move || {
                     std::thread::scope(|s| {
                         let id = s.spawn(|| generate_pkcs8(alg));
                         let access = generate_pkcs8(alg);
@@ -954,7 +983,7 @@ impl AsyncPasswordVerifier for PgUsers {
             let dummy = self.dummy.clone();
             let password = password.to_owned();
             // PBKDF2 is CPU work: off the I/O threads.
-            tokio::task::spawn_blocking(move || match stored {
+            super::spawn_counted(move || match stored {
                 None => {
                     let _ = dummy.verify(&password);
                     PasswordCheck::NoSuchUser
@@ -1071,13 +1100,12 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             }
             let iterations = pool.users.iterations;
             let rng = state.rng.clone();
-            let hash = tokio::task::spawn_blocking(move || {
-                StoredHashInput { password, rng }.hash(iterations)
-            })
-            .await
-            .map_err(|_| Error::Internal {
-                detail: "password hashing panicked",
-            })??;
+            let hash =
+                super::spawn_counted(move || StoredHashInput { password, rng }.hash(iterations))
+                    .await
+                    .map_err(|_| Error::Internal {
+                        detail: "password hashing panicked",
+                    })??;
             let updated = pg
                 .db
                 .client()

@@ -40,6 +40,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -51,7 +52,7 @@ use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use refresh_rotation::clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -84,6 +85,9 @@ pub const MAX_IN_FLIGHT: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a client has to send a request's body once its headers have arrived.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a request in PostgreSQL mode may wait on the database (`--database-timeout`): then it is
+/// answered as an outage.
+pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time a response may wait for a client to take its bytes: then the connection is closed.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time the connections still open at shutdown have to finish: then they are closed.
@@ -140,6 +144,11 @@ pub struct ServerConfig {
     /// signing keys, the refresh-token key). Defaults to none: generated at first start and kept in the
     /// database itself (see [`pg::SealingKey`]).
     pub sealing_key: Option<pg::SealingKey>,
+    /// With `--database-url`: how long the start, and each request, may wait on the database before it
+    /// fails as an outage (`StoreError::Unavailable`), so that a database that accepts connections and
+    /// never answers cannot hold requests, and their in-flight permits, for ever. Defaults to
+    /// [`DATABASE_TIMEOUT`].
+    pub database_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -160,6 +169,7 @@ impl Default for ServerConfig {
             metrics: None,
             database_url: None,
             sealing_key: None,
+            database_timeout: DATABASE_TIMEOUT,
         }
     }
 }
@@ -448,7 +458,15 @@ impl AppState {
     pub async fn connect(config: ServerConfig) -> std::io::Result<Self> {
         let mut state = AppState::new(config);
         if let Some(url) = state.config.database_url.clone() {
-            let backend = pg::PgBackend::connect(&url, &state).await?;
+            let limit = state.config.database_timeout;
+            let backend = tokio::time::timeout(limit, pg::PgBackend::connect(&url, &state))
+                .await
+                .map_err(|_| {
+                    io::Error::other(format!(
+                        "--database-url: the database did not answer within {} s",
+                        limit.as_secs()
+                    ))
+                })??;
             state.pg = Some(backend);
         }
         Ok(state)
@@ -552,11 +570,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+tokio::task_local! {
+    /// The in-flight permit of the request this task is serving (see [`spawn_counted`]).
+    static IN_FLIGHT: Arc<OwnedSemaphorePermit>;
+}
+
+/// `spawn_blocking` for a request's work: the work holds the request's in-flight permit until it ends.
+/// A caller that hangs up drops its request's future, and with it the middleware's hold on the permit,
+/// but not the blocking work it started (a password hash, a key generation): without this, callers that
+/// send and hang up could start any number of them past the limit.
+pub(crate) fn spawn_counted<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> JoinHandle<R> {
+    let permit = IN_FLIGHT.try_with(Arc::clone).ok();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+}
+
 /// Runs the request if a permit is free, else answers 503 at once: excess load is shed, never queued
 /// (a queue would only grow while the service is slower than its callers). The permit is held until the
-/// response is built, so it also covers reading the body.
+/// response is built, so it also covers reading the body, and by blocking work the request started
+/// until that work ends ([`spawn_counted`]).
 async fn limit_in_flight(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         let limit = state.config.max_in_flight.max(1);
         // The OAuth endpoints answer in their own error shape (R-OAUTH-3).
         if req.uri().path().starts_with("/oauth2/") {
@@ -586,7 +624,15 @@ async fn limit_in_flight(State(state): State<Arc<AppState>>, req: Request, next:
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return resp;
     };
-    next.run(req).await
+    run_counted(Arc::new(permit), next.run(req)).await
+}
+
+/// Runs a request's future with its in-flight permit, which blocking work it starts shares.
+pub(crate) async fn run_counted<F: Future>(
+    permit: Arc<OwnedSemaphorePermit>,
+    request: F,
+) -> F::Output {
+    IN_FLIGHT.scope(permit, request).await
 }
 
 /// A service started with [`start`].
@@ -845,6 +891,27 @@ fn render(result: Result<String, Error>) -> Response {
 }
 
 /// The R-WIRE-2 body with the error's own status, or `status` where HTTP has a better one (404, 413).
+/// The pool id of a JWKS or discovery path. A path segment that is not UTF-8 names no pool, and is
+/// answered as one, in the service's JSON error shape (R-WIRE-2), not the router's plain text.
+fn pool_in_path(pool: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+    pool.map(|Path(pool)| pool)
+        .map_err(|_| Error::InvalidParameter {
+            message: "The path names no user pool.".into(),
+        })
+}
+
+/// The answer of a pool's JWKS or discovery document that cannot be served: 404 for a pool that does
+/// not exist (or a path that names none), the error's own status otherwise. A verifier may take a 404
+/// for a pool that is gone; a database outage must not look like one.
+pub(crate) fn pool_document_error(e: &Error) -> Response {
+    match e {
+        Error::UserPoolNotFound { .. } | Error::InvalidParameter { .. } => {
+            error_response(e, Some(StatusCode::NOT_FOUND))
+        }
+        _ => error_response(e, None),
+    }
+}
+
 fn error_response(e: &Error, status: Option<StatusCode>) -> Response {
     let status = status.unwrap_or_else(|| {
         StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -968,7 +1035,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     let mut resp = match read_body(&headers, body, state.config.body_read_timeout).await {
         Ok(bytes) if state.pg.is_some() => {
             // The database path awaits its stores; only password hashing leaves the I/O threads.
-            render(pg::handle(&state, op, &bytes).await)
+            render(pg::bounded(&state, pg::handle(&state, op, &bytes)).await)
         }
         Ok(bytes) => {
             // The handlers are synchronous and a password hash takes a while: keep them off the I/O
@@ -976,7 +1043,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
             let result = if op == Operation::GetTokensFromRefreshToken && signs_fast(&state) {
                 Ok(handle(&state, op, &bytes))
             } else {
-                tokio::task::spawn_blocking(move || handle(&state, op, &bytes)).await
+                spawn_counted(move || handle(&state, op, &bytes)).await
             };
             match result {
                 Ok(result) => render(result),
@@ -1008,9 +1075,18 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     resp
 }
 
-async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> Response {
+async fn jwks(
+    State(state): State<Arc<AppState>>,
+    pool: Result<Path<String>, PathRejection>,
+) -> Response {
+    let pool = match pool_in_path(pool) {
+        Ok(pool) => pool,
+        Err(e) => return pool_document_error(&e),
+    };
     let jwks = match &state.pg {
-        Some(pg) => pg.pool(&state, Some(&pool)).await.map(|p| p.jwks_json()),
+        Some(pg) => pg::bounded(&state, pg.pool(&state, Some(&pool)))
+            .await
+            .map(|p| p.jwks_json()),
         None => state
             .pool(Some(&pool))
             .map(|p| p.issuer.signer().jwks_json()),
@@ -1024,7 +1100,7 @@ async fn jwks(State(state): State<Arc<AppState>>, Path(pool): Path<String>) -> R
             );
             resp
         }
-        Err(e) => error_response(&e, Some(StatusCode::NOT_FOUND)),
+        Err(e) => pool_document_error(&e),
     }
 }
 
@@ -1039,7 +1115,12 @@ fn over_limit(e: &axum::Error) -> bool {
 
 fn from_oauth(resp: OAuthResponse) -> Response {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let empty = resp.body.is_empty();
     let mut out = (status, resp.body).into_response();
+    if empty {
+        // An empty answer (a revocation's 200) has no content to type; axum would say octet-stream.
+        out.headers_mut().remove(header::CONTENT_TYPE);
+    }
     for (name, value) in resp.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             out.headers_mut().insert(name, v);
@@ -1117,7 +1198,15 @@ async fn oauth_endpoint(
     if state.pg.is_some() {
         let req = OAuthRequest::new(method.as_str(), &bytes)
             .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
-        return from_oauth(pg::oauth_handle(&state, endpoint, &req).await);
+        let answer = pg::bounded(&state, async {
+            Ok(pg::oauth_handle(&state, endpoint, &req).await)
+        })
+        .await;
+        return from_oauth(
+            answer.unwrap_or_else(|e| {
+                OAuthError::temporarily_unavailable(e.to_string()).to_response()
+            }),
+        );
     }
     // The issuer's calls are synchronous (the store, RSA signing): keep them off the I/O threads,
     // except a token request whose signatures are cheap (see `signs_fast`).
@@ -1130,7 +1219,7 @@ async fn oauth_endpoint(
     let handled = if fast {
         Ok(work())
     } else {
-        tokio::task::spawn_blocking(work).await
+        spawn_counted(work).await
     };
     from_oauth(handled.unwrap_or_else(|_| OAuthError::server_error().to_response()))
 }
@@ -1235,9 +1324,13 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 /// the service's own address.
 async fn openid_configuration(
     State(state): State<Arc<AppState>>,
-    Path(pool): Path<String>,
+    pool: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let pool = match pool_in_path(pool) {
+        Ok(pool) => pool,
+        Err(e) => return pool_document_error(&e),
+    };
     let base = &base_url(&state, &headers);
     let endpoints = |id: &str| {
         let endpoints = oauth::Endpoints::at(base, id);
@@ -1248,17 +1341,17 @@ async fn openid_configuration(
         }
     };
     if let Some(pg) = &state.pg {
-        return match pg.pool(&state, Some(&pool)).await {
+        return match pg::bounded(&state, pg.pool(&state, Some(&pool))).await {
             Ok(p) => from_oauth(oauth::discovery_document(
                 p.issuer.engine(),
                 &endpoints(&p.id),
             )),
-            Err(e) => error_response(&e, Some(StatusCode::NOT_FOUND)),
+            Err(e) => pool_document_error(&e),
         };
     }
     let pool = match state.pool(Some(&pool)) {
         Ok(p) => p,
-        Err(e) => return error_response(&e, Some(StatusCode::NOT_FOUND)),
+        Err(e) => return pool_document_error(&e),
     };
     from_oauth(oauth::discovery_endpoint(
         &pool.issuer,
@@ -1716,7 +1809,7 @@ fn new_user(
     let subject = uuid(&*state.rng)?;
     let mut user = UserRecord::new(subject, username);
     let attributes = req.user_attributes.unwrap_or_default();
-    for a in &attributes {
+    for (i, a) in attributes.iter().enumerate() {
         if a.name == "sub" {
             return Err(Error::InvalidParameter {
                 message: "Cannot modify the non-mutable attribute sub".into(),
@@ -1734,15 +1827,19 @@ fn new_user(
                 message: "Attribute names and values must not contain NUL.".into(),
             });
         }
-        user.attributes.insert(
-            a.name.clone(),
-            a.value
-                .clone()
-                .unwrap_or_default()
-                .chars()
-                .take(2048)
-                .collect(),
-        );
+        // AttributeValueType: at most 2048 characters, refused beyond as Cognito does, not cut.
+        let value = a.value.clone().unwrap_or_default();
+        if value.chars().nth(2048).is_some() {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "1 validation error detected: Value at 'userAttributes.{}.member.value' \
+                     failed to satisfy constraint: Member must have length less than or equal to \
+                     2048",
+                    i + 1
+                ),
+            });
+        }
+        user.attributes.insert(a.name.clone(), value);
     }
     Ok((user, attributes))
 }
