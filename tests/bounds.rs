@@ -181,20 +181,34 @@ fn r_safe_1_huge_auth_parameters_are_refused() {
         DeviceKey::parse(&huge('a')),
         ExceptionKind::InvalidParameter,
     );
-    // The same through the wire adapter, with the largest values a request body can carry: DEVICE_KEY
-    // is refused as the call is parsed; SECRET_HASH, which the model does not constrain, once the
-    // issuer verifies it, as a wrong one (R-ROT-8), without being decoded.
+    // The same through the wire adapter. A value longer than the model's StringType (131,072
+    // characters, and a body carries half a MiB) is refused as the call is parsed, without echoing it.
+    // At that bound, DEVICE_KEY is refused as the call is parsed; SECRET_HASH, which the model bounds
+    // only in length, once the issuer verifies it, as a wrong one (R-ROT-8), without being decoded.
     let wrong_secret = format!("Unable to verify secret for client {}", f.client_id);
+    let at_bound = |c: char| std::iter::repeat_n(c, 131_072).collect::<String>();
     for (name, value, kind, refused) in [
         (
             "SECRET_HASH",
             below_body_limit('A'),
+            ExceptionKind::InvalidParameter,
+            "'AuthParameters'",
+        ),
+        (
+            "DEVICE_KEY",
+            below_body_limit('a'),
+            ExceptionKind::InvalidParameter,
+            "'AuthParameters'",
+        ),
+        (
+            "SECRET_HASH",
+            at_bound('A'),
             ExceptionKind::NotAuthorized,
             wrong_secret.as_str(),
         ),
         (
             "DEVICE_KEY",
-            below_body_limit('a'),
+            at_bound('a'),
             ExceptionKind::InvalidParameter,
             "'DeviceKey'",
         ),
