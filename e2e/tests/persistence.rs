@@ -763,4 +763,23 @@ async fn r_srv_6_a_database_that_stops_answering_fails_requests_after_the_timeou
     proxy.stall(false);
     let t1 = rotate(&a, &client, &token).await;
     assert_ne!(t1, token);
+
+    // The bound is on waits for the database, not on a request's own work: a password hash longer
+    // than the timeout (two million PBKDF2 rounds in a debug build) still sets the password.
+    let slow = Instance::start_with(
+        &url,
+        &[
+            "--algorithm",
+            "es256",
+            "--database-timeout",
+            "1",
+            "--pbkdf2-iterations",
+            "2000000",
+        ],
+    );
+    slow.ok(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": "alice", "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
 }

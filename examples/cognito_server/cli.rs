@@ -64,8 +64,9 @@ OPTIONS:
                                 digits); also from env COGNITO_SERVER_SECRET_KEY (hex). Without
                                 either, one is generated at first start and kept in the
                                 database itself (for local use only; a warning says so)
-    --database-timeout <SECS>   With --database-url: how long the start, and each request, may
-                                wait on the database before failing as an outage [default: 30]
+    --database-timeout <SECS>   With --database-url: how long the start, and each call to the
+                                database, may go unanswered before the request fails as an
+                                outage [default: 30]
     --pbkdf2-iterations <N>     PBKDF2-HMAC-SHA256 rounds of new password hashes [default:
                                 600000]; lower it only for tests (debug builds hash slowly)
     --allow-non-loopback        Allow a --listen address that is not loopback (dangerous:

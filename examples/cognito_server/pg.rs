@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -175,28 +176,6 @@ fn store_err(e: tokio_postgres::Error) -> Error {
     }
 }
 
-/// `request` within the service's database timeout ([`ServerConfig::database_timeout`]), else an
-/// outage: a database that accepts connections and never answers cannot hold a request, and its
-/// in-flight permit, for ever. The stores bound their own statements; this bounds the service's own
-/// connection (pools, users, keys) too. A request cut short drops its future: a statement it had sent
-/// may still complete, as after any client that gives up.
-///
-/// [`ServerConfig::database_timeout`]: super::ServerConfig::database_timeout
-pub(crate) async fn bounded<T>(
-    state: &AppState,
-    request: impl std::future::Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let limit = state.config.database_timeout;
-    tokio::time::timeout(limit, request)
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::from(StoreError::Unavailable(format!(
-                "database: no answer within {} s",
-                limit.as_secs()
-            ))))
-        })
-}
-
 fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("--database-url: {what}: {e}"))
 }
@@ -206,6 +185,9 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
 struct Db {
     url: String,
     client: tokio::sync::Mutex<Option<Open>>,
+    /// How long a connect, a prepare or a statement may go unanswered: then it fails as an outage
+    /// (`--database-timeout`).
+    timeout: Duration,
 }
 
 /// The open connection and the statements prepared on it so far.
@@ -215,8 +197,27 @@ struct Open {
 }
 
 impl Db {
+    /// The connection, within [`timeout`](Self::timeout).
     async fn client(&self) -> Result<Arc<Client>, Error> {
-        self.open().await.map_err(store_err)
+        self.answer(self.open()).await
+    }
+
+    /// A database call's answer within [`timeout`](Self::timeout), else an outage: a database that
+    /// accepts connections and never answers cannot hold a request, and its in-flight permit, for
+    /// ever. The call's future is dropped then; a statement it sent may still complete, as after any
+    /// client that gives up. Only waits on the database are bounded, never the CPU work a request does
+    /// between them (a password hash).
+    async fn answer<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(answer) => answer.map_err(store_err),
+            Err(_) => Err(Error::from(StoreError::Unavailable(format!(
+                "database: no answer within {} s",
+                self.timeout.as_secs()
+            )))),
+        }
     }
 
     /// The connection, opened again if it dropped; the driver's own error if it cannot be.
@@ -228,11 +229,11 @@ impl Db {
     /// The connection and `sql` prepared on it (prepared on first use after each connect).
     async fn prepared(&self, sql: &'static str) -> Result<(Arc<Client>, Statement), Error> {
         let mut slot = self.client.lock().await;
-        let open = Self::slot(&self.url, &mut slot).await.map_err(store_err)?;
+        let open = self.answer(Self::slot(&self.url, &mut slot)).await?;
         let statement = match open.prepared.get(sql) {
             Some(st) => st.clone(),
             None => {
-                let st = open.client.prepare(sql).await.map_err(store_err)?;
+                let st = self.answer(open.client.prepare(sql)).await?;
                 open.prepared.insert(sql, st.clone());
                 st
             }
@@ -301,6 +302,7 @@ impl PgBackend {
         let db = Arc::new(Db {
             url: url.to_owned(),
             client: tokio::sync::Mutex::new(None),
+            timeout: state.config.database_timeout,
         });
         let client = db.open().await.map_err(|e| {
             // The driver's message and its cause ("Connection refused"); neither names the password.
@@ -382,14 +384,14 @@ impl PgBackend {
             return Ok(p);
         }
         let client = self.db.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .db
+            .answer(client.query_opt(
                 "SELECT name, device_config, algorithm, id_kid, id_key_pkcs8, access_kid, \
                  access_key_pkcs8, created FROM srv_pools WHERE pool_id = $1",
                 &[&id],
-            )
-            .await
-            .map_err(store_err)?
+            ))
+            .await?
             .ok_or_else(|| Error::UserPoolNotFound {
                 user_pool_id: id.to_owned(),
             })?;
@@ -563,13 +565,13 @@ impl PgBackend {
         client_id: &str,
     ) -> Result<Arc<PgPool>, Error> {
         let client = self.db.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .db
+            .answer(client.query_opt(
                 "SELECT pool_id FROM srv_app_clients WHERE client_id = $1 LIMIT 1",
                 &[&client_id],
-            )
-            .await
-            .map_err(store_err)?;
+            ))
+            .await?;
         match row {
             Some(row) => {
                 let id: String = row.try_get(0).map_err(store_err)?;
@@ -589,11 +591,15 @@ impl PgBackend {
         let name = pool_name(&req)?.to_owned();
         let client = self.db.client().await?;
         // Checked before the keys are made (R-SRV-9). Across instances the bound is approximate.
-        let count: i64 = client
-            .query_one("SELECT count(*) FROM srv_pools", &[])
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(store_err)?;
+        let count: i64 = self
+            .db
+            .answer(async {
+                client
+                    .query_one("SELECT count(*) FROM srv_pools", &[])
+                    .await?
+                    .try_get(0)
+            })
+            .await?;
         if count >= i64::try_from(state.config.max_pools).unwrap_or(i64::MAX) {
             return Err(Error::LimitExceeded {
                 message: format!(
@@ -653,8 +659,8 @@ impl PgBackend {
                 detail: "device configuration encoding failed",
             })?;
         let created = state.clock.now().unix_seconds();
-        client
-            .execute(
+        self.db
+            .answer(client.execute(
                 "INSERT INTO srv_pools (pool_id, name, device_config, algorithm, id_kid, \
                  id_key_pkcs8, access_kid, access_key_pkcs8, created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -669,9 +675,8 @@ impl PgBackend {
                     &access_key,
                     &created,
                 ],
-            )
-            .await
-            .map_err(store_err)?;
+            ))
+            .await?;
         let pool = self.load_pool(state, &id).await?;
         wire::to_json(&CreateUserPoolResponse {
             user_pool: UserPoolType {
@@ -900,10 +905,10 @@ impl PgUsers {
             )
         };
         let (client, statement) = self.db.prepared(sql).await?;
-        let Some(row) = client
-            .query_opt(&statement, &[&self.pool_id, &key])
-            .await
-            .map_err(store_err)?
+        let Some(row) = self
+            .db
+            .answer(client.query_opt(&statement, &[&self.pool_id, &key]))
+            .await?
         else {
             return Ok(None);
         };
@@ -961,13 +966,12 @@ impl AsyncPasswordVerifier for PgUsers {
         Box::pin(async move {
             let row = if storable(username) {
                 let client = self.db.client().await?;
-                client
-                    .query_opt(
+                self.db
+                    .answer(client.query_opt(
                         "SELECT password_hash FROM srv_users WHERE pool_id = $1 AND username = $2",
                         &[&self.pool_id, &username],
-                    )
-                    .await
-                    .map_err(store_err)?
+                    ))
+                    .await?
             } else {
                 // Nobody, as in memory; still a password hash's worth of work below.
                 None
@@ -1058,14 +1062,18 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
                 .await?;
             let (user, attributes) = new_user(state, req)?;
             let client = pg.db.client().await?;
-            let count: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM srv_users WHERE pool_id = $1",
-                    &[&pool.id],
-                )
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(store_err)?;
+            let count: i64 = pg
+                .db
+                .answer(async {
+                    client
+                        .query_one(
+                            "SELECT count(*) FROM srv_users WHERE pool_id = $1",
+                            &[&pool.id],
+                        )
+                        .await?
+                        .try_get(0)
+                })
+                .await?;
             if count >= i64::try_from(MAX_USERS_PER_POOL).unwrap_or(i64::MAX) {
                 return Err(Error::LimitExceeded {
                     message: format!("At most {MAX_USERS_PER_POOL} users per pool."),
@@ -1074,15 +1082,15 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             let attrs = serde_json::to_string(&user.attributes).map_err(|_| Error::Internal {
                 detail: "attribute encoding failed",
             })?;
-            let inserted = client
-                .execute(
+            let inserted = pg
+                .db
+                .answer(client.execute(
                     "INSERT INTO srv_users (pool_id, sub, username, password_hash, enabled, \
                      attributes) VALUES ($1, $2, $3, NULL, TRUE, $4::text::jsonb) \
                      ON CONFLICT DO NOTHING",
                     &[&pool.id, &user.subject, &user.username, &attrs],
-                )
-                .await
-                .map_err(store_err)?;
+                ))
+                .await?;
             if inserted == 0 {
                 return Err(Error::UsernameExists);
             }
@@ -1106,16 +1114,14 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
                     .map_err(|_| Error::Internal {
                         detail: "password hashing panicked",
                     })??;
+            let client = pg.db.client().await?;
             let updated = pg
                 .db
-                .client()
-                .await?
-                .execute(
+                .answer(client.execute(
                     "UPDATE srv_users SET password_hash = $3 WHERE pool_id = $1 AND username = $2",
                     &[&pool.id, &username, &hash.encode()],
-                )
-                .await
-                .map_err(store_err)?;
+                ))
+                .await?;
             if updated == 0 {
                 return Err(Error::UserNotFound);
             }
@@ -1132,16 +1138,14 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
             if !storable(username) {
                 return Err(Error::UserNotFound);
             }
+            let client = pg.db.client().await?;
             let deleted = pg
                 .db
-                .client()
-                .await?
-                .execute(
+                .answer(client.execute(
                     "DELETE FROM srv_users WHERE pool_id = $1 AND username = $2",
                     &[&pool.id, &username],
-                )
-                .await
-                .map_err(store_err)?;
+                ))
+                .await?;
             if deleted == 0 {
                 return Err(Error::UserNotFound);
             }
@@ -1259,16 +1263,14 @@ async fn set_enabled(
     if !storable(username) {
         return Err(Error::UserNotFound);
     }
+    let client = pg.db.client().await?;
     let updated = pg
         .db
-        .client()
-        .await?
-        .execute(
+        .answer(client.execute(
             "UPDATE srv_users SET enabled = $3 WHERE pool_id = $1 AND username = $2",
             &[&pool.id, &username, &enabled],
-        )
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
     if updated == 0 {
         return Err(Error::UserNotFound);
     }

@@ -85,8 +85,8 @@ pub const MAX_IN_FLIGHT: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a client has to send a request's body once its headers have arrived.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time a request in PostgreSQL mode may wait on the database (`--database-timeout`): then it is
-/// answered as an outage.
+/// Default time a call to the database may go unanswered in PostgreSQL mode (`--database-timeout`):
+/// then the request is answered as an outage.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time a response may wait for a client to take its bytes: then the connection is closed.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,10 +144,11 @@ pub struct ServerConfig {
     /// signing keys, the refresh-token key). Defaults to none: generated at first start and kept in the
     /// database itself (see [`pg::SealingKey`]).
     pub sealing_key: Option<pg::SealingKey>,
-    /// With `--database-url`: how long the start, and each request, may wait on the database before it
-    /// fails as an outage (`StoreError::Unavailable`), so that a database that accepts connections and
-    /// never answers cannot hold requests, and their in-flight permits, for ever. Defaults to
-    /// [`DATABASE_TIMEOUT`].
+    /// With `--database-url`: how long the start, and each connect, prepare or statement of the
+    /// service's own connection, may go unanswered before it fails as an outage
+    /// (`StoreError::Unavailable`), so that a database that accepts connections and never answers
+    /// cannot hold requests, and their in-flight permits, for ever. The CPU work of a request (a
+    /// password hash) is not counted. Defaults to [`DATABASE_TIMEOUT`].
     pub database_timeout: Duration,
 }
 
@@ -1035,7 +1036,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     let mut resp = match read_body(&headers, body, state.config.body_read_timeout).await {
         Ok(bytes) if state.pg.is_some() => {
             // The database path awaits its stores; only password hashing leaves the I/O threads.
-            render(pg::bounded(&state, pg::handle(&state, op, &bytes)).await)
+            render(pg::handle(&state, op, &bytes).await)
         }
         Ok(bytes) => {
             // The handlers are synchronous and a password hash takes a while: keep them off the I/O
@@ -1084,9 +1085,7 @@ async fn jwks(
         Err(e) => return pool_document_error(&e),
     };
     let jwks = match &state.pg {
-        Some(pg) => pg::bounded(&state, pg.pool(&state, Some(&pool)))
-            .await
-            .map(|p| p.jwks_json()),
+        Some(pg) => pg.pool(&state, Some(&pool)).await.map(|p| p.jwks_json()),
         None => state
             .pool(Some(&pool))
             .map(|p| p.issuer.signer().jwks_json()),
@@ -1198,15 +1197,7 @@ async fn oauth_endpoint(
     if state.pg.is_some() {
         let req = OAuthRequest::new(method.as_str(), &bytes)
             .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
-        let answer = pg::bounded(&state, async {
-            Ok(pg::oauth_handle(&state, endpoint, &req).await)
-        })
-        .await;
-        return from_oauth(
-            answer.unwrap_or_else(|e| {
-                OAuthError::temporarily_unavailable(e.to_string()).to_response()
-            }),
-        );
+        return from_oauth(pg::oauth_handle(&state, endpoint, &req).await);
     }
     // The issuer's calls are synchronous (the store, RSA signing): keep them off the I/O threads,
     // except a token request whose signatures are cheap (see `signs_fast`).
@@ -1341,7 +1332,7 @@ async fn openid_configuration(
         }
     };
     if let Some(pg) = &state.pg {
-        return match pg::bounded(&state, pg.pool(&state, Some(&pool))).await {
+        return match pg.pool(&state, Some(&pool)).await {
             Ok(p) => from_oauth(oauth::discovery_document(
                 p.issuer.engine(),
                 &endpoints(&p.id),
