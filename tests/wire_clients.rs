@@ -995,3 +995,41 @@ fn r_cfg_2_model_violations_come_before_resource_not_found() {
         "{e}"
     );
 }
+
+/// R-CFG-2: model constraints the validator files under rules other than 1 and 2 (AuthSessionValidityType
+/// 3..15, RetryGracePeriodSeconds 0..60, RefreshTokenRotation.Feature required, ClientSecretType,
+/// CallbackURLs at most 100 items) are API-model constraints too (docs R-CFG-2 table), so they must come
+/// before ResourceNotFoundException as well.
+#[test]
+fn r_cfg_2_every_model_constraint_comes_before_resource_not_found() {
+    let r = registry();
+    let urls: Vec<String> = (0..101).map(|i| format!("https://e.example/{i}")).collect();
+    let urls = serde_json::to_string(&urls).unwrap();
+    for member in [
+        r#""AuthSessionValidity":99"#.to_owned(),
+        r#""RefreshTokenRotation":{"Feature":"ENABLED","RetryGracePeriodSeconds":999}"#.to_owned(),
+        r#""RefreshTokenRotation":{"RetryGracePeriodSeconds":10}"#.to_owned(),
+        format!(r#""CallbackURLs":{urls}"#),
+    ] {
+        let update: UpdateUserPoolClientRequest = from_json(
+            format!(r#"{{"UserPoolId":"us-east-1_Example","ClientId":"nosuchclient",{member}}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        let e = r.update_user_pool_client(&update).unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "update {member}: {e}"
+        );
+    }
+    let create: CreateUserPoolClientRequest =
+        from_json(br#"{"UserPoolId":"us-east-1_Other","ClientName":"app","ClientSecret":"a b"}"#)
+            .unwrap();
+    let e = r.create_user_pool_client(&create).unwrap_err();
+    assert_eq!(
+        e.exception_name(),
+        "InvalidParameterException",
+        "create ClientSecret: {e}"
+    );
+}
