@@ -275,10 +275,10 @@ fn nests_deeper_than(value: &serde_json::Value, max: usize) -> bool {
 const DEVICE_KEY_CLAIM: usize = 15 + 1 + 36 + 1;
 
 /// The error for tokens of `access` and `id` bytes, if either is longer than [`MAX_TOKEN_LEN`]
-/// (R-JWT-6). It is the hook's failure when its answer is what makes them so: with the claims it
-/// suppresses but without those it adds and without its groups, `measure` finds both within the bound.
-/// Otherwise the user's attributes are too long, whatever the hook answered (claims it adds that the
-/// issuer owns reach no token).
+/// (R-JWT-6). It is the hook's failure when what its answer adds is what makes them so: measured
+/// without the claims it adds and without groups it lengthens (keeping what it suppresses, and groups it
+/// shortens or removes), both tokens fit. Otherwise the user's attributes or groups are too long,
+/// whatever the hook answered (claims it adds that the issuer owns reach no token).
 fn refuse_oversized(
     (access, id): (usize, usize),
     input: &MintInput<'_>,
@@ -290,13 +290,19 @@ fn refuse_oversized(
     }
     let hook_made_it = match input.overrides {
         Some(o) => {
-            let suppressing_only = ClaimsOverride {
+            let text = |groups: &[String]| groups.iter().map(String::len).sum::<usize>();
+            let shortened = o
+                .groups_to_override
+                .as_ref()
+                .filter(|groups| text(groups) <= text(&input.user.groups));
+            let without_additions = ClaimsOverride {
                 claims_to_suppress: o.claims_to_suppress.clone(),
+                groups_to_override: shortened.cloned(),
                 ..ClaimsOverride::default()
             };
             fits(measure(&MintInput {
                 user: input.user,
-                overrides: Some(&suppressing_only),
+                overrides: Some(&without_additions),
             })?)
         }
         None => false,

@@ -997,6 +997,17 @@ fn r_jwt_6_an_oversized_token_is_the_hooks_failure_only_when_its_answer_made_it_
         run(UserRecord::new("sub-1", "alice"), answer),
         "UserLambdaValidationException"
     );
+    // A claim of its own where it removed the user's groups, as long as they were: its failure too
+    // (measured without its claim, with its removal of the groups, the tokens fit).
+    let mut answer = crate::hook::ClaimsOverride {
+        groups_to_override: Some(vec![]),
+        ..Default::default()
+    };
+    answer
+        .claims_to_add_or_override
+        .insert("tenant".into(), serde_json::json!("t".repeat(17_000)));
+    let grouped = UserRecord::new("sub-1", "alice").with_group("g".repeat(17_000));
+    assert_eq!(run(grouped, answer), "UserLambdaValidationException");
     // And a claim of its own as long as the attribute it suppresses.
     let mut answer = crate::hook::ClaimsOverride::default();
     answer.claims_to_suppress.push("custom:blob".into());
