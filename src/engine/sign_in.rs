@@ -105,6 +105,11 @@ impl<'r> SignInFlow<'r> {
                 if let Some(m) = r.client_metadata {
                     checks::check_client_metadata(m)?;
                 }
+                // The scope list's shape too (R-SIGN-3, R-SAFE-1); whether the client allows them is
+                // known once it is read.
+                if let Some(scopes) = r.scopes {
+                    checks::join_scopes(scopes)?;
+                }
                 self.state = State::AwaitClient;
                 Ok(Need::Client(self.req.client_id.as_str()))
             }

@@ -1032,3 +1032,20 @@ fn hooked_engine(w: &World) -> Engine {
         hook: true,
     })
 }
+
+#[test]
+fn r_safe_1_sign_in_refuses_malformed_scopes_with_its_other_shape_checks() {
+    // Username and ClientMetadata are checked at Start, before the client, the directory or the hook
+    // is asked; a scope list without the shape of one (here a scope with a space) must be too.
+    let w = world(Some(10), ReusePolicy::Reject);
+    let engine = hooked_engine(&w);
+    let scopes = vec!["openid profile".to_string()];
+    let mut req = SignInRequest::new(w.client_id(), "alice");
+    req.scopes = Some(&scopes);
+    let mut flow = engine.sign_in(&req, T);
+    let step = flow.next(Input::Start);
+    assert!(
+        matches!(step, Need::Done(Err(Error::InvalidParameter { .. }))),
+        "asked {step:?} before refusing the scopes' shape"
+    );
+}
