@@ -363,6 +363,20 @@ async fn r_srv_6_attribute_values_over_2048_characters_are_refused_not_cut() {
     );
     let (s, b) = post(&srv, Some(target), &create("ok", "é".repeat(2048))).await;
     assert_eq!(s, 200, "{b}");
+    // The bound is the model's, so it is told before the service's own rules (a `sub` given).
+    let both = serde_json::json!({
+        "UserPoolId": pool, "Username": "both", "MessageAction": "SUPPRESS",
+        "UserAttributes": [{"Name": "sub", "Value": "x"}, {"Name": "name", "Value": "x".repeat(2049)}],
+    });
+    let (s, b) = post(&srv, Some(target), &both.to_string()).await;
+    assert_wire_error(s, &b, 400, "InvalidParameterException");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("userAttributes.2.member.value"),
+        "{b}"
+    );
 
     let (client_id, _) = client(
         &c,

@@ -1800,27 +1800,19 @@ fn new_user(
     let subject = uuid(&*state.rng)?;
     let mut user = UserRecord::new(subject, username);
     let attributes = req.user_attributes.unwrap_or_default();
+    // The model's bounds first, for every attribute (AttributeNameType: 1 to 32 characters;
+    // AttributeValueType: at most 2048, refused beyond as Cognito does, not cut), then the service's
+    // own rules.
     for (i, a) in attributes.iter().enumerate() {
-        if a.name == "sub" {
-            return Err(Error::InvalidParameter {
-                message: "Cannot modify the non-mutable attribute sub".into(),
-            });
-        }
         if a.name.is_empty() || a.name.chars().count() > 32 {
             return Err(Error::InvalidParameter {
                 message: "Attribute names must have length 1 to 32.".into(),
             });
         }
-        // Neither a PostgreSQL text nor a JSON column holds NUL: refused in both modes, so that the
-        // same request gets the same answer (R-SRV-6).
-        if a.name.contains('\0') || a.value.as_deref().is_some_and(|v| v.contains('\0')) {
-            return Err(Error::InvalidParameter {
-                message: "Attribute names and values must not contain NUL.".into(),
-            });
-        }
-        // AttributeValueType: at most 2048 characters, refused beyond as Cognito does, not cut.
-        let value = a.value.clone().unwrap_or_default();
-        if value.chars().nth(2048).is_some() {
+        if a.value
+            .as_deref()
+            .is_some_and(|v| v.chars().nth(2048).is_some())
+        {
             return Err(Error::InvalidParameter {
                 message: format!(
                     "1 validation error detected: Value at 'userAttributes.{}.member.value' \
@@ -1830,7 +1822,22 @@ fn new_user(
                 ),
             });
         }
-        user.attributes.insert(a.name.clone(), value);
+    }
+    for a in &attributes {
+        if a.name == "sub" {
+            return Err(Error::InvalidParameter {
+                message: "Cannot modify the non-mutable attribute sub".into(),
+            });
+        }
+        // Neither a PostgreSQL text nor a JSON column holds NUL: refused in both modes, so that the
+        // same request gets the same answer (R-SRV-6).
+        if a.name.contains('\0') || a.value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(Error::InvalidParameter {
+                message: "Attribute names and values must not contain NUL.".into(),
+            });
+        }
+        user.attributes
+            .insert(a.name.clone(), a.value.clone().unwrap_or_default());
     }
     Ok((user, attributes))
 }
