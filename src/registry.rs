@@ -844,7 +844,7 @@ impl ClientRegistry {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain)
     }
 
-    fn decode_token(&self, token: &str) -> Result<String, Error> {
+    pub(crate) fn decode_token(&self, token: &str) -> Result<String, Error> {
         let bad = || Error::InvalidParameter {
             message:
                 "Invalid NextToken: it was not returned by ListUserPoolClients for this user pool."

@@ -584,6 +584,13 @@ fn r_cli_7_list_refuses_bad_parameters() {
         .create_client(AppClientConfig::builder("b"), NewClientSecret::None)
         .unwrap();
     let foreign = other.list_clients(1, None).unwrap().next_token.unwrap();
+    // With the DCR filter (an empty page: no such clients here) too.
+    assert_eq!(
+        list(None, Some(&foreign), Some("DCR"))
+            .unwrap_err()
+            .exception_name(),
+        "InvalidParameterException"
+    );
     assert_eq!(
         r.list_clients(1, Some(&foreign))
             .unwrap_err()

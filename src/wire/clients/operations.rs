@@ -352,7 +352,11 @@ impl ClientRegistry {
         };
         check_pool(self, req.user_pool_id.as_deref())?;
         if dcr_only == Some(Some(true)) {
-            // This crate creates no dynamic-client-registration clients.
+            // This crate creates no dynamic-client-registration clients; a token is still one of this
+            // pool's, or refused as without the filter.
+            if let Some(token) = req.next_token.as_deref() {
+                self.decode_token(token)?;
+            }
             return Ok(ListUserPoolClientsResponse {
                 user_pool_clients: Some(Vec::new()),
                 next_token: None,
