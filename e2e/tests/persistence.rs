@@ -529,6 +529,34 @@ async fn r_ops_2_a_refresh_after_its_client_was_deleted_is_counted_once_on_postg
     assert!(counted[0].ends_with(" 1"), "counted once: {}", counted[0]);
 }
 
+/// R-REF-4, R-REV-1 in PostgreSQL mode as in memory: one pool's refresh token presented with another
+/// pool's client is unknown there (each pool has its own refresh-token key), not "another client's"
+/// token, which would tell its holder that it is live in some other pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_ref_4_another_pools_refresh_token_is_unknown_on_postgresql() {
+    let Some(url) = database_url() else { return };
+    let a = Instance::start(&url);
+    let (_, client_a) = pool_with_client(&a, 0).await;
+    let (_, client_b) = pool_with_client(&a, 0).await;
+    let token = sign_in(&a, &client_a).await;
+    let (status, v) = refresh(&a, &client_b, &token).await;
+    assert_eq!(
+        (status, v["__type"].as_str(), v["message"].as_str()),
+        (
+            400,
+            Some("NotAuthorizedException"),
+            Some("Invalid Refresh Token.")
+        ),
+        "{v}"
+    );
+    let (status, v) = a
+        .call("RevokeToken", json!({"ClientId": client_b, "Token": token}))
+        .await;
+    assert_eq!((status, &v), (200, &json!({})), "{v}");
+    // The token still works in its own pool.
+    rotate(&a, &client_a, &token).await;
+}
+
 /// R-CFG-2 before R-CLI-5, in PostgreSQL mode as in memory: a client operation naming a pool the
 /// database does not have is judged against the API model first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

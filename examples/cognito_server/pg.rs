@@ -176,6 +176,18 @@ fn store_err(e: tokio_postgres::Error) -> Error {
     }
 }
 
+/// Pool `pool_id`'s refresh-token key: HMAC-SHA-256 of the pool id under the key the database keeps.
+/// Each pool has its own, as in memory mode: a token of one pool's family does not authenticate as a
+/// token in another pool, where it is unknown (R-REF-4), and tells its holder nothing of the other
+/// pool (the families table is shared by every pool).
+fn pool_refresh_key(stored: &[u8; 32], pool_id: &str) -> [u8; 32] {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, stored);
+    let tag = ring::hmac::sign(&key, format!("refresh-token key of {pool_id}").as_bytes());
+    let mut derived = [0u8; 32];
+    derived.copy_from_slice(tag.as_ref());
+    derived
+}
+
 fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("--database-url: {what}: {e}"))
 }
@@ -228,17 +240,22 @@ impl Db {
 
     /// The connection and `sql` prepared on it (prepared on first use after each connect).
     async fn prepared(&self, sql: &'static str) -> Result<(Arc<Client>, Statement), Error> {
-        let mut slot = self.client.lock().await;
-        let open = self.answer(Self::slot(&self.url, &mut slot)).await?;
-        let statement = match open.prepared.get(sql) {
-            Some(st) => st.clone(),
-            None => {
-                let st = self.answer(open.client.prepare(sql)).await?;
-                open.prepared.insert(sql, st.clone());
-                st
-            }
-        };
-        Ok((Arc::clone(&open.client), statement))
+        // One bound for the wait for the connection, the connect and the prepare together: a request
+        // queued behind others on a silent database fails after the timeout, not after theirs.
+        self.answer(async {
+            let mut slot = self.client.lock().await;
+            let open = Self::slot(&self.url, &mut slot).await?;
+            let statement = match open.prepared.get(sql) {
+                Some(st) => st.clone(),
+                None => {
+                    let st = open.client.prepare(sql).await?;
+                    open.prepared.insert(sql, st.clone());
+                    st
+                }
+            };
+            Ok((Arc::clone(&open.client), statement))
+        })
+        .await
     }
 
     async fn slot<'s>(
@@ -447,11 +464,25 @@ impl PgBackend {
             ClientRegistry::new(id, state.clock.clone(), state.rng.clone())
                 .with_store(Arc::new(clients)),
         );
+        // What a password check of nobody costs: a PBKDF2 hash, made on a blocking thread as every
+        // other one is.
+        let (rng, iterations) = (state.rng.clone(), state.config.pbkdf2_iterations);
+        let dummy = super::spawn_counted(move || {
+            StoredHashInput {
+                password: "no user has this password".into(),
+                rng,
+            }
+            .hash(iterations)
+        })
+        .await
+        .map_err(|_| Error::Internal {
+            detail: "password hashing panicked",
+        })??;
         let users = Arc::new(PgUsers {
             db: Arc::clone(&self.db),
             pool_id: id.to_owned(),
             iterations: state.config.pbkdf2_iterations,
-            dummy: StoredHash::new("no user has this password", state)?,
+            dummy,
         });
         // The pool's own region, from its id, not this instance's `--region`: instances on one database
         // that were started with different regions still give the pool one issuer URL (R-JWT-4).
@@ -459,7 +490,10 @@ impl PgBackend {
         let issuer = AsyncTokenIssuer::builder(
             region.to_owned(),
             signer,
-            RefreshTokenKeys::new(RefreshTokenKey::new(1, &self.refresh_key)?),
+            RefreshTokenKeys::new(RefreshTokenKey::new(
+                1,
+                &pool_refresh_key(&self.refresh_key, id),
+            )?),
             registry,
             families,
             users.clone(),
@@ -816,28 +850,6 @@ struct StoredHash {
 }
 
 impl StoredHash {
-    fn new(password: &str, state: &AppState) -> Result<StoredHash, Error> {
-        let iterations =
-            NonZeroU32::new(state.config.pbkdf2_iterations).ok_or(Error::Internal {
-                detail: "PBKDF2 iteration count must be at least 1",
-            })?;
-        let mut salt = vec![0u8; 16];
-        state.rng.fill(&mut salt)?;
-        let mut hash = vec![0u8; 32];
-        pbkdf2::derive(
-            pbkdf2::PBKDF2_HMAC_SHA256,
-            iterations,
-            &salt,
-            password.as_bytes(),
-            &mut hash,
-        );
-        Ok(StoredHash {
-            iterations,
-            salt,
-            hash,
-        })
-    }
-
     fn encode(&self) -> String {
         format!(
             "pbkdf2-sha256${}${}${}",
