@@ -292,9 +292,9 @@ pub(crate) fn check_client_metadata(m: &HashMap<String, String>) -> Result<(), E
     Ok(())
 }
 
-/// Validates scopes (ScopeType: 1..=256 characters of `[\x21\x23-\x5B\x5D-\x7E]`) and joins them with
-/// spaces, as the access token's `scope` claim writes them.
-pub(crate) fn join_scopes(scopes: &[String]) -> Result<String, Error> {
+/// Validates a scope list: 1 to [`MAX_SCOPES`] scopes, each a ScopeType (1..=256 characters of
+/// `[\x21\x23-\x5B\x5D-\x7E]`, so none holds the space that joins them in the `scope` claim).
+pub(crate) fn check_scopes(scopes: &[String]) -> Result<(), Error> {
     if scopes.is_empty() || scopes.len() > MAX_SCOPES {
         return Err(invalid(format!(
             "Scopes must list between 1 and {MAX_SCOPES} scopes"
@@ -311,7 +311,7 @@ pub(crate) fn join_scopes(scopes: &[String]) -> Result<String, Error> {
             ));
         }
     }
-    Ok(scopes.join(" "))
+    Ok(())
 }
 
 #[cfg(test)]

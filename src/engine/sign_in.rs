@@ -108,7 +108,7 @@ impl<'r> SignInFlow<'r> {
                 // The scope list's shape too (R-SIGN-3, R-SAFE-1); whether the client allows them is
                 // known once it is read.
                 if let Some(scopes) = r.scopes {
-                    checks::join_scopes(scopes)?;
+                    checks::check_scopes(scopes)?;
                 }
                 self.state = State::AwaitClient;
                 Ok(Need::Client(self.req.client_id.as_str()))
@@ -190,9 +190,9 @@ impl<'r> SignInFlow<'r> {
         let Some(list) = self.req.scopes else {
             return Ok(Arc::clone(&self.engine.api_scope));
         };
-        // Shape and count first: a list too long is refused before it is walked, and a scope that is
-        // not a scope (control characters, say) is never quoted in the refusal below.
-        let joined = checks::join_scopes(list)?;
+        // Shape and count were checked at the start: a list too long was refused before it is walked
+        // here, and a scope that is not a scope (control characters, say) is never quoted below.
+        let joined = list.join(" ");
         let allowed = client.config().allowed_oauth_scopes();
         if let Some(s) = list
             .iter()
