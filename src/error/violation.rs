@@ -21,6 +21,15 @@ pub struct Violation {
     pub kind: ExceptionKind,
 }
 
+impl Violation {
+    /// Whether the violation breaks a constraint of the API model itself (a required member, a length,
+    /// pattern, enum, range or list size): such a message is in AWS's own form, `Value ... at '...'
+    /// failed to satisfy constraint: ...`, whichever rule checked it.
+    pub(crate) fn is_model_constraint(&self) -> bool {
+        self.message.starts_with("Value ")
+    }
+}
+
 /// Every violation found in one Create or Update (R-CFG): never only the first.
 ///
 /// `Display` follows AWS: a single violation of a rule of its own (R-CFG-3, say) prints its message
@@ -61,7 +70,7 @@ impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.violations.as_slice() {
             [] => f.write_str("Invalid configuration."),
-            [only] if !only.message.starts_with("Value ") => f.write_str(&only.message),
+            [only] if !only.is_model_constraint() => f.write_str(&only.message),
             all => {
                 let n = all.len();
                 write!(

@@ -169,10 +169,9 @@ fn check_pool(registry: &ClientRegistry, user_pool_id: Option<&str>) -> Result<(
 /// runs, so these come before a pool or client that does not exist (ResourceNotFoundException); the
 /// service's own rules (R-CFG-3 and on) are judged after it, in the pool the request names.
 fn breaks_model(out: &[Violation]) -> bool {
-    // Besides R-CFG-1 and R-CFG-2, the rules that also check a member's own model constraint (a
-    // secret's pattern, a grace period's range, a list's size) say so in the model's own words.
-    out.iter()
-        .any(|v| v.rule <= 2 || v.message.starts_with("Value "))
+    // Besides R-CFG-1 and R-CFG-2, some rules also check a member's own model constraint (a secret's
+    // pattern, a grace period's range, a list's size).
+    out.iter().any(|v| v.rule <= 2 || v.is_model_constraint())
 }
 
 /// Checks the ids of a Describe/Update/Delete request and finds the client. `Ok(None)` when the ids are
