@@ -21,7 +21,7 @@ use crate::wire::ops::{required, user_pool_id};
 use crate::wire::password::{AsyncPasswordVerifier, PasswordCheck, PasswordVerifier};
 use crate::wire::{
     AdminInitiateAuthRequest, AnalyticsMetadata, AuthParameters, InitiateAuthRequest,
-    InitiateAuthResponse,
+    InitiateAuthResponse, SensitiveString,
 };
 use crate::{AsyncTokenIssuer, TokenIssuer};
 
@@ -91,12 +91,15 @@ fn param<'a>(params: Option<&'a AuthParameters>, name: &str) -> Option<&'a str> 
     params.and_then(|p| p.get(name))
 }
 
-/// StringType (`max=131072`, R-CFG-2) on AuthParameters' keys and values, AnalyticsMetadata and the
-/// context members of a request: the crate ignores most of them, but not their bounds.
-fn check_string_members<'a>(
+/// The model's constraints (R-CFG-2) on the members of an InitiateAuth or AdminInitiateAuth request that
+/// the flow's own checks do not look at, before those checks: StringType (`max=131072`) on
+/// AuthParameters' keys and values, AnalyticsMetadata and the context members (the crate ignores most
+/// of them, but not their bounds), then SessionType.
+fn check_model_members<'a>(
     params: Option<&AuthParameters>,
     analytics: Option<&'a AnalyticsMetadata>,
     context: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    session: Option<&SensitiveString>,
 ) -> Result<(), Error> {
     if let Some(params) = params {
         checks::check_string_map("AuthParameters", &params.0)?;
@@ -108,16 +111,18 @@ fn check_string_members<'a>(
             checks::check_string_type(member, value)?;
         }
     }
-    Ok(())
+    match session {
+        Some(session) => checks::check_session(session.expose_secret()),
+        None => Ok(()),
+    }
 }
 
 impl AuthCall {
     /// Parses an InitiateAuth request: ClientId and AuthFlow required; AuthFlow one of
     /// `USER_PASSWORD_AUTH`, `REFRESH_TOKEN_AUTH`, `REFRESH_TOKEN`; the flow's AuthParameters present.
     pub fn from_initiate_auth(req: InitiateAuthRequest) -> Result<AuthCall, Error> {
-        // The model's constraints (R-CFG-2) before the flow's own checks: StringType members, Session.
         let context = req.user_context_data.as_ref();
-        check_string_members(
+        check_model_members(
             req.auth_parameters.as_ref(),
             req.analytics_metadata.as_ref(),
             [
@@ -130,10 +135,8 @@ impl AuthCall {
                     context.and_then(|c| c.encoded_data.as_deref()),
                 ),
             ],
+            req.session.as_ref(),
         )?;
-        if let Some(session) = &req.session {
-            checks::check_session(session.expose_secret())?;
-        }
         Self::parse(
             Api::InitiateAuth,
             None,
@@ -152,7 +155,7 @@ impl AuthCall {
         let pool = user_pool_id(Some(required("UserPoolId", req.user_pool_id.as_deref())?))?;
         let context = req.context_data.as_ref();
         let headers = context.map_or(&[][..], |c| &c.http_headers[..]);
-        check_string_members(
+        check_model_members(
             req.auth_parameters.as_ref(),
             req.analytics_metadata.as_ref(),
             [
@@ -186,10 +189,8 @@ impl AuthCall {
                     ),
                 ]
             })),
+            req.session.as_ref(),
         )?;
-        if let Some(session) = &req.session {
-            checks::check_session(session.expose_secret())?;
-        }
         Self::parse(
             Api::AdminInitiateAuth,
             Some(pool.to_owned()),
