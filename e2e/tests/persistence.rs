@@ -491,6 +491,28 @@ async fn r_wire_2_a_nul_character_is_a_client_error_on_postgresql() {
         (400, Some("InvalidParameterException")),
         "{v}"
     );
+    // The model's bound on a value is told before the pool is looked up, as in memory.
+    let (status, v) = a
+        .call(
+            "AdminCreateUser",
+            json!({
+                "UserPoolId": "us-east-1_nowhere00", "Username": "bob", "MessageAction": "SUPPRESS",
+                "UserAttributes": [{"Name": "name", "Value": "x".repeat(2049)}],
+            }),
+        )
+        .await;
+    assert_eq!(
+        (status, v["__type"].as_str()),
+        (400, Some("InvalidParameterException")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("userAttributes.1.member.value"),
+        "{v}"
+    );
     // The service is still up and serving.
     sign_in(&a, &client).await;
 }

@@ -337,36 +337,49 @@ async fn r_wire_2_pool_documents_answer_404_only_for_a_pool_that_is_not_there() 
 }
 
 /// R-SRV-6 with the model's AttributeValueType (at most 2048 characters): AdminCreateUser refuses a
-/// longer value, naming its place, instead of cutting it (and echoing the uncut one); 2048 is accepted.
-/// An empty successful revocation carries no content type (R-OAUTH-5).
+/// longer value, naming its place, instead of cutting it (and echoing the uncut one), before it looks
+/// the pool up or applies its own rules; 2048 is accepted. An empty successful revocation carries no content type (R-OAUTH-5).
 #[tokio::test]
 async fn r_srv_6_attribute_values_over_2048_characters_are_refused_not_cut() {
     let srv = start(false).await;
     let c = sdk(&srv);
     let pool = pool(&c, false).await;
-    // The first attribute, then `name` with `value`.
-    let create = |user: &str, first: &str, value: String| {
+    // The first attribute, then `name` with `value`, in pool `in_pool`.
+    let create = |in_pool: &str, user: &str, first: &str, value: String, action: &str| {
         serde_json::json!({
-            "UserPoolId": pool, "Username": user, "MessageAction": "SUPPRESS",
+            "UserPoolId": in_pool, "Username": user, "MessageAction": action,
             "UserAttributes": [{"Name": first, "Value": "a@example.com"}, {"Name": "name", "Value": value}],
         })
         .to_string()
     };
     let target = "AWSCognitoIdentityProviderService.AdminCreateUser";
-    // Refused at the second attribute; with a `sub` given first too, as the bound is the model's and
-    // so is told before the service's own rules.
-    for first in ["email", "sub"] {
-        let (s, b) = post(&srv, Some(target), &create("long", first, "x".repeat(2049))).await;
+    // Refused at the second attribute; with a `sub` given first, with a MessageAction this service
+    // refuses, or in a pool that does not exist, too: the bound is the model's and so is told before
+    // the pool is looked up and before the service's own rules.
+    let missing_pool = "us-east-1_nowhere00";
+    for (in_pool, first, action) in [
+        (pool.as_str(), "email", "SUPPRESS"),
+        (pool.as_str(), "sub", "SUPPRESS"),
+        (pool.as_str(), "email", "RESEND"),
+        (missing_pool, "email", "SUPPRESS"),
+    ] {
+        let body = create(in_pool, "long", first, "x".repeat(2049), action);
+        let (s, b) = post(&srv, Some(target), &body).await;
         assert_wire_error(s, &b, 400, "InvalidParameterException");
         assert!(
             b["message"]
                 .as_str()
                 .unwrap()
                 .contains("userAttributes.2.member.value"),
-            "{first}: {b}"
+            "{in_pool} {first} {action}: {b}"
         );
     }
-    let (s, b) = post(&srv, Some(target), &create("ok", "email", "é".repeat(2048))).await;
+    // Within the bound, the missing pool is what is told.
+    let body = create(missing_pool, "ok", "email", "x".repeat(2048), "SUPPRESS");
+    let (s, b) = post(&srv, Some(target), &body).await;
+    assert_wire_error(s, &b, 400, "ResourceNotFoundException");
+    let body = create(&pool, "ok", "email", "é".repeat(2048), "SUPPRESS");
+    let (s, b) = post(&srv, Some(target), &body).await;
     assert_eq!(s, 200, "{b}");
 
     let (client_id, _) = client(

@@ -51,9 +51,10 @@ use refresh_rotation::{
 use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore, PgUserJoin};
 
 use super::{
-    auth_operation, created_user, new_kid, new_password, new_pool_id, new_user, pool_name,
-    required, AppState, CreateUserPoolRequest, CreateUserPoolResponse, DeviceConfiguration,
-    OAuthEndpoint, Signing, UserPoolType, UserRef, MAX_USERS_PER_POOL, RSA_BITS,
+    auth_operation, check_new_user, created_user, new_kid, new_password, new_pool_id, new_user,
+    pool_name, required, AppState, CreateUserPoolRequest, CreateUserPoolResponse,
+    DeviceConfiguration, OAuthEndpoint, Signing, UserPoolType, UserRef, MAX_USERS_PER_POOL,
+    RSA_BITS,
 };
 
 /// The columns a user read returns, in the order [`decode_user`] reads them (a macro, so that the
@@ -1069,9 +1070,9 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::AdminCreateUser => {
             let req: super::AdminCreateUserRequest = wire::from_json(body)?;
-            let pool = pg
-                .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
-                .await?;
+            let id = pool_id(req.user_pool_id.as_deref())?;
+            check_new_user(&req)?;
+            let pool = pg.load_pool(state, id).await?;
             let (user, attributes) = new_user(state, req)?;
             let client = pg.db.client().await?;
             let count: i64 = pg

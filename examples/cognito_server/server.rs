@@ -1765,6 +1765,8 @@ fn uuid(rng: &dyn RandomSource) -> Result<String, Error> {
 }
 
 fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<String, Error> {
+    wire::user_pool_id(req.user_pool_id.as_deref())?;
+    check_new_user(&req)?;
     let pool = state.pool(req.user_pool_id.as_deref())?;
     let (user, attributes) = new_user(state, req)?;
     let username = user.username.as_str();
@@ -1783,27 +1785,13 @@ fn admin_create_user(state: &AppState, req: AdminCreateUserRequest) -> Result<St
     created_user(state, &user, attributes)
 }
 
-/// AdminCreateUser's checks, both backends: the new user (a fresh `sub`) and the attributes as given.
-fn new_user(
-    state: &AppState,
-    req: AdminCreateUserRequest,
-) -> Result<(UserRecord, Vec<AttributeType>), Error> {
-    let username = required("Username", req.username.as_deref())?;
-    check_username(username)?;
-    if req.message_action.as_deref() != Some("SUPPRESS") {
-        return Err(Error::InvalidParameter {
-            message:
-                "This service sends no messages: AdminCreateUser needs MessageAction SUPPRESS."
-                    .into(),
-        });
-    }
-    let subject = uuid(&*state.rng)?;
-    let mut user = UserRecord::new(subject, username);
-    let attributes = req.user_attributes.unwrap_or_default();
-    // The model's bounds first, for every attribute (AttributeNameType: 1 to 32 characters;
-    // AttributeValueType: at most 2048, refused beyond as Cognito does, not cut), then the service's
-    // own rules.
-    for (i, a) in attributes.iter().enumerate() {
+/// AdminCreateUser's checks against the API model, both backends, before the pool is looked up (as
+/// the library orders its client operations): the username, and every attribute's bounds
+/// (AttributeNameType: 1 to 32 characters; AttributeValueType: at most 2048, refused beyond as Cognito
+/// does, not cut).
+fn check_new_user(req: &AdminCreateUserRequest) -> Result<(), Error> {
+    check_username(required("Username", req.username.as_deref())?)?;
+    for (i, a) in req.user_attributes.iter().flatten().enumerate() {
         if a.name.is_empty() || a.name.chars().count() > 32 {
             return Err(Error::InvalidParameter {
                 message: "Attribute names must have length 1 to 32.".into(),
@@ -1823,6 +1811,26 @@ fn new_user(
             });
         }
     }
+    Ok(())
+}
+
+/// AdminCreateUser's own rules, both backends, once [`check_new_user`] has passed and the pool is
+/// found: the new user (a fresh `sub`) and the attributes as given.
+fn new_user(
+    state: &AppState,
+    req: AdminCreateUserRequest,
+) -> Result<(UserRecord, Vec<AttributeType>), Error> {
+    let username = required("Username", req.username.as_deref())?;
+    if req.message_action.as_deref() != Some("SUPPRESS") {
+        return Err(Error::InvalidParameter {
+            message:
+                "This service sends no messages: AdminCreateUser needs MessageAction SUPPRESS."
+                    .into(),
+        });
+    }
+    let subject = uuid(&*state.rng)?;
+    let mut user = UserRecord::new(subject, username);
+    let attributes = req.user_attributes.unwrap_or_default();
     for a in &attributes {
         if a.name == "sub" {
             return Err(Error::InvalidParameter {
