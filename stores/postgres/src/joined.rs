@@ -272,7 +272,9 @@ struct Witness {
 /// which reads the family, the database time and the client in one statement, so that a refresh that
 /// succeeds costs one read and the conditional update, two round trips, with its clients in
 /// PostgreSQL too (R-PER-5). The client it reads is the one the pool's registry would read: give this
-/// store to the issuer whose registry holds the [`PgClientStore`] it came from. Cheap to clone.
+/// store to the issuer whose registry holds the [`PgClientStore`] it came from. Every operation runs in
+/// the runtime of that [`PgClientStore`] ([`runtime`](PgClientStore::runtime)), so the store may be
+/// awaited from outside it as the client store may. Cheap to clone.
 #[derive(Clone)]
 pub struct PgPoolFamilies {
     families: PgRefreshTokenStore,
@@ -538,11 +540,11 @@ impl PgPoolFamilies {
 
 impl AsyncRefreshTokenStore for PgPoolFamilies {
     fn create(&self, family: Family) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.families.create(family)
+        self.clients.run(self.families.create(family))
     }
 
     fn read<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<FamilyRead, StoreError>> {
-        self.families.read(id)
+        self.clients.run(self.families.read(id))
     }
 
     fn read_with_client<'a>(
@@ -597,7 +599,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         grace_deadline: Timestamp,
         key_id: u32,
     ) -> BoxFuture<'a, Result<Advance, StoreError>> {
-        Box::pin(async move {
+        self.clients.run(async move {
             let advance = self
                 .families
                 .advance(id, expected, grace_deadline, key_id)
@@ -625,7 +627,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Family>, StoreError>> {
         self.forget(id);
-        self.families.bind_device(id, device_key)
+        self.clients.run(self.families.bind_device(id, device_key))
     }
 
     fn confirm_device<'a>(
@@ -634,19 +636,19 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.forget(id);
-        self.families.confirm_device(id, device_key)
+        self.clients.run(self.families.confirm_device(id, device_key))
     }
 
     fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.forget(id);
-        self.families.revoke(id)
+        self.clients.run(self.families.revoke(id))
     }
 
     /// The subject's families in this pool only (R-REV-3), though the family table is shared: see
     /// [`PgPoolFamilies`].
     fn revoke_subject<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         self.forget_all();
-        Box::pin(async move {
+        self.clients.run(async move {
             if !crate::store::storable(subject) {
                 return Ok(0);
             }
@@ -661,7 +663,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
 
     fn revoke_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         self.forget_all();
-        self.families.revoke_client(client_id)
+        self.clients.run(self.families.revoke_client(client_id))
     }
 
     fn purge_expired(
@@ -670,7 +672,7 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         max: usize,
     ) -> BoxFuture<'_, Result<usize, StoreError>> {
         self.forget_all();
-        self.families.purge_expired(cutoff, max)
+        self.clients.run(self.families.purge_expired(cutoff, max))
     }
 }
 

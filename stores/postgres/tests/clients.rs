@@ -342,3 +342,34 @@ fn r_per_3_an_insert_racing_a_delete_of_its_id_is_not_reported_full() {
         "a pool holding one client of 1000 answered Full: {outcome:?}"
     );
 }
+
+/// R-ENG-2: the pool's family store ([`PgClientStore::families`]) runs every operation in the client
+/// store's runtime, as the client store does, so a thread outside that runtime may await any of them
+/// (a read with its client used to, and the advance after it panicked: no reactor running).
+#[test]
+fn r_eng_2_pool_families_run_every_operation_in_the_client_stores_runtime() {
+    use refresh_rotation::clock::Timestamp;
+    use refresh_rotation::store::{Advance, AsyncRefreshTokenStore, PurgeCutoff};
+
+    let Some((_, conns, clients, _)) = try_fresh() else {
+        return;
+    };
+    common::rt().block_on(conns.migrate()).unwrap();
+    let families = clients.families(&conns).unwrap();
+    let f = common::family("outside", 4_000_000_000);
+    let id = f.id;
+    // `block_on` parks this thread, which belongs to no runtime.
+    block_on(families.create(f)).unwrap();
+    assert!(block_on(families.read(&id)).unwrap().family.is_some());
+    assert!(block_on(families.read_with_client(&id, "client-1")).is_ok());
+    let deadline = Timestamp::from_unix_seconds(3_999_000_000);
+    let advanced = block_on(families.advance(&id, 0, deadline, 1)).unwrap();
+    assert!(matches!(advanced, Advance::Advanced(_)), "{advanced:?}");
+    assert!(block_on(families.bind_device(&id, "us-east-1_device")).is_ok());
+    assert!(block_on(families.confirm_device(&id, "us-east-1_device")).is_ok());
+    assert!(block_on(families.revoke(&id)).unwrap());
+    assert_eq!(block_on(families.revoke_subject("outside")).unwrap(), 0);
+    assert_eq!(block_on(families.revoke_client("client-1")).unwrap(), 0);
+    let cutoff = PurgeCutoff::at(Timestamp::from_unix_seconds(1_000_000)).unwrap();
+    assert_eq!(block_on(families.purge_expired(cutoff, 10)).unwrap(), 0);
+}
