@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each fuzz target for a short, bounded time (issue 7): the CI leg of the fuzzing campaign.
+# Runs each fuzz target for a short, bounded time: the CI leg of the fuzzing campaign.
 #
 #   bash fuzz/ci.sh [seconds-per-target]     (default 25; FUZZ_SECONDS works too)
 #

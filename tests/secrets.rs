@@ -1,4 +1,4 @@
-//! Secret hygiene (R-SAFE-2, R-SAFE-3, issue 7).
+//! Secret hygiene (R-SAFE-2, R-SAFE-3).
 //!
 //! - At compile time: no secret type implements `Display` or `Serialize` by accident. The wire types that
 //!   must be written into request and response bodies (`SensitiveString`, `WireClientSecret`,
@@ -555,7 +555,7 @@ fn r_safe_2_client_operations_never_echo_secrets() {
     }
 }
 
-/// Found by the `wire_ops` fuzz target (issue 7): a malformed DEVICE_KEY inside AuthParameters, a map the
+/// Found by the `wire_ops` fuzz target: a malformed DEVICE_KEY inside AuthParameters, a map the
 /// model marks sensitive, was echoed in the InvalidParameterException message.
 #[test]
 fn fuzz_regression_device_key_from_auth_parameters_is_not_echoed() {

@@ -1,4 +1,4 @@
-//! The edge of the service with raw HTTP (issue 5 item 3): malformed JSON, missing or unknown
+//! The edge of the service with raw HTTP: malformed JSON, missing or unknown
 //! X-Amz-Target, an oversized body refused without reading it, unknown members, unknown routes; each a
 //! clean 4xx with an R-WIRE-2 body, and the service keeps serving.
 

@@ -1,4 +1,4 @@
-//! The harness shared by the fuzz targets (issue 7, R-SAFE-1..3).
+//! The harness shared by the fuzz targets (R-SAFE-1..3).
 //!
 //! Each target feeds attacker-controlled bytes to one surface of the crate and checks, besides "no
 //! panic, no hang, no unbounded allocation" (libFuzzer's own `-timeout` and `-rss_limit_mb`), a few

@@ -42,8 +42,8 @@ impl IssuerBuilder<SyncParts> {
     }
 
     /// Installs a security-event sink (R-OPS-3): called once per reuse detection, family revocation and
-    /// global sign-out, after the store write. Defaults to none (the events are still traced and
-    /// counted).
+    /// global sign-out, after the store write. Families revoked by deleting their client reach no sink
+    /// (they are counted and traced only). Defaults to none (the events are still traced and counted).
     pub fn security_events(mut self, sink: Arc<dyn SecurityEventSink>) -> Self {
         self.parts.events = Some(sink);
         self

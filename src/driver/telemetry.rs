@@ -217,8 +217,10 @@ pub(crate) fn record_client_deletion(client_id: &str, families_revoked: usize) {
 /// outside the engine: the wire adapter's password checks, or a host's router that finds no pool for the
 /// client a request names, so that such refusals (password guessing, probing for client ids) are as
 /// visible as the issuer's own (R-OPS-1, R-OPS-2). `client_id` is the one the request named, recorded
-/// only if it has a client id's shape (else as `***`: a malformed id may be anything, a secret pasted in
-/// the wrong field included); no secret is recorded. No latency is sampled: the request never reached
+/// only if it has a client id's shape (else as `***`: a malformed id may be anything). A value of that
+/// shape is recorded as given, as the issuers' own spans record the client id a request names: a
+/// client secret pasted into the ClientId field has that shape too, and is then recorded like an id.
+/// No value from a secret field is recorded. No latency is sampled: the request never reached
 /// an issuer.
 pub fn record_refusal(operation: Operation, client_id: Option<&str>, error: &Error) {
     let client_id = client_id.map(|id| match ClientId::parse(id) {

@@ -165,8 +165,10 @@ pub enum Error {
         message: String,
     },
 
-    /// The refresh-token store failed; nothing was changed by this request (issue: store failure).
-    #[error("Internal error: the refresh token store is unavailable.")]
+    /// A store failed: the family store, or the client or scope store behind a registry. The request
+    /// gets no tokens. A write whose answer was lost may still have happened (a rotation, say); a retry
+    /// of the same refresh inside the grace window then gets the very same successor (R-ROT-2).
+    #[error("Internal error: a store is unavailable.")]
     Store(#[source] StoreError),
 
     /// Something inside the crate or the host failed (random source, signing, a broken invariant).

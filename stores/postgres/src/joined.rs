@@ -636,7 +636,8 @@ impl AsyncRefreshTokenStore for PgPoolFamilies {
         device_key: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.forget(id);
-        self.clients.run(self.families.confirm_device(id, device_key))
+        self.clients
+            .run(self.families.confirm_device(id, device_key))
     }
 
     fn revoke<'a>(&'a self, id: &'a FamilyId) -> BoxFuture<'a, Result<bool, StoreError>> {

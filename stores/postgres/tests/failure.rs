@@ -1,4 +1,4 @@
-//! Failure behaviour (issue 6, item 4): an unreachable database or a failing statement gives a prompt
+//! Failure behaviour: an unreachable database or a failing statement gives a prompt
 //! `Err(StoreError)` — which the issuer answers as InternalErrorException, HTTP 500 — never a panic, never
 //! a secret in the message, and never a half-applied change.
 

@@ -1,5 +1,5 @@
 //! The issuers on PostgreSQL: rotation end to end, a race between two issuers (two service instances
-//! sharing one database), the issuer's answer when the database is down (issue 6, item 4), and the
+//! sharing one database), the issuer's answer when the database is down, and the
 //! database clock (R-ROT-11). `TokenIssuer` runs over the blocking adapter, `AsyncTokenIssuer` awaits
 //! the store natively.
 
