@@ -321,7 +321,8 @@ async fn r_srv_7_a_client_finds_the_endpoints_from_the_discovery_document() {
 }
 
 /// R-SRV-7: bound to every interface (`0.0.0.0`, as `--allow-non-loopback` allows), the service names its
-/// endpoints on the address the client reached it by, not on `0.0.0.0`, which no client can use.
+/// endpoints on the address the client reached it by, not on `0.0.0.0`, which no client can use, and
+/// says `Vary: Host`.
 #[tokio::test]
 async fn r_srv_7_bound_to_every_interface_the_endpoints_are_named_on_the_host_asked() {
     let srv = server::start(
@@ -335,7 +336,7 @@ async fn r_srv_7_bound_to_every_interface_the_endpoints_are_named_on_the_host_as
     .unwrap();
     let pool = pool(&sdk(&srv), false).await;
     let host = format!("127.0.0.1:{}", srv.addr().port());
-    let (status, body) = raw(
+    let (status, head, body) = raw_with_head(
         &srv,
         format!(
             "GET /{pool}/.well-known/openid-configuration HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
@@ -344,6 +345,8 @@ async fn r_srv_7_bound_to_every_interface_the_endpoints_are_named_on_the_host_as
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // The document depends on Host: a shared cache must not give it to another host's clients.
+    assert!(head.contains("vary: host"), "{head}");
     let doc: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(doc["token_endpoint"], format!("http://{host}/oauth2/token"));
     assert_eq!(

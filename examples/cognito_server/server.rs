@@ -1312,17 +1312,31 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// `GET /<userPoolId>/.well-known/openid-configuration` (R-OAUTH-6): the endpoints as absolute URLs on
-/// the service's own address.
+/// the service's own address. On an unspecified address that address is the request's `Host`, so every
+/// answer says `Vary: Host`: a shared cache must not hand one host's document to another's clients.
 async fn openid_configuration(
     State(state): State<Arc<AppState>>,
     pool: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let mut response = openid_document(&state, pool, &headers).await;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("host"));
+    response
+}
+
+/// The answer of [`openid_configuration`], without its `Vary`.
+async fn openid_document(
+    state: &Arc<AppState>,
+    pool: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+) -> Response {
     let pool = match pool_in_path(pool) {
         Ok(pool) => pool,
         Err(e) => return pool_document_error(&e),
     };
-    let base = &base_url(&state, &headers);
+    let base = &base_url(state, headers);
     let endpoints = |id: &str| {
         let endpoints = oauth::Endpoints::at(base, id);
         if state.config.introspection {
@@ -1332,7 +1346,7 @@ async fn openid_configuration(
         }
     };
     if let Some(pg) = &state.pg {
-        return match pg.pool(&state, Some(&pool)).await {
+        return match pg.pool(state, Some(&pool)).await {
             Ok(p) => from_oauth(oauth::discovery_document(
                 p.issuer.engine(),
                 &endpoints(&p.id),
