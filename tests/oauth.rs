@@ -144,6 +144,20 @@ fn r_oauth_1_client_authentication_methods_and_ambiguity() {
         &same,
     );
     assert_eq!(r.status, 200);
+    // A parameter no endpoint reads is ignored, repeated too (RFC 6749 §3.2): two RFC 8707 resource
+    // indicators do not fail the refresh.
+    let r = call(
+        &f,
+        oauth::token_endpoint,
+        Auth::Basic(&f.client_id, &secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &t),
+            ("resource", "https://a.example"),
+            ("resource", "https://b.example"),
+        ],
+    );
+    assert_eq!(r.status, 200);
     // A repeated parameter, a missing one, no client at all.
     let r = call(
         &f,

@@ -64,8 +64,10 @@
 //! # Rules
 //! - R-OAUTH-1: `POST`, `application/x-www-form-urlencoded`, `grant_type=refresh_token`. Client
 //!   authentication: `client_secret_basic`, `client_secret_post`, or a public client's `client_id`
-//!   alone. Two methods at once, a repeated parameter, a missing one: `invalid_request`. Bodies are
-//!   bounded ([`MAX_FORM_BYTES`], [`MAX_FORM_PARAMS`]) before parsing (R-SAFE-1).
+//!   alone. Two methods at once, a repeated parameter the endpoints read, a missing one:
+//!   `invalid_request`; parameters they do not read are ignored, repeated or not (RFC 6749 §3.2).
+//!   Bodies are bounded ([`MAX_FORM_BYTES`] before parsing, [`MAX_FORM_PARAMS`] while parsing,
+//!   R-SAFE-1).
 //! - R-OAUTH-2: 200 `{"access_token", "id_token", "token_type": "Bearer", "expires_in"}` and
 //!   `refresh_token` only after a rotation; `Cache-Control: no-store`, `Pragma: no-cache`. `scope` is
 //!   ignored.

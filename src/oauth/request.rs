@@ -1,11 +1,13 @@
 //! The raw request, its form body and client authentication (R-OAUTH-1, R-SAFE-1).
 //!
 //! An [`OAuthRequest`] is what any HTTP server has in hand: a method, some headers and the body bytes.
-//! It is parsed once, here, into a [`Form`] whose parameters are unique and non-empty, and into
-//! [`ClientCredentials`] that name one client authentication method. Every ambiguity RFC 6749 forbids
-//! (a repeated parameter, two authentication methods, a `client_id` in the body that differs from the
+//! It is parsed once, here, into a [`Form`] of the parameters the endpoints read, each unique and
+//! non-empty (others are ignored, RFC 6749 §3.2), and into [`ClientCredentials`] that name one client
+//! authentication method. Every ambiguity RFC 6749 forbids (a repeated parameter the endpoints read,
+//! two authentication methods, a `client_id` in the body that differs from the
 //! one in the `Authorization` header) is `invalid_request` before any client is looked up. Bodies are
-//! bounded before parsing: at most [`MAX_FORM_BYTES`] bytes and [`MAX_FORM_PARAMS`] parameters.
+//! bounded: at most [`MAX_FORM_BYTES`] bytes, checked before parsing, and [`MAX_FORM_PARAMS`]
+//! non-empty parameters, counted while parsing.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -132,7 +134,7 @@ impl fmt::Debug for OAuthRequest<'_> {
 /// A form body's parameters: each at most once, empty ones dropped (RFC 6749 §3.1: "parameters sent
 /// without a value MUST be treated as if they were omitted").
 pub(crate) struct Form<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: Vec<(&'static str, Cow<'a, str>)>,
 }
 
 impl<'a> Form<'a> {
@@ -160,25 +162,30 @@ impl<'a> Form<'a> {
                 "The request body is larger than {MAX_FORM_BYTES} bytes."
             )));
         }
-        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        // Only the parameters the endpoints read are kept, and only they must not repeat: others are
+        // ignored, as RFC 6749 §3.2 requires, repeated or not (RFC 8707 sends `resource` several
+        // times, say), but counted.
+        let mut pairs: Vec<(&'static str, Cow<'a, str>)> = Vec::new();
+        let mut count = 0usize;
         for (name, value) in form_urlencoded::parse(req.body) {
             if value.is_empty() {
                 continue;
             }
-            if pairs.len() == MAX_FORM_PARAMS {
+            if count == MAX_FORM_PARAMS {
                 return Err(OAuthError::invalid_request(format!(
                     "The request has more than {MAX_FORM_PARAMS} parameters."
                 )));
             }
-            if pairs.iter().any(|(n, _)| *n == name) {
-                // Only the names the endpoints know are echoed: others are arbitrary caller text.
-                let shown = KNOWN
-                    .iter()
-                    .find(|k| **k == name)
-                    .map_or("A parameter".to_owned(), |k| format!("The parameter {k}"));
-                return Err(OAuthError::invalid_request(format!("{shown} is repeated.")));
+            count = count.saturating_add(1);
+            let Some(known) = KNOWN.iter().copied().find(|k| *k == name) else {
+                continue;
+            };
+            if pairs.iter().any(|(n, _)| *n == known) {
+                return Err(OAuthError::invalid_request(format!(
+                    "The parameter {known} is repeated."
+                )));
             }
-            pairs.push((name, value));
+            pairs.push((known, value));
         }
         Ok(Form { pairs })
     }
@@ -187,7 +194,7 @@ impl<'a> Form<'a> {
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_ref())
     }
 
@@ -388,7 +395,7 @@ mod tests {
         Form::parse(&req).map(|f| {
             f.pairs
                 .into_iter()
-                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .map(|(n, v)| (n.to_owned(), v.into_owned()))
                 .collect()
         })
     }
@@ -396,15 +403,28 @@ mod tests {
     #[test]
     fn r_oauth_1_form_rules() {
         assert_eq!(
-            form(b"a=1&b=x+y%2B").unwrap(),
-            vec![("a".into(), "1".into()), ("b".into(), "x y+".into())]
+            form(b"scope=1&token=x+y%2B").unwrap(),
+            vec![
+                ("scope".into(), "1".into()),
+                ("token".into(), "x y+".into())
+            ]
         );
         // Empty parameters are omitted, so they do not count as repeats.
-        assert_eq!(form(b"a=&a=2").unwrap(), vec![("a".into(), "2".into())]);
+        assert_eq!(
+            form(b"scope=&scope=2").unwrap(),
+            vec![("scope".into(), "2".into())]
+        );
         let e = form(b"client_id=a&client_id=b").unwrap_err();
         assert_eq!(e.description(), "The parameter client_id is repeated.");
-        let e = form(b"x%3Cscript%3E=1&x%3Cscript%3E=2").unwrap_err();
-        assert_eq!(e.description(), "A parameter is repeated.");
+        // Parameters no endpoint reads are ignored, repeated too (RFC 6749 §3.2; RFC 8707 repeats
+        // `resource`), but still counted against the bound.
+        assert_eq!(
+            form(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb&x%3Cscript%3E=1&token=t")
+                .unwrap(),
+            vec![("token".into(), "t".into())]
+        );
+        let many: String = (0..MAX_FORM_PARAMS).map(|_| "resource=r&").collect();
+        assert!(form(format!("{many}token=t").as_bytes()).is_err());
     }
 
     #[test]
