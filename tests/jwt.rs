@@ -730,17 +730,28 @@ fn r_jwt_6_header_must_be_strict() {
             "{header}"
         );
     }
-    // Duplicate header members are refused too.
-    let msg = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","alg":"RS256","kid":"rsa-a"}"#),
-        URL_SAFE_NO_PAD.encode(&payload)
-    );
-    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
-    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
-    assert!(verifier
-        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
-        .is_err());
+    // Duplicate header members are refused too, any member, not only those the verifier reads: a
+    // party that reads `typ` or `b64` may take the other copy.
+    for header in [
+        r#"{"alg":"HS256","alg":"RS256","kid":"rsa-a"}"#,
+        r#"{"alg":"RS256","kid":"rsa-a","typ":"JWT","typ":"at+jwt"}"#,
+        r#"{"alg":"RS256","kid":"rsa-a","b64":true,"b64":false}"#,
+        r#"{"alg":"RS256","kid":"rsa-a","jku":"https://a","jku":"https://b"}"#,
+    ] {
+        let msg = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(&payload)
+        );
+        let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+        let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+        assert!(
+            verifier
+                .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+                .is_err(),
+            "{header}"
+        );
+    }
     // Duplicate claims are refused: another JWT library may read the first where this one would read
     // the last (`token_use` twice, say).
     let mut duplicated = serde_json::to_string(&access_claims(T0)).unwrap();

@@ -325,24 +325,31 @@ impl VerifiedClaims {
     }
 }
 
-/// The JOSE header, strictly: a JSON object (see [`is_object`]), `alg` and `kid` are required,
-/// duplicate members are refused, and `crit` (an extension we would have to understand) makes the token
-/// invalid whatever its value, `null` included.
-#[derive(serde::Deserialize)]
+/// The JOSE header, strictly: a JSON object (see [`is_object`]) whose members are all distinct (see
+/// [`UniqueMembers`]: any repeated member, not only the ones read here), with string `alg` and `kid`,
+/// and no `crit` (an extension we would have to understand), whatever its value, `null` included.
 struct Header {
     alg: String,
     kid: String,
-    #[serde(default)]
-    crit: Present,
 }
 
-/// Whether a member was there at all, whatever its value.
-#[derive(Default)]
-struct Present(bool);
-
-impl<'de> serde::Deserialize<'de> for Present {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| Present(true))
+impl Header {
+    fn parse(json: &[u8]) -> Option<Header> {
+        if !is_object(json) {
+            return None;
+        }
+        let UniqueMembers(mut members) = serde_json::from_slice(json).ok()?;
+        if members.contains_key("crit") {
+            return None;
+        }
+        let mut string = |name: &str| match members.remove(name) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        Some(Header {
+            alg: string("alg")?,
+            kid: string("kid")?,
+        })
     }
 }
 
@@ -620,14 +627,7 @@ impl JwtVerifier {
         if payload_b64.contains('.') {
             return None;
         }
-        let header_json = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
-        if !is_object(&header_json) {
-            return None;
-        }
-        let header: Header = serde_json::from_slice(&header_json).ok()?;
-        if header.crit.0 {
-            return None;
-        }
+        let header = Header::parse(&URL_SAFE_NO_PAD.decode(header_b64).ok()?)?;
         let key = self.keys.get(*self.by_kid.get(&header.kid)?)?;
         // The key decides the algorithm; the header may only agree with it.
         if header.alg != key.alg.as_str() {
