@@ -1754,6 +1754,38 @@ fn r_safe_8_republishing_a_removed_key_cannot_exceed_the_jwks_bound() {
     );
 }
 
+/// R-SAFE-8 / R-JWT-5: the signer never publishes a JWKS larger than a verifier parses
+/// (`JwtVerifier::from_jwks_json`, at most `MAX_JWKS_JSON_LEN` bytes), though each key is within the
+/// member bound: retired keys' kids of control characters, six bytes each once written, reach it long
+/// before `MAX_JWKS_KEYS` keys. The key that would cross it is refused, changing nothing.
+#[test]
+fn r_safe_8_the_signers_jwks_stays_within_what_a_verifier_parses() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A);
+    let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "current", ED));
+    let mut refused = None;
+    for i in 0..MAX_JWKS_KEYS {
+        let mut jwk = rsa.public_jwk().clone();
+        let mut kid = format!("{i:03}");
+        kid.push_str(&"\u{1}".repeat(MAX_JWK_MEMBER_LEN - 3));
+        jwk.kid = Some(kid);
+        if let Err(e) = signer.add_retired_key(jwk) {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    let (at, e) = refused.expect("a key past the JSON bound was published");
+    assert!(at < MAX_JWKS_KEYS - 1, "refused only at key {at}");
+    assert!(e.to_string().contains("bytes"), "{e}");
+    assert_eq!(
+        signer.jwks().keys.len(),
+        at + 1,
+        "the refused key was published"
+    );
+    let json = signer.jwks_json();
+    assert!(json.len() <= MAX_JWKS_JSON_LEN, "{} bytes", json.len());
+    JwtVerifier::from_jwks_json(ISS, json.as_bytes()).unwrap();
+}
+
 /// R-JWT-5: every key of the JWKS carries `kid`, `kty`, `alg` and `use` = `sig`, retired keys included.
 #[test]
 fn r_jwt_5_a_retired_key_added_back_is_published_with_alg_and_use() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::claims::{AccessTokenClaims, IdTokenClaims};
 use super::keys::SigningKey;
-use super::verify::{check_jwk, JwtVerifier, MAX_JWKS_KEYS};
+use super::verify::{check_jwk, JwtVerifier, MAX_JWKS_JSON_LEN, MAX_JWKS_KEYS};
 use super::{Jwk, JwkSet};
 use crate::Error;
 
@@ -124,20 +124,36 @@ impl TokenSigner {
         }
     }
 
-    /// Fails if publishing one more key than today, `kid`, would make the JWKS larger than a verifier
-    /// accepts ([`MAX_JWKS_KEYS`]): a signer whose JWKS no verifier (introspection included) can load
-    /// would stop its own tokens from verifying. A kid published now adds nothing; a removed one, which
-    /// [`add_retired_key`](Self::add_retired_key) may publish again, adds one.
-    fn check_room_for(&self, kid: &str) -> Result<(), Error> {
-        if self.publishes_kid(kid) || self.jwks().keys.len() < MAX_JWKS_KEYS {
+    /// Fails if publishing `jwk` would make the JWKS larger than a verifier accepts: more than
+    /// [`MAX_JWKS_KEYS`] keys, or more than [`MAX_JWKS_JSON_LEN`] bytes of JSON (long kids, large
+    /// moduli). A signer whose JWKS no verifier (introspection included, or a resource server loading
+    /// it with [`JwtVerifier::from_jwks_json`]) can load would stop its own tokens from verifying. A
+    /// kid published now adds nothing; a removed one, which [`add_retired_key`](Self::add_retired_key)
+    /// may publish again, adds its key.
+    fn check_room_for(&self, jwk: &Jwk) -> Result<(), Error> {
+        if self.publishes_kid(kid_of(jwk)) {
             return Ok(());
         }
-        Err(Error::InvalidParameter {
-            message: format!(
-                "the JWKS already publishes {MAX_JWKS_KEYS} keys, as many as a verifier accepts; \
-                 remove retired keys first"
-            ),
-        })
+        let mut set = self.jwks();
+        if set.keys.len() >= MAX_JWKS_KEYS {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "the JWKS already publishes {MAX_JWKS_KEYS} keys, as many as a verifier accepts; \
+                     remove retired keys first"
+                ),
+            });
+        }
+        set.keys.push(jwk.clone());
+        let len = serde_json::to_string(&set).map_or(usize::MAX, |json| json.len());
+        if len > MAX_JWKS_JSON_LEN {
+            return Err(Error::InvalidParameter {
+                message: format!(
+                    "with this key the JWKS would be {len} bytes, more than the {MAX_JWKS_JSON_LEN} a \
+                     verifier parses; remove retired keys first"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Fails if `kid` was retired or removed: such a key signs no more, through a rotation as through
@@ -164,11 +180,11 @@ impl TokenSigner {
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
     /// key already known to this signer, if it was retired or removed (a retired key signs no more),
-    /// or if publishing it would exceed [`MAX_JWKS_KEYS`].
+    /// or if publishing it would exceed [`MAX_JWKS_KEYS`] or [`MAX_JWKS_JSON_LEN`].
     pub fn rotate_id_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         self.check_not_retired(new.kid())?;
-        self.check_room_for(new.kid())?;
+        self.check_room_for(new.public_jwk())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.id_key, new);
@@ -184,11 +200,11 @@ impl TokenSigner {
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if `new`'s kid belongs to a different
     /// key already known to this signer, if it was retired or removed (a retired key signs no more),
-    /// or if publishing it would exceed [`MAX_JWKS_KEYS`].
+    /// or if publishing it would exceed [`MAX_JWKS_KEYS`] or [`MAX_JWKS_JSON_LEN`].
     pub fn rotate_access_key(&mut self, new: Arc<SigningKey>) -> Result<(), Error> {
         self.check_kid_free(new.public_jwk(), &[&self.id_key, &self.access_key])?;
         self.check_not_retired(new.kid())?;
-        self.check_room_for(new.kid())?;
+        self.check_room_for(new.public_jwk())?;
         // A staged key put to use this way is staged no more.
         self.staged.retain(|k| k.kid() != new.kid());
         let old = std::mem::replace(&mut self.access_key, new);
@@ -205,7 +221,7 @@ impl TokenSigner {
     /// Fails with [`Error::InvalidParameter`] if `jwk` is not an RS256, ES256 or EdDSA signature key with
     /// a kid, its kid belongs (or, removed, belonged) to a different key, it is a current or
     /// staged key of this signer (which rotation retires, once it signs no more), or publishing it would
-    /// exceed [`MAX_JWKS_KEYS`].
+    /// exceed [`MAX_JWKS_KEYS`] or [`MAX_JWKS_JSON_LEN`].
     ///
     /// The key is published as this signer publishes its own (R-JWT-5): with `alg`, the one its type
     /// and curve pin, and `use` = `sig`, filled in when `jwk` leaves them out (as a key listed in
@@ -225,7 +241,7 @@ impl TokenSigner {
                 ),
             });
         }
-        self.check_room_for(kid)?;
+        self.check_room_for(&jwk)?;
         // Published again: retired, no longer removed.
         self.removed.retain(|r| kid_of(r) != kid);
         self.retire_jwk(jwk);
@@ -250,14 +266,14 @@ impl TokenSigner {
     ///
     /// Fails with [`Error::InvalidParameter`], changing nothing, if its kid is already known to this
     /// signer (current, staged or retired), even for the same key: a kid names one key for its life;
-    /// or if the JWKS already publishes [`MAX_JWKS_KEYS`] keys (remove retired ones first).
+    /// or if publishing it would exceed [`MAX_JWKS_KEYS`] or [`MAX_JWKS_JSON_LEN`] (remove retired keys first).
     pub fn add_key(&mut self, key: Arc<SigningKey>) -> Result<(), Error> {
         if self.knows_kid(key.kid()) {
             return Err(Error::InvalidParameter {
                 message: format!("signing key id {} is already known", key.kid()),
             });
         }
-        self.check_room_for(key.kid())?;
+        self.check_room_for(key.public_jwk())?;
         self.staged.push(key);
         Ok(())
     }
