@@ -1392,6 +1392,82 @@ fn r_jwt_1_key_loading_rejects_the_wrong_material_with_a_clear_error() {
     );
 }
 
+/// R-JWT-6: a supported key that cannot be a key of its kind is refused when it is loaded, by
+/// `JwtVerifier::new` and by `add_retired_key` (which would publish it), not kept to verify nothing: an
+/// RSA modulus that is even or not of 2048 to 8192 bits (counted in bits, not bytes), an exponent that
+/// is even or out of ring's range, a P-256 point off the curve. The valid forms of each are taken.
+#[test]
+fn r_jwt_6_malformed_keys_are_refused_when_loaded() {
+    let b64 = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A).public_jwk().clone();
+    let ec = key(Algorithm::ES256, "ec-1", EC).public_jwk().clone();
+    let with = |base: &Jwk, kid: &str, f: &dyn Fn(&mut Jwk)| {
+        let mut j = base.clone();
+        j.kid = Some(kid.into());
+        f(&mut j);
+        j
+    };
+    let modulus = |bytes: Vec<u8>| move |j: &mut Jwk| j.n = Some(b64(&bytes));
+    let mut n_2041_bits = vec![0xff; 256];
+    n_2041_bits[0] = 1;
+    let mut n_even = URL_SAFE_NO_PAD.decode(rsa.n.as_deref().unwrap()).unwrap();
+    *n_even.last_mut().unwrap() &= 0xfe;
+    let malformed = [
+        with(&rsa, "rsa-2041-bits", &modulus(n_2041_bits)),
+        with(&rsa, "rsa-8200-bits", &modulus(vec![0xff; 1025])),
+        with(&rsa, "rsa-even-n", &modulus(n_even)),
+        with(&rsa, "rsa-even-e", &|j| j.e = Some(b64(&[2]))),
+        with(&rsa, "rsa-e-1", &|j| j.e = Some(b64(&[1]))),
+        with(&rsa, "rsa-e-2^33+1", &|j| j.e = Some(b64(&[2, 0, 0, 0, 1]))),
+        with(&ec, "ec-zero", &|j| {
+            j.x = Some(b64(&[0; 32]));
+            j.y = Some(b64(&[0; 32]));
+        }),
+        with(&ec, "ec-off-curve", &|j| {
+            let mut y = URL_SAFE_NO_PAD.decode(j.y.as_deref().unwrap()).unwrap();
+            y[31] ^= 1;
+            j.y = Some(b64(&y));
+        }),
+    ];
+    for jwk in malformed {
+        let kid = jwk.kid.clone().unwrap();
+        let set = JwkSet {
+            keys: vec![jwk.clone(), rsa.clone()],
+        };
+        let e = JwtVerifier::new(ISS, &set).unwrap_err();
+        assert!(e.to_string().contains(&kid), "{kid}: {e}");
+        let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "current", ED));
+        assert!(signer.add_retired_key(jwk).is_err(), "{kid}");
+        assert_eq!(signer.jwks().keys.len(), 1, "{kid} published");
+    }
+    // The valid ones: the keys themselves, a modulus with a leading zero byte, 65537 as 00 01 00 01.
+    let valid = [
+        rsa.clone(),
+        ec.clone(),
+        with(&rsa, "rsa-padded-n", &|j| {
+            let mut n = vec![0];
+            n.extend(URL_SAFE_NO_PAD.decode(j.n.as_deref().unwrap()).unwrap());
+            j.n = Some(b64(&n));
+        }),
+        with(&rsa, "rsa-padded-e", &|j| j.e = Some(b64(&[0, 1, 0, 1]))),
+    ];
+    let verifier = JwtVerifier::new(
+        ISS,
+        &JwkSet {
+            keys: valid.to_vec(),
+        },
+    )
+    .unwrap();
+    assert_eq!(verifier.kids().count(), 4);
+    // A padded key verifies what the key signs.
+    let token = key(Algorithm::RS256, "rsa-padded-n", RSA_A)
+        .sign_jwt(&access_claims(T0))
+        .unwrap();
+    verifier
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+}
+
 #[test]
 fn r_safe_2_signing_key_debug_is_redacted() {
     for (_, k) in all_keys() {

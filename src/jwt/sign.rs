@@ -463,6 +463,6 @@ impl TokenSigner {
 
     /// A verifier for this signer's tokens with `issuer` as the expected `iss`.
     pub fn verifier(&self, issuer: impl Into<String>) -> Result<JwtVerifier, Error> {
-        JwtVerifier::new(issuer, &self.jwks())
+        JwtVerifier::of_own_keys(issuer, &self.jwks())
     }
 }

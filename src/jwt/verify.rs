@@ -192,11 +192,26 @@ fn check_jwks_bounds(jwks: &JwkSet) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether [`parse_jwk`] checks that a P-256 key is a point of the curve.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Points {
+    /// Checked: a key from elsewhere.
+    Checked,
+    /// Taken as they are: keys of this crate's own signer, each checked when it came in (a key pair
+    /// ring parsed, or a retired key through [`check_jwk`]). Their verifier is built per request.
+    Trusted,
+}
+
 /// Turns a JWK into a pinned verifying key.
 ///
 /// `Ok(None)`: the key is not one this crate verifies with (encryption key, symmetric key, another key
-/// type, curve or algorithm, no kid) and is ignored. `Err`: it claims to be one but is malformed.
-fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
+/// type, curve or algorithm, no kid) and is ignored. `Err`: it claims to be one but is malformed: an RSA
+/// modulus that is even or not of 2048 to 8192 bits, an exponent that is even or not of 3 to 2^33 - 1
+/// (what ring verifies with), a P-256 key whose coordinates are not 32 bytes or (with
+/// [`Points::Checked`]) not a point of the curve, an Ed25519 key that is not 32 bytes. Whether 32 bytes
+/// encode an Ed25519 point is known only when a signature is checked (ring has no other way to tell):
+/// a key that does not verifies nothing.
+fn parse_jwk(jwk: &Jwk, points: Points) -> Result<Option<VerifyingKey>, Error> {
     let Some(kid) = jwk.kid() else {
         return Ok(None);
     };
@@ -221,8 +236,18 @@ fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
             // ring wants minimal big-endian integers; some publishers keep a leading zero byte.
             strip_leading_zeros(&mut n);
             strip_leading_zeros(&mut e);
-            if n.len() < 256 {
-                return Err(bad_jwk(kid, "RSA modulus is shorter than 2048 bits"));
+            if !(2048..=8192).contains(&bit_length(&n)) || n.last().is_some_and(|b| b & 1 == 0) {
+                return Err(bad_jwk(
+                    kid,
+                    "RSA modulus is not an odd number of 2048 to 8192 bits",
+                ));
+            }
+            let exponent = e.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+            if !(3..(1 << 33)).contains(&exponent) || exponent & 1 == 0 {
+                return Err(bad_jwk(
+                    kid,
+                    "RSA exponent is not an odd number from 3 to 2^33 - 1",
+                ));
             }
             PublicKey::Rsa(RsaPublicKeyComponents { n, e })
         }
@@ -233,6 +258,9 @@ fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
+            if points == Points::Checked && !on_p256(&point) {
+                return Err(bad_jwk(kid, "EC key is not a point of P-256"));
+            }
             PublicKey::Ecdsa(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point))
         }
         Algorithm::EdDSA => {
@@ -245,6 +273,27 @@ fn parse_jwk(jwk: &Jwk) -> Result<Option<VerifyingKey>, Error> {
         alg,
         key,
     }))
+}
+
+/// The number of bits of a big-endian integer without leading zero bytes.
+fn bit_length(v: &[u8]) -> usize {
+    match v.first() {
+        None => 0,
+        Some(top) => (v.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+    }
+}
+
+/// Whether `point` (uncompressed, `04 || x || y`) is a point of P-256 other than the identity. ring
+/// checks a verifying key only when it verifies, and then answers a bad key as a bad signature; it
+/// checks a key agreement's peer key fully (NIST SP 800-56A), so one agreement with a throwaway key
+/// tells. Its result is dropped.
+fn on_p256(point: &[u8]) -> bool {
+    use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, ECDH_P256};
+    let Ok(mine) = EphemeralPrivateKey::generate(&ECDH_P256, &ring::rand::SystemRandom::new())
+    else {
+        return false;
+    };
+    agree_ephemeral(mine, &UnparsedPublicKey::new(&ECDH_P256, point), |_| ()).is_ok()
 }
 
 fn strip_leading_zeros(v: &mut Vec<u8>) {
@@ -263,7 +312,7 @@ pub(crate) fn check_jwk(jwk: &Jwk) -> Result<Algorithm, Error> {
             message: format!("JWK has a member longer than {MAX_JWK_MEMBER_LEN} bytes"),
         });
     }
-    match parse_jwk(jwk)? {
+    match parse_jwk(jwk, Points::Checked)? {
         Some(key) => Ok(key.alg),
         None => Err(bad_jwk(
             jwk.kid().unwrap_or("(no kid)"),
@@ -416,14 +465,30 @@ impl JwtVerifier {
     /// Keys the crate does not verify with (encryption or symmetric keys, other key types, curves or
     /// algorithms, keys without a kid) are ignored. Fails with [`Error::InvalidParameter`] if the set has
     /// more than [`MAX_JWKS_KEYS`] keys or a member longer than [`MAX_JWK_MEMBER_LEN`] (both checked
-    /// before any key is decoded, R-SAFE-8), a supported key is malformed, two keys share a kid, or no
-    /// key is usable.
+    /// before any key is decoded, R-SAFE-8), a supported key is malformed (an RSA modulus that is even
+    /// or not of 2048 to 8192 bits, an exponent that is even or not of 3 to 2^33 - 1, a P-256 key that
+    /// is not a point of the curve, an Ed25519 key that is not 32 bytes), two keys share a kid, or no
+    /// key is usable. Whether 32 bytes encode an Ed25519 point is known only when a signature is
+    /// checked: a key that does not verifies nothing.
     pub fn new(issuer: impl Into<String>, jwks: &JwkSet) -> Result<Self, Error> {
+        Self::with_points(issuer, jwks, Points::Checked)
+    }
+
+    /// The verifier of this crate's own signer's keys (see [`Points::Trusted`]).
+    pub(crate) fn of_own_keys(issuer: impl Into<String>, jwks: &JwkSet) -> Result<Self, Error> {
+        Self::with_points(issuer, jwks, Points::Trusted)
+    }
+
+    fn with_points(
+        issuer: impl Into<String>,
+        jwks: &JwkSet,
+        points: Points,
+    ) -> Result<Self, Error> {
         check_jwks_bounds(jwks)?;
         let mut keys: Vec<VerifyingKey> = Vec::with_capacity(jwks.keys.len());
         let mut by_kid: HashMap<String, usize> = HashMap::with_capacity(jwks.keys.len());
         for jwk in &jwks.keys {
-            if let Some(key) = parse_jwk(jwk)? {
+            if let Some(key) = parse_jwk(jwk, points)? {
                 if by_kid.contains_key(&key.kid) {
                     return Err(bad_jwk(&key.kid, "kid appears twice in the JWKS"));
                 }
