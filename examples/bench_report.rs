@@ -41,6 +41,20 @@ use support::{
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+const USAGE: &str = "\
+bench_report: token issuance measured against the signature bound (two bare ring signatures)
+
+usage: cargo run --release --example bench_report -- [OPTIONS]
+
+  --secs S             seconds per workload slice and round (default 0.25)
+  --rounds N           interleaved rounds; the median is reported (default 7)
+  --algs LIST          only these algorithms: rs256,es256,eddsa (default all)
+  --svg PATH           also write a bar chart of throughputs relative to the bound
+  --profile ALG WORKLOAD N
+                       run one workload N times inside profiled_loop, for callgrind or perf
+                       (RR_PROFILE_FAMILIES sets the pool size, default 1000)
+  --help               this text";
+
 struct Opts {
     secs: f64,
     rounds: usize,
@@ -51,6 +65,8 @@ struct Opts {
 
 /// What to run instead of the report.
 enum Special {
+    /// `--help`: the options.
+    Help,
     /// `--memory-child N`: the child process of `bytes_per_family`.
     MemoryChild(usize),
     /// `--profile ALG WORKLOAD N`: run one workload N times inside [`profiled_loop`], for
@@ -80,6 +96,7 @@ fn parse_args() -> Res<Result<Opts, Special>> {
                     .filter(|a| list.split(',').any(|n| n == alg_name(*a)))
                     .collect();
             }
+            "--help" | "-h" => return Ok(Err(Special::Help)),
             "--memory-child" => return Ok(Err(Special::MemoryChild(value()?.parse()?))),
             "--profile" => {
                 let alg = value()?;
@@ -379,6 +396,10 @@ struct Row {
 fn main() -> Res<()> {
     let opts = match parse_args()? {
         Ok(o) => o,
+        Err(Special::Help) => {
+            println!("{USAGE}");
+            return Ok(());
+        }
         Err(Special::MemoryChild(families)) => return memory_child(families),
         Err(Special::Profile(alg, workload, n)) => return profile(&alg, &workload, n),
     };

@@ -63,6 +63,20 @@ struct Opts {
     server: Option<PathBuf>,
 }
 
+const USAGE: &str = "\
+service_report: the example service as deployed, each figure a ratio to a limit measured in the same run
+
+usage: cargo run --release --example service_report -- [OPTIONS]
+
+  --secs S        seconds per workload and round (default 2)
+  --rounds N      interleaved rounds; the median is reported (default 5)
+  --pg-url URL    a PostgreSQL server on which it may create and drop databases
+                  (default: REFRESH_ROTATION_PG_URL; without either, it runs itself under
+                  stores/postgres/ci.sh, which starts a throwaway server and needs root)
+  --no-pg         in memory only, no PostgreSQL
+  --server PATH   the cognito_server binary to drive (default: built beside this one)
+  --help          this text";
+
 fn parse_args() -> Res<Opts> {
     let mut o = Opts {
         secs: 2.0,
@@ -80,6 +94,10 @@ fn parse_args() -> Res<Opts> {
             "--pg-url" => o.pg_url = Some(value()?),
             "--no-pg" => o.no_pg = true,
             "--server" => o.server = Some(value()?.into()),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }

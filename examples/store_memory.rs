@@ -52,8 +52,17 @@ impl SplitMix {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let families: usize = match std::env::args().nth(1) {
-        Some(n) => n.parse()?,
+    let families: usize = match std::env::args().nth(1).as_deref() {
+        Some("--help" | "-h") => {
+            println!(
+                "store_memory: the in-memory store's resident memory per family\n\n\
+                 usage: cargo run --release --example store_memory [-- FAMILIES]   (default 1000000)"
+            );
+            return Ok(());
+        }
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("FAMILIES must be a number, not {n:?}; see --help"))?,
         None => 1_000_000,
     };
     let client_id: Arc<str> = Arc::from("4j2k9c1m5n7p3q8r0s6t2v4w1x"); // 26 characters
