@@ -518,6 +518,15 @@ fn r_ref_3_legacy_secret_hash_rules() {
         })
         .unwrap_err();
     assert_eq!(e.message(), format!("Client {} has no secret", f.client_id));
+    // It is a client check: told before anything of the token, for a token of no family and for a
+    // token that is not one at all as for a live one.
+    for token in [f.token_of_unknown_family(), "garbled".to_owned()] {
+        let token = RefreshToken::new(token);
+        let mut req = refresh_rotation::LegacyRefreshRequest::new(&token, f.id());
+        req.secret_hash = Some(SecretHash::parse("AAAA").unwrap());
+        let e = f.issuer.legacy_refresh(&req).unwrap_err();
+        assert_eq!(e.message(), format!("Client {} has no secret", f.client_id));
+    }
     // A client with a secret: missing, wrong, over-long, right.
     let f = Fixture::new(Opts::non_rotating().with_secret());
     let t0 = RefreshToken::new(f.sign_in());
@@ -546,6 +555,10 @@ fn r_ref_3_legacy_secret_hash_rules() {
         "InvalidParameterException"
     );
     assert!(legacy(Some(&f.secret_hash())).is_ok());
+    // Computed over the family's `sub` instead of its username, as Cognito takes either (R-ROT-8).
+    let over_sub =
+        ClientSecret::new(f.secret.clone().unwrap()).secret_hash(&f.subject, &f.client_id);
+    assert!(legacy(Some(&over_sub)).is_ok());
 }
 
 #[test]

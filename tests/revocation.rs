@@ -48,6 +48,8 @@ fn r_rev_1_revoke_token_error_cases() {
             None,
         )
         .unwrap();
+    // A generation the family never reached is no token of it (R-FAM-4): success, nothing revoked.
+    f.revoke(&f.token_of_generation(&t0, 5)).unwrap();
     assert!(f.refresh(&t0).is_ok(), "nothing was revoked by the no-ops");
 }
 

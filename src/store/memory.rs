@@ -607,6 +607,35 @@ mod tests {
         }
     }
 
+    /// R-REV-3: the subject index is a hash table whose probe also yields entries that only share a
+    /// hash tag with the subject's; a global sign-out revokes the subject's families alone. With
+    /// 20,000 subjects, such neighbours are certain.
+    #[test]
+    fn r_rev_3_global_sign_out_never_revokes_another_subject_sharing_a_hash_tag() {
+        let store = InMemoryRefreshTokenStore::new();
+        let n: u32 = 20_000;
+        for i in 0..n {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&i.to_le_bytes());
+            bytes[8..12].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
+            let mut f = family("x", 0);
+            f.id = FamilyId::from_bytes(bytes);
+            let mut info = (*f.info).clone();
+            info.subject = format!("user-{i}").into();
+            f.info = Arc::new(info);
+            store.create(f).unwrap();
+        }
+        for i in 0..200u32 {
+            assert_eq!(
+                store.revoke_subject(&format!("user-{i}")).unwrap(),
+                1,
+                "user-{i}"
+            );
+        }
+        // Nobody else's family was touched.
+        assert_eq!(store.revoke_subject("user-19999").unwrap(), 1);
+    }
+
     #[test]
     fn r_rev_8_global_sign_out_reads_the_subject_index_not_every_family() {
         let store = InMemoryRefreshTokenStore::new();
