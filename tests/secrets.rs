@@ -299,10 +299,21 @@ fn r_safe_2_debug_of_initiate_auth_requests_and_calls() {
         &AuthCall::from_admin_initiate_auth(req).unwrap(),
         r#"AuthCall { api: AdminInitiateAuth, user_pool_id: Some("us-east-1_TestPool"), client_id: "client1", flow: Password { username: "alice", password: SecretString([REDACTED]), secret_hash: Some(SecretString([REDACTED])) }, client_metadata: Some({"k": "v"}) }"#,
     );
+    // ContextData carries the end user's own request headers (a bearer token, a cookie) and a
+    // fingerprint: names shown, values not.
     let req: AdminInitiateAuthRequest = json(serde_json::json!({
         "UserPoolId": "us-east-1_TestPool", "ClientId": "client1", "AuthFlow": "REFRESH_TOKEN",
         "AuthParameters": {"REFRESH_TOKEN": M_TOKEN},
+        "ContextData": {
+            "IpAddress": "192.0.2.1", "ServerName": "app.example", "ServerPath": "/login",
+            "HttpHeaders": [{"headerName": "Authorization", "headerValue": format!("Bearer {M_TOKEN}")}],
+            "EncodedData": M_DEVICE,
+        },
     }));
+    assert_debug(
+        req.context_data.as_ref().unwrap(),
+        r#"ContextData { ip_address: "192.0.2.1", server_name: "app.example", server_path: "/login", http_headers: [HttpHeader { header_name: Some("Authorization"), header_value: Some("[REDACTED]") }], encoded_data: Some("[REDACTED]") }"#,
+    );
     assert_debug(
         &AuthCall::from_admin_initiate_auth(req).unwrap(),
         r#"AuthCall { api: AdminInitiateAuth, user_pool_id: Some("us-east-1_TestPool"), client_id: "client1", flow: Refresh { token: RefreshToken([REDACTED]), secret_hash: None, device_key: None }, client_metadata: None }"#,

@@ -246,8 +246,9 @@ impl fmt::Debug for UserContextData {
 }
 
 /// `ContextDataType`, as the model has it (`IpAddress`, `ServerName`, `ServerPath` and `HttpHeaders`
-/// required): accepted and ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// required): accepted and ignored. `Debug` shows neither the headers' values (the end user's
+/// `Authorization` or `Cookie`, say) nor `EncodedData` (R-SAFE-2).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct ContextData {
     /// `IpAddress`.
@@ -263,8 +264,24 @@ pub struct ContextData {
     pub encoded_data: Option<String>,
 }
 
-/// `HttpHeader` of a [`ContextData`] (its members are camel-case in the model).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+impl fmt::Debug for ContextData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextData")
+            .field("ip_address", &self.ip_address)
+            .field("server_name", &self.server_name)
+            .field("server_path", &self.server_path)
+            .field("http_headers", &self.http_headers)
+            .field(
+                "encoded_data",
+                &self.encoded_data.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
+}
+
+/// `HttpHeader` of a [`ContextData`] (its members are camel-case in the model). `Debug` shows the
+/// name, never the value.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpHeader {
     /// `headerName`.
@@ -273,6 +290,18 @@ pub struct HttpHeader {
     /// `headerValue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_value: Option<String>,
+}
+
+impl fmt::Debug for HttpHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpHeader")
+            .field("header_name", &self.header_name)
+            .field(
+                "header_value",
+                &self.header_value.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 /// `AuthParametersType`: a sensitive string map. `Debug` shows the keys only; equality compares the
