@@ -338,7 +338,8 @@ async fn r_wire_2_pool_documents_answer_404_only_for_a_pool_that_is_not_there() 
 
 /// R-SRV-6 with the model's AttributeValueType (at most 2048 characters): AdminCreateUser refuses a
 /// longer value, naming its place, instead of cutting it (and echoing the uncut one), before it looks
-/// the pool up or applies its own rules; 2048 is accepted. An empty successful revocation carries no content type (R-OAUTH-5).
+/// the pool up or applies its own rules; 2048 is accepted. The operations naming a user check that a
+/// Username is given before the pool too. An empty successful revocation carries no content type (R-OAUTH-5).
 #[tokio::test]
 async fn r_srv_6_attribute_values_over_2048_characters_are_refused_not_cut() {
     let srv = start(false).await;
@@ -372,6 +373,24 @@ async fn r_srv_6_attribute_values_over_2048_characters_are_refused_not_cut() {
                 .unwrap()
                 .contains("userAttributes.2.member.value"),
             "{in_pool} {first} {action}: {b}"
+        );
+    }
+    // The operations naming a user: a missing Username is told before the pool is looked up, as the
+    // model's checks come first.
+    for op in [
+        "AdminSetUserPassword",
+        "AdminDisableUser",
+        "AdminEnableUser",
+        "AdminDeleteUser",
+        "AdminUserGlobalSignOut",
+    ] {
+        let target = format!("AWSCognitoIdentityProviderService.{op}");
+        let body = serde_json::json!({"UserPoolId": missing_pool}).to_string();
+        let (s, b) = post(&srv, Some(&target), &body).await;
+        assert_wire_error(s, &b, 400, "InvalidParameterException");
+        assert!(
+            b["message"].as_str().unwrap().contains("Username"),
+            "{op}: {b}"
         );
     }
     // Within the bound, the missing pool is what is told.

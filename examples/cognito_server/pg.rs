@@ -51,10 +51,10 @@ use refresh_rotation::{
 use refresh_rotation_postgres::{PgClientStore, PgRefreshTokenStore, PgUserJoin};
 
 use super::{
-    auth_operation, check_new_user, created_user, new_kid, new_password, new_pool_id, new_user,
-    pool_name, required, AppState, CreateUserPoolRequest, CreateUserPoolResponse,
-    DeviceConfiguration, OAuthEndpoint, Signing, UserPoolType, UserRef, MAX_USERS_PER_POOL,
-    RSA_BITS,
+    auth_operation, check_new_user, check_user_ref, created_user, new_kid, new_password,
+    new_pool_id, new_user, pool_name, required, AppState, CreateUserPoolRequest,
+    CreateUserPoolResponse, DeviceConfiguration, OAuthEndpoint, Signing, UserPoolType, UserRef,
+    MAX_USERS_PER_POOL, RSA_BITS,
 };
 
 /// The columns a user read returns, in the order [`decode_user`] reads them (a macro, so that the
@@ -1111,6 +1111,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::AdminSetUserPassword => {
             let req: super::AdminSetUserPasswordRequest = wire::from_json(body)?;
+            check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
             let pool = pg
                 .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
                 .await?;
@@ -1144,6 +1145,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         Op::AdminEnableUser => set_enabled(pg, state, wire::from_json(body)?, true).await,
         Op::AdminDeleteUser => {
             let req: UserRef = wire::from_json(body)?;
+            check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
             let pool = pg
                 .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
                 .await?;
@@ -1166,6 +1168,7 @@ pub async fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<Stri
         }
         Op::AdminUserGlobalSignOut => {
             let req: UserRef = wire::from_json(body)?;
+            check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
             let pool = pg
                 .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
                 .await?;
@@ -1269,6 +1272,7 @@ async fn set_enabled(
     req: UserRef,
     enabled: bool,
 ) -> Result<String, Error> {
+    check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
     let pool = pg
         .load_pool(state, pool_id(req.user_pool_id.as_deref())?)
         .await?;

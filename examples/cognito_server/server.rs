@@ -1440,6 +1440,7 @@ fn handle(state: &AppState, op: Operation, body: &[u8]) -> Result<String, Error>
         Op::AdminDeleteUser => admin_delete_user(state, wire::from_json(body)?),
         Op::AdminUserGlobalSignOut => {
             let req: UserRef = wire::from_json(body)?;
+            check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
             let pool = state.pool(req.user_pool_id.as_deref())?;
             pool.issuer
                 .global_sign_out_username(required("Username", req.username.as_deref())?)?;
@@ -1888,6 +1889,14 @@ fn created_user(
     })
 }
 
+/// The model's checks of a request naming a user of a pool, before the pool is looked up (as the
+/// library orders its client operations), both backends: the pool id's shape and a `Username` given.
+fn check_user_ref(user_pool_id: Option<&str>, username: Option<&str>) -> Result<(), Error> {
+    wire::user_pool_id(user_pool_id)?;
+    required("Username", username)?;
+    Ok(())
+}
+
 fn find_user(pool: &Pool, username: Option<&str>) -> Result<Arc<UserRecord>, Error> {
     let username = required("Username", username)?;
     pool.directory
@@ -1899,6 +1908,7 @@ fn admin_set_user_password(
     state: &AppState,
     req: AdminSetUserPasswordRequest,
 ) -> Result<String, Error> {
+    check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
     let pool = state.pool(req.user_pool_id.as_deref())?;
     let password = new_password(&req)?;
     let user = find_user(&pool, req.username.as_deref())?;
@@ -1936,6 +1946,7 @@ fn new_password(req: &AdminSetUserPasswordRequest) -> Result<&str, Error> {
 }
 
 fn set_enabled(state: &AppState, req: UserRef, enabled: bool) -> Result<String, Error> {
+    check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
     let pool = state.pool(req.user_pool_id.as_deref())?;
     let _serialised = lock(&pool.passwords);
     let user = find_user(&pool, req.username.as_deref())?;
@@ -1946,6 +1957,7 @@ fn set_enabled(state: &AppState, req: UserRef, enabled: bool) -> Result<String, 
 }
 
 fn admin_delete_user(state: &AppState, req: UserRef) -> Result<String, Error> {
+    check_user_ref(req.user_pool_id.as_deref(), req.username.as_deref())?;
     let pool = state.pool(req.user_pool_id.as_deref())?;
     let mut passwords = lock(&pool.passwords);
     let user = find_user(&pool, req.username.as_deref())?;
