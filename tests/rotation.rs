@@ -179,11 +179,15 @@ fn r_rot_8_legacy_refresh_flow() {
     let e = f.legacy_refresh(&t0).unwrap_err();
     assert_eq!(e.exception_name(), "NotAuthorizedException");
     assert!(e.message().contains("GetTokensFromRefreshToken"), "{e}");
-    // Without ALLOW_REFRESH_TOKEN_AUTH the flow is not enabled.
+    // Without ALLOW_REFRESH_TOKEN_AUTH the flow is not enabled: a bad parameter, as Cognito answers it.
     let f = Fixture::new(Opts::non_rotating().without_refresh_flow());
     let t0 = f.sign_in();
     let e = f.legacy_refresh(&t0).unwrap_err();
-    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert_eq!(
+        e.message(),
+        "REFRESH_TOKEN_AUTH flow not enabled for this client"
+    );
 }
 
 #[test]
@@ -203,7 +207,7 @@ fn r_rot_8_a_client_with_only_legacy_flow_names_allows_refresh_implicitly() {
         .update_client_with(&f.client_id, |b| b.explicit_auth_flows([AllowUserSrpAuth]))
         .unwrap();
     let e = f.legacy_refresh(&t0).unwrap_err();
-    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    assert_eq!(e.exception_name(), "InvalidParameterException");
 }
 
 #[test]

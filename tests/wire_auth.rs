@@ -150,7 +150,8 @@ fn r_srv_2_password_flow_needs_its_allow_flow() {
     let e = p
         .initiate(&password_body(&client, "alice", "Passw0rd!"))
         .unwrap_err();
-    assert_eq!(e.exception_name(), "NotAuthorizedException");
+    // As Cognito answers it: a bad parameter, not a failed authentication.
+    assert_eq!(e.exception_name(), "InvalidParameterException");
     assert_eq!(
         e.message(),
         "USER_PASSWORD_AUTH flow not enabled for this client"

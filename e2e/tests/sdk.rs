@@ -326,7 +326,14 @@ async fn r_sign_sign_in_and_tokens_verified_against_the_served_jwks() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err(e).0, "NotAuthorizedException");
+    // A flow the client does not allow is a bad parameter, as Cognito answers it.
+    assert_eq!(
+        err(e),
+        (
+            "InvalidParameterException".to_owned(),
+            "USER_PASSWORD_AUTH flow not enabled for this client".to_owned()
+        )
+    );
     srv.stop().await.unwrap();
 }
 

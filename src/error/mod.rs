@@ -98,7 +98,8 @@ pub enum Error {
         client_id: String,
     },
 
-    /// The authentication flow is not enabled in the client's ExplicitAuthFlows (R-ROT-8, R-SRV-2).
+    /// The authentication flow is not enabled in the client's ExplicitAuthFlows (R-ROT-8, R-SRV-2):
+    /// `InvalidParameterException`, as Cognito answers it.
     #[error("{flow} flow not enabled for this client")]
     AuthFlowNotEnabled {
         /// The flow's wire name, for example `REFRESH_TOKEN_AUTH`.
@@ -199,7 +200,8 @@ impl Error {
         use ExceptionKind as K;
         match self {
             Self::InvalidConfig(v) => v.exception(),
-            Self::InvalidParameter { .. } => K::InvalidParameter,
+            // Cognito answers a flow the client does not allow as a bad parameter.
+            Self::InvalidParameter { .. } | Self::AuthFlowNotEnabled { .. } => K::InvalidParameter,
             Self::UserPoolNotFound { .. } | Self::ClientNotFound { .. } => K::ResourceNotFound,
             Self::ClientSecretMissing { .. }
             | Self::ClientSecretMismatch { .. }
@@ -209,7 +211,6 @@ impl Error {
             | Self::RefreshTokenRevoked
             | Self::RefreshTokenExpired
             | Self::UseGetTokensFromRefreshToken { .. }
-            | Self::AuthFlowNotEnabled { .. }
             | Self::UserDisabled
             | Self::IncorrectUsernameOrPassword
             | Self::InvalidJwt { .. } => K::NotAuthorized,
