@@ -704,6 +704,21 @@ fn r_jwt_6_header_must_be_strict() {
     let rsa = key(Algorithm::RS256, "rsa-a", RSA_A);
     let verifier = TokenSigner::new(Arc::clone(&rsa)).verifier(ISS).unwrap();
     let payload = serde_json::to_vec(&access_claims(T0)).unwrap();
+    // A token of `header` and `payload`, validly signed by the verifier's key.
+    let signed = |header: &str, payload: &[u8]| {
+        let msg = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
+        format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig))
+    };
+    let refused = |token: &str| {
+        verifier
+            .verify_access_token(token, CLIENT, at(T0), &NoRevocationCheck)
+            .is_err()
+    };
     for header in [
         json!({"alg": "RS256"}),
         json!({"kid": "rsa-a"}),
@@ -716,19 +731,7 @@ fn r_jwt_6_header_must_be_strict() {
         json!(["RS256", "rsa-a"]),
         json!({"alg": "RS256", "kid": "rsa-a", "crit": null}),
     ] {
-        let msg = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(&payload)
-        );
-        let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
-        let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
-        assert!(
-            verifier
-                .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
-                .is_err(),
-            "{header}"
-        );
+        assert!(refused(&signed(&header.to_string(), &payload)), "{header}");
     }
     // Duplicate header members are refused too, any member, not only those the verifier reads: a
     // party that reads `typ` or `b64` may take the other copy.
@@ -738,48 +741,24 @@ fn r_jwt_6_header_must_be_strict() {
         r#"{"alg":"RS256","kid":"rsa-a","b64":true,"b64":false}"#,
         r#"{"alg":"RS256","kid":"rsa-a","jku":"https://a","jku":"https://b"}"#,
     ] {
-        let msg = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(&payload)
-        );
-        let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
-        let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
-        assert!(
-            verifier
-                .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
-                .is_err(),
-            "{header}"
-        );
+        assert!(refused(&signed(header, &payload)), "{header}");
     }
     // Duplicate claims are refused: another JWT library may read the first where this one would read
     // the last (`token_use` twice, say).
     let mut duplicated = serde_json::to_string(&access_claims(T0)).unwrap();
     duplicated.pop();
     duplicated.push_str(r#","token_use":"id"}"#);
-    let msg = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"rsa-a"}"#),
-        URL_SAFE_NO_PAD.encode(&duplicated)
-    );
-    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
-    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
+    let token = signed(r#"{"alg":"RS256","kid":"rsa-a"}"#, duplicated.as_bytes());
     for token_use in [TokenUse::Access, TokenUse::Id] {
         assert!(verifier
             .verify(&token, token_use, CLIENT, at(T0), &NoRevocationCheck)
             .is_err());
     }
     // `typ` is allowed.
-    let msg = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"rsa-a","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(&payload)
-    );
-    let sig = rsa.sign_raw(msg.as_bytes()).unwrap();
-    let token = format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig));
-    verifier
-        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
-        .unwrap();
+    assert!(!refused(&signed(
+        r#"{"alg":"RS256","kid":"rsa-a","typ":"JWT"}"#,
+        &payload
+    )));
 }
 
 #[test]
