@@ -297,6 +297,10 @@ struct JoiningStore {
     /// `Some`: every first read is answered from memory, and every witnessed advance refused as if the
     /// memory had proved stale, with the read it made in the same round trip if `Some(true)`.
     stale_memory: Option<bool>,
+    /// A read that (wrongly) carries a witness, as if it were an answer from memory.
+    witness_on_read: bool,
+    /// Every first read answered from memory without the client (as a store not keeping clients).
+    memory_without_client: bool,
     /// Calls of `read_with_client` and of `advance_witnessed`.
     reads: AtomicUsize,
     witnessed: AtomicUsize,
@@ -308,6 +312,8 @@ impl JoiningStore {
             inner: YieldingStore::default(),
             client,
             stale_memory: None,
+            witness_on_read: false,
+            memory_without_client: false,
             reads: AtomicUsize::new(0),
             witnessed: AtomicUsize::new(0),
         }
@@ -326,6 +332,12 @@ impl JoiningStore {
 
 impl AsyncRefreshTokenStore for JoiningStore {
     fn remembered(&self, id: &FamilyId, _client_id: &str) -> Option<FamilyAndClient> {
+        if self.memory_without_client {
+            return Some(FamilyAndClient {
+                client: None,
+                ..self.now(id, Some(ReadWitness::new(())))
+            });
+        }
         self.stale_memory?;
         Some(self.now(id, Some(ReadWitness::new(()))))
     }
@@ -369,7 +381,7 @@ impl AsyncRefreshTokenStore for JoiningStore {
                 family: self.inner.read(id).await?,
                 client: Some(self.client.clone()),
                 user: None,
-                witness: None,
+                witness: self.witness_on_read.then(|| ReadWitness::new(())),
             })
         })
     }
@@ -502,5 +514,31 @@ async fn r_per_5_a_memory_proved_stale_is_followed_by_the_read_its_witnessed_adv
             .unwrap()
             .state;
         assert_eq!(state.generation, 1, "with_read {with_read}: one advance");
+    }
+}
+
+/// R-PER-5: only an answer from memory that has the client asked for leads to a witnessed advance. A
+/// read carries no witness whatever the store says, and a memory without the client is not used: in
+/// both cases the refresh reads and advances with the plain compare-and-set.
+#[tokio::test]
+async fn r_per_5_only_a_memory_with_the_client_leads_to_a_witnessed_advance() {
+    let f = Fixture::new(Opts::rotating(10));
+    let client = f.registry.get(&f.client_id).unwrap();
+    for (witness_on_read, memory_without_client) in [(true, false), (false, true)] {
+        let store = Arc::new(JoiningStore {
+            witness_on_read,
+            memory_without_client,
+            ..JoiningStore::new(client.clone())
+        });
+        let issuer = async_issuer(&f, store.clone());
+        let t0 = signed_in(&issuer, &f).await;
+        let answer = issuer
+            .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+            .await;
+        assert!(
+            answer.unwrap().refresh_token.is_some(),
+            "witness on read {witness_on_read}, memory without client {memory_without_client}"
+        );
+        assert_eq!(store.witnessed.load(Ordering::SeqCst), 0);
     }
 }

@@ -408,6 +408,27 @@ fn r_ops_1_a_request_dropped_before_any_decision_is_counted_cancelled_without_ev
     assert!(block_on(issuer.get_tokens_from_refresh_token(&req)).is_ok());
 }
 
+/// R-OPS-1, R-OPS-2: a request that ended is counted once, by its outcome, and not also `cancelled`
+/// when its finished future is dropped.
+#[test]
+fn r_ops_2_a_completed_request_is_not_also_counted_cancelled() {
+    let f = Fixture::new(Opts::rotating(10));
+    let issuer = issuer(&f, Arc::new(Store::default()), ReusePolicy::Reject, None);
+    let t0 = signed_in(&issuer, &f).0.refresh_token.unwrap();
+    let req = RefreshRequest::new(&t0, f.id());
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        block_on(issuer.get_tokens_from_refresh_token(&req)).unwrap();
+    });
+    let counted = counters(&snapshotter);
+    assert_eq!(counter(&counted, REFRESH_TOTAL, ("outcome", "advanced")), 1);
+    assert_eq!(
+        counter(&counted, REFRESH_TOTAL, ("outcome", "cancelled")),
+        0
+    );
+}
+
 #[test]
 fn r_ops_1_a_request_that_panics_is_not_counted_as_cancelled() {
     use refresh_rotation::hook::{ClaimsOverride, PreTokenGenerationEvent};

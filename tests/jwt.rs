@@ -987,15 +987,42 @@ fn r_jwt_6_issuer_token_use_and_client_are_checked() {
     assert!(verifier
         .verify_access_token(&t, CLIENT, at(T0), none)
         .is_err());
-    // nbf, if present, is honoured.
+    // nbf, if present, is honoured to the second: refused one second before, accepted at it.
     claims["exp"] = json!(T0 + 3600);
     claims["nbf"] = json!(T0 + 10);
     let t = signer.access_key().sign_jwt(&claims).unwrap();
     assert!(verifier
-        .verify_access_token(&t, CLIENT, at(T0), none)
+        .verify_access_token(&t, CLIENT, at(T0 + 9), none)
         .is_err());
     verifier
         .verify_access_token(&t, CLIENT, at(T0 + 10), none)
+        .unwrap();
+    // The leeway applies to nbf as to exp and iat (`with_leeway`), and no further.
+    let lenient = signer.verifier(ISS).unwrap().with_leeway(5);
+    lenient
+        .verify_access_token(&t, CLIENT, at(T0 + 5), none)
+        .unwrap();
+    assert!(lenient
+        .verify_access_token(&t, CLIENT, at(T0 + 4), none)
+        .is_err());
+}
+
+/// R-JWT-6: an ID token is bound to its client by `aud` alone; a `client_id` claim naming the client
+/// does not make an ID token of another audience the client's.
+#[test]
+fn r_jwt_6_an_id_token_is_bound_to_its_client_by_aud_only() {
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let verifier = signer.verifier(ISS).unwrap();
+    let other = "2otherclient3456789abcdefg";
+    let mut claims = serde_json::to_value(id_claims(T0, &attrs(&[]))).unwrap();
+    claims["aud"] = json!(other);
+    claims["client_id"] = json!(CLIENT);
+    let t = signer.id_key().sign_jwt(&claims).unwrap();
+    assert!(verifier
+        .verify_id_token(&t, CLIENT, at(T0), &NoRevocationCheck)
+        .is_err());
+    verifier
+        .verify_id_token(&t, other, at(T0), &NoRevocationCheck)
         .unwrap();
 }
 

@@ -288,6 +288,25 @@ fn r_oauth_3_an_undecodable_basic_secret_is_invalid_client() {
     );
     assert!(!description.contains("not received"), "{description}");
     assert!(!description.contains(&secret), "{description}");
+    // Basic credentials with an empty client id are no Basic credentials: 401 `invalid_client`, with
+    // or without a client_id in the body.
+    let h = raw_basic("", &secret);
+    let with_id = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", t.as_str()),
+        ("client_id", confidential.client_id.as_str()),
+    ];
+    for params in [&grant[..], &with_id[..]] {
+        let description = assert_error(
+            &post(&confidential, oauth::token_endpoint, &h, params),
+            401,
+            "invalid_client",
+        );
+        assert_eq!(
+            description,
+            "The Authorization header is not valid Basic client credentials."
+        );
+    }
 }
 
 #[test]
@@ -410,6 +429,14 @@ fn r_oauth_3_errors_codes_statuses_and_descriptions() {
         &[("grant_type", "client_credentials")],
     );
     assert_error(&r, 400, "unsupported_grant_type");
+    // Told before the client is authenticated: without any client at all too.
+    let req = OAuthRequest::new("POST", b"grant_type=authorization_code&code=abc")
+        .header("Content-Type", FORM);
+    assert_error(
+        &oauth::token_endpoint(&f.issuer, &req),
+        400,
+        "unsupported_grant_type",
+    );
 
     // invalid_grant for every refused token; descriptions never echo a token.
     let t1 = refresh_token_of(&refresh(&f, Auth::Body, &t0)).unwrap();

@@ -241,6 +241,29 @@ fn r_ref_9_device_binding() {
     assert!(claims_of(&r.access_token).get("device_key").is_none());
 }
 
+/// R-REF-9: a device the host names at sign-in (a device it remembered) binds the family to it: no
+/// new device is issued, the access token names it, and a refresh needs it.
+#[test]
+fn r_ref_9_a_device_the_host_names_at_sign_in_binds_the_family() {
+    let f = Fixture::new(Opts::rotating(10).device_tracking());
+    let device = "us-east-1_0b3c5d7e-1111-2222-3333-444455556666";
+    let mut req = SignInRequest::new(f.id(), "alice");
+    req.client_secret = f.presented();
+    req.device_key = Some(DeviceKey::parse(device).unwrap());
+    let first = f.issuer.sign_in(&req).unwrap();
+    assert!(first.new_device.is_none(), "the host's device is used");
+    assert_eq!(claims_of(&first.access_token)["device_key"], device);
+    let t0 = first.refresh_token.unwrap();
+    assert_eq!(
+        f.refresh(t0.expose_secret()).unwrap_err(),
+        Error::InvalidRefreshToken
+    );
+    let mut r = RefreshRequest::new(&t0, f.id());
+    r.client_secret = f.presented();
+    r.device_key = Some(DeviceKey::parse(device).unwrap());
+    f.issuer.get_tokens_from_refresh_token(&r).unwrap();
+}
+
 #[test]
 fn r_ref_9_a_family_bound_while_the_pool_tracked_devices_refreshes_without_one_after() {
     let f = Fixture::new(Opts::non_rotating().device_tracking());

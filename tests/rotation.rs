@@ -311,6 +311,40 @@ fn r_rot_9_a_race_loser_decides_on_a_clock_read_after_the_lost_race() {
     assert!(r.refresh_token.is_some());
 }
 
+/// R-ROT-9: the synchronous driver reads the host's clock after the family read, for a refresh and
+/// for an introspection alike: a family that expires while the store answers (its read takes the
+/// one second left) is expired, not judged on a clock read before the store was asked.
+#[test]
+fn r_rot_9_the_sync_driver_reads_the_clock_after_the_family_read() {
+    use refresh_rotation::engine::Introspection;
+    let f = Fixture::new(Opts::rotating(10).refresh_validity_minutes(60));
+    let t0 = f.sign_in();
+    let clock = f.clock.clone();
+    let store = Arc::new(common::Intercepted::on_read(
+        f.store.clone(),
+        move |s, id| {
+            clock.advance(1);
+            s.read(id)
+        },
+    ));
+    let issuer = f.issuer_over(store, f.clock.clone());
+    // One second before the family's absolute expiry as each request starts.
+    f.clock.advance(3600 - 1);
+    let start = Clock::now(&*f.clock);
+    let token = RefreshToken::new(t0.as_str());
+    let mut req = RefreshRequest::new(&token, f.id());
+    req.client_secret = f.presented();
+    assert_eq!(
+        issuer.get_tokens_from_refresh_token(&req).unwrap_err(),
+        Error::RefreshTokenExpired
+    );
+    f.clock.set(start);
+    assert_eq!(
+        issuer.introspect(&t0, f.id(), f.presented()).unwrap(),
+        Introspection::Inactive
+    );
+}
+
 /// R-ROT-5 with R-REF-9: a race loser is answered on what it read again, device included. Here the
 /// winner presented the family's device key and confirmed the device; the loser, without a DeviceKey,
 /// is refused as the same request made after the race is, and is not told of the device again.

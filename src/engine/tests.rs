@@ -489,6 +489,39 @@ fn r_ops_1_a_global_sign_out_that_revoked_nothing_is_unchanged() {
     }
 }
 
+/// R-OPS-3 with R-REV-7: a sign-in that finds its client deleted after creating the family revokes
+/// it, and reports the family revoked only if its own write did it.
+#[test]
+fn r_ops_3_a_sign_in_racing_a_deletion_reports_the_family_only_if_it_revoked_it() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    for was_live in [true, false] {
+        let req = SignInRequest::new(w.client_id(), "alice");
+        let mut flow = w.engine.sign_in(&req, T);
+        flow.next(Input::Start);
+        flow.next(Input::Client(Some(w.client.clone())));
+        let family = match flow.next(Input::User(Some(w.user.clone()))) {
+            Need::CreateFamily(f) => f,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(flow.next(Input::Created), Need::Client(_)));
+        assert!(matches!(flow.next(Input::Client(None)), Need::Revoke(_)));
+        assert!(matches!(
+            flow.next(Input::Revoked(was_live)),
+            Need::Done(Err(Error::ClientNotFound { .. }))
+        ));
+        let events = flow.report().events();
+        if was_live {
+            let id = family.id.to_uuid_string();
+            assert!(
+                matches!(events, [SecurityEvent::FamilyRevoked { family, .. }] if *family == id),
+                "{events:?}"
+            );
+        } else {
+            assert!(events.is_empty(), "{events:?}");
+        }
+    }
+}
+
 #[test]
 fn r_rev_1_revoking_an_unknown_family_answers_success_and_writes_nothing() {
     let w = world(Some(10), ReusePolicy::Reject);
