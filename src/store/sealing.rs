@@ -288,6 +288,13 @@ mod tests {
             sealer(2, 2).with_previous_key(2, &[3; 32]).is_err(),
             "duplicate id"
         );
+        // Bytes without a readable header (empty, cut short, another format) are resealed too: a
+        // rotation that asks `needs_reseal` must not skip them as current.
+        let mut other_format = resealed.clone();
+        other_format[0] = VERSION.wrapping_add(1);
+        for unreadable in [&[][..], &resealed[..HEADER_LEN - 1], &other_format[..]] {
+            assert!(new.needs_reseal(unreadable), "{unreadable:?}");
+        }
     }
 
     #[test]
