@@ -599,6 +599,15 @@ fn r_safe_1_sign_in_secrets_and_usernames_are_bounded() {
         .sign_in(&SignInRequest::new(f.id(), &name))
         .unwrap_err();
     assert_eq!(e.exception_name(), "InvalidParameterException");
+    // UsernameType is 1 to 128 characters, counted as characters: 128 of them pass the shape check
+    // (and the user is then looked up), 129 do not.
+    let sign_in = |name: &str| {
+        let mut req = SignInRequest::new(f.id(), name);
+        req.client_secret = f.presented();
+        f.issuer.sign_in(&req).unwrap_err().exception_name()
+    };
+    assert_eq!(sign_in(&"é".repeat(128)), "UserNotFoundException");
+    assert_eq!(sign_in(&"é".repeat(129)), "InvalidParameterException");
 }
 
 #[test]
