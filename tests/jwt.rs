@@ -1425,6 +1425,10 @@ fn r_jwt_6_malformed_keys_are_refused_when_loaded() {
         with(&rsa, "rsa-even-e", &|j| j.e = Some(b64(&[2]))),
         with(&rsa, "rsa-e-1", &|j| j.e = Some(b64(&[1]))),
         with(&rsa, "rsa-e-2^33+1", &|j| j.e = Some(b64(&[2, 0, 0, 0, 1]))),
+        // 2^64 + 3: its last eight bytes read 3.
+        with(&rsa, "rsa-e-2^64+3", &|j| {
+            j.e = Some(b64(&[1, 0, 0, 0, 0, 0, 0, 0, 3]))
+        }),
         with(&ec, "ec-zero", &|j| {
             j.x = Some(b64(&[0; 32]));
             j.y = Some(b64(&[0; 32]));

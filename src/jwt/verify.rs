@@ -242,8 +242,9 @@ fn parse_jwk(jwk: &Jwk, points: Points) -> Result<Option<VerifyingKey>, Error> {
                     "RSA modulus is not an odd number of 2048 to 8192 bits",
                 ));
             }
+            // At most 5 bytes (below 2^40) before it is read into a u64, so no high byte is lost.
             let exponent = e.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
-            if !(3..(1 << 33)).contains(&exponent) || exponent & 1 == 0 {
+            if e.len() > 5 || !(3..(1 << 33)).contains(&exponent) || exponent & 1 == 0 {
                 return Err(bad_jwk(
                     kid,
                     "RSA exponent is not an odd number from 3 to 2^33 - 1",
@@ -258,7 +259,7 @@ fn parse_jwk(jwk: &Jwk, points: Points) -> Result<Option<VerifyingKey>, Error> {
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            if points == Points::Checked && !on_p256(&point) {
+            if points == Points::Checked && !on_p256(&point)? {
                 return Err(bad_jwk(kid, "EC key is not a point of P-256"));
             }
             PublicKey::Ecdsa(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point))
@@ -286,14 +287,15 @@ fn bit_length(v: &[u8]) -> usize {
 /// Whether `point` (uncompressed, `04 || x || y`) is a point of P-256 other than the identity. ring
 /// checks a verifying key only when it verifies, and then answers a bad key as a bad signature; it
 /// checks a key agreement's peer key fully (NIST SP 800-56A), so one agreement with a throwaway key
-/// tells. Its result is dropped.
-fn on_p256(point: &[u8]) -> bool {
+/// tells. Its result is dropped. `Err` if the throwaway key cannot be made (no randomness): that is
+/// the host's failure, not the key's.
+fn on_p256(point: &[u8]) -> Result<bool, Error> {
     use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, ECDH_P256};
-    let Ok(mine) = EphemeralPrivateKey::generate(&ECDH_P256, &ring::rand::SystemRandom::new())
-    else {
-        return false;
-    };
-    agree_ephemeral(mine, &UnparsedPublicKey::new(&ECDH_P256, point), |_| ()).is_ok()
+    let mine = EphemeralPrivateKey::generate(&ECDH_P256, &ring::rand::SystemRandom::new())
+        .map_err(|_| Error::Internal {
+            detail: "no randomness for the P-256 key check",
+        })?;
+    Ok(agree_ephemeral(mine, &UnparsedPublicKey::new(&ECDH_P256, point), |_| ()).is_ok())
 }
 
 fn strip_leading_zeros(v: &mut Vec<u8>) {

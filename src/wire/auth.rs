@@ -350,7 +350,7 @@ impl TokenIssuer {
     ///
     /// A password flow checks, in order: the client exists (ResourceNotFoundException); the flow is in
     /// its ExplicitAuthFlows (`ALLOW_USER_PASSWORD_AUTH` or legacy `USER_PASSWORD_AUTH`, resp.
-    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH` or legacy `ADMIN_NO_SRP_AUTH`; else NotAuthorizedException); the
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH` or legacy `ADMIN_NO_SRP_AUTH`; else InvalidParameterException); the
     /// SECRET_HASH as in R-SIGN-1; the password through `passwords` (a wrong password is
     /// NotAuthorizedException `Incorrect username or password.`; an unknown user is UserNotFoundException,
     /// or the same NotAuthorizedException when the client's PreventUserExistenceErrors is `ENABLED`);
