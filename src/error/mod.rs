@@ -342,6 +342,8 @@ mod tests {
     fn store_failure_message_does_not_leak_backend_detail() {
         let e = Error::Store(StoreError::Backend("password=hunter2".into()));
         assert!(!e.message().contains("hunter2"));
+        // Any store: the family store's, or a client or scope store's behind a registry.
+        assert_eq!(e.message(), "Internal error: a store is unavailable.");
     }
 
     #[test]
