@@ -242,9 +242,9 @@ fn parse_jwk(jwk: &Jwk, points: Points) -> Result<Option<VerifyingKey>, Error> {
                     "RSA modulus is not an odd number of 2048 to 8192 bits",
                 ));
             }
-            // At most 5 bytes (below 2^40) before it is read into a u64, so no high byte is lost.
+            // `e` is at most 8 bytes (`b64_field` above), so reading it into a u64 loses nothing.
             let exponent = e.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
-            if e.len() > 5 || !(3..(1 << 33)).contains(&exponent) || exponent & 1 == 0 {
+            if !(3..(1 << 33)).contains(&exponent) || exponent & 1 == 0 {
                 return Err(bad_jwk(
                     kid,
                     "RSA exponent is not an odd number from 3 to 2^33 - 1",
@@ -376,9 +376,10 @@ impl VerifiedClaims {
     }
 }
 
-/// The JOSE header, strictly: a JSON object (see [`is_object`]) whose members are all distinct (see
-/// [`UniqueMembers`]: any repeated member, not only the ones read here), with string `alg` and `kid`,
-/// and no `crit` (an extension we would have to understand), whatever its value, `null` included.
+/// The JOSE header, strictly: a JSON object (an array or anything else is refused by
+/// [`UniqueMembers`]) whose members are all distinct (any repeated member, not only the ones read
+/// here), with string `alg` and `kid`, and no `crit` (an extension we would have to understand),
+/// whatever its value, `null` included.
 struct Header {
     alg: String,
     kid: String,
@@ -386,9 +387,6 @@ struct Header {
 
 impl Header {
     fn parse(json: &[u8]) -> Option<Header> {
-        if !is_object(json) {
-            return None;
-        }
         let UniqueMembers(mut members) = serde_json::from_slice(json).ok()?;
         if members.contains_key("crit") {
             return None;
@@ -402,11 +400,6 @@ impl Header {
             kid: string("kid")?,
         })
     }
-}
-
-/// Whether `json` is an object: a derived struct would also take an array of its fields in order.
-fn is_object(json: &[u8]) -> bool {
-    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// A JSON object whose members are all distinct: with a duplicate, JWT libraries disagree on which
