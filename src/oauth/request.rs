@@ -131,8 +131,9 @@ impl fmt::Debug for OAuthRequest<'_> {
     }
 }
 
-/// A form body's parameters: each at most once, empty ones dropped (RFC 6749 §3.1: "parameters sent
-/// without a value MUST be treated as if they were omitted").
+/// A form body's parameters that the endpoints read: each at most once, empty ones dropped (RFC 6749
+/// §3.1: "parameters sent without a value MUST be treated as if they were omitted"), others ignored
+/// (RFC 6749 §3.2).
 pub(crate) struct Form<'a> {
     pairs: Vec<(&'static str, Cow<'a, str>)>,
 }
