@@ -5,7 +5,9 @@
 //! - `app_clients(pool_id, client_id, config, secret_sealed, creation_date, last_modified_date,
 //!   revision)`: one row per client. `config` is the core's stored form of the configuration
 //!   ([`AppClientConfig::to_stored_json`]), validated again on every read; `secret_sealed` is the
-//!   client secret sealed with the host's [`SecretSealer`], never the secret itself.
+//!   client secret sealed with the host's [`SecretSealer`], never the secret itself. Besides its primary
+//!   key, an index on `client_id` alone: a global sign-out looks each of the user's families' clients up
+//!   in every pool (R-REV-3), which without it would read the whole table once per family.
 //! - `app_client_scopes(pool_id, scope)`: the declared custom scopes (R-CFG-13).
 //! - `app_client_pools(pool_id)`: one row per pool, locked by the two bounded inserts (a client, a
 //!   scope) so that concurrent inserts from any number of processes cannot pass the bound.
@@ -38,7 +40,7 @@ use tokio_postgres::Row;
 use crate::error::Redactor;
 use crate::joined::PgPoolFamilies;
 use crate::pool::{within, Conn, LastError, Manager};
-use crate::schema::{shape_check_sql, Column, TableName};
+use crate::schema::{has_index_sql, shape_check_sql, Column, TableName};
 use crate::store::storable;
 use crate::PgRefreshTokenStore;
 
@@ -173,10 +175,21 @@ impl Sql {
                 );
                 {}
                 {}
-                {}",
+                {}
+                DO $migrate$
+                BEGIN
+                    -- Global sign-out looks a family's client up in every pool (R-REV-3): by
+                    -- `client_id` alone, which the primary key, led by `pool_id`, cannot serve.
+                    -- Unnamed, as the family table's, and built only when missing.
+                    IF NOT {} THEN
+                        CREATE INDEX ON {clients} (client_id);
+                    END IF;
+                END
+                $migrate$;",
                 shape_check_sql(pools, &POOLS_TABLE, &[], &["pool_id"]),
                 shape_check_sql(clients, &CLIENTS_TABLE, &[], &["pool_id", "client_id"]),
                 shape_check_sql(scopes, &SCOPES_TABLE, &[], &["pool_id", "scope"]),
+                has_index_sql(clients, "client_id"),
             ),
         }
     }
@@ -359,9 +372,11 @@ impl PgClientStore {
         &self.user_pool_id
     }
 
-    /// Creates the three tables if they do not exist: the explicit, idempotent migration, safe to run
-    /// from several instances at once (one transaction behind an advisory lock, as
-    /// [`PgRefreshTokenStore::migrate`]). Tables of those names that exist already must have the shape
+    /// Creates the three tables and the clients' `client_id` index if they do not exist: the explicit,
+    /// idempotent migration, safe to run from several instances at once (one transaction behind an
+    /// advisory lock, as [`PgRefreshTokenStore::migrate`]). On tables migrated by an earlier version it
+    /// builds the index (a plain `CREATE INDEX`, which blocks writes to the clients table while it runs:
+    /// a moment for the few thousand clients of a deployment). Tables of those names that exist already must have the shape
     /// it gives them (column types, nullability, the clients' byte-order collation, primary keys);
     /// otherwise it fails with [`StoreError::Backend`] naming the first difference and changes nothing.
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -353,6 +353,23 @@ const FAMILY_TABLE_ADDED: [Column; 2] = [
     Column::not_null("device_confirmed", "boolean"),
 ];
 
+/// A condition: whether table `t` has a usable plain index on `column` alone, whatever its name. An
+/// index's name says nothing of its table (a table renamed away keeps its indexes' names, and the fresh
+/// table of the old name must still get its own). Usable: a valid B-tree (which a range, an order and
+/// an equality lookup can all use) in the column's own collation (which its equality lookups need),
+/// neither partial nor on an expression. `t` is a validated identifier ([`TableName::parse`]), so it is
+/// safe inside the literal.
+pub(crate) fn has_index_sql(t: &TableName, column: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+         ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam \
+         WHERE i.indrelid = '{t}'::regclass AND i.indnkeyatts = 1 AND i.indisvalid \
+         AND i.indpred IS NULL AND i.indexprs IS NULL AND am.amname = 'btree' \
+         AND i.indcollation[0] = a.attcollation AND a.attname = '{column}')"
+    )
+}
+
 /// The idempotent migration: creates the table and its indexes if they do not exist. Sent as one
 /// transaction (see [`crate::PgRefreshTokenStore::migrate`] for the locking).
 ///
@@ -370,23 +387,9 @@ pub(crate) fn migration_sql(t: &TableName) -> String {
              AND attname = '{column}' AND NOT attisdropped)"
         )
     };
-    // Whether this table has a usable plain index on `column` alone, whatever its name: an index's name
-    // says nothing of its table (a table renamed away keeps its indexes' names, and the fresh table of
-    // the old name must still get its own). Usable: a valid B-tree (which the purge's range and order
-    // need) in the column's own collation (which its equality lookups need), neither partial nor on
-    // an expression.
-    let has_index_on = |column: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
-             ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
-             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam \
-             WHERE i.indrelid = '{t}'::regclass AND i.indnkeyatts = 1 AND i.indisvalid \
-             AND i.indpred IS NULL AND i.indexprs IS NULL AND am.amname = 'btree' \
-             AND i.indcollation[0] = a.attcollation AND a.attname = '{column}')"
-        )
-    };
     let (has_key_id, has_confirmed) = (has_column("key_id"), has_column("device_confirmed"));
-    let (has_subject_idx, has_expires_idx) = (has_index_on("subject"), has_index_on("expires_at"));
+    let (has_subject_idx, has_expires_idx) =
+        (has_index_sql(t, "subject"), has_index_sql(t, "expires_at"));
     let shape = shape_check_sql(t, &FAMILY_TABLE, &FAMILY_TABLE_ADDED, &["family_id"]);
     format!(
         "CREATE TABLE IF NOT EXISTS {t} (

@@ -120,6 +120,37 @@ fn r_per_1_migrate_is_idempotent() {
     }
 }
 
+/// R-REV-3, R-PER-1: `migrate` gives the clients table a B-tree index on `client_id` alone, which a
+/// global sign-out's lookup of a family's client in every pool needs (the primary key is led by
+/// `pool_id`); tables migrated by an earlier version, without it, get it; migrating again adds none.
+#[test]
+fn r_rev_3_migrate_indexes_client_ids_once() {
+    let Some((url, _conns, store, p)) = try_fresh() else {
+        return;
+    };
+    let mut admin = common::raw_client(&url);
+    let table = format!("{p}app_clients");
+    let on_client_id = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND tablename = $1 AND indexdef LIKE '%USING btree (client_id)'",
+                &[&table],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(on_client_id(&mut admin), 1);
+    // The tables as an earlier version left them.
+    admin
+        .batch_execute(&format!("DROP INDEX \"{table}_client_id_idx\""))
+        .unwrap();
+    for _ in 0..2 {
+        common::rt().block_on(store.migrate()).expect("migrate");
+        assert_eq!(on_client_id(&mut admin), 1);
+    }
+}
+
 #[test]
 fn r_per_1_secret_is_sealed_at_rest_and_given_back() {
     let Some((url, _, store, p)) = try_fresh() else {

@@ -874,6 +874,150 @@ async fn r_rev_3_global_sign_out_in_one_pool_leaves_another_pools_families() {
     assert!(revoked(&there).await);
 }
 
+/// R-REV-3 at scale: a global sign-out finds out whether a family's client belongs to another pool or
+/// was deleted by looking the client id up in every pool, and that lookup goes through an index (built
+/// by `migrate`), not through a read of the whole clients table once per family: with the deployment's
+/// clients in one table, that read would make every sign-out cost as much as the table is large.
+/// PostgreSQL's statistics of the clients table show which: the sign-out's lookups are index scans and
+/// add no sequential scan.
+#[tokio::test]
+async fn r_rev_3_global_sign_out_looks_clients_up_through_an_index() {
+    let Some(url) = common::pg_url() else { return };
+    let (family_table, prefix) = (
+        common::unique_table(),
+        format!("{}_", common::unique_table()),
+    );
+    let clients_table = format!("{prefix}app_clients");
+    let (admin, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+
+    // Set-up on an instance of its own, closed before the count starts.
+    let (store, clients) = named_instance(&url, &family_table, &prefix, "rr_scan_setup").await;
+    store.migrate().await.unwrap();
+    clients.migrate().await.unwrap();
+    let registry = ClientRegistry::new(POOL, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+        .with_store(Arc::new(clients.clone()));
+    let client = registry
+        .create_client_async(AppClientConfig::builder("scan"), NewClientSecret::None)
+        .await
+        .unwrap();
+    // One family of this pool's client, and one of a client deleted since: the lookup in every pool
+    // runs for the latter.
+    for client in [client.client_id(), "a-client-deleted-since"] {
+        let mut f = common::family("scan-sub", 4_000_000_000);
+        let mut info = (*f.info).clone();
+        info.client_id = Arc::from(client);
+        f.info = Arc::new(info);
+        AsyncRefreshTokenStore::create(&store, f).await.unwrap();
+    }
+    // Another pool's clients, enough that reading them all costs more than an index lookup.
+    admin
+        .batch_execute(&format!(
+            "INSERT INTO {clients_table} (pool_id, client_id, config, secret_sealed, creation_date, \
+             last_modified_date, revision) \
+             SELECT 'us-east-1_PgBulk', md5(i::text), '{{}}'::jsonb, NULL, 0, 0, 0 \
+             FROM generate_series(1, 20000) AS i; \
+             ANALYZE {clients_table}; ANALYZE {family_table}"
+        ))
+        .await
+        .unwrap();
+    drop((registry, clients, store));
+    let before = scans_once_closed(&admin, "rr_scan_setup", &clients_table).await;
+
+    // The sign-out alone, on another instance.
+    let (store, clients) = named_instance(&url, &family_table, &prefix, "rr_scan_sign_out").await;
+    let families = clients.families(&store).unwrap();
+    assert_eq!(families.revoke_subject("scan-sub").await.unwrap(), 2);
+    drop((families, clients, store));
+    let after = scans_once_closed(&admin, "rr_scan_sign_out", &clients_table).await;
+
+    assert!(after.1 > before.1, "no index scan: {before:?} -> {after:?}");
+    assert_eq!(
+        after.0, before.0,
+        "the sign-out read the whole clients table: {before:?} -> {after:?}"
+    );
+    admin
+        .batch_execute(&format!(
+            "DROP TABLE {family_table}, {clients_table}, {prefix}app_client_scopes, \
+             {prefix}app_client_pools"
+        ))
+        .await
+        .unwrap();
+}
+
+/// A family store on `table` and a client store of [`POOL`] on the tables of `prefix`, on connections
+/// that identify themselves as `application_name`.
+async fn named_instance(
+    url: &str,
+    table: &str,
+    prefix: &str,
+    application_name: &str,
+) -> (PgRefreshTokenStore, PgClientStore) {
+    let store = PgRefreshTokenStore::builder()
+        .table(table)
+        .max_connections(2)
+        .min_idle(Some(0))
+        .connect(&common::with_param(
+            url,
+            "application_name",
+            application_name,
+        ))
+        .await
+        .unwrap();
+    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+    let clients = PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
+    (store, clients)
+}
+
+/// The sequential and index scans of `table` so far, once every connection named `application_name`
+/// has closed. A server process reports its statistics when it exits, but may hold them back for up
+/// to ten seconds while it lives; its exit is what makes the reading exact.
+async fn scans_once_closed(
+    admin: &tokio_postgres::Client,
+    application_name: &str,
+    table: &str,
+) -> (i64, i64) {
+    for _ in 0..200 {
+        let open: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&application_name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The exiting process leaves the activity view just before it reports: readings 200 ms apart that
+    // agree are the final ones.
+    let reading = || async {
+        admin
+            .batch_execute("SELECT pg_stat_clear_snapshot()")
+            .await
+            .unwrap();
+        let row = admin
+            .query_one(
+                "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1",
+                &[&table],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    };
+    let mut last = reading().await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = reading().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
 /// R-PER-5 / failure handling: the joined read is a statement prepared once per pooled connection. When
 /// the host's user table gains a column (an ordinary online schema change) and the host's user query
 /// selects `*`, PostgreSQL refuses every later execution of that prepared statement with 0A000 ("cached
