@@ -3,7 +3,9 @@
 //!
 //! Every request takes one snapshot ([`KeyRing::load`], one atomic load) when it starts and uses it to the
 //! end: the refresh token it decodes, the key id it records at the advance (R-ROT-10), the successor it
-//! encodes and the JWTs it signs all come from the same [`KeySet`]. A change copies the current set (keys
+//! encodes and the JWTs it signs all come from the same [`KeySet`]. One exception: a retry, or the loser of
+//! a race, whose successor was recorded under a refresh-token key its snapshot does not hold (added and
+//! promoted since it started) takes a new snapshot once, and finishes with that one. A change copies the current set (keys
 //! are shared or cheap to copy; nothing is parsed again), changes the copy and swaps it in; writers are
 //! serialised by a mutex that readers never touch, so no lock is held across signing.
 //!

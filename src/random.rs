@@ -167,8 +167,11 @@ pub(crate) fn random_array<const N: usize>(rng: &dyn RandomSource) -> Result<[u8
     Ok(out)
 }
 
-/// A string of `len` characters drawn uniformly from `alphabet` (at most 256 symbols), by rejection
-/// sampling so that no character is more likely than another.
+/// A string of `len` characters drawn uniformly from `alphabet`, by rejection sampling so that no
+/// character is more likely than another.
+///
+/// The alphabet is 1 to 128 ASCII bytes, so that each symbol is one character and one byte of the
+/// string; any other is refused with [`Error::Internal`], before any draw.
 ///
 /// Fails with [`Error::Internal`] rather than loop forever on a source that keeps giving rejected bytes
 /// (R-SAFE-1). A working source has fewer than half of its bytes rejected, whatever the alphabet (1 in 64
@@ -179,7 +182,11 @@ pub(crate) fn random_string(
     alphabet: &[u8],
     len: usize,
 ) -> Result<String, Error> {
-    debug_assert!(!alphabet.is_empty() && alphabet.len() <= 256);
+    if alphabet.is_empty() || !alphabet.is_ascii() || alphabet.len() > 128 {
+        return Err(Error::Internal {
+            detail: "a random string's alphabet must be 1 to 128 ASCII symbols",
+        });
+    }
     // Largest multiple of the alphabet size that fits in a byte: bytes at or above it are rejected.
     let limit = 256 - (256 % alphabet.len());
     let mut out = String::with_capacity(len);
@@ -271,6 +278,24 @@ mod tests {
         // 256 % 3 == 1: byte 255 must be rejected, so the counter's cycle yields exactly 85 of each.
         let a = s.bytes().filter(|&b| b == b'a').count();
         assert!((99..=101).contains(&a), "{a}");
+    }
+
+    /// Each symbol is one character and one byte: the largest alphabet allowed (all of ASCII) gives
+    /// exactly `len` of both; an alphabet that is empty, not ASCII or over 128 symbols is refused
+    /// before any draw, never turned into a string of another length (or a division by zero).
+    #[test]
+    fn random_string_takes_only_ascii_alphabets_of_one_to_128_symbols() {
+        let rng = Counter(Default::default());
+        let ascii: Vec<u8> = (0..128).collect();
+        let s = random_string(&rng, &ascii, 200).unwrap();
+        assert_eq!((s.chars().count(), s.len()), (200, 200));
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        for alphabet in [&b""[..], &[0xC0, 0xC1][..], &all_bytes[..]] {
+            let rng = Counter(Default::default());
+            let err = random_string(&rng, alphabet, 3).unwrap_err();
+            assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+            assert_eq!(rng.0.into_inner(), 0, "a draw was made");
+        }
     }
 
     #[test]
