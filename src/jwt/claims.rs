@@ -306,9 +306,9 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Claim values almost never need an escape: one branch-free pass over the whole value (which the
     // compiler vectorises) settles it, and a clean value is copied in one piece.
-    let dirty = bytes
-        .iter()
-        .fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    let dirty = bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
     out.reserve(bytes.len().saturating_add(2));
     out.push(b'"');
     if dirty {
@@ -664,4 +664,3 @@ mod tests {
         assert!(text.starts_with(r#"{"sub":"s","cognito:groups":["admins"],"iss":"i""#));
     }
 }
-
