@@ -94,7 +94,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to. Thread-safe; clones are independent.
+/// A clock that moves only when told to. Thread-safe: share one behind an `Arc` between the issuer and
+/// the code that moves it.
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now: AtomicI64,
@@ -121,10 +122,9 @@ impl ManualClock {
     /// Moves the clock forward by `seconds` and returns the new time. Saturates at the largest
     /// representable time instead of overflowing.
     pub fn advance(&self, seconds: u64) -> Timestamp {
-        let step = i64::try_from(seconds).unwrap_or(i64::MAX);
         let mut cur = self.now.load(Ordering::SeqCst);
         loop {
-            let next = cur.saturating_add(step);
+            let next = cur.saturating_add_unsigned(seconds);
             match self
                 .now
                 .compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst)
@@ -206,5 +206,15 @@ mod tests {
         assert_eq!(c.advance(10).unix_seconds(), 1_010);
         assert_eq!(c.now().unix_seconds(), 1_010);
         assert_eq!(c.advance(u64::MAX).unix_seconds(), i64::MAX, "saturates");
+    }
+
+    /// R-SAFE-4: a step beyond `i64::MAX` seconds is taken whole, and saturates only where the result
+    /// does not fit.
+    #[test]
+    fn r_safe_4_manual_clock_takes_steps_beyond_i64_max_whole() {
+        let c = ManualClock::new(Timestamp::from_unix_seconds(i64::MIN));
+        assert_eq!(c.advance(1u64 << 63), Timestamp::EPOCH);
+        let c = ManualClock::new(Timestamp::from_unix_seconds(-10));
+        assert_eq!(c.advance(u64::MAX), Timestamp::from_unix_seconds(i64::MAX));
     }
 }

@@ -66,6 +66,13 @@ pub trait UserDirectory: Send + Sync {
     fn user_by_subject(&self, subject: &str) -> Result<Option<Arc<UserRecord>>, Error>;
 
     /// The user whose username is `username`, if they exist.
+    ///
+    /// The answer is taken as the user named: a sign-in mints its tokens and a global sign-out by
+    /// username revokes its families, without comparing its username with `username`. This is what
+    /// lets a directory resolve an alias (an email, a `preferred_username`) or compare usernames
+    /// without regard to case, as a Cognito pool may; it also means the engine has no way to catch a
+    /// directory that answers another user here (a misrouted query, a cache keyed wrongly), as it
+    /// catches one in [`user_by_subject`](Self::user_by_subject), so an implementation must not.
     fn user_by_username(&self, username: &str) -> Result<Option<Arc<UserRecord>>, Error>;
 }
 
