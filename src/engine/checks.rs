@@ -223,7 +223,8 @@ pub(crate) fn check_username(username: &str) -> Result<(), Error> {
 /// SessionType: 20..=4096 characters. Sensitive, so never echoed; InitiateAuth accepts it and issues no
 /// challenge that would use it.
 pub(crate) fn check_session(session: &str) -> Result<(), Error> {
-    match session.chars().count() {
+    // Counting stops just past the bound (R-SAFE-1): an over-long session is not read to its end.
+    match session.chars().take(4097).count() {
         ..20 => Err(constraint(
             "Session",
             "have length greater than or equal to 20",
@@ -301,9 +302,12 @@ pub(crate) fn check_scopes(scopes: &[String]) -> Result<(), Error> {
         )));
     }
     for s in scopes {
-        let ok = (1..=256).contains(&s.len())
-            && s.bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !(1..=256).contains(&s.chars().take(257).count()) {
+            return Err(constraint("Scopes", "have length between 1 and 256"));
+        }
+        let ok = s
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
         if !ok {
             return Err(constraint(
                 "Scopes",
@@ -351,6 +355,36 @@ mod tests {
         assert_eq!(CLASS_CALLS.with(Cell::get), 3);
         assert_eq!(chars_in_class("a b", 128, is_word_or_plus), (3, false));
         assert_eq!(chars_in_class("éé", 128, is_word_or_plus), (2, false));
+    }
+
+    /// SessionType is 20 to 4096 characters, counted as characters (a multi-byte one is one), and the
+    /// count stops just past the bound.
+    #[test]
+    fn r_safe_1_session_length_bounds_in_characters() {
+        let message = |n: usize| check_session(&"é".repeat(n)).err().map(|e| e.message());
+        assert_eq!(message(20), None);
+        assert_eq!(message(4096), None);
+        assert!(message(19).unwrap().contains("greater than or equal to 20"));
+        for n in [4097, 1 << 20] {
+            assert!(
+                message(n).unwrap().contains("less than or equal to 4096"),
+                "{n}"
+            );
+        }
+    }
+
+    /// R-SIGN-3: a scope of the wrong length is refused for its length (ScopeType: 1 to 256), not as a
+    /// pattern violation; one of the right length with a character outside the class, for its pattern.
+    #[test]
+    fn r_sign_3_a_scope_of_the_wrong_length_is_refused_for_its_length() {
+        let message = |s: String| check_scopes(&[s]).unwrap_err().message();
+        for s in [String::new(), "a".repeat(257)] {
+            let m = message(s);
+            assert!(m.contains("have length between 1 and 256"), "{m}");
+        }
+        assert!(check_scopes(&["a".repeat(256)]).is_ok());
+        let m = message("a b".into());
+        assert!(m.contains("regular expression pattern"), "{m}");
     }
 
     #[test]

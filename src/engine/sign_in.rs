@@ -42,6 +42,8 @@ pub struct SignInFlow<'r> {
     now: Timestamp,
     state: State,
     client: Option<Arc<AppClient>>,
+    /// The scopes to grant, decided once the client is read.
+    scopes: Option<Arc<str>>,
     user: Option<Arc<UserRecord>>,
     family_id: Option<FamilyId>,
     tokens: Option<TokenSet>,
@@ -88,6 +90,7 @@ impl<'r> SignInFlow<'r> {
             now,
             state: State::Start,
             client: None,
+            scopes: None,
             user: None,
             family_id: None,
             tokens: None,
@@ -106,7 +109,7 @@ impl<'r> SignInFlow<'r> {
                     checks::check_client_metadata(m)?;
                 }
                 // The scope list's shape too (R-SIGN-3, R-SAFE-1); whether the client allows them is
-                // known once it is read.
+                // decided once it is read.
                 if let Some(scopes) = r.scopes {
                     checks::check_scopes(scopes)?;
                 }
@@ -123,6 +126,9 @@ impl<'r> SignInFlow<'r> {
                     secret_hash: self.req.secret_hash,
                 };
                 authenticate(&client, presented, &[self.req.username])?;
+                // R-SIGN-3: a scope the client does not allow is refused now, before the user is
+                // looked up or the hook runs for a sign-in that can only fail.
+                self.scopes = Some(self.granted_scopes(&client)?);
                 self.client = Some(client);
                 self.state = State::AwaitUser;
                 Ok(Need::UserByUsername(self.req.username))
@@ -186,7 +192,7 @@ impl<'r> SignInFlow<'r> {
 
     /// The scopes to grant: the API scope by default, else each must be the API scope or one of the
     /// client's AllowedOAuthScopes.
-    fn scopes(&self, client: &AppClient) -> Result<Arc<str>, Error> {
+    fn granted_scopes(&self, client: &AppClient) -> Result<Arc<str>, Error> {
         let Some(list) = self.req.scopes else {
             return Ok(Arc::clone(&self.engine.api_scope));
         };
@@ -214,7 +220,7 @@ impl<'r> SignInFlow<'r> {
         let engine = self.engine;
         let client = self.client.as_deref().ok_or_else(missing)?;
         let user = self.user.as_deref().ok_or_else(missing)?;
-        let scopes = self.scopes(client)?;
+        let scopes = self.scopes.clone().ok_or_else(missing)?;
         let [family_id, event_id] = split_halves(random_array(&engine.rng)?);
         let family_id = FamilyId::from_bytes(family_id);
         let expires_at = self

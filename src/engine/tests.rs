@@ -1163,3 +1163,22 @@ fn r_safe_1_sign_in_refuses_malformed_scopes_with_its_other_shape_checks() {
         "asked {step:?} before refusing the scopes' shape"
     );
 }
+
+/// R-SIGN-3: a scope the client does not allow is refused as soon as the client is read: the user is not
+/// looked up and the hook does not run for a sign-in that can only fail, and the answer is the scope's
+/// refusal whatever the user or the hook would have said.
+#[test]
+fn r_sign_3_a_disallowed_scope_is_refused_when_the_client_is_read() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let engine = hooked_engine(&w);
+    let scopes = vec!["openid".to_owned()];
+    let mut req = SignInRequest::new(w.client_id(), "alice");
+    req.scopes = Some(&scopes);
+    let mut flow = engine.sign_in(&req, T);
+    assert!(matches!(flow.next(Input::Start), Need::Client(_)));
+    let step = flow.next(Input::Client(Some(w.client.clone())));
+    assert!(
+        matches!(&step, Need::Done(Err(Error::InvalidParameter { message })) if message.contains("Scope openid is not allowed")),
+        "{step:?}"
+    );
+}
