@@ -248,4 +248,28 @@ mod tests {
         // A snapshot taken before keeps its keys.
         assert_eq!(before.refresh_keys().current_key_id(), 1);
     }
+
+    /// R-OPS-4: each change is atomic, also with respect to other changes: a writer that starts while
+    /// another change is in progress waits for it (writers are serialised), so neither change is lost.
+    #[test]
+    fn r_ops_4_concurrent_key_changes_are_serialised_and_none_is_lost() {
+        let r = ring();
+        std::thread::scope(|s| {
+            let other = r
+                .update_refresh_keys(|k| {
+                    // A second writer starts while this change is in progress ...
+                    let other =
+                        s.spawn(|| r.add_refresh_key(RefreshTokenKey::new(3, &[3; 32]).unwrap()));
+                    // ... and cannot store its change before this one is stored.
+                    assert!(r.writer.is_locked(), "writers are serialised");
+                    k.add(RefreshTokenKey::new(2, &[2; 32]).unwrap())
+                        .map(|()| other)
+                })
+                .unwrap();
+            other.join().unwrap().unwrap();
+        });
+        let mut ids: Vec<u32> = r.refresh_keys().key_ids().collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2, 3], "neither change was lost");
+    }
 }

@@ -403,4 +403,23 @@ mod tests {
         assert!(k2.remove(7).is_err(), "the signing key cannot be removed");
         assert_eq!(k2.remove(99), Ok(false));
     }
+
+    /// R-OPS-4: promoting the key that already signs is a no-op, not a refusal: the ring is unchanged and
+    /// new tokens are still signed under that key.
+    #[test]
+    fn r_ops_4_promoting_the_signing_key_is_a_no_op() {
+        let mut k = keys()
+            .with_previous(RefreshTokenKey::new(8, &[0x43; 32]).unwrap())
+            .unwrap();
+        let fam = FamilyId::from_bytes([5; 16]);
+        let before = k.encode(&fam, 3);
+        assert_eq!(k.promote(7), Ok(()), "promoting the signing key succeeds");
+        assert_eq!(k.current_key_id(), 7);
+        assert_eq!(k.key_ids().collect::<Vec<_>>(), [7, 8], "nothing moved");
+        assert!(k.encode(&fam, 3) == before, "still signs under key 7");
+        // A ring with its signing key only.
+        let mut single = keys();
+        assert_eq!(single.promote(7), Ok(()));
+        assert_eq!(single.key_ids().collect::<Vec<_>>(), [7]);
+    }
 }
