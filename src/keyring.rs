@@ -1,13 +1,16 @@
 //! The live keys of a running issuer (R-OPS-4): its [`TokenSigner`] and its [`RefreshTokenKeys`], swapped
 //! atomically so that keys rotate through `&self` without a rebuild and without failing a request.
 //!
-//! Every request takes one snapshot ([`KeyRing::load`], one atomic load) when it starts and uses it to the
-//! end: the refresh token it decodes, the key id it records at the advance (R-ROT-10), the successor it
-//! encodes and the JWTs it signs all come from the same [`KeySet`]. One exception: a retry, or the loser of
-//! a race, whose successor was recorded under a refresh-token key its snapshot does not hold (added and
-//! promoted since it started) takes a new snapshot once, and finishes with that one. A change copies the current set (keys
-//! are shared or cheap to copy; nothing is parsed again), changes the copy and swaps it in; writers are
-//! serialised by a mutex that readers never touch, so no lock is held across signing.
+//! A sign-in or a refresh takes one snapshot ([`KeyRing::load`], one atomic load) when it starts and uses
+//! it to the end: the refresh token it decodes, the key id it records at the advance (R-ROT-10), the
+//! successor it encodes and the JWTs it signs all come from the same [`KeySet`]. One exception: a retry,
+//! or the loser of a race, whose successor was recorded under a refresh-token key its snapshot does not
+//! hold (added and promoted since it started) takes a new snapshot once, and finishes with that one.
+//! RevokeToken and introspection sign nothing: they load the keys when they come to use them, once the
+//! client is read (introspection once to try the token as a refresh token, and again for the verifier
+//! of an ID or access token). A change copies the current set (keys are shared or cheap to copy; nothing
+//! is parsed again), changes the copy and swaps it in; writers are serialised by a mutex that readers
+//! never touch, so no lock is held across signing.
 //!
 //! A request that started before a change finishes with the keys it started with, which the change kept
 //! (a promoted-away signing key is retired into the JWKS, a promoted-away refresh-token key stays
