@@ -7,7 +7,8 @@
 //!   ([`AppClientConfig::to_stored_json`]), validated again on every read; `secret_sealed` is the
 //!   client secret sealed with the host's [`SecretSealer`], never the secret itself. Besides its primary
 //!   key, an index on `client_id` alone: a global sign-out looks each of the user's families' clients up
-//!   in every pool (R-REV-3), which without it would read the whole table once per family.
+//!   in every pool (R-REV-3), which without it would read the whole table on every such sign-out (and
+//!   once per family when the table's ids do not fit in the query's hash memory).
 //! - `app_client_scopes(pool_id, scope)`: the declared custom scopes (R-CFG-13).
 //! - `app_client_pools(pool_id)`: one row per pool, locked by the two bounded inserts (a client, a
 //!   scope) so that concurrent inserts from any number of processes cannot pass the bound.
@@ -180,9 +181,17 @@ impl Sql {
                 BEGIN
                     -- Global sign-out looks a family's client up in every pool (R-REV-3): by
                     -- `client_id` alone, which the primary key, led by `pool_id`, cannot serve.
-                    -- Unnamed, as the family table's, and built only when missing.
+                    -- Unnamed, as the family table's, and built only when missing. Only the table's
+                    -- owner may build it: a role that is not (the tables made by another role) is
+                    -- warned, and the store works on without it.
                     IF NOT {} THEN
-                        CREATE INDEX ON {clients} (client_id);
+                        IF pg_has_role((SELECT relowner FROM pg_class
+                                        WHERE oid = '{clients}'::regclass), 'USAGE') THEN
+                            CREATE INDEX ON {clients} (client_id);
+                        ELSE
+                            RAISE WARNING 'refresh-rotation: % has no index on client_id, which global sign-out needs to stay fast; as its owner, run: CREATE INDEX ON % (client_id)',
+                                '{clients}', '{clients}';
+                        END IF;
                     END IF;
                 END
                 $migrate$;",
@@ -376,9 +385,11 @@ impl PgClientStore {
     /// idempotent migration, safe to run from several instances at once (one transaction behind an
     /// advisory lock, as [`PgRefreshTokenStore::migrate`]). On tables migrated by an earlier version it
     /// builds the index (a plain `CREATE INDEX`, which blocks writes to the clients table while it runs:
-    /// a moment for the few thousand clients of a deployment). Tables of those names that exist already must have the shape
-    /// it gives them (column types, nullability, the clients' byte-order collation, primary keys);
-    /// otherwise it fails with [`StoreError::Backend`] naming the first difference and changes nothing.
+    /// a moment for the few thousand clients of a deployment), if the migrating role owns the table;
+    /// otherwise it leaves the index to the owner, with a server `WARNING` naming the statement, and
+    /// succeeds. Tables of those names that exist already must have the shape it gives them (column
+    /// types, nullability, the clients' byte-order collation, primary keys); otherwise it fails with
+    /// [`StoreError::Backend`] naming the first difference and changes nothing.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let result = async {

@@ -120,6 +120,18 @@ fn r_per_1_migrate_is_idempotent() {
     }
 }
 
+/// How many B-tree indexes on `client_id` alone the clients table `table` has.
+fn client_id_indexes(admin: &mut postgres::Client, table: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename = $1 AND indexdef LIKE '%USING btree (client_id)'",
+            &[&table],
+        )
+        .unwrap()
+        .get(0)
+}
+
 /// R-REV-3, R-PER-1: `migrate` gives the clients table a B-tree index on `client_id` alone, which a
 /// global sign-out's lookup of a family's client in every pool needs (the primary key is led by
 /// `pool_id`); tables migrated by an earlier version, without it, get it; migrating again adds none.
@@ -130,25 +142,69 @@ fn r_rev_3_migrate_indexes_client_ids_once() {
     };
     let mut admin = common::raw_client(&url);
     let table = format!("{p}app_clients");
-    let on_client_id = |admin: &mut postgres::Client| -> i64 {
-        admin
-            .query_one(
-                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
-                 AND tablename = $1 AND indexdef LIKE '%USING btree (client_id)'",
-                &[&table],
-            )
-            .unwrap()
-            .get(0)
-    };
-    assert_eq!(on_client_id(&mut admin), 1);
+    assert_eq!(client_id_indexes(&mut admin, &table), 1);
     // The tables as an earlier version left them.
     admin
         .batch_execute(&format!("DROP INDEX \"{table}_client_id_idx\""))
         .unwrap();
     for _ in 0..2 {
         common::rt().block_on(store.migrate()).expect("migrate");
-        assert_eq!(on_client_id(&mut admin), 1);
+        assert_eq!(client_id_indexes(&mut admin, &table), 1);
     }
+}
+
+/// R-PER-1: only a table's owner may index it. A service whose role may create in the schema and use
+/// the tables, but does not own them (another role made them), still migrates an earlier version's
+/// tables: without the index, which it leaves to the owner (with a server warning), rather than
+/// failing every start-up. The owner's migration then builds it.
+#[test]
+fn r_per_1_a_role_that_does_not_own_the_tables_migrates_without_the_index() {
+    let Some((url, _conns, owner_store, p)) = try_fresh() else {
+        return;
+    };
+    let mut admin = common::raw_client(&url);
+    let table = format!("{p}app_clients");
+    let role = format!("{p}role");
+    let schema: String = admin
+        .query_one("SELECT current_schema()", &[])
+        .unwrap()
+        .get(0);
+    admin
+        .batch_execute(&format!(
+            "DROP INDEX \"{table}_client_id_idx\"; \
+             CREATE ROLE {role} NOLOGIN; \
+             GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO {role}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON \"{p}app_clients\", \
+             \"{p}app_client_scopes\", \"{p}app_client_pools\" TO {role}"
+        ))
+        .unwrap();
+    // Connections that act as that role from their start.
+    let as_role = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        common::with_param(&url, "options", &format!("-c%20role%3D{role}"))
+    } else {
+        common::with_param(&url, "options", &format!("'-c role={role}'"))
+    };
+    let conns = connections(&as_role);
+    let service = PgClientStore::with_table_prefix(&conns, POOL, sealer(), &p)
+        .unwrap()
+        .runtime(common::rt().clone());
+    let migrated = common::rt().block_on(service.migrate());
+    let unindexed = client_id_indexes(&mut admin, &table);
+    let counted = common::rt().block_on(AsyncClientStore::count(&service));
+    drop((service, conns));
+    common::rt()
+        .block_on(owner_store.migrate())
+        .expect("the owner's migration");
+    let indexed = client_id_indexes(&mut admin, &table);
+    admin
+        .batch_execute(&format!(
+            "DROP TABLE \"{p}app_clients\", \"{p}app_client_scopes\", \"{p}app_client_pools\"; \
+             REVOKE ALL ON SCHEMA \"{schema}\" FROM {role}; DROP ROLE {role}"
+        ))
+        .unwrap();
+    migrated.expect("a migration by a role that does not own the tables");
+    assert_eq!(counted, Ok(0), "the store works without the index");
+    assert_eq!((unindexed, indexed), (0, 1));
 }
 
 #[test]

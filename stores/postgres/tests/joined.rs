@@ -876,8 +876,8 @@ async fn r_rev_3_global_sign_out_in_one_pool_leaves_another_pools_families() {
 
 /// R-REV-3 at scale: a global sign-out finds out whether a family's client belongs to another pool or
 /// was deleted by looking the client id up in every pool, and that lookup goes through an index (built
-/// by `migrate`), not through a read of the whole clients table once per family: with the deployment's
-/// clients in one table, that read would make every sign-out cost as much as the table is large.
+/// by `migrate`), not through a read of the whole clients table: with the deployment's clients in one
+/// table, that read would make every sign-out cost as much as the table is large.
 /// PostgreSQL's statistics of the clients table show which: the sign-out's lookups are index scans and
 /// add no sequential scan.
 #[tokio::test]
