@@ -378,6 +378,24 @@ pub fn revoked_family_is_kept_until_purged(store: &dyn RefreshTokenStore) {
     assert_eq!(store.get(&id).expect("get"), None);
 }
 
+/// R-REF-9: a family bound to a device at sign-in (confirmed) has its device: a bind returns it as it
+/// is, still bound to that device and confirmed, and changes nothing.
+pub fn bind_device_keeps_a_device_bound_at_sign_in(store: &dyn RefreshTokenStore) {
+    let id = random_family_id();
+    let mut family = sample_family(id, &unique_subject(), at(LIFETIME));
+    family.info = Arc::new(FamilyInfo {
+        device_key: Some("us-east-1_signin".into()),
+        ..(*family.info).clone()
+    });
+    store.create(family.clone()).expect("create");
+    let answer = store
+        .bind_device(&id, "us-east-1_other")
+        .expect("bind")
+        .expect("family exists");
+    assert_eq!(answer, family, "a bind changed a device bound at sign-in");
+    assert_eq!(store.get(&id).expect("get"), Some(family));
+}
+
 /// R-REV-3: global sign-out revokes every family of the subject, counts those that were live, and
 /// touches no other subject's families.
 pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTokenStore) {
@@ -389,6 +407,12 @@ pub fn revoke_subject_revokes_only_that_subjects_families(store: &dyn RefreshTok
     assert_eq!(store.revoke_subject(&alice).expect("revoke_subject"), 4);
     for id in &alice_families {
         assert!(state(store, id).revoked);
+        // Revoked for rotation too, not only as read: a signed-out session cannot be extended.
+        let r = advance(store, id, 0, 10);
+        assert!(
+            matches!(r, Advance::Unchanged(s) if s.revoked && s.generation == 0),
+            "advance after revoke_subject: {r:?}"
+        );
     }
     for id in &bob_families {
         assert_eq!(state(store, id), NEW);
@@ -459,6 +483,11 @@ pub fn revoke_client_revokes_only_that_clients_families(store: &dyn RefreshToken
     assert_eq!(store.revoke_client(&client).expect("revoke_client"), 3);
     for id in &ours {
         assert!(state(store, id).revoked);
+        let r = advance(store, id, 0, 10);
+        assert!(
+            matches!(r, Advance::Unchanged(s) if s.revoked && s.generation == 0),
+            "advance after revoke_client: {r:?}"
+        );
     }
     assert_eq!(state(store, &other), NEW);
     for id in &alike {
@@ -678,9 +707,11 @@ pub fn concurrent_revoke_wins_over_later_advances(store: &dyn RefreshTokenStore)
             s.spawn(move || {
                 barrier.wait();
                 if t == 0 {
+                    // Set however this thread ends: should the revoke fail (and this thread panic with
+                    // the reason), the advancers stop too instead of waiting for it forever.
+                    let _done = SetOnDrop(revoked);
                     thread::yield_now();
                     assert!(store.revoke(&id).expect("revoke"));
-                    revoked.store(true, Ordering::SeqCst);
                     return;
                 }
                 loop {
@@ -700,6 +731,15 @@ pub fn concurrent_revoke_wins_over_later_advances(store: &dyn RefreshTokenStore)
         }
     });
     assert!(state(store, &id).revoked);
+}
+
+/// Sets its flag when dropped, by a return or a panic alike.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// R-REF-9: devices bound concurrently: every caller sees the same single device.
@@ -746,6 +786,7 @@ macro_rules! __store_conformance_checks {
             advance_at_u32_max_is_unchanged,
             advance_touches_only_its_family,
             bind_device_binds_once,
+            bind_device_keeps_a_device_bound_at_sign_in,
             bind_device_of_unknown_family_is_none,
             confirm_device_confirms_only_the_bound_device,
             revoke_is_idempotent_and_reports_whether_live,
