@@ -209,16 +209,8 @@ async fn instance(
     prefix: &str,
     users: &Arc<InMemoryUserDirectory>,
 ) -> Instance {
-    let store = PgRefreshTokenStore::builder()
-        .table(table)
-        .max_connections(4)
-        .min_idle(Some(0))
-        .connect(url)
-        .await
-        .unwrap();
+    let (store, clients) = stores_on(url, table, prefix).await;
     store.migrate().await.unwrap();
-    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
-    let clients = PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
     clients.migrate().await.unwrap();
     let families = clients.families(&store).unwrap();
     let registry = Arc::new(
@@ -945,28 +937,30 @@ async fn r_rev_3_global_sign_out_looks_clients_up_through_an_index() {
         .unwrap();
 }
 
-/// A family store on `table` and a client store of [`POOL`] on the tables of `prefix`, on connections
-/// that identify themselves as `application_name`.
+/// A family store on `table` and a client store of [`POOL`] on the tables of `prefix`, on the
+/// connections of `url`.
+async fn stores_on(url: &str, table: &str, prefix: &str) -> (PgRefreshTokenStore, PgClientStore) {
+    let store = PgRefreshTokenStore::builder()
+        .table(table)
+        .max_connections(4)
+        .min_idle(Some(0))
+        .connect(url)
+        .await
+        .unwrap();
+    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
+    let clients = PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
+    (store, clients)
+}
+
+/// [`stores_on`], on connections that identify themselves as `application_name`.
 async fn named_instance(
     url: &str,
     table: &str,
     prefix: &str,
     application_name: &str,
 ) -> (PgRefreshTokenStore, PgClientStore) {
-    let store = PgRefreshTokenStore::builder()
-        .table(table)
-        .max_connections(2)
-        .min_idle(Some(0))
-        .connect(&common::with_param(
-            url,
-            "application_name",
-            application_name,
-        ))
-        .await
-        .unwrap();
-    let sealer = SecretSealer::new(1, &[7; 32], Arc::new(SystemRandom::new())).unwrap();
-    let clients = PgClientStore::with_table_prefix(&store, POOL, Arc::new(sealer), prefix).unwrap();
-    (store, clients)
+    let url = common::with_param(url, "application_name", application_name);
+    stores_on(&url, table, prefix).await
 }
 
 /// The sequential and index scans of `table` so far, once every connection named `application_name`
