@@ -25,6 +25,14 @@
 //! store or an `Arc` of it. Where tests cannot be generated (a custom harness, an async runtime that must
 //! build the store), iterate over [`CHECKS`] instead, or call [`run_all`].
 //!
+//! A store that awaits I/O and implements only [`AsyncRefreshTokenStore`] runs the same checks through
+//! [`Awaited`], which drives each of its futures to completion on the calling thread:
+//!
+//! ```ignore
+//! use refresh_rotation::testkit::Awaited;
+//! refresh_rotation::store_conformance_tests!(pg_store, || Awaited(my_crate::PgStore::fresh_schema()));
+//! ```
+//!
 //! The checks use random family ids and unique subjects, and timestamps near [`T0`]. The concurrency checks
 //! start 8 threads; they pass a `&dyn RefreshTokenStore` to scoped threads, so a store that blocks is fine.
 //!
@@ -47,8 +55,11 @@ use crate::clock::Timestamp;
 use crate::error::StoreError;
 use crate::random::{random_array, SystemRandom};
 use crate::store::{
-    Advance, Family, FamilyId, FamilyInfo, FamilyState, PurgeCutoff, RefreshTokenStore,
+    Advance, AsyncRefreshTokenStore, Family, FamilyId, FamilyInfo, FamilyRead, FamilyState,
+    PurgeCutoff, RefreshTokenStore,
 };
+
+use clients::block_on;
 
 /// A conformance check: panics if the store breaks the contract.
 pub type Check = fn(&dyn RefreshTokenStore);
@@ -70,6 +81,58 @@ const NEW: FamilyState = FamilyState::new(KEY_ID);
 
 /// How long the checks' families live unless a check says otherwise: 30 days, Cognito's default.
 const LIFETIME: u64 = 30 * 24 * 3600;
+
+/// An asynchronous store as the checks take one: each operation of `S`'s [`AsyncRefreshTokenStore`] is
+/// driven to completion on the calling thread by [`clients::block_on`], which parks the thread while
+/// the future is pending. So `S`'s futures must make progress without that thread, as tokio-postgres
+/// futures do when the connection task runs on a runtime of its own; the concurrency checks call from
+/// 8 threads at once.
+///
+/// ```
+/// use refresh_rotation::store::InMemoryRefreshTokenStore;
+/// use refresh_rotation::testkit::{run_all, Awaited};
+///
+/// // Any `AsyncRefreshTokenStore`: here the in-memory store, through its blanket asynchronous form.
+/// run_all(|| Awaited(InMemoryRefreshTokenStore::new()));
+/// ```
+#[derive(Debug, Default)]
+pub struct Awaited<S>(pub S);
+
+impl<S: AsyncRefreshTokenStore> RefreshTokenStore for Awaited<S> {
+    fn create(&self, family: Family) -> Result<(), StoreError> {
+        block_on(self.0.create(family))
+    }
+    fn read(&self, id: &FamilyId) -> Result<FamilyRead, StoreError> {
+        block_on(self.0.read(id))
+    }
+    fn advance(
+        &self,
+        id: &FamilyId,
+        expected: u32,
+        grace_deadline: Timestamp,
+        key_id: u32,
+    ) -> Result<Advance, StoreError> {
+        block_on(self.0.advance(id, expected, grace_deadline, key_id))
+    }
+    fn bind_device(&self, id: &FamilyId, device_key: &str) -> Result<Option<Family>, StoreError> {
+        block_on(self.0.bind_device(id, device_key))
+    }
+    fn confirm_device(&self, id: &FamilyId, device_key: &str) -> Result<bool, StoreError> {
+        block_on(self.0.confirm_device(id, device_key))
+    }
+    fn revoke(&self, id: &FamilyId) -> Result<bool, StoreError> {
+        block_on(self.0.revoke(id))
+    }
+    fn revoke_subject(&self, subject: &str) -> Result<usize, StoreError> {
+        block_on(self.0.revoke_subject(subject))
+    }
+    fn revoke_client(&self, client_id: &str) -> Result<usize, StoreError> {
+        block_on(self.0.revoke_client(client_id))
+    }
+    fn purge_expired(&self, cutoff: PurgeCutoff, max: usize) -> Result<usize, StoreError> {
+        block_on(self.0.purge_expired(cutoff, max))
+    }
+}
 
 /// A fresh random family id.
 pub fn random_family_id() -> FamilyId {
@@ -733,6 +796,100 @@ pub fn concurrent_revoke_wins_over_later_advances(store: &dyn RefreshTokenStore)
     assert!(state(store, &id).revoked);
 }
 
+/// R-REV-3, R-REV-2: a global sign-out takes effect at one instant. Families are created and advanced
+/// while `revoke_subject` runs: the families that existed when it started are all revoked and never
+/// advance again; of the families each creator made one after another, the revoked ones are the first
+/// few (never a later one while an earlier one stays live); one created after it returned stays live;
+/// and its count is the number of families it revoked.
+pub fn concurrent_revoke_subject_takes_effect_at_one_instant(store: &dyn RefreshTokenStore) {
+    const EXISTING: usize = 4;
+    let subject = unique_subject();
+    let existing: Vec<_> = (0..EXISTING).map(|_| new_family(store, &subject)).collect();
+    let revoked = AtomicBool::new(false);
+    let barrier = Barrier::new(THREADS);
+    // Per creator: its families in creation order, each with whether the sign-out had returned before
+    // its creation started.
+    let (count, created) = thread::scope(|s| {
+        let revoker = s.spawn(|| {
+            barrier.wait();
+            let _done = SetOnDrop(&revoked);
+            thread::yield_now();
+            store.revoke_subject(&subject).expect("revoke_subject")
+        });
+        let creators: Vec<_> = (1..THREADS)
+            .filter(|t| t % 2 == 0)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let mut made = Vec::new();
+                    loop {
+                        let after = revoked.load(Ordering::SeqCst);
+                        made.push((new_family(store, &subject), after));
+                        if after {
+                            return made;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in (1..THREADS).filter(|t| t % 2 == 1) {
+            let (barrier, revoked, existing) = (&barrier, &revoked, &existing);
+            s.spawn(move || {
+                barrier.wait();
+                for i in (t..).map(|i| i % EXISTING) {
+                    let id = &existing[i];
+                    let done = revoked.load(Ordering::SeqCst);
+                    let r = advance(store, id, state(store, id).generation, 10);
+                    if done {
+                        assert!(
+                            matches!(r, Advance::Unchanged(s) if s.revoked),
+                            "advance after revoke_subject: {r:?}"
+                        );
+                        return;
+                    }
+                }
+            });
+        }
+        let count = revoker.join().expect("revoker");
+        let created: Vec<Vec<(FamilyId, bool)>> = creators
+            .into_iter()
+            .map(|c| c.join().expect("creator"))
+            .collect();
+        (count, created)
+    });
+    for id in &existing {
+        assert!(
+            state(store, id).revoked,
+            "a family that existed was left live"
+        );
+    }
+    let mut revoked_count = EXISTING;
+    for made in &created {
+        let flags: Vec<bool> = made
+            .iter()
+            .map(|(id, _)| state(store, id).revoked)
+            .collect();
+        let live = flags.iter().position(|r| !r).unwrap_or(flags.len());
+        assert!(
+            flags[live..].iter().all(|r| !r),
+            "of {} families created one after another, family {live} stayed live while a later one \
+             was revoked",
+            flags.len()
+        );
+        for ((_, after), is_revoked) in made.iter().zip(&flags) {
+            assert!(
+                !(*after && *is_revoked),
+                "a family created after revoke_subject returned was revoked"
+            );
+        }
+        revoked_count += flags.iter().filter(|r| **r).count();
+    }
+    assert_eq!(
+        count, revoked_count,
+        "revoke_subject counts what it revoked"
+    );
+}
+
 /// Sets its flag when dropped, by a return or a panic alike.
 struct SetOnDrop<'a>(&'a AtomicBool);
 
@@ -801,6 +958,7 @@ macro_rules! __store_conformance_checks {
             concurrent_same_generation_advances_exactly_once,
             concurrent_distinct_families_all_advance,
             concurrent_revoke_wins_over_later_advances,
+            concurrent_revoke_subject_takes_effect_at_one_instant,
             concurrent_bind_device_binds_one_device
         }
     };

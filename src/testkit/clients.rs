@@ -32,7 +32,7 @@ use crate::clock::ManualClock;
 use crate::error::StoreError;
 use crate::random::{random_string, SystemRandom};
 use crate::store::RefreshTokenStore;
-use crate::store::{AsyncClientStore, InMemoryRefreshTokenStore, Replace};
+use crate::store::{AsyncClientStore, BoxFuture, InMemoryRefreshTokenStore, Replace};
 use crate::{AppClientConfig, ClientRegistry, ClientSecret, NewClientSecret};
 
 use super::{random_family_id, sample_family, T0};
@@ -517,6 +517,59 @@ pub fn r_per_3_scopes_are_declared_once_and_bounded(store: &Arc<dyn AsyncClientS
     assert_eq!(all, expected);
 }
 
+/// R-ENG-2: a store that says it answers at once ([`AsyncClientStore::answers_at_once`]), as the
+/// registry's synchronous methods require, completes every operation's future on its first poll. Each
+/// operation is polled once, with a waker that does nothing, and must be ready. A store that does not
+/// say so (one that awaits I/O) is not held to this, and the check has nothing to check.
+pub fn r_eng_2_a_store_that_answers_at_once_completes_on_the_first_poll(
+    store: &Arc<dyn AsyncClientStore>,
+) {
+    if !store.answers_at_once() {
+        return;
+    }
+    let client = sample_client(&random_client_id(), "first-poll");
+    let id = client.client_id();
+    first_poll("insert", store.insert(client.clone(), 10)).expect("insert");
+    assert!(first_poll("get", store.get(id)).expect("get").is_some());
+    let next = next_revision(&client, "first-poll, again", vec!["name".into()]);
+    assert_eq!(
+        first_poll("replace", store.replace(next, 0)).expect("replace"),
+        Replace::Replaced
+    );
+    assert_eq!(
+        first_poll("list", store.list(None, 10))
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(first_poll("count", store.count()).expect("count"), 1);
+    first_poll("declare_scope", store.declare_scope("api/first-poll", 10)).expect("declare");
+    assert!(first_poll(
+        "is_scope_declared",
+        store.is_scope_declared("api/first-poll")
+    )
+    .expect("is_scope_declared"));
+    assert_eq!(
+        first_poll("scopes", store.scopes()).expect("scopes").len(),
+        1
+    );
+    assert!(first_poll("delete", store.delete(id)).expect("delete"));
+}
+
+/// The answer of `future` on its first poll; panics naming `operation` if it is pending.
+fn first_poll<T>(operation: &str, future: BoxFuture<'_, T>) -> T {
+    let mut future = future;
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => {
+            panic!("`{operation}` was pending on its first poll, though the store answers at once")
+        }
+    }
+}
+
 /// R-PER-3: declarations racing at the bound store no more scopes than it allows: `declare_scope` checks
 /// the bound and writes in one atomic step, as `insert` does.
 pub fn r_per_3_concurrent_scope_declarations_respect_the_bound(store: &Arc<dyn AsyncClientStore>) {
@@ -555,7 +608,8 @@ macro_rules! __client_store_conformance_checks {
             r_per_3_delete_removes_and_reports,
             r_rev_7_registry_delete_over_this_store_revokes_families,
             r_per_3_list_pages_in_client_id_order,
-            r_per_3_scopes_are_declared_once_and_bounded
+            r_per_3_scopes_are_declared_once_and_bounded,
+            r_eng_2_a_store_that_answers_at_once_completes_on_the_first_poll
         }
     };
 }
