@@ -4,11 +4,17 @@
 // Test and tool code: a panic here is the test (or the tool) failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
+
+use common::yielding::YieldingStore;
 
 use refresh_rotation::error::StoreError;
 use refresh_rotation::store::{InMemoryRefreshTokenStore, RefreshTokenStore};
-use refresh_rotation::testkit::{cutoff_for, random_family_id, sample_family, CHECKS, KEY_ID, T0};
+use refresh_rotation::testkit::{
+    cutoff_for, random_family_id, sample_family, Awaited, CHECKS, KEY_ID, T0,
+};
 
 refresh_rotation::store_conformance_tests!(in_memory, InMemoryRefreshTokenStore::new);
 
@@ -16,6 +22,10 @@ refresh_rotation::store_conformance_tests!(in_memory, InMemoryRefreshTokenStore:
 refresh_rotation::store_conformance_tests!(in_memory_arc, || Arc::new(
     InMemoryRefreshTokenStore::with_capacity(1_000)
 ));
+
+// A store that awaits (each of its futures is pending once before it answers) runs the same checks
+// through `Awaited`, from every thread of the concurrency checks at once.
+refresh_rotation::store_conformance_tests!(awaited, || Awaited(YieldingStore::default()));
 
 #[test]
 fn the_suite_lists_every_check_once() {

@@ -1,6 +1,8 @@
 //! A test fixture: one pool with one client, two users, a manual clock and the in-memory store.
 #![allow(dead_code)]
 
+pub mod yielding;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Barrier, Mutex};
 
