@@ -634,6 +634,34 @@ fn r_oauth_5_revocation_follows_rfc_7009() {
     assert_error(&revoke(&d, Auth::Body, &t), 400, "invalid_request");
 }
 
+/// R-OAUTH-6: while an algorithm change is under way, discovery lists every algorithm an ID token that
+/// verifies may carry: the signing key's first, then a staged key's (it signs once promoted) and a
+/// retired key's (its tokens verify until it is removed). A client that takes its accepted algorithms
+/// from discovery keeps accepting the pool's tokens across the change.
+#[test]
+fn r_oauth_6_discovery_lists_the_algorithms_of_staged_and_retired_keys() {
+    use refresh_rotation::jwt::{Algorithm, SigningKey};
+    let f = Fixture::new(Opts::rotating(0));
+    let endpoints = Endpoints::at("http://127.0.0.1:9229", "us-east-1_TestPool");
+    let algs = |f: &Fixture| {
+        json(&oauth::discovery_endpoint(&f.issuer, &endpoints))
+            ["id_token_signing_alg_values_supported"]
+            .clone()
+    };
+    assert_eq!(algs(&f), serde_json::json!(["EdDSA"]));
+    let es = std::sync::Arc::new(SigningKey::generate(Algorithm::ES256, "next-es").unwrap());
+    f.issuer.keys().add_signing_key(es).unwrap();
+    assert_eq!(algs(&f), serde_json::json!(["EdDSA", "ES256"]), "staged");
+    f.issuer.keys().promote_signing_key("next-es").unwrap();
+    assert_eq!(algs(&f), serde_json::json!(["ES256", "EdDSA"]), "promoted");
+    let old = f.issuer.keys().signer().retired_keys()[0]
+        .kid()
+        .unwrap()
+        .to_owned();
+    assert!(f.issuer.keys().remove_signing_key(&old).unwrap());
+    assert_eq!(algs(&f), serde_json::json!(["ES256"]), "removed");
+}
+
 #[test]
 fn r_oauth_6_discovery_document() {
     let f = Fixture::new(Opts::rotating(0));

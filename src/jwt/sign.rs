@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::claims::{AccessTokenClaims, IdTokenClaims};
-use super::keys::SigningKey;
+use super::keys::{Algorithm, SigningKey};
 use super::verify::{check_jwk, JwtVerifier, MAX_JWKS_JSON_LEN, MAX_JWKS_KEYS};
 use super::{Jwk, JwkSet};
 use crate::Error;
@@ -102,6 +102,28 @@ impl TokenSigner {
     /// Keys published in the JWKS but not signing yet (R-OPS-4).
     pub fn staged_keys(&self) -> &[Arc<SigningKey>] {
         &self.staged
+    }
+
+    /// The algorithms an ID token that verifies against [`jwks`](Self::jwks) may carry, each once: the
+    /// ID-token key's first, then those of the staged keys (which sign once promoted) and of the retired
+    /// keys (whose tokens verify until they are removed). Discovery lists them (R-OAUTH-6), so that a
+    /// client that takes its accepted algorithms from there keeps accepting the pool's tokens while the
+    /// algorithm changes.
+    pub fn id_token_algorithms(&self) -> Vec<Algorithm> {
+        let staged = self.staged.iter().map(|k| k.algorithm());
+        // A retired key's `alg` is always set, to one of the three (`add_retired_key`, `retire_jwk`).
+        let retired = self.retired.iter().filter_map(|jwk| {
+            [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]
+                .into_iter()
+                .find(|a| jwk.alg.as_deref() == Some(a.as_str()))
+        });
+        let mut algs = vec![self.id_key.algorithm()];
+        for alg in staged.chain(retired) {
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
+        algs
     }
 
     /// Fails if `jwk`'s kid is taken by a different key among `current`, the staged and the retired keys.

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::engine::Engine;
+use crate::jwt::Algorithm;
 
 use super::render::{json_body, OAuthResponse};
 use super::request::ClientAuthMethod;
@@ -55,8 +56,9 @@ const AUTH_METHODS: [&str; 2] = [
 
 /// The discovery document of the pool `engine` serves, as a `200 application/json` response.
 ///
-/// `issuer` is the issuer URL of the tokens (R-JWT-4); `id_token_signing_alg_values_supported` is the
-/// algorithm of the pool's ID-token key; `grant_types_supported` is `refresh_token`, the one grant the
+/// `issuer` is the issuer URL of the tokens (R-JWT-4); `id_token_signing_alg_values_supported` lists
+/// the algorithm of the pool's ID-token key, then those of its staged and retired keys
+/// ([`TokenSigner::id_token_algorithms`](crate::jwt::TokenSigner::id_token_algorithms)); `grant_types_supported` is `refresh_token`, the one grant the
 /// token endpoint serves; `response_types_supported` is Cognito's (`code`, `token`), since the
 /// authorization endpoint, if any, is the host's.
 pub fn discovery_document(engine: &Engine, endpoints: &Endpoints) -> OAuthResponse {
@@ -70,7 +72,7 @@ pub fn discovery_document(engine: &Engine, endpoints: &Endpoints) -> OAuthRespon
         #[serde(skip_serializing_if = "Option::is_none")]
         introspection_endpoint: Option<&'a str>,
         jwks_uri: &'a str,
-        id_token_signing_alg_values_supported: [&'static str; 1],
+        id_token_signing_alg_values_supported: Vec<&'static str>,
         token_endpoint_auth_methods_supported: [&'static str; 2],
         revocation_endpoint_auth_methods_supported: [&'static str; 2],
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,7 +88,12 @@ pub fn discovery_document(engine: &Engine, endpoints: &Endpoints) -> OAuthRespon
         revocation_endpoint: &endpoints.revocation_endpoint,
         introspection_endpoint: endpoints.introspection_endpoint.as_deref(),
         jwks_uri: &endpoints.jwks_uri,
-        id_token_signing_alg_values_supported: [engine.signer().id_key().algorithm().as_str()],
+        id_token_signing_alg_values_supported: engine
+            .signer()
+            .id_token_algorithms()
+            .into_iter()
+            .map(Algorithm::as_str)
+            .collect(),
         token_endpoint_auth_methods_supported: AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: AUTH_METHODS,
         introspection_endpoint_auth_methods_supported: endpoints
