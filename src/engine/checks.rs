@@ -418,6 +418,27 @@ mod tests {
         assert!(check_refresh_token_shape("").is_err());
     }
 
+    /// R-REF-1: every bound is inclusive, and `[\w-]` before the device key's last `_` includes `_`.
+    #[test]
+    fn r_ref_1_bounds_are_inclusive() {
+        assert!(check_refresh_token_shape(&"a".repeat(MAX_TOKEN_LEN)).is_ok());
+        assert!(check_client_id(&"a".repeat(128)).is_ok());
+        assert!(check_client_secret(&"a".repeat(64)).is_ok());
+        assert!(check_device_key(&format!("a_{}", "0".repeat(53))).is_ok());
+        assert!(check_device_key("us_east_1_0a1b2c3d-aaaa").is_ok());
+    }
+
+    /// R-SAFE-1: ClientMetadata of exactly 64 entries, or of exactly 16 KiB, is accepted.
+    #[test]
+    fn r_safe_1_client_metadata_bounds_are_inclusive() {
+        let most: HashMap<String, String> = (0..MAX_METADATA_ENTRIES)
+            .map(|i| (i.to_string(), String::new()))
+            .collect();
+        assert!(check_client_metadata(&most).is_ok());
+        let largest = HashMap::from([("k".to_owned(), "v".repeat(MAX_METADATA_BYTES - 1))]);
+        assert!(check_client_metadata(&largest).is_ok());
+    }
+
     /// The model's definitions, character by character, as the byte-level checks must read them.
     fn model_message(
         value: &str,

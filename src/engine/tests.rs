@@ -455,6 +455,41 @@ fn r_ops_3_a_revocation_reports_the_family_revoked_only_if_its_write_did_it() {
     assert_eq!(flow.report().outcome(None), Outcome::Unchanged);
 }
 
+/// R-OPS-3: a reuse under the RevokeFamily policy is reported either way, but the family revoked only
+/// by the request whose revocation took it from live to revoked.
+#[test]
+fn r_ops_3_a_reuse_revocation_reports_the_family_revoked_only_if_its_write_did_it() {
+    let w = world(Some(10), ReusePolicy::RevokeFamily);
+    let f = family(&w, 2, at(10));
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    // This request's revocation did it: the reuse, then the family revoked for it.
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(1));
+    assert_eq!(step, format!("Revoke({:?})", f.id));
+    assert!(matches!(
+        flow.next(Input::Revoked(true)),
+        Need::Done(Err(Error::RefreshTokenReused))
+    ));
+    assert!(matches!(
+        flow.report().events(),
+        [
+            SecurityEvent::ReuseDetected { .. },
+            SecurityEvent::FamilyRevoked { .. }
+        ]
+    ));
+    // Another request revoked it between the read and the write: the reuse only.
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(1));
+    assert_eq!(step, format!("Revoke({:?})", f.id));
+    assert!(matches!(
+        flow.next(Input::Revoked(false)),
+        Need::Done(Err(Error::RefreshTokenReused))
+    ));
+    assert!(matches!(
+        flow.report().events(),
+        [SecurityEvent::ReuseDetected { .. }]
+    ));
+}
+
 #[test]
 fn r_rev_1_revoking_a_generation_the_family_never_reached_writes_nothing() {
     let w = world(Some(10), ReusePolicy::Reject);
@@ -946,6 +981,44 @@ fn r_rot_5_an_unchanged_advance_at_the_expected_generation_reads_again() {
     let step = flow.next(read(expired, at(6)));
     assert!(
         matches!(step, Need::Done(Err(Error::RefreshTokenExpired))),
+        "{step:?}"
+    );
+}
+
+/// R-ROT-1: a generation at `u32::MAX` cannot advance. The store's `Unchanged` at that generation ends
+/// the refresh at once: no read again, no second compare-and-set.
+#[test]
+fn r_rot_1_an_exhausted_generation_is_refused_without_another_read() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, u32::MAX, Timestamp::EPOCH);
+    let t = w.keys.encode(&f.id, u32::MAX);
+    let req = RefreshRequest::new(&t, w.client_id());
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+    assert!(step.starts_with("Advance"), "{step}");
+    let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
+    assert!(
+        matches!(step, Need::Done(Err(Error::Internal { .. }))),
+        "{step:?}"
+    );
+}
+
+/// R-REF-6: a compare-and-set refused because the family was revoked since it was read (a concurrent
+/// RevokeToken) answers `Refresh Token has been revoked` at once, without reading the family again.
+#[test]
+fn r_ref_6_an_advance_refused_for_a_revoked_family_answers_revoked_at_once() {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, 0, Timestamp::EPOCH);
+    let t0 = w.keys.encode(&f.id, 0);
+    let req = RefreshRequest::new(&t0, w.client_id());
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+    assert!(step.starts_with("Advance"), "{step}");
+    let revoked = FamilyState {
+        revoked: true,
+        ..f.state
+    };
+    let step = flow.next(Input::Advanced(Advance::Unchanged(revoked)));
+    assert!(
+        matches!(step, Need::Done(Err(Error::RefreshTokenRevoked))),
         "{step:?}"
     );
 }
