@@ -428,6 +428,19 @@ mod tests {
         assert!(check_device_key("us_east_1_0a1b2c3d-aaaa").is_ok());
     }
 
+    /// R-SIGN-1: a SECRET_HASH is checked against the whole Base64 alphabet (`+`, `/` and `=` padding
+    /// included; a real one, 44 characters, often holds them) and at most 128 characters.
+    #[test]
+    fn r_sign_1_secret_hash_shape() {
+        assert!(check_secret_hash("ab+/cd/+ef0123456789ABCDEFGHIJKLMNOPQRSTUVW=").is_ok());
+        assert!(check_secret_hash(&"/".repeat(crate::secret::MAX_SECRET_HASH_LEN)).is_ok());
+        assert!(check_secret_hash(&"a".repeat(crate::secret::MAX_SECRET_HASH_LEN + 1)).is_err());
+        assert!(check_secret_hash("").is_err());
+        for bad in ["ab-c", "ab_c", "ab c", "ab.c", "abé"] {
+            assert!(check_secret_hash(bad).is_err(), "{bad}");
+        }
+    }
+
     /// R-SAFE-1: ClientMetadata of exactly 64 entries, or of exactly 16 KiB, is accepted.
     #[test]
     fn r_safe_1_client_metadata_bounds_are_inclusive() {
