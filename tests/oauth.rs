@@ -995,3 +995,339 @@ fn r_safe_2_a_refused_client_id_is_not_in_the_errors_debug() {
     assert!(shown.contains("InvalidClient"), "{shown}");
     assert!(!shown.contains("k3p9s2v7"), "{shown}");
 }
+
+// ------------------------------------------------------------------------ mutation-testing additions
+
+/// R-OAUTH-1: a header the adapter reads, sent twice, is ambiguous: `invalid_request`, whichever copy
+/// would have authenticated, and nothing is refreshed.
+#[test]
+fn r_oauth_1_a_repeated_content_type_or_authorization_header_is_invalid_request() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t = f.sign_in();
+    let body = form(&[("grant_type", "refresh_token"), ("refresh_token", &t)]);
+    let good = basic(&f.client_id, &secret);
+    let wrong = basic(&f.client_id, &"w".repeat(51));
+    let r = oauth::token_endpoint(
+        &f.issuer,
+        &OAuthRequest::new("POST", body.as_bytes())
+            .header("Content-Type", FORM)
+            .header("content-type", FORM)
+            .header("Authorization", good.as_bytes()),
+    );
+    assert_eq!(
+        assert_error(&r, 400, "invalid_request"),
+        "The Content-Type header is repeated."
+    );
+    for (first, second) in [(&wrong, &good), (&good, &wrong), (&good, &good)] {
+        let r = oauth::token_endpoint(
+            &f.issuer,
+            &OAuthRequest::new("POST", body.as_bytes())
+                .header("Content-Type", FORM)
+                .header("Authorization", first.as_bytes())
+                .header("authorization", second.as_bytes()),
+        );
+        assert_eq!(
+            assert_error(&r, 400, "invalid_request"),
+            "The Authorization header is repeated."
+        );
+    }
+    assert!(
+        refresh_token_of(&refresh(&f, Auth::Body, &t)).is_some(),
+        "not used"
+    );
+}
+
+/// R-OAUTH-1: bodies *over* 64 KiB are refused before parsing; one of exactly `MAX_FORM_BYTES` is read.
+#[test]
+fn r_oauth_1_a_body_of_exactly_max_form_bytes_is_read() {
+    let f = Fixture::new(Opts::rotating(0));
+    let sized = |token: &str, len: usize| {
+        let head = form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", &f.client_id),
+        ]);
+        let pad = len - head.len() - "&pad=".len();
+        let body = format!("{head}&pad={}", "a".repeat(pad));
+        assert_eq!(body.len(), len);
+        body
+    };
+    let t0 = f.sign_in();
+    let body = sized(&t0, oauth::MAX_FORM_BYTES);
+    let req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+    let t1 = refresh_token_of(&oauth::token_endpoint(&f.issuer, &req)).unwrap();
+    let body = sized(&t1, oauth::MAX_FORM_BYTES + 1);
+    let req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+    assert_eq!(
+        assert_error(
+            &oauth::token_endpoint(&f.issuer, &req),
+            400,
+            "invalid_request"
+        ),
+        format!(
+            "The request body is larger than {} bytes.",
+            oauth::MAX_FORM_BYTES
+        )
+    );
+}
+
+/// R-OAUTH-1: `auth_method` names the method the request used: `client_secret_basic` for the header,
+/// `client_secret_post` for a secret in the body, `none` for a `client_id` alone.
+#[test]
+fn r_oauth_1_auth_method_names_how_the_client_authenticated() {
+    use refresh_rotation::oauth::{
+        ClientAuthMethod, IntrospectionRequest, RevocationRequest, TokenRequest,
+    };
+    let secret = "abcdefghijklmnopqrstuvwxyz";
+    // The method each endpoint's parser names for a request with this header and these body pairs.
+    let methods = |authorization: Option<&str>, client: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "abc"),
+            ("token", "abc"),
+        ];
+        pairs.extend_from_slice(client);
+        let body = form(&pairs);
+        let mut req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+        if let Some(h) = authorization {
+            req = req.header("Authorization", h.as_bytes());
+        }
+        [
+            TokenRequest::parse(&req).unwrap().auth_method(),
+            RevocationRequest::parse(&req).unwrap().auth_method(),
+            IntrospectionRequest::parse(&req).unwrap().auth_method(),
+        ]
+    };
+    assert_eq!(
+        methods(Some(&basic("client1", secret)), &[]),
+        [ClientAuthMethod::ClientSecretBasic; 3]
+    );
+    assert_eq!(
+        methods(None, &[("client_id", "client1"), ("client_secret", secret)]),
+        [ClientAuthMethod::ClientSecretPost; 3]
+    );
+    assert_eq!(
+        methods(None, &[("client_id", "client1")]),
+        [ClientAuthMethod::None; 3]
+    );
+}
+
+/// R-SAFE-1 at R-OAUTH-1: an `Authorization` header longer than any Basic credentials can be is refused
+/// unread, even when trimming it would leave valid credentials.
+#[test]
+fn r_safe_1_an_oversized_authorization_header_is_refused_unread() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t = f.sign_in();
+    let valid = basic(&f.client_id, &secret);
+    let b64 = valid.strip_prefix("Basic ").unwrap();
+    let padded = format!("Basic{}{b64}", " ".repeat(4096));
+    let body = form(&[("grant_type", "refresh_token"), ("refresh_token", &t)]);
+    let req = OAuthRequest::new("POST", body.as_bytes())
+        .header("Content-Type", FORM)
+        .header("Authorization", padded.as_bytes());
+    assert_eq!(
+        assert_error(
+            &oauth::token_endpoint(&f.issuer, &req),
+            401,
+            "invalid_client"
+        ),
+        "The Authorization header is not valid Basic client credentials."
+    );
+    assert!(
+        refresh_token_of(&refresh(&f, Auth::Body, &t)).is_some(),
+        "not used"
+    );
+}
+
+/// R-OAUTH-1, R-OAUTH-3: client credentials come in the `Basic` scheme only: the same base64 pair
+/// under another scheme is not valid client authentication (401 `invalid_client`), at every endpoint.
+#[test]
+fn r_oauth_1_only_the_basic_scheme_carries_client_credentials() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let secret = f.secret.clone().unwrap();
+    let t = f.sign_in();
+    let b64 = basic(&f.client_id, &secret)
+        .strip_prefix("Basic ")
+        .unwrap()
+        .to_owned();
+    for scheme in ["Bearer", "Digest", "Basicx"] {
+        let header = format!("{scheme} {b64}");
+        for (endpoint, params) in [
+            (
+                oauth::token_endpoint as Endpoint,
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", t.as_str()),
+                ],
+            ),
+            (oauth::revocation_endpoint, vec![("token", t.as_str())]),
+            (oauth::introspection_endpoint, vec![("token", t.as_str())]),
+        ] {
+            let body = form(&params);
+            let req = OAuthRequest::new("POST", body.as_bytes())
+                .header("Content-Type", FORM)
+                .header("Authorization", header.as_bytes());
+            let r = endpoint(&f.issuer, &req);
+            assert_error(&r, 401, "invalid_client");
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some(r#"Basic realm="oauth2""#)
+            );
+        }
+    }
+    assert!(
+        refresh_token_of(&refresh(&f, Auth::Body, &t)).is_some(),
+        "not used, not revoked"
+    );
+}
+
+/// R-OAUTH-3, R-OAUTH-7: at the introspection endpoint only `invalid_client` becomes 401 with the
+/// challenge; a store failure is still 500 `server_error`, without a challenge.
+#[test]
+fn r_oauth_7_a_store_failure_at_introspection_is_server_error() {
+    use refresh_rotation::error::StoreError;
+    use refresh_rotation::store::InMemoryRefreshTokenStore;
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let t = f.sign_in();
+    let down = std::sync::Arc::new(common::Intercepted::on_read(
+        std::sync::Arc::new(InMemoryRefreshTokenStore::new()),
+        |_, _| Err(StoreError::Unavailable("connection reset".into())),
+    ));
+    let issuer = f.issuer_over(down, f.clock.clone());
+    let body = form(&[
+        ("token", t.as_str()),
+        ("client_id", f.client_id.as_str()),
+        ("client_secret", f.secret.as_deref().unwrap()),
+    ]);
+    let req = OAuthRequest::new("POST", body.as_bytes()).header("Content-Type", FORM);
+    let r = oauth::introspection_endpoint(&issuer, &req);
+    let d = assert_error(&r, 500, "server_error");
+    assert!(!d.contains("connection reset"), "{d}");
+    assert_eq!(r.header("www-authenticate"), None);
+}
+
+/// R-OAUTH-3: the grant type is matched exactly: `REFRESH_TOKEN` is another grant type.
+#[test]
+fn r_oauth_3_grant_type_is_case_sensitive() {
+    let f = Fixture::new(Opts::rotating(0));
+    let t = f.sign_in();
+    for grant in ["REFRESH_TOKEN", "Refresh_Token"] {
+        let r = call(
+            &f,
+            oauth::token_endpoint,
+            Auth::Body,
+            &[("grant_type", grant), ("refresh_token", &t)],
+        );
+        assert_error(&r, 400, "unsupported_grant_type");
+    }
+    assert!(
+        refresh_token_of(&refresh(&f, Auth::Body, &t)).is_some(),
+        "not used"
+    );
+}
+
+/// R-OAUTH-6 (RFC 8414 §2): the revocation endpoint, and the introspection endpoint when served,
+/// accept the same client authentication methods as the token endpoint, and the document says so.
+#[test]
+fn r_oauth_6_discovery_names_the_auth_methods_of_every_endpoint() {
+    let f = Fixture::new(Opts::rotating(0));
+    let base = "http://127.0.0.1:9229";
+    let methods = serde_json::json!(["client_secret_basic", "client_secret_post"]);
+    let endpoints = Endpoints::at(base, "us-east-1_TestPool");
+    let v = json(&oauth::discovery_endpoint(&f.issuer, &endpoints));
+    assert_eq!(v["revocation_endpoint_auth_methods_supported"], methods);
+    assert!(v
+        .get("introspection_endpoint_auth_methods_supported")
+        .is_none());
+    let with = endpoints.with_introspection(format!("{base}/oauth2/introspect"));
+    let v = json(&oauth::discovery_endpoint(&f.issuer, &with));
+    assert_eq!(v["introspection_endpoint_auth_methods_supported"], methods);
+    assert_eq!(v["revocation_endpoint_auth_methods_supported"], methods);
+}
+
+/// R-OAUTH-7: the client authenticates first, whatever the token: bad credentials with a token too
+/// long to be one are `invalid_client`, not `{"active": false}`.
+#[test]
+fn r_oauth_7_bad_client_credentials_are_refused_whatever_the_token() {
+    let f = Fixture::new(Opts::rotating(0).with_secret());
+    let huge = "a".repeat(20_000);
+    let wrong = "z".repeat(51);
+    for auth in [
+        Auth::Basic(&f.client_id, &wrong),
+        Auth::Basic("nosuchclient", &wrong),
+    ] {
+        let r = call(&f, oauth::introspection_endpoint, auth, &[("token", &huge)]);
+        assert_eq!(
+            assert_error(&r, 401, "invalid_client"),
+            "Client authentication failed."
+        );
+    }
+    let missing = [
+        ("token", huge.as_str()),
+        ("client_id", f.client_id.as_str()),
+    ];
+    let r = call(&f, oauth::introspection_endpoint, Auth::Nothing, &missing);
+    assert_error(&r, 401, "invalid_client");
+    // The right client gets its answer.
+    assert_eq!(introspect(&f, &huge), serde_json::json!({"active": false}));
+}
+
+/// R-OAUTH-7: an access or ID token is active only for the client it was issued to: for another
+/// client of the pool it is `{"active": false}`.
+#[test]
+fn r_oauth_7_another_clients_access_and_id_tokens_are_inactive() {
+    let f = Fixture::new(Opts::rotating(10));
+    let signed = f.sign_in_full();
+    let other = f.create_client(Opts::rotating(0));
+    for token in [&signed.access_token, &signed.id_token] {
+        assert_eq!(introspect(&f, token)["active"], true);
+        let r = call(
+            &f,
+            oauth::introspection_endpoint,
+            Auth::Nothing,
+            &[("token", token), ("client_id", &other)],
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(json(&r), serde_json::json!({"active": false}));
+    }
+}
+
+/// R-OAUTH-1: `token_type_hint` is read by the endpoints (and ignored), so sent twice it is
+/// `invalid_request` like any repeated parameter they read; the token is not revoked.
+#[test]
+fn r_oauth_1_a_repeated_token_type_hint_is_invalid_request() {
+    let f = Fixture::new(Opts::rotating(0));
+    let t = f.sign_in();
+    let params = [
+        ("token", t.as_str()),
+        ("token_type_hint", "refresh_token"),
+        ("token_type_hint", "access_token"),
+    ];
+    for endpoint in [
+        oauth::revocation_endpoint as Endpoint,
+        oauth::introspection_endpoint,
+    ] {
+        let r = call(&f, endpoint, Auth::Body, &params);
+        assert_eq!(
+            assert_error(&r, 400, "invalid_request"),
+            "The parameter token_type_hint is repeated."
+        );
+    }
+    assert!(
+        refresh_token_of(&refresh(&f, Auth::Body, &t)).is_some(),
+        "not revoked"
+    );
+}
+
+/// R-SRV-9 at the adapter: `temporarily_unavailable` is 503, in the error shape, uncacheable.
+#[test]
+fn r_srv_9_temporarily_unavailable_is_503() {
+    let r =
+        oauth::OAuthError::temporarily_unavailable("Too many requests in flight.").to_response();
+    assert_eq!(
+        assert_error(&r, 503, "temporarily_unavailable"),
+        "Too many requests in flight."
+    );
+}

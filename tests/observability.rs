@@ -1104,3 +1104,32 @@ fn r_ops_1_oauth_requests_refused_while_parsed_are_traced_and_counted() {
     assert!(!text.contains("short-guess"), "{text}");
     assert!(!text.contains(t0.expose_secret()), "{text}");
 }
+
+/// R-OPS-1: a request the OAuth adapter refuses while parsing it is traced as the error it stands for:
+/// a failed client authentication as a wrong secret (`NotAuthorizedException`), a missing parameter as
+/// a malformed request (`InvalidParameterException`).
+#[test]
+fn r_ops_1_oauth_parse_refusals_are_traced_as_the_error_they_stand_for() {
+    use refresh_rotation::oauth::{self, OAuthRequest};
+    let p = pool(5, ReusePolicy::Reject, false);
+    let form = b"application/x-www-form-urlencoded".as_slice();
+    let capture = capture();
+    let bad_secret = format!(
+        "grant_type=refresh_token&refresh_token=abc&client_id={}&client_secret=short-guess",
+        p.rotating
+    );
+    let req = OAuthRequest::new("POST", bad_secret.as_bytes()).header("Content-Type", form);
+    assert_eq!(oauth::token_endpoint(&p.issuer, &req).status, 400);
+    let text = capture.text();
+    assert!(
+        text.contains("record refresh outcome=client_error"),
+        "{text}"
+    );
+    assert!(text.contains("error=NotAuthorizedException"), "{text}");
+    assert!(!text.contains("error=InvalidParameterException"), "{text}");
+    let no_token = format!("client_id={}", p.rotating);
+    let req = OAuthRequest::new("POST", no_token.as_bytes()).header("Content-Type", form);
+    assert_eq!(oauth::revocation_endpoint(&p.issuer, &req).status, 400);
+    let text = capture.text();
+    assert!(text.contains("error=InvalidParameterException"), "{text}");
+}

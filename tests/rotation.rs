@@ -583,3 +583,40 @@ fn r_rot_11_introspection_of_sign_in_tokens_with_the_stores_clock_behind() {
     );
     assert!(active(&s.id_token), "the ID token sign-in just minted");
 }
+
+/// R-OAUTH-7 with R-ROT-11: a refresh token is active exactly when a refresh would pass the decision,
+/// and that decision is taken on the store's time when it keeps one: the grace window and the
+/// family's expiry close by the store's clock, whatever the host's says.
+#[test]
+fn r_oauth_7_a_refresh_tokens_activity_is_judged_by_the_stores_time() {
+    use refresh_rotation::engine::Introspection;
+    let f = Fixture::new(Opts::rotating(2).refresh_validity_minutes(60));
+    let store_clock = Arc::new(ManualClock::new(Clock::now(&*f.clock)));
+    let store = store_keeping_time(store_clock.clone());
+    let host = f.issuer_over(store, f.clock.clone());
+    let t0 = host
+        .sign_in(&SignInRequest::new(f.id(), "alice"))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let t1 = host
+        .get_tokens_from_refresh_token(&RefreshRequest::new(&t0, f.id()))
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let active = |token: &RefreshToken| {
+        matches!(
+            host.introspect(token.expose_secret(), f.id(), None)
+                .unwrap(),
+            Introspection::Active(_)
+        )
+    };
+    assert!(active(&t0), "inside the grace window");
+    assert!(active(&t1));
+    // The host's clock stands still; the store's moves past the window, then past the family's expiry.
+    store_clock.advance(3);
+    assert!(!active(&t0), "the store's time closed the window");
+    assert!(active(&t1));
+    store_clock.advance(3_600);
+    assert!(!active(&t1), "expired by the store's time");
+}

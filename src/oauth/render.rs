@@ -291,7 +291,8 @@ impl OAuthError {
             Error::TokenOfOtherClient { .. } => {
                 Self::new(ErrorCode::UnauthorizedClient, message(), 400)
             }
-            // Store and internal failures say nothing more than "Internal error.".
+            // Store and internal failures say no more than their fixed messages ("Internal error.",
+            // "Internal error: a store is unavailable."): never the store's or the detail's words.
             other if other.http_status() >= 500 => {
                 Self::new(ErrorCode::ServerError, message(), 500)
             }
