@@ -489,3 +489,103 @@ fn r_safe_1_huge_request_bodies_are_refused_for_every_request_type() {
     refused::<AdminInitiateAuthRequest>(b);
     const { assert!(wire::MAX_REQUEST_BYTES < TEN_MIB) };
 }
+
+/// R-SAFE-1: the body limit is inclusive: a body of exactly `MAX_REQUEST_BYTES` bytes is parsed, one
+/// byte more is refused before parsing.
+#[test]
+fn r_safe_1_a_body_of_exactly_the_limit_is_parsed() {
+    let mut body = format!(r#"{{"UserPoolId":"{POOL}","ClientId":"abc"}}"#).into_bytes();
+    body.resize(wire::MAX_REQUEST_BYTES, b' ');
+    let req = wire::from_json::<DescribeUserPoolClientRequest>(&body).unwrap();
+    assert_eq!(req.client_id.as_deref(), Some("abc"));
+    body.push(b' ');
+    let e = wire::from_json::<DescribeUserPoolClientRequest>(&body).unwrap_err();
+    assert_eq!(e.exception_name(), "InvalidParameterException");
+    assert!(e.message().contains("at most"), "{}", e.message());
+}
+
+/// R-SAFE-1 (SPEC 2.2): only a list of more than 1,000 entries is refused on its own. A list of exactly
+/// 1,000 is validated as any other: each entry checked, duplicates folded, and the rest of the request
+/// judged with it.
+#[test]
+fn r_safe_1_a_list_of_exactly_1000_entries_is_checked_entry_by_entry() {
+    let f = Fixture::new(Opts::rotating(0));
+    let mut attrs = vec!["email".to_owned(); 999];
+    attrs.push(String::new());
+    let e = create(
+        &f,
+        CreateUserPoolClientRequest {
+            read_attributes: Some(attrs),
+            ..create_req()
+        },
+    );
+    assert!(
+        e.message().contains("'ReadAttributes.1000.member'"),
+        "{}",
+        e.message()
+    );
+    let urls: Vec<String> = (0..1000)
+        .map(|i| format!("https://e.example/{i}"))
+        .collect();
+    let e = create(
+        &f,
+        CreateUserPoolClientRequest {
+            callback_urls: Some(urls),
+            client_name: Some("bad/name".into()),
+            ..create_req()
+        },
+    );
+    let Error::InvalidConfig(v) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        v.has(9, "CallbackURLs") && v.has(2, "ClientName"),
+        "{}",
+        e.message()
+    );
+    let flows = vec!["ALLOW_USER_SRP_AUTH".to_owned(); 1000];
+    let created = f
+        .registry
+        .create_user_pool_client(&CreateUserPoolClientRequest {
+            explicit_auth_flows: Some(flows),
+            ..create_req()
+        })
+        .unwrap();
+    assert_eq!(
+        created
+            .user_pool_client
+            .unwrap()
+            .explicit_auth_flows
+            .unwrap(),
+        ["ALLOW_USER_SRP_AUTH"]
+    );
+}
+
+/// R-REF-1, R-SAFE-1: the bounds on ClientMetadata (at most 64 entries) are among the shape checks made
+/// when a wire request is parsed, before the host routes it or a password is looked at.
+#[test]
+fn r_ref_1_client_metadata_bounds_are_checked_when_the_request_is_parsed() {
+    let metadata = |n: usize| -> HashMap<String, String> {
+        (0..n).map(|i| (format!("k{i}"), "v".to_owned())).collect()
+    };
+    let refresh = |n| {
+        serde_json::json!({"RefreshToken": "abc", "ClientId": "c1", "ClientMetadata": metadata(n)})
+            .to_string()
+    };
+    assert!(
+        wire::from_json::<GetTokensFromRefreshTokenRequest>(refresh(64).as_bytes())
+            .and_then(GetTokensFromRefreshTokenRequest::into_call)
+            .is_ok()
+    );
+    refused_by_wire(&refresh(65), "ClientMetadata");
+    let initiate = |n| {
+        let body = serde_json::json!({"ClientId": "c1", "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "u", "PASSWORD": "p"}, "ClientMetadata": metadata(n)})
+        .to_string();
+        wire::from_json::<InitiateAuthRequest>(body.as_bytes())
+            .and_then(AuthCall::from_initiate_auth)
+    };
+    assert!(initiate(64).is_ok());
+    let e = assert_refused(initiate(65).map(drop), ExceptionKind::InvalidParameter);
+    assert!(e.message().contains("ClientMetadata"), "{}", e.message());
+}

@@ -1204,3 +1204,95 @@ fn r_cfg_2_unpatterned_members_refuse_nul() {
         .build()
         .is_ok());
 }
+
+/// SPEC 2.2, R-CFG-2..15: one Create that breaks every rule from R-CFG-2 to R-CFG-15 at once gets every
+/// violation, none hidden by an earlier one, in the order the validator runs its rules (the request's
+/// own secret members, then ClientName, the validities, rotation and flows, the URLs, OAuth, the
+/// remaining members): the order the message lists them in.
+#[test]
+fn r_cfg_every_rule_is_reported_at_once_in_the_validators_order() {
+    let e = create(json!({
+        "ClientName": "bad/name",
+        "PublishSecretsInAWSSecretsManager": true,
+        "AccessTokenValidity": 4,
+        "IdTokenValidity": 2,
+        "RefreshTokenValidity": 60,
+        "TokenValidityUnits": units("minutes", "hours", "minutes"),
+        "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 61},
+        "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"],
+        "CallbackURLs": ["http://example.com/cb"],
+        "DefaultRedirectURI": "https://example.com/other",
+        "AllowedOAuthFlows": ["client_credentials", "code"],
+        "AllowedOAuthScopes": ["nope/x"],
+        "PreventUserExistenceErrors": "SOMETIMES",
+        "EnablePropagateAdditionalUserContextData": true,
+        "AuthSessionValidity": 16,
+    }))
+    .unwrap_err();
+    let Error::InvalidConfig(v) = &e else {
+        panic!("{e:?}")
+    };
+    let seen: Vec<(u8, &str)> = v
+        .violations()
+        .iter()
+        .map(|x| (x.rule, x.field.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (5, "PublishSecretsInAWSSecretsManager"),
+            (2, "ClientName"),
+            (3, "AccessTokenValidity"),
+            (4, "IdTokenValidity"),
+            (8, "RefreshTokenRotation.RetryGracePeriodSeconds"),
+            (6, "ExplicitAuthFlows"),
+            (7, "ExplicitAuthFlows"),
+            (9, "CallbackURLs"),
+            (10, "DefaultRedirectURI"),
+            (13, "AllowedOAuthScopes"),
+            (11, "AllowedOAuthFlows"),
+            (11, "AllowedOAuthFlows"),
+            (12, "AllowedOAuthFlows"),
+            (12, "AllowedOAuthScopes"),
+            (2, "PreventUserExistenceErrors"),
+            (14, "EnablePropagateAdditionalUserContextData"),
+            (15, "AuthSessionValidity"),
+        ],
+        "{e}"
+    );
+    assert!(
+        e.message().starts_with("17 validation errors detected: "),
+        "{}",
+        e.message()
+    );
+    let messages: Vec<&str> = v.violations().iter().map(|x| x.message.as_str()).collect();
+    assert!(
+        e.message().ends_with(&messages.join("; ")),
+        "{}",
+        e.message()
+    );
+}
+
+/// R-CFG-13: a custom scope is `<resource-server-identifier>/<name>`. A name without a `/` is never one,
+/// even when the declared scopes a store hands back to `from_stored_json` list it.
+#[test]
+fn r_cfg_13_a_name_without_a_slash_is_never_a_custom_scope() {
+    let config = AppClientConfig::builder("web")
+        .allowed_oauth_flows([OAuthFlow::Code])
+        .allowed_oauth_flows_user_pool_client(true)
+        .callback_urls(["https://example.com/cb"])
+        .allowed_oauth_scopes(["openid"])
+        .build()
+        .unwrap();
+    let json = config.to_stored_json().unwrap();
+    assert!(AppClientConfig::from_stored_json(&json, false, []).is_ok());
+    let custom = json.replace("\"openid\"", "\"api/read\"");
+    assert_ne!(custom, json);
+    assert!(AppClientConfig::from_stored_json(&custom, false, ["api/read"]).is_ok());
+    let plain = json.replace("\"openid\"", "\"superuser\"");
+    let e = AppClientConfig::from_stored_json(&plain, false, ["superuser"]).unwrap_err();
+    assert!(
+        e.to_string().contains("Invalid scope requested: superuser"),
+        "{e}"
+    );
+}

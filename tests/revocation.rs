@@ -329,3 +329,22 @@ fn r_cfg_2_revoke_token_names_its_token_member() {
     assert!(e.message().contains("at 'Token'"), "{}", e.message());
     assert!(!e.message().contains("RefreshToken"), "{}", e.message());
 }
+
+/// R-REV-1: RevokeAssociatedSessions takes either value of the model's enum, `NONE` or `LINKED`;
+/// anything else is refused.
+#[test]
+fn r_rev_1_revoke_associated_sessions_takes_none_and_linked() {
+    use refresh_rotation::wire::{self, RevokeCall, RevokeTokenRequest};
+    let parse = |v: &str| -> Result<RevokeCall, Error> {
+        let body =
+            serde_json::json!({"Token": "abc", "ClientId": "c1", "RevokeAssociatedSessions": v})
+                .to_string();
+        wire::from_json::<RevokeTokenRequest>(body.as_bytes())?.into_call()
+    };
+    assert!(parse("NONE").is_ok());
+    assert!(parse("LINKED").is_ok());
+    for bad in ["ALL", "none", ""] {
+        let e = parse(bad).unwrap_err();
+        assert_eq!(e.exception_name(), "InvalidParameterException", "{bad:?}");
+    }
+}

@@ -629,3 +629,41 @@ fn r_cfg_2_string_type_members_are_at_most_131072_characters() {
         .unwrap_err();
     assert!(!e.message().contains("131072"), "{e}");
 }
+
+/// R-SIGN-1: the client's secret is proven before the password is looked at, so a caller without the
+/// secret learns nothing about users or passwords: a missing or wrong SECRET_HASH is the answer whether
+/// the user exists and the password is right or not.
+#[test]
+fn r_sign_1_the_secret_is_checked_before_the_password() {
+    let p = Pool::new();
+    let (client, _) = p.client(&[ALLOW_PW], true, LEGACY);
+    let missing = format!("Client {client} is configured for secret but secret was not received");
+    let mismatch = format!("Unable to verify secret for client {client}");
+    for (user, pw) in [("alice", "wrong"), ("carol", "Passw0rd!")] {
+        let e = p.initiate(&password_body(&client, user, pw)).unwrap_err();
+        assert_eq!(e.message(), missing, "{user}");
+        let body = password_body(&client, user, pw)
+            .replace(r#""PASSWORD":"#, r#""SECRET_HASH":"AAAA","PASSWORD":"#);
+        let e = p.initiate(&body).unwrap_err();
+        assert_eq!(e.message(), mismatch, "{user}");
+    }
+}
+
+fn parse_password_call(user: &str, pw: &str) -> Result<AuthCall, Error> {
+    AuthCall::from_initiate_auth(from_json(password_body("c1", user, pw).as_bytes())?)
+}
+
+/// R-CFG-2: USERNAME and PASSWORD may be as long as UsernameType (128 characters) and PasswordType (256)
+/// allow; one character more is refused.
+#[test]
+fn r_cfg_2_username_and_password_lengths_are_inclusive() {
+    assert!(parse_password_call(&"u".repeat(128), &"p".repeat(256)).is_ok());
+    for (user, pw) in [(129, 256), (128, 257)] {
+        let e = parse_password_call(&"u".repeat(user), &"p".repeat(pw)).unwrap_err();
+        assert_eq!(
+            e.exception_name(),
+            "InvalidParameterException",
+            "{user}/{pw}"
+        );
+    }
+}

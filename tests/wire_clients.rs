@@ -1033,3 +1033,47 @@ fn r_cfg_2_every_model_constraint_comes_before_resource_not_found() {
         "create ClientSecret: {e}"
     );
 }
+
+/// R-CFG-11, R-CFG-14: the rules that depend on the client's secret are judged only for a client the
+/// request identifies. An Update of a client that cannot be found (a malformed ClientId, or an unknown
+/// one with a model violation) reports its own violations, not "needs a client secret", which would
+/// claim of a client nobody identified that it has none.
+#[test]
+fn r_cfg_11_r_cfg_14_are_not_judged_for_a_client_the_update_does_not_identify() {
+    let r = registry();
+    let needs_secret = r#""AllowedOAuthFlowsUserPoolClient":true,"AllowedOAuthFlows":["client_credentials"],
+        "AllowedOAuthScopes":["https://api.example.com/orders.read"],
+        "EnablePropagateAdditionalUserContextData":true"#;
+    for (ids, field) in [
+        (r#""ClientId":"a-b""#, "ClientId"),
+        (
+            r#""ClientId":"nosuchclient","AccessTokenValidity":0"#,
+            "AccessTokenValidity",
+        ),
+    ] {
+        let update: UpdateUserPoolClientRequest = from_json(
+            format!(r#"{{"UserPoolId":"us-east-1_Example",{ids},{needs_secret}}}"#).as_bytes(),
+        )
+        .unwrap();
+        let e = r.update_user_pool_client(&update).unwrap_err();
+        let Error::InvalidConfig(v) = &e else {
+            panic!("{e:?}")
+        };
+        let fields: Vec<(u8, &str)> = v
+            .violations()
+            .iter()
+            .map(|x| (x.rule, x.field.as_str()))
+            .collect();
+        assert_eq!(fields, [(2, field)], "{e}");
+        assert_eq!(e.exception_name(), "InvalidParameterException");
+    }
+}
+
+/// R-WIRE-1: a fractional epoch-second date is truncated toward negative infinity, also before 1970.
+#[test]
+fn r_wire_1_fractional_dates_are_floored() {
+    let c: UserPoolClientType =
+        serde_json::from_str(r#"{"CreationDate":-0.5,"LastModifiedDate":-1700000000.25}"#).unwrap();
+    assert_eq!(c.creation_date, Some(-1));
+    assert_eq!(c.last_modified_date, Some(-1_700_000_001));
+}
