@@ -964,63 +964,63 @@ fn r_rot_1_an_advance_answered_with_another_state_than_the_one_asked_for_is_refu
     }
 }
 
+/// Drives a refresh of a family at `generation` to its compare-and-set, and hands the flow and the
+/// family to `then`, to answer it.
+fn at_advance(generation: u32, then: impl FnOnce(&mut RefreshFlow<'_>, &Family)) {
+    let w = world(Some(10), ReusePolicy::Reject);
+    let f = family(&w, generation, Timestamp::EPOCH);
+    let t = w.keys.encode(&f.id, generation);
+    let req = RefreshRequest::new(&t, w.client_id());
+    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
+    assert!(step.starts_with("Advance"), "{step}");
+    then(&mut flow, &f);
+}
+
 #[test]
 fn r_rot_5_an_unchanged_advance_at_the_expected_generation_reads_again() {
     // A store that refuses the compare-and-set without moving the generation (an expired family, say):
     // the engine reads and decides on what it reads, rather than calling the generation exhausted.
-    let w = world(Some(10), ReusePolicy::Reject);
-    let f = family(&w, 0, Timestamp::EPOCH);
-    let t0 = w.keys.encode(&f.id, 0);
-    let req = RefreshRequest::new(&t0, w.client_id());
-    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
-    assert!(step.starts_with("Advance"), "{step}");
-    let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
-    assert!(matches!(step, Need::Family(id) if id == f.id), "{step:?}");
-    let mut expired = f.clone();
-    Arc::make_mut(&mut expired.info).expires_at = at(4);
-    let step = flow.next(read(expired, at(6)));
-    assert!(
-        matches!(step, Need::Done(Err(Error::RefreshTokenExpired))),
-        "{step:?}"
-    );
+    at_advance(0, |flow, f| {
+        let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
+        assert!(matches!(step, Need::Family(id) if id == f.id), "{step:?}");
+        let mut expired = f.clone();
+        Arc::make_mut(&mut expired.info).expires_at = at(4);
+        let step = flow.next(read(expired, at(6)));
+        assert!(
+            matches!(step, Need::Done(Err(Error::RefreshTokenExpired))),
+            "{step:?}"
+        );
+    });
 }
 
 /// R-ROT-1: a generation at `u32::MAX` cannot advance. The store's `Unchanged` at that generation ends
 /// the refresh at once: no read again, no second compare-and-set.
 #[test]
 fn r_rot_1_an_exhausted_generation_is_refused_without_another_read() {
-    let w = world(Some(10), ReusePolicy::Reject);
-    let f = family(&w, u32::MAX, Timestamp::EPOCH);
-    let t = w.keys.encode(&f.id, u32::MAX);
-    let req = RefreshRequest::new(&t, w.client_id());
-    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
-    assert!(step.starts_with("Advance"), "{step}");
-    let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
-    assert!(
-        matches!(step, Need::Done(Err(Error::Internal { .. }))),
-        "{step:?}"
-    );
+    at_advance(u32::MAX, |flow, f| {
+        let step = flow.next(Input::Advanced(Advance::Unchanged(f.state)));
+        assert!(
+            matches!(step, Need::Done(Err(Error::Internal { .. }))),
+            "{step:?}"
+        );
+    });
 }
 
 /// R-REF-6: a compare-and-set refused because the family was revoked since it was read (a concurrent
 /// RevokeToken) answers `Refresh Token has been revoked` at once, without reading the family again.
 #[test]
 fn r_ref_6_an_advance_refused_for_a_revoked_family_answers_revoked_at_once() {
-    let w = world(Some(10), ReusePolicy::Reject);
-    let f = family(&w, 0, Timestamp::EPOCH);
-    let t0 = w.keys.encode(&f.id, 0);
-    let req = RefreshRequest::new(&t0, w.client_id());
-    let (mut flow, step) = refresh_until_write(&w, &req, f.clone(), at(5));
-    assert!(step.starts_with("Advance"), "{step}");
-    let revoked = FamilyState {
-        revoked: true,
-        ..f.state
-    };
-    let step = flow.next(Input::Advanced(Advance::Unchanged(revoked)));
-    assert!(
-        matches!(step, Need::Done(Err(Error::RefreshTokenRevoked))),
-        "{step:?}"
-    );
+    at_advance(0, |flow, f| {
+        let revoked = FamilyState {
+            revoked: true,
+            ..f.state
+        };
+        let step = flow.next(Input::Advanced(Advance::Unchanged(revoked)));
+        assert!(
+            matches!(step, Need::Done(Err(Error::RefreshTokenRevoked))),
+            "{step:?}"
+        );
+    });
 }
 
 #[test]
