@@ -29,6 +29,7 @@ const RSA_B: &str = include_str!("fixtures/test-only-rsa-2048-b.pk8.pem");
 const RSA_A_PKCS1: &str = include_str!("fixtures/test-only-rsa-2048.pkcs1.pem");
 const EC: &str = include_str!("fixtures/test-only-ec-p256.pk8.pem");
 const ED: &str = include_str!("fixtures/test-only-ed25519.pk8.pem");
+const RSA_4096: &str = include_str!("fixtures/test-only-rsa-4096.pk8.pem");
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test0001";
 const CLIENT: &str = "1example23456789abcdefghij";
@@ -1931,4 +1932,468 @@ fn r_jwt_6_an_expired_token_with_a_non_integer_nbf_is_expired() {
         .verify_access_token(&t, CLIENT, at(T0 + 1), &NoRevocationCheck)
         .unwrap_err();
     assert_eq!(reason(e), "Invalid Access Token");
+}
+
+// ---------------------------------------------------------------- bounds and rules a mutation round found unpinned
+
+/// R-SAFE-1: the bound on a token's length is inclusive: a genuine token of exactly `MAX_TOKEN_LEN`
+/// bytes verifies (the issuer signs tokens up to that length).
+#[test]
+fn r_safe_1_a_token_of_exactly_16_kib_verifies() {
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let verifier = signer.verifier(ISS).unwrap();
+    let sized = |pad: usize| {
+        let mut extra = Map::new();
+        extra.insert("pad".into(), Value::from("x".repeat(pad)));
+        signer
+            .sign_access_token(&AccessTokenClaims {
+                extra: Some(&extra),
+                ..access_claims(T0)
+            })
+            .unwrap()
+    };
+    let token = (11_000..13_000)
+        .map(sized)
+        .find(|t| t.len() == MAX_TOKEN_LEN)
+        .expect("a token of exactly MAX_TOKEN_LEN bytes");
+    verifier
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+}
+
+/// R-JWT-6: the RSA exponents a verifier takes are the odd ones from 3 to 2^33 - 1, both ends
+/// included (ring's range), by `JwtVerifier::new` and by `add_retired_key` alike.
+#[test]
+fn r_jwt_6_rsa_exponents_from_3_to_2_pow_33_minus_1_are_taken() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A).public_jwk().clone();
+    let exponents: [(&str, &[u8]); 3] = [
+        ("rsa-e-3", &[3]),
+        ("rsa-e-2^32+1", &[1, 0, 0, 0, 1]),
+        ("rsa-e-2^33-1", &[1, 0xff, 0xff, 0xff, 0xff]),
+    ];
+    for (kid, e) in exponents {
+        let jwk = Jwk {
+            kid: Some(kid.into()),
+            e: Some(URL_SAFE_NO_PAD.encode(e)),
+            ..rsa.clone()
+        };
+        let v = JwtVerifier::new(
+            ISS,
+            &JwkSet {
+                keys: vec![jwk.clone()],
+            },
+        )
+        .unwrap();
+        assert_eq!(v.kids().collect::<Vec<_>>(), [kid]);
+        let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "current", ED));
+        signer.add_retired_key(jwk).unwrap();
+        assert!(signer.jwks().find(kid).is_some(), "{kid}");
+    }
+}
+
+/// R-SAFE-8: a retired key added to a signer is held to the member bound in its kid too (a kid is
+/// never decoded, so only the bound catches it): published, it would make the signer's own JWKS one
+/// that no verifier loads. A kid of exactly the bound is taken.
+#[test]
+fn r_safe_8_a_retired_key_whose_kid_is_longer_than_the_member_bound_is_refused() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A).public_jwk().clone();
+    let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "current", ED));
+    let long = Jwk {
+        kid: Some("k".repeat(MAX_JWK_MEMBER_LEN + 1)),
+        ..rsa.clone()
+    };
+    assert!(matches!(
+        signer.add_retired_key(long),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert_eq!(signer.jwks().keys.len(), 1, "nothing published");
+    let at_bound = Jwk {
+        kid: Some("k".repeat(MAX_JWK_MEMBER_LEN)),
+        ..rsa
+    };
+    signer.add_retired_key(at_bound).unwrap();
+    assert_eq!(signer.jwks().keys.len(), 2);
+    signer.verifier(ISS).unwrap();
+    JwtVerifier::from_jwks_json(ISS, signer.jwks_json().as_bytes()).unwrap();
+}
+
+/// R-SAFE-4: the leeway is added to `exp`, `iat` and `nbf` without overflow: a genuine token whose
+/// `exp` is the last representable second verifies up to the second before it, with any leeway, and
+/// is expired at it (not a panic, not an expiry wrapped around into the past).
+#[test]
+fn r_safe_4_times_at_the_end_of_the_clock_do_not_overflow_with_a_leeway() {
+    let signer = TokenSigner::new(key(Algorithm::ES256, "ec-1", EC));
+    let mut claims = serde_json::to_value(access_claims(T0)).unwrap();
+    claims["exp"] = json!(i64::MAX);
+    claims["nbf"] = json!(T0);
+    let t = signer.access_key().sign_jwt(&claims).unwrap();
+    for leeway in [0, 5, MAX_LEEWAY_SECS] {
+        let v = signer.verifier(ISS).unwrap().with_leeway(leeway);
+        for now in [T0, i64::MAX - 1] {
+            v.verify_access_token(&t, CLIENT, at(now), &NoRevocationCheck)
+                .unwrap_or_else(|e| panic!("leeway {leeway}, now {now}: {e:?}"));
+        }
+        assert_eq!(
+            reason(
+                v.verify_access_token(&t, CLIENT, at(i64::MAX), &NoRevocationCheck)
+                    .unwrap_err()
+            ),
+            "Access Token has expired"
+        );
+    }
+}
+
+/// R-JWT-1: a kid is 1 to 128 characters, both ends included: a key with a kid of 128 characters
+/// loads, and its tokens name it and verify.
+#[test]
+fn r_jwt_1_a_kid_of_128_characters_is_taken_and_129_are_not() {
+    let kid = "k".repeat(128);
+    let k = key(Algorithm::EdDSA, &kid, ED);
+    let signer = TokenSigner::new(k);
+    let token = signer.sign_access_token(&access_claims(T0)).unwrap();
+    assert_eq!(segments(&token).0["kid"], kid.as_str());
+    signer
+        .verifier(ISS)
+        .unwrap()
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+    assert!(SigningKey::from_pkcs8_pem(Algorithm::EdDSA, "k".repeat(129), ED).is_err());
+}
+
+/// R-SAFE-1: PEM text is read up to 64 KiB, both ends included (text after the first block is
+/// ignored); longer text is refused for its size, before it is searched.
+#[test]
+fn r_safe_1_pem_text_is_read_up_to_64_kib() {
+    const MAX_PEM_LEN: usize = 64 * 1024;
+    let mut pem = EC.to_owned();
+    pem.push_str(&"\n".repeat(MAX_PEM_LEN - pem.len()));
+    assert_eq!(pem.len(), MAX_PEM_LEN);
+    SigningKey::from_pkcs8_pem(Algorithm::ES256, "ec-1", &pem).unwrap();
+    pem.push('\n');
+    let e = SigningKey::from_pkcs8_pem(Algorithm::ES256, "ec-1", &pem).unwrap_err();
+    assert!(e.to_string().contains("larger than 64 KiB"), "{e}");
+}
+
+/// R-JWT-1: an encrypted PEM is refused as encrypted, so that the operator knows to decrypt it: a
+/// PKCS#8 `ENCRYPTED PRIVATE KEY` and a legacy one with RFC 1421 headers (`Proc-Type`, as
+/// `openssl rsa -des3` writes it) alike, for every algorithm.
+#[test]
+fn r_jwt_1_an_encrypted_pem_is_refused_as_encrypted() {
+    let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+                  DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\nAAAA\n\
+                  -----END RSA PRIVATE KEY-----\n";
+    let pkcs8 =
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    for pem in [legacy, pkcs8] {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            let e = SigningKey::from_pkcs8_pem(alg, "k", pem).unwrap_err();
+            assert!(
+                e.to_string().contains("encrypted PEM is not supported"),
+                "{alg}: {e}"
+            );
+        }
+    }
+}
+
+/// R-JWT-1: RS256 signs with RSA keys of 2048 to 4096 bits, both ends included: a 4096-bit key loads,
+/// signs 512-byte signatures, and its tokens verify, by the crate and independently.
+#[test]
+fn r_jwt_1_a_4096_bit_rsa_key_signs_and_its_tokens_verify() {
+    let k = key(Algorithm::RS256, "rsa-4096", RSA_4096);
+    assert_eq!(k.signature_len(), 512);
+    let signer = TokenSigner::new(k);
+    let now = real_now();
+    let token = signer.sign_access_token(&access_claims(now)).unwrap();
+    assert_eq!(segments(&token).2.len(), 512);
+    signer
+        .verifier(ISS)
+        .unwrap()
+        .verify_access_token(&token, CLIENT, at(now), &NoRevocationCheck)
+        .unwrap();
+    independent_verify(
+        &signer.jwks_json(),
+        &token,
+        Algorithm::RS256,
+        TokenUse::Access,
+    )
+    .unwrap();
+}
+
+/// R-OPS-4, R-SAFE-8: with the JWKS at its bound of keys, a key it already publishes can still be put
+/// to use (a staged key rotated in) or published again as retired: it adds nothing to the JWKS.
+#[test]
+fn r_ops_4_a_full_jwks_still_takes_a_key_it_already_publishes() {
+    let ed = |kid: String| Arc::new(SigningKey::generate(Algorithm::EdDSA, kid).unwrap());
+    let mut signer = TokenSigner::new(ed("k0".into()));
+    let staged: Vec<_> = (1..MAX_JWKS_KEYS).map(|i| ed(format!("k{i}"))).collect();
+    for k in &staged {
+        signer.add_key(Arc::clone(k)).unwrap();
+    }
+    assert_eq!(signer.jwks().keys.len(), MAX_JWKS_KEYS);
+    assert!(signer.add_key(ed("new".into())).is_err(), "full");
+    signer.rotate_id_key(Arc::clone(&staged[0])).unwrap();
+    signer.rotate_access_key(Arc::clone(&staged[1])).unwrap();
+    let retired: Vec<_> = signer
+        .retired_keys()
+        .iter()
+        .map(|k| k.kid.clone())
+        .collect();
+    assert_eq!(retired, [Some("k0".to_owned())]);
+    assert_eq!(signer.jwks().keys.len(), MAX_JWKS_KEYS);
+    let k0 = signer.retired_keys()[0].clone();
+    signer.add_retired_key(k0).unwrap();
+    assert_eq!(signer.jwks().keys.len(), MAX_JWKS_KEYS);
+    signer.verifier(ISS).unwrap();
+}
+
+/// R-SAFE-8: the JSON bound on the signer's JWKS is inclusive: a retired key that brings the JWKS to
+/// exactly `MAX_JWKS_JSON_LEN` bytes is published (and the JWKS loads), one that would bring it a byte
+/// past is refused.
+#[test]
+fn r_safe_8_a_jwks_of_exactly_the_json_bound_is_published() {
+    let rsa = key(Algorithm::RS256, "rsa-a", RSA_A).public_jwk().clone();
+    let with_kid = |kid: String| Jwk {
+        kid: Some(kid),
+        ..rsa.clone()
+    };
+    // The JWKS's JSON length with `jwk` added.
+    let len_with = |signer: &TokenSigner, jwk: &Jwk| {
+        let mut set = signer.jwks();
+        set.keys.push(jwk.clone());
+        serde_json::to_string(&set).unwrap().len()
+    };
+    // A control character is six bytes of JSON (`\u0001`), a letter one; a kid holds at most
+    // MAX_JWK_MEMBER_LEN bytes. Ten bytes of the kid are kept for its prefix and the letters.
+    let most_controls = MAX_JWK_MEMBER_LEN - 10;
+    let mut signer = TokenSigner::new(key(Algorithm::EdDSA, "current", ED));
+    for i in 0..MAX_JWKS_KEYS {
+        let prefix = format!("{i:03}");
+        let room = MAX_JWKS_JSON_LEN - len_with(&signer, &with_kid(prefix.clone()));
+        if room / 6 > most_controls {
+            // Not the last key yet: one that leaves room for more.
+            let kid = prefix + &"\u{1}".repeat(most_controls - 10);
+            signer.add_retired_key(with_kid(kid)).unwrap();
+            continue;
+        }
+        let kid = prefix + &"\u{1}".repeat(room / 6) + &"a".repeat(room % 6);
+        let e = signer
+            .add_retired_key(with_kid(format!("{kid}a")))
+            .unwrap_err();
+        assert!(e.to_string().contains("bytes"), "{e}");
+        signer.add_retired_key(with_kid(kid)).unwrap();
+        let json = signer.jwks_json();
+        assert_eq!(json.len(), MAX_JWKS_JSON_LEN);
+        JwtVerifier::from_jwks_json(ISS, json.as_bytes()).unwrap();
+        return;
+    }
+    panic!("the JWKS never came near its JSON bound");
+}
+
+/// R-OPS-4, R-JWT-5: a key is retired once, however it came to be: promoting a staged key over a key
+/// that signed both kinds retires that key once, and publishing or retiring a retired key again
+/// changes nothing.
+#[test]
+fn r_ops_4_a_key_is_retired_once() {
+    let a = key(Algorithm::RS256, "A", RSA_A);
+    let mut signer = TokenSigner::new(Arc::clone(&a));
+    signer.add_key(key(Algorithm::ES256, "S", EC)).unwrap();
+    signer.promote("S").unwrap();
+    let retired = |s: &TokenSigner| {
+        s.retired_keys()
+            .iter()
+            .map(|k| k.kid.clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(retired(&signer), ["A"]);
+    signer.add_retired_key(a.public_jwk().clone()).unwrap();
+    signer.retire("A").unwrap();
+    assert_eq!(retired(&signer), ["A"]);
+    assert!(signer.remove_retired_key("A"));
+    assert_eq!(signer.jwks().keys.len(), 1);
+}
+
+/// R-OPS-4: promoting the key that already signs both kinds changes nothing; promoting the key that
+/// signs one kind retires only the other. A current key is never listed as retired (a host removes
+/// retired keys, and removing one would unpublish a key that signs).
+#[test]
+fn r_ops_4_promoting_a_current_key_retires_only_the_key_it_replaces() {
+    let mut signer = TokenSigner::new(key(Algorithm::RS256, "A", RSA_A));
+    signer.promote("A").unwrap();
+    assert!(signer.retired_keys().is_empty());
+    assert!(!signer.remove_retired_key("A"));
+    assert_eq!(signer.jwks().keys.len(), 1);
+
+    let mut signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "A", RSA_A),
+        key(Algorithm::ES256, "B", EC),
+    )
+    .unwrap();
+    signer.promote("A").unwrap();
+    assert_eq!(signer.access_key().kid(), "A");
+    let retired: Vec<_> = signer
+        .retired_keys()
+        .iter()
+        .map(|k| k.kid.clone())
+        .collect();
+    assert_eq!(retired, [Some("B".to_owned())]);
+}
+
+/// R-OPS-4, R-JWT-5: a kid removed from the JWKS is never given to a key again, whether it was removed
+/// staged or retired, and the removed key itself signs no more through a rotation; only
+/// `add_retired_key` may publish the same key again, as retired.
+#[test]
+fn r_jwt_5_a_removed_kid_stays_taken_whatever_state_it_was_removed_from() {
+    let a = key(Algorithm::RS256, "A", RSA_A);
+    let s = key(Algorithm::ES256, "S", EC);
+    let mut signer = TokenSigner::new(Arc::clone(&a));
+    // Removed while staged.
+    signer.add_key(Arc::clone(&s)).unwrap();
+    assert_eq!(signer.remove_key("S"), Ok(true));
+    assert_eq!(signer.jwks().keys.len(), 1);
+    assert!(signer.add_key(Arc::clone(&s)).is_err());
+    assert!(signer.add_key(key(Algorithm::EdDSA, "S", ED)).is_err());
+    assert!(signer.rotate_id_key(Arc::clone(&s)).is_err());
+    assert!(signer.rotate_access_key(Arc::clone(&s)).is_err());
+    assert!(signer
+        .rotate_id_key(key(Algorithm::EdDSA, "S", ED))
+        .is_err());
+    assert!(signer.promote("S").is_err());
+    // Removed once retired.
+    signer.add_key(key(Algorithm::RS256, "B", RSA_B)).unwrap();
+    signer.promote("B").unwrap();
+    assert_eq!(signer.remove_key("A"), Ok(true));
+    assert!(signer.rotate_id_key(Arc::clone(&a)).is_err());
+    assert!(signer.rotate_access_key(Arc::clone(&a)).is_err());
+    assert!(signer.add_key(Arc::clone(&a)).is_err());
+    assert_eq!(
+        (signer.id_key().kid(), signer.access_key().kid()),
+        ("B", "B"),
+        "nothing changed"
+    );
+    assert_eq!(signer.jwks().keys.len(), 1);
+    // The same keys may be published again as retired.
+    signer.add_retired_key(s.public_jwk().clone()).unwrap();
+    signer.add_retired_key(a.public_jwk().clone()).unwrap();
+    assert_eq!(signer.jwks().keys.len(), 3);
+}
+
+/// R-JWT-2, R-JWT-3 (R-REF-11): a signed token takes no claim the issuer owns from `extra`, through
+/// the writer the signer uses and not only the `Serialize` impl: each is written once, with the
+/// issuer's value, and the token verifies.
+#[test]
+fn r_jwt_2_signed_tokens_skip_owned_names_in_extra() {
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let verifier = signer.verifier(ISS).unwrap();
+    let extra_of = |owned: &[&str]| {
+        let mut extra: Map<String, Value> = PROTECTED_CLAIMS
+            .iter()
+            .chain(owned)
+            .chain(&["nbf", "amr", "cognito:roles", "cognito:other"])
+            .map(|n| ((*n).to_owned(), Value::from("evil")))
+            .collect();
+        extra.insert("tenant".into(), json!(7));
+        extra
+    };
+    let access_extra = extra_of(&[
+        "cognito:groups",
+        "device_key",
+        "event_id",
+        "scope",
+        "username",
+        "version",
+    ]);
+    let id_extra = extra_of(&["cognito:groups", "cognito:username", "event_id"]);
+    let empty = BTreeMap::new();
+    let access = signer
+        .sign_access_token(&AccessTokenClaims {
+            extra: Some(&access_extra),
+            ..access_claims(T0)
+        })
+        .unwrap();
+    let id = signer
+        .sign_id_token(&IdTokenClaims {
+            extra: Some(&id_extra),
+            ..id_claims(T0, &empty)
+        })
+        .unwrap();
+    for (token, use_) in [(&access, TokenUse::Access), (&id, TokenUse::Id)] {
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        let text = String::from_utf8(payload).unwrap();
+        assert!(!text.contains("evil"), "{text}");
+        let claims = verifier
+            .verify(token, use_, CLIENT, at(T0), &NoRevocationCheck)
+            .unwrap();
+        assert_eq!(claims.get("tenant"), Some(&json!(7)));
+    }
+}
+
+/// R-JWT-2, R-JWT-3: string claims are written as JSON with each character that needs an escape
+/// escaped even when it is the value's only one (U+001F alone, say): the token verifies and reads
+/// back the values given, in claim values, group names, and attribute names and values.
+#[test]
+fn r_jwt_2_each_character_that_needs_an_escape_is_escaped_on_its_own() {
+    let signer = TokenSigner::new(key(Algorithm::EdDSA, "ed-1", ED));
+    let verifier = signer.verifier(ISS).unwrap();
+    for c in (0u8..0x20)
+        .map(char::from)
+        .chain(['"', '\\', '\u{7f}', 'é'])
+    {
+        let text = format!("a{c}b");
+        let groups = [text.clone()];
+        let access = signer
+            .sign_access_token(&AccessTokenClaims {
+                username: &text,
+                groups: &groups,
+                ..access_claims(T0)
+            })
+            .unwrap();
+        let claims = verifier
+            .verify_access_token(&access, CLIENT, at(T0), &NoRevocationCheck)
+            .unwrap_or_else(|e| panic!("{c:?}: {e:?}"));
+        assert_eq!(claims.get_str("username"), Some(text.as_str()));
+        assert_eq!(claims.get("cognito:groups"), Some(&json!([text])));
+        let attributes = attrs(&[(&text, &text)]);
+        let id = signer.sign_id_token(&id_claims(T0, &attributes)).unwrap();
+        let claims = verifier
+            .verify_id_token(&id, CLIENT, at(T0), &NoRevocationCheck)
+            .unwrap_or_else(|e| panic!("{c:?}: {e:?}"));
+        assert_eq!(claims.get_str(&text), Some(text.as_str()));
+    }
+}
+
+/// R-JWT-6: an RSA key published with leading zero bytes in its exponent (65537 as `00 01 00 01`) is
+/// the same key: the tokens it signed verify.
+#[test]
+fn r_jwt_6_an_rsa_exponent_with_leading_zero_bytes_verifies() {
+    let k = key(Algorithm::RS256, "rsa-padded-e", RSA_A);
+    let jwk = Jwk {
+        e: Some(URL_SAFE_NO_PAD.encode([0, 1, 0, 1])),
+        ..k.public_jwk().clone()
+    };
+    let token = k.sign_jwt(&access_claims(T0)).unwrap();
+    JwtVerifier::new(ISS, &JwkSet { keys: vec![jwk] })
+        .unwrap()
+        .verify_access_token(&token, CLIENT, at(T0), &NoRevocationCheck)
+        .unwrap();
+}
+
+/// R-OPS-4: retiring or removing a key that signs now is refused as such, changing nothing, with a
+/// message that says to promote another key first.
+#[test]
+fn r_ops_4_a_key_that_signs_now_is_not_retired_or_removed() {
+    let mut signer = TokenSigner::with_keys(
+        key(Algorithm::RS256, "A", RSA_A),
+        key(Algorithm::ES256, "B", EC),
+    )
+    .unwrap();
+    for kid in ["A", "B"] {
+        let e = signer.retire(kid).unwrap_err();
+        assert!(e.to_string().contains("promote another key first"), "{e}");
+        let e = signer.remove_key(kid).unwrap_err();
+        assert!(e.to_string().contains("promote another key first"), "{e}");
+    }
+    assert!(signer.retired_keys().is_empty());
+    assert_eq!(signer.jwks().keys.len(), 2);
 }
