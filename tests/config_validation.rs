@@ -1110,6 +1110,15 @@ fn builder_validates_like_the_wire() {
             && e.has(13, "AllowedOAuthScopes")
             && e.has(15, "AuthSessionValidity")
     );
+    // The session validity's range is the API model's own, so its violation is one of R-CFG-2: it
+    // answers InvalidParameterException, as Cognito refuses it before any rule of its own.
+    assert_eq!(e.exception(), ExceptionKind::InvalidParameter);
+    let e = AppClientConfig::builder("a")
+        .allowed_oauth_flows_user_pool_client(true)
+        .allowed_oauth_flows([OAuthFlow::ClientCredentials])
+        .allowed_oauth_scopes([DECLARED])
+        .build()
+        .unwrap_err();
     assert_eq!(e.exception(), ExceptionKind::InvalidOAuthFlow);
 
     let c = AppClientConfig::builder("a")

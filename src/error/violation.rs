@@ -50,11 +50,15 @@ impl ValidationErrors {
         &self.violations
     }
 
-    /// The exception of the lowest-numbered rule violated (SPEC 2.2).
+    /// The exception of the lowest-numbered rule violated. A violation of a constraint of the API model
+    /// (a length, pattern, enum, range or list size) counts as one of R-CFG-2 whichever rule checked it,
+    /// as Cognito refuses such a request before it applies any rule of its own: an out-of-range
+    /// `AuthSessionValidity` (R-CFG-15) beside a scope that does not exist (R-CFG-13) is
+    /// `InvalidParameterException`.
     pub fn exception(&self) -> ExceptionKind {
         self.violations
             .iter()
-            .min_by_key(|v| v.rule)
+            .min_by_key(|v| if v.is_model_constraint() { 2 } else { v.rule })
             .map_or(ExceptionKind::InvalidParameter, |v| v.kind)
     }
 
