@@ -1183,6 +1183,41 @@ fn r_oauth_1_only_the_basic_scheme_carries_client_credentials() {
     );
 }
 
+/// R-SAFE-1, R-OAUTH-7: the length bound on what introspection decodes is inclusive: an ID token the
+/// issuer minted at exactly `MAX_TOKEN_LEN` bytes, the longest it mints, is introspected as active.
+#[test]
+fn r_oauth_7_a_token_of_exactly_the_length_bound_is_introspected() {
+    use refresh_rotation::directory::UserDirectory as _;
+    let f = Fixture::new(Opts::rotating(10).with_secret());
+    let max = refresh_rotation::jwt::MAX_TOKEN_LEN;
+    let user = f.directory.user_by_subject(&f.subject).unwrap().unwrap();
+    let id_token_with_pad = |pad: usize| {
+        let padded = (*user)
+            .clone()
+            .with_attribute("custom:pad", "x".repeat(pad));
+        f.directory.put(padded).unwrap();
+        f.sign_in_full().id_token
+    };
+    // Each padding character adds 4/3 of a character to the token: aim just below the bound from a
+    // first measure, then step up a character at a time, stopping before the issuer would refuse.
+    let short = id_token_with_pad(0).len();
+    let mut pad = (max - short) * 3 / 4 - 4;
+    let token = loop {
+        let token = id_token_with_pad(pad);
+        assert!(token.len() <= max, "stepped over the bound at pad {pad}");
+        if token.len() == max {
+            break token;
+        }
+        pad += 1;
+    };
+    let v = introspect(&f, &token);
+    assert_eq!(
+        (v["active"].as_bool(), v["token_type"].as_str()),
+        (Some(true), Some("id_token")),
+        "{v}"
+    );
+}
+
 /// R-OAUTH-3, R-OAUTH-7: at the introspection endpoint only `invalid_client` becomes 401 with the
 /// challenge; a store failure is still 500 `server_error`, without a challenge.
 #[test]
