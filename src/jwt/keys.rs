@@ -382,9 +382,13 @@ impl SigningKey {
         let header = self.header_b64.as_bytes();
         let payload_len = b64_len(json.len());
         let signed_len = header.len() + 1 + payload_len;
-        let mut out = vec![0u8; signed_len + 1 + b64_len(self.signature_len)];
-        out[..header.len()].copy_from_slice(header);
-        out[header.len()] = b'.';
+        // Allocated, then filled, rather than `vec![0; n]`: a zeroed allocation is a `calloc`, which
+        // glibc serves past its per-thread cache.
+        let total = signed_len + 1 + b64_len(self.signature_len);
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(header);
+        out.push(b'.');
+        out.resize(total, 0);
         let written = self
             .b64
             .encode_slice(json, &mut out[header.len() + 1..signed_len])
