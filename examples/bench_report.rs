@@ -224,6 +224,10 @@ fn round_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| x / y).collect()
 }
 
+/// A spread of a headline ratio's per-round values (highest minus lowest) above which the report says
+/// that one run cannot settle how its median compares with a target a few hundredths away.
+const NOISY_SPREAD: f64 = 0.1;
+
 /// The lowest and highest of the per-round ratios, shown beside a headline median so that a reader sees
 /// how much the machine moved during the run.
 fn round_range(a: &[f64], b: &[f64]) -> (f64, f64) {
@@ -663,6 +667,14 @@ fn main() -> Res<()> {
                 .map_or(String::new(), |(lo, hi)| format!("{lo:.3} .. {hi:.3}"));
             println!("| {k} | {} | {range} | {t} |", fmt_value(*v));
         }
+    }
+    let widest = ranges.values().map(|(lo, hi)| hi - lo).fold(0.0, f64::max);
+    if widest > NOISY_SPREAD {
+        println!();
+        println!(
+            "The machine moved during this run: a headline ratio's rounds spread over {widest:.3}. \
+             Compare medians of several runs, or run longer (`--rounds 21`)."
+        );
     }
     println!();
     for k in key_figures {
