@@ -158,11 +158,9 @@ impl Users {
             .find_entry(hash, |u| u.subject == subject)
             .ok()?
             .remove();
+        // Both tables hold the same `Arc`: the user's entry under its username is that one.
         let hash = self.username_hash(&user.username);
-        if let Ok(entry) = self
-            .by_username
-            .find_entry(hash, |u| u.subject == user.subject)
-        {
+        if let Ok(entry) = self.by_username.find_entry(hash, |u| Arc::ptr_eq(u, &user)) {
             entry.remove();
         }
         Some(user)
