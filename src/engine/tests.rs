@@ -289,9 +289,10 @@ fn r_rot_5_and_r_rot_9_a_lost_race_rereads_and_decides_on_the_new_time() {
     }
 }
 
-/// R-ROT-4 with R-OPS-3: a reuse under the RevokeFamily policy asks for the revocation first and is
-/// reported either way, but the family revoked only by the request whose revocation took it from live
-/// to revoked (here, then after another request revoked it between the read and the write).
+/// R-ROT-4 with R-OPS-3: a reuse under the RevokeFamily policy asks for the revocation first. The reuse
+/// is reported either way; the family's revocation only when this request's revoke took it from live to
+/// revoked (the first pass), not when another request revoked it between the read and the write (the
+/// second).
 #[test]
 fn r_rot_4_reuse_under_the_revoke_family_policy_asks_for_the_revocation_first() {
     let w = world(Some(10), ReusePolicy::RevokeFamily);
